@@ -1,0 +1,152 @@
+"""One error hierarchy for the whole system.
+
+Every error carries a stable machine-readable ``code`` and a message in Chinese and English.
+Driver errors are translated here-below with ``raise ... from``; the mapping to HTTP status codes and
+GraphQL errors lives only in ``api/``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class JieduiError(Exception):
+    """Base of every error the system raises on purpose."""
+
+    code = "ERROR"
+
+    def __init__(self, zh: str, en: str, **details: Any) -> None:
+        self.zh = zh
+        self.en = en
+        self.details = details
+        super().__init__(f"{zh} / {en}")
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"code": self.code, "message": self.zh, "message_en": self.en, **self.details}
+
+
+class InvalidValue(JieduiError):
+    """A field's value breaks a rule (identifier checksum, enum, range…)."""
+
+    code = "INVALID_VALUE"
+
+    def __init__(self, field: str, value: Any, zh: str, en: str, code: str | None = None) -> None:
+        if code:
+            self.code = code
+        super().__init__(f"字段「{field}」的值无效：{zh}", f"field '{field}' is invalid: {en}",
+                         field=field, value=value)
+
+
+class NotFound(JieduiError):
+    """The record a request names does not exist."""
+
+    code = "NOT_FOUND"
+
+    def __init__(self, entity_zh: str, entity_en: str, key: str) -> None:
+        super().__init__(f"{entity_zh}「{key}」不存在", f"{entity_en} '{key}' does not exist",
+                         entity=entity_en, key=key)
+
+
+class RuleViolation(JieduiError):
+    """A business rule of the pairing, ledger or problem workflow refuses the change."""
+
+    code = "RULE_VIOLATION"
+
+
+class HouseholdAlreadyPaired(RuleViolation):
+    code = "HOUSEHOLD_ALREADY_PAIRED"
+
+    def __init__(self, household_no: str, cadre_no: str) -> None:
+        super().__init__(
+            f"家庭「{household_no}」已与干部「{cadre_no}」一对一结对，不能再结对",
+            f"household '{household_no}' already has an active one-to-one pairing with cadre '{cadre_no}'",
+            household_no=household_no, cadre_no=cadre_no)
+
+
+class CadreAtLimit(RuleViolation):
+    code = "CADRE_AT_LIMIT"
+
+    def __init__(self, cadre_no: str, limit: int) -> None:
+        super().__init__(
+            f"干部「{cadre_no}」已达结对上限 {limit} 户",
+            f"cadre '{cadre_no}' has reached the pairing limit of {limit} households",
+            cadre_no=cadre_no, limit=limit)
+
+
+class CadreNotOnDuty(RuleViolation):
+    code = "CADRE_NOT_ON_DUTY"
+
+    def __init__(self, cadre_no: str) -> None:
+        super().__init__(f"干部「{cadre_no}」不在岗，不能新建结对",
+                         f"cadre '{cadre_no}' is not on duty and takes no new pairing", cadre_no=cadre_no)
+
+
+class NoActivePairing(RuleViolation):
+    code = "NO_ACTIVE_PAIRING"
+
+    def __init__(self, household_no: str, who: str = "") -> None:
+        extra_zh = f"（干部或组织「{who}」）" if who else ""
+        extra_en = f" with '{who}'" if who else ""
+        super().__init__(f"家庭「{household_no}」没有进行中的结对{extra_zh}",
+                         f"household '{household_no}' has no active pairing{extra_en}",
+                         household_no=household_no)
+
+
+class AlreadyAuxPaired(RuleViolation):
+    code = "ALREADY_AUX_PAIRED"
+
+    def __init__(self, household_no: str, uscc: str) -> None:
+        super().__init__(f"社会组织「{uscc}」已与家庭「{household_no}」辅助结对",
+                         f"organisation '{uscc}' already has an active auxiliary pairing with '{household_no}'",
+                         household_no=household_no, uscc=uscc)
+
+
+class DateOrder(RuleViolation):
+    code = "DATE_ORDER"
+
+    def __init__(self, zh: str, en: str) -> None:
+        super().__init__(zh, en)
+
+
+class FutureDate(RuleViolation):
+    code = "FUTURE_DATE"
+
+    def __init__(self, field: str, value: Any) -> None:
+        super().__init__(f"「{field}」不能晚于今天：{value}", f"'{field}' cannot be in the future: {value}",
+                         field=field, value=str(value))
+
+
+class ProblemAlreadyOpen(RuleViolation):
+    code = "PROBLEM_EXISTS"
+
+    def __init__(self, problem_no: str) -> None:
+        super().__init__(f"问题编号「{problem_no}」已经存在", f"problem '{problem_no}' already exists",
+                         problem_no=problem_no)
+
+
+class ProblemNotOpen(RuleViolation):
+    code = "PROBLEM_NOT_OPEN"
+
+    def __init__(self, problem_no: str, why_zh: str, why_en: str) -> None:
+        super().__init__(f"问题「{problem_no}」不能关闭：{why_zh}",
+                         f"problem '{problem_no}' cannot be closed: {why_en}", problem_no=problem_no)
+
+
+class StoreError(JieduiError):
+    """The store failed for a reason that is not the caller's input."""
+
+    code = "STORE_ERROR"
+
+
+class StoreUnavailable(StoreError):
+    code = "STORE_UNAVAILABLE"
+
+
+class StoreLocked(StoreError):
+    code = "STORE_LOCKED"
+
+
+class QueryParameterError(StoreError):
+    """A query names a ``$parameter`` the caller did not pass (Ladybug would silently use NULL)."""
+
+    code = "QUERY_PARAMETER"

@@ -1,0 +1,62 @@
+"""Configuration, read once from ``JIEDUI_*`` environment variables (and a ``.env`` file).
+
+Only this module reads the environment, so every other module receives plain values and tests can
+pass their own ``Settings`` without touching ``os.environ``.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import BaseModel, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class RiskWeights(BaseModel):
+    """Points each fact adds to a priority household's risk score (see ``monitoring/risk.py``).
+
+    The defaults follow the order in which the source reports name the most fragile households:
+    sudden severe hardship first, then extreme poverty, severe disability, several disabled members
+    and elderly parents caring for a disabled adult.
+    """
+
+    sudden_hardship: int = 40  # 突发严重困难户
+    unstable: int = 30  # 脱贫不稳定户
+    marginal: int = 25  # 边缘易致贫户
+    tekun: int = 25  # 特困
+    severe_member: int = 20  # a member graded 一级 or 二级 (once per household)
+    extra_severe_member: int = 5  # each further severe member
+    multiple_disabled: int = 15  # 一户多残: two or more disabled members
+    elderly_carer: int = 15  # 以老养残
+    dibao: int = 10  # 低保
+    no_labour: int = 10  # 劳动力人数 = 0
+    high_level: int = 50  # score at or above this is 高
+    medium_level: int = 30  # score at or above this is 中, below it 低
+
+
+class Settings(BaseSettings):
+    """Every setting the system reads; one instance per process via :func:`get_settings`."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="JIEDUI_", env_file=".env", env_nested_delimiter="__", extra="ignore"
+    )
+
+    store: str = Field(
+        "./jiedui-data",
+        description="A directory (embedded LadybugDB) or a bolt://, bolt+s://, neo4j://, neo4j+s:// URI",
+    )
+    neo4j_user: str = "neo4j"
+    neo4j_password: str = ""
+    neo4j_database: str = "neo4j"
+    neo4j_max_retry_seconds: float = 30.0
+    embedded_buffer_pool_mb: int = 1024
+    batch_size: int = 10_000
+    page_size: int = 50
+    max_page_size: int = 1000
+    risk: RiskWeights = RiskWeights()
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read from the environment on first use."""
+    return Settings()
