@@ -1,0 +1,139 @@
+"""The ``GraphStore`` interface that every service uses, whichever engine is behind it.
+
+A unit of work is a plain function ``work(tx) -> T``. ``store.write(work)`` runs it in one
+all-or-nothing transaction (retried on Neo4j's transient errors, so it must not have side effects
+outside the store), ``store.read(work)`` in a read transaction. Services never see a driver object.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from decimal import Decimal
+from enum import Enum, StrEnum
+from typing import Any, TypeVar
+
+from graph_schema.errors import QueryParameterError
+from graph_schema.store.schema import Kind, NodeTable, RelTable
+
+T = TypeVar("T")
+Row = dict[str, Any]
+
+_PARAM = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
+
+
+class Dialect(StrEnum):
+    LADYBUG = "ladybug"
+    NEO4J = "neo4j"
+
+
+def check_params(query: str, params: Mapping[str, Any]) -> dict[str, Any]:
+    """Refuse a query whose ``$parameters`` are not all given (Ladybug would bind NULL silently),
+    and turn enum members into their plain values so both drivers accept them."""
+    missing = sorted(set(_PARAM.findall(query)) - set(params))
+    if missing:
+        raise QueryParameterError(
+            f"查询缺少参数：{', '.join(missing)}", f"query parameters not given: {', '.join(missing)}",
+            missing=missing)
+    return {k: plain(v) for k, v in params.items()}
+
+
+def plain(value: Any) -> Any:
+    """A parameter value as the drivers take it: enums by value, containers recursively."""
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, Mapping):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    return value
+
+
+def normalise(value: Any) -> Any:
+    """A result value as services expect it, identical on both engines."""
+    if isinstance(value, Decimal):  # Ladybug's sum() of integers
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, list):
+        return [normalise(v) for v in value]
+    if isinstance(value, dict):
+        return {k: normalise(v) for k, v in value.items()}
+    to_native = getattr(value, "to_native", None)  # neo4j.time.Date / DateTime
+    if to_native is not None:
+        return to_native()
+    if isinstance(value, dt.datetime) and value.tzinfo is not None:
+        return value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    return value
+
+
+class Tx(ABC):
+    """One open transaction. After any exception the transaction is gone: the store rolls it
+    back and the unit of work must not run further statements (Ladybug would auto-commit them)."""
+
+    dialect: Dialect
+
+    @abstractmethod
+    def run(self, query: str, params: Mapping[str, Any] | None = None) -> list[Row]:
+        """Run one Cypher statement; every returned column must be aliased."""
+
+    @abstractmethod
+    def create_nodes(self, table: NodeTable, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Insert new nodes (the caller guarantees their keys are new): the bulk path."""
+
+    @abstractmethod
+    def create_rels(self, rel: RelTable, src: NodeTable, dst: NodeTable,
+                    rows: Sequence[Mapping[str, Any]]) -> None:
+        """Insert new edges; each row has ``src`` and ``dst`` keys plus the edge properties."""
+
+    @abstractmethod
+    def lock(self, table: NodeTable, keys: Sequence[str]) -> set[str]:
+        """Hold ``keys``' nodes against concurrent writers until the transaction ends, and return
+        the keys that exist. Callers lock households before cadres, each in sorted order, so two
+        transactions never wait on each other in a cycle."""
+
+    def cast(self, expr: str, kind: Kind) -> str:
+        """The fragment that types a row value: Ladybug needs it where a whole batch is NULL."""
+        return expr
+
+
+class GraphStore(ABC):
+    """A graph store: an embedded LadybugDB directory or a Neo4j database."""
+
+    dialect: Dialect
+    #: where the store lives, for messages (a directory or a URI without credentials)
+    location: str
+
+    @abstractmethod
+    def write(self, work: Callable[[Tx], T]) -> T:
+        """Run ``work`` in one write transaction, all or nothing."""
+
+    @abstractmethod
+    def read(self, work: Callable[[Tx], T]) -> T:
+        """Run ``work`` in one read transaction."""
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+    @abstractmethod
+    def wipe(self) -> None:
+        """Delete every node and edge (tests and ``init --force``); the schema stays."""
+
+    def query(self, query: str, params: Mapping[str, Any] | None = None) -> list[Row]:
+        """A single read statement."""
+        return self.read(lambda tx: tx.run(query, params))
+
+    def execute(self, query: str, params: Mapping[str, Any] | None = None) -> list[Row]:
+        """A single write statement in its own transaction."""
+        return self.write(lambda tx: tx.run(query, params))
+
+    def __enter__(self) -> "GraphStore":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def chunks(rows: Sequence[T], size: int) -> Iterable[Sequence[T]]:
+    for i in range(0, len(rows), size):
+        yield rows[i : i + size]

@@ -1,0 +1,176 @@
+"""The embedded backend: LadybugDB in a directory, no server.
+
+What LadybugDB 0.22 does that this adapter must absorb (measured, see the README):
+- one write transaction at a time per database: writes are serialised behind one lock;
+- an error inside ``BEGIN TRANSACTION … COMMIT`` silently rolls back and later statements would
+  auto-commit: after any exception the transaction is marked dead and nothing more runs in it;
+- a ``$parameter`` missing from the call becomes NULL: ``check_params`` refuses such calls;
+- a batch whose values are all NULL is typed STRING: writes ``CAST`` each value to its column type;
+- ``COPY … FROM`` an Arrow table is the fast insert path, and works inside a transaction.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import ladybug
+import pyarrow as pa
+
+from graph_schema.errors import StoreError, StoreLocked, StoreUnavailable
+from graph_schema.store.base import Dialect, GraphStore, Row, T, Tx, check_params, normalise
+from graph_schema.store.schema import NODE_TABLES, REL_TABLES, Kind, NodeTable, RelTable, ladybug_ddl
+
+DB_FILE = "graph.lbug"
+
+_ARROW = {
+    Kind.STRING: pa.string(), Kind.INT: pa.int64(), Kind.BOOL: pa.bool_(), Kind.DATE: pa.date32(),
+    Kind.STRINGS: pa.list_(pa.string()),
+}
+
+
+def _translate(exc: Exception, query: str) -> StoreError:
+    text = str(exc)
+    return StoreError(f"嵌入式图库执行失败：{text}", f"embedded store failed: {text}",
+                      query=query.split("\n", 1)[0][:200])
+
+
+class _LadybugTx(Tx):
+    dialect = Dialect.LADYBUG
+
+    def __init__(self, conn: ladybug.Connection) -> None:
+        self._conn = conn
+        self.dead = False
+
+    def run(self, query: str, params: Mapping[str, Any] | None = None) -> list[Row]:
+        values = check_params(query, params or {})
+        return self._execute(query, values)
+
+    def _execute(self, query: str, values: dict[str, Any]) -> list[Row]:
+        if self.dead:
+            raise StoreError("事务已中止，不能继续执行", "the transaction was aborted; no further statement runs")
+        try:
+            result = self._conn.execute(query, values)
+            names = result.get_column_names()
+            rows = [dict(zip(names, map(normalise, row))) for row in result.get_all()]
+            result.close()
+            return rows
+        except RuntimeError as exc:
+            self.dead = True
+            raise _translate(exc, query) from exc
+
+    def create_nodes(self, table: NodeTable, rows: Sequence[Mapping[str, Any]]) -> None:
+        if rows:
+            frame = pa.table({c: pa.array([r.get(c) for r in rows], type=_ARROW[k])
+                              for c, k in table.props.items()})
+            # a fresh Arrow table per COPY: copying the same object twice crashed the engine
+            self._execute(f"COPY {table.label} FROM $frame", {"frame": frame})
+
+    def create_rels(self, rel: RelTable, src: NodeTable, dst: NodeTable,
+                    rows: Sequence[Mapping[str, Any]]) -> None:
+        if rows:
+            columns = {"src": pa.array([r["src"] for r in rows], type=pa.string()),
+                       "dst": pa.array([r["dst"] for r in rows], type=pa.string())}
+            columns |= {c: pa.array([r.get(c) for r in rows], type=_ARROW[k]) for c, k in rel.props.items()}
+            self._execute(f"COPY {rel.type} FROM $frame (from='{src.label}', to='{dst.label}')",
+                          {"frame": pa.table(columns)})
+
+    def lock(self, table: NodeTable, keys: Sequence[str]) -> set[str]:
+        # every write already holds the store's single writer lock: nothing more to take
+        query = f"UNWIND $keys AS k MATCH (n:{table.label} {{{table.key}: k}}) RETURN k AS k"
+        return {r["k"] for r in self.run(query, {"keys": list(keys)})}
+
+    def cast(self, expr: str, kind: Kind) -> str:
+        return f"CAST({expr} AS {kind.value})"
+
+
+class EmbeddedStore(GraphStore):
+    """A LadybugDB database in ``directory`` (created, with its schema, on first open)."""
+
+    dialect = Dialect.LADYBUG
+
+    def __init__(self, directory: str | Path, *, buffer_pool_mb: int = 1024) -> None:
+        self.directory = Path(directory)
+        self.location = str(self.directory)
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            self._db = ladybug.Database(str(self.directory / DB_FILE),
+                                        buffer_pool_size=buffer_pool_mb * 1024 * 1024)
+        except RuntimeError as exc:
+            if "lock" in str(exc).lower():
+                raise StoreLocked(
+                    f"图库目录「{self.directory}」正被另一个进程使用",
+                    f"the store directory '{self.directory}' is in use by another process") from exc
+            raise StoreUnavailable(f"无法打开图库目录「{self.directory}」：{exc}",
+                                   f"cannot open the store directory '{self.directory}': {exc}") from exc
+        except OSError as exc:
+            raise StoreUnavailable(f"无法创建图库目录「{self.directory}」：{exc}",
+                                   f"cannot create the store directory '{self.directory}': {exc}") from exc
+        self._write_lock = threading.Lock()
+        self._writer_thread: int | None = None
+        self._writer = ladybug.Connection(self._db)
+        self._local = threading.local()
+        self._readers: list[ladybug.Connection] = []
+        self._readers_lock = threading.Lock()
+        self.write(lambda tx: [tx.run(stmt) for stmt in ladybug_ddl()])
+
+    def _reader(self) -> ladybug.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._local.conn = ladybug.Connection(self._db)
+            with self._readers_lock:
+                self._readers.append(conn)
+        return conn
+
+    def _unit(self, conn: ladybug.Connection, begin: str, work: Callable[[Tx], T]) -> T:
+        conn.execute(begin)
+        tx = _LadybugTx(conn)
+        try:
+            result = work(tx)
+        except BaseException:
+            tx.dead = True
+            try:
+                conn.execute("ROLLBACK")
+            except RuntimeError:
+                pass  # already rolled back by the engine on the failing statement
+            raise
+        try:
+            conn.execute("COMMIT")
+        except RuntimeError as exc:
+            raise _translate(exc, "COMMIT") from exc
+        return result
+
+    def write(self, work: Callable[[Tx], T]) -> T:
+        if self._writer_thread == threading.get_ident():
+            raise StoreError("写事务不能嵌套", "write transactions cannot be nested")
+        with self._write_lock:
+            self._writer_thread = threading.get_ident()
+            try:
+                return self._unit(self._writer, "BEGIN TRANSACTION", work)
+            finally:
+                self._writer_thread = None
+
+    def read(self, work: Callable[[Tx], T]) -> T:
+        return self._unit(self._reader(), "BEGIN TRANSACTION READ ONLY", work)
+
+    def checkpoint(self) -> None:
+        """Fold the write-ahead log into the database file (after a bulk load)."""
+        with self._write_lock:
+            self._writer.execute("CHECKPOINT")
+
+    def wipe(self) -> None:
+        def delete_all(tx: Tx) -> None:
+            for rel in REL_TABLES:
+                tx.run(f"MATCH ()-[e:{rel.type}]->() DELETE e")
+            for table in NODE_TABLES:
+                tx.run(f"MATCH (n:{table.label}) DELETE n")
+        self.write(delete_all)
+
+    def close(self) -> None:
+        with self._write_lock:
+            for conn in [*self._readers, self._writer]:
+                conn.close()
+            self._readers.clear()
+            self._db.close()

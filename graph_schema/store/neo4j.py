@@ -1,0 +1,118 @@
+"""The production backend: Neo4j 5 through the official driver (py2neo is end-of-life).
+
+Units of work run as managed transactions, so the driver retries them on transient errors
+(deadlocks, leader changes in a cluster); that is why a unit of work must only touch the store.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import neo4j
+from neo4j import GraphDatabase
+from neo4j.exceptions import AuthError, DriverError, Neo4jError, ServiceUnavailable, TransientError
+
+from graph_schema.errors import StoreError, StoreUnavailable
+from graph_schema.store.base import Dialect, GraphStore, Row, T, Tx, check_params, chunks, normalise
+from graph_schema.store.schema import NodeTable, RelTable, neo4j_ddl
+
+BATCH = 10_000
+
+
+class _Neo4jTx(Tx):
+    dialect = Dialect.NEO4J
+
+    def __init__(self, tx: neo4j.ManagedTransaction) -> None:
+        self._tx = tx
+        self.dead = False
+
+    def run(self, query: str, params: Mapping[str, Any] | None = None) -> list[Row]:
+        values = check_params(query, params or {})
+        if self.dead:
+            raise StoreError("事务已中止，不能继续执行", "the transaction was aborted; no further statement runs")
+        try:
+            result = self._tx.run(query, values)
+            return [{k: normalise(v) for k, v in record.items()} for record in result]
+        except TransientError:
+            self.dead = True
+            raise  # the managed transaction retries the whole unit of work
+        except (Neo4jError, DriverError) as exc:
+            self.dead = True
+            message = getattr(exc, "message", None) or str(exc)
+            raise StoreError(f"Neo4j 执行失败：{message}", f"Neo4j failed: {message}",
+                             query=query.split("\n", 1)[0][:200]) from exc
+
+    def lock(self, table: NodeTable, keys: Sequence[str]) -> set[str]:
+        # writing a property takes the node's exclusive lock until commit (the Neo4j idiom for
+        # serialising check-then-write); a deadlock is a transient error the driver retries
+        query = (f"UNWIND $keys AS k MATCH (n:{table.label} {{{table.key}: k}}) "
+                 "SET n._lock = coalesce(n._lock, 0) + 1 RETURN k AS k")
+        return {r["k"] for r in self.run(query, {"keys": sorted(keys)})}
+
+    def create_nodes(self, table: NodeTable, rows: Sequence[Mapping[str, Any]]) -> None:
+        for part in chunks(rows, BATCH):
+            self.run(f"UNWIND $rows AS r CREATE (n:{table.label}) SET n = r", {"rows": list(part)})
+
+    def create_rels(self, rel: RelTable, src: NodeTable, dst: NodeTable,
+                    rows: Sequence[Mapping[str, Any]]) -> None:
+        query = (
+            f"UNWIND $rows AS r MATCH (a:{src.label} {{{src.key}: r.src}}) "
+            f"WITH r, a MATCH (b:{dst.label} {{{dst.key}: r.dst}}) "
+            f"CREATE (a)-[e:{rel.type}]->(b) SET e = r.props RETURN count(e) AS n"
+        )
+        for part in chunks(rows, BATCH):
+            batch = [{"src": r["src"], "dst": r["dst"],
+                      "props": {k: r.get(k) for k in rel.props}} for r in part]
+            made = self.run(query, {"rows": batch})[0]["n"]
+            if made != len(batch):
+                raise StoreError(f"{rel.type} 边的端点缺失（{len(batch) - made} 条）",
+                                 f"{len(batch) - made} {rel.type} edges have a missing endpoint")
+
+
+class Neo4jStore(GraphStore):
+    """A Neo4j database reached over Bolt (``bolt://`` direct, ``neo4j://`` routed to a cluster)."""
+
+    dialect = Dialect.NEO4J
+
+    def __init__(self, uri: str, *, user: str = "neo4j", password: str = "", database: str = "neo4j",
+                 max_retry_seconds: float = 30.0) -> None:
+        self.location = uri
+        self._database = database
+        auth = (user, password) if password else None
+        try:
+            self._driver = GraphDatabase.driver(uri, auth=auth, max_transaction_retry_time=max_retry_seconds)
+            self._driver.verify_connectivity()
+        except (ServiceUnavailable, AuthError, ValueError, OSError) as exc:
+            raise StoreUnavailable(f"无法连接 Neo4j「{uri}」：{exc}", f"cannot reach Neo4j at '{uri}': {exc}") from exc
+        for stmt in neo4j_ddl():
+            self._driver.execute_query(stmt, database_=database)
+
+    def _session(self) -> neo4j.Session:
+        return self._driver.session(database=self._database)
+
+    def write(self, work: Callable[[Tx], T]) -> T:
+        try:
+            with self._session() as session:
+                return session.execute_write(lambda tx: work(_Neo4jTx(tx)))
+        except Neo4jError as exc:
+            raise StoreError(f"Neo4j 执行失败：{exc.message}", f"Neo4j failed: {exc.message}") from exc
+        except ServiceUnavailable as exc:
+            raise StoreUnavailable(f"Neo4j 不可用：{exc}", f"Neo4j is unavailable: {exc}") from exc
+
+    def read(self, work: Callable[[Tx], T]) -> T:
+        try:
+            with self._session() as session:
+                return session.execute_read(lambda tx: work(_Neo4jTx(tx)))
+        except Neo4jError as exc:
+            raise StoreError(f"Neo4j 执行失败：{exc.message}", f"Neo4j failed: {exc.message}") from exc
+        except ServiceUnavailable as exc:
+            raise StoreUnavailable(f"Neo4j 不可用：{exc}", f"Neo4j is unavailable: {exc}") from exc
+
+    def wipe(self) -> None:
+        # in slices, so a large graph does not need one huge transaction
+        while self.execute("MATCH (n) WITH n LIMIT 20000 DETACH DELETE n RETURN count(*) AS n")[0]["n"]:
+            pass
+
+    def close(self) -> None:
+        self._driver.close()

@@ -1,0 +1,175 @@
+"""The graph's tables, declared once: the DDL of both engines, bulk-load schemas and SET clauses
+are all generated from these declarations, so a property exists everywhere or nowhere.
+
+Property names avoid words that are reserved in one of the dialects (``limit``, ``from``, ``to``,
+``date``): hence ``pair_limit``, ``valid_from``, ``entry_date``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class Kind(StrEnum):
+    """Property types both engines store natively."""
+
+    STRING = "STRING"
+    INT = "INT64"
+    BOOL = "BOOLEAN"
+    DATE = "DATE"
+    STRINGS = "STRING[]"
+
+
+S, I, B, D, L = Kind.STRING, Kind.INT, Kind.BOOL, Kind.DATE, Kind.STRINGS
+
+
+@dataclass(frozen=True)
+class NodeTable:
+    label: str
+    key: str
+    props: dict[str, Kind]
+    indexed: tuple[str, ...] = ()
+
+    @property
+    def columns(self) -> list[str]:
+        return list(self.props)
+
+
+@dataclass(frozen=True)
+class RelTable:
+    type: str
+    ends: tuple[tuple[str, str], ...]
+    props: dict[str, Kind] = field(default_factory=dict)
+    indexed: tuple[str, ...] = ()
+
+
+REGION = NodeTable("Region", "code", {"code": S, "level": S, "name": S})
+HOUSEHOLD = NodeTable(
+    "Household",
+    "household_no",
+    {
+        "household_no": S, "head_name": S, "head_id": S, "region_code": S, "address": S,
+        "size": I, "labour": I, "income_fen": I, "monitoring": S, "formerly_poor": B, "dibao": B,
+        "tekun": B, "elderly_carer": B, "risk_factors": L, "phone": S,
+    },
+    indexed=("region_code",),
+)
+PERSON = NodeTable(
+    "Person",
+    "id_number",
+    {
+        "id_number": S, "name": S, "cert_no": S, "household_no": S, "relation": S, "category": I,
+        "grade": I, "cert_expiry": D, "labour_ability": S, "needs": L,
+    },
+    indexed=("household_no",),
+)
+CADRE = NodeTable(
+    "Cadre",
+    "cadre_no",
+    {
+        "cadre_no": S, "name": S, "phone": S, "unit": S, "unit_level": S, "role": S,
+        "station_code": S, "pair_limit": I, "on_duty": B,
+    },
+    indexed=("station_code",),
+)
+ORG = NodeTable(
+    "Org",
+    "uscc",
+    {
+        "uscc": S, "name": S, "org_type": S, "service_region_code": S, "service_modes": L,
+        "contact": S, "phone": S,
+    },
+)
+SERVICE = NodeTable("Service", "name", {"name": S, "category": S})
+PROBLEM = NodeTable(
+    "Problem",
+    "problem_no",
+    {
+        "problem_no": S, "household_no": S, "opened_on": D, "closed_on": D, "reported_by": S,
+        "resolved_by": S, "description": S, "resolution": S,
+    },
+    indexed=("household_no",),
+)
+#: The previous values of a record that an update changed (``previous`` is a JSON object).
+REVISION = NodeTable(
+    "Revision",
+    "revision_id",
+    {"revision_id": S, "label": S, "entity_key": S, "recorded_at": S, "previous": S},
+    indexed=("entity_key",),
+)
+
+NODE_TABLES = (REGION, HOUSEHOLD, PERSON, CADRE, ORG, SERVICE, PROBLEM, REVISION)
+NODES = {t.label: t for t in NODE_TABLES}
+
+_PAIRING = {
+    "pairing_id": S, "started_on": D, "ended_on": D, "end_reason": S, "source": S, "proposal_id": S,
+}
+IN_REGION = RelTable("IN_REGION", (("Household", "Region"),))
+PART_OF = RelTable("PART_OF", (("Region", "Region"),))
+STATIONED_IN = RelTable("STATIONED_IN", (("Cadre", "Region"),))
+SERVES = RelTable("SERVES", (("Org", "Region"),))
+MEMBER_OF = RelTable("MEMBER_OF", (("Person", "Household"),), {"relation": S})
+PAIRED_WITH = RelTable("PAIRED_WITH", (("Cadre", "Household"),), _PAIRING, indexed=("pairing_id",))
+AUX_PAIRED_WITH = RelTable("AUX_PAIRED_WITH", (("Org", "Household"),), _PAIRING, indexed=("pairing_id",))
+#: The ledger is one edge type with a ``kind`` property rather than one type per kind: the kinds
+#: are a closed enum, every report reads several kinds at once, and LadybugDB needs each edge type
+#: declared with its endpoints, so one type keeps the schema and the queries small.
+ASSISTED = RelTable(
+    "ASSISTED",
+    (("Cadre", "Household"), ("Org", "Household")),
+    {
+        "entry_id": S, "entry_date": D, "kind": S, "amount_fen": I, "in_kind_fen": I, "note": S,
+        "problem_no": S,
+    },
+    indexed=("entry_id",),
+)
+HAS_PROBLEM = RelTable("HAS_PROBLEM", (("Household", "Problem"),))
+RECEIVES = RelTable(
+    "RECEIVES", (("Person", "Service"), ("Household", "Service")),
+    {"valid_from": D, "valid_to": D, "source": S},
+)
+NEEDS = RelTable("NEEDS", (("Person", "Service"),))
+LISTED_FOR = RelTable(
+    "LISTED_FOR", (("Person", "Service"),),
+    {"dept": S, "valid_from": D, "valid_to": D, "amount_fen": I},
+)
+
+REL_TABLES = (
+    IN_REGION, PART_OF, STATIONED_IN, SERVES, MEMBER_OF, PAIRED_WITH, AUX_PAIRED_WITH, ASSISTED,
+    HAS_PROBLEM, RECEIVES, NEEDS, LISTED_FOR,
+)
+RELS = {t.type: t for t in REL_TABLES}
+
+
+def ladybug_ddl() -> list[str]:
+    """``CREATE … TABLE IF NOT EXISTS`` statements, node tables first (edges refer to them)."""
+    out = []
+    for t in NODE_TABLES:
+        cols = ", ".join(
+            f"{name} {kind.value}{' PRIMARY KEY' if name == t.key else ''}" for name, kind in t.props.items()
+        )
+        out.append(f"CREATE NODE TABLE IF NOT EXISTS {t.label}({cols})")
+    for r in REL_TABLES:
+        ends = ", ".join(f"FROM {a} TO {b}" for a, b in r.ends)
+        cols = "".join(f", {name} {kind.value}" for name, kind in r.props.items())
+        out.append(f"CREATE REL TABLE IF NOT EXISTS {r.type}({ends}{cols})")
+    return out
+
+
+def neo4j_ddl() -> list[str]:
+    """Uniqueness constraints (which also index the key) and lookup indexes, all idempotent."""
+    out = [
+        f"CREATE CONSTRAINT {t.label.lower()}_key IF NOT EXISTS "
+        f"FOR (n:{t.label}) REQUIRE n.{t.key} IS UNIQUE"
+        for t in NODE_TABLES
+    ]
+    out += [
+        f"CREATE INDEX {t.label.lower()}_{p} IF NOT EXISTS FOR (n:{t.label}) ON (n.{p})"
+        for t in NODE_TABLES for p in t.indexed
+    ]
+    out += [
+        f"CREATE INDEX {r.type.lower()}_{p} IF NOT EXISTS FOR ()-[e:{r.type}]-() ON (e.{p})"
+        for r in REL_TABLES for p in r.indexed
+    ]
+    return out

@@ -1,0 +1,81 @@
+"""Every store test runs on BOTH engines: embedded LadybugDB and a real Neo4j server.
+
+The Neo4j server comes from ``JIEDUI_TEST_NEO4J_URI`` when set; otherwise this suite starts one
+itself with ``scripts/neo4j-server.sh`` (Neo4j 5.26 from Maven Central) and stops it at the end.
+It never skips: without a Neo4j the Neo4j-parametrised tests fail, as they must in CI.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from graph_schema.store import GraphStore
+from graph_schema.store.embedded import EmbeddedStore
+from graph_schema.store.neo4j import Neo4jStore
+
+ROOT = Path(__file__).resolve().parent.parent
+SERVER = ROOT / "scripts" / "neo4j-server.sh"
+
+
+@pytest.fixture(scope="session")
+def neo4j_uri() -> Iterator[str]:
+    uri = os.environ.get("JIEDUI_TEST_NEO4J_URI")
+    if uri:
+        yield uri
+        return
+    started = subprocess.run(["bash", str(SERVER), "start"], capture_output=True, text=True, timeout=900)
+    if started.returncode != 0:
+        pytest.fail(f"Neo4j test server did not start:\n{started.stdout}\n{started.stderr}")
+    try:
+        yield started.stdout.strip().splitlines()[-1]
+    finally:
+        subprocess.run(["bash", str(SERVER), "stop"], capture_output=True, text=True, timeout=120)
+
+
+@pytest.fixture(scope="session")
+def neo4j_store(neo4j_uri: str) -> Iterator[Neo4jStore]:
+    store = Neo4jStore(neo4j_uri)
+    yield store
+    store.close()
+
+
+@pytest.fixture(params=["embedded", "neo4j"])
+def engine(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
+@pytest.fixture
+def store(engine: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[GraphStore]:
+    """An empty store of the engine under test."""
+    if engine == "embedded":
+        s = EmbeddedStore(tmp_path / "store", buffer_pool_mb=256)
+        yield s
+        s.close()
+    else:
+        s = request.getfixturevalue("neo4j_store")
+        s.wipe()
+        yield s
+
+
+@pytest.fixture
+def other_client(engine: str, store: GraphStore, request: pytest.FixtureRequest) -> Callable[[], GraphStore]:
+    """A second client of the same store, as concurrent users have: a separate connection pool
+    on Neo4j; on the embedded engine, which one process opens once, the same store object (the
+    tests then use threads)."""
+    opened: list[GraphStore] = []
+
+    def make() -> GraphStore:
+        if engine == "embedded":
+            return store
+        client = Neo4jStore(request.getfixturevalue("neo4j_uri"))
+        opened.append(client)
+        return client
+
+    yield make
+    for client in opened:
+        client.close()

@@ -1,0 +1,196 @@
+"""The store contract, on both engines: transactions, parameters, values, bulk paths, schema."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from graph_schema.errors import QueryParameterError, StoreError, StoreLocked
+from graph_schema.store import is_neo4j_uri, open_store
+from graph_schema.store.embedded import EmbeddedStore
+from graph_schema.store.schema import HOUSEHOLD, IN_REGION, REGION, Kind, ladybug_ddl, neo4j_ddl
+from graph_schema.settings import Settings
+
+
+def _region(code: str) -> dict:
+    return {"code": code, "level": "village", "name": f"村{code[-3:]}"}
+
+
+def count(store, label: str) -> int:
+    return store.query(f"MATCH (n:{label}) RETURN count(n) AS n")[0]["n"]
+
+
+def test_a_unit_of_work_that_raises_writes_nothing(store):
+    class Boom(Exception):
+        pass
+
+    def work(tx):
+        tx.create_nodes(REGION, [_region("620822100201")])
+        tx.run("CREATE (:Region {code: $c, level: 'village', name: 'x'})", {"c": "620822100202"})
+        raise Boom
+
+    with pytest.raises(Boom):
+        store.write(work)
+    assert count(store, "Region") == 0
+
+
+def test_a_failing_statement_aborts_the_whole_unit_and_nothing_after_it_runs(store):
+    ran_after = []
+
+    def work(tx):
+        tx.run("CREATE (:Region {code: $c, level: 'village', name: 'x'})", {"c": "620822100201"})
+        try:
+            tx.run("CREATE (:Region {code: $c, level: 'village', name: 'dup'})", {"c": "620822100201"})
+        except StoreError:
+            pass  # a careless caller swallows the error and carries on
+        ran_after.append(True)
+        tx.run("CREATE (:Region {code: $c, level: 'village', name: 'y'})", {"c": "620822100203"})
+
+    with pytest.raises(StoreError):
+        store.write(work)
+    assert count(store, "Region") == 0
+
+
+def test_a_missing_parameter_is_an_error_not_null(store):
+    with pytest.raises(QueryParameterError) as caught:
+        store.query("MATCH (r:Region) WHERE r.code = $code RETURN r.code AS code")
+    assert caught.value.details["missing"] == ["code"]
+
+
+def test_values_come_back_normalised(store):
+    store.write(lambda tx: tx.create_nodes(HOUSEHOLD, [
+        {"household_no": "H1", "head_name": "a", "head_id": "x", "region_code": "620822100201", "size": 3,
+         "risk_factors": ["因病", "因残"], "tekun": True},
+        {"household_no": "H2", "head_name": "b", "head_id": "y", "region_code": "620822100201", "size": 4,
+         "risk_factors": [], "tekun": None},
+    ]))
+    row = store.query("MATCH (h:Household) RETURN sum(h.size) AS total, count(h) AS n, "
+                      "collect(h.household_no) AS nos")[0]
+    assert row["total"] == 7 and type(row["total"]) is int
+    assert sorted(row["nos"]) == ["H1", "H2"]
+    h1 = store.query("MATCH (h:Household {household_no: 'H1'}) RETURN h.risk_factors AS f, h.tekun AS t, "
+                     "h.labour AS labour")[0]
+    assert h1 == {"f": ["因病", "因残"], "t": True, "labour": None}
+
+
+def test_dates_round_trip_as_python_dates(store):
+    store.write(lambda tx: tx.create_nodes(REGION, [_region("620822100201")]))
+    store.write(lambda tx: tx.create_nodes(HOUSEHOLD, [
+        {"household_no": "H1", "head_name": "a", "head_id": "x", "region_code": "620822100201", "size": 1}]))
+    store.execute("MATCH (h:Household {household_no: 'H1'}) MATCH (r:Region {code: '620822100201'}) "
+                  "CREATE (h)-[:IN_REGION]->(r)")
+    from graph_schema.store.schema import PROBLEM
+    store.write(lambda tx: tx.create_nodes(PROBLEM, [
+        {"problem_no": "P1", "household_no": "H1", "opened_on": dt.date(2024, 2, 29), "reported_by": "C1"}]))
+    row = store.query("MATCH (p:Problem) WHERE p.opened_on <= $d RETURN p.opened_on AS d", {"d": dt.date(2024, 3, 1)})
+    assert row == [{"d": dt.date(2024, 2, 29)}]
+
+
+def test_bulk_edges_link_existing_nodes(store):
+    def work(tx):
+        tx.create_nodes(REGION, [_region(f"620822100{i:03d}") for i in range(201, 211)])
+        tx.create_nodes(HOUSEHOLD, [{"household_no": f"H{i}", "head_name": "a", "head_id": "x",
+                                     "region_code": f"620822100{i:03d}", "size": 1} for i in range(201, 211)])
+        tx.create_rels(IN_REGION, HOUSEHOLD, REGION,
+                       [{"src": f"H{i}", "dst": f"620822100{i:03d}"} for i in range(201, 211)])
+
+    store.write(work)
+    rows = store.query("MATCH (h:Household)-[:IN_REGION]->(r:Region) RETURN h.household_no AS no, r.code AS code "
+                       "ORDER BY no")
+    assert len(rows) == 10 and all(r["code"].endswith(r["no"][1:]) for r in rows)
+
+
+def test_a_bulk_edge_to_a_missing_node_fails_the_unit(store):
+    def work(tx):
+        tx.create_nodes(REGION, [_region("620822100201")])
+        tx.create_nodes(HOUSEHOLD, [{"household_no": "H1", "head_name": "a", "head_id": "x",
+                                     "region_code": "620822100201", "size": 1}])
+        tx.create_rels(IN_REGION, HOUSEHOLD, REGION, [{"src": "H1", "dst": "620822199999"}])
+
+    with pytest.raises(StoreError):
+        store.write(work)
+    assert count(store, "Household") == 0 and count(store, "Region") == 0
+
+
+def test_duplicate_keys_are_refused_by_the_engine(store):
+    store.write(lambda tx: tx.create_nodes(REGION, [_region("620822100201")]))
+    with pytest.raises(StoreError):
+        store.write(lambda tx: tx.create_nodes(REGION, [_region("620822100201")]))
+    assert count(store, "Region") == 1
+
+
+def test_wipe_empties_the_graph_and_keeps_the_schema(store):
+    store.write(lambda tx: tx.create_nodes(REGION, [_region("620822100201")]))
+    store.wipe()
+    assert count(store, "Region") == 0
+    store.write(lambda tx: tx.create_nodes(REGION, [_region("620822100201")]))
+    assert count(store, "Region") == 1
+
+
+def test_embedded_schema_is_created_once_and_data_survives_reopening(tmp_path):
+    with EmbeddedStore(tmp_path / "s") as first:
+        first.write(lambda tx: tx.create_nodes(REGION, [_region("620822100201")]))
+    with EmbeddedStore(tmp_path / "s") as again:
+        assert count(again, "Region") == 1
+
+
+def test_embedded_store_refuses_a_second_process(tmp_path):
+    import subprocess
+    import sys
+
+    with EmbeddedStore(tmp_path / "s"):
+        code = ("import sys; from graph_schema.store.embedded import EmbeddedStore\n"
+                "from graph_schema.errors import StoreLocked\n"
+                f"try:\n    EmbeddedStore({str(tmp_path / 's')!r})\nexcept StoreLocked:\n    sys.exit(7)\n")
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=60)
+    assert done.returncode == 7, done.stderr.decode()
+
+
+def test_embedded_writes_cannot_nest(tmp_path):
+    with EmbeddedStore(tmp_path / "s") as s:
+        with pytest.raises(StoreError):
+            s.write(lambda tx: s.write(lambda inner: None))
+
+
+def test_neo4j_schema_statements_are_idempotent(neo4j_store):
+    from graph_schema.store.neo4j import Neo4jStore
+
+    again = Neo4jStore(neo4j_store.location)  # runs every CREATE … IF NOT EXISTS a second time
+    names = {r["name"] for r in again.query("SHOW CONSTRAINTS YIELD name RETURN name AS name")}
+    again.close()
+    assert {"household_key", "person_key", "cadre_key", "org_key", "region_key"} <= names
+
+
+def test_store_selection_by_target(tmp_path):
+    assert is_neo4j_uri("bolt://h:7687") and is_neo4j_uri("neo4j+s://x") and is_neo4j_uri("NEO4J://x")
+    assert not is_neo4j_uri(str(tmp_path)) and not is_neo4j_uri("http://x")
+    with open_store(str(tmp_path / "d"), Settings(store="ignored")) as s:
+        assert isinstance(s, EmbeddedStore)
+    with open_store(None, Settings(store=str(tmp_path / "e"))) as s:
+        assert s.location == str(tmp_path / "e")
+
+
+def test_unreachable_neo4j_is_a_clear_error():
+    from graph_schema.errors import StoreUnavailable
+
+    with pytest.raises(StoreUnavailable) as caught:
+        open_store("bolt://127.0.0.1:1", Settings(neo4j_max_retry_seconds=1))
+    assert "127.0.0.1:1" in str(caught.value)
+
+
+def test_dialect_query_text_is_locked():
+    lady = ladybug_ddl()
+    assert "CREATE NODE TABLE IF NOT EXISTS Household(household_no STRING PRIMARY KEY," in lady[1]
+    assert any(s.startswith("CREATE REL TABLE IF NOT EXISTS ASSISTED(FROM Cadre TO Household, FROM Org TO "
+                            "Household, entry_id STRING") for s in lady)
+    neo = neo4j_ddl()
+    assert ("CREATE CONSTRAINT household_key IF NOT EXISTS FOR (n:Household) REQUIRE n.household_no IS UNIQUE"
+            in neo)
+    assert "CREATE INDEX household_region_code IF NOT EXISTS FOR (n:Household) ON (n.region_code)" in neo
+    assert "CREATE INDEX assisted_entry_id IF NOT EXISTS FOR ()-[e:ASSISTED]-() ON (e.entry_id)" in neo
+
+
+def test_casts_differ_only_where_the_dialects_do(store):
+    fragment = store.write(lambda tx: tx.cast("r.d", Kind.DATE))
+    assert fragment == ("CAST(r.d AS DATE)" if store.dialect.value == "ladybug" else "r.d")
