@@ -1,0 +1,73 @@
+"""The assistance ledger (帮扶台账) and the problems (困难) it opens and closes."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from typing import Self
+
+from pydantic import model_validator
+
+from graph_schema.enums import LedgerKind
+from graph_schema.models import Fen, Key, Model, OptionalText, Uscc
+
+
+class LedgerEntry(Model):
+    """One thing a cadre or an organisation did for a household.
+
+    Exactly one actor: ``cadre_no`` or ``uscc``. A 反映困难 entry opens problem ``problem_no``;
+    a 解决困难 entry with the same number closes it.
+    """
+
+    entry_date: dt.date
+    household_no: Key
+    cadre_no: OptionalText = None
+    uscc: Uscc | None = None
+    kind: LedgerKind
+    amount_fen: Fen | None = None
+    in_kind_fen: Fen | None = None
+    note: OptionalText = None
+    problem_no: OptionalText = None
+
+    @model_validator(mode="after")
+    def _rules(self) -> Self:
+        if (self.cadre_no is None) == (self.uscc is None):
+            raise ValueError("干部编号与统一社会信用代码必须且只能填写一个 / "
+                             "exactly one of cadre number and organisation code must be given")
+        if self.kind is LedgerKind.REPORT_PROBLEM and not self.problem_no:
+            raise ValueError("反映困难必须填写问题编号 / a reported difficulty needs a problem number")
+        return self
+
+    @property
+    def actor(self) -> str:
+        return self.cadre_no or self.uscc or ""
+
+    @property
+    def entry_id(self) -> str:
+        """Derived from the content, so recording the same entry twice (a re-import) is a no-op."""
+        text = "\x1f".join(str(v) for v in (
+            self.entry_date, self.household_no, self.actor, self.kind.value, self.amount_fen,
+            self.in_kind_fen, self.note, self.problem_no))
+        return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+    def edge_row(self) -> dict:
+        return {"src": self.actor, "dst": self.household_no, "entry_id": self.entry_id,
+                "entry_date": self.entry_date, "kind": self.kind.value, "amount_fen": self.amount_fen,
+                "in_kind_fen": self.in_kind_fen, "note": self.note, "problem_no": self.problem_no}
+
+
+class Problem(Model):
+    """A difficulty reported for a household, open until a 解决困难 entry closes it."""
+
+    problem_no: Key
+    household_no: Key
+    opened_on: dt.date
+    closed_on: dt.date | None = None
+    reported_by: str
+    resolved_by: str | None = None
+    description: str | None = None
+    resolution: str | None = None
+
+    @property
+    def open(self) -> bool:
+        return self.closed_on is None

@@ -1,0 +1,133 @@
+"""Recording the ledger, and with it the life of problems: 反映困难 opens, 解决困难 closes.
+
+Entries are checked in the order given, so one batch may open and close the same problem.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from graph_schema.enums import LedgerKind
+from graph_schema.errors import DateOrder, FutureDate, JieduiError, NotFound, ProblemAlreadyOpen, ProblemNotOpen
+from graph_schema.ledger.models import LedgerEntry, Problem
+from graph_schema.models import today
+from graph_schema.records import BatchResult, fetch_by_keys
+from graph_schema.store.base import GraphStore, Tx
+from graph_schema.store.schema import CADRE, HAS_PROBLEM, HOUSEHOLD, ORG, PROBLEM, ASSISTED
+
+BATCH = 10_000
+
+ENTRY_IDS = ("UNWIND $keys AS k MATCH ()-[e:ASSISTED]->(h:Household {household_no: k}) "
+             "RETURN e.entry_id AS entry_id")
+
+
+def log_entries(*, store: GraphStore, entries: Sequence[LedgerEntry], progress=None) -> BatchResult:
+    """Record entries (10k per transaction): ``created`` and ``unchanged`` hold entry ids,
+    ``errors`` the refused entries with their index."""
+    result = BatchResult()
+    for start in range(0, len(entries), BATCH):
+        part = entries[start : start + BATCH]
+        result += store.write(lambda tx, part=part, start=start: _log(tx, part, start))
+        if progress:
+            progress(len(part))
+    return result
+
+
+def log_entry(*, store: GraphStore, entry: LedgerEntry) -> str:
+    """Record one entry or raise the rule it breaks; returns its id."""
+
+    def work(tx: Tx) -> str:
+        result = _log(tx, [entry], 0)
+        if result.errors:
+            raise result.errors[0][1]
+        return entry.entry_id
+
+    return store.write(work)
+
+
+def _log(tx: Tx, entries: Sequence[LedgerEntry], offset: int) -> BatchResult:
+    households = tx.lock(HOUSEHOLD, sorted({e.household_no for e in entries}))
+    cadres = fetch_by_keys(tx, CADRE, sorted({e.cadre_no for e in entries if e.cadre_no}), ["cadre_no"])
+    orgs = fetch_by_keys(tx, ORG, sorted({e.uscc for e in entries if e.uscc}), ["uscc"])
+    seen = {r["entry_id"] for r in tx.run(ENTRY_IDS, {"keys": sorted(households)})}
+    stored = {k: Problem.from_row(v) for k, v in fetch_by_keys(
+        tx, PROBLEM, sorted({e.problem_no for e in entries if e.problem_no}), PROBLEM.columns).items()}
+    problems = dict(stored)  # the state as the batch unfolds
+    result = BatchResult()
+    created: list[LedgerEntry] = []
+    for index, entry in enumerate(entries):
+        try:
+            if entry.entry_date > today():
+                raise FutureDate("日期", entry.entry_date)
+            if entry.household_no not in households:
+                raise NotFound("家庭", "household", entry.household_no)
+            if entry.cadre_no and entry.cadre_no not in cadres:
+                raise NotFound("干部", "cadre", entry.cadre_no)
+            if entry.uscc and entry.uscc not in orgs:
+                raise NotFound("社会组织", "organisation", entry.uscc)
+            if entry.entry_id in seen:
+                result.unchanged.append(entry.entry_id)
+                continue
+            if entry.kind is LedgerKind.REPORT_PROBLEM:
+                problems[entry.problem_no] = _open(problems, entry)
+            elif entry.kind is LedgerKind.SOLVE_PROBLEM and entry.problem_no:
+                problems[entry.problem_no] = _close(problems, entry)
+        except JieduiError as exc:
+            result.errors.append((offset + index, exc))
+            continue
+        seen.add(entry.entry_id)
+        created.append(entry)
+        result.created.append(entry.entry_id)
+    for src, actor in ((CADRE, "cadre_no"), (ORG, "uscc")):
+        tx.create_rels(ASSISTED, src, HOUSEHOLD, [e.edge_row() for e in created if getattr(e, actor)])
+    new = [p for no, p in problems.items() if no not in stored]
+    tx.create_nodes(PROBLEM, [p.to_row() for p in new])
+    tx.create_rels(HAS_PROBLEM, HOUSEHOLD, PROBLEM, [{"src": p.household_no, "dst": p.problem_no} for p in new])
+    closed = [p.to_row() for no, p in problems.items() if no in stored and p != stored[no]]
+    if closed:
+        tx.run("UNWIND $rows AS r MATCH (p:Problem {problem_no: r.problem_no}) "
+               "SET p.closed_on = r.closed_on, p.resolved_by = r.resolved_by, p.resolution = r.resolution",
+               {"rows": closed})
+    return result
+
+
+def _open(problems: dict[str, Problem], entry: LedgerEntry) -> Problem:
+    if entry.problem_no in problems:
+        raise ProblemAlreadyOpen(entry.problem_no)
+    return Problem(problem_no=entry.problem_no, household_no=entry.household_no, opened_on=entry.entry_date,
+                   reported_by=entry.actor, description=entry.note)
+
+
+def _close(problems: dict[str, Problem], entry: LedgerEntry) -> Problem:
+    problem = problems.get(entry.problem_no)
+    if problem is None:
+        raise ProblemNotOpen(entry.problem_no, "没有对应的反映困难记录", "no 反映困难 entry opened it")
+    if problem.household_no != entry.household_no:
+        raise ProblemNotOpen(entry.problem_no, f"它属于家庭「{problem.household_no}」",
+                             f"it belongs to household '{problem.household_no}'")
+    if not problem.open:
+        raise ProblemNotOpen(entry.problem_no, f"已于 {problem.closed_on} 解决", f"already closed on {problem.closed_on}")
+    if entry.entry_date < problem.opened_on:
+        raise DateOrder(f"问题「{entry.problem_no}」的解决日期 {entry.entry_date} 早于反映日期 {problem.opened_on}",
+                        f"problem '{entry.problem_no}' closed on {entry.entry_date}, before it was opened on "
+                        f"{problem.opened_on}")
+    return problem.model_copy(update={"closed_on": entry.entry_date, "resolved_by": entry.actor,
+                                      "resolution": entry.note})
+
+
+def household_ledger(*, store: GraphStore, household_no: str) -> list[LedgerEntry]:
+    """A household's ledger, oldest first."""
+    rows = store.query(
+        "MATCH (a)-[e:ASSISTED]->(h:Household {household_no: $h}) "
+        "RETURN e.entry_date AS entry_date, h.household_no AS household_no, "
+        "a.cadre_no AS cadre_no, a.uscc AS uscc, e.kind AS kind, e.amount_fen AS amount_fen, "
+        "e.in_kind_fen AS in_kind_fen, e.note AS note, e.problem_no AS problem_no, e.entry_id AS entry_id "
+        "ORDER BY entry_date, entry_id", {"h": household_no})
+    return [LedgerEntry.from_row(r) for r in rows]
+
+
+def household_problems(*, store: GraphStore, household_no: str) -> list[Problem]:
+    columns = ", ".join(f"p.{c} AS {c}" for c in PROBLEM.columns)
+    rows = store.query(f"MATCH (h:Household {{household_no: $h}})-[:HAS_PROBLEM]->(p:Problem) RETURN {columns} "
+                       "ORDER BY opened_on, problem_no", {"h": household_no})
+    return [Problem.from_row(r) for r in rows]

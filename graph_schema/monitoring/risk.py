@@ -1,0 +1,123 @@
+"""Priority households (重点户) and their risk score: the definition, in Cypher and in Python.
+
+A household is a priority household when any of these holds (data contract): it has a 监测类别;
+是否特困 is 是; a member is 一级 or 二级; it has two or more disabled members (一户多残); 是否以老养残
+is 是.
+
+Its risk score adds the weights of ``Settings.risk`` (``JIEDUI_RISK__<NAME>`` to change one):
+
+=====================  ==========================================  =======
+fact                   condition                                   default
+=====================  ==========================================  =======
+突发严重困难户          监测类别                                      40
+脱贫不稳定户            监测类别                                      30
+边缘易致贫户            监测类别                                      25
+特困                    是否特困 = 是                                 25
+重度残疾               a member graded 一级/二级 (+5 per extra one)  20
+一户多残                two or more disabled members                  15
+以老养残                是否以老养残 = 是                             15
+低保                    是否低保 = 是                                 10
+缺劳力                  劳动力人数 = 0                                10
+=====================  ==========================================  =======
+
+Level: 高 at 50 or more, 中 at 30 or more, else 低. Lists are ordered by score, highest first,
+then by 户编号, so a page is stable. The Cypher and the Python forms are tested to agree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from graph_schema.enums import MonitoringCategory
+from graph_schema.settings import RiskWeights
+
+
+class RiskLevel(StrEnum):
+    HIGH = "高"
+    MEDIUM = "中"
+    LOW = "低"
+
+
+@dataclass(frozen=True)
+class RiskFacts:
+    """What the score depends on, as the priority query returns it."""
+
+    monitoring: str | None
+    tekun: bool | None
+    dibao: bool | None
+    elderly_carer: bool | None
+    labour: int | None
+    disabled: int
+    severe: int
+
+    @property
+    def priority(self) -> bool:
+        return bool(self.monitoring or self.tekun or self.elderly_carer or self.severe or self.disabled >= 2)
+
+
+def _monitoring_weights(w: RiskWeights) -> dict[str, int]:
+    return {MonitoringCategory.SUDDEN_HARDSHIP: w.sudden_hardship, MonitoringCategory.UNSTABLE: w.unstable,
+            MonitoringCategory.MARGINAL: w.marginal}
+
+
+def score(f: RiskFacts, w: RiskWeights) -> int:
+    total = _monitoring_weights(w).get(f.monitoring, 0) if f.monitoring else 0
+    total += w.tekun if f.tekun else 0
+    total += w.severe_member + (f.severe - 1) * w.extra_severe_member if f.severe else 0
+    total += w.multiple_disabled if f.disabled >= 2 else 0
+    total += w.elderly_carer if f.elderly_carer else 0
+    total += w.dibao if f.dibao else 0
+    total += w.no_labour if f.labour == 0 else 0
+    return total
+
+
+def level(value: int, w: RiskWeights) -> RiskLevel:
+    if value >= w.high_level:
+        return RiskLevel.HIGH
+    return RiskLevel.MEDIUM if value >= w.medium_level else RiskLevel.LOW
+
+
+def reasons(f: RiskFacts) -> list[str]:
+    """The triggering facts, in the words organisers use."""
+    out = [f.monitoring] if f.monitoring else []
+    if f.tekun:
+        out.append("特困")
+    if f.severe:
+        out.append(f"重度残疾成员{f.severe}人")
+    if f.disabled >= 2:
+        out.append(f"一户多残（{f.disabled}人）")
+    if f.elderly_carer:
+        out.append("以老养残")
+    if f.dibao:
+        out.append("低保")
+    if f.labour == 0:
+        out.append("无劳动力")
+    return out
+
+
+# The Cypher form. ``h`` is the household, ``disabled`` and ``severe`` its member counts.
+PRIORITY_CONDITION = (
+    "(h.monitoring IS NOT NULL OR coalesce(h.tekun, false) OR coalesce(h.elderly_carer, false) "
+    "OR severe > 0 OR disabled >= 2)"
+)
+SCORE_EXPRESSION = (
+    "CASE WHEN h.monitoring = $m_sudden THEN $w_sudden WHEN h.monitoring = $m_unstable THEN $w_unstable "
+    "WHEN h.monitoring = $m_marginal THEN $w_marginal ELSE 0 END"
+    " + CASE WHEN coalesce(h.tekun, false) THEN $w_tekun ELSE 0 END"
+    " + CASE WHEN severe > 0 THEN $w_severe + (severe - 1) * $w_extra_severe ELSE 0 END"
+    " + CASE WHEN disabled >= 2 THEN $w_multiple ELSE 0 END"
+    " + CASE WHEN coalesce(h.elderly_carer, false) THEN $w_elderly ELSE 0 END"
+    " + CASE WHEN coalesce(h.dibao, false) THEN $w_dibao ELSE 0 END"
+    " + CASE WHEN h.labour = 0 THEN $w_no_labour ELSE 0 END"
+)
+
+
+def score_params(w: RiskWeights) -> dict[str, object]:
+    return {
+        "m_sudden": MonitoringCategory.SUDDEN_HARDSHIP.value, "m_unstable": MonitoringCategory.UNSTABLE.value,
+        "m_marginal": MonitoringCategory.MARGINAL.value, "w_sudden": w.sudden_hardship, "w_unstable": w.unstable,
+        "w_marginal": w.marginal, "w_tekun": w.tekun, "w_severe": w.severe_member,
+        "w_extra_severe": w.extra_severe_member, "w_multiple": w.multiple_disabled, "w_elderly": w.elderly_carer,
+        "w_dibao": w.dibao, "w_no_labour": w.no_labour,
+    }

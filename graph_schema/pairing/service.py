@@ -1,0 +1,230 @@
+"""The pairing lifecycle: pair, end, auxiliary pairing, and the history of both.
+
+Rules, enforced inside the write transaction on both engines:
+- a household has at most one active 一对一 pairing;
+- a cadre never holds more active pairings than their 结对上限;
+- a cadre who is not 在岗 takes no new pairing (imports may record existing ones as they stand);
+- the household and the cadre (or organisation) must exist; dates are not in the future and an
+  end is not before its start. Ended pairings stay as history, never deleted.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections import Counter
+from collections.abc import Sequence
+
+from graph_schema.enums import PairingSource
+from graph_schema.errors import (
+    AlreadyAuxPaired,
+    CadreAtLimit,
+    CadreNotOnDuty,
+    DateOrder,
+    FutureDate,
+    HouseholdAlreadyPaired,
+    JieduiError,
+    NoActivePairing,
+    NotFound,
+)
+from graph_schema.models import today
+from graph_schema.pairing.models import AuxPairing, Pairing, PairRequest
+from graph_schema.records import BatchResult, fetch_by_keys
+from graph_schema.store.base import GraphStore, Tx, chunks
+from graph_schema.store.schema import AUX_PAIRED_WITH, CADRE, HOUSEHOLD, ORG, PAIRED_WITH
+
+BATCH = 10_000
+
+_PAIRING_COLUMNS = ("p.pairing_id AS pairing_id, h.household_no AS household_no, p.started_on AS started_on, "
+                    "p.ended_on AS ended_on, p.end_reason AS end_reason, p.source AS source")
+ACTIVE_BY_HOUSEHOLD = (
+    "UNWIND $keys AS k MATCH (c:Cadre)-[p:PAIRED_WITH]->(h:Household {household_no: k}) "
+    f"WHERE p.ended_on IS NULL RETURN c.cadre_no AS cadre_no, p.proposal_id AS proposal_id, {_PAIRING_COLUMNS}"
+)
+LOAD_BY_CADRE = (
+    "UNWIND $keys AS k MATCH (c:Cadre {cadre_no: k})-[p:PAIRED_WITH]->(:Household) "
+    "WHERE p.ended_on IS NULL RETURN k AS cadre_no, count(p) AS n"
+)
+
+
+def _not_future(field: str, day: dt.date) -> None:
+    if day > today():
+        raise FutureDate(field, day)
+
+
+def pair_in(tx: Tx, requests: Sequence[PairRequest], *, offset: int = 0,
+            allow_off_duty: bool = False) -> tuple[list[Pairing], BatchResult]:
+    """Check and create pairings inside an open transaction. Returns the pairings made and a
+    result whose ``errors`` are the refused requests as ``(offset + index, error)``; a request
+    identical to the household's active pairing (same cadre, same start) is ``unchanged``, so an
+    import can be run twice."""
+    households = tx.lock(HOUSEHOLD, sorted({r.household_no for r in requests}))
+    tx.lock(CADRE, sorted({r.cadre_no for r in requests}))
+    cadres = fetch_by_keys(tx, CADRE, sorted({r.cadre_no for r in requests}), ["cadre_no", "pair_limit", "on_duty"])
+    active = {row["household_no"]: (row["cadre_no"], row["started_on"])
+              for row in tx.run(ACTIVE_BY_HOUSEHOLD, {"keys": sorted(households)})}
+    load = Counter({row["cadre_no"]: row["n"] for row in tx.run(LOAD_BY_CADRE, {"keys": sorted(cadres)})})
+    made: list[Pairing] = []
+    result = BatchResult()
+    for index, req in enumerate(requests):
+        if active.get(req.household_no) == (req.cadre_no, req.started_on):
+            result.unchanged.append(req.household_no)
+            continue
+        try:
+            _not_future("开始日期", req.started_on)
+            if req.household_no not in households:
+                raise NotFound("家庭", "household", req.household_no)
+            cadre = cadres.get(req.cadre_no)
+            if cadre is None:
+                raise NotFound("干部", "cadre", req.cadre_no)
+            if not cadre["on_duty"] and not allow_off_duty:
+                raise CadreNotOnDuty(req.cadre_no)
+            if req.household_no in active:
+                raise HouseholdAlreadyPaired(req.household_no, active[req.household_no][0])
+            if load[req.cadre_no] >= cadre["pair_limit"]:
+                raise CadreAtLimit(req.cadre_no, cadre["pair_limit"])
+        except JieduiError as exc:
+            result.errors.append((offset + index, exc))
+            continue
+        active[req.household_no] = (req.cadre_no, req.started_on)
+        load[req.cadre_no] += 1
+        made.append(Pairing(pairing_id=uuid.uuid4().hex, household_no=req.household_no, cadre_no=req.cadre_no,
+                            started_on=req.started_on, source=req.source, proposal_id=req.proposal_id))
+        result.created.append(made[-1].pairing_id)
+    tx.create_rels(PAIRED_WITH, CADRE, HOUSEHOLD, [
+        {"src": p.cadre_no, "dst": p.household_no, **p.to_row()} for p in made
+    ])
+    return made, result
+
+
+def pair(*, store: GraphStore, household_no: str, cadre_no: str, started_on: dt.date | None = None,
+         source: PairingSource = PairingSource.MANUAL, proposal_id: str | None = None) -> Pairing:
+    """Pair one household with one cadre, or raise the typed error of the rule it breaks."""
+    request = PairRequest(household_no=household_no, cadre_no=cadre_no, started_on=started_on or today(),
+                          source=source, proposal_id=proposal_id)
+
+    def work(tx: Tx) -> Pairing:
+        made, result = pair_in(tx, [request])
+        if result.errors:
+            raise result.errors[0][1]
+        return made[0] if made else active_in(tx, household_no)
+
+    return store.write(work)
+
+
+def pair_many(*, store: GraphStore, requests: Sequence[PairRequest], allow_off_duty: bool = False,
+              progress=None) -> BatchResult:
+    """The batch path: valid requests are written (10k per transaction), refused ones reported.
+
+    ``allow_off_duty`` is for imports, which record pairings as they stand even when the cadre
+    has since left (the household then counts as unpaired and the cadre is listed for reassignment).
+    """
+    result = BatchResult()
+    for start in range(0, len(requests), BATCH):
+        part = requests[start : start + BATCH]
+        result += store.write(lambda tx, part=part, start=start: pair_in(
+            tx, part, offset=start, allow_off_duty=allow_off_duty)[1])
+        if progress:
+            progress(len(part))
+    return result
+
+
+def end_in(tx: Tx, household_no: str, ended_on: dt.date, reason: str) -> Pairing:
+    """End the household's active pairing inside an open transaction."""
+    _not_future("结束日期", ended_on)
+    if not tx.lock(HOUSEHOLD, [household_no]):
+        raise NotFound("家庭", "household", household_no)
+    current = active_in(tx, household_no)
+    if current is None:
+        raise NoActivePairing(household_no)
+    if ended_on < current.started_on:
+        raise DateOrder(f"结束日期 {ended_on} 早于开始日期 {current.started_on}",
+                        f"end date {ended_on} is before the start date {current.started_on}")
+    tx.run("MATCH (:Cadre)-[p:PAIRED_WITH]->(h:Household {household_no: $h}) WHERE p.pairing_id = $id "
+           "SET p.ended_on = $ended_on, p.end_reason = $reason",
+           {"h": household_no, "id": current.pairing_id, "ended_on": ended_on, "reason": reason})
+    return current.model_copy(update={"ended_on": ended_on, "end_reason": reason})
+
+
+def end_pairing(*, store: GraphStore, household_no: str, reason: str, ended_on: dt.date | None = None) -> Pairing:
+    """End the household's active one-to-one pairing; it stays in the history."""
+    return store.write(lambda tx: end_in(tx, household_no, ended_on or today(), reason))
+
+
+def pairing_history(*, store: GraphStore, household_no: str) -> list[Pairing]:
+    """Every one-to-one pairing of a household, oldest first."""
+    rows = store.query(
+        "MATCH (c:Cadre)-[p:PAIRED_WITH]->(h:Household {household_no: $h}) "
+        f"RETURN c.cadre_no AS cadre_no, p.proposal_id AS proposal_id, {_PAIRING_COLUMNS} "
+        "ORDER BY started_on, coalesce(ended_on, $open_end), pairing_id",
+        {"h": household_no, "open_end": dt.date.max})
+    return [Pairing.from_row(r) for r in rows]
+
+
+def active_in(tx: Tx, household_no: str) -> Pairing | None:
+    rows = tx.run(ACTIVE_BY_HOUSEHOLD, {"keys": [household_no]})
+    return Pairing.from_row(rows[0]) if rows else None
+
+
+def active_pairing(*, store: GraphStore, household_no: str) -> Pairing | None:
+    """The household's active one-to-one pairing, if any."""
+    return store.read(lambda tx: active_in(tx, household_no))
+
+
+def cadre_load(*, store: GraphStore, cadre_nos: Sequence[str]) -> dict[str, int]:
+    """Active one-to-one pairings per cadre (0 for a cadre with none)."""
+    load = dict.fromkeys(cadre_nos, 0)
+    for part in chunks(list(cadre_nos), 20_000):
+        for row in store.query(LOAD_BY_CADRE, {"keys": list(part)}):
+            load[row["cadre_no"]] = row["n"]
+    return load
+
+
+_AUX_ACTIVE = (
+    "MATCH (o:Org {uscc: $uscc})-[p:AUX_PAIRED_WITH]->(h:Household {household_no: $h}) "
+    f"WHERE p.ended_on IS NULL RETURN o.uscc AS uscc, {_PAIRING_COLUMNS}"
+)
+
+
+def aux_pair(*, store: GraphStore, household_no: str, uscc: str, started_on: dt.date | None = None,
+             source: PairingSource = PairingSource.MANUAL) -> AuxPairing:
+    """An organisation's auxiliary pairing (辅助结对); a household may have several organisations."""
+    started_on = started_on or today()
+    _not_future("开始日期", started_on)
+
+    def work(tx: Tx) -> AuxPairing:
+        if not tx.lock(HOUSEHOLD, [household_no]):
+            raise NotFound("家庭", "household", household_no)
+        if not fetch_by_keys(tx, ORG, [uscc], ["uscc"]):
+            raise NotFound("社会组织", "organisation", uscc)
+        if tx.run(_AUX_ACTIVE, {"uscc": uscc, "h": household_no}):
+            raise AlreadyAuxPaired(household_no, uscc)
+        made = AuxPairing(pairing_id=uuid.uuid4().hex, household_no=household_no, uscc=uscc,
+                          started_on=started_on, source=source)
+        tx.create_rels(AUX_PAIRED_WITH, ORG, HOUSEHOLD, [
+            {"src": uscc, "dst": household_no, **made.to_row(), "proposal_id": None}])
+        return made
+
+    return store.write(work)
+
+
+def end_aux_pairing(*, store: GraphStore, household_no: str, uscc: str, reason: str,
+                    ended_on: dt.date | None = None) -> AuxPairing:
+    ended_on = ended_on or today()
+    _not_future("结束日期", ended_on)
+
+    def work(tx: Tx) -> AuxPairing:
+        tx.lock(HOUSEHOLD, [household_no])
+        rows = tx.run(_AUX_ACTIVE, {"uscc": uscc, "h": household_no})
+        if not rows:
+            raise NoActivePairing(household_no, uscc)
+        current = AuxPairing.from_row(rows[0])
+        if ended_on < current.started_on:
+            raise DateOrder(f"结束日期 {ended_on} 早于开始日期 {current.started_on}",
+                            f"end date {ended_on} is before the start date {current.started_on}")
+        tx.run("MATCH (:Org)-[p:AUX_PAIRED_WITH]->(:Household {household_no: $h}) WHERE p.pairing_id = $id "
+               "SET p.ended_on = $ended_on, p.end_reason = $reason",
+               {"h": household_no, "id": current.pairing_id, "ended_on": ended_on, "reason": reason})
+        return current.model_copy(update={"ended_on": ended_on, "end_reason": reason})
+
+    return store.write(work)

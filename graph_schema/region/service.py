@@ -1,0 +1,73 @@
+"""Regions: upsert, lookup, children; and the implicit creation of regions named by other records."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from graph_schema.identifiers import normalize_region_code, region_ancestors, region_parent, region_prefix
+from graph_schema.records import BatchResult, fetch_by_keys, get_node, require_unique, upsert_nodes
+from graph_schema.region.models import Region
+from graph_schema.store.base import GraphStore, Tx
+from graph_schema.store.schema import PART_OF, REGION
+
+
+def _missing(tx: Tx, codes: Iterable[str]) -> list[str]:
+    """``codes`` and their ancestors that the store lacks."""
+    wanted: set[str] = set()
+    for code in set(codes):
+        wanted.add(code)
+        wanted.update(region_ancestors(code))
+    existing = fetch_by_keys(tx, REGION, sorted(wanted), ["code"]) if wanted else {}
+    return sorted(wanted - existing.keys())
+
+
+def _link(tx: Tx, codes: Iterable[str]) -> None:
+    tx.create_rels(PART_OF, REGION, REGION,
+                   [{"src": c, "dst": region_parent(c)} for c in codes if region_parent(c)])
+
+
+def ensure_regions(tx: Tx, codes: Iterable[str]) -> list[str]:
+    """Create every region in ``codes`` and their ancestors that the store lacks, named by code
+    (a region "may be created implicitly from codes used in other files"); returns those created."""
+    missing = _missing(tx, codes)
+    tx.create_nodes(REGION, [Region(code=c).to_row() for c in missing])
+    _link(tx, missing)
+    return missing
+
+
+def upsert_regions(*, store: GraphStore, regions: Sequence[Region]) -> BatchResult:
+    """Create or rename regions; their missing ancestors are created too, named by code."""
+    require_unique(regions, "code", "区划代码")
+
+    def work(tx: Tx) -> BatchResult:
+        named = {r.code for r in regions}
+        implicit = [c for c in _missing(tx, named) if c not in named]
+        tx.create_nodes(REGION, [Region(code=c).to_row() for c in implicit])
+        result = upsert_nodes(tx, REGION, [r.to_row() for r in regions])
+        _link(tx, [*implicit, *result.created])
+        return result
+
+    return store.write(work)
+
+
+def get_region(*, store: GraphStore, code: str) -> Region | None:
+    row = store.read(lambda tx: get_node(tx, REGION, normalize_region_code(code)))
+    return Region.from_row(row) if row else None
+
+
+def child_regions(*, store: GraphStore, code: str) -> list[Region]:
+    """The regions one level down, ordered by code."""
+    rows = store.query(
+        "MATCH (c:Region)-[:PART_OF]->(p:Region {code: $code}) RETURN c.code AS code, c.name AS name "
+        "ORDER BY code",
+        {"code": normalize_region_code(code)},
+    )
+    return [Region.from_row(r) for r in rows]
+
+
+def scope_prefix(code: str | None) -> str:
+    """The code prefix that selects everything under a region ('' for no scope)."""
+    return region_prefix(normalize_region_code(code)) if code else ""
+
+
+__all__ = ["child_regions", "ensure_regions", "get_region", "region_parent", "scope_prefix", "upsert_regions"]

@@ -1,0 +1,112 @@
+"""Concurrent pairings leave exactly one winner and a typed error for the others, on both engines
+(threads sharing the embedded store; separate connection pools on Neo4j)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+
+import pytest
+
+from factories import cadre, household
+from graph_schema.cadre.service import upsert_cadres
+from graph_schema.errors import CadreAtLimit, HouseholdAlreadyPaired, JieduiError
+from graph_schema.household.service import upsert_households
+from graph_schema.pairing.flows import transfer
+from graph_schema.pairing.service import pair
+
+ROUNDS = 5
+D = dt.date(2024, 3, 1)
+
+
+def race(calls) -> tuple[list, list[Exception]]:
+    """Run the calls at the same moment; return (results, errors)."""
+    barrier = threading.Barrier(len(calls))
+    results, errors, lock = [], [], threading.Lock()
+
+    def run(call):
+        barrier.wait()
+        try:
+            value = call()
+            with lock:
+                results.append(value)
+        except Exception as exc:  # noqa: BLE001 - collected and asserted below
+            with lock:
+                errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(c,)) for c in calls]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    return results, errors
+
+
+def active_count(store, where: str, key: str) -> int:
+    return store.query(f"MATCH (c:Cadre)-[p:PAIRED_WITH]->(h:Household) WHERE {where} AND p.ended_on IS NULL "
+                       "RETURN count(p) AS n", {"key": key})[0]["n"]
+
+
+def test_two_pairings_of_one_household_leave_one_winner(store, other_client):
+    clients = [store, other_client()]
+    upsert_households(store=store, households=[household(f"H{r}") for r in range(ROUNDS)])
+    upsert_cadres(store=store, cadres=[cadre(f"A{r}") for r in range(ROUNDS)] + [cadre(f"B{r}") for r in range(ROUNDS)])
+    for r in range(ROUNDS):
+        results, errors = race([
+            lambda c=clients[0], r=r: pair(store=c, household_no=f"H{r}", cadre_no=f"A{r}", started_on=D),
+            lambda c=clients[1], r=r: pair(store=c, household_no=f"H{r}", cadre_no=f"B{r}", started_on=D),
+        ])
+        assert len(results) == 1, errors
+        assert len(errors) == 1 and isinstance(errors[0], HouseholdAlreadyPaired), errors
+        assert active_count(store, "h.household_no = $key", f"H{r}") == 1
+
+
+def test_two_pairings_that_would_overfill_a_cadre_leave_one_winner(store, other_client):
+    clients = [store, other_client()]
+    upsert_households(store=store, households=[household(f"H{i}") for i in range(2 * ROUNDS + ROUNDS)])
+    upsert_cadres(store=store, cadres=[cadre(f"C{r}", pair_limit=2) for r in range(ROUNDS)])
+    for r in range(ROUNDS):
+        pair(store=store, household_no=f"H{2 * ROUNDS + r}", cadre_no=f"C{r}", started_on=D)  # one place left
+        results, errors = race([
+            lambda c=clients[0], r=r: pair(store=c, household_no=f"H{2 * r}", cadre_no=f"C{r}", started_on=D),
+            lambda c=clients[1], r=r: pair(store=c, household_no=f"H{2 * r + 1}", cadre_no=f"C{r}", started_on=D),
+        ])
+        assert len(results) == 1, errors
+        assert len(errors) == 1 and isinstance(errors[0], CadreAtLimit), errors
+        assert active_count(store, "c.cadre_no = $key", f"C{r}") == 2
+
+
+def test_a_transfer_racing_a_pairing_never_overfills_the_target(store, other_client):
+    clients = [store, other_client()]
+    upsert_households(store=store, households=[household(f"H{i}") for i in range(3 * ROUNDS)])
+    upsert_cadres(store=store, cadres=[cadre(f"OLD{r}") for r in range(ROUNDS)] +
+                  [cadre(f"NEW{r}", pair_limit=1) for r in range(ROUNDS)])
+    for r in range(ROUNDS):
+        pair(store=store, household_no=f"H{3 * r}", cadre_no=f"OLD{r}", started_on=D)
+        results, errors = race([
+            lambda c=clients[0], r=r: transfer(store=c, household_no=f"H{3 * r}", cadre_no=f"NEW{r}", on=D),
+            lambda c=clients[1], r=r: pair(store=c, household_no=f"H{3 * r + 1}", cadre_no=f"NEW{r}", started_on=D),
+        ])
+        assert len(results) == 1 and len(errors) == 1 and isinstance(errors[0], CadreAtLimit), errors
+        assert active_count(store, "c.cadre_no = $key", f"NEW{r}") == 1
+        # whichever lost, the transferred household still has exactly one active pairing
+        assert active_count(store, "h.household_no = $key", f"H{3 * r}") == 1
+
+
+@pytest.mark.parametrize("writers", [4])
+def test_many_writers_on_many_households_keep_every_invariant(store, other_client, writers):
+    clients = [store] + [other_client() for _ in range(writers - 1)]
+    upsert_households(store=store, households=[household(f"H{i}") for i in range(12)])
+    upsert_cadres(store=store, cadres=[cadre(f"C{i}", pair_limit=2) for i in range(3)])
+    calls = [lambda c=clients[w % writers], h=h, k=k: pair(store=c, household_no=f"H{h}", cadre_no=f"C{k}",
+                                                         started_on=D)
+             for w, (h, k) in enumerate((h, k) for h in range(12) for k in range(3))]
+    results, errors = race(calls)
+    assert all(isinstance(e, JieduiError) for e in errors), errors
+    assert len(results) == 6  # three cadres with two places each
+    per_household = store.query("MATCH (:Cadre)-[p:PAIRED_WITH]->(h:Household) WHERE p.ended_on IS NULL "
+                                "RETURN h.household_no AS no, count(p) AS n")
+    per_cadre = store.query("MATCH (c:Cadre)-[p:PAIRED_WITH]->(:Household) WHERE p.ended_on IS NULL "
+                            "RETURN c.cadre_no AS no, count(p) AS n")
+    assert all(r["n"] == 1 for r in per_household) and sum(r["n"] for r in per_household) == 6
+    assert all(r["n"] <= 2 for r in per_cadre)

@@ -1,0 +1,99 @@
+"""The ledger and the open/close life of problems, on both engines."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from factories import cadre, household, org
+from graph_schema.cadre.service import upsert_cadres
+from graph_schema.errors import DateOrder, FutureDate, NotFound, ProblemAlreadyOpen, ProblemNotOpen
+from graph_schema.household.service import upsert_households
+from graph_schema.ledger.models import LedgerEntry
+from graph_schema.ledger.service import household_ledger, household_problems, log_entries, log_entry
+from graph_schema.org.service import upsert_orgs
+
+D = dt.date(2024, 1, 15)
+ORG = org()
+
+
+def entry(kind: str, day: dt.date = D, household_no: str = "H1", **fields) -> LedgerEntry:
+    actor = {} if "uscc" in fields else {"cadre_no": fields.pop("cadre_no", "C1")}
+    return LedgerEntry(entry_date=day, household_no=household_no, kind=kind, **actor, **fields)
+
+
+@pytest.fixture
+def world(store):
+    upsert_households(store=store, households=[household("H1"), household("H2")])
+    upsert_cadres(store=store, cadres=[cadre("C1")])
+    upsert_orgs(store=store, orgs=[ORG])
+    return store
+
+
+def test_entries_of_every_actor_are_recorded_with_amounts(world):
+    log_entry(store=world, entry=entry("资助", amount_fen=50_000, in_kind_fen=30_000, note="春节慰问"))
+    log_entry(store=world, entry=entry("志愿服务", uscc=ORG.uscc, day=D + dt.timedelta(days=1)))
+    ledger = household_ledger(store=world, household_no="H1")
+    assert [(e.kind.value, e.actor, e.amount_fen, e.in_kind_fen) for e in ledger] == [
+        ("资助", "C1", 50_000, 30_000), ("志愿服务", ORG.uscc, None, None)]
+    total = world.query("MATCH ()-[e:ASSISTED]->(:Household {household_no: 'H1'}) "
+                        "RETURN sum(e.amount_fen) + sum(e.in_kind_fen) AS total")
+    assert total == [{"total": 80_000}]
+
+
+def test_a_problem_opens_and_closes_in_order(world):
+    log_entry(store=world, entry=entry("反映困难", problem_no="P1", note="轮椅损坏"))
+    [opened] = household_problems(store=world, household_no="H1")
+    assert opened.open and opened.reported_by == "C1" and opened.description == "轮椅损坏"
+    log_entry(store=world, entry=entry("解决困难", D + dt.timedelta(days=5), problem_no="P1", note="已更换"))
+    [closed] = household_problems(store=world, household_no="H1")
+    assert (closed.closed_on, closed.resolved_by, closed.resolution) == (D + dt.timedelta(days=5), "C1", "已更换")
+
+
+def test_problem_rules(world):
+    log_entry(store=world, entry=entry("反映困难", problem_no="P1"))
+    with pytest.raises(ProblemAlreadyOpen):
+        log_entry(store=world, entry=entry("反映困难", D + dt.timedelta(days=1), problem_no="P1"))
+    with pytest.raises(ProblemNotOpen, match="no 反映困难"):
+        log_entry(store=world, entry=entry("解决困难", problem_no="P9"))
+    with pytest.raises(ProblemNotOpen, match="belongs to household 'H1'"):
+        log_entry(store=world, entry=entry("解决困难", household_no="H2", problem_no="P1"))
+    with pytest.raises(DateOrder):
+        log_entry(store=world, entry=entry("解决困难", D - dt.timedelta(days=1), problem_no="P1"))
+    log_entry(store=world, entry=entry("解决困难", D + dt.timedelta(days=2), problem_no="P1"))
+    with pytest.raises(ProblemNotOpen, match="already closed"):
+        log_entry(store=world, entry=entry("解决困难", D + dt.timedelta(days=3), problem_no="P1", note="again"))
+    assert len(household_ledger(store=world, household_no="H1")) == 2
+    assert household_ledger(store=world, household_no="H2") == []
+
+
+@pytest.mark.parametrize("bad,error", [
+    ({"day": dt.date.today() + dt.timedelta(days=1)}, FutureDate),
+    ({"household_no": "NOPE"}, NotFound),
+    ({"cadre_no": "C9"}, NotFound),
+    ({"uscc": "91350100M000100Y43"}, NotFound),
+])
+def test_entry_rules(world, bad, error):
+    with pytest.raises(error):
+        log_entry(store=world, entry=entry("入户走访", **bad))
+    assert world.query("MATCH ()-[e:ASSISTED]->() RETURN count(e) AS n") == [{"n": 0}]
+
+
+def test_a_batch_opens_and_closes_in_order_and_is_idempotent(world):
+    batch = [entry("入户走访"), entry("反映困难", problem_no="P1"),
+             entry("解决困难", D + dt.timedelta(days=1), problem_no="P1"),
+             entry("解决困难", D + dt.timedelta(days=2), problem_no="P2"), entry("联系交流", household_no="H2")]
+    first = log_entries(store=world, entries=batch)
+    assert len(first.created) == 4 and [(i, e.code) for i, e in first.errors] == [(3, "PROBLEM_NOT_OPEN")]
+    second = log_entries(store=world, entries=batch)
+    assert second.counts() == {"created": 0, "updated": 0, "unchanged": 4, "rejected": 1}
+    assert world.query("MATCH ()-[e:ASSISTED]->() RETURN count(e) AS n") == [{"n": 4}]
+    assert [p.open for p in household_problems(store=world, household_no="H1")] == [False]
+
+
+def test_closing_in_a_later_batch_a_problem_opened_earlier(world):
+    log_entries(store=world, entries=[entry("反映困难", problem_no="P1")])
+    result = log_entries(store=world, entries=[entry("解决困难", D + dt.timedelta(days=1), problem_no="P1")])
+    assert len(result.created) == 1 and not result.errors
+    assert not household_problems(store=world, household_no="H1")[0].open
