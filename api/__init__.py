@@ -1,0 +1,1 @@
+"""The ways people reach the system: the ``jiedui`` command line (and, later, REST and GraphQL)."""
