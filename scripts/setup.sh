@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Create .venv (Python 3.11+) and install the project with its pinned dependencies.
+# Safe to run again: it only installs what is missing or changed.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+PYTHON="${PYTHON:-python3}"
+if [[ ! -x .venv/bin/python ]]; then
+    "$PYTHON" -m venv .venv
+fi
+.venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade "pip>=24"
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
+.venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps -e ".[test]"
