@@ -107,6 +107,7 @@ def main() -> None:
         if engine == "embedded":
             with tempfile.TemporaryDirectory() as tmp, EmbeddedStore(Path(tmp) / "bench") as store:
                 results.append(run(engine, store, data, pairs, args.runs))
+            print(results[-1], file=sys.stderr)
         else:
             uri = args.neo4j_uri
             if not uri:
@@ -117,6 +118,7 @@ def main() -> None:
                 with Neo4jStore(uri) as store:
                     store.wipe()
                     results.append(run(engine, store, data, pairs, args.runs))
+                    print(results[-1], file=sys.stderr)
                     store.wipe()
             finally:
                 if started_server:

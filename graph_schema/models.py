@@ -7,9 +7,10 @@ dump and load; the domain models live next to their services (``household/models
 from __future__ import annotations
 
 import datetime as dt
+from enum import Enum
 from typing import Annotated, Any, Self
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from graph_schema.identifiers import (
     normalize_cert_number,
@@ -17,7 +18,6 @@ from graph_schema.identifiers import (
     normalize_region_code,
     normalize_uscc,
 )
-from graph_schema.store.base import plain
 
 
 def _strip(value: Any) -> Any:
@@ -48,18 +48,21 @@ def list_of(item: Any) -> Any:
     return Annotated[list[item], BeforeValidator(_empty_list)]
 
 
-def unique_list(values: list[Any]) -> list[Any]:
-    return list(dict.fromkeys(values))
-
-
 class Model(BaseModel):
     """Base of every domain model: frozen, strict about unknown fields."""
 
     model_config = ConfigDict(frozen=True, extra="forbid", use_enum_values=False)
 
     def to_row(self) -> dict[str, Any]:
-        """The store row: field names are property names, enums become their values."""
-        return plain(self.model_dump())
+        """The store row: field names are property names, enums become their values.
+        (Flat by construction, so one pass suffices: this runs for every imported record.)"""
+        row = self.model_dump()
+        for key, value in row.items():
+            if isinstance(value, Enum):
+                row[key] = value.value
+            elif isinstance(value, list) and value and isinstance(value[0], Enum):
+                row[key] = [item.value for item in value]
+        return row
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> Self:
@@ -71,6 +74,6 @@ def today() -> dt.date:
 
 
 __all__ = [
-    "AfterValidator", "CertNumber", "Fen", "IdNumber", "Key", "Model", "OptionalText", "RegionCode",
-    "Text", "Uscc", "list_of", "today", "unique_list",
+    "CertNumber", "Fen", "IdNumber", "Key", "Model", "OptionalText", "RegionCode",
+    "Text", "Uscc", "list_of", "today",
 ]

@@ -16,8 +16,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from graph_schema.errors import InvalidValue, JieduiError
-from graph_schema.store.base import Tx, chunks
+from graph_schema.store.base import GraphStore, T, Tx, chunks
 from graph_schema.store.schema import REVISION, NodeTable
+
+
+BATCH = 10_000
+"""Items per write transaction on the batch paths: large enough for the bulk insert to pay off,
+small enough that a transaction stays well inside Neo4j's transaction memory."""
+
+Progress = Callable[[int], None]
+"""Called with the number of items just written, so a command can advance a progress bar."""
 
 
 @dataclass
@@ -40,6 +48,19 @@ class BatchResult:
     def counts(self) -> dict[str, int]:
         return {"created": len(self.created), "updated": len(self.updated),
                 "unchanged": len(self.unchanged), "rejected": len(self.errors)}
+
+
+def write_in_batches(store: GraphStore, items: Sequence[T], work: Callable[[Tx, Sequence[T], int], BatchResult],
+                     progress: Progress | None = None) -> BatchResult:
+    """Run ``work(tx, batch, offset)`` on each batch of ``items`` in its own write transaction and
+    add up the results; ``offset`` lets errors name the item's index in ``items``."""
+    result = BatchResult()
+    for start in range(0, len(items), BATCH):
+        part = items[start : start + BATCH]
+        result += store.write(lambda tx: work(tx, part, start))  # noqa: B023 - called before the next loop
+        if progress:
+            progress(len(part))
+    return result
 
 
 def fetch_by_keys(tx: Tx, table: NodeTable, keys: Sequence[str], columns: Sequence[str]) -> dict[str, dict]:

@@ -2,35 +2,33 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from graph_schema.errors import NotFound
 from graph_schema.household.models import Household, Person
 from graph_schema.pagination import Page, PageRequest
-from graph_schema.records import BatchResult, fetch_by_keys, get_node, require_unique, upsert_linked
+from graph_schema.records import (
+    BatchResult,
+    Progress,
+    fetch_by_keys,
+    get_node,
+    require_unique,
+    upsert_linked,
+    write_in_batches,
+)
 from graph_schema.region.service import ensure_regions, scope_prefix
-from graph_schema.store.base import GraphStore, Tx, chunks
+from graph_schema.store.base import GraphStore, Tx
 from graph_schema.store.schema import HOUSEHOLD, IN_REGION, MEMBER_OF, PERSON, REGION
-
-Progress = Callable[[int], None]
-"""Called with the number of items just written, so the CLI can advance a progress bar."""
-
-BATCH = 10_000
 
 
 def upsert_households(*, store: GraphStore, households: Sequence[Household],
                       progress: Progress | None = None) -> BatchResult:
     """Create or update households by 户编号; each batch of 10k is one transaction."""
     require_unique(households, "household_no", "户编号")
-    result = BatchResult()
-    for part in chunks(households, BATCH):
-        result += store.write(lambda tx, part=part: _upsert_households(tx, part))
-        if progress:
-            progress(len(part))
-    return result
+    return write_in_batches(store, households, _upsert_households, progress)
 
 
-def _upsert_households(tx: Tx, households: Sequence[Household]) -> BatchResult:
+def _upsert_households(tx: Tx, households: Sequence[Household], offset: int) -> BatchResult:
     ensure_regions(tx, {h.region_code for h in households})
     return upsert_linked(tx, HOUSEHOLD, [h.to_row() for h in households], IN_REGION, REGION,
                          lambda row: {"dst": row["region_code"]})
@@ -41,13 +39,7 @@ def upsert_persons(*, store: GraphStore, persons: Sequence[Person],
     """Create or update disabled persons by 身份证号. A person whose household does not exist is
     refused (reported in ``errors``) and the others are written."""
     require_unique(persons, "id_number", "身份证号")
-    result = BatchResult()
-    for start in range(0, len(persons), BATCH):
-        part = persons[start : start + BATCH]
-        result += store.write(lambda tx, part=part, start=start: _upsert_persons(tx, part, start))
-        if progress:
-            progress(len(part))
-    return result
+    return write_in_batches(store, persons, _upsert_persons, progress)
 
 
 def _upsert_persons(tx: Tx, persons: Sequence[Person], offset: int) -> BatchResult:

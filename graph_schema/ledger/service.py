@@ -11,26 +11,19 @@ from graph_schema.enums import LedgerKind
 from graph_schema.errors import DateOrder, FutureDate, JieduiError, NotFound, ProblemAlreadyOpen, ProblemNotOpen
 from graph_schema.ledger.models import LedgerEntry, Problem
 from graph_schema.models import today
-from graph_schema.records import BatchResult, fetch_by_keys
+from graph_schema.records import BatchResult, Progress, fetch_by_keys, write_in_batches
 from graph_schema.store.base import GraphStore, Tx
 from graph_schema.store.schema import CADRE, HAS_PROBLEM, HOUSEHOLD, ORG, PROBLEM, ASSISTED
-
-BATCH = 10_000
 
 ENTRY_IDS = ("UNWIND $keys AS k MATCH ()-[e:ASSISTED]->(h:Household {household_no: k}) "
              "RETURN e.entry_id AS entry_id")
 
 
-def log_entries(*, store: GraphStore, entries: Sequence[LedgerEntry], progress=None) -> BatchResult:
+def log_entries(*, store: GraphStore, entries: Sequence[LedgerEntry],
+                progress: Progress | None = None) -> BatchResult:
     """Record entries (10k per transaction): ``created`` and ``unchanged`` hold entry ids,
     ``errors`` the refused entries with their index."""
-    result = BatchResult()
-    for start in range(0, len(entries), BATCH):
-        part = entries[start : start + BATCH]
-        result += store.write(lambda tx, part=part, start=start: _log(tx, part, start))
-        if progress:
-            progress(len(part))
-    return result
+    return write_in_batches(store, entries, _log, progress)
 
 
 def log_entry(*, store: GraphStore, entry: LedgerEntry) -> str:

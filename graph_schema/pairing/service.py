@@ -29,11 +29,9 @@ from graph_schema.errors import (
 )
 from graph_schema.models import today
 from graph_schema.pairing.models import AuxPairing, Pairing, PairRequest
-from graph_schema.records import BatchResult, fetch_by_keys
+from graph_schema.records import BatchResult, Progress, fetch_by_keys, write_in_batches
 from graph_schema.store.base import GraphStore, Tx, chunks
 from graph_schema.store.schema import AUX_PAIRED_WITH, CADRE, HOUSEHOLD, ORG, PAIRED_WITH
-
-BATCH = 10_000
 
 _PAIRING_COLUMNS = ("p.pairing_id AS pairing_id, h.household_no AS household_no, p.started_on AS started_on, "
                     "p.ended_on AS ended_on, p.end_reason AS end_reason, p.source AS source")
@@ -113,20 +111,15 @@ def pair(*, store: GraphStore, household_no: str, cadre_no: str, started_on: dt.
 
 
 def pair_many(*, store: GraphStore, requests: Sequence[PairRequest], allow_off_duty: bool = False,
-              progress=None) -> BatchResult:
+              progress: Progress | None = None) -> BatchResult:
     """The batch path: valid requests are written (10k per transaction), refused ones reported.
 
     ``allow_off_duty`` is for imports, which record pairings as they stand even when the cadre
     has since left (the household then counts as unpaired and the cadre is listed for reassignment).
     """
-    result = BatchResult()
-    for start in range(0, len(requests), BATCH):
-        part = requests[start : start + BATCH]
-        result += store.write(lambda tx, part=part, start=start: pair_in(
-            tx, part, offset=start, allow_off_duty=allow_off_duty)[1])
-        if progress:
-            progress(len(part))
-    return result
+    return write_in_batches(
+        store, requests, lambda tx, part, offset: pair_in(tx, part, offset=offset, allow_off_duty=allow_off_duty)[1],
+        progress)
 
 
 def end_in(tx: Tx, household_no: str, ended_on: dt.date, reason: str) -> Pairing:

@@ -40,8 +40,14 @@ def check_params(query: str, params: Mapping[str, Any]) -> dict[str, Any]:
     return {k: plain(v) for k, v in params.items()}
 
 
+_SCALARS = frozenset({str, int, float, bool, type(None), dt.date, dt.datetime})
+
+
 def plain(value: Any) -> Any:
-    """A parameter value as the drivers take it: enums by value, containers recursively."""
+    """A parameter value as the drivers take it: enums by value, containers recursively.
+    (On the batch paths this sees every cell, hence the exact-type fast path.)"""
+    if type(value) in _SCALARS:
+        return value
     if isinstance(value, Enum):
         return value.value
     if isinstance(value, Mapping):
@@ -53,6 +59,8 @@ def plain(value: Any) -> Any:
 
 def normalise(value: Any) -> Any:
     """A result value as services expect it, identical on both engines."""
+    if type(value) in _SCALARS:
+        return value
     if isinstance(value, Decimal):  # Ladybug's sum() of integers
         return int(value) if value == value.to_integral_value() else float(value)
     if isinstance(value, list):

@@ -17,7 +17,7 @@ from graph_schema.errors import StoreError, StoreUnavailable
 from graph_schema.store.base import Dialect, GraphStore, Row, T, Tx, check_params, chunks, normalise
 from graph_schema.store.schema import NodeTable, RelTable, neo4j_ddl
 
-BATCH = 10_000
+BATCH = 10_000  # rows per UNWIND statement
 
 
 class _Neo4jTx(Tx):
@@ -81,7 +81,9 @@ class Neo4jStore(GraphStore):
         self._database = database
         auth = (user, password) if password else None
         try:
-            self._driver = GraphDatabase.driver(uri, auth=auth, max_transaction_retry_time=max_retry_seconds)
+            # notifications off: "property key does not exist" on a young graph is noise, not news
+            self._driver = GraphDatabase.driver(uri, auth=auth, max_transaction_retry_time=max_retry_seconds,
+                                                notifications_min_severity="OFF")
             self._driver.verify_connectivity()
         except (ServiceUnavailable, AuthError, ValueError, OSError) as exc:
             raise StoreUnavailable(f"无法连接 Neo4j「{uri}」：{exc}", f"cannot reach Neo4j at '{uri}': {exc}") from exc
@@ -110,9 +112,12 @@ class Neo4jStore(GraphStore):
             raise StoreUnavailable(f"Neo4j 不可用：{exc}", f"Neo4j is unavailable: {exc}") from exc
 
     def wipe(self) -> None:
-        # in slices, so a large graph does not need one huge transaction
-        while self.execute("MATCH (n) WITH n LIMIT 20000 DETACH DELETE n RETURN count(*) AS n")[0]["n"]:
-            pass
+        # in slices, edges first, so no transaction holds a large graph (or a region's thousands
+        # of edges) in memory at once
+        for query in ("MATCH ()-[e]->() WITH e LIMIT 10000 DELETE e RETURN count(*) AS n",
+                      "MATCH (n) WITH n LIMIT 10000 DELETE n RETURN count(*) AS n"):
+            while self.execute(query)[0]["n"]:
+                pass
 
     def close(self) -> None:
         self._driver.close()
