@@ -11,11 +11,13 @@ from graph_schema.models import Key, Model, OptionalText, Uscc, today
 
 
 class PairRequest(Model):
-    """Ask for a new one-to-one pairing."""
+    """Ask for a new one-to-one pairing, or (with ``ended_on``) record one that has ended."""
 
     household_no: Key
     cadre_no: Key
     started_on: dt.date = Field(default_factory=today)
+    ended_on: dt.date | None = None
+    end_reason: OptionalText = None
     source: PairingSource = PairingSource.MANUAL
     proposal_id: OptionalText = None
 

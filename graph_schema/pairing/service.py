@@ -39,6 +39,11 @@ ACTIVE_BY_HOUSEHOLD = (
     "UNWIND $keys AS k MATCH (c:Cadre)-[p:PAIRED_WITH]->(h:Household {household_no: k}) "
     f"WHERE p.ended_on IS NULL RETURN c.cadre_no AS cadre_no, p.proposal_id AS proposal_id, {_PAIRING_COLUMNS}"
 )
+ALL_BY_HOUSEHOLD = (
+    "UNWIND $keys AS k MATCH (c:Cadre)-[p:PAIRED_WITH]->(h:Household {household_no: k}) "
+    "RETURN h.household_no AS household_no, c.cadre_no AS cadre_no, p.started_on AS started_on, "
+    "p.ended_on AS ended_on"
+)
 LOAD_BY_CADRE = (
     "UNWIND $keys AS k MATCH (c:Cadre {cadre_no: k})-[p:PAIRED_WITH]->(:Household) "
     "WHERE p.ended_on IS NULL RETURN k AS cadre_no, count(p) AS n"
@@ -53,46 +58,69 @@ def _not_future(field: str, day: dt.date) -> None:
 def pair_in(tx: Tx, requests: Sequence[PairRequest], *, offset: int = 0,
             allow_off_duty: bool = False) -> tuple[list[Pairing], BatchResult]:
     """Check and create pairings inside an open transaction. Returns the pairings made and a
-    result whose ``errors`` are the refused requests as ``(offset + index, error)``; a request
-    identical to the household's active pairing (same cadre, same start) is ``unchanged``, so an
-    import can be run twice."""
+    result whose ``errors`` are the refused requests as ``(offset + index, error)``.
+
+    A request that names a pairing already stored (same household, cadre and start date) is
+    ``unchanged``, so an import can be run twice. A request with ``ended_on`` records history: it
+    needs both ends to exist and sane dates, and does not count against the active rules.
+    """
     households = tx.lock(HOUSEHOLD, sorted({r.household_no for r in requests}))
     tx.lock(CADRE, sorted({r.cadre_no for r in requests}))
     cadres = fetch_by_keys(tx, CADRE, sorted({r.cadre_no for r in requests}), ["cadre_no", "pair_limit", "on_duty"])
-    active = {row["household_no"]: (row["cadre_no"], row["started_on"])
-              for row in tx.run(ACTIVE_BY_HOUSEHOLD, {"keys": sorted(households)})}
+    stored = tx.run(ALL_BY_HOUSEHOLD, {"keys": sorted(households)})
+    existing = {(row["household_no"], row["cadre_no"], row["started_on"]) for row in stored}
+    active = {row["household_no"]: row["cadre_no"] for row in stored if row["ended_on"] is None}
     load = Counter({row["cadre_no"]: row["n"] for row in tx.run(LOAD_BY_CADRE, {"keys": sorted(cadres)})})
     made: list[Pairing] = []
     result = BatchResult()
     for index, req in enumerate(requests):
-        if active.get(req.household_no) == (req.cadre_no, req.started_on):
+        identity = (req.household_no, req.cadre_no, req.started_on)
+        if identity in existing:
             result.unchanged.append(req.household_no)
             continue
         try:
-            _not_future("开始日期", req.started_on)
-            if req.household_no not in households:
-                raise NotFound("家庭", "household", req.household_no)
-            cadre = cadres.get(req.cadre_no)
-            if cadre is None:
-                raise NotFound("干部", "cadre", req.cadre_no)
-            if not cadre["on_duty"] and not allow_off_duty:
-                raise CadreNotOnDuty(req.cadre_no)
-            if req.household_no in active:
-                raise HouseholdAlreadyPaired(req.household_no, active[req.household_no][0])
-            if load[req.cadre_no] >= cadre["pair_limit"]:
-                raise CadreAtLimit(req.cadre_no, cadre["pair_limit"])
+            _check(req, households, cadres.get(req.cadre_no), active, load, allow_off_duty)
         except JieduiError as exc:
             result.errors.append((offset + index, exc))
             continue
-        active[req.household_no] = (req.cadre_no, req.started_on)
-        load[req.cadre_no] += 1
+        existing.add(identity)
+        if req.ended_on is None:
+            active[req.household_no] = req.cadre_no
+            load[req.cadre_no] += 1
         made.append(Pairing(pairing_id=uuid.uuid4().hex, household_no=req.household_no, cadre_no=req.cadre_no,
-                            started_on=req.started_on, source=req.source, proposal_id=req.proposal_id))
+                            started_on=req.started_on, ended_on=req.ended_on, end_reason=req.end_reason,
+                            source=req.source, proposal_id=req.proposal_id))
         result.created.append(made[-1].pairing_id)
     tx.create_rels(PAIRED_WITH, CADRE, HOUSEHOLD, [
         {"src": p.cadre_no, "dst": p.household_no, **p.to_row()} for p in made
     ])
     return made, result
+
+
+def _check(req: PairRequest, households: set[str], cadre: dict | None, active: dict[str, str],
+           load: Counter, allow_off_duty: bool) -> None:
+    """The pairing rules, in the order a clerk would want to hear about them."""
+    _not_future("开始日期", req.started_on)
+    if req.household_no not in households:
+        raise NotFound("家庭", "household", req.household_no)
+    if cadre is None:
+        raise NotFound("干部", "cadre", req.cadre_no)
+    if req.ended_on is not None:
+        _not_future("结束日期", req.ended_on)
+        _in_order(req.started_on, req.ended_on)
+        return
+    if not cadre["on_duty"] and not allow_off_duty:
+        raise CadreNotOnDuty(req.cadre_no)
+    if req.household_no in active:
+        raise HouseholdAlreadyPaired(req.household_no, active[req.household_no])
+    if load[req.cadre_no] >= cadre["pair_limit"]:
+        raise CadreAtLimit(req.cadre_no, cadre["pair_limit"])
+
+
+def _in_order(started_on: dt.date, ended_on: dt.date) -> None:
+    if ended_on < started_on:
+        raise DateOrder(f"结束日期 {ended_on} 早于开始日期 {started_on}",
+                        f"end date {ended_on} is before the start date {started_on}")
 
 
 def pair(*, store: GraphStore, household_no: str, cadre_no: str, started_on: dt.date | None = None,
@@ -130,9 +158,7 @@ def end_in(tx: Tx, household_no: str, ended_on: dt.date, reason: str) -> Pairing
     current = active_in(tx, household_no)
     if current is None:
         raise NoActivePairing(household_no)
-    if ended_on < current.started_on:
-        raise DateOrder(f"结束日期 {ended_on} 早于开始日期 {current.started_on}",
-                        f"end date {ended_on} is before the start date {current.started_on}")
+    _in_order(current.started_on, ended_on)
     tx.run("MATCH (:Cadre)-[p:PAIRED_WITH]->(h:Household {household_no: $h}) WHERE p.pairing_id = $id "
            "SET p.ended_on = $ended_on, p.end_reason = $reason",
            {"h": household_no, "id": current.pairing_id, "ended_on": ended_on, "reason": reason})
@@ -212,9 +238,7 @@ def end_aux_pairing(*, store: GraphStore, household_no: str, uscc: str, reason: 
         if not rows:
             raise NoActivePairing(household_no, uscc)
         current = AuxPairing.from_row(rows[0])
-        if ended_on < current.started_on:
-            raise DateOrder(f"结束日期 {ended_on} 早于开始日期 {current.started_on}",
-                            f"end date {ended_on} is before the start date {current.started_on}")
+        _in_order(current.started_on, ended_on)
         tx.run("MATCH (:Org)-[p:AUX_PAIRED_WITH]->(:Household {household_no: $h}) WHERE p.pairing_id = $id "
                "SET p.ended_on = $ended_on, p.end_reason = $reason",
                {"h": household_no, "id": current.pairing_id, "ended_on": ended_on, "reason": reason})

@@ -91,6 +91,15 @@ PROBLEM = NodeTable(
     },
     indexed=("household_no",),
 )
+LISTING = NodeTable(
+    "Listing",
+    "listing_id",
+    {
+        "listing_id": S, "dept": S, "item": S, "id_number": S, "name": S, "valid_from": D, "valid_to": D,
+        "amount_fen": I,
+    },
+    indexed=("id_number",),
+)
 #: The previous values of a record that an update changed (``previous`` is a JSON object).
 REVISION = NodeTable(
     "Revision",
@@ -99,7 +108,7 @@ REVISION = NodeTable(
     indexed=("entity_key",),
 )
 
-NODE_TABLES = (REGION, HOUSEHOLD, PERSON, CADRE, ORG, SERVICE, PROBLEM, REVISION)
+NODE_TABLES = (REGION, HOUSEHOLD, PERSON, CADRE, ORG, SERVICE, PROBLEM, LISTING, REVISION)
 NODES = {t.label: t for t in NODE_TABLES}
 
 _PAIRING = {
@@ -130,14 +139,10 @@ RECEIVES = RelTable(
     {"valid_from": D, "valid_to": D, "source": S},
 )
 NEEDS = RelTable("NEEDS", (("Person", "Service"),))
-LISTED_FOR = RelTable(
-    "LISTED_FOR", (("Person", "Service"),),
-    {"dept": S, "valid_from": D, "valid_to": D, "amount_fen": I},
-)
 
 REL_TABLES = (
     IN_REGION, PART_OF, STATIONED_IN, SERVES, MEMBER_OF, PAIRED_WITH, AUX_PAIRED_WITH, ASSISTED,
-    HAS_PROBLEM, RECEIVES, NEEDS, LISTED_FOR,
+    HAS_PROBLEM, RECEIVES, NEEDS,
 )
 RELS = {t.type: t for t in REL_TABLES}
 

@@ -170,3 +170,20 @@ def test_auxiliary_pairings_by_organisations(world):
     active = world.query("MATCH (o:Org)-[p:AUX_PAIRED_WITH]->(:Household {household_no: 'H1'}) "
                          "WHERE p.ended_on IS NULL RETURN o.uscc AS uscc")
     assert active == [{"uscc": o2.uscc}]
+
+
+def test_ended_pairings_are_recorded_as_history_without_counting_against_the_rules(world):
+    history_rows = [PairRequest(household_no="H1", cadre_no="C1", started_on=D, ended_on=D + dt.timedelta(days=9),
+                                end_reason="干部调动", source="import"),
+                    PairRequest(household_no="H1", cadre_no="OFF", started_on=D - dt.timedelta(days=99),
+                                ended_on=D, source="import")]
+    result = pair_many(store=world, requests=history_rows)
+    assert len(result.created) == 2 and not result.errors
+    assert active_pairing(store=world, household_no="H1") is None
+    pair(store=world, household_no="H1", cadre_no="C1", started_on=D + dt.timedelta(days=10))
+    assert pair_many(store=world, requests=history_rows).counts()["unchanged"] == 2
+    bad = pair_many(store=world, requests=[PairRequest(household_no="H2", cadre_no="C1", started_on=D,
+                                                       ended_on=D - dt.timedelta(days=1))])
+    assert [e.code for _, e in bad.errors] == ["DATE_ORDER"]
+    assert [(p.cadre_no, p.end_reason) for p in pairing_history(store=world, household_no="H1")] == [
+        ("OFF", None), ("C1", "干部调动"), ("C1", None)]
