@@ -7,7 +7,9 @@ Every command takes ``--store``: a directory (embedded LadybugDB, default ``./ji
 from __future__ import annotations
 
 import datetime as dt
+import tempfile
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Annotated, Iterator
 
 import typer
@@ -19,7 +21,10 @@ from graph_schema.errors import JieduiError
 from graph_schema.monitoring.service import unpaired_priority
 from graph_schema.pagination import PageRequest
 from graph_schema.store import GraphStore, open_store
-from importers import synth
+from importers import synth, synth_files
+from importers.engine import REPORT_PREFIX, ImportResult, run_import
+from importers.export import export
+from importers.report import write_report
 
 app = typer.Typer(help="结对帮扶 graph manager / 结对帮扶图谱管理", no_args_is_help=True,
                   pretty_exceptions_enable=False)
@@ -59,34 +64,112 @@ def demo(
     rows: Annotated[int, typer.Option(help="rows to show / 显示行数")] = 20,
 ) -> None:
     """Build an invented demo county (on an empty store) and list its unpaired priority households.
-    用虚构的示范县数据建图，并列出未结对的重点户。"""
+    用虚构的示范县数据建图，并列出未结对的重点户。
+
+    The demo data takes the road real data takes: written as the contract's files, then imported.
+    """
     with _store(store) as s:
         if s.query("MATCH (h:Household) RETURN count(h) AS n")[0]["n"]:
             console.print("图库中已有数据，直接查询 / the store already holds data: querying it as it is")
         else:
-            data = synth.generate(preset, seed=seed)
-            _load_with_progress(s, data)
-        page = unpaired_priority(store=s, page=PageRequest(page_size=rows))
-        _print_unpaired(page)
+            with tempfile.TemporaryDirectory() as folder:
+                synth_files.synth_to_dir(preset, seed, Path(folder))
+                _print_import(_import_with_progress(s, [Path(folder)], dry_run=False))
+        _print_unpaired(unpaired_priority(store=s, page=PageRequest(page_size=rows)))
 
 
-def _load_with_progress(store: GraphStore, data: synth.SynthData) -> None:
-    totals = {"households": len(data.households), "persons": len(data.persons),
-              "pairings": len(data.pairings), "ledger": len(data.ledger)}
-    labels = {"households": "家庭 households", "persons": "残疾人 persons", "pairings": "结对 pairings",
-              "ledger": "帮扶记录 ledger"}
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=err, transient=False) as bar:
-        tasks = {k: bar.add_task(labels[k], total=n) for k, n in totals.items()}
-        synth.load(store, data, progress=lambda kind, n: bar.advance(tasks[kind], n))
+@app.command("import")
+def import_(
+    paths: Annotated[list[Path], typer.Argument(help="文件或文件夹 / files or folders", show_default=False)],
+    store: StoreOption = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="只校验不写入 / validate, write nothing")] = False,
+    report: Annotated[Path | None, typer.Option(help="报告文件 .xlsx 或 .csv / report file")] = None,
+) -> None:
+    """导入组织者的表格 / import the organisers' spreadsheets.
+
+    Exit status: 0 every row imported; 1 some rows rejected (the others imported, report written);
+    2 nothing imported (unreadable file, missing required column, bad usage).
+    """
+    with _store(store) as s:
+        result = _import_with_progress(s, paths, dry_run=dry_run)
+    _print_import(result)
+    if result.problems:
+        target = report or Path(f"{REPORT_PREFIX}-{dt.datetime.now():%Y%m%d-%H%M%S}.xlsx")
+        written = write_report(target, result)
+        console.print(f"报告已写入 / report written: {', '.join(str(p) for p in written)}")
+    raise typer.Exit(result.exit_code)
+
+
+@app.command("export")
+def export_(
+    out: Annotated[Path, typer.Option("--out", help="输出文件夹 / output folder")],
+    store: StoreOption = None,
+) -> None:
+    """把整个图库导出为导入模板格式的八个文件（也是备份格式）/ export the store as the contract files."""
+    with _store(store) as s:
+        counts = export(s, out)
+    for name, rows in counts.items():
+        console.print(f"{name}: {rows}")
+
+
+@app.command("synth")
+def synth_command(
+    out: Annotated[Path, typer.Option("--out", help="输出文件夹 / output folder")],
+    preset: Annotated[str, typer.Option(help="county | city | province")] = "county",
+    seed: int = 1,
+    bad_rows: Annotated[float, typer.Option("--bad-rows", min=0.0, max=0.5,
+                                            help="注入错误行的比例 / share of known bad rows to inject")] = 0.0,
+    file_format: Annotated[str, typer.Option("--format", help="csv | xlsx")] = "csv",
+) -> None:
+    """生成虚构的导入文件 / write invented contract files (same seed, same files)."""
+    if preset not in synth.PRESETS or file_format not in ("csv", "xlsx"):
+        err.print(f"[red]未知预设或格式 / unknown preset or format: {preset} {file_format}[/red]")
+        raise typer.Exit(2)
+    manifest = synth_files.synth_to_dir(preset, seed, out, bad_rows=bad_rows, fmt=file_format)
+    for path in sorted(out.iterdir()):
+        console.print(str(path))
+    if manifest:
+        console.print(f"注入错误行 / bad rows injected: {len(manifest)}（manifest.json）")
+
+
+def _progress() -> Progress:
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                    console=err, transient=False)
+
+
+def _import_with_progress(store: GraphStore, paths: list[Path], *, dry_run: bool) -> ImportResult:
+    """run_import with a progress bar for each phase of a file of a few thousand rows or more."""
+    with _progress() as bar:
+        tasks: dict[tuple[str, str], int] = {}
+
+        def progress(name: str, phase: str, done: int, total: int) -> None:
+            if total < 2000:
+                return
+            if (name, phase) not in tasks:
+                label = "校验 check" if phase == "check" else "写入 write"
+                tasks[(name, phase)] = bar.add_task(f"{name} {label}", total=total)
+            bar.update(tasks[(name, phase)], completed=done)
+
+        return run_import(store, paths, dry_run=dry_run, progress=progress)
+
+
+def _print_import(result: ImportResult) -> None:
+    title = "导入结果 / import result" + ("（试运行，未写入 / dry run, nothing written）" if result.dry_run else "")
+    table = Table(title=title, caption="读取 read · 新增 created · 更新 updated · 未变 unchanged · 拒绝 rejected")
+    for column in ("文件", "类型", "读取", "新增", "更新", "未变", "拒绝"):
+        table.add_column(column, no_wrap=True)
+    for f in result.files:
+        table.add_row(f.name, f.spec.name if f.spec else "?", str(f.rows_read), str(f.created), str(f.updated),
+                      str(f.unchanged), str(f.rejected))
+    console.print(table)
+    for problem in [p for p in result.problems if p.row is None or p.code == "MISSING_COLUMN"][:20]:
+        err.print(f"[red]{problem.file}[/red] {problem.column or ''}: {problem.reason} / {problem.reason_en}")
 
 
 def _print_unpaired(page) -> None:
     table = Table(title=f"未结对重点户 / unpaired priority households（共 {page.total} 户，{dt.date.today()}）",
                   caption="户编号 household · 区划 region · 户主 head · 风险 risk level · 分值 score · 原因 reasons")
-    for column in ("户编号", "区划"):
-        table.add_column(column, no_wrap=True)
-    for column in ("户主", "风险", "分值"):
+    for column in ("户编号", "区划", "户主", "风险", "分值"):
         table.add_column(column, no_wrap=True)
     table.add_column("原因", overflow="fold")
     for item in page.items:
@@ -95,7 +178,3 @@ def _print_unpaired(page) -> None:
     console.print(table)
     if page.total > len(page.items):
         console.print(f"显示前 {len(page.items)} 户 / showing the first {len(page.items)} of {page.total}")
-
-
-def main() -> None:  # pragma: no cover - console entry
-    app()

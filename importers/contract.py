@@ -117,6 +117,7 @@ class Code(StrEnum):
     BAD_PHONE = "BAD_PHONE"
     BAD_CHOICE = "BAD_CHOICE"  # not one of the allowed words (enum)
     OUT_OF_RANGE = "OUT_OF_RANGE"
+    WRONG_LEVEL = "WRONG_LEVEL"  # a region code of the wrong level (a household in a township …)
     FUTURE_DATE = "FUTURE_DATE"
     INCONSISTENT = "INCONSISTENT"  # columns of one row contradict each other
     DUPLICATE_KEY = "DUPLICATE_KEY"  # the natural key appeared earlier in the same file

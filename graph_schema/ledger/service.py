@@ -6,13 +6,14 @@ Entries are checked in the order given, so one batch may open and close the same
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 from graph_schema.enums import LedgerKind
 from graph_schema.errors import DateOrder, FutureDate, JieduiError, NotFound, ProblemAlreadyOpen, ProblemNotOpen
 from graph_schema.ledger.models import LedgerEntry, Problem
 from graph_schema.models import today
 from graph_schema.records import BatchResult, Progress, fetch_by_keys, write_in_batches
-from graph_schema.store.base import GraphStore, Tx
+from graph_schema.store.base import GraphStore, Tx, chunks
 from graph_schema.store.schema import CADRE, HAS_PROBLEM, HOUSEHOLD, ORG, PROBLEM, ASSISTED
 
 ENTRY_IDS = ("UNWIND $keys AS k MATCH ()-[e:ASSISTED]->(h:Household {household_no: k}) "
@@ -38,45 +39,77 @@ def log_entry(*, store: GraphStore, entry: LedgerEntry) -> str:
     return store.write(work)
 
 
-def _log(tx: Tx, entries: Sequence[LedgerEntry], offset: int) -> BatchResult:
-    households = tx.lock(HOUSEHOLD, sorted({e.household_no for e in entries}))
-    cadres = fetch_by_keys(tx, CADRE, sorted({e.cadre_no for e in entries if e.cadre_no}), ["cadre_no"])
-    orgs = fetch_by_keys(tx, ORG, sorted({e.uscc for e in entries if e.uscc}), ["uscc"])
-    seen = {r["entry_id"] for r in tx.run(ENTRY_IDS, {"keys": sorted(households)})}
+@dataclass
+class LedgerState:
+    """What the ledger rules look at, loaded once for a batch and updated as it unfolds (kept
+    apart from the writes so an import's dry run decides with the same rules)."""
+
+    households: set[str]
+    cadres: set[str]
+    orgs: set[str]
+    seen: set[str]  # entry ids already recorded
+    stored: dict[str, Problem]  # problems as stored
+    problems: dict[str, Problem] = field(default_factory=dict)  # … as the batch leaves them
+
+    def __post_init__(self) -> None:
+        self.problems = {**self.stored, **self.problems}
+
+
+def load_ledger_state(tx: Tx, entries: Sequence[LedgerEntry], *, lock: bool = True) -> LedgerState:
+    household_nos = sorted({e.household_no for e in entries})
+    households = tx.lock(HOUSEHOLD, household_nos) if lock else set(
+        fetch_by_keys(tx, HOUSEHOLD, household_nos, ["household_no"]))
+    seen = {r["entry_id"] for part in chunks(sorted(households), 20_000)
+            for r in tx.run(ENTRY_IDS, {"keys": list(part)})}
     stored = {k: Problem.from_row(v) for k, v in fetch_by_keys(
         tx, PROBLEM, sorted({e.problem_no for e in entries if e.problem_no}), PROBLEM.columns).items()}
-    problems = dict(stored)  # the state as the batch unfolds
+    return LedgerState(
+        households=set(households),
+        cadres=set(fetch_by_keys(tx, CADRE, sorted({e.cadre_no for e in entries if e.cadre_no}), ["cadre_no"])),
+        orgs=set(fetch_by_keys(tx, ORG, sorted({e.uscc for e in entries if e.uscc}), ["uscc"])),
+        seen=seen, stored=stored)
+
+
+def decide_entries(state: LedgerState, entries: Sequence[LedgerEntry], *,
+                   offset: int = 0) -> tuple[list[LedgerEntry], BatchResult]:
+    """Apply the ledger and problem rules in order, updating ``state``; nothing is written."""
     result = BatchResult()
     created: list[LedgerEntry] = []
     for index, entry in enumerate(entries):
         try:
             if entry.entry_date > today():
                 raise FutureDate("日期", entry.entry_date)
-            if entry.household_no not in households:
+            if entry.household_no not in state.households:
                 raise NotFound("家庭", "household", entry.household_no)
-            if entry.cadre_no and entry.cadre_no not in cadres:
+            if entry.cadre_no and entry.cadre_no not in state.cadres:
                 raise NotFound("干部", "cadre", entry.cadre_no)
-            if entry.uscc and entry.uscc not in orgs:
+            if entry.uscc and entry.uscc not in state.orgs:
                 raise NotFound("社会组织", "organisation", entry.uscc)
-            if entry.entry_id in seen:
+            if entry.entry_id in state.seen:
                 result.unchanged.append(entry.entry_id)
                 continue
             if entry.kind is LedgerKind.REPORT_PROBLEM:
-                problems[entry.problem_no] = _open(problems, entry)
+                state.problems[entry.problem_no] = _open(state.problems, entry)
             elif entry.kind is LedgerKind.SOLVE_PROBLEM and entry.problem_no:
-                problems[entry.problem_no] = _close(problems, entry)
+                state.problems[entry.problem_no] = _close(state.problems, entry)
         except JieduiError as exc:
             result.errors.append((offset + index, exc))
             continue
-        seen.add(entry.entry_id)
+        state.seen.add(entry.entry_id)
         created.append(entry)
         result.created.append(entry.entry_id)
+    return created, result
+
+
+def _log(tx: Tx, entries: Sequence[LedgerEntry], offset: int) -> BatchResult:
+    state = load_ledger_state(tx, entries)
+    created, result = decide_entries(state, entries, offset=offset)
     for src, actor in ((CADRE, "cadre_no"), (ORG, "uscc")):
         tx.create_rels(ASSISTED, src, HOUSEHOLD, [e.edge_row() for e in created if getattr(e, actor)])
-    new = [p for no, p in problems.items() if no not in stored]
+    new = [p for no, p in state.problems.items() if no not in state.stored]
     tx.create_nodes(PROBLEM, [p.to_row() for p in new])
     tx.create_rels(HAS_PROBLEM, HOUSEHOLD, PROBLEM, [{"src": p.household_no, "dst": p.problem_no} for p in new])
-    closed = [p.to_row() for no, p in problems.items() if no in stored and p != stored[no]]
+    closed = [p.to_row() for no, p in state.problems.items() if no in state.stored and p != state.stored[no]]
     if closed:
         tx.run("UNWIND $rows AS r MATCH (p:Problem {problem_no: r.problem_no}) "
                "SET p.closed_on = r.closed_on, p.resolved_by = r.resolved_by, p.resolution = r.resolution",

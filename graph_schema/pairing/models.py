@@ -22,6 +22,17 @@ class PairRequest(Model):
     proposal_id: OptionalText = None
 
 
+class AuxPairRequest(Model):
+    """Ask for an organisation's auxiliary pairing (辅助结对), or record one that has ended."""
+
+    household_no: Key
+    uscc: Uscc
+    started_on: dt.date = Field(default_factory=today)
+    ended_on: dt.date | None = None
+    end_reason: OptionalText = None
+    source: PairingSource = PairingSource.MANUAL
+
+
 class Pairing(Model):
     """A one-to-one pairing as stored; ``ended_on`` is None while it is active."""
 

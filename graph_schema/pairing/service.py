@@ -14,6 +14,7 @@ import datetime as dt
 import uuid
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 from graph_schema.enums import PairingSource
 from graph_schema.errors import (
@@ -28,7 +29,7 @@ from graph_schema.errors import (
     NotFound,
 )
 from graph_schema.models import today
-from graph_schema.pairing.models import AuxPairing, Pairing, PairRequest
+from graph_schema.pairing.models import AuxPairing, AuxPairRequest, Pairing, PairRequest
 from graph_schema.records import BatchResult, Progress, fetch_by_keys, write_in_batches
 from graph_schema.store.base import GraphStore, Tx, chunks
 from graph_schema.store.schema import AUX_PAIRED_WITH, CADRE, HOUSEHOLD, ORG, PAIRED_WITH
@@ -55,42 +56,77 @@ def _not_future(field: str, day: dt.date) -> None:
         raise FutureDate(field, day)
 
 
-def pair_in(tx: Tx, requests: Sequence[PairRequest], *, offset: int = 0,
-            allow_off_duty: bool = False) -> tuple[list[Pairing], BatchResult]:
-    """Check and create pairings inside an open transaction. Returns the pairings made and a
-    result whose ``errors`` are the refused requests as ``(offset + index, error)``.
+@dataclass
+class PairingState:
+    """What the pairing rules look at, loaded once for a batch and updated as it unfolds.
+
+    Kept apart from the writes so an import's dry run can decide with the same rules: it loads
+    the state from the store and adds the households and cadres of the import itself.
+    """
+
+    households: set[str]
+    cadres: dict[str, dict]  # cadre_no -> {pair_limit, on_duty}
+    existing: set[tuple[str, str, dt.date]] = field(default_factory=set)  # (household, cadre, start)
+    active: dict[str, str] = field(default_factory=dict)  # household -> cadre
+    load: Counter = field(default_factory=Counter)  # cadre -> active pairings
+
+
+def load_pairing_state(tx: Tx, requests: Sequence[PairRequest], *, lock: bool = True) -> PairingState:
+    """The state the requests touch; with ``lock``, their households and cadres are locked first."""
+    household_nos = sorted({r.household_no for r in requests})
+    cadre_nos = sorted({r.cadre_no for r in requests})
+    if lock:
+        tx.lock(HOUSEHOLD, household_nos)
+        tx.lock(CADRE, cadre_nos)
+    households = set(fetch_by_keys(tx, HOUSEHOLD, household_nos, ["household_no"]))
+    cadres = fetch_by_keys(tx, CADRE, cadre_nos, ["cadre_no", "pair_limit", "on_duty"])
+    stored = [row for part in chunks(sorted(households), 20_000)
+              for row in tx.run(ALL_BY_HOUSEHOLD, {"keys": list(part)})]
+    load = Counter({row["cadre_no"]: row["n"] for part in chunks(sorted(cadres), 20_000)
+                    for row in tx.run(LOAD_BY_CADRE, {"keys": list(part)})})
+    return PairingState(
+        households=households, cadres=cadres,
+        existing={(row["household_no"], row["cadre_no"], row["started_on"]) for row in stored},
+        active={row["household_no"]: row["cadre_no"] for row in stored if row["ended_on"] is None},
+        load=load)
+
+
+def decide_pairings(state: PairingState, requests: Sequence[PairRequest], *, offset: int = 0,
+                    allow_off_duty: bool = False) -> tuple[list[Pairing], BatchResult]:
+    """Apply the rules to the requests in order, updating ``state``; nothing is written.
 
     A request that names a pairing already stored (same household, cadre and start date) is
     ``unchanged``, so an import can be run twice. A request with ``ended_on`` records history: it
     needs both ends to exist and sane dates, and does not count against the active rules.
     """
-    households = tx.lock(HOUSEHOLD, sorted({r.household_no for r in requests}))
-    tx.lock(CADRE, sorted({r.cadre_no for r in requests}))
-    cadres = fetch_by_keys(tx, CADRE, sorted({r.cadre_no for r in requests}), ["cadre_no", "pair_limit", "on_duty"])
-    stored = tx.run(ALL_BY_HOUSEHOLD, {"keys": sorted(households)})
-    existing = {(row["household_no"], row["cadre_no"], row["started_on"]) for row in stored}
-    active = {row["household_no"]: row["cadre_no"] for row in stored if row["ended_on"] is None}
-    load = Counter({row["cadre_no"]: row["n"] for row in tx.run(LOAD_BY_CADRE, {"keys": sorted(cadres)})})
     made: list[Pairing] = []
     result = BatchResult()
     for index, req in enumerate(requests):
         identity = (req.household_no, req.cadre_no, req.started_on)
-        if identity in existing:
+        if identity in state.existing:
             result.unchanged.append(req.household_no)
             continue
         try:
-            _check(req, households, cadres.get(req.cadre_no), active, load, allow_off_duty)
+            _check(req, state.households, state.cadres.get(req.cadre_no), state.active, state.load, allow_off_duty)
         except JieduiError as exc:
             result.errors.append((offset + index, exc))
             continue
-        existing.add(identity)
+        state.existing.add(identity)
         if req.ended_on is None:
-            active[req.household_no] = req.cadre_no
-            load[req.cadre_no] += 1
+            state.active[req.household_no] = req.cadre_no
+            state.load[req.cadre_no] += 1
         made.append(Pairing(pairing_id=uuid.uuid4().hex, household_no=req.household_no, cadre_no=req.cadre_no,
                             started_on=req.started_on, ended_on=req.ended_on, end_reason=req.end_reason,
                             source=req.source, proposal_id=req.proposal_id))
         result.created.append(made[-1].pairing_id)
+    return made, result
+
+
+def pair_in(tx: Tx, requests: Sequence[PairRequest], *, offset: int = 0,
+            allow_off_duty: bool = False) -> tuple[list[Pairing], BatchResult]:
+    """Check and create pairings inside an open transaction (see :func:`decide_pairings`)."""
+    state = load_pairing_state(tx, requests)
+    made, result = decide_pairings(state, requests, offset=offset, allow_off_duty=allow_off_duty)
     tx.create_rels(PAIRED_WITH, CADRE, HOUSEHOLD, [
         {"src": p.cadre_no, "dst": p.household_no, **p.to_row()} for p in made
     ])
@@ -203,28 +239,96 @@ _AUX_ACTIVE = (
     "MATCH (o:Org {uscc: $uscc})-[p:AUX_PAIRED_WITH]->(h:Household {household_no: $h}) "
     f"WHERE p.ended_on IS NULL RETURN o.uscc AS uscc, {_PAIRING_COLUMNS}"
 )
+AUX_BY_HOUSEHOLD = (
+    "UNWIND $keys AS k MATCH (o:Org)-[p:AUX_PAIRED_WITH]->(h:Household {household_no: k}) "
+    "RETURN h.household_no AS household_no, o.uscc AS uscc, p.started_on AS started_on, p.ended_on AS ended_on"
+)
+
+
+@dataclass
+class AuxState:
+    """What the auxiliary pairing rules look at (see :class:`PairingState`)."""
+
+    households: set[str]
+    orgs: set[str]
+    existing: set[tuple[str, str, dt.date]] = field(default_factory=set)  # (household, uscc, start)
+    active: set[tuple[str, str]] = field(default_factory=set)  # (household, uscc)
+
+
+def load_aux_state(tx: Tx, requests: Sequence[AuxPairRequest], *, lock: bool = True) -> AuxState:
+    household_nos = sorted({r.household_no for r in requests})
+    if lock:
+        tx.lock(HOUSEHOLD, household_nos)
+    households = set(fetch_by_keys(tx, HOUSEHOLD, household_nos, ["household_no"]))
+    orgs = set(fetch_by_keys(tx, ORG, sorted({r.uscc for r in requests}), ["uscc"]))
+    stored = [row for part in chunks(sorted(households), 20_000)
+              for row in tx.run(AUX_BY_HOUSEHOLD, {"keys": list(part)})]
+    return AuxState(households=households, orgs=orgs,
+                    existing={(r["household_no"], r["uscc"], r["started_on"]) for r in stored},
+                    active={(r["household_no"], r["uscc"]) for r in stored if r["ended_on"] is None})
+
+
+def decide_aux(state: AuxState, requests: Sequence[AuxPairRequest], *,
+               offset: int = 0) -> tuple[list[AuxPairing], BatchResult]:
+    """The auxiliary pairing rules, in order, updating ``state``; nothing is written. Several
+    organisations may help one household, but one organisation holds one active pairing with it."""
+    made: list[AuxPairing] = []
+    result = BatchResult()
+    for index, req in enumerate(requests):
+        if (req.household_no, req.uscc, req.started_on) in state.existing:
+            result.unchanged.append(req.household_no)
+            continue
+        try:
+            _not_future("开始日期", req.started_on)
+            if req.household_no not in state.households:
+                raise NotFound("家庭", "household", req.household_no)
+            if req.uscc not in state.orgs:
+                raise NotFound("社会组织", "organisation", req.uscc)
+            if req.ended_on is not None:
+                _not_future("结束日期", req.ended_on)
+                _in_order(req.started_on, req.ended_on)
+            elif (req.household_no, req.uscc) in state.active:
+                raise AlreadyAuxPaired(req.household_no, req.uscc)
+        except JieduiError as exc:
+            result.errors.append((offset + index, exc))
+            continue
+        state.existing.add((req.household_no, req.uscc, req.started_on))
+        if req.ended_on is None:
+            state.active.add((req.household_no, req.uscc))
+        made.append(AuxPairing(pairing_id=uuid.uuid4().hex, household_no=req.household_no, uscc=req.uscc,
+                               started_on=req.started_on, ended_on=req.ended_on, end_reason=req.end_reason,
+                               source=req.source))
+        result.created.append(made[-1].pairing_id)
+    return made, result
+
+
+def _aux_in(tx: Tx, requests: Sequence[AuxPairRequest], offset: int) -> tuple[list[AuxPairing], BatchResult]:
+    made, result = decide_aux(load_aux_state(tx, requests), requests, offset=offset)
+    tx.create_rels(AUX_PAIRED_WITH, ORG, HOUSEHOLD, [
+        {"src": p.uscc, "dst": p.household_no, **p.to_row(), "proposal_id": None} for p in made])
+    return made, result
 
 
 def aux_pair(*, store: GraphStore, household_no: str, uscc: str, started_on: dt.date | None = None,
              source: PairingSource = PairingSource.MANUAL) -> AuxPairing:
     """An organisation's auxiliary pairing (辅助结对); a household may have several organisations."""
-    started_on = started_on or today()
-    _not_future("开始日期", started_on)
+    request = AuxPairRequest(household_no=household_no, uscc=uscc, started_on=started_on or today(), source=source)
 
     def work(tx: Tx) -> AuxPairing:
-        if not tx.lock(HOUSEHOLD, [household_no]):
-            raise NotFound("家庭", "household", household_no)
-        if not fetch_by_keys(tx, ORG, [uscc], ["uscc"]):
-            raise NotFound("社会组织", "organisation", uscc)
-        if tx.run(_AUX_ACTIVE, {"uscc": uscc, "h": household_no}):
+        made, result = _aux_in(tx, [request], 0)
+        if result.errors:
+            raise result.errors[0][1]
+        if not made:  # the very same pairing is already recorded
             raise AlreadyAuxPaired(household_no, uscc)
-        made = AuxPairing(pairing_id=uuid.uuid4().hex, household_no=household_no, uscc=uscc,
-                          started_on=started_on, source=source)
-        tx.create_rels(AUX_PAIRED_WITH, ORG, HOUSEHOLD, [
-            {"src": uscc, "dst": household_no, **made.to_row(), "proposal_id": None}])
-        return made
+        return made[0]
 
     return store.write(work)
+
+
+def aux_pair_many(*, store: GraphStore, requests: Sequence[AuxPairRequest],
+                  progress: Progress | None = None) -> BatchResult:
+    """The batch path of auxiliary pairings: valid requests written, refused ones reported."""
+    return write_in_batches(store, requests, lambda tx, part, offset: _aux_in(tx, part, offset)[1], progress)
 
 
 def end_aux_pairing(*, store: GraphStore, household_no: str, uscc: str, reason: str,

@@ -1,0 +1,383 @@
+"""An import: files in, every valid row applied in dependency order, every problem reported.
+
+Three phases, so a dry run and a real run decide alike:
+1. read   — identify each file (by name, else by headers), check its columns; a file that cannot be
+             read or lacks a required column stops the import before anything is written;
+2. check  — map rows to records, refuse repeated natural keys, resolve references against the store
+             and this import, and apply the stateful rules (one active pairing per household, the
+             cadre limit, problems opened before they are closed) with the services' own deciders;
+3. apply  — (not in a dry run) write through the services' batch paths, which check again inside
+             their transactions; a row refused there (the store changed meanwhile) is reported too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from graph_schema.cadre.models import Cadre
+from graph_schema.cadre.service import upsert_cadres
+from graph_schema.errors import JieduiError, NotFound
+from graph_schema.household.service import upsert_households, upsert_persons
+from graph_schema.ledger.service import decide_entries, load_ledger_state, log_entries
+from graph_schema.listing.service import upsert_listings
+from graph_schema.org.service import upsert_orgs
+from graph_schema.pairing.models import AuxPairRequest, PairRequest
+from graph_schema.pairing.service import (
+    aux_pair_many,
+    decide_aux,
+    decide_pairings,
+    load_aux_state,
+    load_pairing_state,
+    pair_many,
+)
+from graph_schema.records import BatchResult, fetch_by_keys
+from graph_schema.region.service import upsert_regions
+from graph_schema.store.base import GraphStore
+from graph_schema.store.schema import HOUSEHOLD
+from importers import mapping
+from importers.contract import BY_NAME, SPECS, Code, FileSpec
+from importers.mapping import Problem, Row, RowRejected
+from importers.readers import ReadError, Table, normalise_header, read_table
+
+SUFFIXES = {".csv", ".txt", ".xlsx", ".xlsm", ".xls"}
+REPORT_PREFIX = "导入报告"
+FILE_FAILURES = {Code.UNREADABLE, Code.UNKNOWN_FILE, Code.MISSING_COLUMN}  # reports written into an import folder are not imported with it
+Progress = Callable[[str, str, int, int], None]
+"""progress(file, phase, done, total): called as rows are checked and written."""
+
+
+@dataclass
+class FileResult:
+    path: Path
+    spec: FileSpec | None
+    table: Table | None = None
+    fields: list[str | None] = field(default_factory=list)  # the contract field of each column
+    rows_read: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    valid: list[tuple[int, Any]] = field(default_factory=list)  # (row number, record)
+    rejected_rows: dict[int, list[Problem]] = field(default_factory=dict)
+    notes: list[Problem] = field(default_factory=list)  # file-level problems and ignored columns
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    @property
+    def rejected(self) -> int:
+        return len(self.rejected_rows)
+
+    @property
+    def failed(self) -> bool:
+        """The file as a whole could not be used."""
+        return any(p.code in FILE_FAILURES for p in self.notes)
+
+    def reject(self, number: int, problems: Iterable[Problem]) -> None:
+        self.rejected_rows.setdefault(number, []).extend(problems)
+
+
+@dataclass
+class ImportResult:
+    files: list[FileResult]
+    dry_run: bool
+
+    @property
+    def problems(self) -> list[Problem]:
+        out = [p for f in self.files for p in f.notes]
+        out += [p for f in self.files for number in sorted(f.rejected_rows) for p in f.rejected_rows[number]]
+        return out
+
+    @property
+    def exit_code(self) -> int:
+        """0 every row imported; 1 some rows rejected, the rest imported; 2 nothing imported."""
+        if not self.files or any(f.failed for f in self.files):
+            return 2
+        return 1 if any(f.rejected for f in self.files) else 0
+
+
+def collect(paths: Sequence[str | Path]) -> list[Path]:
+    """The files named, folders expanded (Excel's ~$ lock files and hidden files skipped)."""
+    out: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            out += sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in SUFFIXES
+                          and not p.name.startswith(("~$", ".")))
+        else:
+            out.append(path)
+    return out
+
+
+def _spec_by_name(path: Path) -> FileSpec | None:
+    named = [s for s in SPECS if s.name in path.stem]
+    return max(named, key=lambda s: len(s.name)) if named else None
+
+
+def _known_headers(spec: FileSpec | None) -> set[str]:
+    specs = [spec] if spec else SPECS
+    return {name for s in specs for c in s.columns for name in (c.header, *c.aliases)}
+
+
+def _spec_by_headers(headers: list[str]) -> FileSpec | None:
+    present = {h.lower() for h in headers}
+
+    def score(spec: FileSpec) -> tuple[int, int]:
+        hits = [c for c in spec.columns if {c.header, *c.aliases} & present or c.header.lower() in present]
+        return sum(c.required for c in hits), len(hits)
+
+    best = max(SPECS, key=score)
+    return best if score(best)[0] == len(best.required) else None
+
+
+def read_file(path: Path) -> FileResult:
+    """Phase 1 for one file."""
+    spec = _spec_by_name(path)
+    result = FileResult(path, spec)
+    if not path.is_file():
+        result.notes.append(Problem(path.name, None, None, str(path), Code.UNREADABLE, "文件不存在",
+                                    "no such file"))
+        return result
+    try:
+        table = read_table(path, _known_headers(spec))
+    except ReadError as exc:
+        result.notes.append(Problem(path.name, None, None, "", str(exc.code), exc.zh, exc.en))
+        return result
+    result.table, result.rows_read = table, len(table.rows)
+    if spec is None:
+        result.spec = spec = _spec_by_headers(table.headers)
+        if spec is None:
+            result.notes.append(Problem(path.name, None, None, "", Code.UNKNOWN_FILE,
+                                        "无法识别文件类型：文件名和表头都不符合导入模板",
+                                        "neither the file name nor the headers match a contract file"))
+            return result
+    lookup = {name.lower(): c.field for c in spec.columns for name in (c.header, *c.aliases)}
+    fields = [lookup.get(normalise_header(h).lower()) for h in table.headers]
+    for column in spec.required:
+        if column.field not in fields:
+            result.notes.append(Problem(path.name, table.header_row, column.header, "", Code.MISSING_COLUMN,
+                                        f"缺少必填列「{column.header}」，整个文件未导入",
+                                        f"required column '{column.header}' is missing: the file was not imported"))
+    for header, name in zip(table.headers, fields):
+        if name is None and header:
+            result.notes.append(Problem(path.name, table.header_row, header, "", Code.UNKNOWN_COLUMN,
+                                        "未知列，已忽略", "unknown column, ignored"))
+    seen: set[str] = set()
+    for index, name in enumerate(fields):  # a repeated column keeps its first occurrence
+        if name in seen:
+            fields[index] = None
+        seen.add(name)
+    result.fields = fields
+    return result
+
+
+def _row_problem(f: FileResult, number: int, column: str, value: str, error: JieduiError) -> Problem:
+    code = Code.UNKNOWN_REFERENCE if isinstance(error, NotFound) else error.code
+    return Problem(f.name, number, column, value, str(code), error.zh, error.en)
+
+
+def check_rows(f: FileResult, progress: Progress | None = None) -> None:
+    """Phase 2a: every row mapped to a record or rejected; repeated natural keys refused."""
+    spec, table = f.spec, f.table
+    assert spec is not None and table is not None
+    mapper = mapping.MAPPERS[spec.kind]
+    fields = f.fields
+    keys: dict[tuple, int] = {}
+    for done, (number, cells) in enumerate(table.rows, 1):
+        values = {name: value for name, value in zip(fields, cells) if name}
+        row = Row(spec, f.name, number, values)
+        try:
+            record = mapper(row)
+        except RowRejected as exc:
+            f.reject(number, exc.problems)
+            continue
+        key = tuple(values.get(k) if not hasattr(record, k) else getattr(record, k) for k in spec.key)
+        if key in keys:
+            column = spec.columns[[c.field for c in spec.columns].index(spec.key[0])]
+            f.reject(number, [Problem(f.name, number, column.header, mapping._shown(values.get(spec.key[0])),
+                                      Code.DUPLICATE_KEY, f"与第 {keys[key]} 行重复（同一文件中不能出现两次）",
+                                      f"repeats row {keys[key]} of this file")])
+            continue
+        keys[key] = number
+        f.valid.append((number, record))
+        if progress and done % 5000 == 0:
+            progress(f.name, "check", done, f.rows_read)
+
+
+@dataclass
+class Known:
+    """Keys that exist in the store or in this import, for the cross-file references."""
+
+    households: set[str]
+    cadres: dict[str, dict]
+    orgs: set[str]
+
+
+def _records(files: list[FileResult], kind: str) -> list[tuple[FileResult, int, Any]]:
+    return [(f, n, rec) for f in files if f.spec and f.spec.kind == kind for n, rec in f.valid]
+
+
+def check_references(store: GraphStore, files: list[FileResult]) -> None:
+    """Phase 2b: references and the stateful rules, decided on the store's state plus this import."""
+    households = {rec.household_no for _, _, rec in _records(files, "households")}
+    cadres = {rec.cadre_no: {"cadre_no": rec.cadre_no, "pair_limit": rec.pair_limit, "on_duty": rec.on_duty}
+              for _, _, rec in _records(files, "cadres")}
+    orgs = {rec.uscc for _, _, rec in _records(files, "orgs")}
+
+    persons = _records(files, "persons")
+    if persons:
+        stored = store.read(lambda tx: fetch_by_keys(
+            tx, HOUSEHOLD, sorted({r.household_no for _, _, r in persons} - households), ["household_no"]))
+        for f, number, rec in persons:
+            if rec.household_no not in households and rec.household_no not in stored:
+                _refuse(f, number, "户编号", rec.household_no, NotFound("家庭", "household", rec.household_no))
+
+    pairings = _records(files, "pairings")
+    one_to_one = [(f, n, r) for f, n, r in pairings if isinstance(r, PairRequest)]
+    aux = [(f, n, r) for f, n, r in pairings if isinstance(r, AuxPairRequest)]
+    if one_to_one:
+        requests = [r for _, _, r in one_to_one]
+        state = store.read(lambda tx: load_pairing_state(tx, requests, lock=False))
+        state.households |= households
+        state.cadres.update(cadres)
+        _, result = decide_pairings(state, requests, allow_off_duty=True)
+        _refuse_all(one_to_one, result, _pairing_column)
+    if aux:
+        requests = [r for _, _, r in aux]
+        state = store.read(lambda tx: load_aux_state(tx, requests, lock=False))
+        state.households |= households
+        state.orgs |= orgs
+        _, result = decide_aux(state, requests)
+        _refuse_all(aux, result, _pairing_column)
+    entries = _records(files, "ledger")
+    if entries:
+        records = [r for _, _, r in entries]
+        state = store.read(lambda tx: load_ledger_state(tx, records, lock=False))
+        state.households |= households
+        state.cadres |= set(cadres)
+        state.orgs |= orgs
+        _, result = decide_entries(state, records)
+        _refuse_all(entries, result, _ledger_column)
+
+
+def _refuse(f: FileResult, number: int, column: str, value: str, error: JieduiError) -> None:
+    f.reject(number, [_row_problem(f, number, column, value, error)])
+    f.valid = [(n, r) for n, r in f.valid if n != number]
+
+
+def _refuse_all(items: list[tuple[FileResult, int, Any]], result: BatchResult,
+                column_of: Callable[[JieduiError, Any], tuple[str, str]]) -> None:
+    refused: dict[int, set[int]] = {}
+    for index, error in result.errors:
+        f, number, record = items[index]
+        column, value = column_of(error, record)
+        f.reject(number, [_row_problem(f, number, column, value, error)])
+        refused.setdefault(id(f), set()).add(number)
+    for f in {id(f): f for f, _, _ in items}.values():
+        gone = refused.get(id(f), set())
+        if gone:
+            f.valid = [(n, r) for n, r in f.valid if n not in gone]
+
+
+def _pairing_column(error: JieduiError, rec: Any) -> tuple[str, str]:
+    entity = error.details.get("entity")
+    if entity == "cadre" or error.code in ("CADRE_AT_LIMIT", "CADRE_NOT_ON_DUTY"):
+        return "干部编号", rec.cadre_no
+    if entity == "organisation":
+        return "统一社会信用代码", rec.uscc
+    if error.code == "DATE_ORDER" or error.details.get("field") == "结束日期":
+        return "结束日期", str(rec.ended_on)
+    if error.details.get("field") == "开始日期":
+        return "开始日期", str(rec.started_on)
+    return "户编号", rec.household_no
+
+
+def _ledger_column(error: JieduiError, rec: Any) -> tuple[str, str]:
+    entity = error.details.get("entity")
+    if entity == "cadre":
+        return "干部编号", rec.cadre_no
+    if entity == "organisation":
+        return "统一社会信用代码", rec.uscc
+    if entity == "household":
+        return "户编号", rec.household_no
+    if error.code in ("FUTURE_DATE",):
+        return "日期", str(rec.entry_date)
+    if error.code == "DATE_ORDER" or error.code.startswith("PROBLEM"):
+        return "问题编号", rec.problem_no or ""
+    return "户编号", rec.household_no
+
+
+def _apply_one(store: GraphStore, f: FileResult, write: Callable[[list[Any]], BatchResult],
+               column_of: Callable[[JieduiError, Any], tuple[str, str]]) -> None:
+    records = [rec for _, rec in f.valid]
+    result = write(records)
+    f.created += len(result.created)
+    f.updated += len(result.updated)
+    f.unchanged += len(result.unchanged)
+    _refuse_all([(f, n, rec) for n, rec in f.valid], result, column_of)
+
+
+def apply(store: GraphStore, files: list[FileResult], progress: Progress | None = None) -> None:
+    """Phase 3: write, in dependency order, through the services' batch paths."""
+    def tick(f: FileResult):
+        done = [0]
+
+        def advance(n: int) -> None:
+            done[0] += n
+            if progress:
+                progress(f.name, "write", done[0], len(f.valid))
+        return advance
+
+    def household_column(error: JieduiError, rec: Any) -> tuple[str, str]:
+        return "户编号", getattr(rec, "household_no", "")
+
+    writers: dict[str, Callable[[FileResult], Callable[[list[Any]], BatchResult]]] = {
+        "regions": lambda f: lambda recs: upsert_regions(store=store, regions=recs),
+        "households": lambda f: lambda recs: upsert_households(store=store, households=recs, progress=tick(f)),
+        "persons": lambda f: lambda recs: upsert_persons(store=store, persons=recs, progress=tick(f)),
+        "cadres": lambda f: lambda recs: upsert_cadres(store=store, cadres=recs),
+        "orgs": lambda f: lambda recs: upsert_orgs(store=store, orgs=recs),
+        "ledger": lambda f: lambda recs: log_entries(store=store, entries=recs, progress=tick(f)),
+        "listings": lambda f: lambda recs: upsert_listings(store=store, listings=recs, progress=tick(f)),
+    }
+    for f in sorted(files, key=lambda f: f.spec.order):
+        kind = f.spec.kind
+        if kind == "pairings":
+            _apply_pairings(store, f, tick(f))
+        else:
+            _apply_one(store, f, writers[kind](f), _ledger_column if kind == "ledger" else household_column)
+
+
+def _apply_pairings(store: GraphStore, f: FileResult, progress: Callable[[int], None]) -> None:
+    """一对一 and 辅助 rows of one file go to their own services; results are merged by row."""
+    kept = f.valid
+    for cls, write in ((PairRequest, lambda recs: pair_many(store=store, requests=recs, allow_off_duty=True,
+                                                              progress=progress)),
+                       (AuxPairRequest, lambda recs: aux_pair_many(store=store, requests=recs, progress=progress))):
+        part = FileResult(f.path, f.spec, valid=[(n, r) for n, r in kept if isinstance(r, cls)])
+        _apply_one(store, part, write, _pairing_column)
+        f.created += part.created
+        f.unchanged += part.unchanged
+        for number, problems in part.rejected_rows.items():
+            f.reject(number, problems)
+    f.valid = [(n, r) for n, r in kept if n not in f.rejected_rows]
+
+
+def run_import(store: GraphStore, paths: Sequence[str | Path], *, dry_run: bool = False,
+               progress: Progress | None = None) -> ImportResult:
+    """Import ``paths`` (files or folders) into ``store``; see the module docstring."""
+    files = [read_file(p) for p in collect(paths)]
+    result = ImportResult(files, dry_run)
+    if not files or any(f.failed for f in files):
+        return result  # nothing is written when any file is unusable
+    for f in files:
+        check_rows(f, progress)
+    check_references(store, files)
+    if not dry_run:
+        apply(store, files, progress)
+    return result
+
+

@@ -1,0 +1,133 @@
+"""The whole store written back as the contract's eight files: the backup format, and the proof
+that an import loses nothing (import → export → import into an empty store → export is identical).
+
+Rows are sorted by each file's natural key, so two exports of the same graph are byte-identical.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable
+from pathlib import Path
+
+from graph_schema.cadre.models import Cadre
+from graph_schema.household.models import Household, Person
+from graph_schema.ledger.models import LedgerEntry
+from graph_schema.listing.models import Listing
+from graph_schema.org.models import Org
+from graph_schema.store.base import GraphStore
+from graph_schema.store.schema import CADRE, HOUSEHOLD, LISTING, ORG, PERSON, NodeTable
+from importers import formats as fmt
+from importers.contract import CADRES, HOUSEHOLDS, LEDGER, LISTINGS, ORGS, PAIRINGS, PERSONS, REGIONS, FileSpec
+
+PAGE = 50_000
+
+
+def _nodes(store: GraphStore, table: NodeTable) -> list[dict]:
+    """Every node of a table, read in pages ordered by key (bounded memory per query)."""
+    columns = ", ".join(f"n.{c} AS {c}" for c in table.columns)
+    rows: list[dict] = []
+    while True:
+        page = store.query(f"MATCH (n:{table.label}) RETURN {columns} ORDER BY {table.key} SKIP $skip LIMIT $limit",
+                           {"skip": len(rows), "limit": PAGE})
+        rows += page
+        if len(page) < PAGE:
+            return rows
+
+
+def _regions(store: GraphStore) -> list[list[str]]:
+    return [[r["code"], r["name"]] for r in store.query("MATCH (r:Region) RETURN r.code AS code, r.name AS name")]
+
+
+def _households(store: GraphStore) -> list[list[str]]:
+    out = []
+    for row in _nodes(store, HOUSEHOLD):
+        h = Household.from_row(row)
+        out.append([h.household_no, h.head_name, h.head_id, h.region_code, fmt.text(h.address), str(h.size),
+                    fmt.number(h.labour), fmt.yuan(h.income_fen), fmt.word(h.monitoring), fmt.yes_no(h.formerly_poor),
+                    fmt.yes_no(h.dibao), fmt.yes_no(h.tekun), fmt.yes_no(h.elderly_carer), fmt.words(h.risk_factors),
+                    fmt.text(h.phone)])
+    return out
+
+
+def _persons(store: GraphStore) -> list[list[str]]:
+    out = []
+    for row in _nodes(store, PERSON):
+        p = Person.from_row(row)
+        out.append([p.name, p.id_number, p.cert_no, p.household_no, fmt.word(p.relation), fmt.word(p.category),
+                    fmt.word(p.grade), fmt.day(p.cert_expiry), fmt.word(p.labour_ability), fmt.words(p.needs)])
+    return out
+
+
+def _cadres(store: GraphStore) -> list[list[str]]:
+    out = []
+    for row in _nodes(store, CADRE):
+        c = Cadre.from_row(row)
+        out.append([c.cadre_no, c.name, fmt.text(c.phone), c.unit, fmt.word(c.unit_level), fmt.word(c.role),
+                    c.station_code, str(c.pair_limit), fmt.yes_no(c.on_duty)])
+    return out
+
+
+def _orgs(store: GraphStore) -> list[list[str]]:
+    out = []
+    for row in _nodes(store, ORG):
+        o = Org.from_row(row)
+        out.append([o.name, o.uscc, fmt.word(o.org_type), o.service_region_code, fmt.words(o.service_modes),
+                    fmt.text(o.contact), fmt.text(o.phone)])
+    return out
+
+
+def _pairings(store: GraphStore) -> list[list[str]]:
+    rows = store.query(
+        "MATCH (c:Cadre)-[p:PAIRED_WITH]->(h:Household) RETURN h.household_no AS h, c.cadre_no AS who, "
+        "p.started_on AS started_on, p.ended_on AS ended_on, p.end_reason AS reason")
+    aux = store.query(
+        "MATCH (o:Org)-[p:AUX_PAIRED_WITH]->(h:Household) RETURN h.household_no AS h, o.uscc AS who, "
+        "p.started_on AS started_on, p.ended_on AS ended_on, p.end_reason AS reason")
+    return ([[r["h"], "一对一", r["who"], "", fmt.day(r["started_on"]), fmt.day(r["ended_on"]), fmt.text(r["reason"])]
+             for r in rows] +
+            [[r["h"], "辅助", "", r["who"], fmt.day(r["started_on"]), fmt.day(r["ended_on"]), fmt.text(r["reason"])]
+             for r in aux])
+
+
+def _ledger(store: GraphStore) -> list[list[str]]:
+    rows = store.query(
+        "MATCH (a)-[e:ASSISTED]->(h:Household) RETURN e.entry_date AS entry_date, h.household_no AS household_no, "
+        "a.cadre_no AS cadre_no, a.uscc AS uscc, e.kind AS kind, e.amount_fen AS amount_fen, "
+        "e.in_kind_fen AS in_kind_fen, e.note AS note, e.problem_no AS problem_no")
+    out = []
+    for row in rows:
+        e = LedgerEntry.from_row(row)
+        out.append([fmt.day(e.entry_date), e.household_no, fmt.text(e.cadre_no), fmt.text(e.uscc), fmt.word(e.kind),
+                    fmt.yuan(e.amount_fen), fmt.yuan(e.in_kind_fen), fmt.text(e.note), fmt.text(e.problem_no)])
+    return out
+
+
+def _listings(store: GraphStore) -> list[list[str]]:
+    out = []
+    for row in _nodes(store, LISTING):
+        item = Listing.from_row(row)
+        out.append([fmt.word(item.dept), item.item, item.id_number, item.name, fmt.month(item.valid_from),
+                    fmt.month(item.valid_to), fmt.yuan(item.amount_fen)])
+    return out
+
+
+EXPORTS: list[tuple[FileSpec, Callable[[GraphStore], list[list[str]]]]] = [
+    (REGIONS, _regions), (HOUSEHOLDS, _households), (PERSONS, _persons), (CADRES, _cadres), (ORGS, _orgs),
+    (PAIRINGS, _pairings), (LEDGER, _ledger), (LISTINGS, _listings),
+]
+
+
+def export(store: GraphStore, out: str | Path) -> dict[str, int]:
+    """Write ``区划.csv`` … ``部门名单.csv`` (UTF-8 with BOM, for Excel) into ``out``; returns rows per file."""
+    folder = Path(out)
+    folder.mkdir(parents=True, exist_ok=True)
+    counts = {}
+    for spec, rows_of in EXPORTS:
+        rows = sorted(rows_of(store))
+        with (folder / f"{spec.name}.csv").open("w", encoding="utf-8-sig", newline="") as f:
+            writer = csv.writer(f, lineterminator="\n")
+            writer.writerow(spec.headers)
+            writer.writerows(rows)
+        counts[f"{spec.name}.csv"] = len(rows)
+    return counts
