@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import numbers
 import re
+from functools import lru_cache
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
@@ -184,6 +185,11 @@ def _id_text(value: object) -> str:
     return text.upper()
 
 
+@lru_cache(maxsize=1 << 16)
+def _normalize_id_text(value: str) -> str:
+    return _normalize_id_number(value)
+
+
 def _parse_birth_date(digits8: str) -> date | None:
     """Parse YYYYMMDD into a date, or return None when it is not a calendar date."""
     try:
@@ -193,6 +199,15 @@ def _parse_birth_date(digits8: str) -> date | None:
 
 
 def normalize_id_number(value: object) -> str:
+    """Validate a 公民身份号码 and return its canonical 18-character form (see below)."""
+    # an import checks each ID several times (the cell, the certificate, the model): text inputs
+    # are memoised; errors are not cached, so a bad value is reported every time
+    if type(value) is str:
+        return _normalize_id_text(value)
+    return _normalize_id_number(value)
+
+
+def _normalize_id_number(value: object) -> str:
     """Validate a 公民身份号码 and return its canonical 18-character form.
 
     Surrounding whitespace is stripped, full-width digits and letters are

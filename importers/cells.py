@@ -71,7 +71,9 @@ _HALFWIDTH_TABLE[0x3000] = 0x20
 
 # Python's ``\s`` already covers U+3000 and U+00A0; the zero-width space and a stray byte-order
 # mark are added because they arrive with text pasted from web pages and are invisible to clerks.
-_EDGE_SPACE_RE = re.compile(r"^[\s\u200b\ufeff]+|[\s\u200b\ufeff]+$")
+# every character Python counts as whitespace, plus zero-width space and a stray BOM; str.strip
+# with an explicit set runs for every cell of an import, an order of magnitude faster than a regex
+_EDGE_CHARS = "".join(chr(c) for c in range(0x3001) if chr(c).isspace()) + "\u200b\ufeff"
 
 # A spreadsheet formula or a CSV-injection payload: =SUM(…), +cmd|…, -HYPERLINK(…), @A1 …
 # Only ASCII letters count, because function names and cell references are ASCII while notes
@@ -93,7 +95,7 @@ def halfwidth(text: str) -> str:
 
 
 def _strip(value: str) -> str:
-    return _EDGE_SPACE_RE.sub("", value)
+    return value.strip(_EDGE_CHARS)
 
 
 def _blank(value: object) -> bool:

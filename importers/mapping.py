@@ -198,63 +198,80 @@ def not_future(raw: Any) -> dt.date | None:
 
 ID = identifier(normalize_id_number)
 USCC = identifier(normalize_uscc)
+# built once: a parser made per row costs more than the parsing itself
+MONITORING, RISK_FACTORS = choice(MonitoringCategory), choices(RiskFactor)
+CATEGORY, GRADE = choice(DisabilityCategory, DisabilityCategory.parse), choice(DisabilityGrade, DisabilityGrade.parse)
+RELATION, LABOUR_ABILITY, NEEDS = choice(Relation), choice(LabourAbility), choices(Need)
+UNIT_LEVEL, ROLE, ORG_TYPE, SERVICE_MODES = choice(UnitLevel), choice(CadreRole), choice(OrgType), choices(ServiceMode)
+PAIRING_TYPE, KIND, DEPARTMENT = choice(PairingType), choice(LedgerKind), choice(Department)
+ANY_REGION, VILLAGE = region_at(), region_at(RegionLevel.VILLAGE)
+STATION = region_at(RegionLevel.VILLAGE, RegionLevel.TOWNSHIP)
+SIZE, LABOUR, LIMIT = bounded(1, 50), bounded(0, 50), bounded(1, 10)
+
+
+def mobile(raw: Any) -> str | None:
+    return cells.phone(raw, mobile_only=True)
+
+
+def note(raw: Any) -> str | None:
+    return cells.text(raw, max_len=2000)
 
 
 # --- one mapper per contract file ---------------------------------------------------------
 
 def region(r: Row) -> Region:
-    return r.build(Region, code=r.get("code", region_at()), name=r.get("name"))
+    return r.build(Region, code=r.get("code", ANY_REGION), name=r.get("name"))
 
 
 def household(r: Row) -> Household:
     return r.build(
         Household, blame="labour", household_no=r.get("household_no", cells.key), head_name=r.get("head_name"),
-        head_id=r.get("head_id", ID), region_code=r.get("region_code", region_at(RegionLevel.VILLAGE)),
-        address=r.get("address"), size=r.get("size", bounded(1, 50)), labour=r.get("labour", bounded(0, 50)),
-        income_fen=r.get("income", cells.money_fen), monitoring=r.get("monitoring", choice(MonitoringCategory)),
+        head_id=r.get("head_id", ID), region_code=r.get("region_code", VILLAGE),
+        address=r.get("address"), size=r.get("size", SIZE), labour=r.get("labour", LABOUR),
+        income_fen=r.get("income", cells.money_fen), monitoring=r.get("monitoring", MONITORING),
         formerly_poor=r.get("formerly_poor", cells.boolean), dibao=r.get("dibao", cells.boolean),
         tekun=r.get("tekun", cells.boolean), elderly_carer=r.get("elderly_carer", cells.boolean),
-        risk_factors=r.get("risk_factors", choices(RiskFactor)), phone=r.get("phone", cells.phone),
+        risk_factors=r.get("risk_factors", RISK_FACTORS), phone=r.get("phone", cells.phone),
     )
 
 
 def person(r: Row) -> Person:
     id_number = r.get("id_number", ID)
-    category = r.get("category", choice(DisabilityCategory, DisabilityCategory.parse))
-    grade = r.get("grade", choice(DisabilityGrade, DisabilityGrade.parse))
+    category = r.get("category", CATEGORY)
+    grade = r.get("grade", GRADE)
     cert_no = r.get("cert_no", identifier(lambda v: normalize_cert_number(
         v, id_number=id_number, category=category and int(category), grade=grade and int(grade))))
     return r.build(
         Person, blame="cert_no", id_number=id_number, name=r.get("name"), cert_no=cert_no,
-        household_no=r.get("household_no", cells.key), relation=r.get("relation", choice(Relation)),
+        household_no=r.get("household_no", cells.key), relation=r.get("relation", RELATION),
         category=category, grade=grade, cert_expiry=r.get("cert_expiry", cells.date),
-        labour_ability=r.get("labour_ability", choice(LabourAbility)), needs=r.get("needs", choices(Need)),
+        labour_ability=r.get("labour_ability", LABOUR_ABILITY), needs=r.get("needs", NEEDS),
     )
 
 
 def cadre(r: Row) -> Cadre:
-    limit = r.get("pair_limit", bounded(1, 10))
+    limit = r.get("pair_limit", LIMIT)
     on_duty = r.get("on_duty", cells.boolean)
     return r.build(
         Cadre, cadre_no=r.get("cadre_no", cells.key), name=r.get("name"),
-        phone=r.get("phone", lambda v: cells.phone(v, mobile_only=True)), unit=r.get("unit"),
-        unit_level=r.get("unit_level", choice(UnitLevel)), role=r.get("role", choice(CadreRole)),
-        station_code=r.get("station_code", region_at(RegionLevel.VILLAGE, RegionLevel.TOWNSHIP)),
+        phone=r.get("phone", mobile), unit=r.get("unit"),
+        unit_level=r.get("unit_level", UNIT_LEVEL), role=r.get("role", ROLE),
+        station_code=r.get("station_code", STATION),
         pair_limit=3 if limit is None else limit, on_duty=True if on_duty is None else on_duty,
     )
 
 
 def org(r: Row) -> Org:
     return r.build(
-        Org, name=r.get("name"), uscc=r.get("uscc", USCC), org_type=r.get("org_type", choice(OrgType)),
-        service_region_code=r.get("service_region_code", region_at()),
-        service_modes=r.get("service_modes", choices(ServiceMode)), contact=r.get("contact"),
+        Org, name=r.get("name"), uscc=r.get("uscc", USCC), org_type=r.get("org_type", ORG_TYPE),
+        service_region_code=r.get("service_region_code", ANY_REGION),
+        service_modes=r.get("service_modes", SERVICE_MODES), contact=r.get("contact"),
         phone=r.get("phone", cells.phone),
     )
 
 
 def pairing(r: Row) -> PairRequest | AuxPairRequest:
-    kind = r.get("pairing_type", choice(PairingType))
+    kind = r.get("pairing_type", PAIRING_TYPE)
     common = {"household_no": r.get("household_no", cells.key), "started_on": r.get("started_on", not_future),
               "ended_on": r.get("ended_on", not_future), "end_reason": r.get("end_reason"),
               "source": PairingSource.IMPORT}
@@ -276,21 +293,21 @@ def ledger_entry(r: Row) -> LedgerEntry:
     elif not (cadre_no or uscc or any(p.column in ("干部编号", "统一社会信用代码") for p in r.problems)):
         r.problem("cadre_no", Code.REQUIRED, "干部编号与统一社会信用代码必须填写一个",
                   "one of cadre number and organisation code must be filled")
-    kind = r.get("kind", choice(LedgerKind))
+    kind = r.get("kind", KIND)
     problem_no = r.get("problem_no", cells.key)
     if kind is LedgerKind.REPORT_PROBLEM and not problem_no:
         r.problem("problem_no", Code.REQUIRED, "反映困难必须填写问题编号", "a reported difficulty needs a problem number")
     return r.build(
         LedgerEntry, blame="cadre_no", entry_date=r.get("entry_date", not_future), household_no=r.get("household_no", cells.key),
         cadre_no=cadre_no, uscc=uscc, kind=kind, amount_fen=r.get("amount", cells.money_fen),
-        in_kind_fen=r.get("in_kind", cells.money_fen), note=r.get("note", lambda v: cells.text(v, max_len=2000)),
+        in_kind_fen=r.get("in_kind", cells.money_fen), note=r.get("note", note),
         problem_no=problem_no,
     )
 
 
 def listing(r: Row) -> Listing:
     return r.build(
-        Listing, dept=r.get("dept", choice(Department)), item=r.get("item"), id_number=r.get("id_number", ID),
+        Listing, dept=r.get("dept", DEPARTMENT), item=r.get("item"), id_number=r.get("id_number", ID),
         name=r.get("name"), valid_from=r.get("valid_from", cells.month), valid_to=r.get("valid_to", cells.month),
         amount_fen=r.get("amount", cells.money_fen),
     )
