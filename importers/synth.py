@@ -229,6 +229,16 @@ def _maker(cls: type) -> Callable[[dict[str, Any]], Any]:
     return make
 
 
+def _check_shapes(data: SynthData) -> None:
+    """Records built without validation must still have exactly their model's fields: checked on
+    the first record of each kind, so a field added to a model fails here, not in a later dump."""
+    for records in (data.regions, data.households, data.persons, data.cadres, data.orgs, data.pairings,
+                    data.aux_pairings, data.ledger, data.listings):
+        if records:
+            first = records[0]
+            assert list(first.__dict__) == list(type(first).model_fields), type(first).__name__
+
+
 _region = _maker(Region)
 _household = _maker(Household)
 _person = _maker(Person)
@@ -363,8 +373,8 @@ class _Generator:
     def one(self, items: Sequence[Any]) -> Any:
         return items[int(self.rng.random() * len(items))]
 
-    def day_before(self, low: int, high: int, base: dt.date | None = None) -> dt.date:
-        return (base or self.as_of) - dt.timedelta(days=self.rng.randint(low, high))
+    def day_before(self, low: int, high: int) -> dt.date:
+        return self.as_of - dt.timedelta(days=self.rng.randint(low, high))
 
     # --- the run ---------------------------------------------------------------------------
     def run(self) -> SynthData:
@@ -386,6 +396,7 @@ class _Generator:
         self.orgs_and_aux()
         self.ledger()
         self.listings()
+        _check_shapes(self.data)
         return self.data
 
     def regions(self) -> list[_Village]:
@@ -398,7 +409,8 @@ class _Generator:
             for k in range(1, p.counties_per_city + 1):
                 county = f"{city}{20 + k:02d}"
                 suffix = "区" if k == 1 else "县"
-                add(_region({"code": _code12(county), "name": f"{self.one(PLACE_FIRST)}{self.one(PLACE_SECOND)}{suffix}"}))
+                name = f"{self.one(PLACE_FIRST)}{self.one(PLACE_SECOND)}{suffix}"
+                add(_region({"code": _code12(county), "name": name}))
                 for t in range(1, p.townships_per_county + 1):
                     township = f"{county}{100 + t:03d}"
                     add(_region({"code": _code12(township),
@@ -566,7 +578,7 @@ class _Generator:
             if service not in priority_in:
                 priority_in[service] = [x for x in homes if self.priority[x]] or homes
             priority = priority_in[service]
-            active = _stochastic_round(rng, per_org)
+            active = max(1, _stochastic_round(rng, per_org))  # an organisation offering it pairs with someone
             ended = _stochastic_round(rng, active * AUX_ENDED)
             chosen: set[int] = set()
             for n in range(min(active + ended, len(priority))):

@@ -40,7 +40,10 @@ from graph_schema.enums import (
     ServiceMode,
     UnitLevel,
 )
+from graph_schema.household.models import Household, Person
 from graph_schema.identifiers import id_check_char, uscc_check_char
+from graph_schema.ledger.models import LedgerEntry
+from graph_schema.listing.models import Listing
 from importers import synth
 from importers.contract import (
     CADRES,
@@ -56,9 +59,6 @@ from importers.contract import (
     FileSpec,
 )
 from importers.synth import SynthData
-from graph_schema.household.models import Household, Person
-from graph_schema.ledger.models import LedgerEntry
-from graph_schema.listing.models import Listing
 
 Row = list[str]
 FUTURE_DAY = "2099-12-31"  # fixed, so the files stay byte-identical, and later than any real "today"
@@ -234,10 +234,11 @@ class _Maker:
         self.current: list[Row] = []  # the good rows of the file being written
         self.duplicate_of: int = 0  # index (in ``current``) of the good row a duplicate repeats
 
-    # fresh identifiers: births in 1930–1934 never occur in the generated data, so they are unused
+    # fresh identifiers: births in 1900–1934 never occur in the generated data, so they are unused;
+    # 12,783 days × 999 sequence numbers keep them distinct for any number of bad rows
     def fresh_id(self, serial: int) -> str:
-        born = dt.date(1930, 1, 1) + dt.timedelta(days=serial % 1826)
-        first17 = f"{self.county}{born:%Y%m%d}{1 + (serial // 1826) % 999:03d}"
+        born = dt.date(1900, 1, 1) + dt.timedelta(days=serial % 12_783)
+        first17 = f"{self.county}{born:%Y%m%d}{1 + (serial // 12_783) % 999:03d}"
         return first17 + id_check_char(first17)
 
     def wrong_check(self, number: str) -> str:
@@ -491,10 +492,12 @@ def _write_csv(path: Path, headers: list[str], rows: list[Row]) -> None:
         writer.writerows(rows)
 
 
-def _write_xlsx(path: Path, name: str, headers: list[str], rows: list[Row]) -> None:
+def _write_xlsx(path: Path, name: str, headers: list[str], rows: list[Row], created: dt.date) -> None:
     # every cell as text, as in the CSV: an ID or a code must never become a number or a formula
     book = xlsxwriter.Workbook(str(path), {"constant_memory": True, "strings_to_numbers": False,
                                            "strings_to_formulas": False, "strings_to_urls": False})
+    # a fixed creation time (it is also the zip entries' timestamp): same seed, same bytes
+    book.set_properties({"created": dt.datetime.combine(created, dt.time())})
     sheet = book.add_worksheet(name)
     sheet.write_row(0, 0, headers)
     for index, row in enumerate(rows, 1):
@@ -538,10 +541,13 @@ def _write_files(data: SynthData, out: Path, bad_rows: float, seed: int, fmt: st
         if fmt == "csv":
             _write_csv(out / name, spec.headers, content)
         else:
-            _write_xlsx(out / name, spec.name, spec.headers, content)
+            _write_xlsx(out / name, spec.name, spec.headers, content, data.as_of)
     manifest.sort(key=lambda m: (m["file"], m["row"]))
+    target = out / "manifest.json"
     if bad_rows > 0:
-        (out / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+        target.write_text(json.dumps(manifest, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    else:
+        target.unlink(missing_ok=True)  # a manifest left from an earlier run would describe other files
     return manifest
 
 
