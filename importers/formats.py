@@ -4,16 +4,15 @@ synthetic generator put in a cell, so that importing it gives back the same valu
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
 from enum import Enum, IntEnum
 
 
 def yuan(fen: int | None) -> str:
-    """50000 → "500", 12345 → "123.45", 12340 → "123.4"."""
+    """50000 → "500", 12345 → "123.45", 12340 → "123.4" (integer arithmetic: exact and fast)."""
     if fen is None:
         return ""
-    text = f"{Decimal(fen) / 100:f}"
-    return text.rstrip("0").rstrip(".") if "." in text else text
+    sign, (whole, cents) = ("-" if fen < 0 else ""), divmod(abs(fen), 100)
+    return sign + (str(whole) if not cents else f"{whole}.{cents:02d}".rstrip("0"))
 
 
 def yes_no(value: bool | None) -> str:

@@ -45,6 +45,7 @@ from graph_schema.identifiers import id_check_char, uscc_check_char
 from graph_schema.ledger.models import LedgerEntry
 from graph_schema.listing.models import Listing
 from importers import synth
+from importers.formats import yuan
 from importers.contract import (
     CADRES,
     HOUSEHOLDS,
@@ -69,14 +70,6 @@ _USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 # --- cells ---------------------------------------------------------------------------------
 # The same text as ``importers.formats`` (the tests check they agree), but from lookup tables: a
 # province writes ~30 million cells, and most values (dates, amounts, enums) repeat.
-
-def yuan(fen: int | None) -> str:
-    """50000 → "500", 12345 → "123.45", 12340 → "123.4"."""
-    if fen is None:
-        return ""
-    whole, cents = divmod(fen, 100)
-    return str(whole) if not cents else f"{whole}.{cents:02d}".rstrip("0")
-
 
 class _Memo(dict):
     """``memo[value]`` is ``render(value)``, computed once per distinct value."""

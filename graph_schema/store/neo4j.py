@@ -90,26 +90,22 @@ class Neo4jStore(GraphStore):
         for stmt in neo4j_ddl():
             self._driver.execute_query(stmt, database_=database)
 
-    def _session(self) -> neo4j.Session:
-        return self._driver.session(database=self._database)
+    def _unit(self, mode: str, work: Callable[[Tx], T]) -> T:
+        """Run ``work`` as a managed read or write transaction, translating driver failures."""
+        try:
+            with self._driver.session(database=self._database) as session:
+                execute = session.execute_write if mode == "write" else session.execute_read
+                return execute(lambda tx: work(_Neo4jTx(tx)))
+        except Neo4jError as exc:
+            raise StoreError(f"Neo4j 执行失败：{exc.message}", f"Neo4j failed: {exc.message}") from exc
+        except ServiceUnavailable as exc:
+            raise StoreUnavailable(f"Neo4j 不可用：{exc}", f"Neo4j is unavailable: {exc}") from exc
 
     def write(self, work: Callable[[Tx], T]) -> T:
-        try:
-            with self._session() as session:
-                return session.execute_write(lambda tx: work(_Neo4jTx(tx)))
-        except Neo4jError as exc:
-            raise StoreError(f"Neo4j 执行失败：{exc.message}", f"Neo4j failed: {exc.message}") from exc
-        except ServiceUnavailable as exc:
-            raise StoreUnavailable(f"Neo4j 不可用：{exc}", f"Neo4j is unavailable: {exc}") from exc
+        return self._unit("write", work)
 
     def read(self, work: Callable[[Tx], T]) -> T:
-        try:
-            with self._session() as session:
-                return session.execute_read(lambda tx: work(_Neo4jTx(tx)))
-        except Neo4jError as exc:
-            raise StoreError(f"Neo4j 执行失败：{exc.message}", f"Neo4j failed: {exc.message}") from exc
-        except ServiceUnavailable as exc:
-            raise StoreUnavailable(f"Neo4j 不可用：{exc}", f"Neo4j is unavailable: {exc}") from exc
+        return self._unit("read", work)
 
     def wipe(self) -> None:
         # in slices, edges first, so no transaction holds a large graph (or a region's thousands

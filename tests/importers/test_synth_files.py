@@ -9,6 +9,7 @@ import datetime as dt
 import json
 import re
 from collections import Counter, defaultdict
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -34,7 +35,7 @@ from graph_schema.identifiers import (
 )
 from importers import formats, synth
 from importers.contract import BY_NAME, SPECS
-from importers.synth_files import BAD_KINDS, good_rows, key_of, synth_to_dir, write_files, yuan
+from importers.synth_files import BAD_KINDS, good_rows, key_of, synth_to_dir, write_files
 
 SEED = 5
 MONEY = re.compile(r"\d+(\.\d{1,2})?")
@@ -132,8 +133,9 @@ def test_xlsx_files_hold_the_same_cells_as_csv(tmp_path):
 
 
 def test_cells_are_written_as_the_exporter_writes_them(county):
-    for fen in [None, 0, 1, 10, 50000, 12345, 12340, 99, 100, 123456789]:
-        assert yuan(fen) == formats.yuan(fen)
+    for fen in [0, 1, 10, 50000, 12345, 12340, 99, 100, 123456789, -150]:
+        assert Decimal(formats.yuan(fen)) * 100 == fen  # exact, whatever the trailing zeros
+    assert [formats.yuan(f) for f in (None, 50000, 12340, 5)] == ["", "500", "123.4", "0.05"]
     households = {r[0]: r for r in good_rows(BY_NAME["家庭"], county)}
     for h in county.households:
         assert households[h.household_no] == [
