@@ -91,7 +91,13 @@ def import_(
     2 nothing imported (unreadable file, missing required column, bad usage).
     """
     with _store(store) as s:
-        result = _import_with_progress(s, paths, dry_run=dry_run)
+        try:
+            result = _import_with_progress(s, paths, dry_run=dry_run)
+        except JieduiError as exc:
+            err.print(f"[red]导入中断：{exc.zh}[/red]\nimport interrupted: {exc.en}\n"
+                      "已写入的批次完整保留，修复后重新导入即可（重复导入不会重复写入）/ batches already written are "
+                      "complete; importing again after the fix is safe")
+            raise typer.Exit(2) from exc
     _print_import(result)
     if result.problems:
         target = report or Path(f"{REPORT_PREFIX}-{dt.datetime.now():%Y%m%d-%H%M%S}.xlsx")

@@ -49,7 +49,9 @@ class Settings(BaseSettings):
     neo4j_password: str = ""
     neo4j_database: str = "neo4j"
     neo4j_max_retry_seconds: float = 30.0
-    embedded_buffer_pool_mb: int = 1024
+    # 0: LadybugDB's own default (80% of the machine's memory). A small pool fills with pages a
+    # province-size import has not checkpointed yet ("buffer pool is full").
+    embedded_buffer_pool_mb: int = 0
     batch_size: int = 10_000
     page_size: int = 50
     max_page_size: int = 1000

@@ -207,6 +207,14 @@ def check_rows(f: FileResult, progress: Progress | None = None) -> None:
             progress(f.name, "check", done, f.rows_read)
 
 
+def release_raw_rows(f: FileResult) -> None:
+    """Keep the raw cells only of rows rejected so far (the report writes them back): at province
+    size the raw cells of the valid rows would double the import's memory. A row refused later,
+    while writing (the store changed meanwhile), is still in the report, without its cells."""
+    if f.table is not None:
+        f.table.rows = [(n, cells) for n, cells in f.table.rows if n in f.rejected_rows]
+
+
 @dataclass
 class Known:
     """Keys that exist in the store or in this import, for the cross-file references."""
@@ -349,6 +357,7 @@ def apply(store: GraphStore, files: list[FileResult], progress: Progress | None 
             _apply_pairings(store, f, tick(f))
         else:
             _apply_one(store, f, writers[kind](f), _ledger_column if kind == "ledger" else household_column)
+        store.checkpoint()
 
 
 def _apply_pairings(store: GraphStore, f: FileResult, progress: Callable[[int], None]) -> None:
@@ -376,6 +385,8 @@ def run_import(store: GraphStore, paths: Sequence[str | Path], *, dry_run: bool 
     for f in files:
         check_rows(f, progress)
     check_references(store, files)
+    for f in files:
+        release_raw_rows(f)
     if not dry_run:
         apply(store, files, progress)
     return result

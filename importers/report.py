@@ -37,8 +37,10 @@ def _rejected_rows(f: FileResult) -> tuple[list[str], list[list]]:
     headers = [*f.table.headers, "错误原因"]
     rows = []
     for number in sorted(f.rejected_rows):
+        if number not in by_number:
+            continue  # refused while writing: its cells were already released (see engine)
         reasons = "；".join(f"{p.column or ''}: {p.reason}" for p in f.rejected_rows[number])
-        rows.append([_cell(v) for v in by_number.get(number, [])] + [reasons])
+        rows.append([_cell(v) for v in by_number[number]] + [reasons])
     return headers, rows
 
 

@@ -123,6 +123,10 @@ class GraphStore(ABC):
     @abstractmethod
     def close(self) -> None: ...
 
+    def checkpoint(self) -> None:
+        """After a bulk load: make the store durable and compact (a no-op where the engine does
+        this by itself)."""
+
     @abstractmethod
     def wipe(self) -> None:
         """Delete every node and edge (tests and ``init --force``); the schema stays."""

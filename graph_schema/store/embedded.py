@@ -91,7 +91,7 @@ class EmbeddedStore(GraphStore):
 
     dialect = Dialect.LADYBUG
 
-    def __init__(self, directory: str | Path, *, buffer_pool_mb: int = 1024) -> None:
+    def __init__(self, directory: str | Path, *, buffer_pool_mb: int = 0) -> None:
         self.directory = Path(directory)
         self.location = str(self.directory)
         try:
@@ -156,7 +156,8 @@ class EmbeddedStore(GraphStore):
         return self._unit(self._reader(), "BEGIN TRANSACTION READ ONLY", work)
 
     def checkpoint(self) -> None:
-        """Fold the write-ahead log into the database file (after a bulk load)."""
+        """Fold the write-ahead log into the database file, so the pages a bulk load dirtied can
+        leave the buffer pool."""
         with self._write_lock:
             self._writer.execute("CHECKPOINT")
 
