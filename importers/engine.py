@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from graph_schema.cadre.models import Cadre
 from graph_schema.cadre.service import upsert_cadres
 from graph_schema.errors import JieduiError, NotFound
 from graph_schema.household.service import upsert_households, upsert_persons
@@ -38,7 +37,7 @@ from graph_schema.region.service import upsert_regions
 from graph_schema.store.base import GraphStore
 from graph_schema.store.schema import HOUSEHOLD
 from importers import mapping
-from importers.contract import BY_NAME, SPECS, Code, FileSpec
+from importers.contract import SPECS, Code, FileSpec
 from importers.mapping import Problem, Row, RowRejected
 from importers.readers import ReadError, Table, normalise_header, read_table
 

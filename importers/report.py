@@ -15,7 +15,7 @@ from pathlib import Path
 
 import xlsxwriter
 
-from importers.engine import REPORT_PREFIX, FileResult, ImportResult
+from importers.engine import FileResult, ImportResult
 
 PROBLEM_HEADERS = ["文件 file", "行号 row", "列 column", "值 value", "代码 code", "原因", "reason"]
 SUMMARY_HEADERS = ["文件 file", "类型 kind", "读取行数 read", "新增 created", "更新 updated", "未变 unchanged",

@@ -52,7 +52,6 @@ from importers.contract import (
     LEDGER,
     LISTINGS,
     ORGS,
-    PAIRINGS,
     PERSONS,
     REGIONS,
     SPECS,
@@ -323,7 +322,7 @@ def _set(row: Row, spec: FileSpec, header: str, value: str) -> Row:
 
 
 def _bad_kinds() -> list[Bad]:
-    R, H, P, C, O, J, L, D = REGIONS, HOUSEHOLDS, PERSONS, CADRES, ORGS, PAIRINGS, LEDGER, LISTINGS
+    R, H, P, C, O, L, D = REGIONS, HOUSEHOLDS, PERSONS, CADRES, ORGS, LEDGER, LISTINGS
 
     def letter_in_code(m: _Maker, n: int) -> Row:
         row = m.region(n)

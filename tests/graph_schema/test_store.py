@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from graph_schema.errors import QueryParameterError, StoreError, StoreLocked
+from graph_schema.errors import QueryParameterError, StoreError
 from graph_schema.store import is_neo4j_uri, open_store
 from graph_schema.store.embedded import EmbeddedStore
 from graph_schema.store.schema import HOUSEHOLD, IN_REGION, REGION, Kind, ladybug_ddl, neo4j_ddl
