@@ -204,6 +204,8 @@ def check_rows(f: FileResult, progress: Progress | None = None) -> None:
         f.valid.append((number, record))
         if progress and done % 5000 == 0:
             progress(f.name, "check", done, f.rows_read)
+    if progress:
+        progress(f.name, "check", f.rows_read, f.rows_read)
 
 
 def release_raw_rows(f: FileResult) -> None:
