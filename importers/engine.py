@@ -319,7 +319,7 @@ def _ledger_column(error: JieduiError, rec: Any) -> tuple[str, str]:
     return "户编号", rec.household_no
 
 
-def _apply_one(store: GraphStore, f: FileResult, write: Callable[[list[Any]], BatchResult],
+def _apply_one(f: FileResult, write: Callable[[list[Any]], BatchResult],
                column_of: Callable[[JieduiError, Any], tuple[str, str]]) -> None:
     records = [rec for _, rec in f.valid]
     result = write(records)
@@ -343,21 +343,22 @@ def apply(store: GraphStore, files: list[FileResult], progress: Progress | None 
     def household_column(error: JieduiError, rec: Any) -> tuple[str, str]:
         return "户编号", getattr(rec, "household_no", "")
 
-    writers: dict[str, Callable[[FileResult], Callable[[list[Any]], BatchResult]]] = {
-        "regions": lambda f: lambda recs: upsert_regions(store=store, regions=recs),
-        "households": lambda f: lambda recs: upsert_households(store=store, households=recs, progress=tick(f)),
-        "persons": lambda f: lambda recs: upsert_persons(store=store, persons=recs, progress=tick(f)),
-        "cadres": lambda f: lambda recs: upsert_cadres(store=store, cadres=recs),
-        "orgs": lambda f: lambda recs: upsert_orgs(store=store, orgs=recs),
-        "ledger": lambda f: lambda recs: log_entries(store=store, entries=recs, progress=tick(f)),
-        "listings": lambda f: lambda recs: upsert_listings(store=store, listings=recs, progress=tick(f)),
+    writers: dict[str, Callable[[list[Any], Callable[[int], None]], BatchResult]] = {
+        "regions": lambda recs, _: upsert_regions(store=store, regions=recs),
+        "households": lambda recs, tick: upsert_households(store=store, households=recs, progress=tick),
+        "persons": lambda recs, tick: upsert_persons(store=store, persons=recs, progress=tick),
+        "cadres": lambda recs, _: upsert_cadres(store=store, cadres=recs),
+        "orgs": lambda recs, _: upsert_orgs(store=store, orgs=recs),
+        "ledger": lambda recs, tick: log_entries(store=store, entries=recs, progress=tick),
+        "listings": lambda recs, tick: upsert_listings(store=store, listings=recs, progress=tick),
     }
     for f in sorted(files, key=lambda f: f.spec.order):
         kind = f.spec.kind
         if kind == "pairings":
             _apply_pairings(store, f, tick(f))
         else:
-            _apply_one(store, f, writers[kind](f), _ledger_column if kind == "ledger" else household_column)
+            column_of = _ledger_column if kind == "ledger" else household_column
+            _apply_one(f, lambda recs, f=f, kind=kind: writers[kind](recs, tick(f)), column_of)
         store.checkpoint()
 
 
@@ -368,7 +369,7 @@ def _apply_pairings(store: GraphStore, f: FileResult, progress: Callable[[int], 
                                                               progress=progress)),
                        (AuxPairRequest, lambda recs: aux_pair_many(store=store, requests=recs, progress=progress))):
         part = FileResult(f.path, f.spec, valid=[(n, r) for n, r in kept if isinstance(r, cls)])
-        _apply_one(store, part, write, _pairing_column)
+        _apply_one(part, write, _pairing_column)
         f.created += part.created
         f.unchanged += part.unchanged
         for number, problems in part.rejected_rows.items():
