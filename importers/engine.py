@@ -240,9 +240,10 @@ def check_references(store: GraphStore, files: list[FileResult]) -> None:
     if persons:
         stored = store.read(lambda tx: fetch_by_keys(
             tx, HOUSEHOLD, sorted({r.household_no for _, _, r in persons} - households), ["household_no"]))
-        for f, number, rec in persons:
-            if rec.household_no not in households and rec.household_no not in stored:
-                _refuse(f, number, "户编号", rec.household_no, NotFound("家庭", "household", rec.household_no))
+        unknown = BatchResult(errors=[(i, NotFound("家庭", "household", rec.household_no))
+                                      for i, (_, _, rec) in enumerate(persons)
+                                      if rec.household_no not in households and rec.household_no not in stored])
+        _refuse_all(persons, unknown, lambda error, rec: ("户编号", rec.household_no))
 
     pairings = _records(files, "pairings")
     one_to_one = [(f, n, r) for f, n, r in pairings if isinstance(r, PairRequest)]
@@ -270,11 +271,6 @@ def check_references(store: GraphStore, files: list[FileResult]) -> None:
         state.orgs |= orgs
         _, result = decide_entries(state, records)
         _refuse_all(entries, result, _ledger_column)
-
-
-def _refuse(f: FileResult, number: int, column: str, value: str, error: JieduiError) -> None:
-    f.reject(number, [_row_problem(f, number, column, value, error)])
-    f.valid = [(n, r) for n, r in f.valid if n != number]
 
 
 def _refuse_all(items: list[tuple[FileResult, int, Any]], result: BatchResult,
