@@ -166,6 +166,13 @@ class PairingSource(StrEnum):
     TRANSFER = "transfer"
 
 
+class ExclusionReason(StrEnum):
+    """Why a cadre may not be paired with a household (回避原因)."""
+
+    RELATIVE = "亲属"  # the cadre belongs to the household's family
+    ORGANISER = "组织者排除"  # the organiser excluded the pair (conflict of interest, past complaint…)
+
+
 class LedgerKind(StrEnum):
     """类型 of a 帮扶台账 entry."""
 

@@ -101,6 +101,31 @@ class AlreadyAuxPaired(RuleViolation):
                          household_no=household_no, uscc=uscc)
 
 
+class PairExcluded(RuleViolation):
+    code = "PAIR_EXCLUDED"
+
+    def __init__(self, household_no: str, cadre_no: str) -> None:
+        super().__init__(f"干部「{cadre_no}」与家庭「{household_no}」在回避名单上，不能结对",
+                         f"cadre '{cadre_no}' is excluded from pairing with household '{household_no}'",
+                         household_no=household_no, cadre_no=cadre_no)
+
+
+class ProposalStale(RuleViolation):
+    """The graph changed after a matching proposal was made, in a way that breaks this pair."""
+
+    code = "PROPOSAL_STALE"
+
+    def __init__(self, household_no: str, expected: str | None, found: str | None) -> None:
+        def who(cadre: str | None) -> str:
+            return f"干部「{cadre}」" if cadre else "无结对"
+
+        super().__init__(
+            f"家庭「{household_no}」的结对已变化（方案时为{who(expected)}，现为{who(found)}），请重新生成方案",
+            f"household '{household_no}' changed since the proposal (expected {expected or 'no pairing'}, "
+            f"found {found or 'no pairing'}): propose again",
+            household_no=household_no, expected=expected, found=found)
+
+
 class DateOrder(RuleViolation):
     code = "DATE_ORDER"
 

@@ -4,6 +4,7 @@ Rules, enforced inside the write transaction on both engines:
 - a household has at most one active 一对一 pairing;
 - a cadre never holds more active pairings than their 结对上限;
 - a cadre who is not 在岗 takes no new pairing (imports may record existing ones as they stand);
+- a pair on the exclusion list (回避名单: a relative, or excluded by the organiser) is refused;
 - the household and the cadre (or organisation) must exist; dates are not in the future and an
   end is not before its start. Ended pairings stay as history, never deleted.
 """
@@ -27,8 +28,10 @@ from graph_schema.errors import (
     JieduiError,
     NoActivePairing,
     NotFound,
+    PairExcluded,
 )
 from graph_schema.models import today
+from graph_schema.pairing.exclusions import excluded_pairs_in
 from graph_schema.pairing.models import AuxPairing, AuxPairRequest, Pairing, PairRequest
 from graph_schema.records import BatchResult, Progress, fetch_by_keys, write_in_batches
 from graph_schema.store.base import GraphStore, Tx, chunks
@@ -69,11 +72,14 @@ class PairingState:
     existing: set[tuple[str, str, dt.date]] = field(default_factory=set)  # (household, cadre, start)
     active: dict[str, str] = field(default_factory=dict)  # household -> cadre
     load: Counter = field(default_factory=Counter)  # cadre -> active pairings
+    excluded: set[tuple[str, str]] = field(default_factory=set)  # (household, cadre) on the 回避名单
 
 
-def load_pairing_state(tx: Tx, requests: Sequence[PairRequest], *, lock: bool = True) -> PairingState:
-    """The state the requests touch; with ``lock``, their households and cadres are locked first."""
-    household_nos = sorted({r.household_no for r in requests})
+def load_pairing_state(tx: Tx, requests: Sequence[PairRequest], *, lock: bool = True,
+                       more_households: Sequence[str] = ()) -> PairingState:
+    """The state the requests (and ``more_households``) touch; with ``lock``, their households and
+    cadres are locked first."""
+    household_nos = sorted({r.household_no for r in requests} | set(more_households))
     cadre_nos = sorted({r.cadre_no for r in requests})
     if lock:
         tx.lock(HOUSEHOLD, household_nos)
@@ -88,7 +94,7 @@ def load_pairing_state(tx: Tx, requests: Sequence[PairRequest], *, lock: bool = 
         households=households, cadres=cadres,
         existing={(row["household_no"], row["cadre_no"], row["started_on"]) for row in stored},
         active={row["household_no"]: row["cadre_no"] for row in stored if row["ended_on"] is None},
-        load=load)
+        load=load, excluded=excluded_pairs_in(tx, sorted(households)))
 
 
 def decide_pairings(state: PairingState, requests: Sequence[PairRequest], *, offset: int = 0,
@@ -107,7 +113,7 @@ def decide_pairings(state: PairingState, requests: Sequence[PairRequest], *, off
             result.unchanged.append(req.household_no)
             continue
         try:
-            _check(req, state.households, state.cadres.get(req.cadre_no), state.active, state.load, allow_off_duty)
+            _check(req, state, allow_off_duty)
         except JieduiError as exc:
             result.errors.append((offset + index, exc))
             continue
@@ -133,12 +139,12 @@ def pair_in(tx: Tx, requests: Sequence[PairRequest], *, offset: int = 0,
     return made, result
 
 
-def _check(req: PairRequest, households: set[str], cadre: dict | None, active: dict[str, str],
-           load: Counter, allow_off_duty: bool) -> None:
+def _check(req: PairRequest, state: PairingState, allow_off_duty: bool) -> None:
     """The pairing rules, in the order a clerk would want to hear about them."""
     _not_future("开始日期", req.started_on)
-    if req.household_no not in households:
+    if req.household_no not in state.households:
         raise NotFound("家庭", "household", req.household_no)
+    cadre, active, load = state.cadres.get(req.cadre_no), state.active, state.load
     if cadre is None:
         raise NotFound("干部", "cadre", req.cadre_no)
     if req.ended_on is not None:
@@ -147,6 +153,8 @@ def _check(req: PairRequest, households: set[str], cadre: dict | None, active: d
         return
     if not cadre["on_duty"] and not allow_off_duty:
         raise CadreNotOnDuty(req.cadre_no)
+    if (req.household_no, req.cadre_no) in state.excluded:
+        raise PairExcluded(req.household_no, req.cadre_no)
     if req.household_no in active:
         raise HouseholdAlreadyPaired(req.household_no, active[req.household_no])
     if load[req.cadre_no] >= cadre["pair_limit"]:

@@ -133,6 +133,9 @@ ASSISTED = RelTable(
     },
     indexed=("entry_id",),
 )
+#: The exclusion list (回避名单): a cadre who may not be paired with a household (a relative, or
+#: excluded by the organiser). Every pairing path refuses such a pair, the matcher included.
+EXCLUDED = RelTable("EXCLUDED", (("Cadre", "Household"),), {"reason": S, "since": D, "note": S})
 HAS_PROBLEM = RelTable("HAS_PROBLEM", (("Household", "Problem"),))
 RECEIVES = RelTable(
     "RECEIVES", (("Person", "Service"), ("Household", "Service")),
@@ -141,7 +144,7 @@ RECEIVES = RelTable(
 NEEDS = RelTable("NEEDS", (("Person", "Service"),))
 
 REL_TABLES = (
-    IN_REGION, PART_OF, STATIONED_IN, SERVES, MEMBER_OF, PAIRED_WITH, AUX_PAIRED_WITH, ASSISTED,
+    IN_REGION, PART_OF, STATIONED_IN, SERVES, MEMBER_OF, PAIRED_WITH, AUX_PAIRED_WITH, ASSISTED, EXCLUDED,
     HAS_PROBLEM, RECEIVES, NEEDS,
 )
 RELS = {t.type: t for t in REL_TABLES}
