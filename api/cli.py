@@ -8,19 +8,19 @@ from __future__ import annotations
 
 import datetime as dt
 import tempfile
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Iterator
+from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from api.console import StoreOption, cli_store, console, err
+from api.match_cli import match_app
 from graph_schema.errors import JieduiError
 from graph_schema.monitoring.service import unpaired_priority
 from graph_schema.pagination import PageRequest
-from graph_schema.store import GraphStore, open_store
+from graph_schema.store import GraphStore
 from importers import synth, synth_files
 from importers.engine import REPORT_PREFIX, ImportResult, run_import
 from importers.export import export
@@ -28,31 +28,13 @@ from importers.report import write_report
 
 app = typer.Typer(help="结对帮扶 graph manager / 结对帮扶图谱管理", no_args_is_help=True,
                   pretty_exceptions_enable=False)
-console = Console()
-err = Console(stderr=True)
-
-StoreOption = Annotated[str | None, typer.Option(
-    "--store", envvar="JIEDUI_STORE", help="目录（嵌入式）或 bolt:// / neo4j:// 地址 / directory or Neo4j URI")]
-
-
-@contextmanager
-def _store(target: str | None) -> Iterator[GraphStore]:
-    """Open the store, turning a failure into a clear message and exit status 2."""
-    try:
-        store = open_store(target)
-    except JieduiError as exc:
-        err.print(f"[red]{exc.zh}[/red]\n{exc.en}")
-        raise typer.Exit(2) from exc
-    try:
-        yield store
-    finally:
-        store.close()
+app.add_typer(match_app, name="match")
 
 
 @app.command()
 def init(store: StoreOption = None) -> None:
     """Create the store and its schema (idempotent) / 初始化图库."""
-    with _store(store) as s:
+    with cli_store(store) as s:
         console.print(f"图库已就绪 / store ready: [bold]{s.location}[/bold] ({s.dialect.value})")
 
 
@@ -68,7 +50,7 @@ def demo(
 
     The demo data takes the road real data takes: written as the contract's files, then imported.
     """
-    with _store(store) as s:
+    with cli_store(store) as s:
         if s.query("MATCH (h:Household) RETURN count(h) AS n")[0]["n"]:
             console.print("图库中已有数据，直接查询 / the store already holds data: querying it as it is")
         else:
@@ -90,7 +72,7 @@ def import_(
     Exit status: 0 every row imported; 1 some rows rejected (the others imported, report written);
     2 nothing imported (unreadable file, missing required column, bad usage).
     """
-    with _store(store) as s:
+    with cli_store(store) as s:
         try:
             result = _import_with_progress(s, paths, dry_run=dry_run)
         except JieduiError as exc:
@@ -112,7 +94,7 @@ def export_(
     store: StoreOption = None,
 ) -> None:
     """把整个图库导出为导入模板格式的八个文件（也是备份格式）/ export the store as the contract files."""
-    with _store(store) as s:
+    with cli_store(store) as s:
         counts = export(s, out)
     for name, rows in counts.items():
         console.print(f"{name}: {rows}")

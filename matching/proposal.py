@@ -1,0 +1,96 @@
+"""The proposal: what the matcher suggests, as the JSON file an organiser reviews and confirms.
+
+``{id, scope, as_of, reach, pairs: [{household_no, cadre_no, cost, reasons, …}],
+unpaired: [{household_no, reason, …}], summary}``. ``change`` says what confirming a pair does:
+``keep`` (nothing: the household keeps its cadre), ``new`` (pair a household that has none),
+``move`` (end the household's pairing with ``previous_cadre_no`` and pair anew). An unpaired item
+with ``change = drop`` gives up the household's current pairing so that a higher-risk household
+can take the place; confirming it ends that pairing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+from pathlib import Path
+
+from pydantic import BaseModel, ValidationError
+
+from graph_schema.errors import InvalidValue
+
+
+class Change(StrEnum):
+    KEEP = "keep"
+    NEW = "new"
+    MOVE = "move"
+    DROP = "drop"
+    NONE = "none"  # an unpaired household that stays unpaired
+
+
+class ProposedPair(BaseModel):
+    household_no: str
+    cadre_no: str
+    region_code: str
+    cost: int
+    change: Change
+    previous_cadre_no: str | None = None
+    risk_score: int
+    risk_level: str
+    tier: int
+    cadre_load: int
+    cadre_limit: int
+    reasons: list[str]
+
+
+class UnpairedItem(BaseModel):
+    household_no: str
+    region_code: str
+    reason: str
+    reason_code: str
+    risk_score: int
+    risk_level: str
+    change: Change = Change.NONE
+    previous_cadre_no: str | None = None
+
+
+class Summary(BaseModel):
+    """Counts of the proposal; churn = pairs changed (new, moved, dropped) / pairs kept."""
+
+    priority: int
+    paired: int
+    kept: int
+    new: int
+    moved: int
+    dropped: int
+    unpaired: int
+    churn: float
+
+
+class Proposal(BaseModel):
+    id: str
+    scope: str
+    as_of: dt.date
+    reach: str
+    solver: str
+    objective: int
+    created_at: dt.datetime
+    pairs: list[ProposedPair]
+    unpaired: list[UnpairedItem]
+    summary: Summary
+
+    def write(self, path: Path) -> None:
+        path.write_text(self.model_dump_json(indent=1), encoding="utf-8")
+
+    @classmethod
+    def read(cls, path: Path) -> Proposal:
+        """Read a proposal file, naming the file and the field at fault if it is not one."""
+        try:
+            return cls.model_validate_json(path.read_bytes())
+        except FileNotFoundError as exc:
+            raise InvalidValue("方案文件", str(path), "文件不存在", "no such file") from exc
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"]) or "(文件 file)"
+            raise InvalidValue(f"{path.name}: {where}", str(first.get("input"))[:80] if first["loc"] else None,
+                               f"不是有效的匹配方案（{first['msg']}）",
+                               f"not a valid matching proposal ({first['msg']})") from exc
