@@ -193,20 +193,14 @@ def build_candidates(instance: Instance) -> CandidateGraph:
 
 def _components(h_group: np.ndarray, c_group: np.ndarray, extra_h: np.ndarray,
                 extra_c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Component ids (0..k-1) of households and cadres: groups joined by cross-group arcs."""
-    groups, h_index = np.unique(h_group, return_inverse=True)
+    """Component ids (0..k-1) of households and cadres (-1: reaches no household). Each group is
+    a component unless existing pairings that cross groups join it to others; networkx finds those
+    on the small graph of groups (a province has ~1.2k townships)."""
     links = nx.Graph()
-    links.add_nodes_from(range(len(groups)))
-    c_index = np.searchsorted(groups, c_group)
-    c_known = (c_index < len(groups)) & (groups[np.minimum(c_index, len(groups) - 1)] == c_group) \
-        if len(groups) else np.zeros(len(c_group), bool)
-    for h, c in zip(extra_h.tolist(), extra_c.tolist()):
-        if c_known[c]:
-            links.add_edge(int(h_index[h]), int(c_index[c]))
-        else:  # the cadre's own group has no households here: it joins the household's group
-            c_index[c], c_known[c] = h_index[h], True
-    label = np.empty(len(groups), np.int32)
-    for k, members in enumerate(sorted(nx.connected_components(links), key=min)):
-        label[list(members)] = k
-    c_comp = np.where(c_known, label[np.minimum(c_index, max(len(groups) - 1, 0))] if len(groups) else -1, -1)
-    return label[h_index], c_comp.astype(np.int32)
+    links.add_nodes_from(np.unique(h_group).tolist())
+    links.add_edges_from(zip(h_group[extra_h].tolist(), c_group[extra_c].tolist()))
+    label = {group: k for k, members in enumerate(sorted(nx.connected_components(links), key=min))
+             for group in members}
+    h_comp = np.array([label[g] for g in h_group.tolist()], np.int32)
+    c_comp = np.array([label.get(g, -1) for g in c_group.tolist()], np.int32)
+    return h_comp, c_comp

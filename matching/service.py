@@ -285,10 +285,13 @@ def _confirm_in(tx: Tx, pairs: Sequence[ProposedPair], drops: Sequence[UnpairedI
                 state.active.pop(p.household_no)
                 state.load[found] -= 1
             new, checked = decide_pairings(state, [requests[p.household_no]])
-            if checked.errors:
+            if checked.errors or not new:
                 if found:
                     state.active[p.household_no] = found
                     state.load[found] += 1
+                if not new and not checked.errors:  # the very pairing was recorded today already
+                    out.unchanged.append(p.household_no)
+                    continue
                 error = checked.errors[0][1]
                 if isinstance(error, CadreAtLimit):  # another move may still free a place
                     waiting[p.household_no] = error
