@@ -17,8 +17,9 @@ from rich.table import Table
 
 from api.console import StoreOption, cli_store, console, err
 from api.match_cli import match_app
+from api.report_cli import report_command
 from graph_schema.errors import JieduiError
-from graph_schema.monitoring.service import unpaired_priority
+from graph_schema.monitoring.unpaired import unpaired_priority
 from graph_schema.pagination import PageRequest
 from graph_schema.store import GraphStore
 from importers import synth, synth_files
@@ -29,6 +30,7 @@ from importers.report import write_report
 app = typer.Typer(help="结对帮扶 graph manager / 结对帮扶图谱管理", no_args_is_help=True,
                   pretty_exceptions_enable=False)
 app.add_typer(match_app, name="match")
+app.command("report")(report_command)
 
 
 @app.command()

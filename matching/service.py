@@ -15,27 +15,24 @@ from dataclasses import dataclass, field
 from itertools import groupby
 
 from graph_schema.enums import PairingSource
-from graph_schema.errors import CadreAtLimit, InvalidValue, JieduiError, NotFound, ProposalStale
-from graph_schema.identifiers import IdentifierError, normalize_region_code, region_prefix
+from graph_schema.errors import CadreAtLimit, InvalidValue, JieduiError, ProposalStale
 from graph_schema.models import today
 from graph_schema.monitoring import risk
+from graph_schema.monitoring.common import PRIORITY_HOUSEHOLDS
 from graph_schema.pairing.exclusions import exclusions_in
 from graph_schema.pairing.models import Pairing, PairRequest
 from graph_schema.pairing.service import LOAD_BY_CADRE, decide_pairings, load_pairing_state
 from graph_schema.records import fetch_by_keys
 from graph_schema.settings import RiskWeights, get_settings
 from graph_schema.store.base import GraphStore, Tx, chunks
-from graph_schema.store.schema import CADRE, PAIRED_WITH, REGION, HOUSEHOLD
+from graph_schema.region.service import resolve_scope
+from graph_schema.store.schema import CADRE, HOUSEHOLD, PAIRED_WITH
 from matching.candidates import Instance, Reach, build_candidates
 from matching.explain import UNPAIRED_TEXT, explain
 from matching.proposal import Change, Proposal, ProposedPair, Summary, UnpairedItem
 from matching.solve import solve
 
-_PRIORITY = (
-    "MATCH (h:Household) WHERE h.region_code STARTS WITH $prefix "
-    "OPTIONAL MATCH (p:Person)-[:MEMBER_OF]->(h) "
-    "WITH h, count(p) AS disabled, sum(CASE WHEN p.grade <= 2 THEN 1 ELSE 0 END) AS severe "
-    f"WHERE {risk.PRIORITY_CONDITION} "
+_PRIORITY = PRIORITY_HOUSEHOLDS + (
     "RETURN h.household_no AS household_no, h.region_code AS region_code, h.monitoring AS monitoring, "
     "h.tekun AS tekun, h.dibao AS dibao, h.elderly_carer AS elderly_carer, h.labour AS labour, "
     "disabled AS disabled, severe AS severe"
@@ -64,6 +61,7 @@ _REACH_DIGITS = {Reach.VILLAGE: 12, Reach.TOWNSHIP: 9, Reach.COUNTY: 6}
 class Loaded:
     """An instance and what the explanations need beside it, indexed like its households."""
 
+    scope: str  # the region's 12-digit code
     instance: Instance
     region_code: list[str]
     risk_score: list[int]
@@ -71,15 +69,6 @@ class Loaded:
     risk_reasons: list[list[str]]
     previous: list[str | None]  # the cadre of the active pairing, 在岗 or not
     fixed: int = 0  # pairs kept out of the problem (reassign)
-
-
-def scope_of(region: str) -> tuple[str, str]:
-    """``(12-digit code, prefix)`` of a scope, or an InvalidValue naming the region."""
-    try:
-        code = normalize_region_code(region)
-    except IdentifierError as exc:
-        raise InvalidValue("区划 region", region, exc.reason_zh, exc.reason_en, code=exc.code) from exc
-    return code, region_prefix(code)
 
 
 def load_instance(*, store: GraphStore, region: str, reach: Reach = Reach.TOWNSHIP, keep_current: bool = False,
@@ -91,12 +80,10 @@ def load_instance(*, store: GraphStore, region: str, reach: Reach = Reach.TOWNSH
     the households that need a cadre are placed.
     """
     weights = weights or get_settings().risk
-    code, prefix = scope_of(region)
-    cadre_prefix = prefix[:_REACH_DIGITS[reach]]
 
     def work(tx: Tx) -> Loaded:
-        if not fetch_by_keys(tx, REGION, [code], ["code"]):
-            raise NotFound("区划", "region", code)
+        code, prefix = resolve_scope(tx, region)
+        cadre_prefix = prefix[:_REACH_DIGITS[reach]]
         households = tx.run(_PRIORITY, {"prefix": prefix})
         active = {r["household_no"]: r for r in tx.run(_ACTIVE_IN_SCOPE, {"prefix": prefix})}
         cadres = {r["cadre_no"]: r for r in tx.run(_CADRES_IN_REACH, {"prefix": cadre_prefix})}
@@ -107,12 +94,12 @@ def load_instance(*, store: GraphStore, region: str, reach: Reach = Reach.TOWNSH
         for part in chunks(elsewhere, 20_000):
             load |= {r["cadre_no"]: r["n"] for r in tx.run(LOAD_BY_CADRE, {"keys": list(part)})}
         excluded = {(e.household_no, e.cadre_no) for e in exclusions_in(tx, prefix)}
-        return _assemble(households, active, cadres, load, excluded, reach, keep_current, weights)
+        return _assemble(code, households, active, cadres, load, excluded, reach, keep_current, weights)
 
     return store.read(work)
 
 
-def _assemble(households: list[dict], active: dict[str, dict], cadres: dict[str, dict], load: dict[str, int],
+def _assemble(scope: str, households: list[dict], active: dict[str, dict], cadres: dict[str, dict], load: dict[str, int],
               excluded: set[tuple[str, str]], reach: Reach, keep_current: bool, weights: RiskWeights) -> Loaded:
     households = sorted(households, key=lambda r: r["household_no"])
     on_duty_cadre = {h: r["cadre_no"] for h, r in active.items() if r["on_duty"]}
@@ -136,7 +123,7 @@ def _assemble(households: list[dict], active: dict[str, dict], cadres: dict[str,
     cadre_records = [{"cadre_no": c["cadre_no"], "station_code": c["station_code"], "pair_limit": c["pair_limit"],
                       "held": load.get(c["cadre_no"], 0) - placed_here.get(c["cadre_no"], 0)} for c in cadre_rows]
     return Loaded(
-        instance=Instance.from_records(records, cadre_records, sorted(excluded), reach),
+        scope=scope, instance=Instance.from_records(records, cadre_records, sorted(excluded), reach),
         region_code=[r["region_code"] for r in households], risk_score=scores,
         risk_level=[risk.level(s, weights).value for s in scores], risk_reasons=[risk.reasons(f) for f in facts],
         previous=[active[r["household_no"]]["cadre_no"] if r["household_no"] in active else None
@@ -150,8 +137,7 @@ def propose(*, store: GraphStore, region: str, reach: Reach = Reach.TOWNSHIP, so
     loaded = load_instance(store=store, region=region, reach=reach, keep_current=keep_current, weights=weights)
     graph = build_candidates(loaded.instance)
     assignment = solve(graph, solver)
-    return make_proposal(loaded, explain(graph, assignment), objective=assignment.cost, scope=scope_of(region)[0],
-                         reach=reach, solver=solver)
+    return make_proposal(loaded, explain(graph, assignment), objective=assignment.cost, reach=reach, solver=solver)
 
 
 def reassign(*, store: GraphStore, region: str, reach: Reach = Reach.TOWNSHIP, solver: str = "ortools",
@@ -161,7 +147,7 @@ def reassign(*, store: GraphStore, region: str, reach: Reach = Reach.TOWNSHIP, s
     return propose(store=store, region=region, reach=reach, solver=solver, keep_current=True, weights=weights)
 
 
-def make_proposal(loaded: Loaded, explained, *, objective: int, scope: str, reach: Reach, solver: str) -> Proposal:
+def make_proposal(loaded: Loaded, explained, *, objective: int, reach: Reach, solver: str) -> Proposal:
     inst = loaded.instance
     terms, left = explained
     pairs = []
@@ -199,7 +185,7 @@ def make_proposal(loaded: Loaded, explained, *, objective: int, scope: str, reac
     summary = Summary(priority=len(inst.household_no) + loaded.fixed, paired=len(pairs) + loaded.fixed, kept=kept,
                       new=counts[Change.NEW], moved=counts[Change.MOVE], dropped=dropped, unpaired=len(unpaired),
                       churn=round(changed / kept, 4) if kept else float(changed > 0))
-    return Proposal(id=uuid.uuid4().hex, scope=scope, as_of=today(), reach=reach.name.lower(), solver=solver,
+    return Proposal(id=uuid.uuid4().hex, scope=loaded.scope, as_of=today(), reach=reach.name.lower(), solver=solver,
                     objective=objective, created_at=dt.datetime.now().astimezone(), pairs=pairs,
                     unpaired=unpaired, summary=summary)
 

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from graph_schema.identifiers import normalize_region_code, region_ancestors, region_parent, region_prefix
+from graph_schema.errors import InvalidValue, NotFound
+from graph_schema.identifiers import (
+    IdentifierError,
+    normalize_region_code,
+    region_ancestors,
+    region_parent,
+    region_prefix,
+)
 from graph_schema.records import BatchResult, fetch_by_keys, get_node, require_unique, upsert_nodes
 from graph_schema.region.models import Region
 from graph_schema.store.base import GraphStore, Tx
@@ -65,9 +72,22 @@ def child_regions(*, store: GraphStore, code: str) -> list[Region]:
     return [Region.from_row(r) for r in rows]
 
 
+def resolve_scope(tx: Tx, region: str) -> tuple[str, str]:
+    """``(12-digit code, prefix)`` of a region that scopes a query (2, 4, 6, 9 or 12 digits, or
+    zero-padded); InvalidValue for a malformed code, NotFound for one the store does not hold."""
+    try:
+        code = normalize_region_code(region)
+    except IdentifierError as exc:
+        raise InvalidValue("区划 region", region, exc.reason_zh, exc.reason_en, code=exc.code) from exc
+    if not fetch_by_keys(tx, REGION, [code], ["code"]):
+        raise NotFound("区划", "region", code)
+    return code, region_prefix(code)
+
+
 def scope_prefix(code: str | None) -> str:
     """The code prefix that selects everything under a region ('' for no scope)."""
     return region_prefix(normalize_region_code(code)) if code else ""
 
 
-__all__ = ["child_regions", "ensure_regions", "get_region", "region_parent", "scope_prefix", "upsert_regions"]
+__all__ = ["child_regions", "ensure_regions", "get_region", "region_parent", "resolve_scope", "scope_prefix",
+           "upsert_regions"]

@@ -100,6 +100,14 @@ LISTING = NodeTable(
     },
     indexed=("id_number",),
 )
+#: A certificate-expiry reminder (证件到期提醒) given to a holder: one per certificate expiry date
+#: and window (``6m`` six months ahead, ``1m`` one month ahead), so each holder gets both.
+REMINDER = NodeTable(
+    "Reminder",
+    "reminder_id",
+    {"reminder_id": S, "id_number": S, "cert_expiry": D, "window": S, "sent_on": D, "note": S},
+    indexed=("id_number",),
+)
 #: The previous values of a record that an update changed (``previous`` is a JSON object).
 REVISION = NodeTable(
     "Revision",
@@ -108,7 +116,7 @@ REVISION = NodeTable(
     indexed=("entity_key",),
 )
 
-NODE_TABLES = (REGION, HOUSEHOLD, PERSON, CADRE, ORG, SERVICE, PROBLEM, LISTING, REVISION)
+NODE_TABLES = (REGION, HOUSEHOLD, PERSON, CADRE, ORG, SERVICE, PROBLEM, LISTING, REMINDER, REVISION)
 NODES = {t.label: t for t in NODE_TABLES}
 
 _PAIRING = {

@@ -10,8 +10,9 @@ import pytest
 from factories import OTHER_COUNTY_VILLAGE, OTHER_VILLAGE, cadre, household, person
 from graph_schema.cadre.service import upsert_cadres
 from graph_schema.household.service import upsert_households, upsert_persons
+from graph_schema.errors import InvalidValue, NotFound
 from graph_schema.monitoring import risk
-from graph_schema.monitoring.service import unpaired_priority
+from graph_schema.monitoring.unpaired import unpaired_priority
 from graph_schema.pagination import PageRequest
 from graph_schema.pairing.models import PairRequest
 from graph_schema.pairing.service import end_pairing, pair, pair_many
@@ -65,12 +66,20 @@ def test_as_of_a_date_uses_the_pairings_of_that_date(store):
 
 @pytest.mark.parametrize("region,expected", [
     (None, ["A", "B", "X"]), ("62", ["A", "B", "X"]), ("620822", ["A", "B"]), ("620822000000", ["A", "B"]),
-    ("620822100", ["A", "B"]), ("620822100201", ["A"]), (OTHER_COUNTY_VILLAGE, ["X"]), ("6209", []),
+    ("620822100", ["A", "B"]), ("620822100201", ["A"]), (OTHER_COUNTY_VILLAGE, ["X"]),
 ])
 def test_scope_is_any_region_level(store, region, expected):
     upsert_households(store=store, households=[household("A", tekun=True), household("B", region=OTHER_VILLAGE,
                       tekun=True), household("X", region=OTHER_COUNTY_VILLAGE, tekun=True)])
     assert sorted(nos(unpaired_priority(store=store, region=region))) == expected
+
+
+def test_a_region_the_store_does_not_hold_is_not_found_and_a_bad_code_is_invalid(store):
+    upsert_households(store=store, households=[household("A", tekun=True)])
+    with pytest.raises(NotFound):
+        unpaired_priority(store=store, region="6209")
+    with pytest.raises(InvalidValue):
+        unpaired_priority(store=store, region="62a")
 
 
 def test_highest_risk_first_then_household_number_and_pages_are_stable(store):

@@ -7,16 +7,14 @@ from dataclasses import dataclass
 
 from graph_schema.models import today
 from graph_schema.monitoring import risk
+from graph_schema.monitoring.common import PRIORITY_HOUSEHOLDS, Report
 from graph_schema.pagination import Page, PageRequest
-from graph_schema.region.service import scope_prefix
+from graph_schema.region.service import resolve_scope
 from graph_schema.settings import RiskWeights, get_settings
 from graph_schema.store.base import GraphStore, Tx
 
 _UNPAIRED = (
-    "MATCH (h:Household) WHERE h.region_code STARTS WITH $prefix "
-    "OPTIONAL MATCH (p:Person)-[:MEMBER_OF]->(h) "
-    "WITH h, count(p) AS disabled, sum(CASE WHEN p.grade <= 2 THEN 1 ELSE 0 END) AS severe "
-    f"WHERE {risk.PRIORITY_CONDITION} "
+    PRIORITY_HOUSEHOLDS +
     "AND NOT EXISTS { MATCH (c:Cadre)-[r:PAIRED_WITH]->(h) WHERE c.on_duty AND r.started_on <= $as_of "
     "AND (r.ended_on IS NULL OR r.ended_on > $as_of) } "
 )
@@ -48,10 +46,10 @@ def unpaired_priority(*, store: GraphStore, region: str | None = None, as_of: dt
     """Priority households in ``region`` (any level; None for all) with no active 一对一 pairing
     with a 在岗 cadre on ``as_of`` (default today), highest risk first, one page."""
     weights = weights or get_settings().risk
-    params = {"prefix": scope_prefix(region), "as_of": as_of or today()}
-    page_params = params | risk.score_params(weights) | {"skip": page.skip, "limit": page.page_size}
 
     def work(tx: Tx) -> Page[UnpairedHousehold]:
+        params = {"prefix": resolve_scope(tx, region)[1] if region else "", "as_of": as_of or today()}
+        page_params = params | risk.score_params(weights) | {"skip": page.skip, "limit": page.page_size}
         total = tx.run(UNPAIRED_COUNT, params)[0]["n"]
         items = [_item(row, weights) for row in tx.run(UNPAIRED_PAGE, page_params)]
         return Page(items, total, page.page, page.page_size)
@@ -69,3 +67,11 @@ def _item(row: dict, weights: RiskWeights) -> UnpairedHousehold:
     return UnpairedHousehold(household_no=row["household_no"], region_code=row["region_code"],
                              head_name=row["head_name"], risk_level=risk.level(row["score"], weights),
                              risk_score=row["score"], reasons=reasons)
+
+
+UNPAIRED = Report(
+    name="unpaired", title="未结对重点户 / unpaired priority households", row=UnpairedHousehold,
+    headers={"household_no": "户编号", "region_code": "区划代码", "head_name": "户主", "risk_level": "风险等级",
+             "risk_score": "风险分值", "reasons": "原因"},
+    run=lambda *, store, region, as_of=None, page=PageRequest(), **_: unpaired_priority(
+        store=store, region=region, as_of=as_of, page=page))

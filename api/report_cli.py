@@ -1,0 +1,136 @@
+"""``jiedui report NAME``: any monitoring report as a table, JSON, CSV or XLSX."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+from collections.abc import Iterator
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+import xlsxwriter
+from rich.table import Table
+
+from api.console import StoreOption, cli_store, console, err, fail
+from graph_schema.errors import JieduiError
+from graph_schema.monitoring.catalogue import REPORTS
+from graph_schema.monitoring.common import Report, as_dict
+from graph_schema.pagination import PageRequest
+from graph_schema.store import GraphStore
+
+FORMATS = ("table", "json", "csv", "xlsx")
+_ALL_PAGE = 1000
+
+
+def report_command(
+    name: Annotated[str, typer.Argument(help=f"报表 / report: {' | '.join(REPORTS)}", show_default=False)],
+    region: Annotated[str, typer.Option("--region", help="区划代码（2/4/6/9/12位）/ region code, any level")],
+    as_of: Annotated[dt.datetime | None, typer.Option(
+        "--as-of", formats=["%Y-%m-%d"], help="截止日期，默认今天 / as of this date (default today)")] = None,
+    period_start: Annotated[dt.datetime | None, typer.Option(
+        "--from", formats=["%Y-%m-%d"], help="统计期开始，默认当年1月1日 / period start (default 1 January)")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="table | json | csv | xlsx")] = "table",
+    out: Annotated[Path | None, typer.Option("--out", help="输出文件 / output file")] = None,
+    page: Annotated[int | None, typer.Option("--page", min=1, help="页码；导出时默认全部 / page (exports: all)")] = None,
+    page_size: Annotated[int, typer.Option("--page-size", min=1, max=_ALL_PAGE, help="每页条数 / rows per page")] = 50,
+    store: StoreOption = None,
+) -> None:
+    """监测预警与统计报表 / monitoring lists and statistics."""
+    report = REPORTS.get(name)
+    if report is None or fmt not in FORMATS:
+        err.print(f"[red]未知报表或格式 / unknown report or format: {name} {fmt}[/red]\n"
+                  f"报表 reports: {', '.join(REPORTS)} · 格式 formats: {', '.join(FORMATS)}")
+        raise typer.Exit(2)
+    if fmt == "xlsx" and out is None:
+        err.print("[red]xlsx 需要 --out 文件 / xlsx needs --out FILE[/red]")
+        raise typer.Exit(2)
+    options = {"as_of": as_of.date() if as_of else None}
+    if report.ranged:
+        options["period_start"] = period_start.date() if period_start else None
+    with cli_store(store) as s:
+        try:
+            if fmt == "table":
+                _print_table(report, s, region, options, PageRequest(page or 1, page_size, _ALL_PAGE))
+                return
+            rows = list(_rows(report, s, region, options, page, page_size))
+        except JieduiError as exc:
+            raise fail(exc) from exc
+    _write(report, rows, fmt, out)
+
+
+def _rows(report: Report, store: GraphStore, region: str, options: dict, page: int | None,
+          page_size: int) -> Iterator[Any]:
+    """The rows of one page, or of every page when no page is named."""
+    if page is not None:
+        yield from report.run(store=store, region=region, page=PageRequest(page, page_size, _ALL_PAGE),
+                              **options).items
+        return
+    number = 1
+    while True:
+        part = report.run(store=store, region=region, page=PageRequest(number, _ALL_PAGE, _ALL_PAGE), **options)
+        yield from part.items
+        if number >= part.pages:
+            return
+        number += 1
+
+
+def cell(value: Any) -> Any:
+    """A value as a spreadsheet cell: lists joined, booleans and dates in words."""
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, (list, tuple)):
+        return "、".join(str(cell(v)) for v in value)
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return "" if value is None else value
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, Enum):
+        return value.value
+    raise TypeError(type(value).__name__)
+
+
+def _write(report: Report, rows: list, fmt: str, out: Path | None) -> None:
+    headers = [report.headers.get(f, f) for f in report.fields]
+    if fmt == "json":
+        text = json.dumps([as_dict(r) for r in rows], ensure_ascii=False, indent=1, default=_jsonable)
+    elif fmt == "csv":
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(headers)
+        writer.writerows([cell(v) for v in as_dict(r).values()] for r in rows)
+        text = buffer.getvalue()
+    else:
+        with xlsxwriter.Workbook(str(out)) as book:
+            sheet = book.add_worksheet(report.name[:31])
+            sheet.write_row(0, 0, headers, book.add_format({"bold": True}))
+            for i, r in enumerate(rows, start=1):
+                sheet.write_row(i, 0, [cell(v) for v in as_dict(r).values()])
+        console.print(f"已写入 / written: {out}（{len(rows)} 行 rows）")
+        return
+    if out is None:
+        print(text)
+    else:
+        out.write_text(text, encoding="utf-8-sig" if fmt == "csv" else "utf-8")
+        console.print(f"已写入 / written: {out}（{len(rows)} 行 rows）")
+
+
+def _print_table(report: Report, store: GraphStore, region: str, options: dict, page: PageRequest) -> None:
+    result = report.run(store=store, region=region, page=page, **options)
+    table = Table(title=f"{report.title}（{region} · {options.get('as_of') or dt.date.today()}）",
+                  caption=f"第 {result.page}/{result.pages} 页 · 共 {result.total} 条 / page {result.page} of "
+                          f"{result.pages}, {result.total} rows")
+    for f in report.fields:
+        table.add_column(report.headers.get(f, f), overflow="fold")
+    for r in result.items:
+        table.add_row(*(str(cell(v)) for v in as_dict(r).values()))
+    console.print(table)

@@ -1,0 +1,68 @@
+"""What every monitoring report shares: its description, its parameters, its priority fragment.
+
+A report is a function ``run(*, store, region, as_of=None, page=PageRequest(), period_start=None)``
+returning a :class:`Page` of frozen dataclass rows. The row's fields are the report's columns and,
+in this order, the keys of its JSON form; ``headers`` gives each field its Chinese column title.
+Every report is scoped to a region (any level), reproducible for a past date (``as_of``, default
+today), totally ordered and paginated.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from graph_schema.errors import DateOrder
+from graph_schema.models import today
+from graph_schema.monitoring import risk
+from graph_schema.pagination import Page, PageRequest
+
+#: The households of a scope with their disabled-member counts, filtered to priority households.
+#: Needs ``$prefix``; leaves ``h``, ``disabled`` and ``severe`` in scope.
+PRIORITY_HOUSEHOLDS = (
+    "MATCH (h:Household) WHERE h.region_code STARTS WITH $prefix "
+    "OPTIONAL MATCH (p:Person)-[:MEMBER_OF]->(h) "
+    "WITH h, count(p) AS disabled, sum(CASE WHEN p.grade <= 2 THEN 1 ELSE 0 END) AS severe "
+    f"WHERE {risk.PRIORITY_CONDITION} "
+)
+
+
+@dataclass(frozen=True)
+class Report:
+    """One monitoring report, as the CLI, REST and GraphQL all offer it."""
+
+    name: str  # as typed after ``jiedui report``
+    title: str  # Chinese / English
+    row: type  # a frozen dataclass: one row
+    headers: dict[str, str]  # field → Chinese column title
+    run: Callable[..., Page]
+    ranged: bool = False  # takes a period (``period_start`` … ``as_of``)
+
+    @property
+    def fields(self) -> list[str]:
+        return [f.name for f in dataclasses.fields(self.row)]
+
+
+def as_of_or_today(as_of: dt.date | None) -> dt.date:
+    return as_of or today()
+
+
+def period(period_start: dt.date | None, as_of: dt.date) -> tuple[dt.date, dt.date]:
+    """The reporting period: ``period_start`` (default 1 January of ``as_of``'s year) to ``as_of``."""
+    start = period_start or dt.date(as_of.year, 1, 1)
+    if start > as_of:
+        raise DateOrder(f"开始日期 {start} 晚于截止日期 {as_of}", f"period start {start} is after {as_of}")
+    return start, as_of
+
+
+def paginate(rows: list[Any], page: PageRequest) -> Page:
+    """One page of rows already ordered (the small lists of a county are ordered in Python)."""
+    return Page(rows[page.skip:page.skip + page.page_size], len(rows), page.page, page.page_size)
+
+
+def as_dict(row: Any) -> dict[str, Any]:
+    """A row as its JSON object (snake_case keys, in field order)."""
+    return {f.name: getattr(row, f.name) for f in dataclasses.fields(row)}
