@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from graph_schema.monitoring.common import Report
+from graph_schema.monitoring.coverage import COVERAGE
 from graph_schema.monitoring.unpaired import UNPAIRED
 
-REPORTS: dict[str, Report] = {r.name: r for r in (UNPAIRED,)}
+REPORTS: dict[str, Report] = {r.name: r for r in (UNPAIRED, COVERAGE)}

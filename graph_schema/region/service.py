@@ -62,14 +62,18 @@ def get_region(*, store: GraphStore, code: str) -> Region | None:
     return Region.from_row(row) if row else None
 
 
+_CHILDREN = ("MATCH (c:Region)-[:PART_OF]->(p:Region {code: $code}) RETURN c.code AS code, c.name AS name "
+             "ORDER BY code")
+
+
+def children_in(tx: Tx, code: str) -> list[Region]:
+    """The regions one level down, ordered by code, inside an open transaction."""
+    return [Region.from_row(r) for r in tx.run(_CHILDREN, {"code": normalize_region_code(code)})]
+
+
 def child_regions(*, store: GraphStore, code: str) -> list[Region]:
     """The regions one level down, ordered by code."""
-    rows = store.query(
-        "MATCH (c:Region)-[:PART_OF]->(p:Region {code: $code}) RETURN c.code AS code, c.name AS name "
-        "ORDER BY code",
-        {"code": normalize_region_code(code)},
-    )
-    return [Region.from_row(r) for r in rows]
+    return store.read(lambda tx: children_in(tx, code))
 
 
 def resolve_scope(tx: Tx, region: str) -> tuple[str, str]:
@@ -89,5 +93,5 @@ def scope_prefix(code: str | None) -> str:
     return region_prefix(normalize_region_code(code)) if code else ""
 
 
-__all__ = ["child_regions", "ensure_regions", "get_region", "region_parent", "resolve_scope", "scope_prefix",
+__all__ = ["child_regions", "children_in", "ensure_regions", "get_region", "region_parent", "resolve_scope", "scope_prefix",
            "upsert_regions"]

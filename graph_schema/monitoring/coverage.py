@@ -1,0 +1,131 @@
+"""Coverage (帮扶覆盖): the figures organisers report upward, per region, for a period.
+
+One row for the region itself, then one per region one level down (province → cities → counties
+→ townships → villages; a village has only its own row). Every figure is counted on the households
+of the region, so a region's figures are the sums of its children's (the pairing rate excepted,
+which is recomputed from the sums).
+
+- ``priority_households``: 重点户 as defined in :mod:`risk`, with today's household facts;
+- ``paired``: those with a 一对一 pairing with a 在岗 cadre active on ``as_of``; ``pairing_rate`` =
+  paired / priority_households (4 places; None when there are none);
+- ``aux_pairings``: auxiliary pairings (辅助结对) active on ``as_of``;
+- ledger figures over the period ``period_start`` (default 1 January) … ``as_of``, both days
+  included: ``contacts`` 联系交流, ``home_visits`` 入户走访, ``policies`` 落实政策, ``problems_solved``
+  解决困难, ``problems_escalated`` 反映困难 (difficulties reported upward), ``practical_help`` 帮办实事,
+  ``volunteer_services`` 志愿服务; ``funds_cash_fen`` / ``funds_in_kind_fen`` the cash and in-kind
+  value of every entry; ``org_donations`` the 捐款捐物 entries of organisations and
+  ``org_donations_fen`` their cash plus in-kind value. Money is in fen (1 yuan = 100 fen).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, fields
+
+from graph_schema.enums import LedgerKind
+from graph_schema.identifiers import region_level
+from graph_schema.monitoring.common import PRIORITY_HOUSEHOLDS, Report, as_of_or_today, paginate, period
+from graph_schema.pagination import Page, PageRequest
+from graph_schema.region.service import children_in, resolve_scope
+from graph_schema.store.base import GraphStore, Tx
+
+_PRIORITY = PRIORITY_HOUSEHOLDS + (
+    "WITH h, COUNT { MATCH (c:Cadre)-[r:PAIRED_WITH]->(h) WHERE c.on_duty AND r.started_on <= $as_of "
+    "AND (r.ended_on IS NULL OR r.ended_on > $as_of) } AS pairs "
+    "RETURN h.region_code AS village, count(h) AS priority, sum(CASE WHEN pairs > 0 THEN 1 ELSE 0 END) AS paired"
+)
+_AUX = (
+    "MATCH (:Org)-[a:AUX_PAIRED_WITH]->(h:Household) WHERE h.region_code STARTS WITH $prefix "
+    "AND a.started_on <= $as_of AND (a.ended_on IS NULL OR a.ended_on > $as_of) "
+    "RETURN h.region_code AS village, count(a) AS n"
+)
+_LEDGER = (
+    "MATCH (x)-[e:ASSISTED]->(h:Household) WHERE h.region_code STARTS WITH $prefix "
+    "AND e.entry_date >= $start AND e.entry_date <= $as_of "
+    "RETURN h.region_code AS village, e.kind AS kind, x.uscc IS NOT NULL AS by_org, count(e) AS n, "
+    "sum(coalesce(e.amount_fen, 0)) AS cash, sum(coalesce(e.in_kind_fen, 0)) AS in_kind"
+)
+_COUNTED = {
+    LedgerKind.CONTACT: "contacts", LedgerKind.VISIT: "home_visits", LedgerKind.POLICY: "policies",
+    LedgerKind.SOLVE_PROBLEM: "problems_solved", LedgerKind.REPORT_PROBLEM: "problems_escalated",
+    LedgerKind.PRACTICAL_HELP: "practical_help", LedgerKind.VOLUNTEER: "volunteer_services",
+}
+
+
+@dataclass(frozen=True)
+class CoverageRow:
+    region_code: str
+    region_name: str | None
+    level: str
+    priority_households: int = 0
+    paired: int = 0
+    pairing_rate: float | None = None
+    aux_pairings: int = 0
+    contacts: int = 0
+    home_visits: int = 0
+    policies: int = 0
+    problems_solved: int = 0
+    problems_escalated: int = 0
+    practical_help: int = 0
+    volunteer_services: int = 0
+    funds_cash_fen: int = 0
+    funds_in_kind_fen: int = 0
+    org_donations: int = 0
+    org_donations_fen: int = 0
+
+
+_SUMMED = [f.name for f in fields(CoverageRow) if f.type == "int"]
+
+
+def coverage(*, store: GraphStore, region: str, as_of: dt.date | None = None, period_start: dt.date | None = None,
+             page: PageRequest = PageRequest(), **_) -> Page[CoverageRow]:
+    """The region's row, then its children's, for the period ending ``as_of``."""
+    as_of = as_of_or_today(as_of)
+    start, as_of = period(period_start, as_of)
+
+    def work(tx: Tx) -> list[CoverageRow]:
+        code, prefix = resolve_scope(tx, region)
+        by_village: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(_SUMMED, 0))
+        for r in tx.run(_PRIORITY, {"prefix": prefix, "as_of": as_of}):
+            by_village[r["village"]]["priority_households"] += r["priority"]
+            by_village[r["village"]]["paired"] += int(r["paired"] or 0)
+        for r in tx.run(_AUX, {"prefix": prefix, "as_of": as_of}):
+            by_village[r["village"]]["aux_pairings"] += r["n"]
+        for r in tx.run(_LEDGER, {"prefix": prefix, "start": start, "as_of": as_of}):
+            figures = by_village[r["village"]]
+            if r["kind"] in _COUNTED:
+                figures[_COUNTED[r["kind"]]] += r["n"]
+            figures["funds_cash_fen"] += int(r["cash"] or 0)
+            figures["funds_in_kind_fen"] += int(r["in_kind"] or 0)
+            if r["kind"] == LedgerKind.DONATION and r["by_org"]:
+                figures["org_donations"] += r["n"]
+                figures["org_donations_fen"] += int(r["cash"] or 0) + int(r["in_kind"] or 0)
+        names = {c.code: c.name for c in children_in(tx, code)}
+        own = tx.run("MATCH (r:Region {code: $code}) RETURN r.name AS name", {"code": code})[0]["name"]
+        return [_row(code, own, prefix, by_village)] + [
+            _row(child, name, child[:region_level(child).prefix_length], by_village) for child, name in names.items()]
+
+    return paginate(store.read(work), page)
+
+
+def _row(code: str, name: str | None, prefix: str, by_village: dict[str, dict[str, int]]) -> CoverageRow:
+    totals = dict.fromkeys(_SUMMED, 0)
+    for village, figures in by_village.items():
+        if village.startswith(prefix):
+            for key, value in figures.items():
+                totals[key] += value
+    rate = round(totals["paired"] / totals["priority_households"], 4) if totals["priority_households"] else None
+    return CoverageRow(region_code=code, region_name=name, level=region_level(code).label, pairing_rate=rate,
+                       **totals)
+
+
+COVERAGE = Report(
+    name="coverage", title="帮扶覆盖统计 / coverage by region", row=CoverageRow, ranged=True,
+    headers={"region_code": "区划代码", "region_name": "区划名称", "level": "层级", "priority_households": "重点户",
+             "paired": "已结对", "pairing_rate": "结对率", "aux_pairings": "辅助结对", "contacts": "联系交流",
+             "home_visits": "入户走访", "policies": "落实政策", "problems_solved": "解决困难",
+             "problems_escalated": "反映困难", "practical_help": "帮办实事", "volunteer_services": "志愿服务",
+             "funds_cash_fen": "资金（分）", "funds_in_kind_fen": "物资折合（分）", "org_donations": "组织捐赠次数",
+             "org_donations_fen": "组织捐赠（分）"},
+    run=coverage)
