@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT))
 
 from graph_schema.cadre.service import upsert_cadres  # noqa: E402
 from graph_schema.household.service import upsert_households, upsert_persons  # noqa: E402
-from graph_schema.monitoring.service import unpaired_priority  # noqa: E402
+from graph_schema.monitoring.unpaired import unpaired_priority  # noqa: E402
 from graph_schema.pairing.models import PairRequest  # noqa: E402
 from graph_schema.pairing.service import pair_many  # noqa: E402
 from graph_schema.region.service import upsert_regions  # noqa: E402
