@@ -16,9 +16,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from graph_schema.errors import DateOrder
+from graph_schema.identifiers import region_prefix
 from graph_schema.models import today
 from graph_schema.monitoring import risk
 from graph_schema.pagination import Page, PageRequest
+from graph_schema.region.service import children_in
+from graph_schema.store.base import Tx
 
 #: The households of a scope with their disabled-member counts, filtered to priority households.
 #: Needs ``$prefix``; leaves ``h``, ``disabled`` and ``severe`` in scope.
@@ -66,3 +69,11 @@ def paginate(rows: list[Any], page: PageRequest) -> Page:
 def as_dict(row: Any) -> dict[str, Any]:
     """A row as its JSON object (snake_case keys, in field order)."""
     return {f.name: getattr(row, f.name) for f in dataclasses.fields(row)}
+
+
+def region_and_children(tx: Tx, code: str, prefix: str) -> list[tuple[str, str | None, str]]:
+    """``(code, name, prefix)`` of the region itself, then of each region one level down: the rows
+    of the statistics that organisers report upward. Figures are counted per village and summed
+    by prefix (Cypher's substring differs between the engines), so children always add up."""
+    own = tx.run("MATCH (r:Region {code: $code}) RETURN r.name AS name", {"code": code})[0]["name"]
+    return [(code, own, prefix)] + [(c.code, c.name, region_prefix(c.code)) for c in children_in(tx, code)]

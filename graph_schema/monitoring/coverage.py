@@ -25,9 +25,16 @@ from dataclasses import dataclass, fields
 
 from graph_schema.enums import LedgerKind
 from graph_schema.identifiers import region_level
-from graph_schema.monitoring.common import PRIORITY_HOUSEHOLDS, Report, as_of_or_today, paginate, period
+from graph_schema.monitoring.common import (
+    PRIORITY_HOUSEHOLDS,
+    Report,
+    as_of_or_today,
+    paginate,
+    period,
+    region_and_children,
+)
 from graph_schema.pagination import Page, PageRequest
-from graph_schema.region.service import children_in, resolve_scope
+from graph_schema.region.service import resolve_scope
 from graph_schema.store.base import GraphStore, Tx
 
 _PRIORITY = PRIORITY_HOUSEHOLDS + (
@@ -101,10 +108,7 @@ def coverage(*, store: GraphStore, region: str, as_of: dt.date | None = None, pe
             if r["kind"] == LedgerKind.DONATION and r["by_org"]:
                 figures["org_donations"] += r["n"]
                 figures["org_donations_fen"] += int(r["cash"] or 0) + int(r["in_kind"] or 0)
-        names = {c.code: c.name for c in children_in(tx, code)}
-        own = tx.run("MATCH (r:Region {code: $code}) RETURN r.name AS name", {"code": code})[0]["name"]
-        return [_row(code, own, prefix, by_village)] + [
-            _row(child, name, child[:region_level(child).prefix_length], by_village) for child, name in names.items()]
+        return [_row(*region, by_village) for region in region_and_children(tx, code, prefix)]
 
     return paginate(store.read(work), page)
 

@@ -1,0 +1,89 @@
+"""Cadre load (干部结对负荷): which cadres are full, over their limit, or gone while still paired?
+
+The scope's cadres are those stationed in the region (驻点区划 under it). A cadre's load on ``as_of``
+is the number of 一对一 pairings active that day: started on or before ``as_of`` and not ended, or
+ended after it (a pairing ended on ``as_of`` no longer counts). Listed are:
+
+- 超额: a 在岗 cadre whose load is above their 结对上限 (imports record pairings as they stand, and
+  a limit can be lowered after the pairings were made);
+- 不在岗仍有结对: a cadre not 在岗 who still holds active pairings; each of those households needs
+  a new cadre (whatever the load compared with the limit);
+- 满额: a 在岗 cadre whose load equals their limit (no room for another household).
+
+``households`` are the 户编号 of the active pairings, sorted. Order: 超额, 不在岗仍有结对, 满额, then
+the highest load first, then 干部编号.
+
+``on_duty`` is the cadre's *current* 是否在岗: the store keeps no history of duty status, so a
+past ``as_of`` counts that day's pairings but judges them with today's duty status.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from graph_schema.monitoring.common import Report, as_of_or_today, paginate
+from graph_schema.pagination import Page, PageRequest
+from graph_schema.region.service import resolve_scope
+from graph_schema.store.base import GraphStore, Tx
+
+OVER_LIMIT = "超额"
+OFF_DUTY_PAIRED = "不在岗仍有结对"
+AT_LIMIT = "满额"
+_FINDING_ORDER = {OVER_LIMIT: 0, OFF_DUTY_PAIRED: 1, AT_LIMIT: 2}
+
+#: The scope's cadres holding active pairings on ``as_of`` that are full, over the limit or off duty.
+LOADED_CADRES = (
+    "MATCH (c:Cadre) WHERE c.station_code STARTS WITH $prefix "
+    "MATCH (c)-[r:PAIRED_WITH]->(h:Household) WHERE r.started_on <= $as_of "
+    "AND (r.ended_on IS NULL OR r.ended_on > $as_of) "
+    "WITH c, count(r) AS n, collect(h.household_no) AS household_nos "
+    "WHERE NOT c.on_duty OR n >= c.pair_limit "
+    "RETURN c.cadre_no AS cadre_no, c.name AS name, c.station_code AS station_code, c.on_duty AS on_duty, "
+    "c.pair_limit AS pair_limit, n AS load, household_nos AS households"
+)
+
+
+@dataclass(frozen=True)
+class CadreLoad:
+    cadre_no: str
+    name: str
+    station_code: str
+    on_duty: bool
+    pair_limit: int
+    load: int
+    finding: str
+    households: list[str]
+
+
+def cadre_load(*, store: GraphStore, region: str, as_of: dt.date | None = None,
+               page: PageRequest = PageRequest(), **_: object) -> Page[CadreLoad]:
+    """Cadres of ``region`` at or over their 结对上限, or not 在岗 but still paired, on ``as_of``
+    (default today; duty status is today's, see the module docstring)."""
+    as_of = as_of_or_today(as_of)
+
+    def work(tx: Tx) -> Page[CadreLoad]:
+        params = {"prefix": resolve_scope(tx, region)[1], "as_of": as_of}
+        rows = [_row(r) for r in tx.run(LOADED_CADRES, params)]
+        rows.sort(key=lambda r: (_FINDING_ORDER[r.finding], -r.load, r.cadre_no))
+        return paginate(rows, page)
+
+    return store.read(work)
+
+
+def _row(row: dict) -> CadreLoad:
+    load, limit = int(row["load"]), row["pair_limit"]
+    if not row["on_duty"]:
+        finding = OFF_DUTY_PAIRED
+    else:
+        finding = OVER_LIMIT if load > limit else AT_LIMIT
+    return CadreLoad(cadre_no=row["cadre_no"], name=row["name"], station_code=row["station_code"],
+                     on_duty=row["on_duty"], pair_limit=limit, load=load, finding=finding,
+                     households=sorted(row["households"]))
+
+
+CADRE_LOAD = Report(
+    name="cadre-load", title="干部结对负荷 / cadre load", row=CadreLoad,
+    headers={"cadre_no": "干部编号", "name": "姓名", "station_code": "驻点区划", "on_duty": "是否在岗",
+             "pair_limit": "结对上限", "load": "当前结对数", "finding": "问题", "households": "结对户编号"},
+    run=cadre_load)
