@@ -17,7 +17,7 @@ from rich.table import Table
 
 from api.console import StoreOption, cli_store, console, err
 from api.match_cli import match_app
-from api.report_cli import report_command
+from api.report_cli import remind_command, report_command
 from graph_schema.errors import JieduiError
 from graph_schema.monitoring.unpaired import unpaired_priority
 from graph_schema.pagination import PageRequest
@@ -31,6 +31,7 @@ app = typer.Typer(help="结对帮扶 graph manager / 结对帮扶图谱管理", 
                   pretty_exceptions_enable=False)
 app.add_typer(match_app, name="match")
 app.command("report")(report_command)
+app.command("remind")(remind_command)
 
 
 @app.command()

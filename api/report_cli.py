@@ -18,6 +18,7 @@ from rich.table import Table
 from api.console import StoreOption, cli_store, console, err, fail
 from graph_schema.errors import JieduiError
 from graph_schema.monitoring.catalogue import REPORTS
+from graph_schema.monitoring.certificates import record_reminders
 from graph_schema.monitoring.common import Report, as_dict
 from graph_schema.pagination import PageRequest
 from graph_schema.store import GraphStore
@@ -134,3 +135,22 @@ def _print_table(report: Report, store: GraphStore, region: str, options: dict, 
     for r in result.items:
         table.add_row(*(str(cell(v)) for v in as_dict(r).values()))
     console.print(table)
+
+
+def remind_command(
+    region: Annotated[str, typer.Option("--region", help="区划代码 / region code")],
+    ids: Annotated[list[str] | None, typer.Option(
+        "--id", help="只记录这些身份证号（可重复）/ only these ID numbers")] = None,
+    as_of: Annotated[dt.datetime | None, typer.Option(
+        "--as-of", formats=["%Y-%m-%d"], help="提醒日期，默认今天 / reminder date (default today)")] = None,
+    note: Annotated[str | None, typer.Option("--note", help="备注，如提醒方式 / note, e.g. how")] = None,
+    store: StoreOption = None,
+) -> None:
+    """记录已发出的证件到期提醒（6个月、1个月各一次）/ record the certificate-expiry reminders now due."""
+    with cli_store(store) as s:
+        try:
+            count = record_reminders(store=s, region=region, as_of=as_of.date() if as_of else None,
+                                     id_numbers=ids, note=note)
+        except JieduiError as exc:
+            raise fail(exc) from exc
+    console.print(f"已记录提醒 / reminders recorded: {count}")

@@ -18,7 +18,7 @@ from graph_schema.enums import PairingSource
 from graph_schema.errors import CadreAtLimit, InvalidValue, JieduiError, ProposalStale
 from graph_schema.models import today
 from graph_schema.monitoring import risk
-from graph_schema.monitoring.common import PRIORITY_HOUSEHOLDS
+from graph_schema.monitoring.common import PRIORITY_HOUSEHOLDS, SCOPED_HOUSEHOLDS
 from graph_schema.pairing.exclusions import exclusions_in
 from graph_schema.pairing.models import Pairing, PairRequest
 from graph_schema.pairing.service import LOAD_BY_CADRE, decide_pairings, load_pairing_state
@@ -38,8 +38,8 @@ _PRIORITY = PRIORITY_HOUSEHOLDS + (
     "disabled AS disabled, severe AS severe"
 )
 _ACTIVE_IN_SCOPE = (
-    "MATCH (c:Cadre)-[p:PAIRED_WITH]->(h:Household) WHERE h.region_code STARTS WITH $prefix "
-    "AND p.ended_on IS NULL RETURN h.household_no AS household_no, c.cadre_no AS cadre_no, c.on_duty AS on_duty"
+    SCOPED_HOUSEHOLDS + "MATCH (c:Cadre)-[p:PAIRED_WITH]->(h) WHERE p.ended_on IS NULL "
+    "RETURN h.household_no AS household_no, c.cadre_no AS cadre_no, c.on_duty AS on_duty"
 )
 _CADRES_IN_REACH = (
     "MATCH (c:Cadre) WHERE c.station_code STARTS WITH $prefix AND c.on_duty "

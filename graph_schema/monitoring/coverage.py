@@ -27,6 +27,7 @@ from graph_schema.enums import LedgerKind
 from graph_schema.identifiers import region_level
 from graph_schema.monitoring.common import (
     PRIORITY_HOUSEHOLDS,
+    SCOPED_HOUSEHOLDS,
     Report,
     as_of_or_today,
     paginate,
@@ -43,13 +44,11 @@ _PRIORITY = PRIORITY_HOUSEHOLDS + (
     "RETURN h.region_code AS village, count(h) AS priority, sum(CASE WHEN pairs > 0 THEN 1 ELSE 0 END) AS paired"
 )
 _AUX = (
-    "MATCH (:Org)-[a:AUX_PAIRED_WITH]->(h:Household) WHERE h.region_code STARTS WITH $prefix "
-    "AND a.started_on <= $as_of AND (a.ended_on IS NULL OR a.ended_on > $as_of) "
+    SCOPED_HOUSEHOLDS + "MATCH (:Org)-[a:AUX_PAIRED_WITH]->(h) WHERE a.started_on <= $as_of AND (a.ended_on IS NULL OR a.ended_on > $as_of) "
     "RETURN h.region_code AS village, count(a) AS n"
 )
 _LEDGER = (
-    "MATCH (x)-[e:ASSISTED]->(h:Household) WHERE h.region_code STARTS WITH $prefix "
-    "AND e.entry_date >= $start AND e.entry_date <= $as_of "
+    SCOPED_HOUSEHOLDS + "MATCH (x)-[e:ASSISTED]->(h) WHERE e.entry_date >= $start AND e.entry_date <= $as_of "
     "RETURN h.region_code AS village, e.kind AS kind, x.uscc IS NOT NULL AS by_org, count(e) AS n, "
     "sum(coalesce(e.amount_fen, 0)) AS cash, sum(coalesce(e.in_kind_fen, 0)) AS in_kind"
 )

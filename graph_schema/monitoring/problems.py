@@ -26,7 +26,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from graph_schema.monitoring.common import Report, as_of_or_today, paginate, period, region_and_children
+from graph_schema.monitoring.common import SCOPED_HOUSEHOLDS, Report, as_of_or_today, paginate, period, region_and_children
 from graph_schema.pagination import Page, PageRequest
 from graph_schema.region.service import resolve_scope
 from graph_schema.store.base import GraphStore, Tx
@@ -35,7 +35,7 @@ _OPEN_ON_AS_OF = "p.opened_on <= $as_of AND (p.closed_on IS NULL OR p.closed_on 
 
 #: The open problems with the household's responsible cadre(s) on ``as_of`` (one row per cadre).
 OPEN_PROBLEMS_QUERY = (
-    "MATCH (h:Household) WHERE h.region_code STARTS WITH $prefix "
+    SCOPED_HOUSEHOLDS +
     f"MATCH (h)-[:HAS_PROBLEM]->(p:Problem) WHERE {_OPEN_ON_AS_OF} "
     "OPTIONAL MATCH (c:Cadre)-[r:PAIRED_WITH]->(h) WHERE r.started_on <= $as_of "
     "AND (r.ended_on IS NULL OR r.ended_on > $as_of) "
@@ -48,7 +48,7 @@ ORG_NAMES = "UNWIND $keys AS k MATCH (o:Org {uscc: k}) RETURN k AS key, o.name A
 
 #: Counts per village of the problems that touch the period (open at some time within it).
 CLOSURE_BY_VILLAGE = (
-    "MATCH (h:Household) WHERE h.region_code STARTS WITH $prefix "
+    SCOPED_HOUSEHOLDS +
     "MATCH (h)-[:HAS_PROBLEM]->(p:Problem) WHERE p.opened_on <= $as_of "
     "AND (p.closed_on IS NULL OR p.closed_on >= $start) "
     "RETURN h.region_code AS region_code, "

@@ -70,3 +70,28 @@ def test_errors_exit_2_with_a_clear_message(tmp_path):
     assert missing.exit_code == 2 and "不存在" in missing.output
     date = runner.invoke(app, ["report", "coverage", "--region", "62", "--as-of", "2024-13-01", "--store", s])
     assert date.exit_code == 2
+
+
+def test_remind_records_the_due_reminders_and_the_report_shows_them_sent(engine, store):
+    import datetime as dt
+
+    from factories import person
+    from graph_schema.household.service import upsert_persons
+
+    upsert_households(store=store, households=[household("H1")])
+    upsert_persons(store=store, persons=[person("H1", cert_expiry=dt.date.today() + dt.timedelta(days=20))])
+    location = store.location
+    if engine == "embedded":
+        store.close()
+    before = json.loads(runner.invoke(app, ["report", "cert-expiry", "--region", "620822", "--format", "json",
+                                            "--store", location]).stdout)
+    assert [row["reminders_due"] for row in before] == [["6m", "1m"]]
+    done = runner.invoke(app, ["remind", "--region", "620822", "--note", "电话", "--store", location])
+    assert done.exit_code == 0 and "reminders recorded: 2" in done.output
+    after = json.loads(runner.invoke(app, ["report", "cert-expiry", "--region", "620822", "--format", "json",
+                                           "--store", location]).stdout)
+    assert after[0]["reminders_due"] == [] and sorted(after[0]["reminders_sent"]) == ["1m", "6m"]
+    again = runner.invoke(app, ["remind", "--region", "620822", "--store", location])
+    assert "reminders recorded: 0" in again.output
+    future = runner.invoke(app, ["remind", "--region", "620822", "--as-of", "2999-01-01", "--store", location])
+    assert future.exit_code == 2

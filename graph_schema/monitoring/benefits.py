@@ -1,0 +1,163 @@
+"""Data comparison (数据比对): which persons should receive a subsidy and do not, and which
+department lists disagree with the disability registry, on ``as_of``.
+
+The departments' lists are ``Listing`` nodes (部门名单). A listing is *valid* on ``as_of`` when
+its 起始年月 has begun (``valid_from`` is empty or ``valid_from <= as_of``) and its 截止年月 has not
+passed (``valid_to`` is empty or ``valid_to >=`` the first day of ``as_of``'s month: months are
+stored as their first day, so a listing ending in ``as_of``'s month still counts, one that ended
+the month before does not).
+
+Findings, one row each, in this order:
+
+1. 重度残疾未享护理补贴: a person graded 一级 or 二级 with no valid listing of 重度残疾人护理补贴.
+2. 低保户未享生活补贴: a person whose household is 低保 with no valid listing of 困难残疾人生活补贴.
+   (A severely disabled person in a 低保 household may appear under both 1 and 2.)
+3. 证件过期仍在补贴名单: a person on a valid listing of either subsidy (困难残疾人生活补贴,
+   重度残疾人护理补贴) whose certificate expired before ``as_of``: one row per subsidy.
+4. 补贴名单人员不在残疾人库: a valid listing of either subsidy whose ID number matches no person of
+   the registry (anywhere): one row per ID number and subsidy; 户编号 and 区划代码 are empty.
+5. 监测对象户未标识: a person on a valid 监测对象 listing whose household has no 监测类别.
+
+Scope: a person belongs to the region of their household. A listed person the registry does not
+know has no household, so their listing is placed by the first 6 digits of their ID number (the
+county that issued it): it is included when the region is a province, a city or a county (a prefix
+of at most 6 digits) and the ID number starts with that prefix; a township or village report never
+shows finding 4. A person who moved counties is therefore placed by household for findings 1–3
+and 5, and never appears under 4 (the registry knows them).
+
+Rows are ordered by finding (the order above), then 区划代码, 户编号, ID number and item. ID numbers
+are shown masked (first 6 + 8 asterisks + last 4).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from graph_schema.identifiers import mask_id_number
+from graph_schema.monitoring.common import SCOPED_HOUSEHOLDS, Report, as_of_or_today, paginate
+from graph_schema.pagination import Page, PageRequest
+from graph_schema.records import fetch_by_keys
+from graph_schema.region.service import resolve_scope
+from graph_schema.store.base import GraphStore, Tx
+from graph_schema.store.schema import PERSON
+
+CARE_SUBSIDY = "重度残疾人护理补贴"
+LIVING_SUBSIDY = "困难残疾人生活补贴"
+MONITORED = "监测对象"
+SUBSIDIES = (LIVING_SUBSIDY, CARE_SUBSIDY)
+
+SEVERE_WITHOUT_CARE = "重度残疾未享护理补贴"
+DIBAO_WITHOUT_LIVING = "低保户未享生活补贴"
+EXPIRED_BUT_LISTED = "证件过期仍在补贴名单"
+LISTED_UNKNOWN = "补贴名单人员不在残疾人库"
+MONITORED_UNMARKED = "监测对象户未标识"
+#: The findings in the order the report lists them.
+FINDINGS = (SEVERE_WITHOUT_CARE, DIBAO_WITHOUT_LIVING, EXPIRED_BUT_LISTED, LISTED_UNKNOWN, MONITORED_UNMARKED)
+
+_VALID = ("(l.valid_from IS NULL OR l.valid_from <= $as_of) "
+          "AND (l.valid_to IS NULL OR l.valid_to >= $month_start)")
+_PERSON_COLUMNS = (
+    "RETURN p.id_number AS id_number, p.name AS name, p.grade AS grade, p.cert_expiry AS cert_expiry, "
+    "h.household_no AS household_no, h.region_code AS region_code, h.dibao AS dibao, h.monitoring AS monitoring"
+)
+#: The persons of the scope who are entitled to a subsidy (severe, or in a 低保 household). The
+#: condition follows a WITH so that the engine starts from the scope, not from every person.
+ENTITLED_PERSONS = (
+    SCOPED_HOUSEHOLDS + "MATCH (p:Person)-[:MEMBER_OF]->(h) "
+    "WITH h, p WHERE p.grade <= 2 OR coalesce(h.dibao, false) " + _PERSON_COLUMNS
+)
+#: The valid listings of the compared items of the scope's persons, one row per listing.
+LISTED_PERSONS = (
+    SCOPED_HOUSEHOLDS + "MATCH (p:Person)-[:MEMBER_OF]->(h) "
+    f"MATCH (l:Listing) WHERE l.id_number = p.id_number AND l.item IN $items AND {_VALID} "
+    + _PERSON_COLUMNS + ", l.item AS item, l.dept AS dept"
+)
+#: Valid subsidy listings of ID numbers issued under the scope's county-or-wider prefix.
+SUBSIDY_LISTINGS_BY_ID_PREFIX = (
+    f"MATCH (l:Listing) WHERE l.id_number STARTS WITH $prefix AND l.item IN $items AND {_VALID} "
+    "RETURN l.id_number AS id_number, l.name AS name, l.item AS item, l.dept AS dept, "
+    "l.valid_from AS valid_from"
+)
+
+
+@dataclass(frozen=True)
+class BenefitGap:
+    id_masked: str
+    name: str | None
+    household_no: str | None
+    region_code: str | None
+    item: str
+    finding: str
+    detail: str
+
+
+def benefit_gaps(*, store: GraphStore, region: str, as_of: dt.date | None = None,
+                 page: PageRequest = PageRequest(), **_: object) -> Page[BenefitGap]:
+    """The findings of data comparison for ``region`` on ``as_of`` (default today); see the module."""
+    as_of = as_of_or_today(as_of)
+
+    def work(tx: Tx) -> Page[BenefitGap]:
+        prefix = resolve_scope(tx, region)[1]
+        params = {"prefix": prefix, "as_of": as_of, "month_start": as_of.replace(day=1)}
+        entitled = tx.run(ENTITLED_PERSONS, params)
+        listed = tx.run(LISTED_PERSONS, params | {"items": [*SUBSIDIES, MONITORED]})
+        found = _registry_findings(entitled, listed, as_of)
+        if len(prefix) <= 6:
+            found += _unknown_findings(tx, tx.run(SUBSIDY_LISTINGS_BY_ID_PREFIX, params | {"items": list(SUBSIDIES)}))
+        found.sort(key=lambda f: (FINDINGS.index(f[1].finding), f[1].region_code or "", f[1].household_no or "",
+                                  f[0], f[1].item))
+        return paginate([row for _, row in found], page)
+
+    return store.read(work)
+
+
+def _registry_findings(entitled: list[dict], listed: list[dict], as_of: dt.date) -> list[tuple[str, BenefitGap]]:
+    persons = {r["id_number"]: r for r in [*entitled, *listed]}
+    on_lists: dict[str, dict[str, set[str]]] = {}  # id → item → departments
+    for r in listed:
+        on_lists.setdefault(r["id_number"], {}).setdefault(r["item"], set()).add(r["dept"])
+    out: list[tuple[str, BenefitGap]] = []
+    for number, p in persons.items():
+        items = on_lists.get(number, {})
+        found: list[tuple[str, str, str]] = []  # (item, finding, detail)
+        if p["grade"] is not None and p["grade"] <= 2 and CARE_SUBSIDY not in items:
+            found.append((CARE_SUBSIDY, SEVERE_WITHOUT_CARE, f"{'一二'[p['grade'] - 1]}级残疾，护理补贴名单中无有效记录"))
+        if p["dibao"] and LIVING_SUBSIDY not in items:
+            found.append((LIVING_SUBSIDY, DIBAO_WITHOUT_LIVING, "低保户，生活补贴名单中无有效记录"))
+        if p["cert_expiry"] is not None and p["cert_expiry"] < as_of:
+            found += [(item, EXPIRED_BUT_LISTED, f"证件有效期至 {p['cert_expiry'].isoformat()}")
+                      for item in SUBSIDIES if item in items]
+        if MONITORED in items and p["monitoring"] is None:
+            found.append((MONITORED, MONITORED_UNMARKED, f"{_depts(items[MONITORED])}名单列为监测对象，户未标识监测类别"))
+        out += [(number, BenefitGap(id_masked=mask_id_number(number), name=p["name"], household_no=p["household_no"],
+                                    region_code=p["region_code"], item=item, finding=finding, detail=detail))
+                for item, finding, detail in found]
+    return out
+
+
+def _unknown_findings(tx: Tx, listings: list[dict]) -> list[tuple[str, BenefitGap]]:
+    known = fetch_by_keys(tx, PERSON, sorted({r["id_number"] for r in listings}), ["id_number"])
+    grouped: dict[tuple[str, str], list[dict]] = {}
+    for r in listings:
+        if r["id_number"] not in known:
+            grouped.setdefault((r["id_number"], r["item"]), []).append(r)
+    out = []
+    for (number, item), rows in grouped.items():
+        rows.sort(key=lambda r: (r["dept"], r["valid_from"] or dt.date.min))
+        detail = "；".join(f"{r['dept']}名单" + (f"，{r['valid_from']:%Y-%m} 起" if r["valid_from"] else "")
+                          for r in rows)
+        out.append((number, BenefitGap(id_masked=mask_id_number(number), name=rows[0]["name"], household_no=None,
+                                       region_code=None, item=item, finding=LISTED_UNKNOWN, detail=detail)))
+    return out
+
+
+def _depts(depts: set[str]) -> str:
+    return "、".join(sorted(depts))
+
+
+BENEFIT_GAPS = Report(
+    name="benefit-gaps", title="数据比对 / benefit gaps", row=BenefitGap,
+    headers={"id_masked": "身份证号", "name": "姓名", "household_no": "户编号", "region_code": "区划代码",
+             "item": "项目", "finding": "比对发现", "detail": "说明"},
+    run=benefit_gaps)

@@ -1,0 +1,157 @@
+"""Post-evaluation (后评估): did each household's main assistance measures of last year continue
+this year (脱贫残疾人家庭主要帮扶措施保持延续情况, the "四个不摘" check)?
+
+Last year is the calendar year before ``as_of``'s year; this year runs from 1 January of
+``as_of``'s year to ``as_of``. A household of the scope (by its region) *has* a measure in a period
+when:
+
+- 一对一结对: a one-to-one pairing with any cadre overlaps the period (a pairing runs from its start
+  date up to the day before its end date, as everywhere else: one ended on 1 January did not
+  reach that day);
+- 辅助结对: an organisation's auxiliary pairing overlaps the period (same rule);
+- 困难残疾人生活补贴 / 重度残疾人护理补贴: a member has a department listing of that item overlapping
+  the period's months (起始年月 empty or not after the period's end, and 截止年月 empty or not before
+  the period's first month: a listing ending in last December stopped, one ending in January
+  continued);
+- 帮扶服务: the ledger holds an entry of kind 落实政策, 帮办实事, 资助, 捐款捐物 or 志愿服务 dated in the
+  period.
+
+``post-evaluation`` lists one row per household and measure it had last year, with ``continued``
+telling whether it also has the measure this year; a household with no measure last year is not
+listed. Order: stopped measures first, then 户编号, then the measure in the order above.
+``post-evaluation-totals`` gives one row per measure (in the order above): households that had it
+last year, how many continued and stopped, and the continuation rate (continued / last year,
+4 decimal places, empty when no household had it).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from graph_schema.enums import LedgerKind
+from graph_schema.monitoring.common import SCOPED_HOUSEHOLDS, Report, as_of_or_today, paginate
+from graph_schema.pagination import Page, PageRequest
+from graph_schema.region.service import resolve_scope
+from graph_schema.store.base import GraphStore, Tx
+from graph_schema.store.schema import AUX_PAIRED_WITH, CADRE, ORG, PAIRED_WITH
+
+ONE_TO_ONE = "一对一结对"
+AUXILIARY = "辅助结对"
+LIVING_SUBSIDY = "困难残疾人生活补贴"
+CARE_SUBSIDY = "重度残疾人护理补贴"
+SERVICES = "帮扶服务"
+#: The measures in the order both reports list them.
+MEASURES = (ONE_TO_ONE, AUXILIARY, LIVING_SUBSIDY, CARE_SUBSIDY, SERVICES)
+#: The ledger kinds that count as 帮扶服务.
+SERVICE_KINDS = (LedgerKind.POLICY, LedgerKind.PRACTICAL_HELP, LedgerKind.AID, LedgerKind.DONATION,
+                 LedgerKind.VOLUNTEER)
+
+_LAST_YEAR_ONLY = ("WHERE last_year = 1 "
+                   "RETURN h.household_no AS household_no, h.region_code AS region_code, this_year AS continued")
+
+
+def _pairings(actor: str, rel: str) -> str:
+    """Households whose pairings of type ``rel`` overlapped last year, and whether one overlaps
+    this year (every pairing read overlaps one of the two)."""
+    return (
+        SCOPED_HOUSEHOLDS + f"MATCH (:{actor})-[r:{rel}]->(h) "
+        "WHERE r.started_on <= $this_end AND (r.ended_on IS NULL OR r.ended_on > $last_start) "
+        "WITH h, max(CASE WHEN r.started_on <= $last_end THEN 1 ELSE 0 END) AS last_year, "
+        "max(CASE WHEN r.ended_on IS NULL OR r.ended_on > $this_start THEN 1 ELSE 0 END) AS this_year "
+        + _LAST_YEAR_ONLY
+    )
+
+
+ONE_TO_ONE_PAIRINGS = _pairings(CADRE.label, PAIRED_WITH.type)
+AUX_PAIRINGS = _pairings(ORG.label, AUX_PAIRED_WITH.type)
+SUBSIDY_LISTINGS = (
+    SCOPED_HOUSEHOLDS + "MATCH (p:Person)-[:MEMBER_OF]->(h) "
+    "MATCH (l:Listing) WHERE l.id_number = p.id_number AND l.item IN $items "
+    "AND (l.valid_from IS NULL OR l.valid_from <= $this_end) AND (l.valid_to IS NULL OR l.valid_to >= $last_start) "
+    "WITH h, l.item AS measure, "
+    "max(CASE WHEN l.valid_from IS NULL OR l.valid_from <= $last_end THEN 1 ELSE 0 END) AS last_year, "
+    "max(CASE WHEN l.valid_to IS NULL OR l.valid_to >= $this_start THEN 1 ELSE 0 END) AS this_year "
+    "WHERE last_year = 1 "
+    "RETURN h.household_no AS household_no, h.region_code AS region_code, measure AS measure, "
+    "this_year AS continued"
+)
+SERVICE_ENTRIES = (
+    SCOPED_HOUSEHOLDS + "MATCH ()-[e:ASSISTED]->(h) "
+    "WHERE e.kind IN $kinds AND e.entry_date >= $last_start AND e.entry_date <= $this_end "
+    "WITH h, max(CASE WHEN e.entry_date <= $last_end THEN 1 ELSE 0 END) AS last_year, "
+    "max(CASE WHEN e.entry_date >= $this_start THEN 1 ELSE 0 END) AS this_year "
+    + _LAST_YEAR_ONLY
+)
+
+
+@dataclass(frozen=True)
+class MeasureContinuation:
+    household_no: str
+    region_code: str
+    measure: str
+    continued: bool
+
+
+@dataclass(frozen=True)
+class MeasureTotal:
+    measure: str
+    last_year: int
+    continued: int
+    stopped: int
+    continuation_rate: float | None
+
+
+def periods(as_of: dt.date) -> dict[str, dt.date]:
+    """The two periods' bounds (months start on 1 January, so they are also the first months)."""
+    return {"last_start": dt.date(as_of.year - 1, 1, 1), "last_end": dt.date(as_of.year - 1, 12, 31),
+            "this_start": dt.date(as_of.year, 1, 1), "this_end": as_of}
+
+
+def _continuations(tx: Tx, region: str, as_of: dt.date) -> list[MeasureContinuation]:
+    params = {"prefix": resolve_scope(tx, region)[1], **periods(as_of)}
+    rows = [r | {"measure": ONE_TO_ONE} for r in tx.run(ONE_TO_ONE_PAIRINGS, params)]
+    rows += [r | {"measure": AUXILIARY} for r in tx.run(AUX_PAIRINGS, params)]
+    rows += tx.run(SUBSIDY_LISTINGS, params | {"items": [LIVING_SUBSIDY, CARE_SUBSIDY]})
+    rows += [r | {"measure": SERVICES} for r in tx.run(SERVICE_ENTRIES, params | {"kinds": list(SERVICE_KINDS)})]
+    out = [MeasureContinuation(household_no=r["household_no"], region_code=r["region_code"], measure=r["measure"],
+                               continued=bool(r["continued"])) for r in rows]
+    out.sort(key=lambda m: (m.continued, m.household_no, MEASURES.index(m.measure)))
+    return out
+
+
+def post_evaluation(*, store: GraphStore, region: str, as_of: dt.date | None = None,
+                    page: PageRequest = PageRequest(), **_: object) -> Page[MeasureContinuation]:
+    """Each household's measures of last year and whether they continued up to ``as_of``."""
+    as_of = as_of_or_today(as_of)
+    return store.read(lambda tx: paginate(_continuations(tx, region, as_of), page))
+
+
+def totals(rows: list[MeasureContinuation]) -> list[MeasureTotal]:
+    """The per-measure counts of ``rows`` (every measure, in order)."""
+    out = []
+    for measure in MEASURES:
+        had = [r for r in rows if r.measure == measure]
+        continued = sum(r.continued for r in had)
+        out.append(MeasureTotal(measure=measure, last_year=len(had), continued=continued,
+                                stopped=len(had) - continued,
+                                continuation_rate=round(continued / len(had), 4) if had else None))
+    return out
+
+
+def post_evaluation_totals(*, store: GraphStore, region: str, as_of: dt.date | None = None,
+                           page: PageRequest = PageRequest(), **_: object) -> Page[MeasureTotal]:
+    """Per measure: households that had it last year, continued, stopped, continuation rate."""
+    as_of = as_of_or_today(as_of)
+    return store.read(lambda tx: paginate(totals(_continuations(tx, region, as_of)), page))
+
+
+POST_EVALUATION = Report(
+    name="post-evaluation", title="后评估：帮扶措施延续情况 / post-evaluation", row=MeasureContinuation,
+    headers={"household_no": "户编号", "region_code": "区划代码", "measure": "帮扶措施", "continued": "是否延续"},
+    run=post_evaluation)
+POST_EVALUATION_TOTALS = Report(
+    name="post-evaluation-totals", title="后评估汇总 / post-evaluation totals", row=MeasureTotal,
+    headers={"measure": "帮扶措施", "last_year": "上年享有户数", "continued": "延续户数", "stopped": "中断户数",
+             "continuation_rate": "延续率"},
+    run=post_evaluation_totals)
