@@ -163,9 +163,9 @@ def build_candidates(instance: Instance) -> CandidateGraph:
         arc_h, arc_c = arc_h[~drop], arc_c[~drop]
 
     # Existing pairings that reach outside the group (a cadre stationed elsewhere).
-    has_current = instance.current >= 0
-    outside = has_current & (c_group[np.where(has_current, instance.current, 0)] != h_group)
-    extra_h = np.flatnonzero(outside).astype(np.int32)
+    with_current = np.flatnonzero(instance.current >= 0)
+    outside = c_group[instance.current[with_current]] != h_group[with_current]
+    extra_h = with_current[outside].astype(np.int32)
     extra_c = instance.current[extra_h].astype(np.int32)
     if excluded_keys is not None and len(extra_h):
         keep = ~np.isin(extra_h.astype(np.int64) * m + extra_c, excluded_keys)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections import Counter
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from itertools import groupby
@@ -68,6 +69,7 @@ class Loaded:
     risk_level: list[str]
     risk_reasons: list[list[str]]
     previous: list[str | None]  # the cadre of the active pairing, 在岗 or not
+    holds_place: list[bool]  # that cadre is 在岗: the pairing holds one of its places
     fixed: int = 0  # pairs kept out of the problem (reassign)
 
 
@@ -102,24 +104,22 @@ def load_instance(*, store: GraphStore, region: str, reach: Reach = Reach.TOWNSH
 def _assemble(scope: str, households: list[dict], active: dict[str, dict], cadres: dict[str, dict], load: dict[str, int],
               excluded: set[tuple[str, str]], reach: Reach, keep_current: bool, weights: RiskWeights) -> Loaded:
     households = sorted(households, key=lambda r: r["household_no"])
-    on_duty_cadre = {h: r["cadre_no"] for h, r in active.items() if r["on_duty"]}
+    # A pairing with a 在岗 cadre holds a place of that cadre; it is kept for continuity unless the
+    # pair is on the exclusion list (then the household must move, or the pairing is dropped).
+    with_on_duty = {h: r["cadre_no"] for h, r in active.items() if r["on_duty"]}
+    keepable = {h: c for h, c in with_on_duty.items() if (h, c) not in excluded}
     fixed = 0
     if keep_current:
-        keep = {h for h, c in on_duty_cadre.items() if (h, c) not in excluded}
-        fixed = sum(1 for r in households if r["household_no"] in keep)
-        households = [r for r in households if r["household_no"] not in keep]
+        fixed = sum(1 for r in households if r["household_no"] in keepable)
+        households = [r for r in households if r["household_no"] not in keepable]
     cadre_rows = sorted(cadres.values(), key=lambda r: r["cadre_no"])
-    in_problem = {r["household_no"] for r in households}
-    placed_here: dict[str, int] = {}
-    for h in in_problem:
-        if h in on_duty_cadre:
-            placed_here[on_duty_cadre[h]] = placed_here.get(on_duty_cadre[h], 0) + 1
+    placed_here = Counter(with_on_duty[r["household_no"]] for r in households if r["household_no"] in with_on_duty)
     facts = [risk.RiskFacts(monitoring=r["monitoring"], tekun=r["tekun"], dibao=r["dibao"],
                             elderly_carer=r["elderly_carer"], labour=r["labour"], disabled=r["disabled"],
                             severe=r["severe"]) for r in households]
     scores = [risk.score(f, weights) for f in facts]
     records = [{"household_no": r["household_no"], "region_code": r["region_code"], "risk_score": s,
-                "current_cadre_no": on_duty_cadre.get(r["household_no"])} for r, s in zip(households, scores)]
+                "current_cadre_no": keepable.get(r["household_no"])} for r, s in zip(households, scores)]
     cadre_records = [{"cadre_no": c["cadre_no"], "station_code": c["station_code"], "pair_limit": c["pair_limit"],
                       "held": load.get(c["cadre_no"], 0) - placed_here.get(c["cadre_no"], 0)} for c in cadre_rows]
     return Loaded(
@@ -128,7 +128,7 @@ def _assemble(scope: str, households: list[dict], active: dict[str, dict], cadre
         risk_level=[risk.level(s, weights).value for s in scores], risk_reasons=[risk.reasons(f) for f in facts],
         previous=[active[r["household_no"]]["cadre_no"] if r["household_no"] in active else None
                   for r in households],
-        fixed=fixed)
+        holds_place=[r["household_no"] in with_on_duty for r in households], fixed=fixed)
 
 
 def propose(*, store: GraphStore, region: str, reach: Reach = Reach.TOWNSHIP, solver: str = "ortools",
@@ -161,9 +161,12 @@ def make_proposal(loaded: Loaded, explained, *, objective: int, reach: Reach, so
         elif t.moved:
             change, why = Change.MOVE, (f"调整：原干部 {previous} 在岗，为覆盖更多重点户而调整 / moved from "
                                         f"{previous} so that more priority households are covered")
+        elif loaded.holds_place[h]:
+            change, why = Change.MOVE, (f"重新结对：原干部 {previous} 在回避名单上 / re-paired: {previous} is "
+                                        "excluded from this household")
         else:
-            change, why = Change.MOVE, (f"重新结对：原干部 {previous} 不在岗或在回避名单上 / re-paired: {previous} "
-                                        "is no longer on duty or is excluded")
+            change, why = Change.MOVE, (f"重新结对：原干部 {previous} 不在岗 / re-paired: {previous} is no longer "
+                                        "on duty")
         risk_text = "、".join(loaded.risk_reasons[h])
         pairs.append(ProposedPair(
             household_no=inst.household_no[h], cadre_no=cadre_no, region_code=loaded.region_code[h], cost=t.cost,
@@ -173,7 +176,7 @@ def make_proposal(loaded: Loaded, explained, *, objective: int, reach: Reach, so
     unpaired = []
     for u in left:
         h, previous = u.household, loaded.previous[u.household]
-        dropped = previous is not None and inst.current[h] >= 0
+        dropped = loaded.holds_place[h]  # its place went to another household: end the pairing
         unpaired.append(UnpairedItem(
             household_no=inst.household_no[h], region_code=loaded.region_code[h], reason=UNPAIRED_TEXT[u.reason],
             reason_code=u.reason.value, risk_score=loaded.risk_score[h], risk_level=loaded.risk_level[h],

@@ -239,3 +239,24 @@ def test_cli_propose_then_confirm_some(engine, store, tmp_path):
     assert bad.exit_code == 2 and "区划" in bad.output
     unknown = runner.invoke(app, ["match", "propose", "--region", COUNTY, "--reach", "planet", "--store", target])
     assert unknown.exit_code == 2 and "unknown reach" in unknown.output
+
+
+def test_an_excluded_current_pairing_is_moved_with_the_exclusion_as_its_reason(store):
+    world(store, [household("H1", V1, monitoring=SUDDEN)], [cadre("C1", V1), cadre("C2", V1)], pairs=[("H1", "C1")])
+    exclude(store=store, household_no="H1", cadre_no="C1", reason=ExclusionReason.RELATIVE)
+    moved = by_household(propose(store=store, region=COUNTY))["H1"]
+    assert (moved.cadre_no, moved.change, moved.previous_cadre_no) == ("C2", Change.MOVE, "C1")
+    assert any("回避名单" in r for r in moved.reasons)
+    assert by_household(reassign(store=store, region=COUNTY))["H1"].cadre_no == "C2"  # not kept by reassign
+    upsert_cadres(store=store, cadres=[cadre("C2", V1, on_duty=False)])
+    dropped = propose(store=store, region=COUNTY)
+    assert [(u.household_no, u.change, u.reason_code) for u in dropped.unpaired] == \
+        [("H1", Change.DROP, "ALL_EXCLUDED")]
+    confirm(store=store, proposal=dropped)
+    assert active_pairing(store=store, household_no="H1") is None
+
+
+def test_priority_households_with_no_cadre_on_duty_at_all_are_explained(store):
+    world(store, [household("H1", V1, monitoring=SUDDEN)], [cadre("C1", V1, on_duty=False)], pairs=[])
+    proposal = propose(store=store, region=COUNTY)
+    assert proposal.pairs == [] and [u.reason_code for u in proposal.unpaired] == ["NO_CADRE_IN_REACH"]
