@@ -21,7 +21,8 @@ fact                   condition                                   default
 =====================  ==========================================  =======
 
 Level: 高 at 50 or more, 中 at 30 or more, else 低. Lists are ordered by score, highest first,
-then by 户编号, so a page is stable. The Cypher and the Python forms are tested to agree.
+then by 户编号, so a page is stable. The Cypher form of the priority condition and the Python
+form of the whole definition are tested to agree.
 """
 
 from __future__ import annotations
@@ -96,28 +97,9 @@ def reasons(f: RiskFacts) -> list[str]:
     return out
 
 
-# The Cypher form. ``h`` is the household, ``disabled`` and ``severe`` its member counts.
+# The priority condition in Cypher. ``h`` is the household, ``disabled`` and ``severe`` its member
+# counts. The score is computed in Python from the facts the queries return.
 PRIORITY_CONDITION = (
     "(h.monitoring IS NOT NULL OR coalesce(h.tekun, false) OR coalesce(h.elderly_carer, false) "
     "OR severe > 0 OR disabled >= 2)"
 )
-SCORE_EXPRESSION = (
-    "CASE WHEN h.monitoring = $m_sudden THEN $w_sudden WHEN h.monitoring = $m_unstable THEN $w_unstable "
-    "WHEN h.monitoring = $m_marginal THEN $w_marginal ELSE 0 END"
-    " + CASE WHEN coalesce(h.tekun, false) THEN $w_tekun ELSE 0 END"
-    " + CASE WHEN severe > 0 THEN $w_severe + (severe - 1) * $w_extra_severe ELSE 0 END"
-    " + CASE WHEN disabled >= 2 THEN $w_multiple ELSE 0 END"
-    " + CASE WHEN coalesce(h.elderly_carer, false) THEN $w_elderly ELSE 0 END"
-    " + CASE WHEN coalesce(h.dibao, false) THEN $w_dibao ELSE 0 END"
-    " + CASE WHEN h.labour = 0 THEN $w_no_labour ELSE 0 END"
-)
-
-
-def score_params(w: RiskWeights) -> dict[str, object]:
-    return {
-        "m_sudden": MonitoringCategory.SUDDEN_HARDSHIP.value, "m_unstable": MonitoringCategory.UNSTABLE.value,
-        "m_marginal": MonitoringCategory.MARGINAL.value, "w_sudden": w.sudden_hardship, "w_unstable": w.unstable,
-        "w_marginal": w.marginal, "w_tekun": w.tekun, "w_severe": w.severe_member,
-        "w_extra_severe": w.extra_severe_member, "w_multiple": w.multiple_disabled, "w_elderly": w.elderly_carer,
-        "w_dibao": w.dibao, "w_no_labour": w.no_labour,
-    }

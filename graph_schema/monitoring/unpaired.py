@@ -7,27 +7,26 @@ from dataclasses import dataclass
 
 from graph_schema.models import today
 from graph_schema.monitoring import risk
-from graph_schema.monitoring.common import PRIORITY_HOUSEHOLDS, Report
+from graph_schema.monitoring.common import PRIORITY_HOUSEHOLDS, Report, paginate
 from graph_schema.pagination import Page, PageRequest
 from graph_schema.region.service import resolve_scope
 from graph_schema.settings import RiskWeights, get_settings
 from graph_schema.store.base import GraphStore, Tx
 
-_UNPAIRED = (
+#: Every unpaired priority household of the scope with its risk facts, in one pass: the active
+#: pairings on ``as_of`` are counted per household, and those with a 在岗 cadre are left out.
+#: Scoring and ordering happen in Python (:func:`risk.score`), which is faster than a second pass
+#: for the count and cheap for the few thousand households of a county.
+_UNPAIRED_ROWS = (
     PRIORITY_HOUSEHOLDS +
-    "AND NOT EXISTS { MATCH (c:Cadre)-[r:PAIRED_WITH]->(h) WHERE c.on_duty AND r.started_on <= $as_of "
-    "AND (r.ended_on IS NULL OR r.ended_on > $as_of) } "
-)
-UNPAIRED_PAGE = _UNPAIRED + (
-    f"WITH h, disabled, severe, {risk.SCORE_EXPRESSION} AS score "
+    "OPTIONAL MATCH (c:Cadre)-[r:PAIRED_WITH]->(h) WHERE r.started_on <= $as_of "
+    "AND (r.ended_on IS NULL OR r.ended_on > $as_of) "
+    "WITH h, disabled, severe, sum(CASE WHEN c.on_duty THEN 1 ELSE 0 END) AS with_cadre, count(r) AS active "
+    "WHERE with_cadre = 0 "
     "RETURN h.household_no AS household_no, h.region_code AS region_code, h.head_name AS head_name, "
     "h.monitoring AS monitoring, h.tekun AS tekun, h.dibao AS dibao, h.elderly_carer AS elderly_carer, "
-    "h.labour AS labour, disabled AS disabled, severe AS severe, score AS score, "
-    "COUNT { MATCH (c:Cadre)-[r:PAIRED_WITH]->(h) WHERE NOT c.on_duty AND r.started_on <= $as_of "
-    "AND (r.ended_on IS NULL OR r.ended_on > $as_of) } AS with_off_duty_cadre "
-    "ORDER BY score DESC, household_no SKIP $skip LIMIT $limit"
+    "h.labour AS labour, disabled AS disabled, severe AS severe, active AS with_off_duty_cadre"
 )
-UNPAIRED_COUNT = _UNPAIRED + "RETURN count(h) AS n"
 
 
 @dataclass(frozen=True)
@@ -47,26 +46,26 @@ def unpaired_priority(*, store: GraphStore, region: str | None = None, as_of: dt
     with a 在岗 cadre on ``as_of`` (default today), highest risk first, one page."""
     weights = weights or get_settings().risk
 
-    def work(tx: Tx) -> Page[UnpairedHousehold]:
+    def work(tx: Tx) -> list[UnpairedHousehold]:
         params = {"prefix": resolve_scope(tx, region)[1] if region else "", "as_of": as_of or today()}
-        page_params = params | risk.score_params(weights) | {"skip": page.skip, "limit": page.page_size}
-        total = tx.run(UNPAIRED_COUNT, params)[0]["n"]
-        items = [_item(row, weights) for row in tx.run(UNPAIRED_PAGE, page_params)]
-        return Page(items, total, page.page, page.page_size)
+        return [_item(row, weights) for row in tx.run(_UNPAIRED_ROWS, params)]
 
-    return store.read(work)
+    items = store.read(work)
+    items.sort(key=lambda i: (-i.risk_score, i.household_no))
+    return paginate(items, page)
 
 
 def _item(row: dict, weights: RiskWeights) -> UnpairedHousehold:
     facts = risk.RiskFacts(monitoring=row["monitoring"], tekun=row["tekun"], dibao=row["dibao"],
                            elderly_carer=row["elderly_carer"], labour=row["labour"],
-                           disabled=row["disabled"], severe=row["severe"])
+                           disabled=row["disabled"], severe=int(row["severe"]))
+    score = risk.score(facts, weights)
     reasons = risk.reasons(facts)
     if row["with_off_duty_cadre"]:
         reasons.append("结对干部已不在岗，需重新结对")
     return UnpairedHousehold(household_no=row["household_no"], region_code=row["region_code"],
-                             head_name=row["head_name"], risk_level=risk.level(row["score"], weights),
-                             risk_score=row["score"], reasons=reasons)
+                             head_name=row["head_name"], risk_level=risk.level(score, weights),
+                             risk_score=score, reasons=reasons)
 
 
 UNPAIRED = Report(
