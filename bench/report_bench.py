@@ -1,0 +1,73 @@
+"""Monitoring benchmark: every report on a store holding the synthetic province, on either engine.
+
+    .venv/bin/python bench/report_bench.py --store .bench/province            # embedded
+    .venv/bin/python bench/report_bench.py --store bolt://127.0.0.1:7699      # Neo4j
+    .venv/bin/python bench/report_bench.py --store DIR_OR_URI --load          # load the province first
+
+For each report: the median of ``--runs`` timings of the first page (50 rows) scoped to one county,
+and scoped to the whole province; ``coverage`` is timed for the calendar year up to the preset's
+as-of date. The first run of each is a warm-up and not counted. Prints a Markdown table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from graph_schema.monitoring.catalogue import REPORTS  # noqa: E402
+from graph_schema.pagination import PageRequest  # noqa: E402
+from graph_schema.store import open_store  # noqa: E402
+from importers import synth  # noqa: E402
+
+AS_OF = dt.date(2024, 12, 31)  # the synthetic preset's as-of date
+
+
+def median_ms(run, runs: int) -> tuple[float, int]:
+    """Median wall time in ms over ``runs`` calls after one warm-up, and the total the report gave."""
+    total = run().total
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        run()
+        times.append((time.perf_counter() - start) * 1000)
+    return statistics.median(times), total
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--store", required=True)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--load", action="store_true", help="load the synthetic province into an empty store")
+    args = parser.parse_args()
+    store = open_store(args.store)
+    if args.load:
+        started = time.perf_counter()
+        synth.load(store, synth.generate("province", as_of=AS_OF))
+        print(f"loaded the province in {time.perf_counter() - started:.0f} s", file=sys.stderr)
+    county = store.query("MATCH (r:Region) WHERE r.level = 'county' RETURN r.code AS code "
+                         "ORDER BY code LIMIT 1")[0]["code"][:6]
+    print(f"{dt.date.today()} · {platform.system()} · 2 cores · {store.dialect.value} · county {county} · "
+          f"runs {args.runs} (median, after one warm-up)\n")
+    print("| report | county page 1 (ms) | rows in county | province page 1 (ms) | rows in province |")
+    print("| --- | ---: | ---: | ---: | ---: |")
+    for name, report in REPORTS.items():
+        options = {"as_of": AS_OF} | ({"period_start": dt.date(AS_OF.year, 1, 1)} if report.ranged else {})
+        cells = []
+        for region in (county, "62"):
+            ms, total = median_ms(lambda: report.run(store=store, region=region, page=PageRequest(1, 50),
+                                                     **options), args.runs)
+            cells += [f"{ms:,.0f}", f"{total:,}"]
+        print(f"| {name} | {' | '.join(cells)} |", flush=True)
+    store.close()
+
+
+if __name__ == "__main__":
+    main()
