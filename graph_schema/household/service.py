@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from graph_schema.errors import NotFound
 from graph_schema.household.models import Household, Person
+from graph_schema.listing.service import link_new_persons
 from graph_schema.pagination import Page, PageRequest
 from graph_schema.records import (
     BatchResult,
@@ -49,6 +50,7 @@ def _upsert_persons(tx: Tx, persons: Sequence[Person], offset: int) -> BatchResu
     accepted = [p for p in persons if p.household_no in known]
     result = upsert_linked(tx, PERSON, [p.to_row() for p in accepted], MEMBER_OF, HOUSEHOLD,
                            lambda row: {"dst": row["household_no"], "relation": row["relation"]})
+    link_new_persons(tx, result.created)
     result.errors = errors
     return result
 

@@ -37,10 +37,8 @@ from dataclasses import dataclass
 from graph_schema.identifiers import mask_id_number
 from graph_schema.monitoring.common import SCOPED_HOUSEHOLDS, Report, as_of_or_today, paginate
 from graph_schema.pagination import Page, PageRequest
-from graph_schema.records import fetch_by_keys
 from graph_schema.region.service import resolve_scope
 from graph_schema.store.base import GraphStore, Tx
-from graph_schema.store.schema import PERSON
 
 CARE_SUBSIDY = "重度残疾人护理补贴"
 LIVING_SUBSIDY = "困难残疾人生活补贴"
@@ -67,15 +65,20 @@ ENTITLED_PERSONS = (
     SCOPED_HOUSEHOLDS + "MATCH (p:Person)-[:MEMBER_OF]->(h) "
     "WITH h, p WHERE p.grade <= 2 OR coalesce(h.dibao, false) " + _PERSON_COLUMNS
 )
-#: The valid listings of the compared items of the scope's persons, one row per listing.
+#: The valid listings of the compared items of the scope's persons, one row per listing. The
+#: conditions on the listing follow a WITH: written in the MATCH, the embedded engine scans every
+#: listing first (280 ms for a county instead of 43).
 LISTED_PERSONS = (
     SCOPED_HOUSEHOLDS + "MATCH (p:Person)-[:MEMBER_OF]->(h) "
-    f"MATCH (l:Listing) WHERE l.id_number = p.id_number AND l.item IN $items AND {_VALID} "
+    f"MATCH (p)-[:LISTED]->(l:Listing) WITH h, p, l WHERE l.item IN $items AND {_VALID} "
     + _PERSON_COLUMNS + ", l.item AS item, l.dept AS dept"
 )
-#: Valid subsidy listings of ID numbers issued under the scope's county-or-wider prefix.
+#: Valid subsidy listings of ID numbers issued under the scope's county-or-wider prefix that name
+#: nobody of the registry (no ``LISTED`` edge).
 SUBSIDY_LISTINGS_BY_ID_PREFIX = (
-    f"MATCH (l:Listing) WHERE l.id_number STARTS WITH $prefix AND l.item IN $items AND {_VALID} "
+    "MATCH (l:Listing) WHERE l.id_number STARTS WITH $prefix "
+    f"WITH l WHERE l.item IN $items AND {_VALID} "
+    "OPTIONAL MATCH (x:Person)-[:LISTED]->(l) WITH l, x WHERE x IS NULL "
     "RETURN l.id_number AS id_number, l.name AS name, l.item AS item, l.dept AS dept, "
     "l.valid_from AS valid_from"
 )
@@ -104,7 +107,7 @@ def benefit_gaps(*, store: GraphStore, region: str, as_of: dt.date | None = None
         listed = tx.run(LISTED_PERSONS, params | {"items": [*SUBSIDIES, MONITORED]})
         found = _registry_findings(entitled, listed, as_of)
         if len(prefix) <= 6:
-            found += _unknown_findings(tx, tx.run(SUBSIDY_LISTINGS_BY_ID_PREFIX, params | {"items": list(SUBSIDIES)}))
+            found += _unknown_findings(tx.run(SUBSIDY_LISTINGS_BY_ID_PREFIX, params | {"items": list(SUBSIDIES)}))
         found.sort(key=lambda f: (FINDINGS.index(f[1].finding), f[1].region_code or "", f[1].household_no or "",
                                   f[0], f[1].item))
         return paginate([row for _, row in found], page)
@@ -136,12 +139,11 @@ def _registry_findings(entitled: list[dict], listed: list[dict], as_of: dt.date)
     return out
 
 
-def _unknown_findings(tx: Tx, listings: list[dict]) -> list[tuple[str, BenefitGap]]:
-    known = fetch_by_keys(tx, PERSON, sorted({r["id_number"] for r in listings}), ["id_number"])
+def _unknown_findings(listings: list[dict]) -> list[tuple[str, BenefitGap]]:
+    """Listings no person is ``LISTED`` from: the registry does not know the ID number."""
     grouped: dict[tuple[str, str], list[dict]] = {}
     for r in listings:
-        if r["id_number"] not in known:
-            grouped.setdefault((r["id_number"], r["item"]), []).append(r)
+        grouped.setdefault((r["id_number"], r["item"]), []).append(r)
     out = []
     for (number, item), rows in grouped.items():
         rows.sort(key=lambda r: (r["dept"], r["valid_from"] or dt.date.min))

@@ -67,7 +67,7 @@ ONE_TO_ONE_PAIRINGS = _pairings(CADRE.label, PAIRED_WITH.type)
 AUX_PAIRINGS = _pairings(ORG.label, AUX_PAIRED_WITH.type)
 SUBSIDY_LISTINGS = (
     SCOPED_HOUSEHOLDS + "MATCH (p:Person)-[:MEMBER_OF]->(h) "
-    "MATCH (l:Listing) WHERE l.id_number = p.id_number AND l.item IN $items "
+    "MATCH (p)-[:LISTED]->(l:Listing) WITH h, l WHERE l.item IN $items "
     "AND (l.valid_from IS NULL OR l.valid_from <= $this_end) AND (l.valid_to IS NULL OR l.valid_to >= $last_start) "
     "WITH h, l.item AS measure, "
     "max(CASE WHEN l.valid_from IS NULL OR l.valid_from <= $last_end THEN 1 ELSE 0 END) AS last_year, "

@@ -144,6 +144,9 @@ ASSISTED = RelTable(
 #: The exclusion list (回避名单): a cadre who may not be paired with a household (a relative, or
 #: excluded by the organiser). Every pairing path refuses such a pair, the matcher included.
 EXCLUDED = RelTable("EXCLUDED", (("Cadre", "Household"),), {"reason": S, "since": D, "note": S})
+#: A person named by a department list: kept by the person and listing upserts, so comparison
+#: reports reach a person's listings by an edge (the embedded engine indexes only primary keys).
+LISTED = RelTable("LISTED", (("Person", "Listing"),))
 HAS_PROBLEM = RelTable("HAS_PROBLEM", (("Household", "Problem"),))
 RECEIVES = RelTable(
     "RECEIVES", (("Person", "Service"), ("Household", "Service")),
@@ -153,7 +156,7 @@ NEEDS = RelTable("NEEDS", (("Person", "Service"),))
 
 REL_TABLES = (
     IN_REGION, PART_OF, STATIONED_IN, SERVES, MEMBER_OF, PAIRED_WITH, AUX_PAIRED_WITH, ASSISTED, EXCLUDED,
-    HAS_PROBLEM, RECEIVES, NEEDS,
+    LISTED, HAS_PROBLEM, RECEIVES, NEEDS,
 )
 RELS = {t.type: t for t in REL_TABLES}
 

@@ -179,3 +179,13 @@ def test_the_report_description(store):
     upsert_households(store=store, households=[household("H1", dibao=True)])
     upsert_persons(store=store, persons=[person("H1", grade=3)])
     assert BENEFIT_GAPS.run(store=store, region="620822", as_of=AS_OF, page=PageRequest()).total == 1
+
+
+def test_a_person_registered_after_the_list_is_joined_to_it(store):
+    upsert_households(store=store, households=[household("H1")])
+    severe = person("H1", grade=1)
+    upsert_listings(store=store, listings=[listed(severe, CARE)])
+    before = benefit_gaps(store=store, region="620822", as_of=AS_OF).items
+    assert [(g.finding, g.household_no) for g in before] == [("补贴名单人员不在残疾人库", None)]
+    upsert_persons(store=store, persons=[severe])  # now the registry knows them: listed, no gap
+    assert benefit_gaps(store=store, region="620822", as_of=AS_OF).items == []
