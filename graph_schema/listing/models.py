@@ -13,6 +13,12 @@ from graph_schema.enums import Department
 from graph_schema.models import Fen, IdNumber, Model, Text
 
 
+#: The items of the contract's lists that the comparison reports read (项目 may hold any text).
+LIVING_SUBSIDY = "困难残疾人生活补贴"
+CARE_SUBSIDY = "重度残疾人护理补贴"
+MONITORED = "监测对象"
+
+
 class Listing(Model):
     dept: Department
     item: Text  # 项目: 低保, 特困, 困难残疾人生活补贴 … or other text

@@ -35,14 +35,12 @@ import datetime as dt
 from dataclasses import dataclass
 
 from graph_schema.identifiers import mask_id_number
+from graph_schema.listing.models import CARE_SUBSIDY, LIVING_SUBSIDY, MONITORED
 from graph_schema.monitoring.common import SCOPED_HOUSEHOLDS, Report, as_of_or_today, paginate
 from graph_schema.pagination import Page, PageRequest
 from graph_schema.region.service import resolve_scope
 from graph_schema.store.base import GraphStore, Tx
 
-CARE_SUBSIDY = "重度残疾人护理补贴"
-LIVING_SUBSIDY = "困难残疾人生活补贴"
-MONITORED = "监测对象"
 SUBSIDIES = (LIVING_SUBSIDY, CARE_SUBSIDY)
 
 SEVERE_WITHOUT_CARE = "重度残疾未享护理补贴"

@@ -30,6 +30,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from graph_schema.enums import LedgerKind
+from graph_schema.listing.models import CARE_SUBSIDY, LIVING_SUBSIDY
 from graph_schema.monitoring.common import SCOPED_HOUSEHOLDS, Report, as_of_or_today, paginate
 from graph_schema.pagination import Page, PageRequest
 from graph_schema.region.service import resolve_scope
@@ -38,8 +39,6 @@ from graph_schema.store.schema import AUX_PAIRED_WITH, CADRE, ORG, PAIRED_WITH
 
 ONE_TO_ONE = "一对一结对"
 AUXILIARY = "辅助结对"
-LIVING_SUBSIDY = "困难残疾人生活补贴"
-CARE_SUBSIDY = "重度残疾人护理补贴"
 SERVICES = "帮扶服务"
 #: The measures in the order both reports list them.
 MEASURES = (ONE_TO_ONE, AUXILIARY, LIVING_SUBSIDY, CARE_SUBSIDY, SERVICES)
