@@ -6,7 +6,6 @@ import csv
 import datetime as dt
 import io
 import json
-from collections.abc import Iterator
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any
@@ -57,26 +56,23 @@ def report_command(
             if fmt == "table":
                 _print_table(report, s, region, options, PageRequest(page or 1, page_size, _ALL_PAGE))
                 return
-            rows = list(_rows(report, s, region, options, page, page_size))
+            rows = _rows(report, s, region, options, page, page_size)
         except JieduiError as exc:
             raise fail(exc) from exc
     _write(report, rows, fmt, out)
 
 
 def _rows(report: Report, store: GraphStore, region: str, options: dict, page: int | None,
-          page_size: int) -> Iterator[Any]:
-    """The rows of one page, or of every page when no page is named."""
+          page_size: int) -> list[Any]:
+    """The rows of one page, or every row when no page is named: a first page tells the total,
+    and one more run fetches them all (most reports compute every row of the scope per run, so
+    paging through an export would repeat that work for each page)."""
     if page is not None:
-        yield from report.run(store=store, region=region, page=PageRequest(page, page_size, _ALL_PAGE),
-                              **options).items
-        return
-    number = 1
-    while True:
-        part = report.run(store=store, region=region, page=PageRequest(number, _ALL_PAGE, _ALL_PAGE), **options)
-        yield from part.items
-        if number >= part.pages:
-            return
-        number += 1
+        return report.run(store=store, region=region, page=PageRequest(page, page_size, _ALL_PAGE), **options).items
+    first = report.run(store=store, region=region, page=PageRequest(1, _ALL_PAGE, _ALL_PAGE), **options)
+    if first.total <= len(first.items):
+        return first.items
+    return report.run(store=store, region=region, page=PageRequest(1, first.total, first.total), **options).items
 
 
 def cell(value: Any) -> Any:
