@@ -17,6 +17,7 @@ from rich.table import Table
 
 from api.console import StoreOption, cli_store, console, err
 from api.match_cli import match_app
+from api.user_cli import audit_command, demo_users, user_app
 from api.report_cli import remind_command, report_command
 from graph_schema.errors import JieduiError
 from graph_schema.monitoring.unpaired import unpaired_priority
@@ -30,6 +31,8 @@ from importers.report import write_report
 app = typer.Typer(help="结对帮扶 graph manager / 结对帮扶图谱管理", no_args_is_help=True,
                   pretty_exceptions_enable=False)
 app.add_typer(match_app, name="match")
+app.add_typer(user_app, name="user")
+app.command("audit")(audit_command)
 app.command("report")(report_command)
 app.command("remind")(remind_command)
 
@@ -54,13 +57,43 @@ def demo(
     The demo data takes the road real data takes: written as the contract's files, then imported.
     """
     with cli_store(store) as s:
-        if s.query("MATCH (h:Household) RETURN count(h) AS n")[0]["n"]:
-            console.print("图库中已有数据，直接查询 / the store already holds data: querying it as it is")
-        else:
-            with tempfile.TemporaryDirectory() as folder:
-                synth_files.synth_to_dir(preset, seed, Path(folder))
-                _print_import(_import_with_progress(s, [Path(folder)], dry_run=False))
+        _load_demo(s, preset, seed)
         _print_unpaired(unpaired_priority(store=s, page=PageRequest(page_size=rows)))
+
+
+@app.command()
+def serve(
+    store: StoreOption = None,
+    host: Annotated[str, typer.Option(help="监听地址 / address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="端口 / port")] = 8000,
+    preset: Annotated[str, typer.Option(help="空图库时载入的示范数据 / demo data for an empty store: county | tiny")]
+    = "county",
+) -> None:
+    """启动 REST 与 GraphQL 服务 / run the service (REST at /api/v1, GraphQL at /graphql).
+
+    On an empty store it first loads the invented demo county and creates one demo user per role,
+    printing their tokens (kept, for an embedded store, in its folder as demo-tokens.txt).
+    """
+    import uvicorn
+
+    from api.app import create_app
+
+    with cli_store(store) as s:
+        if _load_demo(s, preset, 1):
+            demo_users(s)
+        console.print(f"服务地址 / serving at http://{host}:{port}  (API 文档 docs: /docs · GraphQL: /graphql)")
+        uvicorn.run(create_app(s), host=host, port=port, log_level="warning")
+
+
+def _load_demo(s: GraphStore, preset: str, seed: int) -> bool:
+    """Import the invented demo data into an empty store; False if the store already holds data."""
+    if s.query("MATCH (h:Household) RETURN count(h) AS n")[0]["n"]:
+        console.print("图库中已有数据，直接使用 / the store already holds data: using it as it is")
+        return False
+    with tempfile.TemporaryDirectory() as folder:
+        synth_files.synth_to_dir(preset, seed, Path(folder))
+        _print_import(_import_with_progress(s, [Path(folder)], dry_run=False))
+    return True
 
 
 @app.command("import")

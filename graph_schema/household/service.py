@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from graph_schema.access.models import EVERYTHING, Scope
 from graph_schema.errors import NotFound
 from graph_schema.household.models import Household, Person
 from graph_schema.listing.service import link_new_persons
@@ -55,41 +56,70 @@ def _upsert_persons(tx: Tx, persons: Sequence[Person], offset: int) -> BatchResu
     return result
 
 
-def get_household(*, store: GraphStore, household_no: str) -> Household:
-    row = store.read(lambda tx: get_node(tx, HOUSEHOLD, household_no))
-    if row is None:
+_HOUSEHOLD_COLUMNS = ", ".join(f"h.{c} AS {c}" for c in HOUSEHOLD.columns)
+_PERSON_COLUMNS = ", ".join(f"p.{c} AS {c}" for c in PERSON.columns)
+
+
+def households_in(tx: Tx, household_nos: Sequence[str], scope: Scope = EVERYTHING) -> dict[str, Household]:
+    """The households of ``household_nos`` that exist and lie in ``scope``."""
+    rows = tx.run(f"UNWIND $keys AS k MATCH (h:Household {{household_no: k}}){scope.households()} "
+                  f"RETURN {_HOUSEHOLD_COLUMNS}", {"keys": list(household_nos)} | scope.params)
+    return {r["household_no"]: Household.from_row(r) for r in rows}
+
+
+def get_household(*, store: GraphStore, household_no: str, scope: Scope = EVERYTHING) -> Household:
+    """One household; NotFound alike whether it does not exist or lies outside ``scope``."""
+    found = store.read(lambda tx: households_in(tx, [household_no], scope))
+    if household_no not in found:
         raise NotFound("家庭", "household", household_no)
-    return Household.from_row(row)
+    return found[household_no]
+
+
+def members_in(tx: Tx, household_nos: Sequence[str]) -> dict[str, list[Person]]:
+    """The disabled members of each household, by ID number (callers scope the households)."""
+    out: dict[str, list[Person]] = {no: [] for no in household_nos}
+    rows = tx.run(f"UNWIND $keys AS k MATCH (p:Person)-[:MEMBER_OF]->(h:Household {{household_no: k}}) "
+                  f"RETURN {_PERSON_COLUMNS} ORDER BY id_number", {"keys": list(household_nos)})
+    for r in rows:
+        out[r["household_no"]].append(Person.from_row(r))
+    return out
 
 
 def household_members(*, store: GraphStore, household_no: str) -> list[Person]:
-    columns = ", ".join(f"p.{c} AS {c}" for c in PERSON.columns)
-    rows = store.query(
-        f"MATCH (p:Person)-[:MEMBER_OF]->(h:Household {{household_no: $no}}) RETURN {columns} ORDER BY id_number",
-        {"no": household_no},
-    )
-    return [Person.from_row(r) for r in rows]
+    return store.read(lambda tx: members_in(tx, [household_no]))[household_no]
 
 
-def get_person(*, store: GraphStore, id_number: str) -> Person:
-    row = store.read(lambda tx: get_node(tx, PERSON, id_number))
-    if row is None:
+def persons_in(tx: Tx, id_numbers: Sequence[str], scope: Scope = EVERYTHING) -> dict[str, Person]:
+    """The persons of ``id_numbers`` whose household lies in ``scope``."""
+    rows = tx.run(f"UNWIND $keys AS k MATCH (p:Person {{id_number: k}})-[:MEMBER_OF]->(h:Household)"
+                  f"{scope.households()} RETURN {_PERSON_COLUMNS}", {"keys": list(id_numbers)} | scope.params)
+    return {r["id_number"]: Person.from_row(r) for r in rows}
+
+
+def get_person(*, store: GraphStore, id_number: str, scope: Scope = EVERYTHING) -> Person:
+    found = store.read(lambda tx: persons_in(tx, [id_number], scope))
+    if id_number not in found:
         raise NotFound("残疾人", "person", id_number)
-    return Person.from_row(row)
+    return found[id_number]
 
 
-def list_households(*, store: GraphStore, region: str | None = None,
-                    page: PageRequest = PageRequest()) -> Page[Household]:
-    """Households under a region (any level), ordered by 户编号."""
-    params = {"prefix": scope_prefix(region), "skip": page.skip, "limit": page.page_size}
-    columns = ", ".join(f"h.{c} AS {c}" for c in HOUSEHOLD.columns if c != "version")
+def list_households(*, store: GraphStore, region: str | None = None, page: PageRequest = PageRequest(),
+                    scope: Scope = EVERYTHING) -> Page[Household]:
+    """Households under a region (any level; default the whole scope), ordered by 户编号.
+    A region outside a region scope is NotFound, as if it did not exist."""
+    prefix = scope_prefix(region) if region else scope.prefix
+    if scope.cadre_no or scope.uscc:
+        match = f"MATCH (h:Household){scope.households()} WITH h WHERE h.region_code STARTS WITH $prefix "
+    elif not scope.holds_region(prefix):
+        raise NotFound("区划", "region", region or "")
+    else:  # through the village edges: the embedded engine indexes only primary keys
+        match = "MATCH (v:Region) WHERE v.code STARTS WITH $prefix MATCH (h:Household)-[:IN_REGION]->(v) "
+    params = {"prefix": prefix} | scope.params
 
     def work(tx: Tx) -> Page[Household]:
-        total = tx.run("MATCH (h:Household) WHERE h.region_code STARTS WITH $prefix RETURN count(h) AS n",
-                       {"prefix": params["prefix"]})[0]["n"]
-        rows = tx.run(
-            f"MATCH (h:Household) WHERE h.region_code STARTS WITH $prefix RETURN {columns} "
-            "ORDER BY household_no SKIP $skip LIMIT $limit", params)
+        total = tx.run(f"{match}RETURN count(h) AS n", params)[0]["n"]
+        rows = tx.run(f"{match}RETURN {_HOUSEHOLD_COLUMNS} ORDER BY household_no SKIP $skip LIMIT $limit",
+                      params | {"skip": page.skip, "limit": page.page_size})
         return Page([Household.from_row(r) for r in rows], total, page.page, page.page_size)
 
     return store.read(work)

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from graph_schema.access.models import EVERYTHING, Scope
 from graph_schema.enums import LedgerKind
 from graph_schema.errors import DateOrder, FutureDate, JieduiError, NotFound, ProblemAlreadyOpen, ProblemNotOpen
 from graph_schema.ledger.models import LedgerEntry, Problem
@@ -141,19 +142,47 @@ def _close(problems: dict[str, Problem], entry: LedgerEntry) -> Problem:
                                       "resolution": entry.note})
 
 
+_ENTRY_COLUMNS = ("e.entry_date AS entry_date, h.household_no AS household_no, a.cadre_no AS cadre_no, "
+                  "a.uscc AS uscc, e.kind AS kind, e.amount_fen AS amount_fen, e.in_kind_fen AS in_kind_fen, "
+                  "e.note AS note, e.problem_no AS problem_no, e.entry_id AS entry_id")
+
+
+def ledger_in(tx: Tx, household_nos: Sequence[str]) -> dict[str, list[LedgerEntry]]:
+    """Each household's ledger, oldest first (callers scope the households)."""
+    out: dict[str, list[LedgerEntry]] = {no: [] for no in household_nos}
+    rows = tx.run(f"UNWIND $keys AS k MATCH (a)-[e:ASSISTED]->(h:Household {{household_no: k}}) "
+                  f"RETURN {_ENTRY_COLUMNS} ORDER BY entry_date, entry_id", {"keys": list(household_nos)})
+    for r in rows:
+        out[r["household_no"]].append(LedgerEntry.from_row(r))
+    return out
+
+
+def org_ledger_in(tx: Tx, usccs: Sequence[str], scope: Scope = EVERYTHING) -> dict[str, list[LedgerEntry]]:
+    """What each organisation recorded (donations, volunteer services…) for households in ``scope``."""
+    out: dict[str, list[LedgerEntry]] = {u: [] for u in usccs}
+    rows = tx.run(f"UNWIND $keys AS k MATCH (a:Org {{uscc: k}})-[e:ASSISTED]->(h:Household) "
+                  f"WITH a, e, h{scope.households()} RETURN {_ENTRY_COLUMNS} ORDER BY entry_date, entry_id",
+                  {"keys": list(usccs)} | scope.params)
+    for r in rows:
+        out[r["uscc"]].append(LedgerEntry.from_row(r))
+    return out
+
+
 def household_ledger(*, store: GraphStore, household_no: str) -> list[LedgerEntry]:
     """A household's ledger, oldest first."""
-    rows = store.query(
-        "MATCH (a)-[e:ASSISTED]->(h:Household {household_no: $h}) "
-        "RETURN e.entry_date AS entry_date, h.household_no AS household_no, "
-        "a.cadre_no AS cadre_no, a.uscc AS uscc, e.kind AS kind, e.amount_fen AS amount_fen, "
-        "e.in_kind_fen AS in_kind_fen, e.note AS note, e.problem_no AS problem_no, e.entry_id AS entry_id "
-        "ORDER BY entry_date, entry_id", {"h": household_no})
-    return [LedgerEntry.from_row(r) for r in rows]
+    return store.read(lambda tx: ledger_in(tx, [household_no]))[household_no]
+
+
+def problems_in(tx: Tx, household_nos: Sequence[str]) -> dict[str, list[Problem]]:
+    """Each household's problems, oldest first (callers scope the households)."""
+    out: dict[str, list[Problem]] = {no: [] for no in household_nos}
+    columns = ", ".join(f"p.{c} AS {c}" for c in PROBLEM.columns)
+    rows = tx.run(f"UNWIND $keys AS k MATCH (h:Household {{household_no: k}})-[:HAS_PROBLEM]->(p:Problem) "
+                  f"RETURN {columns} ORDER BY opened_on, problem_no", {"keys": list(household_nos)})
+    for r in rows:
+        out[r["household_no"]].append(Problem.from_row(r))
+    return out
 
 
 def household_problems(*, store: GraphStore, household_no: str) -> list[Problem]:
-    columns = ", ".join(f"p.{c} AS {c}" for c in PROBLEM.columns)
-    rows = store.query(f"MATCH (h:Household {{household_no: $h}})-[:HAS_PROBLEM]->(p:Problem) RETURN {columns} "
-                       "ORDER BY opened_on, problem_no", {"h": household_no})
-    return [Problem.from_row(r) for r in rows]
+    return store.read(lambda tx: problems_in(tx, [household_no]))[household_no]

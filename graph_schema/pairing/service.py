@@ -17,6 +17,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from graph_schema.access.models import EVERYTHING, Scope
 from graph_schema.enums import PairingSource
 from graph_schema.errors import (
     AlreadyAuxPaired,
@@ -214,14 +215,34 @@ def end_pairing(*, store: GraphStore, household_no: str, reason: str, ended_on: 
     return store.write(lambda tx: end_in(tx, household_no, ended_on or today(), reason))
 
 
-def pairing_history(*, store: GraphStore, household_no: str) -> list[Pairing]:
-    """Every one-to-one pairing of a household, oldest first."""
-    rows = store.query(
-        "MATCH (c:Cadre)-[p:PAIRED_WITH]->(h:Household {household_no: $h}) "
+def pairings_in(tx: Tx, household_nos: Sequence[str]) -> dict[str, list[Pairing]]:
+    """Every one-to-one pairing of each household, oldest first (callers scope the households)."""
+    out: dict[str, list[Pairing]] = {no: [] for no in household_nos}
+    rows = tx.run(
+        "UNWIND $keys AS k MATCH (c:Cadre)-[p:PAIRED_WITH]->(h:Household {household_no: k}) "
         f"RETURN c.cadre_no AS cadre_no, p.proposal_id AS proposal_id, {_PAIRING_COLUMNS} "
         "ORDER BY started_on, coalesce(ended_on, $open_end), pairing_id",
-        {"h": household_no, "open_end": dt.date.max})
-    return [Pairing.from_row(r) for r in rows]
+        {"keys": list(household_nos), "open_end": dt.date.max})
+    for r in rows:
+        out[r["household_no"]].append(Pairing.from_row(r))
+    return out
+
+
+def pairing_history(*, store: GraphStore, household_no: str) -> list[Pairing]:
+    """Every one-to-one pairing of a household, oldest first."""
+    return store.read(lambda tx: pairings_in(tx, [household_no]))[household_no]
+
+
+def cadre_households_in(tx: Tx, cadre_nos: Sequence[str], scope: Scope = EVERYTHING) -> dict[str, list[str]]:
+    """The households each cadre is paired with now, by 户编号, those in ``scope`` only."""
+    out: dict[str, list[str]] = {no: [] for no in cadre_nos}
+    rows = tx.run(
+        "UNWIND $keys AS k MATCH (c:Cadre {cadre_no: k})-[p:PAIRED_WITH]->(h:Household) WHERE p.ended_on IS NULL "
+        f"WITH k, h{scope.households()} RETURN k AS cadre_no, h.household_no AS household_no ORDER BY household_no",
+        {"keys": list(cadre_nos)} | scope.params)
+    for r in rows:
+        out[r["cadre_no"]].append(r["household_no"])
+    return out
 
 
 def active_in(tx: Tx, household_no: str) -> Pairing | None:
@@ -357,3 +378,27 @@ def end_aux_pairing(*, store: GraphStore, household_no: str, uscc: str, reason: 
         return current.model_copy(update={"ended_on": ended_on, "end_reason": reason})
 
     return store.write(work)
+
+
+_AUX_COLUMNS = f"o.uscc AS uscc, {_PAIRING_COLUMNS}"
+
+
+def aux_pairings_in(tx: Tx, household_nos: Sequence[str]) -> dict[str, list[AuxPairing]]:
+    """Every auxiliary pairing of each household, oldest first (callers scope the households)."""
+    out: dict[str, list[AuxPairing]] = {no: [] for no in household_nos}
+    rows = tx.run("UNWIND $keys AS k MATCH (o:Org)-[p:AUX_PAIRED_WITH]->(h:Household {household_no: k}) "
+                  f"RETURN {_AUX_COLUMNS} ORDER BY started_on, pairing_id", {"keys": list(household_nos)})
+    for r in rows:
+        out[r["household_no"]].append(AuxPairing.from_row(r))
+    return out
+
+
+def org_aux_pairings_in(tx: Tx, usccs: Sequence[str], scope: Scope = EVERYTHING) -> dict[str, list[AuxPairing]]:
+    """Every auxiliary pairing of each organisation with a household in ``scope``, oldest first."""
+    out: dict[str, list[AuxPairing]] = {u: [] for u in usccs}
+    rows = tx.run("UNWIND $keys AS k MATCH (o:Org {uscc: k})-[p:AUX_PAIRED_WITH]->(h:Household) "
+                  f"WITH o, p, h{scope.households()} RETURN {_AUX_COLUMNS} ORDER BY started_on, pairing_id",
+                  {"keys": list(usccs)} | scope.params)
+    for r in rows:
+        out[r["uscc"]].append(AuxPairing.from_row(r))
+    return out

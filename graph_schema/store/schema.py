@@ -116,7 +116,32 @@ REVISION = NodeTable(
     indexed=("entity_key",),
 )
 
-NODE_TABLES = (REGION, HOUSEHOLD, PERSON, CADRE, ORG, SERVICE, PROBLEM, LISTING, REMINDER, REVISION)
+#: A user of the API or console; ``region_code``, ``cadre_no`` or ``uscc`` bounds what they see.
+USER = NodeTable(
+    "User",
+    "user_id",
+    {"user_id": S, "role": S, "region_code": S, "cadre_no": S, "uscc": S, "created_at": S,
+     "password_hash": S, "disabled": B},
+)
+#: A bearer token: only its SHA-256 is stored (tokens are 256-bit random, so a fast hash is safe).
+TOKEN = NodeTable(
+    "Token",
+    "token_hash",
+    {"token_hash": S, "user_id": S, "created_at": S, "expires_at": S, "revoked": B},
+    indexed=("user_id",),
+)
+#: One audit entry: who read or changed which household data, when, through which request.
+#: ``object_keys`` holds every key of ``object_kind`` the request touched (one entry per request and kind).
+AUDIT = NodeTable(
+    "AuditEntry",
+    "audit_id",
+    {"audit_id": S, "at": S, "user_id": S, "role": S, "action": S, "operation": S, "object_kind": S,
+     "object_keys": L, "request_id": S},
+    indexed=("at",),
+)
+
+NODE_TABLES = (REGION, HOUSEHOLD, PERSON, CADRE, ORG, SERVICE, PROBLEM, LISTING, REMINDER, REVISION, USER, TOKEN,
+               AUDIT)
 NODES = {t.label: t for t in NODE_TABLES}
 
 _PAIRING = {

@@ -1,0 +1,36 @@
+"""The web service: REST under ``/api/v1``, GraphQL at ``/graphql``, over one store."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from api import errors
+from api.auth import Services, TokenCache
+from api.rest import households
+from graph_schema.access.audit import AuditLog
+from graph_schema.store import GraphStore
+
+API = "/api/v1"
+
+
+def create_app(store: GraphStore, *, audit_interval: float = 0.5, token_ttl: float = 30.0) -> FastAPI:
+    """The app over an open store (the caller owns the store and closes it after the app stops)."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        app.state.services.audit.close()
+
+    app = FastAPI(
+        title="jiedui 结对帮扶图谱", version="1.0",
+        description="结对帮扶图谱管理：家庭、残疾人、干部、社会组织、结对、台账与监测预警。"
+                    "每个请求须带 `Authorization: Bearer <token>`（`jiedui user add` 生成）。",
+        lifespan=lifespan,
+    )
+    app.state.services = Services(store, AuditLog(store, interval=audit_interval), TokenCache(store, token_ttl))
+    errors.install(app)
+    app.include_router(households.router, prefix=API)
+    return app

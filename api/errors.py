@@ -1,0 +1,72 @@
+"""The one place where domain errors become HTTP answers: a stable code, a Chinese message, an
+English one, the field at fault; never a driver's internals."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+from graph_schema.access.service import Forbidden, Unauthenticated
+from graph_schema.errors import InvalidValue, JieduiError, NotFound, RuleViolation, StoreError
+from graph_schema.identifiers import IdentifierError
+
+log = logging.getLogger(__name__)
+
+_STATUS: list[tuple[type[JieduiError], int]] = [
+    (Unauthenticated, 401), (Forbidden, 403), (NotFound, 404), (InvalidValue, 422), (RuleViolation, 409),
+    (StoreError, 503),
+]
+
+
+def status_of(exc: JieduiError) -> int:
+    return next((status for kind, status in _STATUS if isinstance(exc, kind)), 400)
+
+
+def body_of(exc: JieduiError) -> dict:
+    """The JSON an error answers with. A store failure says only that the store failed."""
+    if isinstance(exc, StoreError):
+        return {"code": exc.code, "message": "图库暂时不可用，请稍后重试", "message_en": "the store is unavailable; retry later"}
+    return exc.as_dict()
+
+
+def _request_id(request: Request) -> dict:
+    rid = getattr(request.state, "request_id", None)
+    return {"request_id": rid} if rid else {}
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(JieduiError)
+    async def domain(request: Request, exc: JieduiError) -> JSONResponse:
+        if isinstance(exc, StoreError):
+            log.error("store error: %s %s", exc.en, exc.details)
+        headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthenticated) else None
+        return JSONResponse(body_of(exc) | _request_id(request), status_code=status_of(exc), headers=headers)
+
+    @app.exception_handler(IdentifierError)
+    async def identifier(request: Request, exc: IdentifierError) -> JSONResponse:
+        return JSONResponse({"code": exc.code, "message": exc.reason_zh, "message_en": exc.reason_en}
+                            | _request_id(request), status_code=422)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [{"field": ".".join(str(p) for p in e["loc"]), "reason": e["msg"]} for e in exc.errors()]
+        fields = "、".join(e["field"] for e in errors)
+        return JSONResponse({"code": "VALIDATION", "message": f"请求字段无效：{fields}",
+                             "message_en": f"invalid request fields: {fields}", "errors": errors}
+                            | _request_id(request), status_code=422)
+
+    @app.exception_handler(HTTPException)
+    async def http(request: Request, exc: HTTPException) -> JSONResponse:
+        zh = {404: "没有这个地址", 405: "不支持此请求方法"}.get(exc.status_code, "请求无效")
+        return JSONResponse({"code": f"HTTP_{exc.status_code}", "message": zh, "message_en": str(exc.detail)}
+                            | _request_id(request), status_code=exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unexpected error")
+        return JSONResponse({"code": "INTERNAL", "message": "服务器内部错误，已记录", "message_en": "internal error; logged"}
+                            | _request_id(request), status_code=500)

@@ -1,0 +1,93 @@
+"""Households and their disabled members, pairings, ledger and problems (all scoped)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+
+from api.auth import Caller, caller
+from api.rest import schemas
+from api.rest.schemas import (
+    AuxPairingOut,
+    HouseholdOut,
+    LedgerEntryOut,
+    PageOut,
+    PairingOut,
+    PersonOut,
+    ProblemOut,
+)
+from graph_schema.household.service import get_household, get_person, list_households, members_in
+from graph_schema.ledger.service import ledger_in, problems_in
+from graph_schema.pagination import PageRequest
+from graph_schema.pairing.service import aux_pairings_in, pairings_in
+
+router = APIRouter(tags=["households 家庭"])
+
+Page = Annotated[int, Query(ge=1, description="页码 / page, from 1")]
+PageSize = Annotated[int, Query(ge=1, le=1000, description="每页条数 / rows per page")]
+
+
+@router.get("/households", response_model=PageOut[HouseholdOut])
+def households(who: Annotated[Caller, Depends(caller)],
+               region: Annotated[str | None, Query(description="区划代码（任意级）/ region code, any level")] = None,
+               page: Page = 1, page_size: PageSize = 50) -> dict:
+    """户列表：辖区内的家庭，按户编号排序 / households in the caller's jurisdiction, by number."""
+    found = list_households(store=who.store, region=region, page=PageRequest(page, page_size), scope=who.scope)
+    who.read("household", [h.household_no for h in found.items])
+    return schemas.page_out(found, lambda h: schemas.household(h, who.scope))
+
+
+@router.get("/households/{household_no}", response_model=HouseholdOut)
+def household(household_no: str, who: Annotated[Caller, Depends(caller)]) -> dict:
+    """一户的基本信息 / one household."""
+    found = get_household(store=who.store, household_no=household_no, scope=who.scope)
+    who.read("household", [household_no])
+    return schemas.household(found, who.scope)
+
+
+def _scoped(who: Caller, household_no: str, part):
+    """A household's related records, after checking in the store that the household is in scope."""
+    get_household(store=who.store, household_no=household_no, scope=who.scope)
+    who.read("household", [household_no])
+    return who.store.read(lambda tx: part(tx, [household_no]))[household_no]
+
+
+@router.get("/households/{household_no}/members", response_model=list[PersonOut])
+def members(household_no: str, who: Annotated[Caller, Depends(caller)]) -> list[dict]:
+    """家庭中的残疾人 / the household's disabled members."""
+    people = _scoped(who, household_no, members_in)
+    who.read("person", [p.id_number for p in people])
+    return [schemas.person(p, who.scope) for p in people]
+
+
+@router.get("/households/{household_no}/pairings", response_model=list[PairingOut])
+def pairings(household_no: str, who: Annotated[Caller, Depends(caller)]) -> list[dict]:
+    """一对一结对（含历史）/ one-to-one pairings, past ones included, oldest first."""
+    return [schemas.plain(p) for p in _scoped(who, household_no, pairings_in)]
+
+
+@router.get("/households/{household_no}/aux-pairings", response_model=list[AuxPairingOut])
+def aux_pairings(household_no: str, who: Annotated[Caller, Depends(caller)]) -> list[dict]:
+    """辅助结对（含历史）/ auxiliary pairings with organisations, oldest first."""
+    return [schemas.plain(p) for p in _scoped(who, household_no, aux_pairings_in)]
+
+
+@router.get("/households/{household_no}/ledger", response_model=list[LedgerEntryOut])
+def ledger(household_no: str, who: Annotated[Caller, Depends(caller)]) -> list[dict]:
+    """帮扶台账 / the household's ledger, oldest first."""
+    return [schemas.ledger_entry(e) for e in _scoped(who, household_no, ledger_in)]
+
+
+@router.get("/households/{household_no}/problems", response_model=list[ProblemOut])
+def problems(household_no: str, who: Annotated[Caller, Depends(caller)]) -> list[dict]:
+    """反映的困难（含已解决）/ the household's problems, solved ones included."""
+    return [schemas.plain(p) for p in _scoped(who, household_no, problems_in)]
+
+
+@router.get("/persons/{id_number}", response_model=PersonOut)
+def person(id_number: str, who: Annotated[Caller, Depends(caller)]) -> dict:
+    """一名残疾人 / one disabled person (by full ID number)."""
+    found = get_person(store=who.store, id_number=id_number, scope=who.scope)
+    who.read("person", [id_number])
+    return schemas.person(found, who.scope)

@@ -1,0 +1,120 @@
+"""``jiedui user …`` (users and their tokens) and ``jiedui audit`` (the audit trail)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from api.console import StoreOption, cli_store, console, fail
+from graph_schema.access.audit import audit_entries
+from graph_schema.access.models import Role
+from graph_schema.access.service import add_user, issue_token, list_users, revoke_tokens
+from graph_schema.errors import JieduiError
+from graph_schema.pagination import PageRequest
+from graph_schema.store import GraphStore
+
+user_app = typer.Typer(help="用户与令牌 / users and their tokens", no_args_is_help=True)
+
+RoleOption = Annotated[Role, typer.Option("--role", help="admin | organizer | cadre | org | portal")]
+
+
+@user_app.command("add")
+def add(
+    user_id: Annotated[str, typer.Argument(help="用户名 / user name", show_default=False)],
+    role: RoleOption,
+    region: Annotated[str | None, typer.Option("--region", help="organizer、portal 的辖区 / jurisdiction")] = None,
+    cadre: Annotated[str | None, typer.Option("--cadre", help="cadre 角色的干部编号 / the cadre's number")] = None,
+    org: Annotated[str | None, typer.Option("--org", help="org 角色的统一社会信用代码 / the org's code")] = None,
+    days: Annotated[int, typer.Option(help="令牌有效天数 / token validity in days")] = 90,
+    store: StoreOption = None,
+) -> None:
+    """新建用户并生成令牌（只显示这一次）/ add a user and print their token (shown once)."""
+    with cli_store(store) as s:
+        try:
+            add_user(store=s, user_id=user_id, role=role, region=region, cadre_no=cadre, uscc=org)
+            token = issue_token(store=s, user_id=user_id, days=days)
+        except JieduiError as exc:
+            raise fail(exc) from exc
+    console.print(token, soft_wrap=True, highlight=False)
+
+
+@user_app.command("token")
+def token(user_id: Annotated[str, typer.Argument(show_default=False)], days: int = 90,
+          store: StoreOption = None) -> None:
+    """为用户另发一个令牌 / issue another token for a user."""
+    with cli_store(store) as s:
+        try:
+            console.print(issue_token(store=s, user_id=user_id, days=days), soft_wrap=True, highlight=False)
+        except JieduiError as exc:
+            raise fail(exc) from exc
+
+
+@user_app.command("revoke")
+def revoke(user_id: Annotated[str, typer.Argument(show_default=False)], store: StoreOption = None) -> None:
+    """吊销用户的全部令牌 / revoke all of a user's tokens."""
+    with cli_store(store) as s:
+        console.print(f"已吊销 / revoked: {revoke_tokens(store=s, user_id=user_id)}")
+
+
+@user_app.command("list")
+def list_(store: StoreOption = None) -> None:
+    """列出用户 / list users."""
+    table = Table("用户 user", "角色 role", "范围 bound")
+    with cli_store(store) as s:
+        for u in list_users(store=s):
+            table.add_row(u.user_id, u.role.value, u.region_code or u.cadre_no or u.uscc or "全部 all")
+    console.print(table)
+
+
+def audit_command(
+    since: Annotated[dt.datetime | None, typer.Option(help="起始时间（UTC）/ from this time on (UTC)")] = None,
+    user: Annotated[str | None, typer.Option(help="只看此用户 / one user only")] = None,
+    key: Annotated[str | None, typer.Option("--object", help="只看涉及此对象的 / naming this object")] = None,
+    page: Annotated[int, typer.Option(min=1)] = 1,
+    page_size: Annotated[int, typer.Option(min=1, max=1000)] = 50,
+    store: StoreOption = None,
+) -> None:
+    """审计日志：谁在何时读取或修改了哪些家庭数据 / the audit trail, newest first."""
+    with cli_store(store) as s:
+        found = audit_entries(store=s, since=since, user_id=user, object_key=key,
+                              page=PageRequest(page, page_size))
+    table = Table("时间 at", "用户 user", "角色 role", "操作 action", "接口 operation", "对象 objects", "请求 request",
+                  title=f"审计日志 / audit trail（共 {found.total} 条）")
+    for e in found.items:
+        keys = ", ".join(e.object_keys[:5]) + (f" …(+{len(e.object_keys) - 5})" if len(e.object_keys) > 5 else "")
+        table.add_row(e.at, e.user_id, e.role, e.action, e.operation, f"{e.object_kind}: {keys}", e.request_id)
+    console.print(table)
+
+
+def demo_users(store: GraphStore) -> None:
+    """One demo user per role on the demo data, their tokens printed (and, for an embedded store,
+    kept in its folder, readable by the owner only)."""
+    county = store.query("MATCH (r:Region) WHERE r.level = 'county' RETURN r.code AS code ORDER BY code LIMIT 1")
+    cadre = store.query("MATCH (c:Cadre)-[p:PAIRED_WITH]->(:Household) WHERE p.ended_on IS NULL "
+                        "RETURN c.cadre_no AS no ORDER BY no LIMIT 1")
+    org = store.query("MATCH (o:Org) RETURN o.uscc AS no ORDER BY no LIMIT 1")
+    region = county[0]["code"] if county else None
+    wanted = [("admin", Role.ADMIN, {}), ("county-organizer", Role.ORGANIZER, {"region": region}),
+              ("county-portal", Role.PORTAL, {"region": region})]
+    if cadre:
+        wanted.append(("demo-cadre", Role.CADRE, {"cadre_no": cadre[0]["no"]}))
+    if org:
+        wanted.append(("demo-org", Role.ORG, {"uscc": org[0]["no"]}))
+    lines = []
+    for user_id, role, bound in wanted:
+        if role is not Role.ADMIN and not region:
+            continue
+        add_user(store=store, user_id=user_id, role=role, **bound)
+        lines.append(f"{user_id}\t{role.value}\t{issue_token(store=store, user_id=user_id)}")
+    console.print("示范用户与令牌 / demo users and their tokens:\n" + "\n".join(lines), highlight=False)
+    folder = Path(store.location)
+    if folder.is_dir():
+        path = folder / "demo-tokens.txt"
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        os.chmod(path, 0o600)
+        console.print(f"（已保存于 / kept in {path}）")

@@ -1,0 +1,108 @@
+"""Users, roles and the scope each role gives."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from graph_schema.region.service import scope_prefix
+
+
+class Role(StrEnum):
+    """What a user is for. Every role but ``admin`` is bounded by a region, a cadre or an org."""
+
+    ADMIN = "admin"  # the whole store; sees ID numbers; reads the audit log
+    ORGANIZER = "organizer"  # a 残联 organiser: everything under one region, ID numbers included
+    CADRE = "cadre"  # a cadre: the households they are paired with now, and their own records
+    ORG = "org"  # a social organisation: the households of its auxiliary pairings, its own records
+    PORTAL = "portal"  # a read-only portal: everything under one region, ID numbers masked
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What one user may reach, as Cypher the store queries embed (never a filter applied to
+    results afterwards). Region scopes are code prefixes ('' is the whole store)."""
+
+    prefix: str = ""
+    cadre_no: str | None = None
+    uscc: str | None = None
+    sees_ids: bool = True
+
+    @property
+    def params(self) -> dict[str, str]:
+        if self.cadre_no:
+            return {"scope_cadre": self.cadre_no}
+        if self.uscc:
+            return {"scope_org": self.uscc}
+        if not self.prefix:
+            return {}
+        wider = [self.prefix[:n].ljust(12, "0") for n in (2, 4, 6, 9, 12) if n <= len(self.prefix)]
+        return {"scope_prefix": self.prefix, "scope_wider": wider}
+
+    def households(self, var: str = "h") -> str:
+        """Cypher to append after a MATCH that binds household ``var``: it keeps the household only
+        if it is in scope (a region prefix, or an active pairing of the cadre or organisation)."""
+        if self.cadre_no:
+            return (f" MATCH (:Cadre {{cadre_no: $scope_cadre}})-[scope_p:PAIRED_WITH]->({var})"
+                    " WHERE scope_p.ended_on IS NULL")
+        if self.uscc:
+            return (f" MATCH (:Org {{uscc: $scope_org}})-[scope_p:AUX_PAIRED_WITH]->({var})"
+                    " WHERE scope_p.ended_on IS NULL")
+        return f" WHERE {var}.region_code STARTS WITH $scope_prefix" if self.prefix else ""
+
+    def cadres(self, var: str = "c") -> str:
+        """A WHERE clause for cadre ``var``: stationed in the region, or the cadre themself."""
+        if self.cadre_no:
+            return f" WHERE {var}.cadre_no = $scope_cadre"
+        if self.uscc:
+            return " WHERE false"
+        return f" WHERE {var}.station_code STARTS WITH $scope_prefix" if self.prefix else ""
+
+    def orgs(self, var: str = "o") -> str:
+        """A WHERE clause for organisation ``var``: serving the region (or a wider one that holds
+        it), or the organisation itself."""
+        if self.uscc:
+            return f" WHERE {var}.uscc = $scope_org"
+        if self.cadre_no:
+            return " WHERE false"
+        if not self.prefix:
+            return ""
+        return (f" WHERE ({var}.service_region_code STARTS WITH $scope_prefix"
+                f" OR {var}.service_region_code IN $scope_wider)")
+
+    def holds_region(self, prefix: str) -> bool:
+        """Whether a region (given by its code prefix) lies inside a region scope."""
+        return not (self.cadre_no or self.uscc) and prefix.startswith(self.prefix)
+
+
+#: The scope of local operators (the CLI) and of admins: everything, ID numbers shown.
+EVERYTHING = Scope()
+
+
+@dataclass(frozen=True)
+class User:
+    user_id: str
+    role: Role
+    region_code: str | None = None
+    cadre_no: str | None = None
+    uscc: str | None = None
+
+    @property
+    def scope(self) -> Scope:
+        match self.role:
+            case Role.ADMIN:
+                return EVERYTHING
+            case Role.CADRE:
+                return Scope(cadre_no=self.cadre_no, sees_ids=False)
+            case Role.ORG:
+                return Scope(uscc=self.uscc, sees_ids=False)
+            case _:
+                return Scope(prefix=scope_prefix(self.region_code), sees_ids=self.role is Role.ORGANIZER)
+
+
+def mask_id(value: str | None) -> str | None:
+    """An ID number (or a certificate number, which starts with it) shown as 620822********123X:
+    the county and the last four characters stay, the birth date and sequence are hidden."""
+    if not value or len(value) < 18:
+        return value
+    return value[:6] + "*" * 8 + value[14:]

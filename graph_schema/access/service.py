@@ -1,0 +1,127 @@
+"""Users and their bearer tokens, kept in the graph store beside the data they guard."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+
+from graph_schema.access.models import Role, User
+from graph_schema.errors import InvalidValue, JieduiError, NotFound
+from graph_schema.identifiers import normalize_region_code
+from graph_schema.records import fetch_by_keys
+from graph_schema.store.base import GraphStore, Tx
+from graph_schema.store.schema import CADRE, ORG, REGION, TOKEN, USER
+
+
+class Unauthenticated(JieduiError):
+    """No token, an unknown one, or one expired or revoked: all answer alike."""
+
+    code = "UNAUTHENTICATED"
+
+    def __init__(self) -> None:
+        super().__init__("未登录或令牌无效、已过期、已吊销", "missing, unknown, expired or revoked token")
+
+
+class Forbidden(JieduiError):
+    """The user's role may not do this at all (as opposed to an object outside their scope,
+    which answers NotFound so that its existence is not revealed)."""
+
+    code = "FORBIDDEN"
+
+    def __init__(self, role: Role, action: str) -> None:
+        super().__init__(f"角色「{role.value}」无权{action}", f"role '{role.value}' may not {action}",
+                         role=role.value)
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _bound(tx: Tx, role: Role, region: str | None, cadre_no: str | None, uscc: str | None) -> dict:
+    """Check that the role has exactly the bound it needs and that the bound exists."""
+    needed = {Role.ORGANIZER: "region", Role.PORTAL: "region", Role.CADRE: "cadre", Role.ORG: "org"}.get(role)
+    given = {"region": region, "cadre": cadre_no, "org": uscc}
+    for name, value in given.items():
+        if value and name != needed:
+            raise InvalidValue(name, value, f"角色「{role.value}」不用此项", f"role '{role.value}' takes no {name}")
+    if needed is None:
+        return {}
+    value = given[needed]
+    if not value:
+        raise InvalidValue(needed, value, f"角色「{role.value}」必须指定", f"role '{role.value}' needs one")
+    if needed == "region":
+        value = normalize_region_code(value)
+    table = {"region": REGION, "cadre": CADRE, "org": ORG}[needed]
+    if not fetch_by_keys(tx, table, [value], [table.key]):
+        raise NotFound({"region": "区划", "cadre": "干部", "org": "社会组织"}[needed], needed, value)
+    return {"region": {"region_code": value}, "cadre": {"cadre_no": value}, "org": {"uscc": value}}[needed]
+
+
+def add_user(*, store: GraphStore, user_id: str, role: Role, region: str | None = None, cadre_no: str | None = None,
+             uscc: str | None = None) -> User:
+    """Create a user (refused if the name is taken)."""
+    if not user_id or not user_id.strip() or len(user_id) > 64:
+        raise InvalidValue("user", user_id, "用户名须为 1–64 个字符", "a user name has 1–64 characters")
+
+    def work(tx: Tx) -> User:
+        if fetch_by_keys(tx, USER, [user_id], ["user_id"]):
+            raise InvalidValue("user", user_id, "用户名已存在", "this user name is taken", code="USER_EXISTS")
+        bound = _bound(tx, role, region, cadre_no, uscc)
+        row = {"user_id": user_id, "role": role.value, "created_at": _now().isoformat(), "disabled": False} | bound
+        tx.create_nodes(USER, [row])
+        return User(user_id, role, bound.get("region_code"), bound.get("cadre_no"), bound.get("uscc"))
+
+    return store.write(work)
+
+
+def issue_token(*, store: GraphStore, user_id: str, days: int = 90) -> str:
+    """A new bearer token for the user, valid ``days`` days; only its hash is stored, so this is
+    the one time it can be shown."""
+    if not 1 <= days <= 3650:
+        raise InvalidValue("days", days, "有效期须在 1 到 3650 天之间", "validity must be 1–3650 days")
+    token = secrets.token_urlsafe(32)
+    now = _now()
+
+    def work(tx: Tx) -> None:
+        if not fetch_by_keys(tx, USER, [user_id], ["user_id"]):
+            raise NotFound("用户", "user", user_id)
+        tx.create_nodes(TOKEN, [{"token_hash": token_hash(token), "user_id": user_id, "created_at": now.isoformat(),
+                                 "expires_at": (now + dt.timedelta(days=days)).isoformat(), "revoked": False}])
+
+    store.write(work)
+    return token
+
+
+def revoke_tokens(*, store: GraphStore, user_id: str) -> int:
+    """Revoke every token of a user; returns how many were still valid."""
+    return store.write(lambda tx: tx.run(
+        "MATCH (t:Token) WHERE t.user_id = $user AND t.revoked = false SET t.revoked = true RETURN count(t) AS n",
+        {"user": user_id})[0]["n"])
+
+
+_LOOKUP = ("MATCH (t:Token {token_hash: $hash}) WHERE t.revoked = false AND t.expires_at > $now "
+           "MATCH (u:User {user_id: t.user_id}) WHERE u.disabled = false "
+           "RETURN u.user_id AS user_id, u.role AS role, u.region_code AS region_code, u.cadre_no AS cadre_no, "
+           "u.uscc AS uscc")
+
+
+def authenticate(*, store: GraphStore, token: str | None) -> User:
+    """The user a bearer token belongs to; Unauthenticated if it is unknown, expired or revoked."""
+    if not token:
+        raise Unauthenticated()
+    rows = store.query(_LOOKUP, {"hash": token_hash(token), "now": _now().isoformat()})
+    if not rows:
+        raise Unauthenticated()
+    r = rows[0]
+    return User(r["user_id"], Role(r["role"]), r["region_code"], r["cadre_no"], r["uscc"])
+
+
+def list_users(*, store: GraphStore) -> list[User]:
+    rows = store.query("MATCH (u:User) RETURN u.user_id AS user_id, u.role AS role, u.region_code AS region_code, "
+                       "u.cadre_no AS cadre_no, u.uscc AS uscc ORDER BY user_id")
+    return [User(r["user_id"], Role(r["role"]), r["region_code"], r["cadre_no"], r["uscc"]) for r in rows]
