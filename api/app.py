@@ -8,12 +8,10 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from api import errors
-from api.auth import Services, TokenCache
+from api.auth import API, Services, TokenCache
 from api.rest import households
 from graph_schema.access.audit import AuditLog
 from graph_schema.store import GraphStore
-
-API = "/api/v1"
 
 
 def create_app(store: GraphStore, *, audit_interval: float = 0.5, token_ttl: float = 30.0) -> FastAPI:

@@ -20,6 +20,7 @@ from graph_schema.access.models import Role, Scope, User
 from graph_schema.access.service import Forbidden, authenticate, token_hash
 from graph_schema.store import GraphStore
 
+API = "/api/v1"
 _bearer = HTTPBearer(auto_error=False, description="`jiedui user add` 生成的令牌 / a token from `jiedui user add`")
 
 
@@ -96,8 +97,9 @@ def caller(request: Request, credentials: HTTPAuthorizationCredentials | None = 
     user = svc.tokens.user(credentials.credentials if credentials else None)
     request_id = request.headers.get("x-request-id", "")[:64] or uuid.uuid4().hex
     request.state.request_id = request_id
-    route = request.scope.get("route")
-    operation = f"{request.method} {getattr(route, 'path', request.url.path)}"
+    route = getattr(request.scope.get("route"), "path", request.url.path)  # the template, without the prefix
+    prefix = API if request.url.path.startswith(API) and not route.startswith(API) else ""
+    operation = f"{request.method} {prefix}{route}"
     return Caller(user, user.scope, request_id, operation, svc.store, svc.audit)
 
 
