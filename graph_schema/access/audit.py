@@ -36,7 +36,7 @@ class AuditEntry:
 
 
 def entry(user: User, action: str, operation: str, object_kind: str, keys: list[str], request_id: str) -> AuditEntry:
-    at = dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds")
+    at = dt.datetime.now(dt.timezone.utc).isoformat(timespec="microseconds")
     return AuditEntry(at, user.user_id, user.role.value, action, operation, object_kind, keys, request_id)
 
 
@@ -88,7 +88,7 @@ def audit_entries(*, store: GraphStore, since: dt.datetime | None = None, user_i
     since = since or dt.datetime(1970, 1, 1)
     if since.tzinfo is None:  # naive times are UTC, as the entries are
         since = since.replace(tzinfo=dt.timezone.utc)
-    since_text = since.astimezone(dt.timezone.utc).isoformat(timespec="milliseconds")
+    since_text = since.astimezone(dt.timezone.utc).isoformat(timespec="microseconds")
     where = "a.at >= $since" + (" AND a.user_id = $user" if user_id else "") + \
         (" AND $key IN a.object_keys" if object_key else "")
     params = {"since": since_text} | ({"user": user_id} if user_id else {}) | ({"key": object_key} if object_key else {})

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from graph_schema.errors import InvalidValue, NotFound
 from graph_schema.region.service import scope_prefix
 
 
@@ -73,6 +74,18 @@ class Scope:
     def holds_region(self, prefix: str) -> bool:
         """Whether a region (given by its code prefix) lies inside a region scope."""
         return not (self.cadre_no or self.uscc) and prefix.startswith(self.prefix)
+
+    def region(self, region: str | None) -> str:
+        """The region a regional query (a report, a matching run) runs on: the one asked for if it
+        lies in the scope, NotFound if not (as for a region that does not exist), and by default
+        the scope's own region. InvalidValue when there is neither."""
+        if region:
+            if not self.holds_region(scope_prefix(region)):
+                raise NotFound("区划", "region", region)
+            return region
+        if self.prefix and not (self.cadre_no or self.uscc):
+            return self.prefix
+        raise InvalidValue("region", region, "必须指定区划代码", "a region code is required")
 
 
 #: The scope of local operators (the CLI) and of admins: everything, ID numbers shown.

@@ -100,8 +100,9 @@ def issue_token(*, store: GraphStore, user_id: str, days: int = 90) -> str:
 def revoke_tokens(*, store: GraphStore, user_id: str) -> int:
     """Revoke every token of a user; returns how many were still valid."""
     return store.write(lambda tx: tx.run(
-        "MATCH (t:Token) WHERE t.user_id = $user AND t.revoked = false SET t.revoked = true RETURN count(t) AS n",
-        {"user": user_id})[0]["n"])
+        "MATCH (t:Token) WHERE t.user_id = $user AND t.revoked = false SET t.revoked = true "
+        "RETURN sum(CASE WHEN t.expires_at > $now THEN 1 ELSE 0 END) AS n",
+        {"user": user_id, "now": _now().isoformat()})[0]["n"] or 0)
 
 
 _LOOKUP = ("MATCH (t:Token {token_hash: $hash}) WHERE t.revoked = false AND t.expires_at > $now "

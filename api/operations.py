@@ -1,0 +1,181 @@
+"""The changes users make through the service, shared by REST and GraphQL.
+
+Each operation checks the role may do it at all (Forbidden), checks in the store that every object
+it names lies in the caller's scope (NotFound otherwise, as if it did not exist), calls the one
+service that does the work, and records the change in the audit trail before it returns.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Collection
+
+from api.auth import ORGANISERS, Caller
+from graph_schema.access.models import Role, Scope
+from graph_schema.access.service import Forbidden
+from graph_schema.cadre.service import cadres_in
+from graph_schema.enums import ExclusionReason, LedgerKind
+from graph_schema.errors import NotFound
+from graph_schema.household.service import households_in
+from graph_schema.ledger.models import LedgerEntry
+from graph_schema.ledger.service import log_entry
+from graph_schema.org.service import get_org, orgs_in
+from graph_schema.pairing import exclusions, flows
+from graph_schema.pairing import service as pairing
+from graph_schema.pairing.models import AuxPairing, Pairing
+from graph_schema.region.service import scope_prefix
+from matching import service as matching
+from matching.candidates import Reach
+from matching.proposal import Change, Proposal
+
+#: the ledger kinds each acting role may record
+CADRE_KINDS = frozenset(LedgerKind) - {LedgerKind.DONATION, LedgerKind.VOLUNTEER}
+ORG_KINDS = frozenset(LedgerKind) - {LedgerKind.POLICY}
+
+
+def require_households(who: Caller, household_nos: Collection[str], scope: Scope | None = None) -> None:
+    """NotFound for the first household that does not exist or lies outside the scope."""
+    scope = scope or who.scope
+    found = who.store.read(lambda tx: households_in(tx, sorted(set(household_nos)), scope))
+    missing = sorted(set(household_nos) - set(found))
+    if missing:
+        raise NotFound("家庭", "household", missing[0])
+
+
+def require_cadres(who: Caller, cadre_nos: Collection[str]) -> None:
+    found = who.store.read(lambda tx: cadres_in(tx, sorted(set(cadre_nos)), who.scope))
+    missing = sorted(set(cadre_nos) - set(found))
+    if missing:
+        raise NotFound("干部", "cadre", missing[0])
+
+
+def require_org(who: Caller, uscc: str) -> None:
+    if uscc not in who.store.read(lambda tx: orgs_in(tx, [uscc], who.scope)):
+        raise NotFound("社会组织", "organisation", uscc)
+
+
+# --- organisers: one-to-one pairings, the exclusion list, matching ---------------------------------
+
+def pair(who: Caller, household_no: str, cadre_no: str, started_on: dt.date | None = None) -> Pairing:
+    who.require(ORGANISERS, "结对 pair")
+    require_households(who, [household_no])
+    require_cadres(who, [cadre_no])
+    made = pairing.pair(store=who.store, household_no=household_no, cadre_no=cadre_no, started_on=started_on)
+    who.wrote("household", [household_no])
+    return made
+
+
+def end_pairing(who: Caller, household_no: str, reason: str, ended_on: dt.date | None = None) -> Pairing:
+    who.require(ORGANISERS, "结束结对 end a pairing")
+    require_households(who, [household_no])
+    ended = pairing.end_pairing(store=who.store, household_no=household_no, reason=reason, ended_on=ended_on)
+    who.wrote("household", [household_no])
+    return ended
+
+
+def transfer(who: Caller, household_no: str, cadre_no: str, reason: str = "干部调整") -> tuple[Pairing, Pairing]:
+    who.require(ORGANISERS, "转移结对 transfer a pairing")
+    require_households(who, [household_no])
+    require_cadres(who, [cadre_no])
+    moved = flows.transfer(store=who.store, household_no=household_no, cadre_no=cadre_no, reason=reason)
+    who.wrote("household", [household_no])
+    return moved
+
+
+def exclude(who: Caller, household_no: str, cadre_no: str, reason: ExclusionReason,
+            note: str | None = None) -> exclusions.Exclusion:
+    who.require(ORGANISERS, "维护回避名单 keep the exclusion list")
+    require_households(who, [household_no])
+    require_cadres(who, [cadre_no])
+    done = exclusions.exclude(store=who.store, household_no=household_no, cadre_no=cadre_no, reason=reason, note=note)
+    who.wrote("household", [household_no])
+    return done
+
+
+def lift_exclusion(who: Caller, household_no: str, cadre_no: str) -> bool:
+    who.require(ORGANISERS, "维护回避名单 keep the exclusion list")
+    require_households(who, [household_no])
+    require_cadres(who, [cadre_no])
+    lifted = exclusions.lift_exclusion(store=who.store, household_no=household_no, cadre_no=cadre_no)
+    who.wrote("household", [household_no])
+    return lifted
+
+
+def propose(who: Caller, region: str | None, reach: Reach = Reach.TOWNSHIP, keep_current: bool = False) -> Proposal:
+    """A matching proposal for a region of the caller's jurisdiction (writes nothing)."""
+    who.require(ORGANISERS, "生成结对方案 propose pairings")
+    made = matching.propose(store=who.store, region=who.scope.region(region), reach=reach, keep_current=keep_current)
+    who.read("household", [p.household_no for p in made.pairs] + [u.household_no for u in made.unpaired])
+    return made
+
+
+def confirm(who: Caller, proposal: Proposal, only: Collection[str] | None = None) -> matching.ConfirmResult:
+    """Confirm a proposal the caller sends back. The file is trusted for nothing: every household
+    and cadre it would change must lie in the caller's scope, and the service re-checks every rule."""
+    who.require(ORGANISERS, "确认结对方案 confirm a proposal")
+    wanted = set(only) if only is not None else None
+    pairs = [p for p in proposal.pairs if p.change in (Change.NEW, Change.MOVE)
+             and (wanted is None or p.household_no in wanted)]
+    drops = [u for u in proposal.unpaired if u.change is Change.DROP and (wanted is None or u.household_no in wanted)]
+    require_households(who, {p.household_no for p in pairs} | {u.household_no for u in drops})
+    require_cadres(who, {p.cadre_no for p in pairs})
+    result = matching.confirm(store=who.store, proposal=proposal, only=only)
+    who.wrote("household", [p.household_no for p in result.confirmed] + result.dropped)
+    return result
+
+
+# --- cadres and organisations: the ledger and auxiliary pairings -----------------------------------
+
+def log(who: Caller, entry: LedgerEntry) -> str:
+    """Record a ledger entry: a cadre for their own households in their own name, an organisation
+    in its own name for the households it is paired with, an organiser for their jurisdiction."""
+    role = who.user.role
+    if role is Role.CADRE:
+        if entry.cadre_no != who.user.cadre_no or entry.kind not in CADRE_KINDS:
+            raise Forbidden(role, f"以他人名义或以「{entry.kind.value}」记台账 record this entry")
+    elif role is Role.ORG:
+        if entry.uscc != who.user.uscc or entry.kind not in ORG_KINDS:
+            raise Forbidden(role, f"以他人名义或以「{entry.kind.value}」记台账 record this entry")
+    else:
+        who.require(ORGANISERS, "记录台账 record ledger entries")
+        if entry.cadre_no:
+            require_cadres(who, [entry.cadre_no])
+        else:
+            require_org(who, entry.uscc or "")
+    require_households(who, [entry.household_no])
+    entry_id = log_entry(store=who.store, entry=entry)
+    who.wrote("household", [entry.household_no])
+    return entry_id
+
+
+def _org_acts(who: Caller, uscc: str) -> None:
+    if who.user.role is Role.ORG:
+        if uscc != who.user.uscc:
+            raise Forbidden(who.user.role, "以其他组织名义结对 act for another organisation")
+    else:
+        who.require(ORGANISERS, "登记辅助结对 register auxiliary pairings")
+        require_org(who, uscc)
+
+
+def aux_pair(who: Caller, household_no: str, uscc: str, started_on: dt.date | None = None) -> AuxPairing:
+    """Register an auxiliary pairing. An organisation may pair with any household of the region
+    it serves (its scope otherwise holds only the households it is paired with already)."""
+    _org_acts(who, uscc)
+    if who.user.role is Role.ORG:
+        served = get_org(store=who.store, uscc=uscc).service_region_code
+        require_households(who, [household_no], Scope(prefix=scope_prefix(served)))
+    else:
+        require_households(who, [household_no])
+    made = pairing.aux_pair(store=who.store, household_no=household_no, uscc=uscc, started_on=started_on)
+    who.wrote("household", [household_no])
+    return made
+
+
+def end_aux_pairing(who: Caller, household_no: str, uscc: str, reason: str,
+                    ended_on: dt.date | None = None) -> AuxPairing:
+    _org_acts(who, uscc)
+    require_households(who, [household_no])
+    ended = pairing.end_aux_pairing(store=who.store, household_no=household_no, uscc=uscc, reason=reason,
+                                    ended_on=ended_on)
+    who.wrote("household", [household_no])
+    return ended
