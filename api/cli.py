@@ -17,8 +17,9 @@ from rich.table import Table
 
 from api.console import StoreOption, cli_store, console, err
 from api.match_cli import match_app
-from api.user_cli import audit_command, demo_users, user_app
+from api.user_cli import audit_command, first_users, user_app
 from api.report_cli import remind_command, report_command
+from graph_schema.access.service import list_users
 from graph_schema.errors import JieduiError
 from graph_schema.monitoring.unpaired import unpaired_priority
 from graph_schema.pagination import PageRequest
@@ -72,15 +73,17 @@ def serve(
     """启动 REST 与 GraphQL 服务 / run the service (REST at /api/v1, GraphQL at /graphql).
 
     On an empty store it first loads the invented demo county and creates one demo user per role,
-    printing their tokens (kept, for an embedded store, in its folder as demo-tokens.txt).
+    printing their tokens (kept, for an embedded store, in its folder as demo-tokens.txt). A store
+    with data but no user gets an ``admin`` user, its token printed the same way.
     """
     import uvicorn
 
     from api.app import create_app
 
     with cli_store(store) as s:
-        if _load_demo(s, preset, 1):
-            demo_users(s)
+        loaded = _load_demo(s, preset, 1)
+        if loaded or not list_users(store=s):
+            first_users(s, demo=loaded)
         console.print(f"服务地址 / serving at http://{host}:{port}  (API 文档 docs: /docs · GraphQL: /graphql)")
         uvicorn.run(create_app(s), host=host, port=port, log_level="warning")
 

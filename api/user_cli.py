@@ -91,27 +91,28 @@ def audit_command(
     console.print(table)
 
 
-def demo_users(store: GraphStore) -> None:
-    """One demo user per role on the demo data, their tokens printed (and, for an embedded store,
-    kept in its folder, readable by the owner only)."""
+def first_users(store: GraphStore, *, demo: bool) -> None:
+    """The users a new store starts with: an ``admin`` and, on the demo data, one demo user per
+    role; their tokens printed (and, for an embedded store, kept in its folder as demo-tokens.txt,
+    readable by the owner only)."""
     county = store.query("MATCH (r:Region) WHERE r.level = 'county' RETURN r.code AS code ORDER BY code LIMIT 1")
     cadre = store.query("MATCH (c:Cadre)-[p:PAIRED_WITH]->(:Household) WHERE p.ended_on IS NULL "
                         "RETURN c.cadre_no AS no ORDER BY no LIMIT 1")
     org = store.query("MATCH (o:Org) RETURN o.uscc AS no ORDER BY no LIMIT 1")
     region = county[0]["code"] if county else None
-    wanted = [("admin", Role.ADMIN, {}), ("county-organizer", Role.ORGANIZER, {"region": region}),
-              ("county-portal", Role.PORTAL, {"region": region})]
-    if cadre:
-        wanted.append(("demo-cadre", Role.CADRE, {"cadre_no": cadre[0]["no"]}))
-    if org:
-        wanted.append(("demo-org", Role.ORG, {"uscc": org[0]["no"]}))
+    wanted = [("admin", Role.ADMIN, {})]
+    if demo and region:
+        wanted += [("county-organizer", Role.ORGANIZER, {"region": region}),
+                   ("county-portal", Role.PORTAL, {"region": region})]
+        if cadre:
+            wanted.append(("demo-cadre", Role.CADRE, {"cadre_no": cadre[0]["no"]}))
+        if org:
+            wanted.append(("demo-org", Role.ORG, {"uscc": org[0]["no"]}))
     lines = []
     for user_id, role, bound in wanted:
-        if role is not Role.ADMIN and not region:
-            continue
         add_user(store=store, user_id=user_id, role=role, **bound)
         lines.append(f"{user_id}\t{role.value}\t{issue_token(store=store, user_id=user_id)}")
-    console.print("示范用户与令牌 / demo users and their tokens:\n" + "\n".join(lines), highlight=False)
+    console.print("初始用户与令牌 / first users and their tokens:\n" + "\n".join(lines), highlight=False)
     folder = Path(store.location)
     if folder.is_dir():
         path = folder / "demo-tokens.txt"

@@ -1,0 +1,95 @@
+"""The service's command line: users, tokens, the audit trail, and `jiedui serve` itself."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from api.cli import app
+from factories import household
+from graph_schema.household.service import upsert_households
+
+runner = CliRunner()
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _target(engine, store):
+    upsert_households(store=store, households=[household("H1")])
+    location = store.location
+    if engine == "embedded":
+        store.close()  # one process opens an embedded store once: hand the directory to the CLI
+    return location
+
+
+def test_user_add_prints_a_token_that_the_audit_command_can_follow(engine, store):
+    target = _target(engine, store)
+    added = runner.invoke(app, ["user", "add", "org1", "--role", "organizer", "--region", "620822", "--store", target])
+    assert added.exit_code == 0, added.output
+    token = added.output.strip().splitlines()[-1]
+    assert len(token) >= 40 and " " not in token
+    listed = runner.invoke(app, ["user", "list", "--store", target])
+    assert "org1" in listed.output and "organizer" in listed.output
+    again = runner.invoke(app, ["user", "add", "org1", "--role", "admin", "--store", target])
+    assert again.exit_code == 2 and "已存在" in again.output
+    unbound = runner.invoke(app, ["user", "add", "p", "--role", "portal", "--store", target])
+    assert unbound.exit_code == 2 and "region" in unbound.output
+    wrong = runner.invoke(app, ["user", "add", "p", "--role", "king", "--store", target])
+    assert wrong.exit_code == 2
+    revoked = runner.invoke(app, ["user", "revoke", "org1", "--store", target])
+    assert "1" in revoked.output
+    trail = runner.invoke(app, ["audit", "--store", target])
+    assert trail.exit_code == 0 and "共 0 条" in trail.output
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _get(url: str, token: str, body: dict | None = None) -> dict:
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url, data=data, headers={"Authorization": f"Bearer {token}",
+                                                               "Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.loads(response.read())
+
+
+def test_the_readme_run_command_serves_the_demo_data(tmp_path):
+    """`jiedui serve` on a fresh store: the demo county is imported, demo users are made, and
+    the service answers with demo data (the README's command, on a temporary store and port)."""
+    port = _free_port()
+    folder = tmp_path / "jiedui-data"
+    server = subprocess.Popen([str(Path(sys.executable).parent / "jiedui"), "serve", "--store", str(folder),
+                               "--port", str(port)], cwd=tmp_path, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True, env=os.environ | {"COLUMNS": "200"})
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 300
+        while True:
+            try:
+                urllib.request.urlopen(f"{base}/openapi.json", timeout=2)
+                break
+            except (urllib.error.URLError, ConnectionError):
+                assert server.poll() is None, server.stdout.read()
+                assert time.monotonic() < deadline, "the service did not come up"
+                time.sleep(0.5)
+        tokens = {line.split("\t")[0]: line.split("\t")[2]
+                  for line in (folder / "demo-tokens.txt").read_text().splitlines()}
+        assert set(tokens) == {"admin", "county-organizer", "county-portal", "demo-cadre", "demo-org"}
+        assert oct((folder / "demo-tokens.txt").stat().st_mode & 0o777) == "0o600"
+        listed = _get(f"{base}/api/v1/households?page_size=5", tokens["county-portal"])
+        assert listed["total"] > 8000 and len(listed["items"]) == 5
+        assert all("********" in h["head_id"] for h in listed["items"])
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
