@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 
 from graph_schema.errors import JieduiError
+from graph_schema.settings import Settings
 from graph_schema.store import GraphStore, open_store
 
 console = Console()
@@ -26,10 +27,10 @@ def fail(exc: JieduiError, code: int = 2) -> typer.Exit:
 
 
 @contextmanager
-def cli_store(target: str | None) -> Iterator[GraphStore]:
+def cli_store(target: str | None, settings: Settings | None = None) -> Iterator[GraphStore]:
     """Open the store, turning a failure into a clear message and exit status 2."""
     try:
-        store = open_store(target)
+        store = open_store(target, settings)
     except JieduiError as exc:
         raise fail(exc) from exc
     try:

@@ -52,9 +52,14 @@ class Settings(BaseSettings):
     # 0: LadybugDB's own default (80% of the machine's memory). A small pool fills with pages a
     # province-size import has not checkpointed yet ("buffer pool is full").
     embedded_buffer_pool_mb: int = 0
+    # Threads one embedded read query may use; 0: the engine's default (every core). The service
+    # runs with 1: its queries are small, and one thread each halves their latency and lets
+    # concurrent requests use the other cores (see docs/benchmarks.md, "Service").
+    embedded_query_threads: int = 0
     batch_size: int = 10_000
     page_size: int = 50
     max_page_size: int = 1000
+    max_upload_mb: int = 200  # the largest import upload the web service accepts (413 beyond)
     risk: RiskWeights = RiskWeights()
 
 

@@ -19,7 +19,7 @@ from graph_schema.records import (
     write_in_batches,
 )
 from graph_schema.region.service import ensure_regions, scope_prefix
-from graph_schema.store.base import GraphStore, Tx
+from graph_schema.store.base import FROM_KEY, GraphStore, Tx
 from graph_schema.store.schema import HOUSEHOLD, IN_REGION, MEMBER_OF, PERSON, REGION
 
 
@@ -78,10 +78,12 @@ def get_household(*, store: GraphStore, household_no: str, scope: Scope = EVERYT
 def members_in(tx: Tx, household_nos: Sequence[str]) -> dict[str, list[Person]]:
     """The disabled members of each household, by ID number (callers scope the households)."""
     out: dict[str, list[Person]] = {no: [] for no in household_nos}
-    rows = tx.run(f"UNWIND $keys AS k MATCH (p:Person)-[:MEMBER_OF]->(h:Household {{household_no: k}}) "
-                  f"RETURN {_PERSON_COLUMNS} ORDER BY id_number", {"keys": list(household_nos)})
+    rows = tx.run(f"UNWIND $keys AS k MATCH (h:Household {{household_no: k}}) {FROM_KEY} "
+                  f"(p:Person)-[:MEMBER_OF]->(h) RETURN {_PERSON_COLUMNS} ORDER BY id_number",
+                  {"keys": list(household_nos)})
     for r in rows:
-        out[r["household_no"]].append(Person.from_row(r))
+        if r["id_number"] is not None:
+            out[r["household_no"]].append(Person.from_row(r))
     return out
 
 
@@ -90,10 +92,12 @@ def household_members(*, store: GraphStore, household_no: str) -> list[Person]:
 
 
 def persons_in(tx: Tx, id_numbers: Sequence[str], scope: Scope = EVERYTHING) -> dict[str, Person]:
-    """The persons of ``id_numbers`` whose household lies in ``scope``."""
-    rows = tx.run(f"UNWIND $keys AS k MATCH (p:Person {{id_number: k}})-[:MEMBER_OF]->(h:Household)"
-                  f"{scope.households()} RETURN {_PERSON_COLUMNS}", {"keys": list(id_numbers)} | scope.params)
-    return {r["id_number"]: Person.from_row(r) for r in rows}
+    """The persons of ``id_numbers`` whose household lies in ``scope`` (two index lookups: a
+    path from the person would be planned as a scan on the embedded engine)."""
+    rows = tx.run(f"UNWIND $keys AS k MATCH (p:Person {{id_number: k}}) RETURN {_PERSON_COLUMNS}",
+                  {"keys": list(id_numbers)})
+    in_scope = households_in(tx, sorted({r["household_no"] for r in rows}), scope)
+    return {r["id_number"]: Person.from_row(r) for r in rows if r["household_no"] in in_scope}
 
 
 def get_person(*, store: GraphStore, id_number: str, scope: Scope = EVERYTHING) -> Person:

@@ -26,4 +26,5 @@ def open_store(target: str | None = None, settings: Settings | None = None) -> G
                           max_retry_seconds=settings.neo4j_max_retry_seconds)
     from graph_schema.store.embedded import EmbeddedStore
 
-    return EmbeddedStore(target, buffer_pool_mb=settings.embedded_buffer_pool_mb)
+    return EmbeddedStore(target, buffer_pool_mb=settings.embedded_buffer_pool_mb,
+                         query_threads=settings.embedded_query_threads)

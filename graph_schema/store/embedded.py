@@ -91,7 +91,7 @@ class EmbeddedStore(GraphStore):
 
     dialect = Dialect.LADYBUG
 
-    def __init__(self, directory: str | Path, *, buffer_pool_mb: int = 0) -> None:
+    def __init__(self, directory: str | Path, *, buffer_pool_mb: int = 0, query_threads: int = 0) -> None:
         self.directory = Path(directory)
         self.location = str(self.directory)
         try:
@@ -108,6 +108,7 @@ class EmbeddedStore(GraphStore):
         except OSError as exc:
             raise StoreUnavailable(f"无法创建图库目录「{self.directory}」：{exc}",
                                    f"cannot create the store directory '{self.directory}': {exc}") from exc
+        self._query_threads = query_threads
         self._write_lock = threading.Lock()
         self._writer_thread: int | None = None
         self._writer = ladybug.Connection(self._db)
@@ -119,7 +120,8 @@ class EmbeddedStore(GraphStore):
     def _reader(self) -> ladybug.Connection:
         conn = getattr(self._local, "conn", None)
         if conn is None:
-            conn = self._local.conn = ladybug.Connection(self._db)
+            conn = self._local.conn = (ladybug.Connection(self._db, num_threads=self._query_threads)
+                                       if self._query_threads else ladybug.Connection(self._db))
             with self._readers_lock:
                 self._readers.append(conn)
         return conn
