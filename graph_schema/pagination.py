@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from graph_schema.errors import InvalidValue
+
+if TYPE_CHECKING:
+    from graph_schema.store.base import Tx
 
 T = TypeVar("T")
 
@@ -38,3 +42,14 @@ class PageRequest:
     @property
     def skip(self) -> int:
         return (self.page - 1) * self.page_size
+
+
+def page_of(tx: Tx, match: str, counted: str, returns: str, order: str, params: Mapping[str, Any],
+            page: PageRequest, convert: Callable[[dict], T]) -> Page[T]:
+    """One page of the rows ``match`` finds, in ``order``, and their total (``count(counted)``).
+    No row query runs past the end: LadybugDB 0.22 crashed on ``ORDER BY … SKIP`` far beyond
+    the rows of a joined match."""
+    total = tx.run(f"{match} RETURN count({counted}) AS n", params)[0]["n"]
+    rows = tx.run(f"{match} RETURN {returns} ORDER BY {order} SKIP $skip LIMIT $limit",
+                  {**params, "skip": page.skip, "limit": page.page_size}) if page.skip < total else []
+    return Page([convert(r) for r in rows], total, page.page, page.page_size)

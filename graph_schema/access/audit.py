@@ -15,7 +15,7 @@ import uuid
 from dataclasses import dataclass, field
 
 from graph_schema.access.models import User
-from graph_schema.pagination import Page, PageRequest
+from graph_schema.pagination import Page, PageRequest, page_of
 from graph_schema.store.base import GraphStore, Tx
 from graph_schema.store.schema import AUDIT
 
@@ -94,10 +94,5 @@ def audit_entries(*, store: GraphStore, since: dt.datetime | None = None, user_i
     params = {"since": since_text} | ({"user": user_id} if user_id else {}) | ({"key": object_key} if object_key else {})
     columns = ", ".join(f"a.{c} AS {c}" for c in AUDIT.columns)
 
-    def work(tx: Tx) -> Page[AuditEntry]:
-        total = tx.run(f"MATCH (a:AuditEntry) WHERE {where} RETURN count(a) AS n", params)[0]["n"]
-        rows = tx.run(f"MATCH (a:AuditEntry) WHERE {where} RETURN {columns} ORDER BY at DESC, audit_id "
-                      "SKIP $skip LIMIT $limit", params | {"skip": page.skip, "limit": page.page_size})
-        return Page([AuditEntry(**r) for r in rows], total, page.page, page.page_size)
-
-    return store.read(work)
+    return store.read(lambda tx: page_of(tx, f"MATCH (a:AuditEntry) WHERE {where}", "a", columns,
+                                         "at DESC, audit_id", params, page, lambda r: AuditEntry(**r)))

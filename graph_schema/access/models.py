@@ -51,6 +51,20 @@ class Scope:
                     " WHERE scope_p.ended_on IS NULL")
         return f" WHERE {var}.region_code STARTS WITH $scope_prefix" if self.prefix else ""
 
+    def region_households(self, region: str | None) -> tuple[str, dict[str, object]]:
+        """A MATCH binding ``h`` to the households under ``region`` (any level; default the whole
+        scope) that lie in the scope, and its parameters. A region outside a region scope is
+        NotFound, as if it did not exist. Region scopes go through the villages' edges: the
+        embedded engine indexes only primary keys."""
+        prefix = scope_prefix(region) if region else self.prefix
+        if self.cadre_no or self.uscc:
+            match = f"MATCH (h:Household){self.households()} WITH h WHERE h.region_code STARTS WITH $prefix"
+        elif not self.holds_region(prefix):
+            raise NotFound("区划", "region", region or "")
+        else:
+            match = "MATCH (v:Region) WHERE v.code STARTS WITH $prefix MATCH (h:Household)-[:IN_REGION]->(v)"
+        return match, {"prefix": prefix} | self.params
+
     def cadres(self, var: str = "c") -> str:
         """A WHERE clause for cadre ``var``: stationed in the region, or the cadre themself."""
         if self.cadre_no:

@@ -7,10 +7,10 @@ from collections.abc import Sequence
 from graph_schema.access.models import EVERYTHING, Scope
 from graph_schema.cadre.models import Cadre
 from graph_schema.errors import NotFound
-from graph_schema.pagination import Page, PageRequest
+from graph_schema.pagination import Page, PageRequest, page_of
 from graph_schema.records import BatchResult, require_unique, upsert_linked, write_in_batches
 from graph_schema.region.service import ensure_regions
-from graph_schema.store.base import GraphStore, Tx
+from graph_schema.store.base import GraphStore, Tx, keyed
 from graph_schema.store.schema import CADRE, REGION, STATIONED_IN
 
 
@@ -32,8 +32,8 @@ _COLUMNS = ", ".join(f"c.{col} AS {col}" for col in CADRE.columns)
 
 def cadres_in(tx: Tx, cadre_nos: Sequence[str], scope: Scope = EVERYTHING) -> dict[str, Cadre]:
     """The cadres of ``cadre_nos`` that exist and lie in ``scope``."""
-    rows = tx.run(f"UNWIND $keys AS k MATCH (c:Cadre {{cadre_no: k}}) WITH c{scope.cadres()} RETURN {_COLUMNS}",
-                  {"keys": list(cadre_nos)} | scope.params)
+    start, params = keyed(CADRE, "c", cadre_nos)
+    rows = tx.run(f"{start} WITH c{scope.cadres()} RETURN {_COLUMNS}", params | scope.params)
     return {r["cadre_no"]: Cadre.from_row(r) for r in rows}
 
 
@@ -47,12 +47,5 @@ def get_cadre(*, store: GraphStore, cadre_no: str, scope: Scope = EVERYTHING) ->
 
 def list_cadres(*, store: GraphStore, page: PageRequest = PageRequest(), scope: Scope = EVERYTHING) -> Page[Cadre]:
     """The cadres in ``scope``, by 干部编号."""
-    match = f"MATCH (c:Cadre){scope.cadres()} "
-
-    def work(tx: Tx) -> Page[Cadre]:
-        total = tx.run(f"{match}RETURN count(c) AS n", scope.params)[0]["n"]
-        rows = tx.run(f"{match}RETURN {_COLUMNS} ORDER BY cadre_no SKIP $skip LIMIT $limit",
-                      scope.params | {"skip": page.skip, "limit": page.page_size})
-        return Page([Cadre.from_row(r) for r in rows], total, page.page, page.page_size)
-
-    return store.read(work)
+    return store.read(lambda tx: page_of(tx, f"MATCH (c:Cadre){scope.cadres()}", "c", _COLUMNS, "cadre_no",
+                                         scope.params, page, Cadre.from_row))

@@ -8,18 +8,17 @@ from graph_schema.access.models import EVERYTHING, Scope
 from graph_schema.errors import NotFound
 from graph_schema.household.models import Household, Person
 from graph_schema.listing.service import link_new_persons
-from graph_schema.pagination import Page, PageRequest
+from graph_schema.pagination import Page, PageRequest, page_of
 from graph_schema.records import (
     BatchResult,
     Progress,
     fetch_by_keys,
-    get_node,
     require_unique,
     upsert_linked,
     write_in_batches,
 )
-from graph_schema.region.service import ensure_regions, scope_prefix
-from graph_schema.store.base import FROM_KEY, GraphStore, Tx
+from graph_schema.region.service import ensure_regions
+from graph_schema.store.base import FROM_KEY, GraphStore, Tx, keyed
 from graph_schema.store.schema import HOUSEHOLD, IN_REGION, MEMBER_OF, PERSON, REGION
 
 
@@ -62,8 +61,8 @@ _PERSON_COLUMNS = ", ".join(f"p.{c} AS {c}" for c in PERSON.columns)
 
 def households_in(tx: Tx, household_nos: Sequence[str], scope: Scope = EVERYTHING) -> dict[str, Household]:
     """The households of ``household_nos`` that exist and lie in ``scope``."""
-    rows = tx.run(f"UNWIND $keys AS k MATCH (h:Household {{household_no: k}}){scope.households()} "
-                  f"RETURN {_HOUSEHOLD_COLUMNS}", {"keys": list(household_nos)} | scope.params)
+    start, params = keyed(HOUSEHOLD, "h", household_nos)
+    rows = tx.run(f"{start}{scope.households()} RETURN {_HOUSEHOLD_COLUMNS}", params | scope.params)
     return {r["household_no"]: Household.from_row(r) for r in rows}
 
 
@@ -78,9 +77,9 @@ def get_household(*, store: GraphStore, household_no: str, scope: Scope = EVERYT
 def members_in(tx: Tx, household_nos: Sequence[str]) -> dict[str, list[Person]]:
     """The disabled members of each household, by ID number (callers scope the households)."""
     out: dict[str, list[Person]] = {no: [] for no in household_nos}
-    rows = tx.run(f"UNWIND $keys AS k MATCH (h:Household {{household_no: k}}) {FROM_KEY} "
-                  f"(p:Person)-[:MEMBER_OF]->(h) RETURN {_PERSON_COLUMNS} ORDER BY id_number",
-                  {"keys": list(household_nos)})
+    start, params = keyed(HOUSEHOLD, "h", household_nos)
+    rows = tx.run(f"{start} {FROM_KEY} (p:Person)-[:MEMBER_OF]->(h) RETURN {_PERSON_COLUMNS} ORDER BY id_number",
+                  params)
     for r in rows:
         if r["id_number"] is not None:
             out[r["household_no"]].append(Person.from_row(r))
@@ -94,8 +93,8 @@ def household_members(*, store: GraphStore, household_no: str) -> list[Person]:
 def persons_in(tx: Tx, id_numbers: Sequence[str], scope: Scope = EVERYTHING) -> dict[str, Person]:
     """The persons of ``id_numbers`` whose household lies in ``scope`` (two index lookups: a
     path from the person would be planned as a scan on the embedded engine)."""
-    rows = tx.run(f"UNWIND $keys AS k MATCH (p:Person {{id_number: k}}) RETURN {_PERSON_COLUMNS}",
-                  {"keys": list(id_numbers)})
+    start, params = keyed(PERSON, "p", id_numbers)
+    rows = tx.run(f"{start} RETURN {_PERSON_COLUMNS}", params)
     in_scope = households_in(tx, sorted({r["household_no"] for r in rows}), scope)
     return {r["id_number"]: Person.from_row(r) for r in rows if r["household_no"] in in_scope}
 
@@ -111,19 +110,6 @@ def list_households(*, store: GraphStore, region: str | None = None, page: PageR
                     scope: Scope = EVERYTHING) -> Page[Household]:
     """Households under a region (any level; default the whole scope), ordered by 户编号.
     A region outside a region scope is NotFound, as if it did not exist."""
-    prefix = scope_prefix(region) if region else scope.prefix
-    if scope.cadre_no or scope.uscc:
-        match = f"MATCH (h:Household){scope.households()} WITH h WHERE h.region_code STARTS WITH $prefix "
-    elif not scope.holds_region(prefix):
-        raise NotFound("区划", "region", region or "")
-    else:  # through the village edges: the embedded engine indexes only primary keys
-        match = "MATCH (v:Region) WHERE v.code STARTS WITH $prefix MATCH (h:Household)-[:IN_REGION]->(v) "
-    params = {"prefix": prefix} | scope.params
-
-    def work(tx: Tx) -> Page[Household]:
-        total = tx.run(f"{match}RETURN count(h) AS n", params)[0]["n"]
-        rows = tx.run(f"{match}RETURN {_HOUSEHOLD_COLUMNS} ORDER BY household_no SKIP $skip LIMIT $limit",
-                      params | {"skip": page.skip, "limit": page.page_size})
-        return Page([Household.from_row(r) for r in rows], total, page.page, page.page_size)
-
-    return store.read(work)
+    match, params = scope.region_households(region)
+    return store.read(lambda tx: page_of(tx, match, "h", _HOUSEHOLD_COLUMNS, "household_no", params, page,
+                                         Household.from_row))

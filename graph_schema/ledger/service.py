@@ -13,8 +13,9 @@ from graph_schema.enums import LedgerKind
 from graph_schema.errors import DateOrder, FutureDate, JieduiError, NotFound, ProblemAlreadyOpen, ProblemNotOpen
 from graph_schema.ledger.models import LedgerEntry, Problem
 from graph_schema.models import today
+from graph_schema.pagination import Page, PageRequest, page_of
 from graph_schema.records import BatchResult, Progress, fetch_by_keys, write_in_batches
-from graph_schema.store.base import GraphStore, Tx, chunks
+from graph_schema.store.base import FROM_KEY, GraphStore, Tx, chunks, keyed
 from graph_schema.store.schema import CADRE, HAS_PROBLEM, HOUSEHOLD, ORG, PROBLEM, ASSISTED
 
 ENTRY_IDS = ("UNWIND $keys AS k MATCH ()-[e:ASSISTED]->(h:Household {household_no: k}) "
@@ -142,27 +143,32 @@ def _close(problems: dict[str, Problem], entry: LedgerEntry) -> Problem:
                                       "resolution": entry.note})
 
 
-_ENTRY_COLUMNS = ("e.entry_date AS entry_date, h.household_no AS household_no, a.cadre_no AS cadre_no, "
-                  "a.uscc AS uscc, e.kind AS kind, e.amount_fen AS amount_fen, e.in_kind_fen AS in_kind_fen, "
-                  "e.note AS note, e.problem_no AS problem_no, e.entry_id AS entry_id")
+_EDGE_COLUMNS = ("e.entry_date AS entry_date, h.household_no AS household_no, e.kind AS kind, "
+                 "e.amount_fen AS amount_fen, e.in_kind_fen AS in_kind_fen, e.note AS note, "
+                 "e.problem_no AS problem_no, e.entry_id AS entry_id")
+# the actor is a Cadre or an Org: the embedded engine refuses a property its bound table lacks
+_ENTRY_COLUMNS = f"{_EDGE_COLUMNS}, a.cadre_no AS cadre_no, a.uscc AS uscc"
 
 
 def ledger_in(tx: Tx, household_nos: Sequence[str]) -> dict[str, list[LedgerEntry]]:
     """Each household's ledger, oldest first (callers scope the households)."""
     out: dict[str, list[LedgerEntry]] = {no: [] for no in household_nos}
-    rows = tx.run(f"UNWIND $keys AS k MATCH (a)-[e:ASSISTED]->(h:Household {{household_no: k}}) "
-                  f"RETURN {_ENTRY_COLUMNS} ORDER BY entry_date, entry_id", {"keys": list(household_nos)})
+    start, params = keyed(HOUSEHOLD, "h", household_nos)
+    rows = tx.run(f"{start} {FROM_KEY} (a)-[e:ASSISTED]->(h) RETURN {_ENTRY_COLUMNS} ORDER BY entry_date, entry_id",
+                  params)
     for r in rows:
-        out[r["household_no"]].append(LedgerEntry.from_row(r))
+        if r["entry_id"] is not None:
+            out[r["household_no"]].append(LedgerEntry.from_row(r))
     return out
 
 
 def org_ledger_in(tx: Tx, usccs: Sequence[str], scope: Scope = EVERYTHING) -> dict[str, list[LedgerEntry]]:
     """What each organisation recorded (donations, volunteer services…) for households in ``scope``."""
     out: dict[str, list[LedgerEntry]] = {u: [] for u in usccs}
-    rows = tx.run(f"UNWIND $keys AS k MATCH (a:Org {{uscc: k}})-[e:ASSISTED]->(h:Household) "
-                  f"WITH a, e, h{scope.households()} RETURN {_ENTRY_COLUMNS} ORDER BY entry_date, entry_id",
-                  {"keys": list(usccs)} | scope.params)
+    start, params = keyed(ORG, "a", usccs)
+    rows = tx.run(f"{start} {FROM_KEY} (a)-[e:ASSISTED]->(h:Household) "
+                  f"WITH a, e, h WHERE h IS NOT NULL WITH a, e, h{scope.households()} "
+                  f"RETURN {_EDGE_COLUMNS}, a.uscc AS uscc ORDER BY entry_date, entry_id", params | scope.params)
     for r in rows:
         out[r["uscc"]].append(LedgerEntry.from_row(r))
     return out
@@ -177,12 +183,32 @@ def problems_in(tx: Tx, household_nos: Sequence[str]) -> dict[str, list[Problem]
     """Each household's problems, oldest first (callers scope the households)."""
     out: dict[str, list[Problem]] = {no: [] for no in household_nos}
     columns = ", ".join(f"p.{c} AS {c}" for c in PROBLEM.columns)
-    rows = tx.run(f"UNWIND $keys AS k MATCH (h:Household {{household_no: k}})-[:HAS_PROBLEM]->(p:Problem) "
-                  f"RETURN {columns} ORDER BY opened_on, problem_no", {"keys": list(household_nos)})
+    start, params = keyed(HOUSEHOLD, "h", household_nos)
+    rows = tx.run(f"{start} {FROM_KEY} (h)-[:HAS_PROBLEM]->(p:Problem) RETURN {columns} "
+                  "ORDER BY opened_on, problem_no", params)
     for r in rows:
-        out[r["household_no"]].append(Problem.from_row(r))
+        if r["problem_no"] is not None:
+            out[r["household_no"]].append(Problem.from_row(r))
     return out
 
 
 def household_problems(*, store: GraphStore, household_no: str) -> list[Problem]:
     return store.read(lambda tx: problems_in(tx, [household_no]))[household_no]
+
+
+def list_problems(*, store: GraphStore, region: str | None = None, open_only: bool | None = None,
+                  page: PageRequest = PageRequest(), scope: Scope = EVERYTHING) -> Page[Problem]:
+    """The problems of the households under ``region`` (any level; default the whole scope), oldest
+    first (opened_on, then 问题编号); ``open_only`` True keeps the open ones, False the solved ones,
+    None both. A region outside a region scope is NotFound, as if it did not exist.
+
+    Region scopes reach households through their village (the embedded engine indexes only
+    primary keys); a cadre's or organisation's scope through its active pairings."""
+    match, params = scope.region_households(region)
+    match += " MATCH (h)-[:HAS_PROBLEM]->(p:Problem)"
+    if open_only is not None:
+        match += " WHERE p.closed_on IS NULL" if open_only else " WHERE p.closed_on IS NOT NULL"
+    columns = ", ".join(f"p.{c} AS {c}" for c in PROBLEM.columns)
+    return store.read(lambda tx: page_of(tx, match, "p", columns, "opened_on, problem_no", params, page,
+                                         Problem.from_row))
+

@@ -123,7 +123,8 @@ def cert_expiry(*, store: GraphStore, region: str, as_of: dt.date | None = None,
     def work(tx: Tx) -> Page[CertExpiry]:
         params = _scope_params(tx, region, as_of)
         total = tx.run(EXPIRING_COUNT, params)[0]["n"]
-        persons = tx.run(EXPIRING_PAGE, params | {"skip": page.skip, "limit": page.page_size})
+        persons = tx.run(EXPIRING_PAGE, params | {"skip": page.skip, "limit": page.page_size}) \
+            if page.skip < total else []
         stored = _stored_reminders(tx, persons)
         return Page([_row(p, as_of, stored) for p in persons], total, page.page, page.page_size)
 

@@ -7,10 +7,10 @@ from collections.abc import Sequence
 from graph_schema.access.models import EVERYTHING, Scope
 from graph_schema.errors import NotFound
 from graph_schema.org.models import Org
-from graph_schema.pagination import Page, PageRequest
+from graph_schema.pagination import Page, PageRequest, page_of
 from graph_schema.records import BatchResult, require_unique, upsert_linked
 from graph_schema.region.service import ensure_regions
-from graph_schema.store.base import GraphStore, Tx
+from graph_schema.store.base import GraphStore, Tx, keyed
 from graph_schema.store.schema import ORG, REGION, SERVES
 
 
@@ -31,8 +31,8 @@ _COLUMNS = ", ".join(f"o.{col} AS {col}" for col in ORG.columns)
 
 def orgs_in(tx: Tx, usccs: Sequence[str], scope: Scope = EVERYTHING) -> dict[str, Org]:
     """The organisations of ``usccs`` that exist and lie in ``scope``."""
-    rows = tx.run(f"UNWIND $keys AS k MATCH (o:Org {{uscc: k}}) WITH o{scope.orgs()} RETURN {_COLUMNS}",
-                  {"keys": list(usccs)} | scope.params)
+    start, params = keyed(ORG, "o", usccs)
+    rows = tx.run(f"{start} WITH o{scope.orgs()} RETURN {_COLUMNS}", params | scope.params)
     return {r["uscc"]: Org.from_row(r) for r in rows}
 
 
@@ -46,12 +46,5 @@ def get_org(*, store: GraphStore, uscc: str, scope: Scope = EVERYTHING) -> Org:
 
 def list_orgs(*, store: GraphStore, page: PageRequest = PageRequest(), scope: Scope = EVERYTHING) -> Page[Org]:
     """The organisations in ``scope``, by 统一社会信用代码."""
-    match = f"MATCH (o:Org){scope.orgs()} "
-
-    def work(tx: Tx) -> Page[Org]:
-        total = tx.run(f"{match}RETURN count(o) AS n", scope.params)[0]["n"]
-        rows = tx.run(f"{match}RETURN {_COLUMNS} ORDER BY uscc SKIP $skip LIMIT $limit",
-                      scope.params | {"skip": page.skip, "limit": page.page_size})
-        return Page([Org.from_row(r) for r in rows], total, page.page, page.page_size)
-
-    return store.read(work)
+    return store.read(lambda tx: page_of(tx, f"MATCH (o:Org){scope.orgs()}", "o", _COLUMNS, "uscc", scope.params,
+                                         page, Org.from_row))

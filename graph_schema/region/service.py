@@ -95,3 +95,20 @@ def scope_prefix(code: str | None) -> str:
 
 __all__ = ["child_regions", "children_in", "ensure_regions", "get_region", "region_parent", "resolve_scope", "scope_prefix",
            "upsert_regions"]
+
+
+def regions_in(tx: Tx, codes: Sequence[str]) -> dict[str, Region]:
+    """The regions of ``codes`` (12 digits) that the store holds, in one lookup (GraphQL asks for
+    many at once)."""
+    return {code: Region.from_row(row) for code, row in fetch_by_keys(tx, REGION, list(codes), ["code", "name"]).items()}
+
+
+def children_of(tx: Tx, codes: Sequence[str]) -> dict[str, list[Region]]:
+    """The regions one level down of each of ``codes`` (12 digits), ordered by code: one query for
+    many parents, where :func:`children_in` takes one."""
+    out: dict[str, list[Region]] = {code: [] for code in codes}
+    rows = tx.run("UNWIND $keys AS k MATCH (c:Region)-[:PART_OF]->(p:Region {code: k}) "
+                  "RETURN k AS parent, c.code AS code, c.name AS name ORDER BY parent, code", {"keys": list(codes)})
+    for r in rows:
+        out[r["parent"]].append(Region(code=r["code"], name=r["name"]))
+    return out
