@@ -32,10 +32,11 @@ from graph_schema.pairing.service import (
     load_pairing_state,
     pair_many,
 )
+from graph_schema.identifiers import region_prefix
 from graph_schema.records import BatchResult, fetch_by_keys
 from graph_schema.region.service import upsert_regions
-from graph_schema.store.base import GraphStore
-from graph_schema.store.schema import HOUSEHOLD
+from graph_schema.store.base import GraphStore, Tx
+from graph_schema.store.schema import CADRE, HOUSEHOLD, ORG, PERSON
 from importers import mapping
 from importers.contract import SPECS, Code, FileSpec
 from importers.mapping import Problem, Row, RowRejected
@@ -44,6 +45,7 @@ from importers.readers import ReadError, Table, normalise_header, read_table
 SUFFIXES = {".csv", ".txt", ".xlsx", ".xlsm", ".xls"}
 REPORT_PREFIX = "导入报告"
 FILE_FAILURES = {Code.UNREADABLE, Code.UNKNOWN_FILE, Code.MISSING_COLUMN}  # reports written into an import folder are not imported with it
+OUT_OF_JURISDICTION = "OUT_OF_JURISDICTION"  # a row outside the importing organiser's region (see check_bound)
 Progress = Callable[[str, str, int, int], None]
 """progress(file, phase, done, total): called as rows are checked and written."""
 
@@ -273,6 +275,152 @@ def check_references(store: GraphStore, files: list[FileResult]) -> None:
         _refuse_all(entries, result, _ledger_column)
 
 
+@dataclass
+class _Places:
+    """Where each record an import names lies, as this import says and as the store holds it."""
+
+    households: dict[str, list[str]]  # household_no -> region codes (import, store)
+    cadres: dict[str, list[str]]  # cadre_no -> station codes
+    orgs: dict[str, list[str]]  # uscc -> service region codes
+    persons: dict[str, list[str]]  # id_number -> household numbers
+    stored_persons: dict[str, str]  # id_number -> household number as stored
+
+
+def _places(store: GraphStore, files: list[FileResult]) -> _Places:
+    households = {r.household_no: [r.region_code] for _, _, r in _records(files, "households")}
+    cadres = {r.cadre_no: [r.station_code] for _, _, r in _records(files, "cadres")}
+    orgs = {r.uscc: [r.service_region_code] for _, _, r in _records(files, "orgs")}
+    persons = {r.id_number: [r.household_no] for _, _, r in _records(files, "persons")}
+    refs = [r for kind in ("pairings", "ledger") for _, _, r in _records(files, kind)]
+    household_keys = set(households) | {r.household_no for _, _, r in _records(files, "persons")} | \
+        {r.household_no for r in refs}
+    cadre_keys = set(cadres) | {r.cadre_no for r in refs if getattr(r, "cadre_no", None)}
+    org_keys = set(orgs) | {r.uscc for r in refs if getattr(r, "uscc", None)}
+    person_keys = set(persons) | {r.id_number for _, _, r in _records(files, "listings")}
+
+    def work(tx: Tx) -> tuple[dict, dict, dict, dict]:
+        stored_persons = fetch_by_keys(tx, PERSON, sorted(person_keys), ["id_number", "household_no"])
+        keys = household_keys | {p["household_no"] for p in stored_persons.values()}
+        return (stored_persons,
+                fetch_by_keys(tx, HOUSEHOLD, sorted(keys), ["household_no", "region_code"]),
+                fetch_by_keys(tx, CADRE, sorted(cadre_keys), ["cadre_no", "station_code"]),
+                fetch_by_keys(tx, ORG, sorted(org_keys), ["uscc", "service_region_code"]))
+
+    stored_persons, stored_households, stored_cadres, stored_orgs = store.read(work)
+    for key, row in stored_households.items():
+        households.setdefault(key, []).append(row["region_code"])
+    for key, row in stored_cadres.items():
+        cadres.setdefault(key, []).append(row["station_code"])
+    for key, row in stored_orgs.items():
+        orgs.setdefault(key, []).append(row["service_region_code"])
+    for key, row in stored_persons.items():
+        persons.setdefault(key, []).append(row["household_no"])
+    return _Places(households, cadres, orgs, persons,
+                   {key: row["household_no"] for key, row in stored_persons.items()})
+
+
+def check_bound(store: GraphStore, files: list[FileResult], bound: str) -> None:
+    """Phase 2a': keep an organiser's import inside their region (``bound``, a code prefix).
+
+    A row is rejected (``OUT_OF_JURISDICTION``) when the record it writes lies outside the bound:
+    a region outside it (its ancestors too: an organiser does not rename the province), a
+    household whose village, a cadre whose station, an organisation whose service region lies
+    outside; also when the record is already stored outside the bound (an import must not move a
+    household, a person, a cadre or an organisation in from another organiser's region). Rows
+    that refer to such records are rejected too: a disabled person, pairing or ledger row whose
+    household lies outside, a one-to-one pairing or ledger row of a cadre stationed outside, an
+    auxiliary pairing or ledger row of an organisation that does not serve the region (one that
+    serves a wider region holding it does). A department listing belongs to its person's
+    household; a person the registry does not know is placed by the county of their ID number,
+    so only a bound of a county or wider accepts them. References nobody knows are left to
+    :func:`check_references` (UNKNOWN_REFERENCE).
+    """
+    at = _places(store, files)
+
+    def inside(code: str) -> bool:
+        return code.startswith(bound)
+
+    def serves(code: str) -> bool:
+        return inside(code) or bound.startswith(region_prefix(code))
+
+    def where(places: dict[str, list[str]], key: str, ok: Callable[[str], bool]) -> bool | None:
+        """True if every known place of the record is fine, None if the record is unknown."""
+        known = places.get(key)
+        return None if not known else all(ok(code) for code in known)
+
+    def household(no: str) -> bool | None:
+        return where(at.households, no, inside)
+
+    def person_inside(id_number: str) -> bool:
+        homes = [household(no) for no in at.persons.get(id_number, [])]
+        if homes and all(h is not None for h in homes):
+            return all(homes)
+        return len(bound) <= 6 and id_number.startswith(bound)
+
+    Out = tuple[str, str, str, str] | None  # (column, value, what in Chinese, what in English)
+
+    def household_ref(no: str) -> Out:
+        return None if household(no) is not False else ("户编号", no, f"家庭「{no}」", f"household {no}")
+
+    def cadre_ref(no: str | None) -> Out:
+        if no and where(at.cadres, no, inside) is False:
+            return "干部编号", no, f"干部「{no}」", f"cadre {no}"
+        return None
+
+    def org_ref(uscc: str | None) -> Out:
+        if uscc and where(at.orgs, uscc, serves) is False:
+            return "统一社会信用代码", uscc, f"社会组织「{uscc}」", f"organisation {uscc}"
+        return None
+
+    def stored_elsewhere(places: dict[str, list[str]], key: str, ok: Callable[[str], bool], column: str,
+                         zh: str, en: str) -> Out:
+        if not all(ok(code) for code in places.get(key, [])):
+            return column, key, f"{zh}「{key}」（已登记在辖区外）", f"{en} {key} (registered outside it)"
+        return None
+
+    def check(kind: str, r: Any) -> Out:
+        if kind == "regions":
+            return None if inside(r.code) else ("区划代码", r.code, f"区划「{r.code}」", f"region {r.code}")
+        if kind == "households":
+            if not inside(r.region_code):
+                return "区划代码", r.region_code, f"村「{r.region_code}」", f"village {r.region_code}"
+            return stored_elsewhere(at.households, r.household_no, inside, "户编号", "家庭", "household")
+        if kind == "persons":
+            stored = at.stored_persons.get(r.id_number)
+            if stored and household(stored) is False:
+                return "身份证号", r.id_number, f"残疾人（已登记在家庭「{stored}」）", \
+                    f"the person (registered in household {stored})"
+            return household_ref(r.household_no)
+        if kind == "cadres":
+            if not inside(r.station_code):
+                return "驻点区划代码", r.station_code, f"驻点「{r.station_code}」", f"station {r.station_code}"
+            return stored_elsewhere(at.cadres, r.cadre_no, inside, "干部编号", "干部", "cadre")
+        if kind == "orgs":
+            code = r.service_region_code
+            if not inside(code):
+                return "服务区划代码", code, f"服务区划「{code}」", f"service region {code}"
+            return stored_elsewhere(at.orgs, r.uscc, inside, "统一社会信用代码", "社会组织", "organisation")
+        if kind in ("pairings", "ledger"):
+            return household_ref(r.household_no) or cadre_ref(getattr(r, "cadre_no", None)) or \
+                org_ref(getattr(r, "uscc", None))
+        if kind == "listings":
+            return None if person_inside(r.id_number) else ("身份证号", r.id_number, "该人员", "the person")
+        return None
+
+    for f in files:
+        kept = []
+        for number, record in f.valid:
+            out = check(f.spec.kind, record)
+            if out is None:
+                kept.append((number, record))
+                continue
+            column, value, zh, en = out
+            f.reject(number, [Problem(f.name, number, column, value, OUT_OF_JURISDICTION,
+                                      f"{zh}不在您的管辖范围（{bound}）内，未导入",
+                                      f"{en} lies outside your jurisdiction ({bound}): not imported")])
+        f.valid = kept
+
+
 def _refuse_all(items: list[tuple[FileResult, int, Any]], result: BatchResult,
                 column_of: Callable[[JieduiError, Any], tuple[str, str]]) -> None:
     refused: dict[int, set[int]] = {}
@@ -374,14 +522,20 @@ def _apply_pairings(store: GraphStore, f: FileResult, progress: Callable[[int], 
 
 
 def run_import(store: GraphStore, paths: Sequence[str | Path], *, dry_run: bool = False,
-               progress: Progress | None = None) -> ImportResult:
-    """Import ``paths`` (files or folders) into ``store``; see the module docstring."""
+               progress: Progress | None = None, bound: str | None = None) -> ImportResult:
+    """Import ``paths`` (files or folders) into ``store``; see the module docstring.
+
+    ``bound`` is a region prefix (e.g. ``"620822"``) that an organiser's import is kept inside:
+    rows outside it are rejected (see :func:`check_bound`). None (the CLI, an admin): no bound.
+    """
     files = [read_file(p) for p in collect(paths)]
     result = ImportResult(files, dry_run)
     if not files or any(f.failed for f in files):
         return result  # nothing is written when any file is unusable
     for f in files:
         check_rows(f, progress)
+    if bound:
+        check_bound(store, files, bound)
     check_references(store, files)
     for f in files:
         release_raw_rows(f)
