@@ -15,7 +15,7 @@ from graph_schema.access.models import Role, Scope
 from graph_schema.access.service import Forbidden
 from graph_schema.cadre.service import cadres_in
 from graph_schema.enums import ExclusionReason, LedgerKind
-from graph_schema.errors import NotFound
+from graph_schema.errors import InvalidValue, NotFound
 from graph_schema.household.service import households_in
 from graph_schema.ledger.models import LedgerEntry
 from graph_schema.ledger.service import log_entry
@@ -114,6 +114,12 @@ def confirm(who: Caller, proposal: Proposal, only: Collection[str] | None = None
     and cadre it would change must lie in the caller's scope, and the service re-checks every rule."""
     who.require(ORGANISERS, "确认结对方案 confirm a proposal")
     wanted = set(only) if only is not None else None
+    if wanted is not None:
+        named = {p.household_no for p in proposal.pairs} | {u.household_no for u in proposal.unpaired}
+        unknown = sorted(wanted - named)
+        if unknown:
+            listed = "、".join(unknown[:10]) + ("…" if len(unknown) > 10 else "")
+            raise InvalidValue("only", listed, f"方案中没有这些户：{listed}", f"not in the proposal: {listed}")
     pairs = [p for p in proposal.pairs if p.change in (Change.NEW, Change.MOVE)
              and (wanted is None or p.household_no in wanted)]
     drops = [u for u in proposal.unpaired if u.change is Change.DROP and (wanted is None or u.household_no in wanted)]

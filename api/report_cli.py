@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
-import json
-from enum import Enum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
-import xlsxwriter
 from rich.table import Table
 
 from api.console import StoreOption, cli_store, console, err, fail
+from api.report_output import ALL_PAGE, cell, csv_text, json_text, report_rows, write_xlsx
 from graph_schema.errors import JieduiError
 from graph_schema.monitoring.catalogue import REPORTS
 from graph_schema.monitoring.certificates import record_reminders
@@ -23,7 +19,6 @@ from graph_schema.pagination import PageRequest
 from graph_schema.store import GraphStore
 
 FORMATS = ("table", "json", "csv", "xlsx")
-_ALL_PAGE = 1000
 
 
 def report_command(
@@ -36,7 +31,7 @@ def report_command(
     fmt: Annotated[str, typer.Option("--format", help="table | json | csv | xlsx")] = "table",
     out: Annotated[Path | None, typer.Option("--out", help="输出文件 / output file")] = None,
     page: Annotated[int | None, typer.Option("--page", min=1, help="页码；导出时默认全部 / page (exports: all)")] = None,
-    page_size: Annotated[int, typer.Option("--page-size", min=1, max=_ALL_PAGE, help="每页条数 / rows per page")] = 50,
+    page_size: Annotated[int, typer.Option("--page-size", min=1, max=ALL_PAGE, help="每页条数 / rows per page")] = 50,
     store: StoreOption = None,
 ) -> None:
     """监测预警与统计报表 / monitoring lists and statistics."""
@@ -54,66 +49,20 @@ def report_command(
     with cli_store(store) as s:
         try:
             if fmt == "table":
-                _print_table(report, s, region, options, PageRequest(page or 1, page_size, _ALL_PAGE))
+                _print_table(report, s, region, options, PageRequest(page or 1, page_size, ALL_PAGE))
                 return
-            rows = _rows(report, s, region, options, page, page_size)
+            rows = report_rows(report, s, region, options, page, page_size)
         except JieduiError as exc:
             raise fail(exc) from exc
     _write(report, rows, fmt, out)
 
 
-def _rows(report: Report, store: GraphStore, region: str, options: dict, page: int | None,
-          page_size: int) -> list[Any]:
-    """The rows of one page, or every row when no page is named: a first page tells the total,
-    and one more run fetches them all (most reports compute every row of the scope per run, so
-    paging through an export would repeat that work for each page)."""
-    if page is not None:
-        return report.run(store=store, region=region, page=PageRequest(page, page_size, _ALL_PAGE), **options).items
-    first = report.run(store=store, region=region, page=PageRequest(1, _ALL_PAGE, _ALL_PAGE), **options)
-    if first.total <= len(first.items):
-        return first.items
-    return report.run(store=store, region=region, page=PageRequest(1, first.total, first.total), **options).items
-
-
-def cell(value: Any) -> Any:
-    """A value as a spreadsheet cell: lists joined, booleans and dates in words."""
-    if isinstance(value, bool):
-        return "是" if value else "否"
-    if isinstance(value, Enum):
-        return value.value
-    if isinstance(value, (list, tuple)):
-        return "、".join(str(cell(v)) for v in value)
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return "" if value is None else value
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, Enum):
-        return value.value
-    raise TypeError(type(value).__name__)
-
-
 def _write(report: Report, rows: list, fmt: str, out: Path | None) -> None:
-    headers = [report.headers.get(f, f) for f in report.fields]
-    if fmt == "json":
-        text = json.dumps([as_dict(r) for r in rows], ensure_ascii=False, indent=1, default=_jsonable)
-    elif fmt == "csv":
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        writer.writerow(headers)
-        writer.writerows([cell(v) for v in as_dict(r).values()] for r in rows)
-        text = buffer.getvalue()
-    else:
-        with xlsxwriter.Workbook(str(out)) as book:
-            sheet = book.add_worksheet(report.name[:31])
-            sheet.write_row(0, 0, headers, book.add_format({"bold": True}))
-            for i, r in enumerate(rows, start=1):
-                sheet.write_row(i, 0, [cell(v) for v in as_dict(r).values()])
+    if fmt == "xlsx":
+        write_xlsx(report, rows, out)
         console.print(f"已写入 / written: {out}（{len(rows)} 行 rows）")
         return
+    text = json_text(rows) if fmt == "json" else csv_text(report, rows)
     if out is None:
         print(text)
     else:

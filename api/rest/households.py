@@ -9,10 +9,13 @@ from fastapi import APIRouter, Depends, Query
 from api.auth import Caller, caller
 from api.rest import schemas
 from api.rest.schemas import (
+    ERRORS,
     AuxPairingOut,
     HouseholdOut,
     LedgerEntryOut,
     PageOut,
+    PageQ,
+    PageSizeQ,
     PairingOut,
     PersonOut,
     ProblemOut,
@@ -22,16 +25,13 @@ from graph_schema.ledger.service import ledger_in, problems_in
 from graph_schema.pagination import PageRequest
 from graph_schema.pairing.service import aux_pairings_in, pairings_in
 
-router = APIRouter(tags=["households 家庭"])
-
-Page = Annotated[int, Query(ge=1, description="页码 / page, from 1")]
-PageSize = Annotated[int, Query(ge=1, le=1000, description="每页条数 / rows per page")]
+router = APIRouter(tags=["households 家庭"], responses=ERRORS)
 
 
 @router.get("/households", response_model=PageOut[HouseholdOut])
 def households(who: Annotated[Caller, Depends(caller)],
                region: Annotated[str | None, Query(description="区划代码（任意级）/ region code, any level")] = None,
-               page: Page = 1, page_size: PageSize = 50) -> dict:
+               page: PageQ = 1, page_size: PageSizeQ = 50) -> dict:
     """户列表：辖区内的家庭，按户编号排序 / households in the caller's jurisdiction, by number."""
     found = list_households(store=who.store, region=region, page=PageRequest(page, page_size), scope=who.scope)
     who.read("household", [h.household_no for h in found.items])
@@ -91,3 +91,6 @@ def person(id_number: str, who: Annotated[Caller, Depends(caller)]) -> dict:
     found = get_person(store=who.store, id_number=id_number, scope=who.scope)
     who.read("person", [id_number])
     return schemas.person(found, who.scope)
+
+
+schemas.summarise(router)

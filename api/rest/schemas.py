@@ -4,14 +4,53 @@ see them. (The domain models validate ID checksums, so a masked ID cannot live i
 from __future__ import annotations
 
 import datetime as dt
-from typing import Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import BaseModel
+from fastapi import APIRouter, Query
+from fastapi.routing import APIRoute
+from pydantic import BaseModel, ConfigDict, Field
 
 from graph_schema.access.models import Scope, mask_id
 from graph_schema.pagination import Page
 
 T = TypeVar("T")
+
+#: A day a request may name: dates outside these years are typing errors, not records.
+Day = Annotated[dt.date, Field(ge=dt.date(1900, 1, 1), le=dt.date(2999, 12, 31))]
+PageQ = Annotated[int, Query(ge=1, le=1_000_000, description="页码 / page, from 1")]
+PageSizeQ = Annotated[int, Query(ge=1, le=1000, description="每页条数 / rows per page")]
+RegionQ = Annotated[str | None, Query(max_length=12, description="区划代码（任意级），默认本辖区 / region code, any "
+                                                                 "level; default the caller's jurisdiction")]
+
+
+class ErrorOut(BaseModel):
+    """Every error answer: a stable ``code``, the message in Chinese and in English, the request's
+    id, and the details of the error (the field at fault, the key not found, the rule's figures)."""
+
+    model_config = ConfigDict(extra="allow")
+    code: str
+    message: str
+    message_en: str
+    request_id: str | None = None
+
+
+def _error(zh: str, en: str) -> dict[str, Any]:
+    return {"model": ErrorOut, "description": f"{zh} / {en}"}
+
+
+#: The error answers every route may give, for the OpenAPI document (routers add their own).
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: _error("未登录或令牌无效", "no, unknown, expired or revoked token"),
+    403: _error("角色无权执行此操作", "the role may never do this"),
+    404: _error("不存在或不在管辖范围内", "not found, or outside the caller's jurisdiction"),
+    422: _error("请求字段无效（errors 列出字段）", "invalid input; `errors` names the fields"),
+}
+#: … and those that take a body (which may not even be text) and change data (a business rule
+#: may refuse the change).
+WRITE_ERRORS: dict[int | str, dict[str, Any]] = ERRORS | {
+    400: _error("请求体无法解析", "the body cannot be parsed"),
+    409: _error("违反业务规则（code 为稳定的规则代码）", "a business rule refused it; `code` names the rule"),
+}
 
 
 class PageOut(BaseModel, Generic[T]):
@@ -70,6 +109,10 @@ class CadreOut(BaseModel):
     on_duty: bool
 
 
+class CadreDetailOut(CadreOut):
+    load: int  # active one-to-one pairings now; pair_limit is the most allowed
+
+
 class OrgOut(BaseModel):
     uscc: str
     name: str
@@ -125,6 +168,16 @@ class ProblemOut(BaseModel):
     resolution: str | None = None
 
 
+def summarise(router: APIRouter) -> APIRouter:
+    """Give each route of ``router`` its docstring's first paragraph (Chinese / English) as its
+    OpenAPI summary; the whole docstring stays its description."""
+    for route in router.routes:
+        if isinstance(route, APIRoute) and not route.summary and route.description:
+            first = route.description.strip().split("\n\n")[0]
+            route.summary = " ".join(line.strip() for line in first.splitlines()).rstrip("。.")
+    return router
+
+
 def plain(model: BaseModel) -> dict:
     return model.model_dump(mode="json")
 
@@ -145,3 +198,28 @@ def person(p, scope: Scope) -> dict:
 
 def ledger_entry(e) -> dict:
     return plain(e) | {"entry_id": e.entry_id}
+
+
+class ExclusionOut(BaseModel):
+    household_no: str
+    cadre_no: str
+    reason: str
+    since: dt.date
+    note: str | None = None
+
+
+class AuditEntryOut(BaseModel):
+    audit_id: str
+    at: str
+    user_id: str
+    role: str
+    action: str
+    operation: str
+    object_kind: str
+    object_keys: list[str]
+    request_id: str
+
+
+def exclusion(e) -> dict:
+    return {"household_no": e.household_no, "cadre_no": e.cadre_no, "reason": str(e.reason.value),
+            "since": e.since.isoformat(), "note": e.note}

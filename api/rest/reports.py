@@ -1,0 +1,104 @@
+"""Monitoring reports: the catalogue, and any report for a region of the caller's jurisdiction as a
+JSON page or, as CSV or XLSX, every row in one download (the same files ``jiedui report`` writes).
+
+Organisers and portals only. Report rows never carry a full ID number (the reports that name
+persons show them masked, for every role); the households a report names are recorded as read.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Path, Query
+from fastapi.responses import Response
+from pydantic import BaseModel
+
+from api.auth import READERS, Caller, caller
+from api.report_output import ALL_PAGE, csv_text, report_rows, xlsx_bytes
+from api.rest import schemas
+from api.rest.schemas import ERRORS, Day, PageQ, PageSizeQ, RegionQ
+from graph_schema.errors import InvalidValue, NotFound
+from graph_schema.models import today
+from graph_schema.monitoring.catalogue import REPORTS
+from graph_schema.monitoring.common import as_dict
+from graph_schema.pagination import PageRequest
+
+router = APIRouter(tags=["reports 报表"], responses=ERRORS)
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+class ReportInfo(BaseModel):
+    name: str
+    title: str
+    fields: list[str]
+    headers: dict[str, str]  # field → Chinese column title
+    ranged: bool  # takes a period: ``from`` … ``as_of``
+
+
+class ReportPage(BaseModel):
+    report: str
+    title: str
+    region: str
+    as_of: dt.date
+    items: list[dict[str, Any]]
+    total: int
+    page: int
+    page_size: int
+    pages: int
+
+
+@router.get("/reports", response_model=list[ReportInfo])
+def catalogue(who: Annotated[Caller, Depends(caller)]) -> list[dict]:
+    """报表目录 / the monitoring reports, with their columns."""
+    who.require(READERS, "查看报表 read reports")
+    return [{"name": r.name, "title": r.title, "fields": r.fields,
+             "headers": {f: r.headers.get(f, f) for f in r.fields}, "ranged": r.ranged} for r in REPORTS.values()]
+
+
+@router.get("/reports/{name}", response_model=ReportPage,
+            responses={200: {"content": {"text/csv": {}, XLSX: {}},
+                             "description": "JSON 一页；csv/xlsx 为全部行的下载 / a JSON page, or every row as a file"}})
+def report(name: Annotated[str, Path(description=f"报表名 / report: {' | '.join(REPORTS)}")],
+           who: Annotated[Caller, Depends(caller)],
+           region: RegionQ = None,
+           as_of: Annotated[Day | None, Query(description="截止日期，默认今天 / as of (default today)")] = None,
+           period_start: Annotated[Day | None, Query(alias="from", description=(
+               "统计期开始（区间报表），默认当年1月1日 / period start (ranged reports), default 1 January"))] = None,
+           fmt: Annotated[Literal["json", "csv", "xlsx"], Query(alias="format")] = "json",
+           page: PageQ = 1, page_size: PageSizeQ = 50) -> Any:
+    """一个监测报表 / one monitoring report (see the catalogue for its columns)."""
+    who.require(READERS, "查看报表 read reports")
+    found = REPORTS.get(name)
+    if found is None:
+        raise NotFound("报表", "report", name)
+    where = who.scope.region(region)
+    options: dict[str, Any] = {"as_of": as_of}
+    if found.ranged:
+        if period_start and period_start > (as_of or today()):
+            raise InvalidValue("from", period_start.isoformat(), "统计期开始晚于截止日期",
+                               "the period starts after as_of")
+        options["period_start"] = period_start
+    if fmt == "json":
+        result = found.run(store=who.store, region=where, page=PageRequest(page, page_size, ALL_PAGE), **options)
+        who.read("household", [no for r in result.items for no in _households(r)])
+        return {"report": found.name, "title": found.title, "region": where, "as_of": as_of or today(),
+                "items": [as_dict(r) for r in result.items], "total": result.total, "page": result.page,
+                "page_size": result.page_size, "pages": result.pages}
+    rows = report_rows(found, who.store, where, options)
+    who.read("household", [no for r in rows for no in _households(r)])
+    stem = f"{found.name}-{where}-{(as_of or today()).isoformat()}"
+    if fmt == "csv":
+        return Response(csv_text(found, rows).encode("utf-8-sig"), media_type="text/csv; charset=utf-8",
+                        headers={"Content-Disposition": f'attachment; filename="{stem}.csv"'})
+    return Response(xlsx_bytes(found, rows), media_type=XLSX,
+                    headers={"Content-Disposition": f'attachment; filename="{stem}.xlsx"'})
+
+
+def _households(row: Any) -> list[str]:
+    named = [getattr(row, "household_no", None), *getattr(row, "households", [])]
+    return [no for no in named if no]
+
+
+schemas.summarise(router)
