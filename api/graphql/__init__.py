@@ -1,0 +1,26 @@
+"""GraphQL at ``/graphql``: the same data as the REST API, scoped, masked and audited alike."""
+
+from __future__ import annotations
+
+from strawberry.fastapi import GraphQLRouter
+from strawberry.http import GraphQLHTTPResponse, process_result
+from strawberry.types import ExecutionResult
+
+from api.graphql.context import request_context
+from api.graphql.errors import shaped
+from api.graphql.schema import schema
+
+
+class Router(GraphQLRouter):
+    async def process_result(self, request, result: ExecutionResult) -> GraphQLHTTPResponse:
+        """Every error in the shape of :mod:`api.graphql.errors`, wherever it arose (a parse
+        error escapes the schema extensions, so this is the one place that sees them all)."""
+        if result.errors:
+            result.errors = [shaped(e) for e in result.errors]
+        return process_result(result)
+
+
+def router() -> Router:
+    """POST only (no GET queries, no in-browser IDE: every request needs a bearer token)."""
+    return Router(schema, path="/graphql", context_getter=request_context, graphql_ide=None,
+                  allow_queries_via_get=False, tags=["graphql"])

@@ -1,0 +1,48 @@
+"""What every resolver of one request shares: the caller, the request's DataLoaders, and the
+household and person keys the answer shows (recorded in the audit trail once, at the end)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import replace
+from typing import Annotated
+
+from fastapi import Depends
+from strawberry.fastapi import BaseContext
+
+from api.auth import Caller, caller
+from api.graphql.loaders import Loaders
+from graph_schema.access.models import mask_id
+
+
+class Context(BaseContext):
+    def __init__(self, who: Caller) -> None:
+        super().__init__()
+        self.who = who
+        self.scope = who.scope
+        self.loaders = Loaders(who)
+        self.seen: dict[str, set[str]] = {"household": set(), "person": set()}
+
+    def shown_id(self, value: str) -> str:
+        """An ID or certificate number as this caller may see it."""
+        return value if self.scope.sees_ids else mask_id(value)
+
+    def saw(self, kind: str, keys: Iterable[str]) -> None:
+        """Note objects the answer shows (``household`` or ``person``)."""
+        self.seen[kind].update(keys)
+
+    def name_operation(self, operation: str) -> None:
+        """Name the audit entries after the GraphQL operation rather than ``POST /graphql``."""
+        self.who = replace(self.who, operation=operation)
+
+    def record_reads(self) -> None:
+        """One audit entry per kind for the whole request, however many objects it showed."""
+        for kind, keys in self.seen.items():
+            self.who.read(kind, keys)
+            keys.clear()
+
+
+async def request_context(who: Annotated[Caller, Depends(caller)]) -> Context:
+    """The GraphQL context of one request; no token or a bad one answers 401 before any GraphQL
+    runs, exactly as the REST routes do (``caller`` raises, the app's handler answers)."""
+    return Context(who)

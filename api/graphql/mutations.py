@@ -1,0 +1,183 @@
+"""The mutations: each is one call of :mod:`api.operations`, which checks the role, checks in the
+store that every object named lies in the caller's scope (NOT_FOUND otherwise), calls the service
+and records the change in the audit trail. Here inputs are only mapped to its arguments and its
+results to the object types, so REST and GraphQL cannot drift apart.
+
+Who may do what (the operations decide): organisers pair, end and transfer one-to-one pairings,
+keep the exclusion list and confirm proposals; cadres record their visits, contacts and problems
+for their own households; organisations register and end their auxiliary pairings and record
+donations and volunteer services; organisers may also record on anyone's behalf.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import strawberry
+from pydantic import BaseModel, ValidationError
+from strawberry import Info
+from strawberry.scalars import JSON
+
+from api import operations
+from api.graphql.context import Context
+from api.graphql.errors import InvalidInput
+from api.graphql.scalars import Fen
+from api.graphql.types import AuxPairing, LedgerEntry, Pairing
+from api.rest.ledger import LedgerEntryIn
+from graph_schema.enums import ExclusionReason
+from graph_schema.errors import InvalidValue
+from matching.candidates import Reach
+from matching.proposal import Proposal
+
+_KEY, _REASON, _NOTE = 64, 200, 500
+
+
+def _text(field: str, value: str | None, longest: int) -> None:
+    if value is not None and not 1 <= len(value.strip()) <= longest:
+        raise InvalidValue(field, value, f"须为 1 到 {longest} 个字符", f"must have 1 to {longest} characters")
+
+
+def _keys(**values: str | None) -> None:
+    for field, value in values.items():
+        _text(field, value, _KEY)
+
+
+def _model(model: type[BaseModel], value: Any) -> Any:
+    """``value`` validated as ``model``, its failures as one VALIDATION error naming the fields."""
+    try:
+        return model.model_validate(value)
+    except ValidationError as exc:
+        raise InvalidInput(exc) from None
+
+
+@strawberry.input(description="一条帮扶台账 / one ledger entry to record")
+class LedgerEntryInput:
+    entry_date: dt.date
+    household_no: str
+    kind: str = strawberry.field(description="联系交流 入户走访 落实政策 解决困难 反映困难 帮办实事 资助 捐款捐物 志愿服务")
+    cadre_no: str | None = strawberry.field(default=None, description="干部记录时填写 / when a cadre did it")
+    uscc: str | None = strawberry.field(default=None, description="社会组织记录时填写 / when an organisation did it")
+    amount_fen: Fen | None = None
+    in_kind_fen: Fen | None = None
+    note: str | None = None
+    problem_no: str | None = strawberry.field(
+        default=None, description="反映困难时新开、解决困难时关闭的问题编号 / the problem opened or closed")
+
+
+@strawberry.type(description="转移结对的结果 / the pairing ended and the new one")
+class Transfer:
+    ended: Pairing
+    new: Pairing
+
+
+@strawberry.type(description="回避名单中的一对 / a cadre–household pair that may not be paired")
+class Exclusion:
+    household_no: str
+    cadre_no: str
+    reason: str
+    since: dt.date
+    note: str | None
+
+
+@strawberry.type(description="被拒绝的一户及原因 / a household the confirmation refused, and why")
+class Refusal:
+    household_no: str
+    code: str
+    message: str
+    message_en: str
+
+
+@strawberry.type(description="确认方案的结果 / what confirming a proposal did")
+class Confirmation:
+    confirmed: list[Pairing]
+    dropped: list[str]
+    unchanged: list[str]
+    refused: list[Refusal]
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation(description="一对一结对（组织者）/ pair a household with a cadre (organisers)")
+    def pair(self, info: Info[Context, None], household_no: str, cadre_no: str,
+             started_on: dt.date | None = None) -> Pairing:
+        _keys(household_no=household_no, cadre_no=cadre_no)
+        return Pairing.of(operations.pair(info.context.who, household_no, cadre_no, started_on))
+
+    @strawberry.mutation(description="结束一对一结对，保留为历史（组织者）/ end the household's active pairing")
+    def end_pairing(self, info: Info[Context, None], household_no: str, reason: str,
+                    ended_on: dt.date | None = None) -> Pairing:
+        _keys(household_no=household_no)
+        _text("reason", reason, _REASON)
+        return Pairing.of(operations.end_pairing(info.context.who, household_no, reason, ended_on))
+
+    @strawberry.mutation(description="转移结对：结束现结对并与新干部结对，全部成功或全部不变（组织者）/ "
+                                     "move a household to another cadre, all or nothing")
+    def transfer_pairing(self, info: Info[Context, None], household_no: str, cadre_no: str,
+                         reason: str = "干部调整") -> Transfer:
+        _keys(household_no=household_no, cadre_no=cadre_no)
+        _text("reason", reason, _REASON)
+        ended, new = operations.transfer(info.context.who, household_no, cadre_no, reason)
+        return Transfer(ended=Pairing.of(ended), new=Pairing.of(new))
+
+    @strawberry.mutation(description="列入回避名单（幂等；原因：亲属 或 组织者排除）/ put a pair on the exclusion list")
+    def exclude_pair(self, info: Info[Context, None], household_no: str, cadre_no: str,
+                     reason: str = ExclusionReason.ORGANISER.value, note: str | None = None) -> Exclusion:
+        _keys(household_no=household_no, cadre_no=cadre_no)
+        _text("note", note, _NOTE)
+        try:
+            why = ExclusionReason(reason)
+        except ValueError:
+            allowed = "、".join(r.value for r in ExclusionReason)
+            raise InvalidValue("reason", reason, f"须为：{allowed}", f"must be one of: {allowed}") from None
+        done = operations.exclude(info.context.who, household_no, cadre_no, why, note)
+        return Exclusion(household_no=done.household_no, cadre_no=done.cadre_no, reason=done.reason,
+                         since=done.since, note=done.note)
+
+    @strawberry.mutation(description="移出回避名单；不在名单上时为 false / take a pair off the exclusion list")
+    def lift_exclusion(self, info: Info[Context, None], household_no: str, cadre_no: str) -> bool:
+        _keys(household_no=household_no, cadre_no=cadre_no)
+        return operations.lift_exclusion(info.context.who, household_no, cadre_no)
+
+    @strawberry.mutation(description="确认方案（pairingProposal 的结果），全部或部分户；规则重新检查，被拒的逐条说明 / "
+                                     "confirm a proposal, all of it or some households")
+    def confirm_proposal(self, info: Info[Context, None], proposal: JSON,
+                         only: list[str] | None = None) -> Confirmation:
+        for no in only or ():
+            _keys(only=no)
+        result = operations.confirm(info.context.who, _model(Proposal, proposal), only)
+        return Confirmation(
+            confirmed=[Pairing.of(p) for p in result.confirmed], dropped=result.dropped, unchanged=result.unchanged,
+            refused=[Refusal(household_no=no, code=exc.code, message=exc.zh, message_en=exc.en)
+                     for no, exc in result.refused])
+
+    @strawberry.mutation(description="辅助结对（组织者，或社会组织为其服务区域内的户）/ register an auxiliary pairing")
+    def register_aux_pairing(self, info: Info[Context, None], household_no: str, uscc: str,
+                             started_on: dt.date | None = None) -> AuxPairing:
+        _keys(household_no=household_no, uscc=uscc)
+        return AuxPairing.of(operations.aux_pair(info.context.who, household_no, uscc, started_on))
+
+    @strawberry.mutation(description="结束辅助结对 / end an auxiliary pairing")
+    def end_aux_pairing(self, info: Info[Context, None], household_no: str, uscc: str, reason: str,
+                        ended_on: dt.date | None = None) -> AuxPairing:
+        _keys(household_no=household_no, uscc=uscc)
+        _text("reason", reason, _REASON)
+        return AuxPairing.of(operations.end_aux_pairing(info.context.who, household_no, uscc, reason, ended_on))
+
+    @strawberry.mutation(description="记一条帮扶台账：走访、联系、反映或解决困难、捐款捐物、志愿服务… / "
+                                     "record one ledger entry (a cadre or organisation in its own name)")
+    def record_ledger_entry(self, info: Info[Context, None], entry: LedgerEntryInput) -> LedgerEntry:
+        recorded = _model(LedgerEntryIn, {k: v for k, v in vars(entry).items() if v is not None})
+        operations.log(info.context.who, recorded)
+        return LedgerEntry.of(recorded)
+
+
+@strawberry.type
+class Proposals:
+    @strawberry.field(description="一个区划的最优一对一结对方案（不写入；组织者），原样交给 confirmProposal / "
+                                  "the optimal pairing of a region's priority households; stores nothing")
+    def pairing_proposal(self, info: Info[Context, None], region: str | None = None, reach: str = "township",
+                         keep_current: bool = False) -> JSON:
+        if reach not in ("village", "township", "county"):
+            raise InvalidValue("reach", reach, "须为 village、township 或 county", "must be village, township or county")
+        return operations.propose(info.context.who, region, Reach.parse(reach), keep_current).model_dump(mode="json")

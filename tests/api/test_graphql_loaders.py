@@ -1,0 +1,99 @@
+"""GraphQL at /graphql: a nested query costs a number of store calls bounded by its depth, not by
+the number of objects it returns (the DataLoaders batch every level into one read)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from factories import cadre, household, person
+from graph_schema.cadre.service import upsert_cadres
+from graph_schema.enums import LedgerKind
+from graph_schema.household.service import upsert_households, upsert_persons
+from graph_schema.ledger.models import LedgerEntry
+from graph_schema.ledger.service import log_entries
+from graph_schema.pairing.service import aux_pair, pair
+
+VILLAGE_C = "620822100203"
+NESTED = """query($first: Int!) { households(region: "620822100203", first: $first) { totalCount edges { node {
+  householdNo members { name grade } risk { score level }
+  pairings { cadreNo active cadre { name load atLimit households { householdNo headName } } }
+  auxPairings { organisation { name } household { householdNo } }
+  ledger { totalCount edges { node { kind note } } }
+  problems { problemNo open } } } } }"""
+
+
+def _populate(world, n: int) -> None:
+    """``n`` households in one village, each with a member, its own cadre, a visit and a problem;
+    every other one also paired with organisation A."""
+    day = dt.date.today() - dt.timedelta(days=10)
+    nos = [f"HC{i:02d}" for i in range(n)]
+    upsert_households(store=world.store, households=[household(no, VILLAGE_C, tekun=True) for no in nos])
+    upsert_persons(store=world.store, persons=[person(no, grade=2) for no in nos])
+    upsert_cadres(store=world.store, cadres=[cadre(f"CC{i:02d}", VILLAGE_C) for i in range(n)])
+    entries = []
+    for i, no in enumerate(nos):
+        pair(store=world.store, household_no=no, cadre_no=f"CC{i:02d}", started_on=day)
+        if i % 2 == 0:
+            aux_pair(store=world.store, household_no=no, uscc=world.org_a, started_on=day)
+        entries += [LedgerEntry(entry_date=day, household_no=no, cadre_no=f"CC{i:02d}", kind=LedgerKind.VISIT, note="走访"),
+                    LedgerEntry(entry_date=day, household_no=no, cadre_no=f"CC{i:02d}", kind=LedgerKind.REPORT_PROBLEM,
+                                problem_no=f"PC{i:02d}", note="缺辅具")]
+    log_entries(store=world.store, entries=entries)
+
+
+def _counting(monkeypatch, store) -> list[str]:
+    """Count the store's read transactions and single queries (each still runs for real)."""
+    calls: list[str] = []
+    real_read, real_query = store.read, store.query
+
+    def read(work):
+        calls.append("read")
+        return real_read(work)
+
+    def query(text, params=None):
+        calls.append("query")
+        return real_query(text, params)
+
+    monkeypatch.setattr(store, "read", read)
+    monkeypatch.setattr(store, "query", query)
+    return calls
+
+
+def test_a_nested_query_costs_the_same_store_calls_for_2_or_20_households(client, world, monkeypatch):
+    _populate(world, 20)
+    auth = world.auth("organizer-a")
+    client.post("/graphql", json={"query": "{ cadres(first: 1) { totalCount } }"}, headers=auth)  # the token is cached
+    calls = _counting(monkeypatch, world.store)
+    spent = {}
+    for n in (2, 20):
+        calls.clear()
+        got = client.post("/graphql", json={"query": NESTED, "variables": {"first": n}}, headers=auth).json()
+        assert "errors" not in got, got
+        edges = got["data"]["households"]["edges"]
+        assert len(edges) == n and got["data"]["households"]["totalCount"] == 20
+        for i, edge in enumerate(edges):  # every level really came back, for every household
+            node = edge["node"]
+            assert node["members"][0]["grade"] == 2 and node["risk"]["level"] == "中"
+            assert node["pairings"][0]["cadre"]["households"] == [
+                {"householdNo": node["householdNo"], "headName": "测试户主"}]
+            assert node["pairings"][0]["cadre"]["load"] == 1
+            assert node["ledger"]["totalCount"] == 2 and node["problems"] == [{"problemNo": f"PC{i:02d}", "open": True}]
+            assert len(node["auxPairings"]) == (1 if i % 2 == 0 else 0)
+        spent[n] = list(calls)
+    # the list; the households' members, pairings, ledger, problems; the cadres and organisations;
+    # the cadres' loads and households (already known from the list)
+    assert spent[2] == spent[20] == ["read"] * 4
+
+
+def test_sibling_regions_share_one_coverage_run(client, world, monkeypatch):
+    _populate(world, 2)
+    auth = world.auth("organizer-a")
+    query = '{ region(code: "620822100000") { children { code coverage { priorityHouseholds paired } } } }'
+    client.post("/graphql", json={"query": query}, headers=auth)
+    calls = _counting(monkeypatch, world.store)
+    got = client.post("/graphql", json={"query": query}, headers=auth).json()["data"]["region"]["children"]
+    assert [(c["code"], c["coverage"]) for c in got] == [
+        ("620822100201", {"priorityHouseholds": 1, "paired": 1}),
+        ("620822100202", {"priorityHouseholds": 0, "paired": 0}),
+        ("620822100203", {"priorityHouseholds": 2, "paired": 2})]
+    assert calls == ["read"] * 3  # the region, its children, one coverage run on the township
