@@ -9,7 +9,8 @@ from fastapi import FastAPI
 
 from api import errors
 from api.auth import API, Services, TokenCache
-from api.rest import households
+from api.graphql import router as graphql_router
+from api.rest import audit, cadres, households, imports, ledger, matcher, orgs, pairings, reports
 from graph_schema.access.audit import AuditLog
 from graph_schema.store import GraphStore
 
@@ -31,4 +32,7 @@ def create_app(store: GraphStore, *, audit_interval: float = 0.5, token_ttl: flo
     app.state.services = Services(store, AuditLog(store, interval=audit_interval), TokenCache(store, token_ttl))
     errors.install(app)
     app.include_router(households.router, prefix=API)
+    for module in (cadres, orgs, pairings, matcher, ledger, imports, reports, audit):
+        app.include_router(module.router, prefix=API)
+    app.include_router(graphql_router())
     return app

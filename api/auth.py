@@ -92,7 +92,9 @@ def services(request: Request) -> Services:
     return request.app.state.services
 
 
-def caller(request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(_bearer)) -> Caller:
+async def caller(request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(_bearer)) -> Caller:
+    """The caller of this request. Async, so that FastAPI does not hop to a worker thread for it:
+    a token is looked up in the store once per ``TokenCache.ttl``, in memory otherwise."""
     svc = services(request)
     user = svc.tokens.user(credentials.credentials if credentials else None)
     request_id = request.headers.get("x-request-id", "")[:64] or uuid.uuid4().hex

@@ -23,6 +23,7 @@ from graph_schema.access.service import list_users
 from graph_schema.errors import JieduiError
 from graph_schema.monitoring.unpaired import unpaired_priority
 from graph_schema.pagination import PageRequest
+from graph_schema.settings import get_settings
 from graph_schema.store import GraphStore
 from importers import synth, synth_files
 from importers.engine import REPORT_PREFIX, ImportResult, run_import
@@ -80,12 +81,15 @@ def serve(
 
     from api.app import create_app
 
-    with cli_store(store) as s:
+    settings = get_settings()
+    threads = settings.embedded_query_threads or 1  # many small queries at once: one thread each
+    with cli_store(store, settings.model_copy(update={"embedded_query_threads": threads})) as s:
         loaded = _load_demo(s, preset, 1)
         if loaded or not list_users(store=s):
             first_users(s, demo=loaded)
         console.print(f"服务地址 / serving at http://{host}:{port}  (API 文档 docs: /docs · GraphQL: /graphql)")
-        uvicorn.run(create_app(s), host=host, port=port, log_level="warning")
+        uvicorn.run(create_app(s), host=host, port=port, log_level="warning", access_log=False, http="httptools",
+                    loop="uvloop")
 
 
 def _load_demo(s: GraphStore, preset: str, seed: int) -> bool:
