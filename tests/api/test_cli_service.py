@@ -60,7 +60,7 @@ def _get(url: str, token: str, body: dict | None = None) -> dict:
     data = json.dumps(body).encode() if body is not None else None
     request = urllib.request.Request(url, data=data, headers={"Authorization": f"Bearer {token}",
                                                                "Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=30) as response:
+    with urllib.request.urlopen(request, timeout=120) as response:
         return json.loads(response.read())
 
 
@@ -90,6 +90,16 @@ def test_the_readme_run_command_serves_the_demo_data(tmp_path):
         listed = _get(f"{base}/api/v1/households?page_size=5", tokens["county-portal"])
         assert listed["total"] > 8000 and len(listed["items"]) == 5
         assert all("********" in h["head_id"] for h in listed["items"])
+        query = ("{ unpaired(first: 3) { totalCount edges { node { householdNo riskScore "
+                 "household { headId members { name grade } } } } } }")
+        answer = _get(f"{base}/graphql", tokens["county-portal"], {"query": query})
+        assert "errors" not in answer, answer
+        unpaired = answer["data"]["unpaired"]
+        assert unpaired["totalCount"] > 100 and len(unpaired["edges"]) == 3
+        first = unpaired["edges"][0]["node"]
+        assert first["household"]["members"] and "********" in first["household"]["headId"]
+        scores = [e["node"]["riskScore"] for e in unpaired["edges"]]
+        assert scores == sorted(scores, reverse=True)
     finally:
         server.terminate()
         server.wait(timeout=30)
