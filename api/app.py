@@ -9,14 +9,17 @@ from fastapi import FastAPI
 
 from api import errors
 from api.auth import API, Services, TokenCache
+from api.report_cache import ReportCache
 from api.graphql import router as graphql_router
 from api.rest import audit, cadres, households, imports, ledger, matcher, orgs, pairings, reports
 from graph_schema.access.audit import AuditLog
 from graph_schema.store import GraphStore
 
 
-def create_app(store: GraphStore, *, audit_interval: float = 0.5, token_ttl: float = 30.0) -> FastAPI:
-    """The app over an open store (the caller owns the store and closes it after the app stops)."""
+def create_app(store: GraphStore, *, audit_interval: float = 0.5, token_ttl: float = 30.0,
+               report_ttl: float = 0.0) -> FastAPI:
+    """The app over an open store (the caller owns the store and closes it after the app stops).
+    ``report_ttl`` > 0 keeps report runs that long (``api/report_cache.py``; ``jiedui serve`` does)."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -29,7 +32,8 @@ def create_app(store: GraphStore, *, audit_interval: float = 0.5, token_ttl: flo
                     "每个请求须带 `Authorization: Bearer <token>`（`jiedui user add` 生成）。",
         lifespan=lifespan,
     )
-    app.state.services = Services(store, AuditLog(store, interval=audit_interval), TokenCache(store, token_ttl))
+    app.state.services = Services(store, AuditLog(store, interval=audit_interval), TokenCache(store, token_ttl),
+                                  ReportCache(report_ttl))
     errors.install(app)
     app.include_router(households.router, prefix=API)
     for module in (cadres, orgs, pairings, matcher, ledger, imports, reports, audit):

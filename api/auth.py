@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from api.report_cache import ReportCache
 from graph_schema.access.audit import AuditLog, entry
 from graph_schema.access.models import Role, Scope, User
 from graph_schema.access.service import Forbidden, authenticate, token_hash
@@ -58,6 +59,7 @@ class Services:
     store: GraphStore
     audit: AuditLog
     tokens: TokenCache
+    reports: ReportCache
 
 
 @dataclass
@@ -68,6 +70,7 @@ class Caller:
     operation: str
     store: GraphStore
     audit: AuditLog
+    reports: ReportCache
 
     def require(self, roles: Iterable[Role], action: str) -> None:
         """Refuse a role that may never do this (objects outside the scope answer NotFound instead)."""
@@ -81,7 +84,9 @@ class Caller:
             self.audit.add([entry(self.user, "read", self.operation, kind, keys, self.request_id)])
 
     def wrote(self, kind: str, keys: Iterable[str]) -> None:
-        """Note that this request changed these objects; stored before the request answers."""
+        """Note that this request changed these objects; stored before the request answers. Any
+        change may alter the monitoring lists, so their cache is emptied."""
+        self.reports.clear()
         keys = sorted(set(keys))
         if keys:
             self.audit.add([entry(self.user, "write", self.operation, kind, keys, self.request_id)])
@@ -102,7 +107,7 @@ async def caller(request: Request, credentials: HTTPAuthorizationCredentials | N
     route = getattr(request.scope.get("route"), "path", request.url.path)  # the template, without the prefix
     prefix = API if request.url.path.startswith(API) and not route.startswith(API) else ""
     operation = f"{request.method} {prefix}{route}"
-    return Caller(user, user.scope, request_id, operation, svc.store, svc.audit)
+    return Caller(user, user.scope, request_id, operation, svc.store, svc.audit, svc.reports)
 
 
 ORGANISERS = (Role.ADMIN, Role.ORGANIZER)

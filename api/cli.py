@@ -88,7 +88,7 @@ def serve(
         if loaded or not list_users(store=s):
             first_users(s, demo=loaded)
         console.print(f"服务地址 / serving at http://{host}:{port}  (API 文档 docs: /docs · GraphQL: /graphql)")
-        uvicorn.run(create_app(s), host=host, port=port, log_level="warning", access_log=False, http="httptools",
+        uvicorn.run(create_app(s, report_ttl=settings.report_cache_seconds), host=host, port=port, log_level="warning", access_log=False, http="httptools",
                     loop="uvloop")
 
 

@@ -7,7 +7,8 @@ For each engine: a fresh store gets the demo county (``jiedui demo``), a portal 
 is added, and ``jiedui serve`` runs as it does in production (one process). Neo4j is a throwaway
 server from ``scripts/neo4j-server.sh`` on its own port. Each query is driven by ``wrk`` (Debian
 package ``wrk``: a C load generator, so the client costs little of the 2 cores) with keep-alive
-connections, after a 5 s warm-up; the household detail query rotates over 500 households. An
+connections (a 10 s timeout), after a 5 s warm-up; the household detail query rotates over 500
+households. An
 error is a non-200 answer or a GraphQL ``errors`` member. Prints a Markdown table.
 """
 
@@ -111,7 +112,8 @@ def _wrk(base: str, token: str, bodies: list[str], duration: int, connections: i
         lines.write_text("\n".join(bodies) + "\n")
         env = os.environ | {"BENCH_BODIES": str(lines), "BENCH_TOKEN": token}
         for seconds, keep in ((5, False), (duration, True)):
-            out = subprocess.run(["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "-s", str(script), base],
+            out = subprocess.run(["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s", "-s", str(script),
+                                  base],
                                  capture_output=True, text=True, env=env, check=True).stdout
         found = re.search(r"RESULT (\{.*\})", out)
         return json.loads(found.group(1))

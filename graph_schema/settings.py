@@ -56,6 +56,9 @@ class Settings(BaseSettings):
     # runs with 1: its queries are small, and one thread each halves their latency and lets
     # concurrent requests use the other cores (see docs/benchmarks.md, "Service").
     embedded_query_threads: int = 0
+    # Seconds the service keeps a monitoring report's run (0: never); any change made through the
+    # service empties the cache (api/report_cache.py).
+    report_cache_seconds: float = 30.0
     batch_size: int = 10_000
     page_size: int = 50
     max_page_size: int = 1000

@@ -80,7 +80,7 @@ async def _run(info: Info, report: Report, region: str | None, as_of: dt.date | 
     win = window(first, after)
     code = ctx.scope.region(region)
     options = {"as_of": as_of} | ({"period_start": period_start} if report.ranged else {})
-    page = await blocking(lambda: report.run(store=ctx.who.store, region=code, page=win, **options))
+    page = await blocking(lambda: ctx.who.reports.run(report, ctx.who.store, code, win, **options))
     ctx.saw("household", [row.household_no for row in page.items if getattr(row, "household_no", None)])
     return connection(page.items, page.total, win, _itself)
 

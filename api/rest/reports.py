@@ -81,7 +81,7 @@ def report(name: Annotated[str, Path(description=f"报表名 / report: {' | '.jo
                                "the period starts after as_of")
         options["period_start"] = period_start
     if fmt == "json":
-        result = found.run(store=who.store, region=where, page=PageRequest(page, page_size, ALL_PAGE), **options)
+        result = who.reports.run(found, who.store, where, PageRequest(page, page_size, ALL_PAGE), **options)
         who.read("household", [no for r in result.items for no in _households(r)])
         return {"report": found.name, "title": found.title, "region": where, "as_of": as_of or today(),
                 "items": [as_dict(r) for r in result.items], "total": result.total, "page": result.page,

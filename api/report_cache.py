@@ -1,0 +1,52 @@
+"""Recent runs of the monitoring reports, shared by REST and GraphQL.
+
+A portal polls the same lists again and again, and a report computes a whole region at each run (a
+county's unpaired list: ~80 ms). An entry lives ``ttl`` seconds, and every change made through
+this service empties the cache. On the embedded engine the service is the store's only writer,
+so a list is never older than the last change; on Neo4j, changes made by other processes show
+within ``ttl``. Regions with more rows than ``max_rows`` are not kept (a province's lists).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from typing import Any
+
+from graph_schema.models import today
+from graph_schema.monitoring.common import Report, paginate
+from graph_schema.pagination import Page, PageRequest
+from graph_schema.store import GraphStore
+
+
+class ReportCache:
+    def __init__(self, ttl: float = 30.0, entries: int = 64, max_rows: int = 20_000) -> None:
+        self.ttl, self.entries, self.max_rows = ttl, entries, max_rows
+        self._runs: OrderedDict[tuple, tuple[float, list[Any]]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def run(self, report: Report, store: GraphStore, region: str, page: PageRequest, **options: Any) -> Page:
+        """One page of the report, as ``report.run`` gives it."""
+        if self.ttl <= 0:
+            return report.run(store=store, region=region, page=page, **options)
+        # the default as_of is today: part of the key, so a list does not outlive its day
+        key = (report.name, region, today(), *sorted(options.items()))
+        with self._lock:
+            hit = self._runs.get(key)
+            if hit and hit[0] > time.monotonic():
+                self._runs.move_to_end(key)
+                return paginate(hit[1], page)
+        everything = report.run(store=store, region=region, page=PageRequest(1, self.max_rows, self.max_rows),
+                                **options)
+        if everything.total > self.max_rows:
+            return report.run(store=store, region=region, page=page, **options)
+        with self._lock:
+            self._runs[key] = (time.monotonic() + self.ttl, everything.items)
+            while len(self._runs) > self.entries:
+                self._runs.popitem(last=False)
+        return paginate(everything.items, page)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._runs.clear()

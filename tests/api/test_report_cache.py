@@ -1,0 +1,34 @@
+"""The service keeps report runs for a while, and forgets them at every change it makes."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from graph_schema.pairing.service import end_pairing
+
+
+def _unpaired(client, world) -> set[str]:
+    got = client.get("/api/v1/reports/unpaired?region=620822", headers=world.auth("organizer-a"))
+    assert got.status_code == 200, got.json()
+    return {row["household_no"] for row in got.json()["items"]}
+
+
+def test_a_change_through_the_service_empties_the_cache(world):
+    with TestClient(create_app(world.store, report_ttl=600)) as client:
+        assert _unpaired(client, world) == set()  # HA1 (a priority household) is paired
+        # a change that bypasses the service is not seen while the run is kept…
+        end_pairing(store=world.store, household_no="HA1", reason="测试")
+        assert _unpaired(client, world) == set()
+        # …and after any change made through the service, the list is computed again
+        paired = client.post("/api/v1/pairings", json={"household_no": "HA2", "cadre_no": "CA2"},
+                             headers=world.auth("organizer-a"))
+        assert paired.status_code == 201, paired.json()
+        assert _unpaired(client, world) == {"HA1"}
+
+
+def test_without_a_ttl_every_request_runs_the_report(world):
+    with TestClient(create_app(world.store)) as client:
+        assert "HA1" not in _unpaired(client, world)
+        end_pairing(store=world.store, household_no="HA1", reason="测试")
+        assert "HA1" in _unpaired(client, world)
