@@ -8,8 +8,7 @@ is added, and ``jiedui serve`` runs as it does in production (one process). Neo4
 server from ``scripts/neo4j-server.sh`` on its own port. Each query is driven by ``wrk`` (Debian
 package ``wrk``: a C load generator, so the client costs little of the 2 cores) with keep-alive
 connections (a 10 s timeout), after a 5 s warm-up; the household detail query rotates over 500
-households. An
-error is a non-200 answer or a GraphQL ``errors`` member. Prints a Markdown table.
+households. An error is a non-200 answer or a GraphQL ``errors`` member. Prints a Markdown table.
 """
 
 from __future__ import annotations
