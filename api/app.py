@@ -1,4 +1,5 @@
-"""The web service: REST under ``/api/v1``, GraphQL at ``/graphql``, over one store."""
+"""The web service: REST under ``/api/v1``, GraphQL at ``/graphql``, the console at ``/``, over one
+store."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from api.auth import API, Services, TokenCache
 from api.report_cache import ReportCache
 from api.graphql import router as graphql_router
 from api.rest import audit, cadres, households, imports, ledger, matcher, orgs, pairings, reports
+from api import web
 from graph_schema.access.audit import AuditLog
 from graph_schema.store import GraphStore
 
@@ -34,9 +36,10 @@ def create_app(store: GraphStore, *, audit_interval: float = 0.5, token_ttl: flo
     )
     app.state.services = Services(store, AuditLog(store, interval=audit_interval), TokenCache(store, token_ttl),
                                   ReportCache(report_ttl))
-    errors.install(app)
+    errors.install(app, html=web.error_page)
     app.include_router(households.router, prefix=API)
     for module in (cadres, orgs, pairings, matcher, ledger, imports, reports, audit):
         app.include_router(module.router, prefix=API)
     app.include_router(graphql_router())
+    web.install(app)
     return app

@@ -100,8 +100,13 @@ def services(request: Request) -> Services:
 async def caller(request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(_bearer)) -> Caller:
     """The caller of this request. Async, so that FastAPI does not hop to a worker thread for it:
     a token is looked up in the store once per ``TokenCache.ttl``, in memory otherwise."""
+    return caller_with(request, credentials.credentials if credentials else None)
+
+
+def caller_with(request: Request, token: str | None) -> Caller:
+    """The caller a token names (the API's bearer header, the console's session cookie)."""
     svc = services(request)
-    user = svc.tokens.user(credentials.credentials if credentials else None)
+    user = svc.tokens.user(token)
     request_id = request.headers.get("x-request-id", "")[:64] or uuid.uuid4().hex
     request.state.request_id = request_id
     route = getattr(request.scope.get("route"), "path", request.url.path)  # the template, without the prefix

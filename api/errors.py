@@ -4,10 +4,11 @@ English one, the field at fault; never a driver's internals."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException
 
 from graph_schema.access.service import Forbidden, Unauthenticated
@@ -38,9 +39,12 @@ def _request_id(request: Request) -> dict:
     return {"request_id": rid} if rid else {}
 
 
-def install(app: FastAPI) -> None:
+def install(app: FastAPI, html: Callable[[Request, JieduiError, int], Response] | None = None) -> None:
+    """The handlers; ``html`` answers the console's pages (an error page) instead of JSON."""
     @app.exception_handler(JieduiError)
-    async def domain(request: Request, exc: JieduiError) -> JSONResponse:
+    async def domain(request: Request, exc: JieduiError) -> Response:
+        if html is not None and not request.url.path.startswith(("/api/", "/graphql")):
+            return html(request, exc, status_of(exc))
         if isinstance(exc, StoreError):
             log.error("store error: %s %s", exc.en, exc.details)
         headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthenticated) else None

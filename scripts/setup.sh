@@ -10,3 +10,7 @@ fi
 .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade "pip>=24"
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
 .venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps -e ".[test]"
+# The console's front-end assets, from the npm registry, served locally (no CDN at run time).
+npm ci --prefix front --no-audit --no-fund --silent
+mkdir -p api/web/static/vendor
+cp front/node_modules/htmx.org/dist/htmx.min.js api/web/static/vendor/

@@ -1,0 +1,33 @@
+"""The organisers' web console: server-rendered pages (Jinja2) with light interactivity (htmx),
+over the same scoped reads and the same operations as the APIs. Every asset is served from here
+(``static/vendor`` is filled from the npm registry by ``scripts/setup.sh``): the console works on
+an intranet with no way out."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
+
+from api.web import pages
+from api.web.session import SignInNeeded, sign_in_url
+from graph_schema.errors import JieduiError
+
+STATIC = Path(__file__).parent / "static"
+
+
+def error_page(request: Request, exc: JieduiError, status: int) -> HTMLResponse:
+    answer = pages.render(request, None, "error.html", error=exc, status=status)
+    answer.status_code = status
+    return answer
+
+
+def install(app: FastAPI) -> None:
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.include_router(pages.router)
+
+    @app.exception_handler(SignInNeeded)
+    async def sign_in_first(request: Request, exc: SignInNeeded) -> RedirectResponse:
+        return RedirectResponse(sign_in_url(exc.next_path), status_code=303)
