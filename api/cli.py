@@ -98,7 +98,8 @@ def _load_demo(s: GraphStore, preset: str, seed: int) -> bool:
         console.print("图库中已有数据，直接使用 / the store already holds data: using it as it is")
         return False
     with tempfile.TemporaryDirectory() as folder:
-        synth_files.synth_to_dir(preset, seed, Path(folder))
+        # as of today, so that the lists and the dashboard show this quarter's work
+        synth_files.synth_to_dir(preset, seed, Path(folder), as_of=dt.date.today())
         _print_import(_import_with_progress(s, [Path(folder)], dry_run=False))
     return True
 

@@ -543,6 +543,9 @@ def _write_files(data: SynthData, out: Path, bad_rows: float, seed: int, fmt: st
     return manifest
 
 
-def synth_to_dir(preset: str, seed: int, out: Path, bad_rows: float = 0.0, fmt: str = "csv") -> list[dict]:
-    """Generate ``preset`` with ``seed`` and write it as contract files into ``out`` (see :func:`write_files`)."""
-    return write_files(synth.generate(preset, seed=seed), out, bad_rows=bad_rows, seed=seed, fmt=fmt)
+def synth_to_dir(preset: str, seed: int, out: Path, bad_rows: float = 0.0, fmt: str = "csv",
+                 as_of: dt.date | None = None) -> list[dict]:
+    """Generate ``preset`` with ``seed`` (as of ``as_of``, default the generator's fixed date) and
+    write it as contract files into ``out`` (see :func:`write_files`)."""
+    data = synth.generate(preset, seed=seed, **({"as_of": as_of} if as_of else {}))
+    return write_files(data, out, bad_rows=bad_rows, seed=seed, fmt=fmt)
