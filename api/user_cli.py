@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -13,7 +14,7 @@ from rich.table import Table
 from api.console import StoreOption, cli_store, console, fail
 from graph_schema.access.audit import audit_entries
 from graph_schema.access.models import Role
-from graph_schema.access.service import add_user, issue_token, list_users, revoke_tokens
+from graph_schema.access.service import add_user, issue_token, list_users, revoke_tokens, set_password
 from graph_schema.errors import JieduiError
 from graph_schema.pagination import PageRequest
 from graph_schema.store import GraphStore
@@ -31,16 +32,30 @@ def add(
     cadre: Annotated[str | None, typer.Option("--cadre", help="cadre 角色的干部编号 / the cadre's number")] = None,
     org: Annotated[str | None, typer.Option("--org", help="org 角色的统一社会信用代码 / the org's code")] = None,
     days: Annotated[int, typer.Option(help="令牌有效天数 / token validity in days")] = 90,
+    password: Annotated[bool, typer.Option(
+        "--password", help="同时设置控制台登录密码（提示输入，不回显；非终端时从标准输入读一行）/ also set a "
+                           "password for the console (prompted, hidden; read as one line of stdin when not a terminal)")
+    ] = False,
     store: StoreOption = None,
 ) -> None:
     """新建用户并生成令牌（只显示这一次）/ add a user and print their token (shown once)."""
+    secret = _read_password() if password else None
     with cli_store(store) as s:
         try:
             add_user(store=s, user_id=user_id, role=role, region=region, cadre_no=cadre, uscc=org)
+            if secret is not None:
+                set_password(store=s, user_id=user_id, password=secret)
             token = issue_token(store=s, user_id=user_id, days=days)
         except JieduiError as exc:
             raise fail(exc) from exc
     console.print(token, soft_wrap=True, highlight=False)
+
+
+def _read_password() -> str:
+    """The new password: prompted twice without echo on a terminal, else the first line of stdin."""
+    if sys.stdin.isatty():
+        return typer.prompt("密码 / password", hide_input=True, confirmation_prompt=True)
+    return sys.stdin.readline().rstrip("\r\n")
 
 
 @user_app.command("token")

@@ -6,12 +6,12 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bash scripts/setup.sh
-# The console's browser tests drive Debian's Chromium headless.
-if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
+# The console's browser tests drive Debian's Chromium headless (with a Chinese font for screenshots).
+if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null || ! fc-list :lang=zh | grep -q .; then
     if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
-        apt-get update -qq && apt-get install -y -qq chromium chromium-driver >/dev/null
+        apt-get update -qq && apt-get install -y -qq chromium chromium-driver fonts-noto-cjk >/dev/null
     else
-        echo "The browser tests need Chromium and its driver: apt-get install chromium chromium-driver" >&2
+        echo "The browser tests need Chromium, its driver and a Chinese font: apt-get install chromium chromium-driver fonts-noto-cjk" >&2
     fi
 fi
 exec .venv/bin/python -m pytest "$@"

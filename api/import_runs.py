@@ -1,0 +1,193 @@
+"""Imports of uploaded files, shared by the REST route (``api/rest/imports.py``) and the console
+(``api/web/imports.py``): where uploads are saved, how they are run through
+:func:`importers.engine.run_import`, what is kept of the result and how its report files are made.
+
+The uploads are saved under their own names in a folder of their own (the importer recognises a
+file by its name, else by its headers). An organiser's import is bounded to their region (rows
+outside it are rejected as row problems). Results are kept in a temporary folder the app owns, for
+the last :data:`KEEP` imports; the report files are written from them when first asked for.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import threading
+import uuid
+import weakref
+from collections import OrderedDict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from fastapi import Request
+
+from api.auth import Caller
+from graph_schema.access.models import Role
+from graph_schema.errors import InvalidValue, NotFound
+from graph_schema.settings import get_settings
+from importers.engine import REPORT_PREFIX, ImportResult, Progress, run_import
+from importers.report import write_report
+
+KEEP = 20  # imports whose results (and report files) are kept
+MAX_FILES = 50
+MAX_PROBLEMS = 1000  # problems an answer lists; the report files hold them all
+OUTCOMES = {0: "imported", 1: "partial", 2: "nothing"}
+_LOCK = threading.Lock()
+
+
+@dataclass
+class Kept:
+    import_id: str
+    user_id: str
+    folder: Path
+    result: ImportResult
+    answer: dict
+
+
+class ImportArchive:
+    """The last imports' results in a temporary folder owned by the app, removed with it (or at
+    exit); the oldest beyond ``keep`` are forgotten and their files removed."""
+
+    def __init__(self, keep: int = KEEP) -> None:
+        self.root = Path(tempfile.mkdtemp(prefix="jiedui-imports-"))
+        self._cleanup = weakref.finalize(self, shutil.rmtree, self.root, True)
+        self._keep = keep
+        self._items: OrderedDict[str, Kept] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def new_folder(self) -> tuple[str, Path]:
+        import_id = uuid.uuid4().hex
+        folder = self.root / import_id
+        folder.mkdir()
+        return import_id, folder
+
+    def add(self, kept: Kept) -> None:
+        with self._lock:
+            self._items[kept.import_id] = kept
+            while len(self._items) > self._keep:
+                _, old = self._items.popitem(last=False)
+                shutil.rmtree(old.folder, ignore_errors=True)
+
+    def get(self, import_id: str) -> Kept | None:
+        with self._lock:
+            return self._items.get(import_id)
+
+    def owned(self, who: Caller, import_id: str) -> Kept:
+        """An import of the caller's own (an admin's: anyone's); NotFound otherwise or once forgotten."""
+        kept = self.get(import_id)
+        if kept is None or (kept.user_id != who.user.user_id and who.user.role is not Role.ADMIN):
+            raise NotFound("导入", "import", import_id)
+        return kept
+
+    def report(self, kept: Kept, suffix: str) -> Path:
+        """The report file (``.xlsx`` or ``.csv``), written on first request."""
+        path = kept.folder / f"{REPORT_PREFIX}-{kept.import_id[:8]}{suffix}"
+        with self._lock:
+            if not path.exists():
+                write_report(path, kept.result)
+        return path
+
+
+def archive(request: Request) -> ImportArchive:
+    state = request.app.state
+    with _LOCK:
+        if not hasattr(state, "imports"):
+            state.imports = ImportArchive()
+        return state.imports
+
+
+def upload_limit(request: Request) -> int:
+    """Bytes an upload may have: ``app.state.max_upload_bytes`` if set, else the setting."""
+    return getattr(request.app.state, "max_upload_bytes", None) or get_settings().max_upload_mb * 1024 * 1024
+
+
+def file_name(raw: str | None) -> str:
+    """An upload's own file name, refused if it could leave its folder or is no name at all."""
+    name = (raw or "").strip()
+    if not name or name in (".", "..") or any(c in name for c in "/\\\x00") or len(name.encode()) > 255:
+        raise InvalidValue("files", raw, "文件名无效（不能为空、含路径分隔符或过长）",
+                           "invalid file name (empty, a path, or too long)")
+    return name
+
+
+def file_names(raw: Sequence[str | None]) -> list[str]:
+    """The uploads' names: each valid, no more than :data:`MAX_FILES`, none repeated."""
+    if len(raw) > MAX_FILES:
+        raise InvalidValue("files", len(raw), f"一次最多 {MAX_FILES} 个文件", f"at most {MAX_FILES} files at once")
+    names = [file_name(n) for n in raw]
+    if len(set(names)) != len(names):
+        raise InvalidValue("files", sorted({n for n in names if names.count(n) > 1}), "文件名重复", "repeated file names")
+    return names
+
+
+@dataclass
+class Saved:
+    """Uploads saved in a folder of the archive, waiting to be imported."""
+
+    import_id: str
+    folder: Path
+    paths: list[Path]
+    size: int
+
+    @property
+    def inbox(self) -> Path:
+        return self.folder / "upload"
+
+    def discard(self) -> None:
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def save_uploads(kept: ImportArchive, named: Iterable[tuple[str, BinaryIO]]) -> Saved:
+    """Save each upload under its (checked) name; the folder is removed again on any failure."""
+    import_id, folder = kept.new_folder()
+    saved = Saved(import_id, folder, [], 0)
+    saved.inbox.mkdir()
+    try:
+        for name, body in named:
+            path = saved.inbox / name
+            with path.open("wb") as out:
+                shutil.copyfileobj(body, out, 1024 * 1024)
+                saved.size += out.tell()
+            saved.paths.append(path)
+    except BaseException:
+        saved.discard()
+        raise
+    return saved
+
+
+def summary(import_id: str, result: ImportResult, base: str) -> dict:
+    """The answer about one import: per-file counts, the first problems, the report links under ``base``."""
+    problems = result.problems
+    return {
+        "id": import_id, "dry_run": result.dry_run, "outcome": OUTCOMES[result.exit_code],
+        "files": [{"name": f.name, "kind": f.spec.name if f.spec else None, "read": f.rows_read, "created": f.created,
+                   "updated": f.updated, "unchanged": f.unchanged, "rejected": f.rejected} for f in result.files],
+        "problems": [{"file": p.file, "row": p.row, "column": p.column, "value": str(p.value), "code": str(p.code),
+                      "reason": p.reason, "reason_en": p.reason_en} for p in problems[:MAX_PROBLEMS]],
+        "problems_total": len(problems), "report_xlsx": f"{base}/report.xlsx", "report_csv": f"{base}/report.csv",
+    }
+
+
+def touched(result: ImportResult) -> list[str]:
+    return sorted({rec.household_no for f in result.files if f.spec
+                   and f.spec.kind in ("households", "persons", "pairings", "ledger") for _, rec in f.valid})
+
+
+def run_saved(who: Caller, kept: ImportArchive, saved: Saved, *, dry_run: bool, base: str,
+              progress: Progress | None = None) -> Kept:
+    """Import the saved uploads as the caller (an organiser bounded to their region), keep the
+    result in the archive and record the change in the audit trail."""
+    try:
+        result = run_import(who.store, saved.paths, dry_run=dry_run, bound=who.scope.prefix or None, progress=progress)
+    except BaseException:
+        saved.discard()
+        raise
+    shutil.rmtree(saved.inbox, ignore_errors=True)
+    done = Kept(saved.import_id, who.user.user_id, saved.folder, result, summary(saved.import_id, result, base))
+    kept.add(done)
+    if not dry_run:
+        who.wrote("household", touched(result))
+        who.wrote("import", [saved.import_id])
+    return done

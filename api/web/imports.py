@@ -1,0 +1,123 @@
+"""导入 / imports in the console (organisers, admins): upload the contract files, run the import as
+a job with its progress, then read the per-file counts and the problems and download the report.
+
+The uploads are saved and imported exactly as ``POST /api/v1/imports`` does (``api/import_runs.py``):
+an organiser's import is bounded to their region, the result is kept in the same archive, the
+report files are written from it when first asked for.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
+from starlette.datastructures import UploadFile
+
+from api.auth import ORGANISERS, Caller
+from api.import_runs import MAX_FILES, Kept, archive, file_names, run_saved, save_uploads, upload_limit
+from api.web.jobs import Job, runner
+from api.web.pages import Who, render
+from graph_schema.errors import JieduiError, NotFound
+
+router = APIRouter(include_in_schema=False)
+KIND = "imports"
+SHOWN = 200  # problems the page lists; the report holds them all
+OUTCOME_NAMES = {"imported": "全部导入 / every row imported",
+                 "partial": "部分导入：有行被拒绝 / partly imported: some rows rejected",
+                 "nothing": "未导入：有文件无法使用 / nothing imported: a file is unusable"}
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _form(request: Request, who: Caller, error: str | None = None, status: int = 200) -> HTMLResponse:
+    answer = render(request, who, "imports.html", error=error, jobs=runner(request).mine(who, KIND)[:10],
+                    max_files=MAX_FILES, limit_mb=upload_limit(request) / 1024 / 1024)
+    answer.status_code = status
+    return answer
+
+
+@router.get("/imports", response_class=HTMLResponse)
+def imports_page(request: Request, who: Who) -> HTMLResponse:
+    who.require(ORGANISERS, "导入数据 import data")
+    return _form(request, who)
+
+
+class _Progress:
+    """run_import's progress(file, phase, done, total) as one fraction over files and phases."""
+
+    def __init__(self, job: Job, files: int, phases: tuple[str, ...]) -> None:
+        self.job, self.units, self.phases = job, max(files, 1) * len(phases), phases
+        self.seen: dict[tuple[str, str], float] = {}
+
+    def __call__(self, name: str, phase: str, done: int, total: int) -> None:
+        if phase not in self.phases:
+            return
+        self.seen[(name, phase)] = done / total if total else 1.0
+        verb = "校验 / checking" if phase == "check" else "写入 / writing"
+        self.job.report(sum(self.seen.values()) / self.units, f"{verb} {name}：{done} / {total}")
+
+
+@router.post("/imports", response_class=HTMLResponse, response_model=None)
+async def upload(request: Request, who: Who) -> Any:
+    """Save the uploads, start the import job and go to its page."""
+    who.require(ORGANISERS, "导入数据 import data")
+    limit = upload_limit(request)
+    declared = request.headers.get("content-length", "")
+    too_large = f"上传文件过大（上限 {limit / 1024 / 1024:g} MB）/ the upload is too large (limit {limit / 1024 / 1024:g} MB)"
+    if declared.isdigit() and int(declared) > limit:
+        return _form(request, who, too_large, 413)
+    form = await request.form(max_files=MAX_FILES + 1)
+    uploads = [f for f in form.getlist("files") if isinstance(f, UploadFile) and f.filename]
+    dry_run = form.get("dry_run") in ("on", "true", "1")
+    if not uploads:
+        return _form(request, who, "请选择要导入的文件 / choose the files to import", 422)
+    try:
+        names = file_names([f.filename for f in uploads])
+    except JieduiError as exc:
+        return _form(request, who, f"{exc.zh} / {exc.en}", 422)
+    kept = archive(request)
+    saved = await run_in_threadpool(save_uploads, kept, [(n, f.file) for n, f in zip(names, uploads)])
+    await form.close()
+    if saved.size > limit:
+        saved.discard()
+        return _form(request, who, too_large, 413)
+
+    def work(job: Job) -> Kept:
+        job.report(0.0, "读取文件 / reading the files")
+        phases = ("check",) if dry_run else ("check", "write")
+        return run_saved(who, kept, saved, dry_run=dry_run, base=f"/imports/{job.job_id}",
+                         progress=_Progress(job, len(names), phases))
+
+    title = ("试导入（只校验）/ dry run: " if dry_run else "导入 / import: ") + "、".join(names)
+    job = runner(request).start(KIND, title, who, work)
+    return RedirectResponse(job.page, status_code=303)
+
+
+@router.get("/imports/{job_id}", response_class=HTMLResponse)
+def import_job(job_id: str, request: Request, who: Who) -> HTMLResponse:
+    who.require(ORGANISERS, "查看导入报告 read import reports")
+    job = runner(request).get(who, job_id, KIND)
+    answer = job.result.answer if job.result else None
+    return render(request, who, "import_job.html", job=job, answer=answer, shown=SHOWN,
+                  outcome=OUTCOME_NAMES.get(answer["outcome"]) if answer else None)
+
+
+def _download(request: Request, who: Caller, job_id: str, suffix: str, media_type: str) -> FileResponse:
+    who.require(ORGANISERS, "查看导入报告 read import reports")
+    job = runner(request).get(who, job_id, KIND)
+    if job.result is None:
+        raise NotFound("导入报告", "import report", job_id)
+    kept = archive(request).owned(who, job.result.import_id)
+    path = archive(request).report(kept, suffix)
+    return FileResponse(path, media_type=media_type, filename=path.name)
+
+
+@router.get("/imports/{job_id}/report.xlsx")
+def report_xlsx(job_id: str, request: Request, who: Who) -> FileResponse:
+    return _download(request, who, job_id, ".xlsx", XLSX)
+
+
+@router.get("/imports/{job_id}/report.csv")
+def report_csv(job_id: str, request: Request, who: Who) -> FileResponse:
+    return _download(request, who, job_id, ".csv", "text/csv")

@@ -1,0 +1,182 @@
+"""The console in a real browser: Debian's Chromium (headless) driven by Selenium, against a
+``jiedui serve`` started here on the demo county (``--preset county``, the README's command) in a
+store of its own.
+
+Before the service starts, the store gets, with the CLI, a second county (a 区划 file imported with
+``jiedui import``) and an organiser of it with a password (``jiedui user add … --password``); the
+service then loads the demo county and its demo users (tokens in ``<store>/demo-tokens.txt``).
+
+Every page a journey visits is checked with axe-core (from ``front/node_modules``): no violation
+of impact serious or critical. The main pages are saved as screenshots in ``docs/screenshots``.
+Without Chromium, chromedriver or axe-core the tests fail, saying what is missing.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = Path(os.environ.get("JIEDUI_TEST_CHROMIUM", "/usr/bin/chromium"))
+CHROMEDRIVER = Path(os.environ.get("JIEDUI_TEST_CHROMEDRIVER", "/usr/bin/chromedriver"))
+AXE = ROOT / "front" / "node_modules" / "axe-core" / "axe.min.js"
+SHOTS = ROOT / "docs" / "screenshots"
+JIEDUI = Path(sys.executable).with_name("jiedui")
+
+#: the second county: same province and city as the demo county, a code after it (so the demo's
+#: county organiser stays on the demo county)
+OTHER_COUNTY = "620122000000"
+OTHER_REGIONS = ("区划代码,名称\n620000000000,甘肃省\n620100000000,平坪市\n620122000000,清河区\n"
+                 "620122101000,白杨镇\n620122101201,东湾村\n620122101202,西湾村\n")
+OTHER_USER, OTHER_PASSWORD = "other-organizer", "qinghe-organiser-2024"
+SERIOUS = ("serious", "critical")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def cli(*args: str, store: Path, stdin: str | None = None) -> str:
+    done = subprocess.run([str(JIEDUI), *args, "--store", str(store)], input=stdin, capture_output=True,
+                          text=True, timeout=120, cwd=ROOT)
+    if done.returncode != 0:
+        pytest.fail(f"jiedui {' '.join(args)} failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
+    return done.stdout
+
+
+@dataclass
+class Server:
+    url: str
+    store: Path
+    tokens: dict[str, str] = field(default_factory=dict)
+
+    def api(self, path: str, user: str = "county-organizer") -> dict:
+        """A GET of the REST API with a demo user's token (to check what the pages did)."""
+        req = urllib.request.Request(self.url + "/api/v1" + path,
+                                     headers={"Authorization": f"Bearer {self.tokens[user]}"})
+        with urllib.request.urlopen(req, timeout=30) as answer:
+            return json.loads(answer.read())
+
+
+class Browser:
+    """One Chromium, and what the journeys do with it."""
+
+    def __init__(self, driver, server: Server, downloads: Path) -> None:
+        self.driver, self.server, self.downloads = driver, server, downloads
+        self.axe_source = AXE.read_text(encoding="utf-8")
+
+    # --- moving around -------------------------------------------------------------------------
+
+    def go(self, path: str) -> None:
+        self.driver.get(self.server.url + path)
+
+    def path(self) -> str:
+        return self.driver.current_url.removeprefix(self.server.url)
+
+    def find(self, css: str):
+        from selenium.webdriver.common.by import By
+
+        return self.driver.find_element(By.CSS_SELECTOR, css)
+
+    def find_all(self, css: str) -> list:
+        from selenium.webdriver.common.by import By
+
+        return self.driver.find_elements(By.CSS_SELECTOR, css)
+
+    def wait_for(self, css: str, timeout: float = 30):
+        from selenium.webdriver.common.by import By
+        from selenium.webdriver.support import expected_conditions as ec
+        from selenium.webdriver.support.ui import WebDriverWait
+
+        return WebDriverWait(self.driver, timeout).until(ec.presence_of_element_located((By.CSS_SELECTOR, css)))
+
+    def wait_for_path(self, pattern: str, timeout: float = 30) -> None:
+        """Wait until the browser has left the page for one whose path matches ``pattern`` (the
+        old page's elements would otherwise satisfy a wait for the new one's)."""
+        from selenium.webdriver.support.ui import WebDriverWait
+
+        WebDriverWait(self.driver, timeout).until(lambda d: re.fullmatch(pattern, self.path()))
+        self.wait_for("main h1")
+
+    def heading(self) -> str:
+        return self.find("h1").text
+
+    def status_of(self, path: str) -> int:
+        """The HTTP status of a GET in this browser's session (Selenium does not show it)."""
+        return self.driver.execute_async_script(
+            "const done = arguments[arguments.length - 1];"
+            "fetch(arguments[0], {credentials: 'same-origin'}).then(r => done(r.status), e => done(-1));", path)
+
+    def sign_in(self, *, token: str | None = None, user: str | None = None, password: str | None = None) -> None:
+        self.driver.delete_all_cookies()
+        self.go("/login")
+        self.check_accessibility("login")
+        if token:
+            self.find("#token").send_keys(token)
+        else:
+            self.find("#user").send_keys(user)
+            self.find("#password").send_keys(password)
+        self.find("form[action='/login'] button[type=submit]").click()
+        self.wait_for("nav[aria-label]")
+
+    def sign_in_as(self, user: str) -> None:
+        self.sign_in(token=self.server.tokens[user])
+
+    # --- checks and pictures -------------------------------------------------------------------
+
+    def check_accessibility(self, page: str) -> None:
+        """axe-core on the page as it is now: no serious or critical violation."""
+        self.driver.execute_script(self.axe_source)
+        found = self.driver.execute_async_script(
+            "const done = arguments[arguments.length - 1];"
+            "axe.run(document, {resultTypes: ['violations']}).then(r => done(r.violations), e => done(String(e)));")
+        assert isinstance(found, list), f"axe-core failed on {page}: {found}"
+        bad = [v for v in found if v.get("impact") in SERIOUS]
+        for v in found:
+            if v not in bad:  # shown with -s (or on a failure): worth fixing, not failing
+                print(f"axe [{v.get('impact')}] {page}: {v['id']} ({len(v['nodes'])}×) {v['help']}")
+        described = "\n".join(
+            f"- [{v['impact']}] {v['id']}: {v['help']} ({v['helpUrl']})\n"
+            + "\n".join(f"    {n['target']}: {n.get('failureSummary', '').splitlines()[-1] if n.get('failureSummary') else ''}\n"
+                        f"      {n['html'][:200]}" for n in v["nodes"][:5])
+            for v in bad)
+        assert not bad, f"axe-core: serious or critical violations on {page} ({self.path()}):\n{described}"
+
+    def screenshot(self, name: str) -> Path:
+        """The whole page, 1280 px wide, as docs/screenshots/<name>.png."""
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        height = self.driver.execute_script(
+            "return Math.ceil(Math.max(document.documentElement.scrollHeight, document.body.scrollHeight));")
+        self.driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                                    {"width": 1280, "height": 900, "deviceScaleFactor": 1, "mobile": False})
+        shot = self.driver.execute_cdp_cmd("Page.captureScreenshot", {
+            "format": "png", "captureBeyondViewport": True,
+            "clip": {"x": 0, "y": 0, "width": 1280, "height": min(int(height), 16000), "scale": 1}})
+        self.driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+        path = SHOTS / f"{name}.png"
+        path.write_bytes(base64.b64decode(shot["data"]))
+        return path
+
+    def downloaded(self, suffix: str, timeout: float = 30) -> Path:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            done = [p for p in self.downloads.iterdir() if p.name.endswith(suffix)]
+            if done and done[0].stat().st_size > 0:
+                return done[0]
+            time.sleep(0.2)
+        raise AssertionError(f"no {suffix} file was downloaded (found: {sorted(p.name for p in self.downloads.iterdir())})")
+
+

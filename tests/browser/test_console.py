@@ -1,0 +1,218 @@
+"""Journeys through the console on the demo county, in a real browser: the county organiser signs
+in, reads the dashboard, confirms a suggested pairing from the unpaired list, imports a file with
+bad rows and downloads the report, runs a matching proposal for a township and confirms part of
+it; the organiser of another county signs in with a password and sees none of it.
+
+Every page visited passes axe-core (no serious or critical violation); the main pages are saved
+to docs/screenshots."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+
+import pytest
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support.ui import Select
+
+from browsing import OTHER_PASSWORD, OTHER_USER, Browser, Server
+
+#: what one journey leaves for a later one (the tests run in file order)
+journal: dict[str, str] = {}
+
+BAD_REGIONS = ("区划代码,名称\n"
+               "620121101298,试点新村\n"     # good: a new village of the organiser's county
+               "62012110129X,坏代码村\n"     # bad: a letter in the code
+               "620199101201,外县村\n"       # bad: outside the organiser's county
+               ",无代码村\n")                 # bad: no code at all
+
+
+def open_rows(b: Browser) -> list[str]:
+    """The household numbers the unpaired list shows on its first page."""
+    return [a.text for a in b.find_all("table tbody th[scope=row] a")]
+
+
+def test_the_county_organiser_signs_in_with_a_token_and_sees_the_dashboard(browser: Browser) -> None:
+    browser.sign_in_as("county-organizer")
+    assert browser.path() == "/"
+    assert browser.heading().startswith("工作台")
+    assert "兴宁区" in browser.heading()
+    tiles = browser.find("ul.tiles").text
+    assert "未结对重点户" in tiles and "结对率" in tiles
+    assert browser.find("table caption").text.startswith("下级区划覆盖情况")
+    browser.check_accessibility("dashboard")
+    browser.screenshot("dashboard")
+
+
+def test_a_suggested_pairing_confirmed_from_the_unpaired_list_leaves_the_list(browser: Browser, server: Server) -> None:
+    browser.sign_in_as("county-organizer")
+    browser.find("nav a[href='/unpaired']").click()
+    browser.wait_for("table caption")
+    assert browser.heading().startswith("未结对重点户")
+    before = open_rows(browser)
+    assert before, "the demo county has unpaired priority households"
+    browser.check_accessibility("unpaired")
+    browser.screenshot("unpaired")
+
+    chosen = None
+    for index, household in enumerate(before[:20], start=1):
+        link = browser.find(f"#suggest-{index}").find_element("xpath", "preceding-sibling::a")
+        link.click()  # htmx loads the suggestion into the row
+        card = browser.wait_for(f"#suggest-{index} .card")
+        buttons = card.find_elements("css selector", "form[action$='/confirm'] button[type=submit]")
+        if buttons:
+            chosen = household
+            browser.check_accessibility("unpaired, with a suggestion open")
+            buttons[0].click()
+            break
+    assert chosen, "none of the first 20 unpaired households got a pairing suggestion to confirm"
+    browser.wait_for("table caption")
+    assert browser.path().startswith("/unpaired")
+    assert chosen not in open_rows(browser), f"{chosen} is still listed as unpaired after its pairing was confirmed"
+    active = [p for p in server.api(f"/households/{chosen}/pairings") if p["ended_on"] is None]
+    assert len(active) == 1
+    browser.check_accessibility("unpaired, after confirming")
+
+    browser.go(f"/households/{chosen}")
+    assert chosen in browser.find("main").text
+    assert active[0]["cadre_no"] in browser.find("main").text
+    browser.check_accessibility("household")
+    browser.screenshot("household")
+    journal["household"] = chosen
+
+
+def test_an_upload_with_bad_rows_shows_its_problems_and_the_report_downloads(browser: Browser, tmp_path) -> None:
+    browser.sign_in_as("county-organizer")
+    browser.go("/imports")
+    assert browser.heading().startswith("导入数据")
+    browser.check_accessibility("imports")
+    upload = tmp_path / "区划.csv"
+    upload.write_text(BAD_REGIONS, encoding="utf-8-sig")
+    browser.find("#files").send_keys(str(upload))
+    browser.find("form[action='/imports'] button[type=submit]").click()
+    browser.wait_for_path(r"/imports/[0-9a-f]{32}")
+    journal["import"] = browser.path()
+    browser.check_accessibility("import job (as first shown)")
+    browser.wait_for("#outcome-heading", timeout=60)  # htmx polls the status and reloads when done
+
+    assert "部分导入" in browser.find("p.outcome").text
+    counts = browser.find("table caption").find_element("xpath", "..")
+    row = [c.text for c in counts.find_elements("css selector", "tbody tr:first-child > *")]
+    assert row[:2] == ["区划.csv", "区划"] and row[2:] == ["4", "1", "0", "0", "3"], row
+    problems = browser.find("table.problems")
+    lines = [[c.text for c in tr.find_elements("css selector", "td")] for tr in problems.find_elements("css selector", "tbody tr")]
+    by_row = {line[1]: line for line in lines}
+    assert by_row["3"][0] == "区划.csv" and by_row["3"][2] == "区划代码" and by_row["3"][4] == "REGION_FORMAT"
+    assert by_row["4"][4] == "OUT_OF_JURISDICTION" and "管辖" in by_row["4"][5] and "jurisdiction" in by_row["4"][6]
+    assert "5" in by_row
+    browser.check_accessibility("import result")
+    browser.screenshot("imports-result")
+
+    browser.find("a[href$='/report.xlsx']").click()
+    xlsx = browser.downloaded(".xlsx")
+    assert xlsx.read_bytes()[:2] == b"PK"
+    browser.find("a[href$='/report.csv']").click()
+    report = browser.downloaded(".csv").read_text(encoding="utf-8-sig")
+    codes = {r[4] for r in list(csv.reader(io.StringIO(report)))[1:] if len(r) > 4}
+    assert {"REGION_FORMAT", "OUT_OF_JURISDICTION"} <= codes
+
+
+def test_a_township_proposal_is_reviewed_and_two_pairs_are_confirmed(browser: Browser, server: Server) -> None:
+    browser.sign_in_as("county-organizer")
+    browser.go("/matching")
+    assert browser.heading().startswith("结对匹配")
+    browser.check_accessibility("matching")
+    regions = Select(browser.find("#region"))
+    townships = [o.get_attribute("value") for o in regions.options if o.get_attribute("value").endswith("000")
+                 and not o.get_attribute("value").endswith("000000")]
+    assert len(townships) > 2
+    regions.select_by_value(townships[2])
+    Select(browser.find("#reach")).select_by_value("township")
+    browser.find("form[action='/matching'] button[type=submit]").click()
+    browser.wait_for_path(r"/matching/[0-9a-f]{32}")
+    if browser.find_all("#job-status"):  # still solving: the status polls itself
+        status = browser.find("#job-status")
+        assert status.get_attribute("aria-live") == "polite"
+        progress = status.find_element("css selector", "progress")
+        assert status.find_element("css selector", f"label[for='{progress.get_attribute('id')}']").text
+        assert browser.find_all("a[href^='/matching/']"), "a refresh link works without JavaScript"
+    browser.check_accessibility("matching job (as first shown)")
+    browser.wait_for("#changed-heading", timeout=90)
+    browser.check_accessibility("matching result")
+    browser.screenshot("matching-result")
+
+    boxes = browser.find_all("table.pairs input[name=household]")
+    assert len(boxes) >= 2, "the proposal offers at least two changed pairs"
+    picked = {}
+    for box in boxes[:2]:
+        box.send_keys(Keys.SPACE)  # keyboard operable
+        assert box.is_selected()
+        cells = box.find_element("xpath", "ancestor::tr").find_elements("css selector", "td")
+        picked[box.get_attribute("value")] = cells[2].text
+    browser.find_all("button[name=action][value=selected]")[-1].click()
+    browser.wait_for("#confirmation")
+    browser.check_accessibility("matching result, confirmed")
+    confirmed = {tr.find_element("css selector", "th").text: tr.find_element("css selector", "td").text
+                 for tr in browser.find_all("table.confirmed tbody tr")}
+    assert confirmed == picked
+    assert not browser.find_all("table.refused")
+    for household, cadre in picked.items():
+        active = [p for p in server.api(f"/households/{household}/pairings") if p["ended_on"] is None]
+        assert [p["cadre_no"] for p in active] == [cadre]
+        assert not browser.find_all(f"#pick-{household}"), "a confirmed pair is no longer offered"
+    others = [b.get_attribute("value") for b in browser.find_all("table.pairs input[name=household]")]
+    assert others and not set(others) & set(picked)
+    journal["matching"] = browser.path()
+
+
+def test_the_other_countys_organiser_signs_in_with_a_password_and_sees_nothing_of_the_first(
+        browser: Browser, server: Server) -> None:
+    first = server.api("/households?page_size=1")["items"][0]["household_no"]
+    browser.sign_in(user=OTHER_USER, password=OTHER_PASSWORD)
+    assert browser.path() == "/"
+    assert "清河区" in browser.heading()
+    assert "兴宁区" not in browser.find("main").text
+    browser.check_accessibility("dashboard of the other county")
+
+    browser.go(f"/households/{first}")
+    assert browser.status_of(f"/households/{first}") == 404
+    assert first not in browser.find("main").text or "不存在" in browser.find("main").text
+    browser.check_accessibility("household outside the jurisdiction (404)")
+
+    browser.go("/unpaired")
+    assert browser.heading().startswith("未结对重点户")
+    assert first not in browser.find("main").text
+    assert not [no for no in open_rows(browser) if no.startswith("H0121")]
+    browser.check_accessibility("unpaired of the other county")
+
+    browser.go("/matching")
+    values = [o.get_attribute("value") for o in Select(browser.find("#region")).options]
+    assert values and all(v.startswith("620122") for v in values)
+
+    for path in (journal.get("import"), journal.get("matching"), journal.get("household") and f"/households/{journal['household']}"):
+        if path:
+            assert browser.status_of(path) == 404, f"{path} must not be visible to the other county's organiser"
+    if not (journal.get("import") and journal.get("matching")):
+        pytest.fail("the earlier journeys did not leave an import and a proposal to check (run the whole file)")
+
+
+PAGES = ("/", "/unpaired", "/overdue", "/problems", "/benefit-gaps", "/cert-expiry", "/cadre-load", "/imports",
+         "/matching")
+
+
+def test_every_page_passes_axe_and_has_one_heading(browser: Browser) -> None:
+    """Every page of the console, for the county organiser: axe-core finds no serious or critical
+    violation, and each page has exactly one h1 and a main landmark reached by the skip link."""
+    browser.sign_in_as("county-organizer")
+    for path in PAGES:
+        browser.go(path)
+        browser.wait_for("main h1")
+        assert len(browser.find_all("h1")) == 1, path
+        assert browser.find("a.skip").get_attribute("href").endswith("#main"), path
+        browser.check_accessibility(path)
+    browser.go("/unpaired")
+    first = open_rows(browser)[0]
+    browser.go(f"/households/{first}")
+    browser.wait_for("main h1")
+    browser.check_accessibility("household")
