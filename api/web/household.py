@@ -6,6 +6,7 @@ not exist. The reads are recorded in the audit trail as the REST routes record t
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from dataclasses import dataclass
 from html import escape
@@ -20,7 +21,10 @@ from graph_schema.access.models import mask_id
 from graph_schema.cadre.service import cadres_in
 from graph_schema.household.models import Household, Person
 from graph_schema.household.service import get_household, members_in
+from graph_schema.listing.models import Listing
+from graph_schema.listing.service import listings_in
 from graph_schema.ledger.service import ledger_in, problems_in
+from graph_schema.models import today
 from graph_schema.monitoring import risk
 from graph_schema.org.service import orgs_in
 from graph_schema.pagination import Page
@@ -47,6 +51,8 @@ def household_page(request: Request, who: Who, household_no: str, ledger_page: i
                  "problems": problems_in(tx, keys)[household_no]}
         cadre_nos = sorted({p.cadre_no for p in parts["pairings"]} | {e.cadre_no for e in parts["ledger"] if e.cadre_no})
         usccs = sorted({a.uscc for a in parts["aux"]} | {e.uscc for e in parts["ledger"] if e.uscc})
+        ids = [m.id_number for m in parts["members"]]
+        parts["listings"] = [item for found in listings_in(tx, ids).values() for item in found] if ids else []
         parts["cadres"] = cadres_in(tx, cadre_nos, who.scope) if cadre_nos else {}
         parts["orgs"] = orgs_in(tx, usccs, who.scope) if usccs else {}
         return parts
@@ -58,7 +64,7 @@ def household_page(request: Request, who: Who, household_no: str, ledger_page: i
     newest_first = list(reversed(parts["ledger"]))
     page = max(1, ledger_page)
     ledger = Page(newest_first[(page - 1) * LEDGER_PAGE:page * LEDGER_PAGE], len(newest_first), page, LEDGER_PAGE)
-    links = network_links(found, parts["pairings"], parts["aux"], names)
+    links = network_links(found, parts["pairings"], parts["aux"], names) + service_links(parts["listings"])
     region = get_region(store=who.store, code=found.region_code)
     return show(request, who, "household.html", household=found, region=region,
                 head_id=_id(found.head_id, who.scope.sees_ids),
@@ -90,9 +96,14 @@ def _risk(h: Household, members: list[Person]) -> dict[str, Any]:
 
 # --- the assistance network --------------------------------------------------------------------
 
+KIND_NAMES = {"cadre": "结对干部", "org": "辅助结对组织", "service": "享受的服务"}
+SHORT_NAMES = {"cadre": "干部", "org": "组织", "service": "服务"}
+CORNERS = {"cadre": 30, "org": 6, "service": 14}  # a cadre is a pill, an organisation a box
+
+
 @dataclass(frozen=True)
 class Link:
-    kind: str  # "cadre" | "org"
+    kind: str  # "cadre" | "org" | "service"
     key: str
     name: str
     active: bool
@@ -101,7 +112,7 @@ class Link:
 
     @property
     def text(self) -> str:
-        who = f"{'结对干部' if self.kind == 'cadre' else '辅助结对组织'} {self.name}（{self.key}）"
+        who = f"{KIND_NAMES[self.kind]} {self.name}（{self.key}）"
         when = f"{self.since} 起，进行中 / active" if self.active else f"{self.since} 至 {self.until}，已结束 / ended"
         return f"{who}：{when}"
 
@@ -116,6 +127,22 @@ def network_links(h: Household, pairings: list, aux: list, names: dict[str, str]
     return sorted(links, key=lambda link: (not link.active, link.kind, link.since))
 
 
+def service_links(listings: list[Listing]) -> list[Link]:
+    """What the household's members receive by the departments' lists (subsidies, 低保, care…),
+    one link per department and item: active while some entry of it is valid today."""
+    day = today()
+    by_item: dict[tuple[str, str], list[Listing]] = {}
+    for item in listings:
+        by_item.setdefault((item.dept.value, item.item), []).append(item)
+    links = []
+    for (dept, name), found in sorted(by_item.items()):
+        valid = [x for x in found if (x.valid_from or day) <= day and (x.valid_to is None or x.valid_to >= day)]
+        latest = max(found, key=lambda x: (x.valid_to or dt.date.max))
+        links.append(Link("service", f"{dept}·{name}", name, bool(valid), str(min(x.valid_from or day for x in found)),
+                          None if valid else str(latest.valid_to)))
+    return links
+
+
 def network_svg(h: Household, links: list[Link], *, size: int = 560) -> str:
     """The household in the centre, its cadres and organisations around it; an active link is a
     bold solid line, an ended one thin and dashed. A title and a description name every link."""
@@ -124,7 +151,7 @@ def network_svg(h: Household, links: list[Link], *, size: int = 560) -> str:
     title = f"户 {h.household_no} 的帮扶关系 / assistance network"
     active = [link for link in links if link.active]
     desc = (f"中心为户 {h.household_no}（户主 {h.head_name}），共 {len(links)} 条帮扶关系，其中 {len(active)} 条进行中："
-            + "；".join(link.text for link in links) if links else f"户 {h.household_no} 还没有结对或辅助结对")
+            + "；".join(link.text for link in links) if links else f"户 {h.household_no} 还没有结对、辅助结对或服务")
     out = [f'<svg role="img" aria-labelledby="net-t net-d" viewBox="0 0 {size} {size}" class="network" '
            f'xmlns="http://www.w3.org/2000/svg">',
            f'<title id="net-t">{escape(title)}</title><desc id="net-d">{escape(desc)}</desc>']
@@ -140,10 +167,9 @@ def network_svg(h: Household, links: list[Link], *, size: int = 560) -> str:
     out.append(f'<text x="{cx:.1f}" y="{cy + 16:.1f}" text-anchor="middle" class="label">{escape(h.head_name)}</text>')
     for link, (x, y) in zip(links, spots, strict=True):
         state = "active" if link.active else "ended"
-        corner = 30 if link.kind == "cadre" else 6  # a cadre is a pill, an organisation a box
-        out.append(f'<rect x="{x - 56:.1f}" y="{y - 30:.1f}" width="112" height="60" rx="{corner}" '
+        out.append(f'<rect x="{x - 56:.1f}" y="{y - 30:.1f}" width="112" height="60" rx="{CORNERS[link.kind]}" '
                    f'class="node {link.kind} {state}"/>')
-        kind = "干部" if link.kind == "cadre" else "组织"
+        kind = SHORT_NAMES[link.kind]
         out.append(f'<text x="{x:.1f}" y="{y - 6:.1f}" text-anchor="middle" class="label">'
                    f'{kind}·{"进行中" if link.active else "已结束"}</text>')
         out.append(f'<text x="{x:.1f}" y="{y + 16:.1f}" text-anchor="middle" class="label strong">{escape(_short(link.name))}</text>')

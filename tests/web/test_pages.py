@@ -17,7 +17,10 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from factories import VILLAGE, household, person
 from graph_schema.access.audit import audit_entries
+from graph_schema.enums import Department
 from graph_schema.household.service import upsert_households, upsert_persons
+from graph_schema.listing.models import Listing
+from graph_schema.listing.service import upsert_listings
 from graph_schema.identifiers import mask_id_number
 from graph_schema.pagination import PageRequest
 from graph_schema.store import GraphStore
@@ -107,6 +110,23 @@ def test_household_page(client, world):
     assert "结对干部" in network_list and "CA1" in network_list
     aux = client.get("/households/HA2").text
     assert world.org_a in aux and "辅助结对组织" in aux
+
+
+def test_the_network_shows_what_the_members_receive_by_the_department_lists(client, world):
+    day = dt.date.today()
+    upsert_listings(store=world.store, listings=[
+        Listing(dept=Department.CIVIL_AFFAIRS, item="困难残疾人生活补贴", id_number=world.persons["HA1"], name="测试人",
+                valid_from=day.replace(day=1) - dt.timedelta(days=400)),
+        Listing(dept=Department.CIVIL_AFFAIRS, item="低保", id_number=world.persons["HA1"], name="测试人",
+                valid_from=day.replace(day=1) - dt.timedelta(days=800),
+                valid_to=day.replace(day=1) - dt.timedelta(days=400))])
+    sign_in(client, world, "organizer-a")
+    html = client.get("/households/HA1").text
+    svg = re.search(r"<svg.*?</svg>", html, re.S).group(0)
+    assert 'class="node service active"' in svg and 'class="node service ended"' in svg
+    network_list = html.split('id="net-list-h"')[1]
+    assert "享受的服务 困难残疾人生活补贴" in network_list and "进行中" in network_list
+    assert "享受的服务 低保" in network_list and "已结束" in network_list
 
 
 def test_household_page_masks_ids_for_the_portal(client, world):
