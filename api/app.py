@@ -4,6 +4,7 @@ store."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+import secrets
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
@@ -11,6 +12,8 @@ from fastapi import FastAPI
 from api import errors
 from api.auth import API, Services, TokenCache
 from api.report_cache import ReportCache
+from api.security import SecurityHeaders
+from api.throttle import Throttle
 from api.graphql import router as graphql_router
 from api.rest import audit, cadres, households, imports, ledger, matcher, orgs, pairings, reports
 from api import web
@@ -36,6 +39,13 @@ def create_app(store: GraphStore, *, audit_interval: float = 0.5, token_ttl: flo
     )
     app.state.services = Services(store, AuditLog(store, interval=audit_interval), TokenCache(store, token_ttl),
                                   ReportCache(report_ttl))
+    app.state.csrf_secret = secrets.token_bytes(32)
+    # failed sign-ins to the console: per user name, and (more) per client address; failed bearer
+    # tokens on the APIs per client address
+    app.state.login_user_throttle = Throttle(5, 300.0)
+    app.state.login_ip_throttle = Throttle(20, 300.0)
+    app.state.api_throttle = Throttle(30, 60.0)
+    app.add_middleware(SecurityHeaders)
     errors.install(app, html=web.error_page)
     app.include_router(households.router, prefix=API)
     for module in (cadres, orgs, pairings, matcher, ledger, imports, reports, audit):
