@@ -25,6 +25,7 @@ from matching.proposal import Proposal
 from matching.service import confirm, propose
 from test_crash import WORKER, broken
 
+pytestmark = pytest.mark.reliability
 ROUNDS = int(os.environ.get("JIEDUI_CONCURRENCY_ROUNDS", "3"))
 CLIENTS = 4
 AID_PER_CLIENT = 40

@@ -25,6 +25,7 @@ from importers.engine import run_import
 from matching.proposal import Proposal
 from matching.service import confirm, propose
 
+pytestmark = pytest.mark.reliability
 KILLS = int(os.environ.get("JIEDUI_CRASH_KILLS", "5"))
 WORKER = Path(__file__).parent / "crash_worker.py"
 

@@ -22,6 +22,9 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.reliability
 SECONDS = int(os.environ.get("JIEDUI_SOAK_SECONDS", "60"))
 SAMPLE = 30 if SECONDS >= 300 else 5
 JIEDUI = str(Path(sys.executable).parent / "jiedui")
