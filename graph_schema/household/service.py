@@ -18,7 +18,7 @@ from graph_schema.records import (
     write_in_batches,
 )
 from graph_schema.region.service import ensure_regions
-from graph_schema.store.base import FROM_KEY, GraphStore, Tx, keyed
+from graph_schema.store.base import FROM_KEY, GraphStore, Tx, grouped, keyed
 from graph_schema.store.schema import HOUSEHOLD, IN_REGION, MEMBER_OF, PERSON, REGION
 
 
@@ -76,14 +76,10 @@ def get_household(*, store: GraphStore, household_no: str, scope: Scope = EVERYT
 
 def members_in(tx: Tx, household_nos: Sequence[str]) -> dict[str, list[Person]]:
     """The disabled members of each household, by ID number (callers scope the households)."""
-    out: dict[str, list[Person]] = {no: [] for no in household_nos}
     start, params = keyed(HOUSEHOLD, "h", household_nos)
     rows = tx.run(f"{start} {FROM_KEY} (p:Person)-[:MEMBER_OF]->(h) RETURN {_PERSON_COLUMNS} ORDER BY id_number",
                   params)
-    for r in rows:
-        if r["id_number"] is not None:
-            out[r["household_no"]].append(Person.from_row(r))
-    return out
+    return grouped(household_nos, rows, "household_no", Person.from_row, present="id_number")
 
 
 def household_members(*, store: GraphStore, household_no: str) -> list[Person]:

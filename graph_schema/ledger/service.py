@@ -15,7 +15,7 @@ from graph_schema.ledger.models import LedgerEntry, Problem
 from graph_schema.models import today
 from graph_schema.pagination import Page, PageRequest, page_of
 from graph_schema.records import BatchResult, Progress, fetch_by_keys, write_in_batches
-from graph_schema.store.base import FROM_KEY, GraphStore, Tx, chunks, keyed
+from graph_schema.store.base import FROM_KEY, GraphStore, Tx, chunks, grouped, keyed
 from graph_schema.store.schema import CADRE, HAS_PROBLEM, HOUSEHOLD, ORG, PROBLEM, ASSISTED
 
 ENTRY_IDS = ("UNWIND $keys AS k MATCH ()-[e:ASSISTED]->(h:Household {household_no: k}) "
@@ -152,26 +152,19 @@ _ENTRY_COLUMNS = f"{_EDGE_COLUMNS}, a.cadre_no AS cadre_no, a.uscc AS uscc"
 
 def ledger_in(tx: Tx, household_nos: Sequence[str]) -> dict[str, list[LedgerEntry]]:
     """Each household's ledger, oldest first (callers scope the households)."""
-    out: dict[str, list[LedgerEntry]] = {no: [] for no in household_nos}
     start, params = keyed(HOUSEHOLD, "h", household_nos)
     rows = tx.run(f"{start} {FROM_KEY} (a)-[e:ASSISTED]->(h) RETURN {_ENTRY_COLUMNS} ORDER BY entry_date, entry_id",
                   params)
-    for r in rows:
-        if r["entry_id"] is not None:
-            out[r["household_no"]].append(LedgerEntry.from_row(r))
-    return out
+    return grouped(household_nos, rows, "household_no", LedgerEntry.from_row, present="entry_id")
 
 
 def org_ledger_in(tx: Tx, usccs: Sequence[str], scope: Scope = EVERYTHING) -> dict[str, list[LedgerEntry]]:
     """What each organisation recorded (donations, volunteer services…) for households in ``scope``."""
-    out: dict[str, list[LedgerEntry]] = {u: [] for u in usccs}
     start, params = keyed(ORG, "a", usccs)
     rows = tx.run(f"{start} {FROM_KEY} (a)-[e:ASSISTED]->(h:Household) "
                   f"WITH a, e, h WHERE h IS NOT NULL WITH a, e, h{scope.households()} "
                   f"RETURN {_EDGE_COLUMNS}, a.uscc AS uscc ORDER BY entry_date, entry_id", params | scope.params)
-    for r in rows:
-        out[r["uscc"]].append(LedgerEntry.from_row(r))
-    return out
+    return grouped(usccs, rows, "uscc", LedgerEntry.from_row)
 
 
 def household_ledger(*, store: GraphStore, household_no: str) -> list[LedgerEntry]:
@@ -181,15 +174,11 @@ def household_ledger(*, store: GraphStore, household_no: str) -> list[LedgerEntr
 
 def problems_in(tx: Tx, household_nos: Sequence[str]) -> dict[str, list[Problem]]:
     """Each household's problems, oldest first (callers scope the households)."""
-    out: dict[str, list[Problem]] = {no: [] for no in household_nos}
     columns = ", ".join(f"p.{c} AS {c}" for c in PROBLEM.columns)
     start, params = keyed(HOUSEHOLD, "h", household_nos)
     rows = tx.run(f"{start} {FROM_KEY} (h)-[:HAS_PROBLEM]->(p:Problem) RETURN {columns} "
                   "ORDER BY opened_on, problem_no", params)
-    for r in rows:
-        if r["problem_no"] is not None:
-            out[r["household_no"]].append(Problem.from_row(r))
-    return out
+    return grouped(household_nos, rows, "household_no", Problem.from_row, present="problem_no")
 
 
 def household_problems(*, store: GraphStore, household_no: str) -> list[Problem]:

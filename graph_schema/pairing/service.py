@@ -35,7 +35,7 @@ from graph_schema.models import today
 from graph_schema.pairing.exclusions import excluded_pairs_in
 from graph_schema.pairing.models import AuxPairing, AuxPairRequest, Pairing, PairRequest
 from graph_schema.records import BatchResult, Progress, fetch_by_keys, write_in_batches
-from graph_schema.store.base import FROM_KEY, GraphStore, Tx, chunks, keyed
+from graph_schema.store.base import FROM_KEY, GraphStore, Tx, chunks, grouped, keyed
 from graph_schema.store.schema import AUX_PAIRED_WITH, CADRE, HOUSEHOLD, ORG, PAIRED_WITH
 
 _PAIRING_COLUMNS = ("p.pairing_id AS pairing_id, h.household_no AS household_no, p.started_on AS started_on, "
@@ -217,16 +217,12 @@ def end_pairing(*, store: GraphStore, household_no: str, reason: str, ended_on: 
 
 def pairings_in(tx: Tx, household_nos: Sequence[str]) -> dict[str, list[Pairing]]:
     """Every one-to-one pairing of each household, oldest first (callers scope the households)."""
-    out: dict[str, list[Pairing]] = {no: [] for no in household_nos}
     start, params = keyed(HOUSEHOLD, "h", household_nos)
     rows = tx.run(
         f"{start} {FROM_KEY} (c:Cadre)-[p:PAIRED_WITH]->(h) "
         f"RETURN c.cadre_no AS cadre_no, p.proposal_id AS proposal_id, {_PAIRING_COLUMNS} "
         "ORDER BY started_on, coalesce(ended_on, $open_end), pairing_id", params | {"open_end": dt.date.max})
-    for r in rows:
-        if r["pairing_id"] is not None:
-            out[r["household_no"]].append(Pairing.from_row(r))
-    return out
+    return grouped(household_nos, rows, "household_no", Pairing.from_row, present="pairing_id")
 
 
 def pairing_history(*, store: GraphStore, household_no: str) -> list[Pairing]:
@@ -236,15 +232,12 @@ def pairing_history(*, store: GraphStore, household_no: str) -> list[Pairing]:
 
 def cadre_households_in(tx: Tx, cadre_nos: Sequence[str], scope: Scope = EVERYTHING) -> dict[str, list[str]]:
     """The households each cadre is paired with now, by 户编号, those in ``scope`` only."""
-    out: dict[str, list[str]] = {no: [] for no in cadre_nos}
     start, params = keyed(CADRE, "c", cadre_nos)
     rows = tx.run(
         f"{start} {FROM_KEY} (c)-[p:PAIRED_WITH]->(h:Household) WHERE p.ended_on IS NULL "
         f"WITH c, h WHERE h IS NOT NULL WITH c, h{scope.households()} "
         "RETURN c.cadre_no AS cadre_no, h.household_no AS household_no ORDER BY household_no", params | scope.params)
-    for r in rows:
-        out[r["cadre_no"]].append(r["household_no"])
-    return out
+    return grouped(cadre_nos, rows, "cadre_no", lambda r: r["household_no"])
 
 
 def active_in(tx: Tx, household_no: str) -> Pairing | None:
@@ -387,23 +380,16 @@ _AUX_COLUMNS = f"o.uscc AS uscc, {_PAIRING_COLUMNS}"
 
 def aux_pairings_in(tx: Tx, household_nos: Sequence[str]) -> dict[str, list[AuxPairing]]:
     """Every auxiliary pairing of each household, oldest first (callers scope the households)."""
-    out: dict[str, list[AuxPairing]] = {no: [] for no in household_nos}
     start, params = keyed(HOUSEHOLD, "h", household_nos)
     rows = tx.run(f"{start} {FROM_KEY} (o:Org)-[p:AUX_PAIRED_WITH]->(h) RETURN {_AUX_COLUMNS} "
                   "ORDER BY started_on, pairing_id", params)
-    for r in rows:
-        if r["pairing_id"] is not None:
-            out[r["household_no"]].append(AuxPairing.from_row(r))
-    return out
+    return grouped(household_nos, rows, "household_no", AuxPairing.from_row, present="pairing_id")
 
 
 def org_aux_pairings_in(tx: Tx, usccs: Sequence[str], scope: Scope = EVERYTHING) -> dict[str, list[AuxPairing]]:
     """Every auxiliary pairing of each organisation with a household in ``scope``, oldest first."""
-    out: dict[str, list[AuxPairing]] = {u: [] for u in usccs}
     start, params = keyed(ORG, "o", usccs)
     rows = tx.run(f"{start} {FROM_KEY} (o)-[p:AUX_PAIRED_WITH]->(h:Household) "
                   f"WITH o, p, h WHERE h IS NOT NULL WITH o, p, h{scope.households()} "
                   f"RETURN {_AUX_COLUMNS} ORDER BY started_on, pairing_id", params | scope.params)
-    for r in rows:
-        out[r["uscc"]].append(AuxPairing.from_row(r))
-    return out
+    return grouped(usccs, rows, "uscc", AuxPairing.from_row)

@@ -89,6 +89,18 @@ def normalise(value: Any) -> Any:
 FROM_KEY = "OPTIONAL MATCH"
 
 
+def grouped(keys: Sequence[str], rows: Iterable[Row], by: str, convert: Callable[[Row], T],
+            present: str | None = None) -> dict[str, list[T]]:
+    """The rows of a batched read as lists under every key asked for (empty for a key with none),
+    in row order; a row whose ``present`` column is NULL (an OPTIONAL MATCH that found nothing) is
+    dropped."""
+    out: dict[str, list[T]] = {k: [] for k in keys}
+    for r in rows:
+        if present is None or r[present] is not None:
+            out[r[by]].append(convert(r))
+    return out
+
+
 def keyed(table: NodeTable, var: str, keys: Sequence[str]) -> tuple[str, dict[str, Any]]:
     """The start of a batched read by key, and its parameters: ``MATCH (var:Label {key: $key})`` for
     one key, ``UNWIND $keys AS k MATCH (var:Label {key: k})`` for several. Queries return the
