@@ -3,8 +3,8 @@
 reports, and ledger writes, from 4 client threads. Every 5 s (30 s in a full run) the server's
 memory (RSS) and the window's latency percentiles are sampled. It passes with zero errors and no
 memory growth trend: the last third's mean RSS is within 10 % (plus 32 MiB) of the middle third's.
-The samples are written to ``soak.json`` in the test's folder (``docs/reliability.md`` reports a
-full run)."""
+The samples are written to ``JIEDUI_SOAK_JSON`` (default: ``soak.json`` in the test's folder);
+``bench/soak_plot.py`` draws them (``docs/reliability.md`` reports a full run)."""
 
 from __future__ import annotations
 
@@ -131,7 +131,7 @@ def test_a_mixed_load_runs_without_errors_or_memory_growth(tmp_path):
         load.stop.set()
         for t in threads:
             t.join(timeout=60)
-        (tmp_path / "soak.json").write_text(json.dumps({"seconds": SECONDS, "requests": load.requests,
+        Path(os.environ.get("JIEDUI_SOAK_JSON", tmp_path / "soak.json")).write_text(json.dumps({"seconds": SECONDS, "requests": load.requests,
                                                         "errors": load.errors[:20], "samples": samples}, indent=1))
         print(json.dumps(samples))
         assert load.requests > 0 and load.errors == [], load.errors[:5]
