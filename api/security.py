@@ -3,9 +3,8 @@
 The headers are added by a plain ASGI middleware (no body buffering, a few list appends per
 answer). Every page and API answer may carry personal data, so none is cached (``no-store``);
 the static assets are the exception. The console loads nothing from elsewhere and runs no inline
-script or style, so its policy is ``'self'`` only. Swagger UI (``/docs``) and ReDoc are FastAPI's
-pages: they load their assets from a CDN and start with an inline script, so only these two pages
-get a wider policy.
+script or style, so its policy is ``'self'`` only; so is Swagger UI's (``/docs``), served from
+``static/vendor`` with a start-up script file of our own.
 
 CSRF: the session cookie is already SameSite=Strict; on top of it every console POST must carry
 a token, an HMAC of the session token under a secret of this process (``csrf_token``), in the
@@ -25,11 +24,6 @@ from graph_schema.errors import JieduiError
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "frame-ancestors 'none'; form-action 'self'; base-uri 'none'")
-DOCS_CSP = ("default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
-            "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net https://fonts.googleapis.com; "
-            "font-src 'self' https://fonts.gstatic.com; img-src 'self' data: https://fastapi.tiangolo.com "
-            "https://cdn.redoc.ly; worker-src 'self' blob:; frame-ancestors 'none'; form-action 'self'; base-uri 'none'")
-DOCS_PATHS = ("/docs", "/redoc")
 COMMON = [
     ("x-content-type-options", "nosniff"),
     ("referrer-policy", "same-origin"),
@@ -50,7 +44,7 @@ class SecurityHeaders:
             return
         path: str = scope["path"]
         extra = list(COMMON)
-        extra.append(("content-security-policy", DOCS_CSP if path.startswith(DOCS_PATHS) else CSP))
+        extra.append(("content-security-policy", CSP))
         if not path.startswith("/static/"):
             extra.append(("cache-control", "no-store"))
 
