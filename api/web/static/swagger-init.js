@@ -4,6 +4,7 @@ window.addEventListener("DOMContentLoaded", function () {
     url: "/openapi.json",
     dom_id: "#swagger-ui",
     deepLinking: true,
+    validatorUrl: null,  // no badge fetched from validator.swagger.io
     presets: [SwaggerUIBundle.presets.apis],
     layout: "BaseLayout",
   });
