@@ -4,13 +4,17 @@ store."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+import secrets
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.responses import HTMLResponse
 
 from api import errors
 from api.auth import API, Services, TokenCache
 from api.report_cache import ReportCache
+from api.security import SecurityHeaders
+from api.throttle import Throttle
 from api.graphql import router as graphql_router
 from api.rest import audit, cadres, households, imports, ledger, matcher, orgs, pairings, reports
 from api import web
@@ -32,14 +36,36 @@ def create_app(store: GraphStore, *, audit_interval: float = 0.5, token_ttl: flo
         title="jiedui 结对帮扶图谱", version="1.0",
         description="结对帮扶图谱管理：家庭、残疾人、干部、社会组织、结对、台账与监测预警。"
                     "每个请求须带 `Authorization: Bearer <token>`（`jiedui user add` 生成）。",
-        lifespan=lifespan,
+        lifespan=lifespan, docs_url=None, redoc_url=None,
     )
     app.state.services = Services(store, AuditLog(store, interval=audit_interval), TokenCache(store, token_ttl),
                                   ReportCache(report_ttl))
+    app.state.csrf_secret = secrets.token_bytes(32)
+    # failed sign-ins to the console: per user name, and (more) per client address; failed bearer
+    # tokens on the APIs per client address
+    app.state.login_user_throttle = Throttle(5, 300.0)
+    app.state.login_ip_throttle = Throttle(20, 300.0)
+    app.state.api_throttle = Throttle(30, 60.0)
+    app.add_middleware(SecurityHeaders)
     errors.install(app, html=web.error_page)
     app.include_router(households.router, prefix=API)
     for module in (cadres, orgs, pairings, matcher, ledger, imports, reports, audit):
         app.include_router(module.router, prefix=API)
     app.include_router(graphql_router())
     web.install(app)
+
+    @app.get("/docs", include_in_schema=False)
+    async def api_docs() -> HTMLResponse:
+        """Swagger UI from the service's own static files (FastAPI's page loads it from a CDN)."""
+        return HTMLResponse(DOCS_PAGE)
+
     return app
+
+
+DOCS_PAGE = """<!doctype html>
+<html lang="zh-CN"><head><meta charset="utf-8"><title>jiedui API 文档 / API documentation</title>
+<link rel="stylesheet" href="/static/vendor/swagger-ui.css"></head>
+<body><div id="swagger-ui"></div>
+<script src="/static/vendor/swagger-ui-bundle.js"></script><script src="/static/swagger-init.js"></script>
+</body></html>
+"""

@@ -16,9 +16,10 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api.report_cache import ReportCache
+from api.throttle import client_address
 from graph_schema.access.audit import AuditLog, entry
 from graph_schema.access.models import Role, Scope, User
-from graph_schema.access.service import Forbidden, authenticate, token_hash
+from graph_schema.access.service import Forbidden, Unauthenticated, authenticate, token_hash
 from graph_schema.store import GraphStore
 
 API = "/api/v1"
@@ -99,8 +100,20 @@ def services(request: Request) -> Services:
 
 async def caller(request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(_bearer)) -> Caller:
     """The caller of this request. Async, so that FastAPI does not hop to a worker thread for it:
-    a token is looked up in the store once per ``TokenCache.ttl``, in memory otherwise."""
-    return caller_with(request, credentials.credentials if credentials else None)
+    a token is looked up in the store once per ``TokenCache.ttl``, in memory otherwise.
+
+    Failed tokens are counted per client address (``app.state.api_throttle``): past the limit the
+    address gets 429 with ``Retry-After`` until its oldest failure leaves the window."""
+    throttle = getattr(request.app.state, "api_throttle", None)
+    if throttle is None:
+        return caller_with(request, credentials.credentials if credentials else None)
+    address = "ip:" + client_address(request.client)
+    throttle.check(address)
+    try:
+        return caller_with(request, credentials.credentials if credentials else None)
+    except Unauthenticated:
+        throttle.fail(address)
+        raise
 
 
 def caller_with(request: Request, token: str | None) -> Caller:

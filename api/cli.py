@@ -15,7 +15,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from api.console import StoreOption, cli_store, console, err
+from api.console import StoreOption, cli_store, console, err, fail
 from api.match_cli import match_app
 from api.user_cli import audit_command, first_users, user_app
 from api.report_cli import remind_command, report_command
@@ -27,6 +27,7 @@ from graph_schema.settings import get_settings
 from graph_schema.store import GraphStore
 from importers import synth, synth_files
 from importers.engine import REPORT_PREFIX, ImportResult, run_import
+from importers.backup import BackupError, backup, restore
 from importers.export import export
 from importers.report import write_report
 
@@ -142,6 +143,54 @@ def export_(
         counts = export(s, out)
     for name, rows in counts.items():
         console.print(f"{name}: {rows}")
+
+
+@app.command("backup")
+def backup_command(
+    out: Annotated[Path, typer.Option("--out", help="备份文件夹 / backup folder")],
+    store: StoreOption = None,
+) -> None:
+    """备份整个图库：导入模板文件 + 其余各表 + 清单（含校验和）/ back up the whole store (engine-neutral)."""
+    with cli_store(store) as s, _progress() as bar:
+        task = bar.add_task("备份 backup", total=None)
+        manifest = backup(s, out, progress=lambda name, done, total: bar.update(task, completed=done, total=total,
+                                                                                 description=f"备份 backup {name}"))
+    for name, info in manifest["files"].items():
+        console.print(f"{name}: {info['rows']}")
+    console.print(f"备份已写入 / backup written: {out}")
+
+
+@app.command("restore")
+def restore_command(
+    folder: Annotated[Path, typer.Argument(help="备份文件夹 / backup folder", show_default=False)],
+    store: StoreOption = None,
+) -> None:
+    """把备份恢复到空图库（先核对校验和）/ restore a backup into an EMPTY store (checksums verified first).
+
+    Exit status: 0 restored; 1 restored but some contract rows were rejected; 2 refused (damaged
+    backup, non-empty store) or nothing written.
+    """
+    with cli_store(store) as s, _progress() as bar:
+        tasks: dict[str, int] = {}
+
+        def progress(name: str, done: int, total: int) -> None:
+            if name not in tasks:
+                tasks[name] = bar.add_task(f"{name} 写入 write", total=total)
+            bar.update(tasks[name], completed=done)
+
+        def import_progress(name: str, phase: str, done: int, total: int) -> None:
+            if total >= 2000:
+                progress(f"{name} {'校验 check' if phase == 'check' else '导入 import'}", done, total)
+
+        try:
+            result = restore(s, folder, progress=progress, import_progress=import_progress)
+        except BackupError as exc:
+            raise fail(exc) from exc
+    _print_import(result.imported)
+    for name, rows in result.counts.items():
+        console.print(f"{name}: {rows}")
+    console.print(f"已恢复 / restored into: {s.location}")
+    raise typer.Exit(1 if result.imported.exit_code else 0)
 
 
 @app.command("synth")

@@ -11,6 +11,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException
 
+from api.security import CsrfRefused
+from api.throttle import TooManyAttempts
 from graph_schema.access.service import Forbidden, Unauthenticated
 from graph_schema.errors import InvalidValue, JieduiError, NotFound, RuleViolation, StoreError
 from graph_schema.identifiers import IdentifierError
@@ -19,7 +21,7 @@ log = logging.getLogger(__name__)
 
 _STATUS: list[tuple[type[JieduiError], int]] = [
     (Unauthenticated, 401), (Forbidden, 403), (NotFound, 404), (InvalidValue, 422), (RuleViolation, 409),
-    (StoreError, 503),
+    (StoreError, 503), (TooManyAttempts, 429), (CsrfRefused, 403),
 ]
 
 
@@ -44,10 +46,15 @@ def install(app: FastAPI, html: Callable[[Request, JieduiError, int], Response] 
     @app.exception_handler(JieduiError)
     async def domain(request: Request, exc: JieduiError) -> Response:
         if html is not None and not request.url.path.startswith(("/api/", "/graphql")):
-            return html(request, exc, status_of(exc))
+            answer = html(request, exc, status_of(exc))
+            if isinstance(exc, TooManyAttempts):
+                answer.headers["Retry-After"] = str(exc.retry_after)
+            return answer
         if isinstance(exc, StoreError):
             log.error("store error: %s %s", exc.en, exc.details)
         headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthenticated) else None
+        if isinstance(exc, TooManyAttempts):
+            headers = {"Retry-After": str(exc.retry_after)}
         return JSONResponse(body_of(exc) | _request_id(request), status_code=status_of(exc), headers=headers)
 
     @app.exception_handler(IdentifierError)

@@ -1,7 +1,7 @@
 """Upsert by natural key, with history: the one write path every entity's service shares.
 
-Rows are compared with what is stored; new rows go in through the bulk insert path (COPY on
-LadybugDB, UNWIND CREATE on Neo4j), changed rows are updated property by property and their
+Rows are compared with what is stored; new rows go in through the bulk insert path (UNWIND
+CREATE on both engines), changed rows are updated property by property and their
 previous values are kept as a ``Revision`` node, unchanged rows are not written at all. So an
 import run twice writes nothing the second time, and a changed row stays traceable.
 """
@@ -16,13 +16,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from graph_schema.errors import InvalidValue, JieduiError
+from graph_schema.settings import get_settings
 from graph_schema.store.base import GraphStore, T, Tx, chunks
 from graph_schema.store.schema import REVISION, NodeTable
 
-
-BATCH = 10_000
-"""Items per write transaction on the batch paths: large enough for the bulk insert to pay off,
-small enough that a transaction stays well inside Neo4j's transaction memory."""
 
 Progress = Callable[[int], None]
 """Called with the number of items just written, so a command can advance a progress bar."""
@@ -53,10 +50,13 @@ class BatchResult:
 def write_in_batches(store: GraphStore, items: Sequence[T], work: Callable[[Tx, Sequence[T], int], BatchResult],
                      progress: Progress | None = None) -> BatchResult:
     """Run ``work(tx, batch, offset)`` on each batch of ``items`` in its own write transaction and
-    add up the results; ``offset`` lets errors name the item's index in ``items``."""
+    add up the results; ``offset`` lets errors name the item's index in ``items``. A batch is
+    ``JIEDUI_BATCH_SIZE`` items (10k: large enough for the bulk insert to pay off, small enough
+    that a transaction stays well inside Neo4j's transaction memory)."""
     result = BatchResult()
-    for start in range(0, len(items), BATCH):
-        part = items[start : start + BATCH]
+    size = get_settings().batch_size
+    for start in range(0, len(items), size):
+        part = items[start : start + size]
         result += store.write(lambda tx: work(tx, part, start))  # noqa: B023 - called before the next loop
         if progress:
             progress(len(part))

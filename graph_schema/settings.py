@@ -59,7 +59,7 @@ class Settings(BaseSettings):
     # Seconds the service keeps a monitoring report's run (0: never); any change made through the
     # service empties the cache (api/report_cache.py).
     report_cache_seconds: float = 30.0
-    batch_size: int = 10_000
+    batch_size: int = Field(10_000, gt=0)  # items per write transaction of an import
     page_size: int = 50
     max_page_size: int = 1000
     max_upload_mb: int = 200  # the largest import upload the web service accepts (413 beyond)

@@ -28,6 +28,7 @@ from importers.contract import Code
 __all__ = [
     "CellError",
     "halfwidth",
+    "looks_like_formula",
     "text",
     "key",
     "boolean",
@@ -78,7 +79,14 @@ _EDGE_CHARS = "".join(chr(c) for c in range(0x3001) if chr(c).isspace()) + "\u20
 # A spreadsheet formula or a CSV-injection payload: =SUM(…), +cmd|…, -HYPERLINK(…), @A1 …
 # Only ASCII letters count, because function names and cell references are ASCII while notes
 # such as "-张三反映…" are ordinary text.
-_FORMULA_RE = re.compile(r"[=+\-@][A-Za-z(]")
+# Also =<anything> (=1+1 is a formula too) and a signed number followed by an operator or a name
+# (-2+3+cmd|' /C calc'!A0, the classic DDE payload); a plain -5 or +86 139… stays text.
+_FORMULA_RE = re.compile(r"=.|@[A-Za-z(]|[+\-][0-9.]*[A-Za-z(|]|[+\-][0-9.]+[+\-*/^&]", re.DOTALL)
+
+
+def looks_like_formula(value: str) -> bool:
+    """Whether a spreadsheet would run ``value`` (after surrounding space) as a formula."""
+    return bool(_FORMULA_RE.match(_strip(value)))
 
 # The first Excel serial and the serial of 9999-12-31. Excel's own epoch is 1900-01-01 = 1, but
 # its fictitious 1900-02-29 shifts every later date by one day, so 1899-12-30 as day 0 gives the

@@ -124,5 +124,6 @@ class Code(StrEnum):
     UNKNOWN_REFERENCE = "UNKNOWN_REFERENCE"  # names a household/cadre/organisation that exists nowhere
     MISSING_COLUMN = "MISSING_COLUMN"  # file-level: a required column is absent
     UNKNOWN_COLUMN = "UNKNOWN_COLUMN"  # file-level, informational: the column is ignored
+    DUPLICATE_COLUMN = "DUPLICATE_COLUMN"  # file-level, informational: a repeated column is ignored
     UNREADABLE = "UNREADABLE"  # file-level: cannot be opened or decoded
     UNKNOWN_FILE = "UNKNOWN_FILE"  # file-level: matches none of the contract's files

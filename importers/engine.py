@@ -168,8 +168,11 @@ def read_file(path: Path) -> FileResult:
                                         "未知列，已忽略", "unknown column, ignored"))
     seen: set[str] = set()
     for index, name in enumerate(fields):  # a repeated column keeps its first occurrence
-        if name in seen:
+        if name is not None and name in seen:
             fields[index] = None
+            result.notes.append(Problem(path.name, table.header_row, table.headers[index], "", Code.DUPLICATE_COLUMN,
+                                        "重复的列，已忽略（使用左侧第一个同名列）",
+                                        "repeated column, ignored (the first one on the left is used)"))
         seen.add(name)
     result.fields = fields
     return result

@@ -67,7 +67,7 @@ class Problem:
 
     @property
     def rejects_row(self) -> bool:
-        return self.code != Code.UNKNOWN_COLUMN
+        return self.code not in (Code.UNKNOWN_COLUMN, Code.DUPLICATE_COLUMN)
 
 
 class RowRejected(Exception):
@@ -79,8 +79,12 @@ class RowRejected(Exception):
 Parser = Callable[[Any], Any]
 
 
+SHOWN_MAX = 200  # a report's value column: enough to find the cell, never a pasted megabyte
+
+
 def _shown(value: Any) -> str:
-    return "" if value is None else str(value)
+    shown = "" if value is None else str(value)
+    return shown if len(shown) <= SHOWN_MAX else shown[: SHOWN_MAX - 1] + "…"
 
 
 class Row:

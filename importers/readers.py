@@ -34,6 +34,10 @@ EXCEL_SUFFIXES = frozenset({".xlsx", ".xlsm", ".xls"})
 HEADER_SEARCH_ROWS = 20  # title and note rows above the headers rarely exceed a handful
 MIN_HEADER_HITS = 2  # one matching word could be a title such as "户编号"; two make a header row
 _DELIMITERS = (",", ";", "\t")  # in order of preference when more than one fits equally well
+# Python's csv module refuses a field over 128 KiB and would reject the whole file for one pasted
+# cell; a cell that long is rejected by its own row instead (the cell rules cap text at 200
+# characters), so the reader lets any cell through that fits in the file (files are read whole).
+csv.field_size_limit(max(csv.field_size_limit(), 1 << 30))
 
 
 @dataclass
@@ -202,10 +206,13 @@ def _read_csv(path: Path, known_headers: Collection[str]) -> Table:
                         f"cannot open the file: {exc.strerror or exc}", path) from exc
     text, encoding = _decode(path, data)
     delimiter = _sniff_delimiter(text, {normalise_header(h).lower() for h in known_headers})
+    reader = _parse(text, delimiter)
     try:
-        rows: list[list[object]] = list(_parse(text, delimiter))
+        rows: list[list[object]] = list(reader)
     except csv.Error as exc:
-        raise ReadError(Code.UNREADABLE, f"CSV 格式错误：{exc}", f"malformed CSV: {exc}", path) from exc
+        line = getattr(reader, "line_num", 0)
+        raise ReadError(Code.UNREADABLE, f"CSV 格式错误（第 {line} 行）：{exc}",
+                        f"malformed CSV (line {line}): {exc}", path) from exc
     return _build(path, rows, known_headers, encoding)
 
 

@@ -44,6 +44,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     403: _error("角色无权执行此操作", "the role may never do this"),
     404: _error("不存在或不在管辖范围内", "not found, or outside the caller's jurisdiction"),
     422: _error("请求字段无效（errors 列出字段）", "invalid input; `errors` names the fields"),
+    429: _error("无效令牌过多，请稍后再试（见 Retry-After）", "too many bad tokens from this address; see Retry-After"),
 }
 #: … and those that take a body (which may not even be text) and change data (a business rule
 #: may refuse the change).

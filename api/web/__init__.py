@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
-from api.web import imports, jobs, matching, pages
+from api.web import csrf, imports, jobs, matching, pages
 from api.web.session import SignInNeeded, sign_in_url
 from graph_schema.errors import JieduiError
 
@@ -26,13 +26,11 @@ def error_page(request: Request, exc: JieduiError, status: int) -> HTMLResponse:
 
 def install(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    app.include_router(pages.router)
-    for module in (jobs, imports, matching):
-        app.include_router(module.router)
     from api.web import household, lists  # the monitoring lists and the household page
 
-    app.include_router(lists.router)
-    app.include_router(household.router)
+    checked = [Depends(csrf.check_csrf)]  # every console POST carries its session's CSRF token
+    for module in (pages, jobs, imports, matching, lists, household):
+        app.include_router(module.router, dependencies=checked)
 
     @app.exception_handler(SignInNeeded)
     async def sign_in_first(request: Request, exc: SignInNeeded) -> RedirectResponse:

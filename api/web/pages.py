@@ -13,6 +13,8 @@ from fastapi.templating import Jinja2Templates
 
 from api.auth import READERS, Caller, services
 from api.web.charts import Bar, bars
+from api.throttle import TooManyAttempts, client_address
+from api.web import csrf
 from api.web.session import COOKIE, web_caller
 from graph_schema.access.service import Unauthenticated, revoke_token, sign_in
 from graph_schema.errors import JieduiError
@@ -22,6 +24,7 @@ from graph_schema.pagination import PageRequest
 from graph_schema.region.service import get_region
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
+csrf.install(TEMPLATES.env)
 router = APIRouter(include_in_schema=False)
 Who = Annotated[Caller, Depends(web_caller)]
 
@@ -38,19 +41,39 @@ def login_page(request: Request, next: str = "/") -> HTMLResponse:
 @router.post("/login", response_class=HTMLResponse)
 def login(request: Request, user: Annotated[str, Form()] = "", password: Annotated[str, Form()] = "",
           token: Annotated[str, Form()] = "", next: Annotated[str, Form()] = "/") -> HTMLResponse:
-    """Sign in with a user name and password, or with a token."""
+    """Sign in with a user name and password, or with a token. Failures are counted per user
+    name and per client address; past either limit the page answers 429 with ``Retry-After``
+    (checked before the password, so a guess past the limit tells nothing). Signing in resets
+    the user's count."""
     svc = services(request)
+    by_user, by_ip = request.app.state.login_user_throttle, request.app.state.login_ip_throttle
+    name = user.strip()
+    user_key = "user:" + name if name and not token.strip() else ""
+    ip_key = "ip:" + client_address(request.client)
+    try:
+        by_user.check(user_key)
+        by_ip.check(ip_key)
+    except TooManyAttempts as exc:
+        answer = render(request, None, "login.html", next=_local(next),
+                        error=f"{exc.zh} / {exc.en}")
+        answer.status_code = 429
+        answer.headers["Retry-After"] = str(exc.retry_after)
+        return answer
     try:
         if token.strip():
             svc.tokens.user(token.strip())
             session = token.strip()
         else:
-            session = sign_in(store=svc.store, user_id=user.strip(), password=password)
+            session = sign_in(store=svc.store, user_id=name, password=password)
     except Unauthenticated:
+        by_user.fail(user_key)
+        by_ip.fail(ip_key)
         answer = render(request, None, "login.html", next=_local(next),
                         error="用户名、密码或令牌不正确 / wrong user name, password or token")
         answer.status_code = 401
         return answer
+    if user_key:
+        by_user.reset(user_key)
     response = RedirectResponse(_local(next), status_code=303)
     response.set_cookie(COOKIE, session, httponly=True, samesite="strict", secure=request.url.scheme == "https",
                         max_age=12 * 3600)

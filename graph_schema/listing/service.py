@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from graph_schema.listing.models import Listing
 from graph_schema.records import BatchResult, Progress, fetch_by_keys, upsert_nodes, write_in_batches
-from graph_schema.store.base import FROM_KEY, GraphStore, Tx, chunks, keyed
+from graph_schema.store.base import FROM_KEY, GraphStore, Tx, chunks, grouped, keyed
 from graph_schema.store.schema import LISTED, LISTING, PERSON
 
 _LISTINGS_OF = ("UNWIND $keys AS k MATCH (l:Listing) WHERE l.id_number = k "
@@ -47,11 +47,8 @@ def person_listings(*, store: GraphStore, id_number: str) -> list[Listing]:
 def listings_in(tx: Tx, id_numbers: Sequence[str]) -> dict[str, list[Listing]]:
     """The department-list entries that name each person, through the LISTED edges (callers scope
     the persons)."""
-    out: dict[str, list[Listing]] = {i: [] for i in id_numbers}
     columns = ", ".join(f"l.{c} AS {c}" for c in LISTING.columns)
     start, params = keyed(PERSON, "p", id_numbers)
-    for r in tx.run(f"{start} {FROM_KEY} (p)-[:LISTED]->(l:Listing) RETURN {columns} ORDER BY dept, item, valid_from",
-                    params):
-        if r["listing_id"] is not None:
-            out[r["id_number"]].append(Listing.from_row(r))
-    return out
+    rows = tx.run(f"{start} {FROM_KEY} (p)-[:LISTED]->(l:Listing) RETURN {columns} ORDER BY dept, item, valid_from",
+                  params)
+    return grouped(id_numbers, rows, "id_number", Listing.from_row, present="listing_id")

@@ -6,7 +6,11 @@ What LadybugDB 0.22 does that this adapter must absorb (measured, see the README
   auto-commit: after any exception the transaction is marked dead and nothing more runs in it;
 - a ``$parameter`` missing from the call becomes NULL: ``check_params`` refuses such calls;
 - a batch whose values are all NULL is typed STRING: writes ``CAST`` each value to its column type;
-- ``COPY … FROM`` an Arrow table is the fast insert path, and works inside a transaction.
+- ``COPY … FROM`` is not used, though it is the fastest insert (about 3× ``UNWIND … CREATE`` in
+  10k-row batches): a SIGKILL while a transaction with a COPY commits was measured to keep the
+  transaction's other statements and lose its COPYs, and rolling back a COPY into a table that
+  already holds rows corrupts the process's memory (the next write aborts it). See
+  ``docs/reliability.md``.
 """
 
 from __future__ import annotations
@@ -17,19 +21,12 @@ from pathlib import Path
 from typing import Any
 
 import ladybug
-import pyarrow as pa
 
 from graph_schema.errors import StoreError, StoreLocked, StoreUnavailable
 from graph_schema.store.base import Dialect, GraphStore, Row, T, Tx, check_params, normalise
 from graph_schema.store.schema import NODE_TABLES, REL_TABLES, Kind, NodeTable, RelTable, ladybug_ddl
 
 DB_FILE = "graph.lbug"
-SMALL_BATCH = 256  # node rows below which CREATE is used instead of COPY (see create_nodes)
-
-_ARROW = {
-    Kind.STRING: pa.string(), Kind.INT: pa.int64(), Kind.BOOL: pa.bool_(), Kind.DATE: pa.date32(),
-    Kind.STRINGS: pa.list_(pa.string()),
-}
 
 
 def _translate(exc: Exception, query: str) -> StoreError:
@@ -63,29 +60,26 @@ class _LadybugTx(Tx):
             raise _translate(exc, query) from exc
 
     def create_nodes(self, table: NodeTable, rows: Sequence[Mapping[str, Any]]) -> None:
-        if not rows:
-            return
-        if len(rows) < SMALL_BATCH:
-            # A COPY into a node table takes buffer-pool pages that are not given back (measured:
-            # ~40 one-row COPYs fill a 256 MB pool, CHECKPOINT or not), so the many tiny writes
-            # of a running service (audit entries, a problem, a token) go through CREATE instead.
+        if rows:
             props = ", ".join(f"{c}: {self.cast('r.' + c, k)}" for c, k in table.props.items())
             self._execute(f"UNWIND $rows AS r CREATE (:{table.label} {{{props}}})",
                           {"rows": [{c: r.get(c) for c in table.props} for r in rows]})
-            return
-        frame = pa.table({c: pa.array([r.get(c) for r in rows], type=_ARROW[k])
-                          for c, k in table.props.items()})
-        # a fresh Arrow table per COPY: copying the same object twice crashed the engine
-        self._execute(f"COPY {table.label} FROM $frame", {"frame": frame})
 
     def create_rels(self, rel: RelTable, src: NodeTable, dst: NodeTable,
                     rows: Sequence[Mapping[str, Any]]) -> None:
-        if rows:
-            columns = {"src": pa.array([r["src"] for r in rows], type=pa.string()),
-                       "dst": pa.array([r["dst"] for r in rows], type=pa.string())}
-            columns |= {c: pa.array([r.get(c) for r in rows], type=_ARROW[k]) for c, k in rel.props.items()}
-            self._execute(f"COPY {rel.type} FROM $frame (from='{src.label}', to='{dst.label}')",
-                          {"frame": pa.table(columns)})
+        if not rows:
+            return
+        # OPTIONAL MATCH: a second plain MATCH after UNWIND scans the whole table (4× slower)
+        props = ", ".join(f"{c}: {self.cast('r.' + c, k)}" for c, k in rel.props.items())
+        made = self._execute(
+            f"UNWIND $rows AS r OPTIONAL MATCH (a:{src.label} {{{src.key}: r.src}}) "
+            f"OPTIONAL MATCH (b:{dst.label} {{{dst.key}: r.dst}}) WITH r, a, b WHERE a IS NOT NULL AND b IS NOT NULL "
+            f"CREATE (a)-[:{rel.type} {{{props}}}]->(b) RETURN count(*) AS n",
+            {"rows": [{"src": r["src"], "dst": r["dst"], **{c: r.get(c) for c in rel.props}} for r in rows]})[0]["n"]
+        if made != len(rows):
+            self.dead = True
+            raise StoreError(f"{rel.type} 边的端点缺失（{len(rows) - made} 条）",
+                             f"{len(rows) - made} {rel.type} edges have a missing endpoint")
 
     def lock(self, table: NodeTable, keys: Sequence[str]) -> set[str]:
         # every write already holds the store's single writer lock: nothing more to take

@@ -9,7 +9,7 @@ import pytest
 from graph_schema.errors import QueryParameterError, StoreError
 from graph_schema.store import is_neo4j_uri, open_store
 from graph_schema.store.embedded import EmbeddedStore
-from graph_schema.store.schema import HOUSEHOLD, IN_REGION, REGION, Kind, ladybug_ddl, neo4j_ddl
+from graph_schema.store.schema import HOUSEHOLD, IN_REGION, PART_OF, REGION, Kind, ladybug_ddl, neo4j_ddl
 from graph_schema.settings import Settings
 
 
@@ -151,6 +151,29 @@ def test_embedded_writes_cannot_nest(tmp_path):
     with EmbeddedStore(tmp_path / "s") as s:
         with pytest.raises(StoreError):
             s.write(lambda tx: s.write(lambda inner: None))
+
+
+def _villages(first: int, n: int) -> list[dict]:
+    return [_region(f"62{i:010d}") for i in range(first, first + n)]
+
+
+def test_a_large_insert_rolled_back_leaves_the_store_usable(store):
+    """On LadybugDB 0.22, rolling back a COPY into a table that holds rows corrupted the process's
+    memory and the next write aborted it: the embedded store inserts with CREATE instead."""
+    store.write(lambda tx: tx.create_nodes(REGION, _villages(1, 500)))
+
+    def fails(tx):
+        tx.create_nodes(REGION, _villages(1000, 500))
+        tx.create_rels(PART_OF, REGION, REGION, [{"src": _villages(1000, 1)[0]["code"], "dst": "629999999999"}])
+
+    with pytest.raises(StoreError, match="PART_OF"):
+        store.write(fails)
+    assert count(store, "Region") == 500
+    store.write(lambda tx: tx.create_nodes(REGION, _villages(2000, 500)))
+    store.write(lambda tx: tx.create_rels(PART_OF, REGION, REGION, [
+        {"src": v["code"], "dst": "620000000001"} for v in _villages(2000, 500)]))
+    assert count(store, "Region") == 1000
+    assert store.query("MATCH (:Region)-[e:PART_OF]->(:Region {code: '620000000001'}) RETURN count(e) AS n")[0]["n"] == 500
 
 
 def test_neo4j_schema_statements_are_idempotent(neo4j_store):

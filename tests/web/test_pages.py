@@ -15,6 +15,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
+from api.security import csrf_token
 from factories import VILLAGE, household, person
 from graph_schema.access.audit import audit_entries
 from graph_schema.enums import Department
@@ -51,6 +52,8 @@ def client(world) -> Iterator[TestClient]:
 def sign_in(client: TestClient, world, user: str) -> None:
     answer = client.post("/login", data={"token": world.tokens[user], "next": "/"}, follow_redirects=False)
     assert answer.status_code == 303
+    # what the page's forms and htmx send with every POST
+    client.headers["X-CSRF-Token"] = csrf_token(client.app.state.csrf_secret, world.tokens[user])
 
 
 def rows(html: str) -> str:

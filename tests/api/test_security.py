@@ -1,0 +1,154 @@
+"""Security of the APIs, on both engines: failed tokens are throttled per address, every answer
+carries the security headers, expired and revoked tokens are refused everywhere, passwords are
+kept only as Argon2id hashes, and no route can change or delete the audit trail."""
+
+from __future__ import annotations
+
+import re
+
+import datetime as dt
+
+import pytest
+from fastapi.routing import iter_route_contexts
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from api.graphql.schema import schema
+from graph_schema.access.service import issue_token, revoke_tokens, set_password, token_hash
+
+GRAPHQL = {"query": "{ household(householdNo: \"HA1\") { householdNo } }"}
+
+
+def audit_count(store) -> int:
+    return store.query("MATCH (a:AuditEntry) RETURN count(a) AS n")[0]["n"]
+
+
+# --- throttling of failed tokens ---------------------------------------------------------------
+
+def test_a_flood_of_bad_tokens_is_throttled(client, world):
+    bad = {"Authorization": "Bearer not-a-token"}
+    for _ in range(30):
+        assert client.get("/api/v1/cadres", headers=bad).status_code == 401
+    refused = client.get("/api/v1/cadres", headers=bad)
+    assert refused.status_code == 429
+    assert int(refused.headers["Retry-After"]) >= 1
+    assert refused.json()["code"] == "TOO_MANY_ATTEMPTS" and "秒后重试" in refused.json()["message"]
+    # the address waits, whatever it sends, on REST and GraphQL alike
+    assert client.get("/api/v1/cadres", headers=world.auth("admin")).status_code == 429
+    assert client.post("/graphql", json=GRAPHQL, headers=world.auth("admin")).status_code == 429
+
+
+def test_the_window_passes(client, world):
+    now = [1000.0]
+    client.app.state.api_throttle.clock = lambda: now[0]
+    for _ in range(30):
+        client.post("/graphql", json=GRAPHQL)  # no token at all counts too
+    assert client.get("/api/v1/cadres", headers=world.auth("admin")).status_code == 429
+    now[0] += 61
+    assert client.get("/api/v1/cadres", headers=world.auth("admin")).status_code == 200
+
+
+def test_good_tokens_are_not_counted(client, world):
+    for _ in range(40):
+        assert client.get("/api/v1/cadres", headers=world.auth("portal-a")).status_code == 200
+
+
+# --- headers -----------------------------------------------------------------------------------
+
+def assert_secure(answer, *, cached: bool = False) -> None:
+    h = answer.headers
+    assert "default-src 'self'" in h["Content-Security-Policy"]
+    assert "frame-ancestors 'none'" in h["Content-Security-Policy"]
+    assert h["X-Content-Type-Options"] == "nosniff"
+    assert h["Referrer-Policy"] == "same-origin"
+    assert h["X-Frame-Options"] == "DENY"
+    assert "camera=()" in h["Permissions-Policy"]
+    assert (h.get("Cache-Control") == "no-store") is not cached
+
+
+def test_headers_on_every_kind_of_answer(client, world):
+    strict = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " \
+             "frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
+    for answer in (client.get("/api/v1/households/HA1", headers=world.auth("admin")),
+                   client.get("/api/v1/households/HA1"),  # 401
+                   client.get("/api/v1/nothing-here"),  # 404
+                   client.post("/graphql", json=GRAPHQL, headers=world.auth("admin")),
+                   client.get("/openapi.json")):
+        assert_secure(answer)
+        assert answer.headers["Content-Security-Policy"] == strict
+    assert_secure(client.get("/static/vendor/htmx.min.js"), cached=True)
+    docs = client.get("/docs")  # Swagger UI, from the service's own files
+    assert_secure(docs)
+    assert docs.headers["Content-Security-Policy"] == strict
+    assets = re.findall(r'(?:src|href)="([^"]+)"', docs.text)
+    assert assets and all(a.startswith("/static/") for a in assets)
+    for asset in assets:
+        assert client.get(asset).status_code == 200, asset
+
+
+# --- expired and revoked tokens ----------------------------------------------------------------
+
+def refused_everywhere(client, token: str) -> None:
+    auth = {"Authorization": f"Bearer {token}"}
+    assert client.get("/api/v1/households/HA1", headers=auth).status_code == 401
+    assert client.post("/graphql", json=GRAPHQL, headers=auth).status_code == 401
+    client.cookies.set("jiedui_session", token)
+    page = client.get("/unpaired", follow_redirects=False)
+    assert page.status_code == 303 and page.headers["location"].startswith("/login")
+    client.cookies.clear()
+
+
+def test_an_expired_token_is_refused(world):
+    token = issue_token(store=world.store, user_id="organizer-a", days=1)
+    past = (dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=1)).replace(microsecond=0).isoformat()
+    world.store.write(lambda tx: tx.run("MATCH (t:Token {token_hash: $h}) SET t.expires_at = $at",
+                                        {"h": token_hash(token), "at": past}))
+    with TestClient(create_app(world.store, audit_interval=0.05)) as client:
+        refused_everywhere(client, token)
+
+
+def test_a_revoked_token_is_refused(world):
+    token = world.tokens["organizer-a"]
+    with TestClient(create_app(world.store, audit_interval=0.05, token_ttl=0.0)) as client:
+        assert client.get("/api/v1/households/HA1", headers=world.auth("organizer-a")).status_code == 200
+        assert revoke_tokens(store=world.store, user_id="organizer-a") == 1
+        refused_everywhere(client, token)
+
+
+# --- passwords -----------------------------------------------------------------------------------
+
+def test_a_password_is_kept_only_as_an_argon2id_hash(client, world):
+    secret = "correct horse battery"
+    set_password(store=world.store, user_id="cadre-a", password=secret)
+    stored = world.store.query("MATCH (u:User {user_id: 'cadre-a'}) RETURN u.password_hash AS h")[0]["h"]
+    assert stored.startswith("$argon2id$") and secret not in stored
+    assert client.post("/login", data={"user": "cadre-a", "password": secret},
+                       follow_redirects=False).status_code == 303
+    for label in ("User", "Token", "AuditEntry", "Region", "Household"):
+        for row in world.store.query(f"MATCH (n:{label}) RETURN n AS n"):
+            assert secret not in repr(row), label
+
+
+# --- the audit trail cannot be edited -------------------------------------------------------------
+
+def test_no_route_edits_the_audit_trail(client):
+    routes = [(r.path, sorted(r.methods or []), r.name) for r in iter_route_contexts(client.app.routes)]
+    assert len(routes) > 50  # every REST, GraphQL and console route
+    assert [r for r in routes if "audit" in (r[0] + r[2]).lower()] == [("/api/v1/audit", ["GET"], "audit")]
+    mutations = schema.mutation if hasattr(schema, "mutation") else None
+    names = [f.name for f in schema.schema_converter.type_map["Mutation"].definition.fields] \
+        if mutations is not None else []
+    assert names and not [n for n in names if "audit" in n.lower()]
+    assert "audit" not in str(schema.as_str()).lower()
+
+
+@pytest.mark.parametrize("method", ["POST", "PUT", "PATCH", "DELETE"])
+def test_every_other_method_on_the_audit_trail_is_refused(client, world, method):
+    client.get("/api/v1/households/HA1", headers=world.auth("admin"))
+    client.app.state.services.audit.flush()
+    before = audit_count(world.store)
+    assert before > 0
+    answer = client.request(method, "/api/v1/audit", headers=world.auth("admin"), json={"entries": []})
+    assert answer.status_code == 405
+    client.app.state.services.audit.flush()
+    assert audit_count(world.store) >= before
