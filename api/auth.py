@@ -104,9 +104,7 @@ async def caller(request: Request, credentials: HTTPAuthorizationCredentials | N
 
     Failed tokens are counted per client address (``app.state.api_throttle``): past the limit the
     address gets 429 with ``Retry-After`` until its oldest failure leaves the window."""
-    throttle = getattr(request.app.state, "api_throttle", None)
-    if throttle is None:
-        return caller_with(request, credentials.credentials if credentials else None)
+    throttle = request.app.state.api_throttle
     address = "ip:" + client_address(request.client)
     throttle.check(address)
     try:

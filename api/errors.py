@@ -52,9 +52,8 @@ def install(app: FastAPI, html: Callable[[Request, JieduiError, int], Response] 
             return answer
         if isinstance(exc, StoreError):
             log.error("store error: %s %s", exc.en, exc.details)
-        headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthenticated) else None
-        if isinstance(exc, TooManyAttempts):
-            headers = {"Retry-After": str(exc.retry_after)}
+        headers = ({"Retry-After": str(exc.retry_after)} if isinstance(exc, TooManyAttempts)
+                   else {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthenticated) else None)
         return JSONResponse(body_of(exc) | _request_id(request), status_code=status_of(exc), headers=headers)
 
     @app.exception_handler(IdentifierError)

@@ -40,14 +40,13 @@ from graph_schema.store.schema import (
     REVISION, SERVICE, TOKEN, USER, Kind, NodeTable, RelTable,
 )
 from importers.engine import ImportResult, run_import
-from importers.export import export
+from importers.export import export, node_rows
 
 FORMAT = "jiedui-backup"
 VERSION = 1
 MANIFEST = "manifest.json"
 EXTRA = "extra"
 BATCH = 20_000
-PAGE = 50_000
 
 #: node tables no contract file carries, in restore order
 EXTRA_NODES: tuple[NodeTable, ...] = (SERVICE, REMINDER, REVISION, USER, TOKEN, AUDIT)
@@ -94,18 +93,6 @@ def _line(row: dict[str, Any]) -> str:
 
 
 # ---------------------------------------------------------------- reading the store
-
-
-def node_rows(store: GraphStore, table: NodeTable) -> list[dict[str, Any]]:
-    """Every node of ``table`` as ``{property: value}``, read in pages ordered by key."""
-    columns = ", ".join(f"n.{c} AS {c}" for c in table.columns)
-    rows: list[dict[str, Any]] = []
-    while True:
-        page = store.query(f"MATCH (n:{table.label}) RETURN {columns} ORDER BY n.{table.key} SKIP $skip LIMIT $limit",
-                           {"skip": len(rows), "limit": PAGE})
-        rows += page
-        if len(page) < PAGE:
-            return rows
 
 
 def rel_rows(store: GraphStore, rel: RelTable) -> list[dict[str, Any]]:

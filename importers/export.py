@@ -23,7 +23,7 @@ from importers.contract import CADRES, HOUSEHOLDS, LEDGER, LISTINGS, ORGS, PAIRI
 PAGE = 50_000
 
 
-def _nodes(store: GraphStore, table: NodeTable) -> list[dict]:
+def node_rows(store: GraphStore, table: NodeTable) -> list[dict]:
     """Every node of a table, read in pages ordered by key (bounded memory per query)."""
     columns = ", ".join(f"n.{c} AS {c}" for c in table.columns)
     rows: list[dict] = []
@@ -41,7 +41,7 @@ def _regions(store: GraphStore) -> list[list[str]]:
 
 def _households(store: GraphStore) -> list[list[str]]:
     out = []
-    for row in _nodes(store, HOUSEHOLD):
+    for row in node_rows(store, HOUSEHOLD):
         h = Household.from_row(row)
         out.append([h.household_no, h.head_name, h.head_id, h.region_code, fmt.text(h.address), str(h.size),
                     fmt.number(h.labour), fmt.yuan(h.income_fen), fmt.word(h.monitoring), fmt.yes_no(h.formerly_poor),
@@ -52,7 +52,7 @@ def _households(store: GraphStore) -> list[list[str]]:
 
 def _persons(store: GraphStore) -> list[list[str]]:
     out = []
-    for row in _nodes(store, PERSON):
+    for row in node_rows(store, PERSON):
         p = Person.from_row(row)
         out.append([p.name, p.id_number, p.cert_no, p.household_no, fmt.word(p.relation), fmt.word(p.category),
                     fmt.word(p.grade), fmt.day(p.cert_expiry), fmt.word(p.labour_ability), fmt.words(p.needs)])
@@ -61,7 +61,7 @@ def _persons(store: GraphStore) -> list[list[str]]:
 
 def _cadres(store: GraphStore) -> list[list[str]]:
     out = []
-    for row in _nodes(store, CADRE):
+    for row in node_rows(store, CADRE):
         c = Cadre.from_row(row)
         out.append([c.cadre_no, c.name, fmt.text(c.phone), c.unit, fmt.word(c.unit_level), fmt.word(c.role),
                     c.station_code, str(c.pair_limit), fmt.yes_no(c.on_duty)])
@@ -70,7 +70,7 @@ def _cadres(store: GraphStore) -> list[list[str]]:
 
 def _orgs(store: GraphStore) -> list[list[str]]:
     out = []
-    for row in _nodes(store, ORG):
+    for row in node_rows(store, ORG):
         o = Org.from_row(row)
         out.append([o.name, o.uscc, fmt.word(o.org_type), o.service_region_code, fmt.words(o.service_modes),
                     fmt.text(o.contact), fmt.text(o.phone)])
@@ -105,7 +105,7 @@ def _ledger(store: GraphStore) -> list[list[str]]:
 
 def _listings(store: GraphStore) -> list[list[str]]:
     out = []
-    for row in _nodes(store, LISTING):
+    for row in node_rows(store, LISTING):
         item = Listing.from_row(row)
         out.append([fmt.word(item.dept), item.item, item.id_number, item.name, fmt.month(item.valid_from),
                     fmt.month(item.valid_to), fmt.yuan(item.amount_fen)])

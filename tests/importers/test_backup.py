@@ -87,6 +87,16 @@ def fresh(tmp_path: Path, name: str) -> EmbeddedStore:
     return EmbeddedStore(tmp_path / name, buffer_pool_mb=256)
 
 
+def restored(tmp_path: Path, name: str, folder: Path) -> dict:
+    """The dump of a fresh embedded store that ``folder`` was restored into."""
+    target = fresh(tmp_path, name)
+    try:
+        restore(target, folder)
+        return dump(target)
+    finally:
+        target.close()
+
+
 def test_backup_restore_is_identical_and_repeatable(store, tmp_path):
     fill(store, tmp_path / "synth")
     before = dump(store)
@@ -103,12 +113,7 @@ def test_backup_restore_is_identical_and_repeatable(store, tmp_path):
     store.wipe()  # the same backup restored again gives the same store
     restore(store, tmp_path / "b1")
     assert dump(store) == before
-    other = fresh(tmp_path, "other")
-    try:
-        restore(other, tmp_path / "b1")
-        assert dump(other) == before
-    finally:
-        other.close()
+    assert restored(tmp_path, "other", tmp_path / "b1") == before
 
 
 def test_a_damaged_backup_is_refused_naming_the_file(store, tmp_path):
@@ -180,12 +185,7 @@ def test_embedded_backup_restores_into_neo4j_and_back(tmp_path, neo4j_uri):
         backup(neo, tmp_path / "from-neo4j")
     finally:
         neo.close()
-    back = fresh(tmp_path, "back")
-    try:
-        restore(back, tmp_path / "from-neo4j")
-        assert dump(back) == before
-    finally:
-        back.close()
+    assert restored(tmp_path, "back", tmp_path / "from-neo4j") == before
     names = [p.relative_to(tmp_path / "b").as_posix() for p in (tmp_path / "b").rglob("*") if p.is_file()
              and p.name != MANIFEST]
     match, mismatch, errors = filecmp.cmpfiles(tmp_path / "b", tmp_path / "from-neo4j", names, shallow=False)
