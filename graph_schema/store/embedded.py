@@ -16,6 +16,7 @@ What LadybugDB 0.22 does that this adapter must absorb (measured, see the README
 from __future__ import annotations
 
 import threading
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -117,7 +118,9 @@ class EmbeddedStore(GraphStore):
         self._writer_thread: int | None = None
         self._writer = ladybug.Connection(self._db)
         self._local = threading.local()
-        self._readers: list[ladybug.Connection] = []
+        # one reader connection per thread; a thread's connection goes (and closes) with the thread,
+        # as the server's worker threads come and go with the load
+        self._readers: weakref.WeakSet[ladybug.Connection] = weakref.WeakSet()
         self._readers_lock = threading.Lock()
         self.write(lambda tx: [tx.run(stmt) for stmt in ladybug_ddl()])
 
@@ -127,7 +130,7 @@ class EmbeddedStore(GraphStore):
             conn = self._local.conn = (ladybug.Connection(self._db, num_threads=self._query_threads)
                                        if self._query_threads else ladybug.Connection(self._db))
             with self._readers_lock:
-                self._readers.append(conn)
+                self._readers.add(conn)
         return conn
 
     def _unit(self, conn: ladybug.Connection, begin: str, work: Callable[[Tx], T]) -> T:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import gc
+import threading
 
 import pytest
 
@@ -174,6 +176,23 @@ def test_a_large_insert_rolled_back_leaves_the_store_usable(store):
         {"src": v["code"], "dst": "620000000001"} for v in _villages(2000, 500)]))
     assert count(store, "Region") == 1000
     assert store.query("MATCH (:Region)-[e:PART_OF]->(:Region {code: '620000000001'}) RETURN count(e) AS n")[0]["n"] == 500
+
+
+def test_a_reader_connection_goes_with_its_thread(tmp_path):
+    """The server's worker threads end after 10 s idle and new ones start with the next burst: a
+    connection per thread that outlived its thread would pile up for as long as the service runs."""
+    store = EmbeddedStore(tmp_path / "s")
+    try:
+        store.query("RETURN 1 AS one")
+        for _ in range(30):
+            worker = threading.Thread(target=store.query, args=("RETURN 1 AS one",))
+            worker.start()
+            worker.join()
+        gc.collect()
+        assert len(store._readers) == 1  # this thread's, still in use
+        assert store.query("RETURN 2 AS two") == [{"two": 2}]
+    finally:
+        store.close()
 
 
 def test_neo4j_schema_statements_are_idempotent(neo4j_store):
