@@ -10,11 +10,17 @@ What LadybugDB 0.22 does that this adapter must absorb (measured, see the README
   10k-row batches): a SIGKILL while a transaction with a COPY commits was measured to keep the
   transaction's other statements and lose its COPYs, and rolling back a COPY into a table that
   already holds rows corrupts the process's memory (the next write aborts it). See
-  ``docs/reliability.md``.
+  ``docs/reliability.md``;
+- the Python binding keeps a reference to every DATE or TIMESTAMP value it returns, so each one
+  read would stay in memory for good: the adapter gives those references back (:func:`_give_back`).
 """
 
 from __future__ import annotations
 
+import ctypes
+import datetime as dt
+import functools
+import sys
 import threading
 import weakref
 from collections.abc import Callable, Mapping, Sequence
@@ -28,6 +34,43 @@ from graph_schema.store.base import Dialect, GraphStore, Row, T, Tx, check_param
 from graph_schema.store.schema import NODE_TABLES, REL_TABLES, Kind, NodeTable, RelTable, ladybug_ddl
 
 DB_FILE = "graph.lbug"
+
+
+_decref = ctypes.pythonapi.Py_DecRef
+_decref.argtypes, _decref.restype = [ctypes.py_object], None
+
+
+@functools.cache
+def _binding_keeps_dates() -> bool:
+    """Whether this binding holds one reference too many to each date it returns.
+
+    LadybugDB 0.22's does, for DATE and TIMESTAMP values (and no other type): each one read stays
+    in memory for good, 32 bytes a date. A household's detail reads about 17 and a county's
+    unpaired list about 40 a row, so a running service grew by about 0.5 KiB a request. Asked of
+    the binding itself, so that a fixed one is left alone: two reads of one date must give two
+    objects, each held once more than the caller holds it.
+    """
+    db = ladybug.Database(buffer_pool_size=16 * 1024 * 1024)
+    conn = ladybug.Connection(db)
+    try:
+        first, second = (conn.execute("RETURN date('2000-01-01') AS d").get_all()[0][0] for _ in range(2))
+        return first is not second and sys.getrefcount(first) == 3  # `first`, the argument, the binding
+    finally:
+        conn.close()
+        db.close()
+
+
+def _give_back(value: Any) -> None:
+    """Drop the reference the binding kept to each date in a result value (see
+    :func:`_binding_keeps_dates`), so that the date goes when the row goes."""
+    if isinstance(value, dt.date):  # datetime too
+        _decref(value)
+    elif isinstance(value, list):
+        for item in value:
+            _give_back(item)
+    elif isinstance(value, dict):
+        for item in value.values():
+            _give_back(item)
 
 
 def _translate(exc: Exception, query: str) -> StoreError:
@@ -53,9 +96,14 @@ class _LadybugTx(Tx):
         try:
             result = self._conn.execute(query, values)
             names = result.get_column_names()
-            rows = [dict(zip(names, map(normalise, row))) for row in result.get_all()]
+            raw = result.get_all()
+            if _binding_keeps_dates():
+                dated = [i for i, kind in enumerate(result.get_column_data_types()) if "DATE" in kind or "TIMESTAMP" in kind]
+                for row in raw:
+                    for i in dated:
+                        _give_back(row[i])
             result.close()
-            return rows
+            return [dict(zip(names, map(normalise, row))) for row in raw]
         except RuntimeError as exc:
             self.dead = True
             raise _translate(exc, query) from exc

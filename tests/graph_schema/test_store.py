@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
+import sys
 import threading
+import tracemalloc
 
 import pytest
 
@@ -191,6 +193,31 @@ def test_a_reader_connection_goes_with_its_thread(tmp_path):
         gc.collect()
         assert len(store._readers) == 1  # this thread's, still in use
         assert store.query("RETURN 2 AS two") == [{"two": 2}]
+    finally:
+        store.close()
+
+
+def test_dates_read_from_the_embedded_store_go_with_their_rows(tmp_path):
+    """LadybugDB 0.22's binding keeps a reference to every DATE and TIMESTAMP it returns: unless
+    the store gives it back, every date a service reads stays in memory for good."""
+    store = EmbeddedStore(tmp_path / "s")
+    query = ("UNWIND range(1, 50) AS k RETURN date('2024-01-02') AS d, [date('2024-01-03')] AS l, "
+             "{at: timestamp('2024-01-02 03:04:05')} AS s")
+    try:
+        store.query(query)
+        tracemalloc.start()
+        before = tracemalloc.get_traced_memory()[0]
+        for _ in range(200):
+            store.query(query)
+        gc.collect()
+        kept = tracemalloc.get_traced_memory()[0] - before
+        tracemalloc.stop()
+        assert kept < 64 * 1024, f"{kept} bytes kept after reading 30,000 dates"
+        rows = store.query(query)
+        gc.collect()
+        assert rows[0] == {"d": dt.date(2024, 1, 2), "l": [dt.date(2024, 1, 3)], "s": {"at": dt.datetime(2024, 1, 2, 3, 4, 5)}}
+        held = sys.getrefcount(rows[0]["d"])  # outside the assert, whose rewriting holds values too
+        assert held == 2  # the row's and the argument's: none kept, none missing
     finally:
         store.close()
 
