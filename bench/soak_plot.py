@@ -37,13 +37,14 @@ def _panel(samples: list[dict], series: list[tuple[str, str, str]], title: str, 
     for n, (key, colour, label) in enumerate(series):
         points = " ".join(f"{x(s['t']):.1f},{y(s[key]):.1f}" for s in samples)
         out.append(f'<polyline fill="none" stroke="{colour}" stroke-width="2" points="{points}"/>')
-        out.append(f'<text x="{WIDTH - RIGHT - 160 + 80 * n}" y="{y0 + 18}" fill="{colour}">{escape(label)}</text>')
+        out.append(f'<text x="{WIDTH - RIGHT - 70 * (len(series) - n)}" y="{y0 + 18}" fill="{colour}">{escape(label)}</text>')
     return out
 
 
 def soak_svg(run: dict) -> str:
     samples = run["samples"]
-    body = _panel(samples, [("rss_mib", "#1f5fa8", "RSS")], "服务内存 / server memory (RSS)", "MiB", 0)
+    memory = [("rss_mib", "#1f5fa8", "RSS"), ("heap_mib", "#8a5a00", "heap"), ("pool_mib", "#6b3fa0", "pool")]
+    body = _panel(samples, [m for m in memory if m[0] in samples[0]], "服务内存 / server memory (RSS)", "MiB", 0)
     body += _panel(samples, [("p50_ms", "#2a7d2a", "p50"), ("p99_ms", "#b0361f", "p99")],
                    "延迟 / latency per sample window", "ms", HEIGHT)
     title = (f"Soak: {run['seconds']} s, {run['requests']:,} requests, {len(run['errors'])} errors, "

@@ -1,8 +1,9 @@
 """Soak: a mixed load on the running service for ``JIEDUI_SOAK_SECONDS`` (default 60; the full run
 600), on the embedded engine: GraphQL household details and unpaired lists, REST lists and
 reports, and ledger writes, from 4 client threads. Every 5 s (30 s in a full run) the server's
-memory (RSS) and the window's latency percentiles are sampled. It passes with zero errors and no
-memory growth trend: the last third's mean RSS is within 10 % (plus 32 MiB) of the middle third's.
+memory (RSS, and its buffer-pool and heap parts), the write-ahead log's size and the window's
+latency percentiles are sampled. It passes with zero errors and no memory growth trend: the last
+third's mean RSS is within 10 % (plus 32 MiB) of the middle third's.
 The samples are written to ``JIEDUI_SOAK_JSON`` (default: ``soak.json`` in the test's folder);
 ``bench/soak_plot.py`` draws them (``docs/reliability.md`` reports a full run)."""
 
@@ -40,11 +41,25 @@ def _port() -> int:
         return s.getsockname()[1]
 
 
-def _rss_mib(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
+def _memory_mib(pid: int) -> dict[str, float]:
+    """The server's resident memory, whole and in two parts read from its mappings: the engine's
+    buffer pool (the one anonymous mapping reserved far beyond the machine's memory) and the
+    allocator's heap (every other anonymous mapping: Python objects and the engine's own mallocs)."""
+    total = pool = heap = 0
+    size, name = 0, ""
+    for line in Path(f"/proc/{pid}/smaps").read_text().splitlines():
+        head = line.split()
+        if "-" in head[0] and not head[0].endswith(":"):
+            start, end = (int(a, 16) for a in head[0].split("-"))
+            size, name = end - start, head[5] if len(head) > 5 else ""
+        elif head[0] == "Rss:":
+            kib = int(head[1])
+            total += kib
+            if size > 1 << 40:
+                pool += kib
+            elif name in ("", "[heap]"):
+                heap += kib
+    return {"rss_mib": round(total / 1024, 1), "pool_mib": round(pool / 1024, 1), "heap_mib": round(heap / 1024, 1)}
 
 
 class Load:
@@ -125,7 +140,9 @@ def test_a_mixed_load_runs_without_errors_or_memory_growth(tmp_path):
             with load.lock:
                 window, load.latencies = load.latencies, []
             quantiles = statistics.quantiles(window, n=100) if len(window) > 1 else [0.0] * 99
-            samples.append({"t": round(time.monotonic() - started), "rss_mib": round(_rss_mib(server.pid), 1),
+            wal = store / "graph.lbug.wal"
+            samples.append({"t": round(time.monotonic() - started), **_memory_mib(server.pid),
+                            "wal_mib": round(wal.stat().st_size / 2**20, 1) if wal.exists() else 0.0,
                             "requests": len(window), "p50_ms": round(quantiles[49] * 1000, 1),
                             "p99_ms": round(quantiles[98] * 1000, 1)})
         load.stop.set()
