@@ -97,7 +97,7 @@ class _LadybugTx(Tx):
             result = self._conn.execute(query, values)
             names = result.get_column_names()
             raw = result.get_all()
-            if _binding_keeps_dates():
+            if raw and _binding_keeps_dates():  # nothing to give back from an empty result
                 dated = [i for i, kind in enumerate(result.get_column_data_types()) if "DATE" in kind or "TIMESTAMP" in kind]
                 for row in raw:
                     for i in dated:

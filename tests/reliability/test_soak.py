@@ -25,6 +25,8 @@ from pathlib import Path
 
 import pytest
 
+from graph_schema.store.embedded import DB_FILE
+
 pytestmark = pytest.mark.reliability
 SECONDS = int(os.environ.get("JIEDUI_SOAK_SECONDS", "60"))
 SAMPLE = 30 if SECONDS >= 300 else 5
@@ -140,7 +142,7 @@ def test_a_mixed_load_runs_without_errors_or_memory_growth(tmp_path):
             with load.lock:
                 window, load.latencies = load.latencies, []
             quantiles = statistics.quantiles(window, n=100) if len(window) > 1 else [0.0] * 99
-            wal = store / "graph.lbug.wal"
+            wal = store / f"{DB_FILE}.wal"
             samples.append({"t": round(time.monotonic() - started), **_memory_mib(server.pid),
                             "wal_mib": round(wal.stat().st_size / 2**20, 1) if wal.exists() else 0.0,
                             "requests": len(window), "p50_ms": round(quantiles[49] * 1000, 1),
