@@ -56,6 +56,10 @@ class Settings(BaseSettings):
     # runs with 1: its queries are small, and one thread each halves their latency and lets
     # concurrent requests use the other cores (see docs/benchmarks.md, "Service").
     embedded_query_threads: int = 0
+    # Write transactions between the embedded store's own checkpoints (0: only the engine's, every
+    # 16 MiB of WAL). Each committed write holds memory until a checkpoint, far more than its WAL
+    # (a one-property SET ~33 KiB): a service doing many small writes would otherwise grow for long.
+    embedded_checkpoint_writes: int = Field(1000, ge=0)
     # Seconds the service keeps a monitoring report's run (0: never); any change made through the
     # service empties the cache (api/report_cache.py).
     report_cache_seconds: float = 30.0

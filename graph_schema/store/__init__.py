@@ -27,4 +27,5 @@ def open_store(target: str | None = None, settings: Settings | None = None) -> G
     from graph_schema.store.embedded import EmbeddedStore
 
     return EmbeddedStore(target, buffer_pool_mb=settings.embedded_buffer_pool_mb,
-                         query_threads=settings.embedded_query_threads)
+                         query_threads=settings.embedded_query_threads,
+                         checkpoint_writes=settings.embedded_checkpoint_writes)

@@ -12,7 +12,11 @@ What LadybugDB 0.22 does that this adapter must absorb (measured, see the README
   already holds rows corrupts the process's memory (the next write aborts it). See
   ``docs/reliability.md``;
 - the Python binding keeps a reference to every DATE or TIMESTAMP value it returns, so each one
-  read would stay in memory for good: the adapter gives those references back (:func:`_give_back`).
+  read would stay in memory for good: the adapter gives those references back (:func:`_give_back`);
+- a committed write stays in the engine's memory until the next checkpoint, and the engine
+  checkpoints only on the WAL's size (16 MiB): a ``SET`` of one property holds ~33 KiB for ~130
+  bytes of WAL. The adapter also checkpoints after every ``checkpoint_writes`` write transactions,
+  and after every checkpoint it hands the allocator's free pages back to the system (:func:`_trim`).
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from __future__ import annotations
 import ctypes
 import datetime as dt
 import functools
+import logging
 import sys
 import threading
 import weakref
@@ -31,9 +36,11 @@ import ladybug
 
 from graph_schema.errors import StoreError, StoreLocked, StoreUnavailable
 from graph_schema.store.base import Dialect, GraphStore, Row, T, Tx, check_params, normalise
-from graph_schema.store.schema import NODE_TABLES, REL_TABLES, Kind, NodeTable, RelTable, ladybug_ddl
+from graph_schema.store.schema import NODE_TABLES, REL_TABLES, Kind, NodeTable, RelTable, ladybug_ddl, ladybug_node_ddl
 
 DB_FILE = "graph.lbug"
+REKEY_BATCH = 250_000  # rows a transaction while a table moves to a new key
+log = logging.getLogger(__name__)
 
 
 _decref = ctypes.pythonapi.Py_DecRef
@@ -71,6 +78,24 @@ def _give_back(value: Any) -> None:
     elif isinstance(value, dict):
         for item in value.values():
             _give_back(item)
+
+
+@functools.cache
+def _malloc_trim() -> Callable[[int], int] | None:
+    try:
+        return ctypes.CDLL(None).malloc_trim  # glibc; other C libraries have no such call
+    except AttributeError:
+        return None
+
+
+def _trim() -> None:
+    """Give the C allocator's free pages back to the system.
+
+    glibc keeps what a checkpoint frees for later rounds, so without this the process holds the
+    largest round it ever had: measured, ``malloc_trim(0)`` after a checkpoint returned 14 MiB.
+    """
+    if (trim := _malloc_trim()) is not None:
+        trim(0)
 
 
 def _translate(exc: Exception, query: str) -> StoreError:
@@ -144,7 +169,8 @@ class EmbeddedStore(GraphStore):
 
     dialect = Dialect.LADYBUG
 
-    def __init__(self, directory: str | Path, *, buffer_pool_mb: int = 0, query_threads: int = 0) -> None:
+    def __init__(self, directory: str | Path, *, buffer_pool_mb: int = 0, query_threads: int = 0,
+                 checkpoint_writes: int = 0) -> None:
         self.directory = Path(directory)
         self.location = str(self.directory)
         try:
@@ -162,6 +188,8 @@ class EmbeddedStore(GraphStore):
             raise StoreUnavailable(f"无法创建图库目录「{self.directory}」：{exc}",
                                    f"cannot create the store directory '{self.directory}': {exc}") from exc
         self._query_threads = query_threads
+        self._checkpoint_writes = checkpoint_writes  # 0: only the engine's own, on the WAL's size
+        self._writes = 0
         self._write_lock = threading.Lock()
         self._writer_thread: int | None = None
         self._writer = ladybug.Connection(self._db)
@@ -171,6 +199,42 @@ class EmbeddedStore(GraphStore):
         self._readers: weakref.WeakSet[ladybug.Connection] = weakref.WeakSet()
         self._readers_lock = threading.Lock()
         self.write(lambda tx: [tx.run(stmt) for stmt in ladybug_ddl()])
+        for table in NODE_TABLES:
+            if table.serial:
+                self._rekey_by_serial(table)
+
+    def _rekey_by_serial(self, t: NodeTable) -> None:
+        """Move a table keyed by its string in this store onto the ``SERIAL`` key it has since been
+        given (:attr:`NodeTable.serial`), every row and value unchanged.
+
+        Rows are copied to a new table in batches of about :data:`REKEY_BATCH` (one transaction each; copying
+        in one took ~0.75 KiB of memory a row), by the leading characters of their key; the old
+        table is dropped and the new one renamed only in a last transaction, once the counts agree.
+        A copy cut short is dropped and made again on the next opening.
+        """
+        keyed_by = [r["name"] for r in self.query(f"CALL table_info('{t.label}') RETURN *") if r["primary key"]]
+        if keyed_by == [t.serial]:
+            return
+        rebuilt, values = f"{t.label}_rekeyed", ", ".join(f"{c}: n.{c}" for c in t.props)
+        self.write(lambda tx: [tx.run(f"DROP TABLE IF EXISTS {rebuilt}"), tx.run(ladybug_node_ddl(t, rebuilt))])
+        rows = self.query(f"MATCH (n:{t.label}) RETURN count(*) AS n")[0]["n"]
+        width = 0
+        while 16 ** width * REKEY_BATCH < rows:  # keys made by this system are hex
+            width += 1
+        prefix = f"substring(n.{t.key}, 1, {width})"
+        log.warning("正在把 %s（%d 行）改为以 %s 为主键 / rekeying %s (%d rows) by %s",
+                    t.label, rows, t.serial, t.label, rows, t.serial)
+        prefixes = [r["p"] for r in self.query(f"MATCH (n:{t.label}) RETURN DISTINCT {prefix} AS p")]
+        for done, p in enumerate(prefixes, 1):
+            log.info("%s: batch %d of %d", t.label, done, len(prefixes))
+            self.write(lambda tx: tx.run(f"MATCH (n:{t.label}) WHERE {prefix} = $p CREATE (:{rebuilt} {{{values}}})",
+                                         {"p": p}))
+        copied = self.query(f"MATCH (n:{rebuilt}) RETURN count(*) AS n")[0]["n"]
+        if copied != rows:
+            raise StoreError(f"{t.label} 改主键时行数不符（{rows} → {copied}），原表未动",
+                             f"rekeying {t.label} copied {copied} of {rows} rows; the table is left as it was")
+        self.write(lambda tx: [tx.run(f"DROP TABLE {t.label}"), tx.run(f"ALTER TABLE {rebuilt} RENAME TO {t.label}")])
+        self.checkpoint()
 
     def _reader(self) -> ladybug.Connection:
         conn = getattr(self._local, "conn", None)
@@ -205,18 +269,36 @@ class EmbeddedStore(GraphStore):
         with self._write_lock:
             self._writer_thread = threading.get_ident()
             try:
-                return self._unit(self._writer, "BEGIN TRANSACTION", work)
+                result = self._unit(self._writer, "BEGIN TRANSACTION", work)
             finally:
                 self._writer_thread = None
+            self._writes += 1
+            if self._checkpoint_writes and self._writes >= self._checkpoint_writes:
+                try:
+                    self._checkpoint_held()
+                except StoreError:  # the write is committed: its caller is not told of this
+                    log.warning("checkpoint after %d writes failed; the engine's own will follow",
+                                self._checkpoint_writes, exc_info=True)
+            return result
 
     def read(self, work: Callable[[Tx], T]) -> T:
         return self._unit(self._reader(), "BEGIN TRANSACTION READ ONLY", work)
 
     def checkpoint(self) -> None:
         """Fold the write-ahead log into the database file, so the pages a bulk load dirtied can
-        leave the buffer pool."""
+        leave the buffer pool, and the memory the writes held goes back to the system."""
         with self._write_lock:
+            self._checkpoint_held()
+
+    def _checkpoint_held(self) -> None:
+        """Checkpoint with the write lock held (the committed writes are safe in the WAL either way)."""
+        self._writes = 0
+        try:
             self._writer.execute("CHECKPOINT")
+        except RuntimeError as exc:
+            raise _translate(exc, "CHECKPOINT") from exc
+        finally:
+            _trim()
 
     def wipe(self) -> None:
         def delete_all(tx: Tx) -> None:
@@ -232,3 +314,4 @@ class EmbeddedStore(GraphStore):
                 conn.close()
             self._readers.clear()
             self._db.close()
+        _trim()  # what the engine held for this database goes back to the system

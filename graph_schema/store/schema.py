@@ -30,6 +30,11 @@ class NodeTable:
     key: str
     props: dict[str, Kind]
     indexed: tuple[str, ...] = ()
+    #: For a table that grows with use and is never looked up by ``key``: the embedded engine keys it
+    #: by a ``SERIAL`` column of this name instead. LadybugDB keeps ~90 bytes a row of a string
+    #: primary key in the writing process's memory for as long as it runs. ``key`` stays unique on
+    #: Neo4j by constraint, and on both by how it is made.
+    serial: str | None = None
 
     @property
     def columns(self) -> list[str]:
@@ -138,6 +143,7 @@ AUDIT = NodeTable(
     {"audit_id": S, "at": S, "user_id": S, "role": S, "action": S, "operation": S, "object_kind": S,
      "object_keys": L, "request_id": S},
     indexed=("at",),
+    serial="seq",  # one entry a request: the fastest-growing table
 )
 
 NODE_TABLES = (REGION, HOUSEHOLD, PERSON, CADRE, ORG, SERVICE, PROBLEM, LISTING, REMINDER, REVISION, USER, TOKEN,
@@ -186,14 +192,16 @@ REL_TABLES = (
 RELS = {t.type: t for t in REL_TABLES}
 
 
+def ladybug_node_ddl(t: NodeTable, name: str | None = None) -> str:
+    """The ``CREATE NODE TABLE`` of ``t``, under ``name`` if given (a table being rebuilt)."""
+    cols = [f"{t.serial} SERIAL PRIMARY KEY"] if t.serial else []
+    cols += [f"{c} {kind.value}{' PRIMARY KEY' if c == t.key and not t.serial else ''}" for c, kind in t.props.items()]
+    return f"CREATE NODE TABLE IF NOT EXISTS {name or t.label}({', '.join(cols)})"
+
+
 def ladybug_ddl() -> list[str]:
     """``CREATE … TABLE IF NOT EXISTS`` statements, node tables first (edges refer to them)."""
-    out = []
-    for t in NODE_TABLES:
-        cols = ", ".join(
-            f"{name} {kind.value}{' PRIMARY KEY' if name == t.key else ''}" for name, kind in t.props.items()
-        )
-        out.append(f"CREATE NODE TABLE IF NOT EXISTS {t.label}({cols})")
+    out = [ladybug_node_ddl(t) for t in NODE_TABLES]
     for r in REL_TABLES:
         ends = ", ".join(f"FROM {a} TO {b}" for a, b in r.ends)
         cols = "".join(f", {name} {kind.value}" for name, kind in r.props.items())

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import ctypes
 import datetime as dt
 import gc
 import sys
 import threading
 import tracemalloc
 
+import ladybug
 import pytest
 
 from graph_schema.errors import QueryParameterError, StoreError
 from graph_schema.store import is_neo4j_uri, open_store
-from graph_schema.store.embedded import EmbeddedStore
-from graph_schema.store.schema import HOUSEHOLD, IN_REGION, PART_OF, REGION, Kind, ladybug_ddl, neo4j_ddl
+from graph_schema.store import embedded
+from graph_schema.store.embedded import DB_FILE, EmbeddedStore
+from graph_schema.store.schema import AUDIT, HOUSEHOLD, IN_REGION, PART_OF, REGION, Kind, ladybug_ddl, neo4j_ddl
 from graph_schema.settings import Settings
 
 
@@ -220,6 +223,91 @@ def test_dates_read_from_the_embedded_store_go_with_their_rows(tmp_path):
         assert held == 2  # the row's and the argument's: none kept, none missing
     finally:
         store.close()
+
+
+def test_the_embedded_store_checkpoints_after_a_count_of_writes(tmp_path):
+    wal = tmp_path / "s" / f"{DB_FILE}.wal"
+    store = EmbeddedStore(tmp_path / "s", buffer_pool_mb=64, checkpoint_writes=3)
+    try:
+        store.checkpoint()
+        present = []
+        for code in ("620822100201", "620822100202", "620822100203"):
+            store.write(lambda tx: tx.create_nodes(REGION, [_region(code)]))
+            present.append(wal.exists())
+        assert present == [True, True, False]  # the third write folded the log into the file
+        assert count(store, "Region") == 3
+    finally:
+        store.close()
+    with open_store(str(tmp_path / "s")) as reopened:
+        assert count(reopened, "Region") == 3
+
+
+class _MallInfo(ctypes.Structure):
+    _fields_ = [(name, ctypes.c_size_t) for name in
+                "arena ordblks smblks hblks hblkhd usmblks fsmblks uordblks fordblks keepcost".split()]
+
+
+def _allocated_mib() -> float:
+    """The C allocator's bytes in use (glibc), where the engine's own memory is."""
+    mallinfo2 = ctypes.CDLL(None).mallinfo2
+    mallinfo2.restype = _MallInfo
+    info = mallinfo2()
+    return (info.uordblks + info.hblkhd) / 2**20
+
+
+def test_many_small_updates_do_not_pile_up_in_memory(tmp_path):
+    """The engine holds a committed update (~33 KiB for a one-property SET) until a checkpoint and
+    checkpoints only on 16 MiB of WAL (~130 bytes an update): 2,000 updates held ~50 MiB until the
+    store checkpointed on its count of writes as well."""
+    store = EmbeddedStore(tmp_path / "s", buffer_pool_mb=64, checkpoint_writes=200)
+    try:
+        store.write(lambda tx: tx.create_nodes(REGION, [_region("620822100201")]))
+        store.checkpoint()
+        before = _allocated_mib()
+        for k in range(2000):
+            store.write(lambda tx: tx.run("MATCH (r:Region {code: '620822100201'}) SET r.name = $n", {"n": f"村{k}"}))
+        held = _allocated_mib() - before
+        assert held < 16, f"{held:.0f} MiB held after 2,000 updates"
+        assert store.query("MATCH (r:Region) RETURN r.name AS name") == [{"name": "村1999"}]
+    finally:
+        store.close()
+
+
+def _primary_key(store, label: str) -> list[str]:
+    return [r["name"] for r in store.query(f"CALL table_info('{label}') RETURN *") if r["primary key"]]
+
+
+def test_a_store_with_audit_entries_keyed_by_their_id_is_rekeyed_on_opening(tmp_path, monkeypatch):
+    """Audit entries were keyed by ``audit_id`` (a string) before they were keyed by a SERIAL:
+    an older store's entries move to the new key when it is opened, in batches, every value kept,
+    and a copy an earlier opening left unfinished is made again."""
+    monkeypatch.setattr(embedded, "REKEY_BATCH", 1)  # a batch for each leading character of the key
+    from graph_schema.access.audit import AuditEntry, audit_entries, record
+
+    older = [AuditEntry(f"2026-11-0{k}T08:00:00.000000+00:00", "u1", "admin", "read", "GET x", "household",
+                        [f"H{k}", "H9"], f"r{k}") for k in (1, 2, 3)]
+    (tmp_path / "s").mkdir()
+    db = ladybug.Database(str(tmp_path / "s" / DB_FILE), buffer_pool_size=64 * 2**20)
+    conn = ladybug.Connection(db)
+    old_columns = ", ".join(f"{c} {k.value}{' PRIMARY KEY' if c == 'audit_id' else ''}" for c, k in AUDIT.props.items())
+    conn.execute(f"CREATE NODE TABLE AuditEntry({old_columns})")
+    conn.execute(f"CREATE NODE TABLE AuditEntry_rekeyed(seq SERIAL PRIMARY KEY, {old_columns.replace(' PRIMARY KEY', '')})")
+    conn.execute("CREATE (:AuditEntry_rekeyed {audit_id: 'left-over'})")
+    conn.execute("UNWIND $rows AS r CREATE (:AuditEntry {audit_id: r.audit_id, at: r.at, user_id: r.user_id, role: r.role, "
+                 "action: r.action, operation: r.operation, object_kind: r.object_kind, object_keys: r.object_keys, "
+                 "request_id: r.request_id})", {"rows": [vars(e) for e in older]})
+    conn.close()
+    db.close()
+
+    with EmbeddedStore(tmp_path / "s", buffer_pool_mb=64) as store:
+        assert _primary_key(store, "AuditEntry") == ["seq"]
+        assert audit_entries(store=store).items == older[::-1]  # newest first, every value as it was
+        store.write(lambda tx: record(tx, [AuditEntry("2026-11-04T08:00:00.000000+00:00", "u1", "admin", "read",
+                                                      "GET x", "household", ["H4"], "r4")]))
+        seqs = store.query("MATCH (a:AuditEntry) RETURN a.seq AS seq ORDER BY seq")
+    with EmbeddedStore(tmp_path / "s", buffer_pool_mb=64) as store:  # rebuilt once only
+        assert store.query("MATCH (a:AuditEntry) RETURN a.seq AS seq ORDER BY seq") == seqs
+        assert len({e.audit_id for e in audit_entries(store=store).items}) == 4
 
 
 def test_neo4j_schema_statements_are_idempotent(neo4j_store):
