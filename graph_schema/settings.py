@@ -60,6 +60,10 @@ class Settings(BaseSettings):
     # 16 MiB of WAL). Each committed write holds memory until a checkpoint, far more than its WAL
     # (a one-property SET ~33 KiB): a service doing many small writes would otherwise grow for long.
     embedded_checkpoint_writes: int = Field(1000, ge=0)
+    # Write transactions between reopenings of the embedded database (0: never). The engine holds
+    # some memory for every write until the database is closed, checkpoints or not; a reopening
+    # (a fraction of a second; requests wait) gives it back, as restarting the service would.
+    embedded_reopen_writes: int = Field(10_000, ge=0)
     # Seconds the service keeps a monitoring report's run (0: never); any change made through the
     # service empties the cache (api/report_cache.py).
     report_cache_seconds: float = 30.0

@@ -28,4 +28,5 @@ def open_store(target: str | None = None, settings: Settings | None = None) -> G
 
     return EmbeddedStore(target, buffer_pool_mb=settings.embedded_buffer_pool_mb,
                          query_threads=settings.embedded_query_threads,
-                         checkpoint_writes=settings.embedded_checkpoint_writes)
+                         checkpoint_writes=settings.embedded_checkpoint_writes,
+                         reopen_writes=settings.embedded_reopen_writes)

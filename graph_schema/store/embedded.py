@@ -16,7 +16,10 @@ What LadybugDB 0.22 does that this adapter must absorb (measured, see the README
 - a committed write stays in the engine's memory until the next checkpoint, and the engine
   checkpoints only on the WAL's size (16 MiB): a ``SET`` of one property holds ~33 KiB for ~130
   bytes of WAL. The adapter also checkpoints after every ``checkpoint_writes`` write transactions,
-  and after every checkpoint it hands the allocator's free pages back to the system (:func:`_trim`).
+  and after every checkpoint it hands the allocator's free pages back to the system (:func:`_trim`);
+- some memory stays held for what was written until the database closes, checkpoints or not
+  (20,000 new households: ~176 MiB): the adapter reopens the database after every
+  ``reopen_writes`` write transactions (:meth:`EmbeddedStore.reopen`).
 """
 
 from __future__ import annotations
@@ -28,7 +31,8 @@ import logging
 import sys
 import threading
 import weakref
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -164,40 +168,81 @@ class _LadybugTx(Tx):
         return f"CAST({expr} AS {kind.value})"
 
 
+class _Gate:
+    """Transactions run side by side, or the database is reopened with none running.
+
+    A thread already inside a transaction passes again (a read inside a read), so nothing waits
+    for itself; a reopening waits for the running ones and holds back the new ones until it is done.
+    """
+
+    def __init__(self) -> None:
+        self._changed = threading.Condition()
+        self._running = 0
+        self._closed = False
+        self._depth = threading.local()
+
+    def inside(self) -> bool:
+        return getattr(self._depth, "n", 0) > 0
+
+    @contextmanager
+    def unit(self) -> Iterator[None]:
+        if not self.inside():
+            with self._changed:
+                self._changed.wait_for(lambda: not self._closed)
+                self._running += 1
+        self._depth.n = getattr(self._depth, "n", 0) + 1
+        try:
+            yield
+        finally:
+            self._depth.n -= 1
+            if not self._depth.n:
+                with self._changed:
+                    self._running -= 1
+                    self._changed.notify_all()
+
+    @contextmanager
+    def alone(self) -> Iterator[None]:
+        with self._changed:
+            self._changed.wait_for(lambda: not self._closed)
+            self._closed = True
+            self._changed.wait_for(lambda: not self._running)
+        try:
+            yield
+        finally:
+            with self._changed:
+                self._closed = False
+                self._changed.notify_all()
+
+
 class EmbeddedStore(GraphStore):
     """A LadybugDB database in ``directory`` (created, with its schema, on first open)."""
 
     dialect = Dialect.LADYBUG
 
     def __init__(self, directory: str | Path, *, buffer_pool_mb: int = 0, query_threads: int = 0,
-                 checkpoint_writes: int = 0) -> None:
+                 checkpoint_writes: int = 0, reopen_writes: int = 0) -> None:
         self.directory = Path(directory)
         self.location = str(self.directory)
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
-            self._db = ladybug.Database(str(self.directory / DB_FILE),
-                                        buffer_pool_size=buffer_pool_mb * 1024 * 1024)
-        except RuntimeError as exc:
-            if "lock" in str(exc).lower():
-                raise StoreLocked(
-                    f"图库目录「{self.directory}」正被另一个进程使用",
-                    f"the store directory '{self.directory}' is in use by another process") from exc
-            raise StoreUnavailable(f"无法打开图库目录「{self.directory}」：{exc}",
-                                   f"cannot open the store directory '{self.directory}': {exc}") from exc
         except OSError as exc:
             raise StoreUnavailable(f"无法创建图库目录「{self.directory}」：{exc}",
                                    f"cannot create the store directory '{self.directory}': {exc}") from exc
+        self._buffer_pool_mb = buffer_pool_mb
         self._query_threads = query_threads
         self._checkpoint_writes = checkpoint_writes  # 0: only the engine's own, on the WAL's size
-        self._writes = 0
+        self._reopen_writes = reopen_writes  # 0: never
+        self._writes = self._writes_since_open = 0
         self._write_lock = threading.Lock()
         self._writer_thread: int | None = None
-        self._writer = ladybug.Connection(self._db)
+        self._gate = _Gate()
+        self._generation = 0  # of the open database; a reader connection of an earlier one is dropped
         self._local = threading.local()
         # one reader connection per thread; a thread's connection goes (and closes) with the thread,
         # as the server's worker threads come and go with the load
         self._readers: weakref.WeakSet[ladybug.Connection] = weakref.WeakSet()
         self._readers_lock = threading.Lock()
+        self._open()
         self.write(lambda tx: [tx.run(stmt) for stmt in ladybug_ddl()])
         for table in NODE_TABLES:
             if table.serial:
@@ -236,11 +281,47 @@ class EmbeddedStore(GraphStore):
         self.write(lambda tx: [tx.run(f"DROP TABLE {t.label}"), tx.run(f"ALTER TABLE {rebuilt} RENAME TO {t.label}")])
         self.checkpoint()
 
+    def _open(self) -> None:
+        try:
+            self._db = ladybug.Database(str(self.directory / DB_FILE),
+                                        buffer_pool_size=self._buffer_pool_mb * 1024 * 1024)
+        except RuntimeError as exc:
+            if "lock" in str(exc).lower():
+                raise StoreLocked(
+                    f"图库目录「{self.directory}」正被另一个进程使用",
+                    f"the store directory '{self.directory}' is in use by another process") from exc
+            raise StoreUnavailable(f"无法打开图库目录「{self.directory}」：{exc}",
+                                   f"cannot open the store directory '{self.directory}': {exc}") from exc
+        self._writer = ladybug.Connection(self._db)
+
+    def _shut(self) -> None:
+        for conn in [*self._readers, self._writer]:
+            conn.close()
+        self._readers.clear()
+        self._db.close()
+        _trim()  # what the engine held for this database goes back to the system
+
+    def reopen(self) -> None:
+        """Close the database and open it again, once no transaction runs (new ones wait).
+
+        LadybugDB 0.22 holds some memory for every write for as long as the database stays open,
+        checkpoints or not (an import of the demo county: ~400 MiB; a service's steady load: a
+        slow rise). Only closing gives it back, as restarting the service would.
+        """
+        if self._gate.inside():
+            raise StoreError("事务中不能重新打开图库", "the store cannot be reopened inside a transaction")
+        with self._gate.alone():
+            self._shut()
+            self._generation += 1
+            self._writes = self._writes_since_open = 0
+            self._open()
+
     def _reader(self) -> ladybug.Connection:
         conn = getattr(self._local, "conn", None)
-        if conn is None:
+        if conn is None or self._local.generation != self._generation:
             conn = self._local.conn = (ladybug.Connection(self._db, num_threads=self._query_threads)
                                        if self._query_threads else ladybug.Connection(self._db))
+            self._local.generation = self._generation
             with self._readers_lock:
                 self._readers.add(conn)
         return conn
@@ -266,28 +347,37 @@ class EmbeddedStore(GraphStore):
     def write(self, work: Callable[[Tx], T]) -> T:
         if self._writer_thread == threading.get_ident():
             raise StoreError("写事务不能嵌套", "write transactions cannot be nested")
-        with self._write_lock:
+        with self._gate.unit(), self._write_lock:  # this order only: a reopening holds the gate
             self._writer_thread = threading.get_ident()
             try:
                 result = self._unit(self._writer, "BEGIN TRANSACTION", work)
             finally:
                 self._writer_thread = None
             self._writes += 1
+            self._writes_since_open += 1
             if self._checkpoint_writes and self._writes >= self._checkpoint_writes:
                 try:
                     self._checkpoint_held()
                 except StoreError:  # the write is committed: its caller is not told of this
                     log.warning("checkpoint after %d writes failed; the engine's own will follow",
                                 self._checkpoint_writes, exc_info=True)
-            return result
+            due = self._reopen_writes and self._writes_since_open >= self._reopen_writes
+            if due:
+                self._writes_since_open = 0  # taken by this writer alone
+        if due and self._gate.inside():  # a write inside a read cannot wait for it: the next write will
+            self._writes_since_open = self._reopen_writes
+        elif due:
+            self.reopen()
+        return result
 
     def read(self, work: Callable[[Tx], T]) -> T:
-        return self._unit(self._reader(), "BEGIN TRANSACTION READ ONLY", work)
+        with self._gate.unit():
+            return self._unit(self._reader(), "BEGIN TRANSACTION READ ONLY", work)
 
     def checkpoint(self) -> None:
         """Fold the write-ahead log into the database file, so the pages a bulk load dirtied can
         leave the buffer pool, and the memory the writes held goes back to the system."""
-        with self._write_lock:
+        with self._gate.unit(), self._write_lock:
             self._checkpoint_held()
 
     def _checkpoint_held(self) -> None:
@@ -309,9 +399,5 @@ class EmbeddedStore(GraphStore):
         self.write(delete_all)
 
     def close(self) -> None:
-        with self._write_lock:
-            for conn in [*self._readers, self._writer]:
-                conn.close()
-            self._readers.clear()
-            self._db.close()
-        _trim()  # what the engine held for this database goes back to the system
+        with self._gate.alone():
+            self._shut()

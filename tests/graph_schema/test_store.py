@@ -273,6 +273,56 @@ def test_many_small_updates_do_not_pile_up_in_memory(tmp_path):
         store.close()
 
 
+def test_reopening_gives_back_what_writes_held(tmp_path):
+    """LadybugDB 0.22 holds memory for written rows until the database closes, checkpoints or
+    not (20,000 households: ~176 MiB)."""
+    store = EmbeddedStore(tmp_path / "s", buffer_pool_mb=64)
+    try:
+        before = _allocated_mib()
+        rows = [{"household_no": f"620822100201{k:06d}", "head_name": "户主", "size": 3} for k in range(20_000)]
+        store.write(lambda tx: tx.create_nodes(HOUSEHOLD, rows))
+        store.checkpoint()
+        store.reopen()
+        held = _allocated_mib() - before
+        assert held < 16, f"{held:.0f} MiB still held after reopening"
+        assert count(store, "Household") == 20_000
+    finally:
+        store.close()
+
+
+def test_the_store_reopens_after_a_count_of_writes_while_readers_run(tmp_path):
+    store = EmbeddedStore(tmp_path / "s", buffer_pool_mb=64, reopen_writes=5)
+    seen, failures, stop = [[], [], []], [], threading.Event()
+
+    def reader(counts):
+        while not stop.is_set():
+            try:
+                counts.append(count(store, "Region"))
+            except Exception as exc:  # noqa: BLE001 - any failure fails the test below
+                failures.append(exc)
+
+    readers = [threading.Thread(target=reader, args=(counts,)) for counts in seen]
+    try:
+        for t in readers:
+            t.start()
+        for k in range(23):
+            store.write(lambda tx: tx.create_nodes(REGION, [_region(f"6208221{k:05d}")]))
+        stop.set()
+        for t in readers:
+            t.join()
+        assert failures == [] and all(counts == sorted(counts) for counts in seen)  # no write lost
+        assert store._generation == 4 and count(store, "Region") == 23
+        # a write inside a read cannot wait for the read to end: the reopening is left to the next write
+        store.read(lambda tx: [store.write(lambda w: w.create_nodes(REGION, [_region(f"6208222{k:05d}")]))
+                               for k in range(5)])
+        assert store._generation == 4
+        store.write(lambda tx: tx.create_nodes(REGION, [_region("620822300000")]))
+        assert store._generation == 5 and count(store, "Region") == 29
+    finally:
+        stop.set()
+        store.close()
+
+
 def _primary_key(store, label: str) -> list[str]:
     return [r["name"] for r in store.query(f"CALL table_info('{label}') RETURN *") if r["primary key"]]
 
