@@ -87,7 +87,7 @@ def serve(
         loaded = _load_demo(s, preset, 1)
         if loaded or not list_users(store=s):
             first_users(s, demo=loaded)
-    # opened again to serve: the embedded engine holds what an import built (~400 MiB for the demo
+    # opened again to serve: the embedded engine holds what an import built (~430 MiB for the demo
     # county) for as long as the database stays open
     threads = settings.embedded_query_threads or 1  # many small queries at once: one thread each
     with cli_store(store, settings.model_copy(update={"embedded_query_threads": threads})) as s:
