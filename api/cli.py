@@ -83,14 +83,11 @@ def serve(
     from api.app import create_app
 
     settings = get_settings()
-    with cli_store(store, settings) as s:
+    threads = settings.embedded_query_threads or 1  # many small queries at once: one thread each
+    with cli_store(store, settings.model_copy(update={"embedded_query_threads": threads})) as s:
         loaded = _load_demo(s, preset, 1)
         if loaded or not list_users(store=s):
             first_users(s, demo=loaded)
-    # opened again to serve: the embedded engine holds what an import built (~430 MiB for the demo
-    # county) for as long as the database stays open
-    threads = settings.embedded_query_threads or 1  # many small queries at once: one thread each
-    with cli_store(store, settings.model_copy(update={"embedded_query_threads": threads})) as s:
         console.print(f"服务地址 / serving at http://{host}:{port}  (API 文档 docs: /docs · GraphQL: /graphql)")
         uvicorn.run(create_app(s, report_ttl=settings.report_cache_seconds), host=host, port=port, log_level="warning", access_log=False, http="httptools",
                     loop="uvloop")

@@ -228,6 +228,7 @@ def restore(store: GraphStore, folder: str | Path, *, progress: Progress | None 
                            lambda tx, part, r=rel, a=a, b=b: tx.create_rels(r, NODES[a], NODES[b], part), progress)
         result.counts[name] = len(rows)
     store.checkpoint()
+    store.after_bulk_load()
     return result
 
 

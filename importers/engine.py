@@ -544,6 +544,7 @@ def run_import(store: GraphStore, paths: Sequence[str | Path], *, dry_run: bool 
         release_raw_rows(f)
     if not dry_run:
         apply(store, files, progress)
+        store.after_bulk_load()
     return result
 
 

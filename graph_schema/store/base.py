@@ -164,6 +164,10 @@ class GraphStore(ABC):
         """After a bulk load: make the store durable and compact (a no-op where the engine does
         this by itself)."""
 
+    def after_bulk_load(self) -> None:
+        """At the end of a bulk load (an import, a restore): give back the memory the engine kept
+        for it (a no-op where the engine keeps none; a Neo4j server manages its own)."""
+
     @abstractmethod
     def wipe(self) -> None:
         """Delete every node and edge (tests and ``init --force``); the schema stays."""

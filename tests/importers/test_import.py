@@ -198,6 +198,22 @@ def test_a_dry_run_reports_the_same_and_writes_nothing(store, tmp_path):
     assert codes(dry) == codes(real) and dry.exit_code == real.exit_code == 1
 
 
+def test_only_an_import_that_writes_ends_with_the_stores_bulk_load_step(store, tmp_path, monkeypatch):
+    """The step gives back what the embedded engine held for the rows (the demo county: ~430 MiB)."""
+    steps = []
+    step = store.after_bulk_load
+    monkeypatch.setattr(store, "after_bulk_load", lambda: (steps.append(1), step()))
+    folder = sample(tmp_path)
+    assert run_import(store, [folder], dry_run=True).exit_code == 0
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "其他.csv").write_bytes(b"a,b\n1,2\n")
+    assert run_import(store, [folder, tmp_path / "bad"]).exit_code == 2
+    assert steps == []
+    assert run_import(store, [folder]).exit_code == 0
+    assert steps == [1]
+    assert count(store, "Household") == 12  # and the store reads on after it
+
+
 def test_gbk_and_xlsx_inputs(store, tmp_path):
     folder = sample(tmp_path, "区划.csv", "家庭.csv")
     write_rows(folder / "家庭.csv", read_rows(SAMPLE / "家庭.csv"), encoding="gbk")
