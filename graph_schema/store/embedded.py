@@ -1,6 +1,6 @@
 """The embedded backend: LadybugDB in a directory, no server.
 
-What LadybugDB 0.22 does that this adapter must absorb (measured, see the README):
+What LadybugDB 0.22 does that this adapter must absorb (measured; docs/architecture.md):
 - one write transaction at a time per database: writes are serialised behind one lock;
 - an error inside ``BEGIN TRANSACTION … COMMIT`` silently rolls back and later statements would
   auto-commit: after any exception the transaction is marked dead and nothing more runs in it;

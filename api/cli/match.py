@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from api.console import StoreOption, cli_store, console, err, fail
+from api.cli.common import StoreOption, cli_store, console, err, fail
 from graph_schema.enums import ExclusionReason
 from graph_schema.errors import JieduiError
 from graph_schema.pairing.exclusions import exclude, exclusions, lift_exclusion

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from api.console import StoreOption, cli_store, console, err, fail
+from api.cli.common import StoreOption, cli_store, console, err, fail
 from api.report_output import ALL_PAGE, cell, csv_text, json_text, report_rows, write_xlsx
 from graph_schema.errors import JieduiError
 from graph_schema.monitoring.catalogue import REPORTS

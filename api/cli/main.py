@@ -15,10 +15,10 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from api.console import StoreOption, cli_store, console, err, fail
-from api.match_cli import match_app
-from api.user_cli import audit_command, first_users, user_app
-from api.report_cli import remind_command, report_command
+from api.cli.common import StoreOption, cli_store, console, err, fail
+from api.cli.match import match_app
+from api.cli.user import audit_command, first_users, user_app
+from api.cli.report import remind_command, report_command
 from graph_schema.access.service import list_users
 from graph_schema.errors import JieduiError
 from graph_schema.monitoring.unpaired import unpaired_priority

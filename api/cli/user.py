@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from api.console import StoreOption, cli_store, console, fail
+from api.cli.common import StoreOption, cli_store, console, fail
 from graph_schema.access.audit import audit_entries
 from graph_schema.access.models import Role
 from graph_schema.access.service import add_user, issue_token, list_users, revoke_tokens, set_password
