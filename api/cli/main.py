@@ -21,6 +21,7 @@ from api.cli.user import audit_command, first_users, user_app
 from api.cli.report import remind_command, report_command
 from graph_schema.access.service import list_users
 from graph_schema.errors import JieduiError
+from graph_schema.household.service import has_households
 from graph_schema.monitoring.unpaired import unpaired_priority
 from graph_schema.pagination import PageRequest
 from graph_schema.settings import get_settings
@@ -95,7 +96,7 @@ def serve(
 
 def _load_demo(s: GraphStore, preset: str, seed: int) -> bool:
     """Import the invented demo data into an empty store; False if the store already holds data."""
-    if s.query("MATCH (h:Household) RETURN count(h) AS n")[0]["n"]:
+    if has_households(store=s):
         console.print("图库中已有数据，直接使用 / the store already holds data: using it as it is")
         return False
     with tempfile.TemporaryDirectory() as folder:

@@ -14,7 +14,7 @@ from rich.table import Table
 from api.cli.common import StoreOption, cli_store, console, fail
 from graph_schema.access.audit import audit_entries
 from graph_schema.access.models import Role
-from graph_schema.access.service import add_user, issue_token, list_users, revoke_tokens, set_password
+from graph_schema.access.service import add_user, demo_bounds, issue_token, list_users, revoke_tokens, set_password
 from graph_schema.errors import JieduiError
 from graph_schema.pagination import PageRequest
 from graph_schema.store import GraphStore
@@ -110,19 +110,15 @@ def first_users(store: GraphStore, *, demo: bool) -> None:
     """The users a new store starts with: an ``admin`` and, on the demo data, one demo user per
     role; their tokens printed (and, for an embedded store, kept in its folder as demo-tokens.txt,
     readable by the owner only)."""
-    county = store.query("MATCH (r:Region) WHERE r.level = 'county' RETURN r.code AS code ORDER BY code LIMIT 1")
-    cadre = store.query("MATCH (c:Cadre)-[p:PAIRED_WITH]->(:Household) WHERE p.ended_on IS NULL "
-                        "RETURN c.cadre_no AS no ORDER BY no LIMIT 1")
-    org = store.query("MATCH (o:Org) RETURN o.uscc AS no ORDER BY no LIMIT 1")
-    region = county[0]["code"] if county else None
+    region, cadre, org = demo_bounds(store=store)
     wanted = [("admin", Role.ADMIN, {})]
     if demo and region:
         wanted += [("county-organizer", Role.ORGANIZER, {"region": region}),
                    ("county-portal", Role.PORTAL, {"region": region})]
         if cadre:
-            wanted.append(("demo-cadre", Role.CADRE, {"cadre_no": cadre[0]["no"]}))
+            wanted.append(("demo-cadre", Role.CADRE, {"cadre_no": cadre}))
         if org:
-            wanted.append(("demo-org", Role.ORG, {"uscc": org[0]["no"]}))
+            wanted.append(("demo-org", Role.ORG, {"uscc": org}))
     lines = []
     for user_id, role, bound in wanted:
         add_user(store=store, user_id=user_id, role=role, **bound)

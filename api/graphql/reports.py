@@ -24,6 +24,7 @@ from api.auth import READERS
 from api.graphql.loaders import blocking
 from api.graphql.scalars import Fen
 from api.graphql.pagination import DEFAULT_FIRST, Connection, connection, window
+from api.graphql.types import Household
 from graph_schema.monitoring.catalogue import REPORTS
 from graph_schema.monitoring.common import Report
 
@@ -41,12 +42,9 @@ def _plain(hint: typing.Any) -> typing.Any:
     return hint
 
 
-async def _household(root: typing.Any, info: Info) -> Optional[
-        Annotated["Household", strawberry.lazy("api.graphql.types")]]:  # types.py imports this module
+async def _household(root: typing.Any, info: Info) -> Optional[Household]:
     """A listed household in full: the portal's list shows its members and pairings (batched by
     the request's loaders; in the caller's scope, as the list itself is)."""
-    from api.graphql.types import Household
-
     found = await info.context.loaders.household_scoped.load(root.household_no)
     return Household.of(found, info.context) if found else None
 

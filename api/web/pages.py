@@ -21,7 +21,7 @@ from graph_schema.errors import JieduiError
 from graph_schema.models import today
 from graph_schema.monitoring.catalogue import REPORTS
 from graph_schema.pagination import PageRequest
-from graph_schema.region.service import get_region
+from graph_schema.region.service import get_region, top_region
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
 csrf.install(TEMPLATES.env)
@@ -128,7 +128,7 @@ def dashboard(request: Request, who: Who, region: str | None = None) -> HTMLResp
 
 def _top_region(who: Caller) -> str:
     """An admin's dashboard starts at the widest region the store holds."""
-    rows = who.store.query("MATCH (r:Region) WHERE NOT (r)-[:PART_OF]->(:Region) RETURN r.code AS code ORDER BY code LIMIT 1")
-    if not rows:
+    code = top_region(store=who.store)
+    if code is None:
         raise JieduiError("图库中还没有区划", "the store holds no region yet")
-    return rows[0]["code"]
+    return code

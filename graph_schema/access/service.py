@@ -131,6 +131,19 @@ def list_users(*, store: GraphStore) -> list[User]:
     return [User(r["user_id"], Role(r["role"]), r["region_code"], r["cadre_no"], r["uscc"]) for r in rows]
 
 
+def demo_bounds(*, store: GraphStore) -> tuple[str | None, str | None, str | None]:
+    """What the demo users are bound to: the first county, the first cadre with an active pairing
+    and the first organisation (each None when the store has none)."""
+    def first(query: str) -> str | None:
+        rows = store.query(query)
+        return rows[0]["k"] if rows else None
+
+    return (first("MATCH (r:Region) WHERE r.level = 'county' RETURN r.code AS k ORDER BY k LIMIT 1"),
+            first("MATCH (c:Cadre)-[p:PAIRED_WITH]->(:Household) WHERE p.ended_on IS NULL "
+                  "RETURN c.cadre_no AS k ORDER BY k LIMIT 1"),
+            first("MATCH (o:Org) RETURN o.uscc AS k ORDER BY k LIMIT 1"))
+
+
 _hasher = PasswordHasher()  # Argon2id, the library's defaults (memory-hard)
 
 

@@ -109,3 +109,8 @@ def list_households(*, store: GraphStore, region: str | None = None, page: PageR
     match, params = scope.region_households(region)
     return store.read(lambda tx: page_of(tx, match, "h", _HOUSEHOLD_COLUMNS, "household_no", params, page,
                                          Household.from_row))
+
+
+def has_households(*, store: GraphStore) -> bool:
+    """Whether the store holds any household (an empty store gets the demo data)."""
+    return bool(store.query("MATCH (h:Household) RETURN h.household_no AS h LIMIT 1"))

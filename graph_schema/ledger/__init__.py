@@ -1,0 +1,1 @@
+"""The assistance ledger (帮扶台账) as ``ASSISTED`` edges, and the problems it opens and closes."""

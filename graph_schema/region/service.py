@@ -76,6 +76,15 @@ def child_regions(*, store: GraphStore, code: str) -> list[Region]:
     return store.read(lambda tx: children_in(tx, code))
 
 
+_ROOTS = "MATCH (r:Region) WHERE NOT (r)-[:PART_OF]->(:Region) RETURN r.code AS code ORDER BY code LIMIT 1"
+
+
+def top_region(*, store: GraphStore) -> str | None:
+    """The widest region the store holds (the first by code when there are several), or None."""
+    rows = store.query(_ROOTS)
+    return rows[0]["code"] if rows else None
+
+
 def resolve_scope(tx: Tx, region: str) -> tuple[str, str]:
     """``(12-digit code, prefix)`` of a region that scopes a query (2, 4, 6, 9 or 12 digits, or
     zero-padded); InvalidValue for a malformed code, NotFound for one the store does not hold."""
@@ -94,7 +103,7 @@ def scope_prefix(code: str | None) -> str:
 
 
 __all__ = ["child_regions", "children_in", "ensure_regions", "get_region", "region_parent", "resolve_scope", "scope_prefix",
-           "upsert_regions"]
+           "top_region", "upsert_regions"]
 
 
 def regions_in(tx: Tx, codes: Sequence[str]) -> dict[str, Region]:
