@@ -4,6 +4,7 @@ store."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+import asyncio
 import secrets
 from contextlib import asynccontextmanager
 
@@ -16,9 +17,11 @@ from api.report_cache import ReportCache
 from api.security import SecurityHeaders
 from api.throttle import Throttle
 from api.graphql import router as graphql_router
-from api.rest import audit, cadres, households, imports, ledger, matcher, orgs, pairings, reports
+from api.notify_runs import daily
+from api.rest import audit, cadres, households, imports, inbox, ledger, matcher, orgs, pairings, reports
 from api import web
 from graph_schema.access.audit import AuditLog
+from graph_schema.settings import get_settings
 from graph_schema.store import GraphStore
 
 
@@ -29,7 +32,11 @@ def create_app(store: GraphStore, *, audit_interval: float = 0.5, token_ttl: flo
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        at = get_settings().notify_at
+        job = asyncio.create_task(daily(store, at)) if at else None
         yield
+        if job:
+            job.cancel()
         app.state.services.audit.close()
 
     app = FastAPI(
@@ -49,7 +56,7 @@ def create_app(store: GraphStore, *, audit_interval: float = 0.5, token_ttl: flo
     app.add_middleware(SecurityHeaders)
     errors.install(app, html=web.error_page)
     app.include_router(households.router, prefix=API)
-    for module in (cadres, orgs, pairings, matcher, ledger, imports, reports, audit):
+    for module in (cadres, orgs, pairings, matcher, ledger, imports, reports, audit, inbox):
         app.include_router(module.router, prefix=API)
     app.include_router(graphql_router())
     web.install(app)

@@ -72,6 +72,13 @@ class Settings(BaseSettings):
     max_page_size: int = 1000
     max_upload_mb: int = 200  # the largest import upload the web service accepts (413 beyond)
     risk: RiskWeights = RiskWeights()
+    # Reminders (graph_schema/notify): the SMS gateway the outbox is posted to ("" keeps the texts
+    # as recorded and sends nothing), and the daily time the service writes the inboxes ("" never;
+    # then run `jiedui notify` from cron or use the console's button).
+    sms_url: str = ""
+    sms_timeout_seconds: float = Field(10.0, gt=0)
+    sms_max_attempts: int = Field(5, ge=1)
+    notify_at: str = Field("", pattern=r"^$|^([01][0-9]|2[0-3]):[0-5][0-9]$")
 
 
 @lru_cache(maxsize=1)

@@ -36,8 +36,8 @@ from typing import Any
 from graph_schema.errors import JieduiError
 from graph_schema.store.base import GraphStore, Tx, chunks
 from graph_schema.store.schema import (
-    AUDIT, AUX_PAIRED_WITH, EXCLUDED, NEEDS, NODE_TABLES, NODES, PAIRED_WITH, RECEIVES, REL_TABLES, REMINDER,
-    REVISION, SERVICE, TOKEN, USER, Kind, NodeTable, RelTable,
+    AUDIT, AUX_PAIRED_WITH, EXCLUDED, INBOX, MESSAGE, NEEDS, NODE_TABLES, NODES, OUTGOING, PAIRED_WITH, RECEIVES,
+    REL_TABLES, REMINDER, REVISION, SERVICE, TOKEN, USER, Kind, NodeTable, RelTable,
 )
 from importers.engine import ImportResult, run_import
 from importers.export import export, node_rows
@@ -49,9 +49,9 @@ EXTRA = "extra"
 BATCH = 20_000
 
 #: node tables no contract file carries, in restore order
-EXTRA_NODES: tuple[NodeTable, ...] = (SERVICE, REMINDER, REVISION, USER, TOKEN, AUDIT)
+EXTRA_NODES: tuple[NodeTable, ...] = (SERVICE, REMINDER, REVISION, USER, TOKEN, AUDIT, MESSAGE, OUTGOING)
 #: edge tables no contract file carries, or carries without every property (the pairings)
-EXTRA_RELS: tuple[RelTable, ...] = (EXCLUDED, PAIRED_WITH, AUX_PAIRED_WITH, RECEIVES, NEEDS)
+EXTRA_RELS: tuple[RelTable, ...] = (EXCLUDED, PAIRED_WITH, AUX_PAIRED_WITH, RECEIVES, NEEDS, INBOX)
 #: edges the import writes from the pairing file, replaced on restore by their exact copies
 REPLACED = (PAIRED_WITH, AUX_PAIRED_WITH)
 

@@ -18,6 +18,7 @@ from rich.table import Table
 from api.cli.common import StoreOption, cli_store, console, err, fail
 from api.cli.match import match_app
 from api.cli.user import audit_command, first_users, user_app
+from api.cli.notify import notify_command
 from api.cli.report import remind_command, report_command
 from graph_schema.access.service import list_users
 from graph_schema.errors import JieduiError
@@ -39,6 +40,7 @@ app.add_typer(user_app, name="user")
 app.command("audit")(audit_command)
 app.command("report")(report_command)
 app.command("remind")(remind_command)
+app.command("notify")(notify_command)
 
 
 @app.command()

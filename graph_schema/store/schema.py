@@ -146,8 +146,27 @@ AUDIT = NodeTable(
     serial="seq",  # one entry a request: the fastest-growing table
 )
 
+#: One message in a user's inbox (``notify``): what to do, for which household, by when. The key is
+#: made from what the message is about, so notifying twice never says the same thing twice.
+MESSAGE = NodeTable(
+    "Message",
+    "message_id",
+    {"message_id": S, "user_id": S, "kind": S, "created_on": D, "due_on": D, "subject": S, "body": S,
+     "household_no": S, "read_at": S},
+    indexed=("user_id",),
+)
+#: A text message to a user's phone, waiting for the sender or sent (the outbox). It names no person:
+#: only how many messages wait in the inbox.
+OUTGOING = NodeTable(
+    "Outgoing",
+    "outgoing_id",
+    {"outgoing_id": S, "user_id": S, "phone": S, "body": S, "created_on": D, "status": S, "attempts": I,
+     "last_error": S, "sent_at": S},
+    indexed=("status",),
+)
+
 NODE_TABLES = (REGION, HOUSEHOLD, PERSON, CADRE, ORG, SERVICE, PROBLEM, LISTING, REMINDER, REVISION, USER, TOKEN,
-               AUDIT)
+               AUDIT, MESSAGE, OUTGOING)
 NODES = {t.label: t for t in NODE_TABLES}
 
 _PAIRING = {
@@ -184,10 +203,13 @@ RECEIVES = RelTable(
     {"valid_from": D, "valid_to": D, "source": S},
 )
 NEEDS = RelTable("NEEDS", (("Person", "Service"),))
+#: A user's inbox: the embedded engine indexes only primary keys, so a user's messages are reached
+#: from the user's node rather than by scanning every message for its ``user_id``.
+INBOX = RelTable("INBOX", (("User", "Message"),))
 
 REL_TABLES = (
     IN_REGION, PART_OF, STATIONED_IN, SERVES, MEMBER_OF, PAIRED_WITH, AUX_PAIRED_WITH, ASSISTED, EXCLUDED,
-    LISTED, HAS_PROBLEM, RECEIVES, NEEDS,
+    LISTED, HAS_PROBLEM, RECEIVES, NEEDS, INBOX,
 )
 RELS = {t.type: t for t in REL_TABLES}
 

@@ -25,7 +25,7 @@ from graph_schema.store import GraphStore
 from graph_schema.store.embedded import EmbeddedStore
 from graph_schema.store.neo4j import Neo4jStore
 from graph_schema.store.schema import NODE_TABLES, NODES, REL_TABLES
-from importers.backup import EXTRA, MANIFEST, BackupError, backup, restore
+from importers.backup import EXTRA, EXTRA_NODES, EXTRA_RELS, MANIFEST, BackupError, backup, restore
 from importers.engine import run_import
 from importers.synth_files import synth_to_dir
 
@@ -156,7 +156,7 @@ def test_cli_backup_and_restore(engine, store, tmp_path):
     made = runner.invoke(app, ["backup", "--out", str(tmp_path / "b"), "--store", location])
     assert made.exit_code == 0, made.output
     manifest = json.loads((tmp_path / "b" / MANIFEST).read_text(encoding="utf-8"))
-    assert manifest["format"] == "jiedui-backup" and len(manifest["files"]) == 8 + 11
+    assert manifest["format"] == "jiedui-backup" and len(manifest["files"]) == 8 + len(EXTRA_NODES) + len(EXTRA_RELS)
     refused = runner.invoke(app, ["restore", str(tmp_path / "b"), "--store", location])
     assert refused.exit_code == 2 and "not empty" in refused.output
     target = str(tmp_path / "restored")

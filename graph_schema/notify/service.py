@@ -1,0 +1,293 @@
+"""Reminders that reach people: each user's inbox, and a text message telling them it holds news.
+
+:func:`notify` (run daily: ``jiedui notify``, the console's button, or the service at
+``JIEDUI_NOTIFY_AT``) writes, for every enabled user:
+
+- **a cadre** (their active 一对一 pairings): each household whose quarterly home visit falls due
+  within :data:`DUE_SOON_DAYS` days, and each whose visit is late. A visit is due 90 days after the
+  cadre's last 入户走访 to the household made since the pairing began, or 90 days after the pairing
+  began when there was none. The certificate reminders due for the members of their households
+  (six months and one month before expiry, as :mod:`graph_schema.monitoring.certificates` defines
+  them): the message is the reminder, so it is recorded as given (``Reminder``, sent on ``as_of``)
+  in the same transaction and never goes twice. Problems of their households open for more than
+  :data:`PROBLEM_DAYS` days (opened before ``as_of`` minus that many days).
+- **an organiser**: a digest of their region on ``as_of``: how many priority households are
+  unpaired, how many visits are overdue, problems open, certificate reminders due, benefit gaps.
+
+A message's key is made from what it says (the household and the due date, the reminder, the
+problem, the digest's day), so running ``notify`` again the same day, or the next day for a fact
+that has not changed, adds nothing. Users are handled in groups of :data:`USERS_PER_WRITE`, each
+in one write transaction: an interrupted run leaves whole groups, and the next run completes it.
+
+Each user with a phone (a cadre's or an organisation's, from the roster) and new messages also gets
+one text message in the outbox for the day, naming no person and no household (an SMS gateway is a
+third party): only how many messages wait in the inbox. :mod:`graph_schema.notify.senders` sends it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from graph_schema.access.models import Role
+from graph_schema.enums import LedgerKind
+from graph_schema.errors import FutureDate
+from graph_schema.models import today
+from graph_schema.monitoring.catalogue import REPORTS
+from graph_schema.monitoring.certificates import WINDOWS, add_months, reminder_id, windows_of
+from graph_schema.notify.models import Message, MessageKind, Outgoing, OutgoingStatus, message_key
+from graph_schema.pagination import Page, PageRequest, page_of
+from graph_schema.records import fetch_by_keys
+from graph_schema.region.service import scope_prefix
+from graph_schema.store.base import GraphStore, Tx, chunks
+from graph_schema.store.schema import INBOX, MESSAGE, OUTGOING, REMINDER, USER
+
+DUE_SOON_DAYS = 14
+VISIT_DAYS = 90  # the quarterly visit (每季度至少走访1次), as the overdue-visit report counts it
+PROBLEM_DAYS = 30
+USERS_PER_WRITE = 500
+
+_USERS = ("MATCH (u:User) WHERE u.disabled = false AND u.role IN $roles "
+          "RETURN u.user_id AS user_id, u.role AS role, u.region_code AS region_code, u.cadre_no AS cadre_no, "
+          "u.uscc AS uscc ORDER BY user_id")
+_CADRES = "UNWIND $keys AS k MATCH (c:Cadre {cadre_no: k}) RETURN c.cadre_no AS cadre_no, c.station_code AS station, " \
+          "c.phone AS phone"
+_PAIRINGS = ("UNWIND $keys AS k MATCH (c:Cadre {cadre_no: k}) OPTIONAL MATCH (c)-[p:PAIRED_WITH]->(h:Household) "
+             "WHERE p.ended_on IS NULL AND p.started_on <= $as_of "
+             "RETURN c.cadre_no AS cadre_no, h.household_no AS household_no, p.started_on AS started_on")
+_VISITS = ("UNWIND $keys AS k MATCH (c:Cadre {cadre_no: k}) OPTIONAL MATCH (c)-[e:ASSISTED]->(h:Household) "
+           "WHERE e.kind = $visit AND e.entry_date <= $as_of "
+           "RETURN c.cadre_no AS cadre_no, h.household_no AS household_no, max(e.entry_date) AS last")
+_EXPIRING = ("UNWIND $keys AS k MATCH (h:Household {household_no: k}) OPTIONAL MATCH (p:Person)-[:MEMBER_OF]->(h) "
+             "WHERE p.cert_expiry >= $as_of AND p.cert_expiry <= $until "
+             "RETURN h.household_no AS household_no, p.id_number AS id_number, p.name AS name, "
+             "p.cert_expiry AS cert_expiry")
+_OLD_PROBLEMS = ("UNWIND $keys AS k MATCH (h:Household {household_no: k}) OPTIONAL MATCH (h)-[:HAS_PROBLEM]->(q:Problem) "
+                 "WHERE q.opened_on <= $cutoff AND (q.closed_on IS NULL OR q.closed_on > $as_of) "
+                 "RETURN h.household_no AS household_no, q.problem_no AS problem_no, q.opened_on AS opened_on")
+
+#: the reports an organiser's digest counts, with the words it counts them in
+DIGEST = (("unpaired", "未结对重点户", "unpaired priority households"),
+          ("overdue-visits", "走访逾期", "overdue visits"),
+          ("open-problems", "未解决困难", "open problems"),
+          ("cert-expiry", "证件将到期", "certificates expiring"),
+          ("benefit-gaps", "待遇比对疑点", "benefit gaps"))
+
+
+@dataclass
+class NotifyResult:
+    as_of: dt.date
+    users: int = 0  # users looked at
+    messages: Counter = field(default_factory=Counter)  # new messages by kind
+    reminders: int = 0  # certificate reminders recorded as given
+    outgoing: int = 0  # text messages put in the outbox
+
+
+@dataclass(frozen=True)
+class _User:
+    user_id: str
+    role: Role
+    region_code: str | None
+    cadre_no: str | None
+    uscc: str | None
+
+
+def notify(*, store: GraphStore, as_of: dt.date | None = None, region: str | None = None) -> NotifyResult:
+    """Write the inboxes and the outbox for ``as_of`` (default today; never a future day), for the
+    users whose cadre is stationed, or whose region lies, under ``region`` (default: everyone)."""
+    as_of = as_of or today()
+    if as_of > today():
+        raise FutureDate("通知日期", as_of)
+    prefix = scope_prefix(region)
+    users = [_User(r["user_id"], Role(r["role"]), r["region_code"], r["cadre_no"], r["uscc"])
+             for r in store.query(_USERS, {"roles": [Role.CADRE.value, Role.ORGANIZER.value]})]
+    result = NotifyResult(as_of)
+    for group in chunks(users, USERS_PER_WRITE):
+        cadres = store.read(lambda tx: {r["cadre_no"]: r for r in tx.run(  # noqa: B023 - called at once
+            _CADRES, {"keys": sorted({u.cadre_no for u in group if u.cadre_no})})})  # noqa: B023
+        mine = [u for u in group if _under(u, cadres, prefix)]
+        digests = [_digest(store, u, as_of) for u in mine if u.role is Role.ORGANIZER]
+        result.users += len(mine)
+        store.write(lambda tx: _notify_group(tx, mine, cadres, digests, as_of, result))  # noqa: B023
+    return result
+
+
+def _under(user: _User, cadres: dict[str, dict], prefix: str) -> bool:
+    if user.role is Role.CADRE:
+        return user.cadre_no in cadres and (cadres[user.cadre_no]["station"] or "").startswith(prefix)
+    return (scope_prefix(user.region_code) or "").startswith(prefix)
+
+
+def _notify_group(tx: Tx, users: Sequence[_User], cadres: dict[str, dict], digests: Sequence[Message],
+                  as_of: dt.date, result: NotifyResult) -> None:
+    """Decide and write one group's messages, reminders and texts, in one transaction. The users
+    are locked first, so two runs at once wait for each other and the second finds the first's
+    messages stored."""
+    tx.lock(USER, sorted(u.user_id for u in users))
+    messages: list[Message] = list(digests)
+    reminders: list[dict] = []
+    cadre_users = [u for u in users if u.role is Role.CADRE]
+    if cadre_users:
+        found, reminders = _cadre_messages(tx, cadre_users, as_of)
+        messages += found
+    stored = fetch_by_keys(tx, MESSAGE, [m.message_id for m in messages], ["message_id"])
+    new = [m for m in messages if m.message_id not in stored]
+    sent_reminders = {m.message_id for m in new if m.kind is MessageKind.CERT_REMINDER}
+    reminders = [r for r in reminders if message_key("cert", r["reminder_id"]) in sent_reminders]
+    tx.create_nodes(MESSAGE, [m.to_row() for m in new])
+    tx.create_rels(INBOX, USER, MESSAGE, [{"src": m.user_id, "dst": m.message_id} for m in new])
+    tx.create_nodes(REMINDER, reminders)
+    outgoing = _texts(tx, users, cadres, new, as_of)
+    tx.create_nodes(OUTGOING, [o.to_row() for o in outgoing])
+    result.messages.update(m.kind for m in new)
+    result.reminders += len(reminders)
+    result.outgoing += len(outgoing)
+
+
+def _cadre_messages(tx: Tx, users: Sequence[_User], as_of: dt.date) -> tuple[list[Message], list[dict]]:
+    """The visit, certificate and problem messages of cadre users, and the reminders they give."""
+    keys = sorted({u.cadre_no for u in users if u.cadre_no})
+    params = {"keys": keys, "as_of": as_of, "visit": LedgerKind.VISIT.value}
+    pairings = [r for r in tx.run(_PAIRINGS, params) if r["household_no"]]
+    last = {(r["cadre_no"], r["household_no"]): r["last"] for r in tx.run(_VISITS, params) if r["household_no"]}
+    user_of = {u.cadre_no: u.user_id for u in users}
+    household_user = {p["household_no"]: user_of[p["cadre_no"]] for p in pairings}
+    out: list[Message] = []
+    for p in pairings:
+        out += _visit_message(user_of[p["cadre_no"]], p, last.get((p["cadre_no"], p["household_no"])), as_of)
+    households = sorted(household_user)
+    reminders: list[dict] = []
+    expiring = [r for r in tx.run(_EXPIRING, {"keys": households, "as_of": as_of, "until": add_months(as_of, 6)})
+                if r["id_number"]]
+    given = fetch_by_keys(tx, REMINDER, [reminder_id(r["id_number"], r["cert_expiry"], w)
+                                         for r in expiring for w in WINDOWS], ["reminder_id"])
+    for r in expiring:
+        for window in windows_of(r["cert_expiry"], as_of):
+            key = reminder_id(r["id_number"], r["cert_expiry"], window)
+            if key in given:
+                continue
+            user_id = household_user[r["household_no"]]
+            months = "6个月" if window == WINDOWS[0] else "1个月"
+            out.append(Message(
+                message_key("cert", key), user_id, MessageKind.CERT_REMINDER, as_of,
+                f"证件到期提醒（{months}）/ certificate expires within {months.replace('个月', ' month(s)')}",
+                f"户 {r['household_no']} 成员 {r['name']} 的残疾人证将于 {r['cert_expiry']} 到期，请提醒其及时换证 / "
+                f"a member of household {r['household_no']} has a certificate expiring on {r['cert_expiry']}: "
+                "remind them to renew it",
+                due_on=r["cert_expiry"], household_no=r["household_no"]))
+            reminders.append({"reminder_id": key, "id_number": r["id_number"], "cert_expiry": r["cert_expiry"],
+                              "window": window, "sent_on": as_of, "note": f"通知结对干部 / told the cadre ({user_id})"})
+    cutoff = as_of - dt.timedelta(days=PROBLEM_DAYS + 1)  # open longer than PROBLEM_DAYS days
+    for r in tx.run(_OLD_PROBLEMS, {"keys": households, "as_of": as_of, "cutoff": cutoff}):
+        if r["problem_no"]:
+            days = (as_of - r["opened_on"]).days
+            out.append(Message(
+                message_key("problem", household_user[r["household_no"]], r["household_no"], r["problem_no"]),
+                household_user[r["household_no"]], MessageKind.PROBLEM_OPEN, as_of,
+                f"困难 {r['problem_no']} 已 {days} 天未解决 / problem {r['problem_no']} open for {days} days",
+                f"户 {r['household_no']} 的困难 {r['problem_no']} 自 {r['opened_on']} 起未解决，请跟进或上报 / "
+                f"problem {r['problem_no']} of household {r['household_no']} is open since {r['opened_on']}: "
+                "follow it up or escalate it",
+                household_no=r["household_no"]))
+    return out, reminders
+
+
+def _visit_message(user_id: str, pairing: dict, last: dt.date | None, as_of: dt.date) -> list[Message]:
+    household, started = pairing["household_no"], pairing["started_on"]
+    base = last if last is not None and last >= started else started
+    due = base + dt.timedelta(days=VISIT_DAYS)
+    since = f"上次走访 {last}" if base == last else f"结对于 {started}，尚未走访"
+    since_en = f"last visit {last}" if base == last else f"paired on {started}, not visited yet"
+    if due < as_of:
+        return [Message(message_key("visit", user_id, household, due, "overdue"), user_id, MessageKind.VISIT_OVERDUE,
+                        as_of, f"户 {household} 走访逾期 / home visit overdue: {household}",
+                        f"户 {household} 应于 {due} 前入户走访（{since}）/ household {household} should have been "
+                        f"visited by {due} ({since_en})", due_on=due, household_no=household)]
+    if due <= as_of + dt.timedelta(days=DUE_SOON_DAYS):
+        return [Message(message_key("visit", user_id, household, due, "due"), user_id, MessageKind.VISIT_DUE, as_of,
+                        f"户 {household} 待走访 / home visit due: {household}",
+                        f"户 {household} 须于 {due} 前入户走访（{since}）/ household {household} needs a home "
+                        f"visit by {due} ({since_en})", due_on=due, household_no=household)]
+    return []
+
+
+def _digest(store: GraphStore, user: _User, as_of: dt.date) -> Message:
+    """An organiser's figures of the day, counted by the reports themselves."""
+    counts = [(zh, en, REPORTS[name].run(store=store, region=user.region_code, as_of=as_of,
+                                          page=PageRequest(1, 1)).total) for name, zh, en in DIGEST]
+    return Message(
+        message_key("digest", user.user_id, as_of), user.user_id, MessageKind.DIGEST, as_of,
+        f"{as_of} 辖区日报 / daily digest of {as_of}",
+        "；".join(f"{zh} {n}" for zh, _, n in counts) + " / " + "; ".join(f"{en}: {n}" for _, en, n in counts))
+
+
+def _texts(tx: Tx, users: Sequence[_User], cadres: dict[str, dict], new: Sequence[Message],
+           as_of: dt.date) -> list[Outgoing]:
+    """One text a day for each user with a phone and new messages; it names nobody."""
+    waiting = Counter(m.user_id for m in new)
+    out = []
+    for u in users:
+        phone = (cadres.get(u.cadre_no) or {}).get("phone") if u.cadre_no else None
+        if not phone or not waiting[u.user_id]:
+            continue
+        out.append(Outgoing(message_key("text", u.user_id, as_of), u.user_id, phone,
+                            f"【结对帮扶】您有 {waiting[u.user_id]} 条新提醒（走访、证件到期、困难），请登录查看。",
+                            as_of))
+    stored = fetch_by_keys(tx, OUTGOING, [o.outgoing_id for o in out], ["outgoing_id"])
+    return [o for o in out if o.outgoing_id not in stored]
+
+
+# --------------------------------------------------------------------------- the inbox
+
+_INBOX = "MATCH (u:User {user_id: $user})-[:INBOX]->(m:Message)"
+_INBOX_UNREAD = _INBOX + " WHERE m.read_at IS NULL"
+_COLUMNS = ", ".join(f"m.{c} AS {c}" for c in MESSAGE.columns)
+
+
+def inbox(*, store: GraphStore, user_id: str, unread: bool = False, page: PageRequest = PageRequest()) -> Page[Message]:
+    """A user's messages, newest first (then by due date, the most urgent first)."""
+    return store.read(lambda tx: page_of(tx, _INBOX_UNREAD if unread else _INBOX, "m", _COLUMNS,
+                                         "created_on DESC, due_on, message_id", {"user": user_id}, page,
+                                         Message.from_row))
+
+
+def unread_count(*, store: GraphStore, user_id: str) -> int:
+    return store.query(_INBOX_UNREAD + " RETURN count(m) AS n", {"user": user_id})[0]["n"]
+
+
+def mark_read(*, store: GraphStore, user_id: str, message_ids: Sequence[str], at: str) -> int:
+    """Mark some of the user's own messages read (another user's are not touched); returns how many."""
+    return store.write(lambda tx: tx.run(
+        "UNWIND $ids AS k MATCH (u:User {user_id: $user})-[:INBOX]->(m:Message {message_id: k}) "
+        "WHERE m.read_at IS NULL SET m.read_at = $at RETURN count(m) AS n",
+        {"ids": list(message_ids), "user": user_id, "at": at})[0]["n"])
+
+
+# --------------------------------------------------------------------------- the outbox
+
+_OUT_COLUMNS = ", ".join(f"o.{c} AS {c}" for c in OUTGOING.columns)
+_PENDING = "MATCH (o:Outgoing) WHERE o.status = $pending RETURN " + _OUT_COLUMNS + " ORDER BY outgoing_id LIMIT $limit"
+
+
+def pending(*, store: GraphStore, limit: int = 1000) -> list[Outgoing]:
+    return [Outgoing.from_row(r) for r in store.query(
+        _PENDING, {"pending": OutgoingStatus.PENDING.value, "limit": limit})]
+
+
+def record_attempt(*, store: GraphStore, outgoing_id: str, status: OutgoingStatus, attempts: int,
+                   error: str | None = None, sent_at: str | None = None) -> None:
+    store.write(lambda tx: tx.run(
+        "MATCH (o:Outgoing {outgoing_id: $id}) SET o.status = $status, o.attempts = $attempts, "
+        "o.last_error = $error, o.sent_at = $sent_at",
+        {"id": outgoing_id, "status": status.value, "attempts": attempts, "error": error, "sent_at": sent_at}))
+
+
+def outbox(*, store: GraphStore, status: OutgoingStatus | None = None,
+           page: PageRequest = PageRequest()) -> Page[Outgoing]:
+    """The outbox, for operators (dead letters above all)."""
+    match = "MATCH (o:Outgoing)" + (" WHERE o.status = $status" if status else "")
+    return store.read(lambda tx: page_of(
+        tx, match, "o", _OUT_COLUMNS, "created_on DESC, outgoing_id",
+        {"status": status.value} if status else {}, page, Outgoing.from_row))

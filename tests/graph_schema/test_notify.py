@@ -1,0 +1,171 @@
+"""Reminders that reach people: each cadre's inbox holds their own households' visits, certificate
+reminders and old problems, once each; an organiser gets the day's figures; the outbox gets one
+text a day per user, naming nobody; on both engines."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from factories import OTHER_COUNTY_VILLAGE, VILLAGE, cadre, household, person
+from graph_schema.access.models import Role
+from graph_schema.access.service import add_user
+from graph_schema.cadre.service import upsert_cadres
+from graph_schema.enums import LedgerKind
+from graph_schema.errors import FutureDate
+from graph_schema.household.service import upsert_households, upsert_persons
+from graph_schema.ledger.models import LedgerEntry
+from graph_schema.ledger.service import log_entries
+from graph_schema.monitoring.catalogue import REPORTS
+from graph_schema.notify.models import MessageKind, OutgoingStatus
+from graph_schema.notify.service import inbox, mark_read, notify, outbox, unread_count
+from graph_schema.pagination import PageRequest
+from graph_schema.pairing.service import pair
+
+AS_OF = dt.date(2026, 6, 30)
+ALL = PageRequest(1, 1000)
+
+
+def days(n: int) -> dt.date:
+    return AS_OF + dt.timedelta(days=n)
+
+
+@pytest.fixture
+def world(store):
+    upsert_households(store=store, households=[
+        household("H1", tekun=True), household("H2"), household("H3"), household("H4"), household("H5"),
+        household("X1", OTHER_COUNTY_VILLAGE)])
+    upsert_cadres(store=store, cadres=[
+        cadre("C1", pair_limit=5, phone="13800000001"), cadre("C2", phone="13800000002"), cadre("C3"),
+        cadre("CX", station=OTHER_COUNTY_VILLAGE, phone="13800000009")])
+    for h, c, start in [("H1", "C1", -200), ("H2", "C1", -100), ("H3", "C1", -10), ("H5", "C1", -120),
+                        ("H4", "C2", -300), ("X1", "CX", -300)]:
+        pair(store=store, household_no=h, cadre_no=c, started_on=days(start))
+
+    def entry(d: int, h: str, c: str, kind: LedgerKind = LedgerKind.VISIT, problem: str | None = None) -> LedgerEntry:
+        return LedgerEntry(entry_date=days(d), household_no=h, cadre_no=c, kind=kind, problem_no=problem)
+
+    log_entries(store=store, entries=[
+        entry(-95, "H1", "C1"),  # due 5 days ago: overdue
+        entry(-80, "H2", "C1"),  # due in 10 days
+        entry(-5, "H5", "C2"),  # another cadre's visit: C1 still owes one (due 30 days ago)
+        entry(-250, "H4", "C2"),  # C2 is late too
+        entry(-400, "X1", "CX"),
+        entry(-40, "H1", "C1", LedgerKind.REPORT_PROBLEM, "P-OLD"),
+        entry(-10, "H2", "C1", LedgerKind.REPORT_PROBLEM, "P-NEW"),
+        entry(-60, "H3", "C1", LedgerKind.REPORT_PROBLEM, "P-DONE"), entry(-50, "H3", "C1", LedgerKind.SOLVE_PROBLEM,
+                                                                            "P-DONE"),
+    ])
+    cert = person("H2", cert_expiry=days(100))
+    upsert_persons(store=store, persons=[cert, person("H4", cert_expiry=days(20)), person("X1", cert_expiry=days(20))])
+    for user, role, bound in [("u-c1", Role.CADRE, {"cadre_no": "C1"}), ("u-c2", Role.CADRE, {"cadre_no": "C2"}),
+                              ("u-cx", Role.CADRE, {"cadre_no": "CX"}), ("u-org", Role.ORGANIZER, {"region": "620822"}),
+                              ("u-portal", Role.PORTAL, {"region": "620822"})]:
+        add_user(store=store, user_id=user, role=role, **bound)
+    return store, cert
+
+
+def messages(store, user: str) -> list[tuple]:
+    return sorted((m.kind, m.household_no, m.due_on) for m in inbox(store=store, user_id=user, page=ALL).items)
+
+
+def test_a_cadre_is_told_of_their_own_households_only(world):
+    store, cert = world
+    result = notify(store=store, as_of=AS_OF)
+    assert messages(store, "u-c1") == sorted([
+        (MessageKind.VISIT_OVERDUE, "H1", days(-5)),
+        (MessageKind.VISIT_DUE, "H2", days(10)),
+        (MessageKind.VISIT_OVERDUE, "H5", days(-30)),
+        (MessageKind.CERT_REMINDER, "H2", cert.cert_expiry),  # the six-month reminder
+        (MessageKind.PROBLEM_OPEN, "H1", None),
+    ])
+    # H4's certificate expires within a month: both of its reminders are due, and go to C2 alone
+    assert messages(store, "u-c2") == sorted([
+        (MessageKind.VISIT_OVERDUE, "H4", days(-160)),
+        (MessageKind.CERT_REMINDER, "H4", days(20)), (MessageKind.CERT_REMINDER, "H4", days(20))])
+    assert messages(store, "u-portal") == []
+    assert result.messages[MessageKind.CERT_REMINDER] == 5  # C1's one, C2's two, CX's two
+    assert {m.household_no for m in inbox(store=store, user_id="u-cx", page=ALL).items} == {"X1"}
+
+
+def test_notifying_again_adds_nothing(world):
+    store, _ = world
+    first = notify(store=store, as_of=AS_OF)
+    assert sum(first.messages.values()) > 0
+    again = notify(store=store, as_of=AS_OF)
+    assert sum(again.messages.values()) == 0 and again.reminders == 0 and again.outgoing == 0
+    # the next day, the unchanged facts say nothing new; only the organiser's digest is new
+    next_day = notify(store=store, as_of=days(1))
+    assert dict(next_day.messages) == {MessageKind.DIGEST: 1}
+
+
+def test_each_certificate_reminder_goes_once(world):
+    store, cert = world
+
+    def given() -> list[tuple]:
+        return sorted((r["w"], r["d"]) for r in store.query(
+            "MATCH (r:Reminder {id_number: $id}) RETURN r.window AS w, r.sent_on AS d", {"id": cert.id_number}))
+
+    def told() -> int:
+        return sum(m.kind is MessageKind.CERT_REMINDER and m.household_no == "H2"
+                   for m in inbox(store=store, user_id="u-c1", page=ALL).items)
+
+    notify(store=store, as_of=AS_OF)
+    assert given() == [("6m", AS_OF)] and told() == 1
+    for day in (10, 40, 60):  # still only inside the six-month window: nothing more
+        assert notify(store=store, as_of=days(day)).messages[MessageKind.CERT_REMINDER] == 0
+    month_ahead = cert.cert_expiry - dt.timedelta(days=25)
+    assert notify(store=store, as_of=month_ahead).messages[MessageKind.CERT_REMINDER] == 1
+    assert notify(store=store, as_of=month_ahead + dt.timedelta(days=1)).messages[MessageKind.CERT_REMINDER] == 0
+    assert given() == [("1m", month_ahead), ("6m", AS_OF)] and told() == 2
+
+
+def test_the_organisers_digest_counts_what_the_reports_count(world):
+    store, _ = world
+    notify(store=store, as_of=AS_OF)
+    (digest,) = inbox(store=store, user_id="u-org", page=ALL).items
+    assert digest.kind is MessageKind.DIGEST
+    expected = {zh: REPORTS[name].run(store=store, region="620822", as_of=AS_OF, page=PageRequest(1, 1)).total
+                for name, zh in [("unpaired", "未结对重点户"), ("overdue-visits", "走访逾期"), ("open-problems", "未解决困难")]}
+    assert expected["走访逾期"] > 0 and expected["未解决困难"] > 0
+    for zh, total in expected.items():
+        assert f"{zh} {total}；" in digest.body or digest.body.startswith(f"{zh} {total}")
+
+
+def test_one_text_a_day_naming_nobody(world):
+    store, cert = world
+    notify(store=store, as_of=AS_OF)
+    texts = {o.user_id: o for o in outbox(store=store, page=ALL).items}
+    assert set(texts) == {"u-c1", "u-c2", "u-cx"}  # C3 has no user; organisers have no phone
+    c1 = texts["u-c1"]
+    assert c1.phone == "13800000001" and c1.status is OutgoingStatus.PENDING and "5 条" in c1.body
+    for text in texts.values():
+        assert not any(word in text.body for word in ("H1", "H2", "H4", "X1", "测试人", cert.id_number))
+    notify(store=store, as_of=AS_OF)
+    assert outbox(store=store, page=ALL).total == 3
+
+
+def test_reading_is_ones_own(world):
+    store, _ = world
+    notify(store=store, as_of=AS_OF)
+    mine = [m.message_id for m in inbox(store=store, user_id="u-c1", page=ALL).items]
+    theirs = [m.message_id for m in inbox(store=store, user_id="u-c2", page=ALL).items]
+    assert unread_count(store=store, user_id="u-c1") == 5
+    assert mark_read(store=store, user_id="u-c1", message_ids=mine[:2] + theirs, at="2026-06-30T08:00:00+00:00") == 2
+    assert unread_count(store=store, user_id="u-c1") == 3
+    assert unread_count(store=store, user_id="u-c2") == len(theirs)
+    assert inbox(store=store, user_id="u-c1", unread=True, page=ALL).total == 3
+
+
+def test_a_region_notifies_its_users_only(world):
+    store, _ = world
+    result = notify(store=store, as_of=AS_OF, region="620802")
+    assert result.users == 1 and inbox(store=store, user_id="u-c1", page=ALL).total == 0
+    assert inbox(store=store, user_id="u-cx", page=ALL).total > 0
+
+
+def test_no_future_day(world):
+    store, _ = world
+    with pytest.raises(FutureDate):
+        notify(store=store, as_of=dt.date.today() + dt.timedelta(days=1))
