@@ -230,8 +230,16 @@ REPORT_FIELDS: dict[str, dict[str, str | None]] = {
                     "region_code": None, "cert_expiry": "person.cert_expiry", "days_left": None, "within": None,
                     "reminders_sent": None, "reminders_due": None},
     "post-evaluation": {"household_no": None, "region_code": None, "measure": "benefit.item", "continued": None},
+    "post-evaluation-totals": dict.fromkeys(("measure", "last_year", "continued", "stopped", "continuation_rate")),
+    "coverage": dict.fromkeys(("region_code", "region_name", "level", "priority_households", "paired",
+                               "pairing_rate", "aux_pairings", "contacts", "home_visits", "policies",
+                               "problems_solved", "problems_escalated", "practical_help", "volunteer_services",
+                               "funds_cash_fen", "funds_in_kind_fen", "org_donations", "org_donations_fen")),
     "cadre-load": dict.fromkeys(("cadre_no", "name", "station_code", "on_duty", "pair_limit", "load", "finding",
                                  "households")),
+    "disability-counts": dict.fromkeys(("region_code", "region_name", "level", "persons", "severe", "visual",
+                                        "hearing", "speech", "physical", "intellectual", "mental", "multiple",
+                                        "grade_1", "grade_2", "grade_3", "grade_4")),
 }
 
 
