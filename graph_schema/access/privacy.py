@@ -169,9 +169,9 @@ RULES: tuple[Rule, ...] = (
     _rule("org", "contact", "SSSSM",
           "Cadres coordinate with the organisation's contact person; a portal needs the organisation, "
           "not its staff.", mask_name),
-    _rule("org", "phone", "SSMSM",
-          "Organisers reach the organisations; an organisation sees its own number and the other "
-          "organisations of its households masked, like cadres and portals.", mask_phone),
+    _rule("org", "phone", "SSMMM",
+          "Organisers reach the organisations. An organisation sees its own number (its own record) and "
+          "those of the other organisations of its households masked, like cadres and portals.", mask_phone),
     _rule("ledger", "amount_fen in_kind_fen", "SSSWW",
           "The cadre sees what its household received; an organisation sees its own entries only; "
           "a portal gets the sums (coverage)."),
