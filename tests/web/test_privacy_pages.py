@@ -45,7 +45,8 @@ def shown_as(kind: str, name: str, raw: dict) -> str | None:
             return f"{value / 100:.2f}"
         case ("household.head_name" | "household.head_id" | "household.address" | "household.phone"
               | "household.monitoring" | "person.name" | "person.id_number" | "person.cert_no" | "person.relation"
-              | "person.cert_expiry" | "pairing.end_reason" | "problem.description" | "ledger.note"):
+              | "person.cert_expiry" | "pairing.end_reason" | "problem.description" | "problem.resolution"
+              | "ledger.note"):
             return str(value)
     return None
 
@@ -97,7 +98,8 @@ def test_console_household_page_follows_the_table(client, world):
                 (user, rule_name)
     assert drawn >= {"household.head_name", "household.head_id", "household.address", "household.phone",
                      "person.name", "person.id_number", "person.category", "person.grade", "person.needs",
-                     "person.cert_expiry", "pairing.end_reason", "problem.description", "ledger.note",
+                     "person.cert_expiry", "pairing.end_reason", "problem.description", "problem.resolution",
+                     "ledger.note",
                      "ledger.amount_fen"}
 
 
