@@ -32,6 +32,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import cache
 from typing import Any
 
 from graph_schema.access.models import Role, User
@@ -272,18 +273,32 @@ def owns(subject: str, values: Mapping[str, Any], user: User) -> bool:
     return False
 
 
-def seen(field: str, value: Any, role: Role) -> Any:
-    """One value as ``role`` sees it (not its own record)."""
-    rule = BY_FIELD.get(field)
-    if rule is None or value is None:
-        return value
-    match rule.views[role]:
-        case View.SHOWN:
-            return value
-        case View.MASKED:
-            return rule.mask(value)  # type: ignore[misc]
-        case View.WITHHELD:
-            return None
+Mask = Callable[[str | None], str | None]
+
+
+def _mask_or_none(field: str, role: Role) -> Mask | None:
+    """The mask ``role`` sees ``field`` through (None: the field is withheld from it)."""
+    rule = BY_FIELD[field]
+    return rule.mask if rule.views[role] is View.MASKED else None
+
+
+@cache
+def _hidden(subject: str, role: Role) -> tuple[tuple[str, Mask | None], ...]:
+    """The fields of ``subject`` that ``role`` does not see as stored, with their masks: worked out
+    once per kind and role, so a record costs only a lookup and a mask per hidden field."""
+    return tuple((name, _mask_or_none(f"{subject}.{name}", role)) for rule in RULES
+                 if rule.subject == subject and rule.views[role] is not View.SHOWN for name in rule.fields)
+
+
+@cache
+def _blind(report: str, role: Role) -> tuple[tuple[str, Mask | None], ...]:
+    """The report's columns that ``role`` does not see as stored, with their masks."""
+    return tuple((column, _mask_or_none(field, role)) for column, field in REPORT_FIELDS.get(report, {}).items()
+                 if field and view(field, role) is not View.SHOWN)
+
+
+def _hide(value: Any, mask: Mask | None) -> Any:
+    return None if value is None or mask is None else mask(value)
 
 
 def redact(subject: str, values: Mapping[str, Any], user: User) -> dict[str, Any]:
@@ -292,15 +307,10 @@ def redact(subject: str, values: Mapping[str, Any], user: User) -> dict[str, Any
     out = dict(values)
     if owns(subject, values, user):
         return out
-    for key, value in values.items():
-        out[key] = seen(f"{subject}.{key}", value, user.role)
+    for name, mask in _hidden(subject, user.role):
+        if name in out:
+            out[name] = _hide(out[name], mask)
     return out
-
-
-def _blind(report: str, role: Role) -> dict[str, str]:
-    """The report's columns that ``role`` does not see as stored: column → field."""
-    return {column: field for column, field in REPORT_FIELDS.get(report, {}).items()
-            if field and view(field, role) is not View.SHOWN}
 
 
 def report_row(report: str, row: Any, user: User) -> Any:
@@ -309,7 +319,7 @@ def report_row(report: str, row: Any, user: User) -> Any:
     columns = _blind(report, user.role)
     if not columns:
         return row
-    return dataclasses.replace(row, **{c: seen(f, getattr(row, c), user.role) for c, f in columns.items()})
+    return dataclasses.replace(row, **{c: _hide(getattr(row, c), mask) for c, mask in columns})
 
 
 def report_rows(report: str, rows: list[Any], user: User) -> list[Any]:
