@@ -49,6 +49,9 @@ ROLES = (Role.ADMIN, Role.ORGANIZER, Role.CADRE, Role.ORG, Role.PORTAL)
 _LETTERS = {"S": View.SHOWN, "M": View.MASKED, "W": View.WITHHELD}
 
 
+Mask = Callable[[str | None], str | None]
+
+
 # --- the masks ----------------------------------------------------------------------------------
 
 def mask_name(value: str | None) -> str | None:
@@ -104,15 +107,14 @@ class Rule:
     fields: tuple[str, ...]
     views: Mapping[Role, View]
     reason: str
-    mask: Callable[[str | None], str | None] | None = None
+    mask: Mask | None = None
 
     @property
     def names(self) -> list[str]:
         return [f"{self.subject}.{f}" for f in self.fields]
 
 
-def _rule(subject: str, fields: str, views: str, reason: str,
-          mask: Callable[[str | None], str | None] | None = None) -> Rule:
+def _rule(subject: str, fields: str, views: str, reason: str, mask: Mask | None = None) -> Rule:
     """``views`` is one letter per role of :data:`ROLES` (admin, organizer, cadre, org, portal):
     S shown, M masked, W withheld."""
     by_role = {role: _LETTERS[letter] for role, letter in zip(ROLES, views, strict=True)}
@@ -273,9 +275,6 @@ def owns(subject: str, values: Mapping[str, Any], user: User) -> bool:
     return False
 
 
-Mask = Callable[[str | None], str | None]
-
-
 def _mask_or_none(field: str, role: Role) -> Mask | None:
     """The mask ``role`` sees ``field`` through (None: the field is withheld from it)."""
     rule = BY_FIELD[field]
@@ -323,6 +322,7 @@ def report_row(report: str, row: Any, user: User) -> Any:
 
 
 def report_rows(report: str, rows: list[Any], user: User) -> list[Any]:
+    """A report's rows as the caller may see them (the same list when the role sees them all)."""
     if not _blind(report, user.role):
         return rows
     return [report_row(report, row, user) for row in rows]
