@@ -1,12 +1,11 @@
 """The monitoring lists of ``graph_schema.monitoring.catalogue.REPORTS`` as GraphQL fields, one
 per report (``unpaired``, ``overdueVisits``, ``openProblems`` …), generated from the catalogue so
 a new report appears here without code: its row dataclass becomes the node type (its fields and
-Chinese column titles), its rows are returned as they are (no copy).
+Chinese column titles), its rows are returned as they are (no copy), or as the privacy policy
+lets the caller see them (``Caller.report``; a column some role is denied is nullable).
 
 Only admins, organisers and portals read them (FORBIDDEN otherwise); the region is the caller's
 own by default, and one outside the jurisdiction is NOT_FOUND exactly like one that does not exist.
-Rows are shown as the privacy policy lets the caller see them (``Caller.report``); a column some
-role is denied is nullable.
 """
 
 # no ``from __future__ import annotations``: the resolvers' annotations are built at run time

@@ -182,7 +182,7 @@ def unpaired(request: Request, who: Who, region: str | None = None, risk: str | 
     who.require(READERS, "查看未结对重点户 see unpaired households")
     code = region_of(who, region)
     report = REPORTS["unpaired"]
-    rows = all_rows(who, report, code, as_of=today())  # reasons withheld from a role filter nothing in
+    rows = all_rows(who, report, code, as_of=today())  # a reason the role may not see matches no row
     reasons = sorted({r for row in rows for r in row.reasons or ()})
     kept = [row for row in rows
             if (not risk or row.risk_level.value == risk) and (not reason or reason in (row.reasons or ()))]
