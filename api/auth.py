@@ -10,16 +10,20 @@ import threading
 import time
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Any
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api.report_cache import ReportCache
 from api.throttle import client_address
+from graph_schema.access import privacy
 from graph_schema.access.audit import AuditLog, entry
 from graph_schema.access.models import Role, Scope, User
 from graph_schema.access.service import Forbidden, Unauthenticated, authenticate, token_hash
+from graph_schema.monitoring.common import Report
+from graph_schema.pagination import Page, PageRequest
 from graph_schema.store import GraphStore
 
 API = "/api/v1"
@@ -77,6 +81,12 @@ class Caller:
         """Refuse a role that may never do this (objects outside the scope answer NotFound instead)."""
         if self.user.role not in roles:
             raise Forbidden(self.user.role, action)
+
+    def report(self, report: Report, region: str, page: PageRequest, **options: Any) -> Page:
+        """One page of a monitoring report (through the report cache), its rows as this caller may
+        see them under the privacy policy: what REST, GraphQL and the console list."""
+        found = self.reports.run(report, self.store, region, page, **options)
+        return replace(found, items=privacy.report_rows(report.name, found.items, self.user))
 
     def read(self, kind: str, keys: Iterable[str]) -> None:
         """Note that this request showed these objects (stored within a second)."""

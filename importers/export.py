@@ -2,6 +2,10 @@
 that an import loses nothing (import → export → import into an empty store → export is identical).
 
 Rows are sorted by each file's natural key, so two exports of the same graph are byte-identical.
+
+An export is the whole store, written for the local operator who holds the store itself: the
+privacy policy's masks (``graph_schema/access/privacy.py``) do not apply, since a backup that
+masked an ID number could not be restored. It is never served over the API; keep it as the store.
 """
 
 from __future__ import annotations

@@ -5,14 +5,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import replace
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends
+from pydantic import BaseModel
 from strawberry.fastapi import BaseContext
 
 from api.auth import Caller, caller
 from api.graphql.loaders import Loaders
-from graph_schema.access.models import mask_id
+from graph_schema.access import privacy
 
 
 class Context(BaseContext):
@@ -23,9 +24,11 @@ class Context(BaseContext):
         self.loaders = Loaders(who)
         self.seen: dict[str, set[str]] = {"household": set(), "person": set()}
 
-    def shown_id(self, value: str) -> str:
-        """An ID or certificate number as this caller may see it."""
-        return value if self.scope.sees_ids else mask_id(value)
+    def shown(self, subject: str, obj: BaseModel | dict[str, Any]) -> dict[str, Any]:
+        """A domain object's fields as this caller may see them: the one place GraphQL applies
+        the privacy policy (``subject`` names the object's rows of the table)."""
+        values = obj if isinstance(obj, dict) else obj.model_dump()
+        return privacy.redact(subject, values, self.who.user)
 
     def saw(self, kind: str, keys: Iterable[str]) -> None:
         """Note objects the answer shows (``household`` or ``person``)."""

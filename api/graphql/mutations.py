@@ -102,14 +102,16 @@ class Mutation:
     def pair(self, info: Info[Context, None], household_no: str, cadre_no: str,
              started_on: dt.date | None = None) -> Pairing:
         _keys(household_no=household_no, cadre_no=cadre_no)
-        return Pairing.of(operations.pair(info.context.who, household_no, cadre_no, started_on))
+        ctx = info.context
+        return Pairing.of(operations.pair(ctx.who, household_no, cadre_no, started_on), ctx)
 
     @strawberry.mutation(description="结束一对一结对，保留为历史（组织者）/ end the household's active pairing")
     def end_pairing(self, info: Info[Context, None], household_no: str, reason: str,
                     ended_on: dt.date | None = None) -> Pairing:
         _keys(household_no=household_no)
         _text("reason", reason, _REASON)
-        return Pairing.of(operations.end_pairing(info.context.who, household_no, reason, ended_on))
+        ctx = info.context
+        return Pairing.of(operations.end_pairing(ctx.who, household_no, reason, ended_on), ctx)
 
     @strawberry.mutation(description="转移结对：结束现结对并与新干部结对，全部成功或全部不变（组织者）/ "
                                      "move a household to another cadre, all or nothing")
@@ -118,7 +120,7 @@ class Mutation:
         _keys(household_no=household_no, cadre_no=cadre_no)
         _text("reason", reason, _REASON)
         ended, new = operations.transfer(info.context.who, household_no, cadre_no, reason)
-        return Transfer(ended=Pairing.of(ended), new=Pairing.of(new))
+        return Transfer(ended=Pairing.of(ended, info.context), new=Pairing.of(new, info.context))
 
     @strawberry.mutation(description="列入回避名单（幂等；原因：亲属 或 组织者排除）/ put a pair on the exclusion list")
     def exclude_pair(self, info: Info[Context, None], household_no: str, cadre_no: str,
@@ -147,7 +149,7 @@ class Mutation:
             _keys(only=no)
         result = operations.confirm(info.context.who, _model(Proposal, proposal), only)
         return Confirmation(
-            confirmed=[Pairing.of(p) for p in result.confirmed], dropped=result.dropped, unchanged=result.unchanged,
+            confirmed=[Pairing.of(p, info.context) for p in result.confirmed], dropped=result.dropped, unchanged=result.unchanged,
             refused=[Refusal(household_no=no, code=exc.code, message=exc.zh, message_en=exc.en)
                      for no, exc in result.refused])
 
@@ -155,21 +157,23 @@ class Mutation:
     def register_aux_pairing(self, info: Info[Context, None], household_no: str, uscc: str,
                              started_on: dt.date | None = None) -> AuxPairing:
         _keys(household_no=household_no, uscc=uscc)
-        return AuxPairing.of(operations.aux_pair(info.context.who, household_no, uscc, started_on))
+        ctx = info.context
+        return AuxPairing.of(operations.aux_pair(ctx.who, household_no, uscc, started_on), ctx)
 
     @strawberry.mutation(description="结束辅助结对 / end an auxiliary pairing")
     def end_aux_pairing(self, info: Info[Context, None], household_no: str, uscc: str, reason: str,
                         ended_on: dt.date | None = None) -> AuxPairing:
         _keys(household_no=household_no, uscc=uscc)
         _text("reason", reason, _REASON)
-        return AuxPairing.of(operations.end_aux_pairing(info.context.who, household_no, uscc, reason, ended_on))
+        ctx = info.context
+        return AuxPairing.of(operations.end_aux_pairing(ctx.who, household_no, uscc, reason, ended_on), ctx)
 
     @strawberry.mutation(description="记一条帮扶台账：走访、联系、反映或解决困难、捐款捐物、志愿服务… / "
                                      "record one ledger entry (a cadre or organisation in its own name)")
     def record_ledger_entry(self, info: Info[Context, None], entry: LedgerEntryInput) -> LedgerEntry:
         recorded = _model(LedgerEntryIn, {k: v for k, v in vars(entry).items() if v is not None})
         operations.log(info.context.who, recorded)
-        return LedgerEntry.of(recorded)
+        return LedgerEntry.of(recorded, info.context)
 
 
 @strawberry.type

@@ -1,7 +1,8 @@
 """The monitoring lists of ``graph_schema.monitoring.catalogue.REPORTS`` as GraphQL fields, one
 per report (``unpaired``, ``overdueVisits``, ``openProblems`` …), generated from the catalogue so
 a new report appears here without code: its row dataclass becomes the node type (its fields and
-Chinese column titles), its rows are returned as they are (no copy).
+Chinese column titles), its rows are returned as they are (no copy), or as the privacy policy
+lets the caller see them (``Caller.report``; a column some role is denied is nullable).
 
 Only admins, organisers and portals read them (FORBIDDEN otherwise); the region is the caller's
 own by default, and one outside the jurisdiction is NOT_FOUND exactly like one that does not exist.
@@ -25,6 +26,7 @@ from api.graphql.loaders import blocking
 from api.graphql.scalars import Fen
 from api.graphql.pagination import DEFAULT_FIRST, Connection, connection, window
 from api.graphql.types import Household
+from graph_schema.access import privacy
 from graph_schema.monitoring.catalogue import REPORTS
 from graph_schema.monitoring.common import Report
 
@@ -54,6 +56,8 @@ def _row_type(report: Report) -> type:
     namespace: dict[str, typing.Any] = {"__annotations__": {}, "__doc__": report.title}
     for f in dataclasses.fields(report.row):
         kind = _plain(hints[f.name])
+        if privacy.withholdable(privacy.REPORT_FIELDS.get(report.name, {}).get(f.name) or ""):
+            kind = Optional[kind]
         namespace["__annotations__"][f.name] = Fen if f.name.endswith("_fen") and kind is int else kind
         namespace[f.name] = strawberry.field(description=report.headers.get(f.name))
     if "household_no" in namespace["__annotations__"]:
@@ -78,7 +82,7 @@ async def _run(info: Info, report: Report, region: str | None, as_of: dt.date | 
     win = window(first, after)
     code = ctx.scope.region(region)
     options = {"as_of": as_of} | ({"period_start": period_start} if report.ranged else {})
-    page = await blocking(lambda: ctx.who.reports.run(report, ctx.who.store, code, win, **options))
+    page = await blocking(lambda: ctx.who.report(report, code, win, **options))
     ctx.saw("household", [row.household_no for row in page.items if getattr(row, "household_no", None)])
     return connection(page.items, page.total, win, _itself)
 

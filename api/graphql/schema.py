@@ -21,6 +21,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
+from api.auth import ORGANISERS
 from api.graphql.context import Context
 from api.graphql.errors import MAX_ALIASES, MAX_DEPTH, MAX_TOKENS, log_unexpected
 from api.graphql.extensions import AuditReads
@@ -55,15 +56,17 @@ class Objects:
             ctx.loaders.household_scoped.prime(h.household_no, h)
         return connection(page.items, page.total, win, lambda h: Household.of(h, ctx))
 
-    @strawberry.field(description="一名残疾人（完整身份证号）" + _NULL_OUTSIDE)
+    @strawberry.field(description="一名残疾人（完整身份证号；仅管理员与组织者，其他角色 FORBIDDEN）" + _NULL_OUTSIDE)
     async def person(self, info: Info[Context, None], id_number: str) -> Person | None:
+        # a full ID number would tell anyone whether its holder is a registered disabled person
+        info.context.who.require(ORGANISERS, "按身份证号查询残疾人 look a person up by ID number")
         found = await info.context.loaders.person_scoped.load(id_number.upper())
         return Person.of(found, info.context) if found else None
 
     @strawberry.field(description="一名结对干部" + _NULL_OUTSIDE)
     async def cadre(self, info: Info[Context, None], cadre_no: str) -> Cadre | None:
         found = await info.context.loaders.cadre_scoped.load(cadre_no)
-        return Cadre.of(found) if found else None
+        return Cadre.of(found, info.context) if found else None
 
     @strawberry.field(description="辖区内的结对干部，按干部编号 / cadres in the caller's scope, by number")
     async def cadres(self, info: Info[Context, None], first: int = DEFAULT_FIRST,
@@ -71,12 +74,12 @@ class Objects:
         ctx = info.context
         win = window(first, after)
         page = await blocking(lambda: list_cadres(store=ctx.who.store, page=win, scope=ctx.scope))
-        return connection(page.items, page.total, win, Cadre.of)
+        return connection(page.items, page.total, win, lambda c: Cadre.of(c, ctx))
 
     @strawberry.field(description="一个社会组织（统一社会信用代码）" + _NULL_OUTSIDE)
     async def organisation(self, info: Info[Context, None], uscc: str) -> Organisation | None:
         found = await info.context.loaders.org_scoped.load(uscc.upper())
-        return Organisation.of(found) if found else None
+        return Organisation.of(found, info.context) if found else None
 
     @strawberry.field(description="辖区内的社会组织，按统一社会信用代码 / organisations in the caller's scope")
     async def organisations(self, info: Info[Context, None], first: int = DEFAULT_FIRST,
@@ -84,7 +87,7 @@ class Objects:
         ctx = info.context
         win = window(first, after)
         page = await blocking(lambda: list_orgs(store=ctx.who.store, page=win, scope=ctx.scope))
-        return connection(page.items, page.total, win, Organisation.of)
+        return connection(page.items, page.total, win, lambda o: Organisation.of(o, ctx))
 
     @strawberry.field(description="一个区划（2/4/6/9/12位代码）及其下级与统计" + _NULL_OUTSIDE)
     async def region(self, info: Info[Context, None], code: str) -> Region | None:

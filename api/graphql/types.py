@@ -1,6 +1,7 @@
 """The object types: households, persons, pairings, ledger, problems, cadres, organisations and
-regions, each built from the domain model by ``of`` (ID numbers masked there, once, for callers
-that may not see them; households and persons noted for the audit trail there too).
+regions, each built from the domain model by ``of``, which applies the privacy policy there, once
+(``Context.shown``: masked values are strings, withheld ones null, so every field some role is
+denied is nullable); households and persons are noted for the audit trail there too.
 
 Nested fields load through the request's DataLoaders, so a level of the query costs one store
 call whatever the number of parents. Enumerations are the stored Chinese values as strings
@@ -36,22 +37,24 @@ from graph_schema.settings import get_settings
 @strawberry.type(description="残疾人 / a certified disabled person")
 class Person:
     id_number: str = strawberry.field(description="身份证号（非管理员与组织者打码）/ ID number, masked unless admin or organiser")
-    name: str
+    name: str = strawberry.field(description="姓名（门户打码）/ name, masked for portals")
     cert_no: str = strawberry.field(description="残疾人证号（同上打码）/ certificate number, masked alike")
     household_no: str
     relation: str | None
-    category: int = strawberry.field(description="残疾类别 1视力 2听力 3言语 4肢体 5智力 6精神 7多重")
-    grade: int = strawberry.field(description="残疾等级 1–4（一级最重）/ grade, 1 the most severe")
+    category: int | None = strawberry.field(
+        description="残疾类别 1视力 2听力 3言语 4肢体 5智力 6精神 7多重（门户不可见）/ category, withheld from portals")
+    grade: int | None = strawberry.field(description="残疾等级 1–4（一级最重；门户不可见）/ grade, 1 the most severe")
     cert_expiry: dt.date | None
     labour_ability: str | None
-    needs: list[str]
+    needs: list[str] | None
 
     @classmethod
     def of(cls, p: household_models.Person, ctx: Context) -> Person:
         ctx.saw("person", (p.id_number,))
-        return cls(id_number=ctx.shown_id(p.id_number), name=p.name, cert_no=ctx.shown_id(p.cert_no),
-                   household_no=p.household_no, relation=p.relation, category=p.category, grade=p.grade,
-                   cert_expiry=p.cert_expiry, labour_ability=p.labour_ability, needs=p.needs)
+        v = ctx.shown("person", p)
+        return cls(id_number=v["id_number"], name=v["name"], cert_no=v["cert_no"], household_no=v["household_no"],
+                   relation=v["relation"], category=v["category"], grade=v["grade"], cert_expiry=v["cert_expiry"],
+                   labour_ability=v["labour_ability"], needs=v["needs"])
 
     @strawberry.field(description="所在家庭 / the person's household")
     async def household(self, info: Info[Context, None]) -> Household | None:
@@ -62,9 +65,9 @@ class Person:
 @strawberry.type(description="风险评估 / the household's priority and risk score")
 class Risk:
     priority: bool = strawberry.field(description="是否重点户 / whether a priority household")
-    score: int
+    score: int | None = strawberry.field(description="风险分值（组织与门户不可见）/ score, withheld from organisations and portals")
     level: str = strawberry.field(description="风险等级：高 / 中 / 低")
-    reasons: list[str]
+    reasons: list[str] | None
 
 
 @strawberry.type(description="一对一结对 / a one-to-one pairing with a cadre")
@@ -79,10 +82,11 @@ class Pairing:
     proposal_id: str | None
 
     @classmethod
-    def of(cls, p: pairing_models.Pairing) -> Pairing:
-        return cls(pairing_id=p.pairing_id, household_no=p.household_no, cadre_no=p.cadre_no,
-                   started_on=p.started_on, ended_on=p.ended_on, end_reason=p.end_reason, source=p.source,
-                   proposal_id=p.proposal_id)
+    def of(cls, p: pairing_models.Pairing, ctx: Context) -> Pairing:
+        v = ctx.shown("pairing", p)
+        return cls(pairing_id=v["pairing_id"], household_no=v["household_no"], cadre_no=v["cadre_no"],
+                   started_on=v["started_on"], ended_on=v["ended_on"], end_reason=v["end_reason"], source=v["source"],
+                   proposal_id=v["proposal_id"])
 
     @strawberry.field(description="是否进行中 / whether still active")
     def active(self) -> bool:
@@ -91,7 +95,7 @@ class Pairing:
     @strawberry.field(description="结对干部 / the cadre")
     async def cadre(self, info: Info[Context, None]) -> Cadre | None:
         found = await info.context.loaders.cadre.load(self.cadre_no)
-        return Cadre.of(found) if found else None
+        return Cadre.of(found, info.context) if found else None
 
 
 @strawberry.type(description="辅助结对 / an organisation's auxiliary pairing")
@@ -105,9 +109,10 @@ class AuxPairing:
     source: str
 
     @classmethod
-    def of(cls, p: pairing_models.AuxPairing) -> AuxPairing:
-        return cls(pairing_id=p.pairing_id, household_no=p.household_no, uscc=p.uscc, started_on=p.started_on,
-                   ended_on=p.ended_on, end_reason=p.end_reason, source=p.source)
+    def of(cls, p: pairing_models.AuxPairing, ctx: Context) -> AuxPairing:
+        v = ctx.shown("pairing", p)
+        return cls(pairing_id=v["pairing_id"], household_no=v["household_no"], uscc=v["uscc"],
+                   started_on=v["started_on"], ended_on=v["ended_on"], end_reason=v["end_reason"], source=v["source"])
 
     @strawberry.field(description="是否进行中 / whether still active")
     def active(self) -> bool:
@@ -116,7 +121,7 @@ class AuxPairing:
     @strawberry.field(description="社会组织 / the organisation")
     async def organisation(self, info: Info[Context, None]) -> Organisation | None:
         found = await info.context.loaders.org.load(self.uscc)
-        return Organisation.of(found) if found else None
+        return Organisation.of(found, info.context) if found else None
 
     @strawberry.field(description="家庭（辖区外为空）/ the household, null outside the caller's scope")
     async def household(self, info: Info[Context, None]) -> Household | None:
@@ -138,10 +143,11 @@ class LedgerEntry:
     problem_no: str | None
 
     @classmethod
-    def of(cls, e: ledger_models.LedgerEntry) -> LedgerEntry:
-        return cls(entry_id=e.entry_id, entry_date=e.entry_date, household_no=e.household_no, cadre_no=e.cadre_no,
-                   uscc=e.uscc, kind=e.kind, amount_fen=e.amount_fen, in_kind_fen=e.in_kind_fen, note=e.note,
-                   problem_no=e.problem_no)
+    def of(cls, e: ledger_models.LedgerEntry, ctx: Context) -> LedgerEntry:
+        v = ctx.shown("ledger", e)
+        return cls(entry_id=e.entry_id, entry_date=v["entry_date"], household_no=v["household_no"],
+                   cadre_no=v["cadre_no"], uscc=v["uscc"], kind=v["kind"], amount_fen=v["amount_fen"],
+                   in_kind_fen=v["in_kind_fen"], note=v["note"], problem_no=v["problem_no"])
 
 
 @strawberry.type(description="反映的困难 / a reported difficulty")
@@ -156,10 +162,11 @@ class Problem:
     resolution: str | None
 
     @classmethod
-    def of(cls, p: ledger_models.Problem) -> Problem:
-        return cls(problem_no=p.problem_no, household_no=p.household_no, opened_on=p.opened_on,
-                   closed_on=p.closed_on, reported_by=p.reported_by, resolved_by=p.resolved_by,
-                   description=p.description, resolution=p.resolution)
+    def of(cls, p: ledger_models.Problem, ctx: Context) -> Problem:
+        v = ctx.shown("problem", p)
+        return cls(problem_no=v["problem_no"], household_no=v["household_no"], opened_on=v["opened_on"],
+                   closed_on=v["closed_on"], reported_by=v["reported_by"], resolved_by=v["resolved_by"],
+                   description=v["description"], resolution=v["resolution"])
 
     @strawberry.field(description="是否未解决 / whether still open")
     def open(self) -> bool:
@@ -169,7 +176,7 @@ class Problem:
 @strawberry.type(description="户 / a household")
 class Household:
     household_no: str
-    head_name: str
+    head_name: str = strawberry.field(description="户主姓名（门户打码）/ head's name, masked for portals")
     head_id: str = strawberry.field(description="户主身份证号（非管理员与组织者打码）/ head's ID number, masked unless admin or organiser")
     region_code: str
     address: str | None
@@ -181,16 +188,19 @@ class Household:
     dibao: bool | None
     tekun: bool | None
     elderly_carer: bool | None
-    risk_factors: list[str]
-    phone: str | None
+    risk_factors: list[str] | None
+    phone: str | None = strawberry.field(description="联系电话（组织与门户打码）/ phone, masked for organisations and portals")
+    source: strawberry.Private[household_models.Household]  # as stored: the risk is computed from it
 
     @classmethod
     def of(cls, h: household_models.Household, ctx: Context) -> Household:
         ctx.saw("household", (h.household_no,))
-        return cls(household_no=h.household_no, head_name=h.head_name, head_id=ctx.shown_id(h.head_id),
-                  region_code=h.region_code, address=h.address, size=h.size, labour=h.labour, income_fen=h.income_fen,
-                  monitoring=h.monitoring, formerly_poor=h.formerly_poor, dibao=h.dibao, tekun=h.tekun,
-                  elderly_carer=h.elderly_carer, risk_factors=h.risk_factors, phone=h.phone)
+        v = ctx.shown("household", h)
+        return cls(household_no=v["household_no"], head_name=v["head_name"], head_id=v["head_id"],
+                   region_code=v["region_code"], address=v["address"], size=v["size"], labour=v["labour"],
+                   income_fen=v["income_fen"], monitoring=v["monitoring"], formerly_poor=v["formerly_poor"],
+                   dibao=v["dibao"], tekun=v["tekun"], elderly_carer=v["elderly_carer"],
+                   risk_factors=v["risk_factors"], phone=v["phone"], source=h)
 
     @strawberry.field(description="家庭中的残疾人 / the disabled members")
     async def members(self, info: Info[Context, None]) -> list[Person]:
@@ -199,44 +209,49 @@ class Household:
 
     @strawberry.field(description="一对一结对，含历史，最早的在前 / one-to-one pairings, past ones too, oldest first")
     async def pairings(self, info: Info[Context, None]) -> list[Pairing]:
-        return [Pairing.of(p) for p in await info.context.loaders.pairings.load(self.household_no)]
+        ctx = info.context
+        return [Pairing.of(p, ctx) for p in await ctx.loaders.pairings.load(self.household_no)]
 
     @strawberry.field(description="进行中的一对一结对 / the active one-to-one pairing")
     async def active_pairing(self, info: Info[Context, None]) -> Pairing | None:
         found = await info.context.loaders.pairings.load(self.household_no)
-        return next((Pairing.of(p) for p in reversed(found) if p.ended_on is None), None)
+        return next((Pairing.of(p, info.context) for p in reversed(found) if p.ended_on is None), None)
 
     @strawberry.field(description="辅助结对，含历史 / auxiliary pairings, past ones too, oldest first")
     async def aux_pairings(self, info: Info[Context, None]) -> list[AuxPairing]:
-        return [AuxPairing.of(p) for p in await info.context.loaders.aux_pairings.load(self.household_no)]
+        ctx = info.context
+        return [AuxPairing.of(p, ctx) for p in await ctx.loaders.aux_pairings.load(self.household_no)]
 
     @strawberry.field(description="帮扶台账，最早的在前 / the ledger, oldest first")
     async def ledger(self, info: Info[Context, None], first: int = DEFAULT_FIRST,
                      after: str | None = None) -> Connection[LedgerEntry]:
-        return sliced(await info.context.loaders.ledger.load(self.household_no), first, after, LedgerEntry.of)
+        ctx = info.context
+        return sliced(await ctx.loaders.ledger.load(self.household_no), first, after, lambda e: LedgerEntry.of(e, ctx))
 
     @strawberry.field(description="反映的困难，含已解决 / problems, solved ones too, oldest first")
     async def problems(self, info: Info[Context, None], open_only: bool = False) -> list[Problem]:
         found = await info.context.loaders.problems.load(self.household_no)
-        return [Problem.of(p) for p in found if not open_only or p.closed_on is None]
+        return [Problem.of(p, info.context) for p in found if not open_only or p.closed_on is None]
 
     @strawberry.field(description="重点户判定与风险分值（见 graph_schema/monitoring/risk.py）/ priority and risk score")
     async def risk(self, info: Info[Context, None]) -> Risk:
         members = await info.context.loaders.members.load(self.household_no)
-        facts = risk.RiskFacts(monitoring=self.monitoring, tekun=self.tekun, dibao=self.dibao,
-                               elderly_carer=self.elderly_carer, labour=self.labour, disabled=len(members),
-                               severe=sum(1 for m in members if m.grade <= 2))
+        h = self.source
+        facts = risk.RiskFacts(monitoring=h.monitoring, tekun=h.tekun, dibao=h.dibao, elderly_carer=h.elderly_carer,
+                               labour=h.labour, disabled=len(members), severe=sum(1 for m in members if m.grade <= 2))
         weights = get_settings().risk
         score = risk.score(facts, weights)
-        return Risk(priority=facts.priority, score=score, level=risk.level(score, weights).value,
-                    reasons=risk.reasons(facts))
+        v = info.context.shown("risk", {"priority": facts.priority, "score": score,
+                                        "level": risk.level(score, weights).value, "reasons": risk.reasons(facts)})
+        return Risk(priority=v["priority"], score=v["score"], level=v["level"], reasons=v["reasons"])
 
 
 @strawberry.type(description="结对干部 / a cadre")
 class Cadre:
     cadre_no: str
     name: str
-    phone: str | None
+    phone: str | None = strawberry.field(description="手机号（本人与组织者可见；其他干部不可见，组织与门户打码）/ "
+                                                     "phone: a cadre sees only its own; masked for organisations and portals")
     unit: str
     unit_level: str
     role: str | None
@@ -245,9 +260,10 @@ class Cadre:
     on_duty: bool
 
     @classmethod
-    def of(cls, c: cadre_models.Cadre) -> Cadre:
-        return cls(cadre_no=c.cadre_no, name=c.name, phone=c.phone, unit=c.unit, unit_level=c.unit_level,
-                   role=c.role, station_code=c.station_code, pair_limit=c.pair_limit, on_duty=c.on_duty)
+    def of(cls, c: cadre_models.Cadre, ctx: Context) -> Cadre:
+        v = ctx.shown("cadre", c)
+        return cls(cadre_no=v["cadre_no"], name=v["name"], phone=v["phone"], unit=v["unit"], unit_level=v["unit_level"],
+                   role=v["role"], station_code=v["station_code"], pair_limit=v["pair_limit"], on_duty=v["on_duty"])
 
     @strawberry.field(description="当前结对户数（全部，不限辖区）/ active one-to-one pairings, in any region")
     async def load(self, info: Info[Context, None]) -> int:
@@ -276,9 +292,10 @@ class Organisation:
     phone: str | None
 
     @classmethod
-    def of(cls, o: org_models.Org) -> Organisation:
-        return cls(uscc=o.uscc, name=o.name, org_type=o.org_type, service_region_code=o.service_region_code,
-                   service_modes=o.service_modes, contact=o.contact, phone=o.phone)
+    def of(cls, o: org_models.Org, ctx: Context) -> Organisation:
+        v = ctx.shown("org", o)
+        return cls(uscc=v["uscc"], name=v["name"], org_type=v["org_type"], service_region_code=v["service_region_code"],
+                   service_modes=v["service_modes"], contact=v["contact"], phone=v["phone"])
 
     @strawberry.field(description="辅助结对（仅调用者辖区内的家庭），最早的在前 / auxiliary pairings with households in the caller's scope")
     async def aux_pairings(self, info: Info[Context, None], active_only: bool = False, first: int = DEFAULT_FIRST,
@@ -286,7 +303,7 @@ class Organisation:
         found = await info.context.loaders.org_aux_pairings.load(self.uscc)
         if active_only:
             found = [p for p in found if p.ended_on is None]
-        return sliced(found, first, after, AuxPairing.of)
+        return sliced(found, first, after, lambda p: AuxPairing.of(p, info.context))
 
     @strawberry.field(description="捐款捐物、志愿服务等台账（仅调用者辖区内的家庭）/ donations, volunteering and other records")
     async def ledger(self, info: Info[Context, None], kinds: list[str] | None = None, first: int = DEFAULT_FIRST,
@@ -295,7 +312,7 @@ class Organisation:
         found = await info.context.loaders.org_ledger.load(self.uscc)
         if wanted is not None:
             found = [e for e in found if e.kind in wanted]
-        return sliced(found, first, after, LedgerEntry.of)
+        return sliced(found, first, after, lambda e: LedgerEntry.of(e, info.context))
 
 
 def _kinds(kinds: list[str] | None) -> set[LedgerKind] | None:

@@ -23,14 +23,14 @@ def cadres(who: Annotated[Caller, Depends(caller)], page: PageQ = 1, page_size: 
 
     A cadre sees themself; an organisation sees none."""
     found = list_cadres(store=who.store, page=PageRequest(page, page_size), scope=who.scope)
-    return schemas.page_out(found, schemas.plain)
+    return schemas.page_out(found, lambda c: schemas.shown("cadre", c, who.user))
 
 
 @router.get("/cadres/{cadre_no}", response_model=CadreDetailOut)
 def cadre(cadre_no: str, who: Annotated[Caller, Depends(caller)]) -> dict:
     """一名干部及其当前结对户数与上限 / one cadre, with their current load and pairing limit."""
     found = get_cadre(store=who.store, cadre_no=cadre_no, scope=who.scope)
-    return schemas.plain(found) | {"load": cadre_load(store=who.store, cadre_nos=[cadre_no])[cadre_no]}
+    return schemas.shown("cadre", found, who.user) | {"load": cadre_load(store=who.store, cadre_nos=[cadre_no])[cadre_no]}
 
 
 @router.get("/cadres/{cadre_no}/households", response_model=list[HouseholdOut])
@@ -45,7 +45,7 @@ def cadre_households(cadre_no: str, who: Annotated[Caller, Depends(caller)]) -> 
 
     households = who.store.read(work)
     who.read("household", [h.household_no for h in households])
-    return [schemas.household(h, who.scope) for h in households]
+    return [schemas.shown("household", h, who.user) for h in households]
 
 
 schemas.summarise(router)

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
-from api.auth import Caller, caller
+from api.auth import ORGANISERS, Caller, caller
 from api.rest import schemas
 from api.rest.schemas import (
     ERRORS,
@@ -35,7 +35,7 @@ def households(who: Annotated[Caller, Depends(caller)],
     """户列表：辖区内的家庭，按户编号排序 / households in the caller's jurisdiction, by number."""
     found = list_households(store=who.store, region=region, page=PageRequest(page, page_size), scope=who.scope)
     who.read("household", [h.household_no for h in found.items])
-    return schemas.page_out(found, lambda h: schemas.household(h, who.scope))
+    return schemas.page_out(found, lambda h: schemas.shown("household", h, who.user))
 
 
 @router.get("/households/{household_no}", response_model=HouseholdOut)
@@ -43,7 +43,7 @@ def household(household_no: str, who: Annotated[Caller, Depends(caller)]) -> dic
     """一户的基本信息 / one household."""
     found = get_household(store=who.store, household_no=household_no, scope=who.scope)
     who.read("household", [household_no])
-    return schemas.household(found, who.scope)
+    return schemas.shown("household", found, who.user)
 
 
 def _scoped(who: Caller, household_no: str, part):
@@ -58,39 +58,43 @@ def members(household_no: str, who: Annotated[Caller, Depends(caller)]) -> list[
     """家庭中的残疾人 / the household's disabled members."""
     people = _scoped(who, household_no, members_in)
     who.read("person", [p.id_number for p in people])
-    return [schemas.person(p, who.scope) for p in people]
+    return [schemas.shown("person", p, who.user) for p in people]
 
 
 @router.get("/households/{household_no}/pairings", response_model=list[PairingOut])
 def pairings(household_no: str, who: Annotated[Caller, Depends(caller)]) -> list[dict]:
     """一对一结对（含历史）/ one-to-one pairings, past ones included, oldest first."""
-    return [schemas.plain(p) for p in _scoped(who, household_no, pairings_in)]
+    return [schemas.shown("pairing", p, who.user) for p in _scoped(who, household_no, pairings_in)]
 
 
 @router.get("/households/{household_no}/aux-pairings", response_model=list[AuxPairingOut])
 def aux_pairings(household_no: str, who: Annotated[Caller, Depends(caller)]) -> list[dict]:
     """辅助结对（含历史）/ auxiliary pairings with organisations, oldest first."""
-    return [schemas.plain(p) for p in _scoped(who, household_no, aux_pairings_in)]
+    return [schemas.shown("pairing", p, who.user) for p in _scoped(who, household_no, aux_pairings_in)]
 
 
 @router.get("/households/{household_no}/ledger", response_model=list[LedgerEntryOut])
 def ledger(household_no: str, who: Annotated[Caller, Depends(caller)]) -> list[dict]:
     """帮扶台账 / the household's ledger, oldest first."""
-    return [schemas.ledger_entry(e) for e in _scoped(who, household_no, ledger_in)]
+    return [schemas.ledger_entry(e, who.user) for e in _scoped(who, household_no, ledger_in)]
 
 
 @router.get("/households/{household_no}/problems", response_model=list[ProblemOut])
 def problems(household_no: str, who: Annotated[Caller, Depends(caller)]) -> list[dict]:
     """反映的困难（含已解决）/ the household's problems, solved ones included."""
-    return [schemas.plain(p) for p in _scoped(who, household_no, problems_in)]
+    return [schemas.shown("problem", p, who.user) for p in _scoped(who, household_no, problems_in)]
 
 
 @router.get("/persons/{id_number}", response_model=PersonOut)
 def person(id_number: str, who: Annotated[Caller, Depends(caller)]) -> dict:
-    """一名残疾人 / one disabled person (by full ID number)."""
+    """一名残疾人 / one disabled person (by full ID number; admins and organisers only).
+
+    Looking a person up by a full ID number tells whether they are a registered disabled person, so
+    the other roles get 403 whatever the number: they reach persons through their households."""
+    who.require(ORGANISERS, "按身份证号查询残疾人 look a person up by ID number")
     found = get_person(store=who.store, id_number=id_number, scope=who.scope)
     who.read("person", [id_number])
-    return schemas.person(found, who.scope)
+    return schemas.shown("person", found, who.user)
 
 
 schemas.summarise(router)

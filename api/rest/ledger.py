@@ -68,7 +68,7 @@ def problems(who: Annotated[Caller, Depends(caller)],
     found = list_problems(store=who.store, region=region, open_only=open, page=PageRequest(page, page_size),
                           scope=who.scope)
     who.read("household", [p.household_no for p in found.items])
-    return schemas.page_out(found, schemas.plain)
+    return schemas.page_out(found, lambda p: schemas.shown("problem", p, who.user))
 
 
 schemas.summarise(router)

@@ -23,13 +23,13 @@ def orgs(who: Annotated[Caller, Depends(caller)], page: PageQ = 1, page_size: Pa
     """社会组织列表：服务于辖区（或包含辖区的上级区划）的组织 / organisations serving the jurisdiction
     (or a wider region that holds it), by code. An organisation sees itself; a cadre sees none."""
     found = list_orgs(store=who.store, page=PageRequest(page, page_size), scope=who.scope)
-    return schemas.page_out(found, schemas.plain)
+    return schemas.page_out(found, lambda o: schemas.shown("org", o, who.user))
 
 
 @router.get("/orgs/{uscc}", response_model=OrgOut)
 def org(uscc: str, who: Annotated[Caller, Depends(caller)]) -> dict:
     """一个社会组织 / one organisation (by its unified social credit code)."""
-    return schemas.plain(get_org(store=who.store, uscc=uscc, scope=who.scope))
+    return schemas.shown("org", get_org(store=who.store, uscc=uscc, scope=who.scope), who.user)
 
 
 @router.get("/orgs/{uscc}/aux-pairings", response_model=list[AuxPairingOut])
@@ -39,7 +39,7 @@ def aux_pairings(uscc: str, who: Annotated[Caller, Depends(caller)]) -> list[dic
     get_org(store=who.store, uscc=uscc, scope=who.scope)
     pairings = who.store.read(lambda tx: org_aux_pairings_in(tx, [uscc], who.scope))[uscc]
     who.read("household", [p.household_no for p in pairings])
-    return [schemas.plain(p) for p in pairings]
+    return [schemas.shown("pairing", p, who.user) for p in pairings]
 
 
 @router.get("/orgs/{uscc}/ledger", response_model=list[LedgerEntryOut])
@@ -49,7 +49,7 @@ def ledger(uscc: str, who: Annotated[Caller, Depends(caller)]) -> list[dict]:
     get_org(store=who.store, uscc=uscc, scope=who.scope)
     entries = who.store.read(lambda tx: org_ledger_in(tx, [uscc], who.scope))[uscc]
     who.read("household", [e.household_no for e in entries])
-    return [schemas.ledger_entry(e) for e in entries]
+    return [schemas.ledger_entry(e, who.user) for e in entries]
 
 
 schemas.summarise(router)

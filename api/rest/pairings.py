@@ -56,13 +56,13 @@ class AuxPairIn(Body):
 @router.post("/pairings", response_model=PairingOut, status_code=status.HTTP_201_CREATED)
 def pair(body: PairIn, who: Annotated[Caller, Depends(caller)]) -> dict:
     """一对一结对 / pair a household with a cadre (organisers; 409 when a pairing rule refuses)."""
-    return schemas.plain(operations.pair(who, body.household_no, body.cadre_no, body.started_on))
+    return schemas.shown("pairing", operations.pair(who, body.household_no, body.cadre_no, body.started_on), who.user)
 
 
 @router.post("/pairings/{household_no}/end", response_model=PairingOut)
 def end(household_no: str, body: EndIn, who: Annotated[Caller, Depends(caller)]) -> dict:
     """结束一对一结对（保留为历史）/ end the household's active pairing; it stays in the history."""
-    return schemas.plain(operations.end_pairing(who, household_no, body.reason, body.ended_on))
+    return schemas.shown("pairing", operations.end_pairing(who, household_no, body.reason, body.ended_on), who.user)
 
 
 @router.post("/pairings/{household_no}/transfer", response_model=TransferOut)
@@ -70,20 +70,21 @@ def transfer(household_no: str, body: TransferIn, who: Annotated[Caller, Depends
     """转移结对：结束现结对并与新干部结对，全部成功或全部不变 / move the household to another cadre,
     all or nothing."""
     ended, new = operations.transfer(who, household_no, body.cadre_no, body.reason)
-    return {"ended": schemas.plain(ended), "new": schemas.plain(new)}
+    return {"ended": schemas.shown("pairing", ended, who.user), "new": schemas.shown("pairing", new, who.user)}
 
 
 @router.post("/aux-pairings", response_model=AuxPairingOut, status_code=status.HTTP_201_CREATED)
 def aux_pair(body: AuxPairIn, who: Annotated[Caller, Depends(caller)]) -> dict:
     """辅助结对 / an organisation's auxiliary pairing (organisers, or the organisation for a
     household of the region it serves)."""
-    return schemas.plain(operations.aux_pair(who, body.household_no, body.uscc, body.started_on))
+    return schemas.shown("pairing", operations.aux_pair(who, body.household_no, body.uscc, body.started_on), who.user)
 
 
 @router.post("/aux-pairings/{household_no}/{uscc}/end", response_model=AuxPairingOut)
 def end_aux(household_no: str, uscc: str, body: EndIn, who: Annotated[Caller, Depends(caller)]) -> dict:
     """结束辅助结对 / end an auxiliary pairing."""
-    return schemas.plain(operations.end_aux_pairing(who, household_no, uscc, body.reason, body.ended_on))
+    return schemas.shown("pairing", operations.end_aux_pairing(who, household_no, uscc, body.reason, body.ended_on),
+                         who.user)
 
 
 schemas.summarise(router)

@@ -2,7 +2,9 @@
 JSON page or, as CSV or XLSX, every row in one download (the same files ``jiedui report`` writes).
 
 Organisers and portals only. Report rows never carry a full ID number (the reports that name
-persons show them masked, for every role); the households a report names are recorded as read.
+persons show them masked, for every role); the other personal columns follow the privacy policy
+(``graph_schema/access/privacy.py``) in every format: a withheld column stays, empty. The
+households a report names are recorded as read.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from api.auth import READERS, Caller, caller
 from api.report_output import ALL_PAGE, csv_text, report_rows, xlsx_bytes
 from api.rest import schemas
 from api.rest.schemas import ERRORS, Day, PageQ, PageSizeQ, RegionQ
+from graph_schema.access import privacy
 from graph_schema.errors import InvalidValue, NotFound
 from graph_schema.models import today
 from graph_schema.monitoring.catalogue import REPORTS
@@ -81,12 +84,12 @@ def report(name: Annotated[str, Path(description=f"报表名 / report: {' | '.jo
                                "the period starts after as_of")
         options["period_start"] = period_start
     if fmt == "json":
-        result = who.reports.run(found, who.store, where, PageRequest(page, page_size, ALL_PAGE), **options)
+        result = who.report(found, where, PageRequest(page, page_size, ALL_PAGE), **options)
         who.read("household", [no for r in result.items for no in _households(r)])
         return {"report": found.name, "title": found.title, "region": where, "as_of": as_of or today(),
                 "items": [as_dict(r) for r in result.items], "total": result.total, "page": result.page,
                 "page_size": result.page_size, "pages": result.pages}
-    rows = report_rows(found, who.store, where, options)
+    rows = privacy.report_rows(found.name, report_rows(found, who.store, where, options), who.user)
     who.read("household", [no for r in rows for no in _households(r)])
     stem = f"{found.name}-{where}-{(as_of or today()).isoformat()}"
     if fmt == "csv":

@@ -1,5 +1,7 @@
-"""What the REST API answers with: plain output models, ID numbers masked for roles that may not
-see them. (The domain models validate ID checksums, so a masked ID cannot live in them.)"""
+"""What the REST API answers with: plain output models, each object as the caller may see it
+under the privacy policy (``graph_schema/access/privacy.py``: masked values are plain strings,
+withheld ones null, so every field some role is denied is nullable here). The domain models
+validate ID checksums, so a masked ID cannot live in them."""
 
 from __future__ import annotations
 
@@ -10,7 +12,8 @@ from fastapi import APIRouter, Query
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field
 
-from graph_schema.access.models import Scope, mask_id
+from graph_schema.access import privacy
+from graph_schema.access.models import User
 from graph_schema.pagination import Page
 
 T = TypeVar("T")
@@ -81,7 +84,7 @@ class HouseholdOut(BaseModel):
     dibao: bool | None = None
     tekun: bool | None = None
     elderly_carer: bool | None = None
-    risk_factors: list[str] = []
+    risk_factors: list[str] | None = []
     phone: str | None = None
 
 
@@ -91,11 +94,11 @@ class PersonOut(BaseModel):
     cert_no: str
     household_no: str
     relation: str | None = None
-    category: int
-    grade: int
+    category: int | None
+    grade: int | None
     cert_expiry: dt.date | None = None
     labour_ability: str | None = None
-    needs: list[str] = []
+    needs: list[str] | None = []
 
 
 class CadreOut(BaseModel):
@@ -183,22 +186,14 @@ def plain(model: BaseModel) -> dict:
     return model.model_dump(mode="json")
 
 
-def household(h, scope: Scope) -> dict:
-    row = plain(h)
-    if not scope.sees_ids:
-        row["head_id"] = mask_id(row["head_id"])
-    return row
+def shown(subject: str, model: BaseModel, user: User) -> dict:
+    """A domain object as ``user`` may see it: the one place REST applies the privacy policy
+    (``subject`` names the object's rows of the policy table: household, person, cadre …)."""
+    return privacy.redact(subject, plain(model), user)
 
 
-def person(p, scope: Scope) -> dict:
-    row = plain(p)
-    if not scope.sees_ids:
-        row["id_number"], row["cert_no"] = mask_id(row["id_number"]), mask_id(row["cert_no"])
-    return row
-
-
-def ledger_entry(e) -> dict:
-    return plain(e) | {"entry_id": e.entry_id}
+def ledger_entry(e, user: User) -> dict:
+    return shown("ledger", e, user) | {"entry_id": e.entry_id}
 
 
 class ExclusionOut(BaseModel):

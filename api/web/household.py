@@ -2,7 +2,10 @@
 risk, and a drawing of its assistance network (server-side SVG with the same links as a list).
 
 The household is read through the caller's scope: one outside it answers 404, as one that does
-not exist. The reads are recorded in the audit trail as the REST routes record them."""
+not exist. What the page shows of it follows the privacy policy (``graph_schema/access/privacy.py``):
+every record goes through ``privacy.redact`` before it reaches the template, and the template
+draws no line or column of a field the caller's role is denied (``shows``). The reads are recorded
+in the audit trail as the REST routes record them."""
 
 from __future__ import annotations
 
@@ -17,7 +20,8 @@ from fastapi.responses import HTMLResponse
 
 from api.web.lists import show
 from api.web.pages import Who
-from graph_schema.access.models import mask_id
+from graph_schema.access import privacy
+from graph_schema.access.models import User
 from graph_schema.cadre.service import cadres_in
 from graph_schema.household.models import Household, Person
 from graph_schema.household.service import get_household, members_in
@@ -35,6 +39,10 @@ from graph_schema.settings import get_settings
 router = APIRouter(include_in_schema=False)
 
 LEDGER_PAGE = 50
+#: the members table's columns after name and numbers: field → heading (a column is drawn for the
+#: roles the privacy policy lets see the field)
+MEMBER_COLUMNS = {"relation": "与户主关系 relation", "category": "类别 category", "grade": "等级 grade",
+                  "cert_expiry": "有效期至 expires", "needs": "需求 needs"}
 #: how a pairing's source reads on the page
 SOURCES = {"import": "导入 / import", "manual": "手工 / manual", "matcher": "匹配 / matcher", "transfer": "转移 / transfer"}
 
@@ -60,38 +68,46 @@ def household_page(request: Request, who: Who, household_no: str, ledger_page: i
     parts = who.store.read(work)
     who.read("household", keys)
     who.read("person", [p.id_number for p in parts["members"]])
+    user = who.user
     names = {no: c.name for no, c in parts["cadres"].items()} | {u: o.name for u, o in parts["orgs"].items()}
-    newest_first = list(reversed(parts["ledger"]))
+    newest_first = [_seen("ledger", e, user) | {"actor": e.actor} for e in reversed(parts["ledger"])]
     page = max(1, ledger_page)
     ledger = Page(newest_first[(page - 1) * LEDGER_PAGE:page * LEDGER_PAGE], len(newest_first), page, LEDGER_PAGE)
-    links = network_links(found, parts["pairings"], parts["aux"], names) + service_links(parts["listings"])
+    seen = _seen("household", found, user)
+    links = network_links(found, parts["pairings"], parts["aux"], names)
+    if privacy.shows("benefit.item", user.role):
+        links += service_links(parts["listings"])
     region = get_region(store=who.store, code=found.region_code)
-    return show(request, who, "household.html", household=found, region=region,
-                head_id=_id(found.head_id, who.scope.sees_ids),
-                members=[_member(p, who.scope.sees_ids) for p in parts["members"]],
-                pairings=list(reversed(parts["pairings"])), aux=list(reversed(parts["aux"])),
-                ledger=ledger, sources=SOURCES, problems=list(reversed(parts["problems"])), names=names,
-                risk=_risk(found, parts["members"]), links=links, network=network_svg(found, links))
+    return show(request, who, "household.html", household=seen, region=region,
+                members=[_member(p, user) for p in parts["members"]],
+                member_columns=[(f, t) for f, t in MEMBER_COLUMNS.items() if privacy.shows(f"person.{f}", user.role)],
+                pairings=[_seen("pairing", p, user) for p in reversed(parts["pairings"])],
+                aux=[_seen("pairing", a, user) for a in reversed(parts["aux"])],
+                ledger=ledger, sources=SOURCES, problems=[_seen("problem", p, user) for p in reversed(parts["problems"])],
+                names=names, risk=_risk(found, parts["members"], user), links=links,
+                network=network_svg(found.household_no, seen["head_name"], links),
+                shows=lambda field: privacy.shows(field, user.role),
+                own_entries=any(privacy.owns("ledger", e, user) for e in newest_first))
 
 
-def _id(value: str | None, sees_ids: bool) -> str | None:
-    return value if sees_ids else mask_id(value)
+def _seen(subject: str, record: Any, user: User) -> dict[str, Any]:
+    return privacy.redact(subject, record.model_dump(), user)
 
 
-def _member(p: Person, sees_ids: bool) -> dict[str, Any]:
-    return {"name": p.name, "id_number": _id(p.id_number, sees_ids), "cert_no": _id(p.cert_no, sees_ids),
-            "relation": p.relation, "category": p.category.zh, "grade": p.grade.zh, "cert_expiry": p.cert_expiry,
-            "labour_ability": p.labour_ability, "needs": p.needs}
+def _member(p: Person, user: User) -> dict[str, Any]:
+    seen = _seen("person", p, user)
+    return seen | {"category": None if seen["category"] is None else p.category.zh,
+                   "grade": None if seen["grade"] is None else p.grade.zh}
 
 
-def _risk(h: Household, members: list[Person]) -> dict[str, Any]:
+def _risk(h: Household, members: list[Person], user: User) -> dict[str, Any]:
     """Priority and risk score, as the monitoring lists and GraphQL compute them."""
     facts = risk.RiskFacts(monitoring=h.monitoring, tekun=h.tekun, dibao=h.dibao, elderly_carer=h.elderly_carer,
                            labour=h.labour, disabled=len(members), severe=sum(1 for m in members if m.grade <= 2))
     weights = get_settings().risk
     score = risk.score(facts, weights)
-    return {"priority": facts.priority, "score": score, "level": risk.level(score, weights).value,
-            "reasons": risk.reasons(facts)}
+    return privacy.redact("risk", {"priority": facts.priority, "score": score, "level": risk.level(score, weights).value,
+                                   "reasons": risk.reasons(facts)}, user)
 
 
 # --- the assistance network --------------------------------------------------------------------
@@ -143,15 +159,16 @@ def service_links(listings: list[Listing]) -> list[Link]:
     return links
 
 
-def network_svg(h: Household, links: list[Link], *, size: int = 560) -> str:
+def network_svg(household_no: str, head_name: str, links: list[Link], *, size: int = 560) -> str:
     """The household in the centre, its cadres and organisations around it; an active link is a
-    bold solid line, an ended one thin and dashed. A title and a description name every link."""
+    bold solid line, an ended one thin and dashed. A title and a description name every link.
+    ``head_name`` is the name as the caller may see it."""
     cx = cy = size / 2
     radius = size / 2 - 70
-    title = f"户 {h.household_no} 的帮扶关系 / assistance network"
+    title = f"户 {household_no} 的帮扶关系 / assistance network"
     active = [link for link in links if link.active]
-    desc = (f"中心为户 {h.household_no}（户主 {h.head_name}），共 {len(links)} 条帮扶关系，其中 {len(active)} 条进行中："
-            + "；".join(link.text for link in links) if links else f"户 {h.household_no} 还没有结对、辅助结对或服务")
+    desc = (f"中心为户 {household_no}（户主 {head_name}），共 {len(links)} 条帮扶关系，其中 {len(active)} 条进行中："
+            + "；".join(link.text for link in links) if links else f"户 {household_no} 还没有结对、辅助结对或服务")
     out = [f'<svg role="img" aria-labelledby="net-t net-d" viewBox="0 0 {size} {size}" class="network" '
            f'xmlns="http://www.w3.org/2000/svg">',
            f'<title id="net-t">{escape(title)}</title><desc id="net-d">{escape(desc)}</desc>']
@@ -163,8 +180,8 @@ def network_svg(h: Household, links: list[Link], *, size: int = 560) -> str:
         style = "edge active" if link.active else "edge ended"
         out.append(f'<line x1="{cx:.1f}" y1="{cy:.1f}" x2="{x:.1f}" y2="{y:.1f}" class="{style} {link.kind}"/>')
     out.append(f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="46" class="node household"/>')
-    out.append(f'<text x="{cx:.1f}" y="{cy - 4:.1f}" text-anchor="middle" class="label strong">户 {escape(h.household_no)}</text>')
-    out.append(f'<text x="{cx:.1f}" y="{cy + 16:.1f}" text-anchor="middle" class="label">{escape(h.head_name)}</text>')
+    out.append(f'<text x="{cx:.1f}" y="{cy - 4:.1f}" text-anchor="middle" class="label strong">户 {escape(household_no)}</text>')
+    out.append(f'<text x="{cx:.1f}" y="{cy + 16:.1f}" text-anchor="middle" class="label">{escape(head_name)}</text>')
     for link, (x, y) in zip(links, spots, strict=True):
         state = "active" if link.active else "ended"
         out.append(f'<rect x="{x - 56:.1f}" y="{y - 30:.1f}" width="112" height="60" rx="{CORNERS[link.kind]}" '

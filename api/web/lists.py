@@ -3,8 +3,9 @@ its confirmation), overdue visits, open problems (closed here with a 解决困�
 certificate expiry (reminders recorded here) and cadre load.
 
 Routes stay thin: each list is a run of the report cache for a region of the caller's
-jurisdiction, each change one of ``api.operations`` (role, scope and audit checks) or a service
-call that records what it wrote."""
+jurisdiction (``Caller.report``: its rows as the privacy policy lets the caller see them, and a
+column the caller's role is denied is not drawn), each change one of ``api.operations`` (role,
+scope and audit checks) or a service call that records what it wrote."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from api import operations
 from api.auth import ORGANISERS, READERS, Caller
 from api.report_output import ALL_PAGE
 from api.web.pages import Who, _top_region, render
+from graph_schema.access import privacy
 from graph_schema.cadre.service import cadres_in
 from graph_schema.enums import LedgerKind
 from graph_schema.errors import InvalidValue, JieduiError
@@ -95,11 +97,16 @@ def _short(code12: str) -> str:
 
 
 def all_rows(who: Caller, report: Report, code: str, **options: Any) -> list[Any]:
-    """Every row of a report for the region (through the report cache)."""
-    first = who.reports.run(report, who.store, code, PageRequest(1, ALL_PAGE, ALL_PAGE), **options)
+    """Every row of a report for the region (through the report cache), as the caller may see them."""
+    first = who.report(report, code, PageRequest(1, ALL_PAGE, ALL_PAGE), **options)
     if first.total <= len(first.items):
         return first.items
-    return who.reports.run(report, who.store, code, PageRequest(1, first.total, first.total), **options).items
+    return who.report(report, code, PageRequest(1, first.total, first.total), **options).items
+
+
+def columns(who: Caller, report: Report) -> list[str]:
+    """The report's columns the caller's role sees anything of: the only ones a page draws."""
+    return privacy.report_columns(report.name, report.fields, who.user.role)
 
 
 def page_number(page: int | None) -> int:
@@ -174,15 +181,17 @@ def unpaired(request: Request, who: Who, region: str | None = None, risk: str | 
     """未结对重点户：按风险排序，可按区划、风险等级和原因筛选 / unpaired priority households."""
     who.require(READERS, "查看未结对重点户 see unpaired households")
     code = region_of(who, region)
-    rows = all_rows(who, REPORTS["unpaired"], code, as_of=today())
-    reasons = sorted({r for row in rows for r in row.reasons})
+    report = REPORTS["unpaired"]
+    rows = all_rows(who, report, code, as_of=today())  # a reason the role may not see matches no row
+    reasons = sorted({r for row in rows for r in row.reasons or ()})
     kept = [row for row in rows
-            if (not risk or row.risk_level.value == risk) and (not reason or reason in row.reasons)]
+            if (not risk or row.risk_level.value == risk) and (not reason or reason in (row.reasons or ()))]
     found = paginate(kept, PageRequest(page_number(page), PAGE_SIZE, 10**9))
     who.read("household", [row.household_no for row in found.items])
     return show(request, who, "lists/unpaired.html", rows=found.items, pager=pager(found, request),
                 region=code, regions=region_choices(who), risk=risk or "", reason=reason or "",
-                risks=[lvl.value for lvl in RiskLevel], reasons=reasons, may_confirm=who.user.role in ORGANISERS)
+                risks=[lvl.value for lvl in RiskLevel], reasons=reasons, may_confirm=who.user.role in ORGANISERS,
+                columns=columns(who, report))
 
 
 def _suggestion(who: Caller, household_no: str) -> dict[str, Any]:
@@ -237,11 +246,11 @@ def _report_page(request: Request, who: Who, region: str | None, page: int | Non
     who.require(READERS, "查看报表 read reports")
     report = REPORTS[name]
     code = region_of(who, region)
-    found = who.reports.run(report, who.store, code, PageRequest(page_number(page), PAGE_SIZE), as_of=today())
+    found = who.report(report, code, PageRequest(page_number(page), PAGE_SIZE), as_of=today())
     who.read("household", [no for row in found.items for no in households_named(row)])
     return show(request, who, "lists/report.html", heading=heading, report=report, region=code,
                 regions=region_choices(who), pager=pager(found, request),
-                columns=[(f, report.headers.get(f, f)) for f in report.fields],
+                columns=[(f, report.headers.get(f, f)) for f in columns(who, report)],
                 rows=[dataclasses.asdict(r) for r in found.items])
 
 
@@ -271,10 +280,11 @@ def problems(request: Request, who: Who, region: str | None = None, page: int | 
     who.require(READERS, "查看未解决困难 see open problems")
     report = REPORTS["open-problems"]
     code = region_of(who, region)
-    found = who.reports.run(report, who.store, code, PageRequest(page_number(page), PAGE_SIZE), as_of=today())
+    found = who.report(report, code, PageRequest(page_number(page), PAGE_SIZE), as_of=today())
     who.read("household", [row.household_no for row in found.items])
     return show(request, who, "lists/problems.html", report=report, rows=found.items, pager=pager(found, request),
-                region=code, regions=region_choices(who), may_close=who.user.role in ORGANISERS)
+                region=code, regions=region_choices(who), may_close=who.user.role in ORGANISERS,
+                columns=columns(who, report))
 
 
 @router.post("/problems/{problem_no}/close")
@@ -305,11 +315,11 @@ def cert_expiry(request: Request, who: Who, region: str | None = None, page: int
     who.require(READERS, "查看证件到期 see certificate expiry")
     report = REPORTS["cert-expiry"]
     code = region_of(who, region)
-    found = who.reports.run(report, who.store, code, PageRequest(page_number(page), PAGE_SIZE), as_of=today())
+    found = who.report(report, code, PageRequest(page_number(page), PAGE_SIZE), as_of=today())
     who.read("household", [row.household_no for row in found.items])
     return show(request, who, "lists/cert_expiry.html", report=report, rows=found.items,
                 pager=pager(found, request), region=code, regions=region_choices(who),
-                may_remind=who.user.role in ORGANISERS, windows=WINDOW_TEXT)
+                may_remind=who.user.role in ORGANISERS, windows=WINDOW_TEXT, columns=columns(who, report))
 
 
 @router.post("/cert-expiry/remind")

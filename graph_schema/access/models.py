@@ -12,22 +12,22 @@ from graph_schema.region.service import scope_prefix
 class Role(StrEnum):
     """What a user is for. Every role but ``admin`` is bounded by a region, a cadre or an org."""
 
-    ADMIN = "admin"  # the whole store; sees ID numbers; reads the audit log
-    ORGANIZER = "organizer"  # a 残联 organiser: everything under one region, ID numbers included
+    ADMIN = "admin"  # the whole store; reads the audit log
+    ORGANIZER = "organizer"  # a 残联 organiser: everything under one region
     CADRE = "cadre"  # a cadre: the households they are paired with now, and their own records
     ORG = "org"  # a social organisation: the households of its auxiliary pairings, its own records
-    PORTAL = "portal"  # a read-only portal: everything under one region, ID numbers masked
+    PORTAL = "portal"  # a read-only portal: everything under one region
 
 
 @dataclass(frozen=True)
 class Scope:
     """What one user may reach, as Cypher the store queries embed (never a filter applied to
-    results afterwards). Region scopes are code prefixes ('' is the whole store)."""
+    results afterwards). Region scopes are code prefixes ('' is the whole store). What the user
+    sees of the objects reached is the privacy policy's business (``access/privacy.py``)."""
 
     prefix: str = ""
     cadre_no: str | None = None
     uscc: str | None = None
-    sees_ids: bool = True
 
     @property
     def params(self) -> dict[str, str]:
@@ -102,7 +102,7 @@ class Scope:
         raise InvalidValue("region", region, "必须指定区划代码", "a region code is required")
 
 
-#: The scope of local operators (the CLI) and of admins: everything, ID numbers shown.
+#: The scope of local operators (the CLI) and of admins: everything.
 EVERYTHING = Scope()
 
 
@@ -120,16 +120,9 @@ class User:
             case Role.ADMIN:
                 return EVERYTHING
             case Role.CADRE:
-                return Scope(cadre_no=self.cadre_no, sees_ids=False)
+                return Scope(cadre_no=self.cadre_no)
             case Role.ORG:
-                return Scope(uscc=self.uscc, sees_ids=False)
+                return Scope(uscc=self.uscc)
             case _:
-                return Scope(prefix=scope_prefix(self.region_code), sees_ids=self.role is Role.ORGANIZER)
+                return Scope(prefix=scope_prefix(self.region_code))
 
-
-def mask_id(value: str | None) -> str | None:
-    """An ID number (or a certificate number, which starts with it) shown as 620822********123X:
-    the county and the last four characters stay, the birth date and sequence are hidden."""
-    if not value or len(value) < 18:
-        return value
-    return value[:6] + "*" * 8 + value[14:]

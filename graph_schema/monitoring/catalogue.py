@@ -7,6 +7,7 @@ from graph_schema.monitoring.cadres import CADRE_LOAD
 from graph_schema.monitoring.certificates import CERT_EXPIRY
 from graph_schema.monitoring.common import Report
 from graph_schema.monitoring.coverage import COVERAGE
+from graph_schema.monitoring.disability import DISABILITY_COUNTS
 from graph_schema.monitoring.post_evaluation import POST_EVALUATION, POST_EVALUATION_TOTALS
 from graph_schema.monitoring.problems import OPEN_PROBLEMS, PROBLEM_CLOSURE
 from graph_schema.monitoring.unpaired import UNPAIRED
@@ -14,4 +15,4 @@ from graph_schema.monitoring.visits import OVERDUE_VISITS
 
 REPORTS: dict[str, Report] = {r.name: r for r in (
     UNPAIRED, OVERDUE_VISITS, OPEN_PROBLEMS, PROBLEM_CLOSURE, BENEFIT_GAPS, CERT_EXPIRY, COVERAGE,
-    POST_EVALUATION, POST_EVALUATION_TOTALS, CADRE_LOAD)}
+    POST_EVALUATION, POST_EVALUATION_TOTALS, CADRE_LOAD, DISABILITY_COUNTS)}

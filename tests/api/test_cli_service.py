@@ -90,7 +90,7 @@ def test_the_readme_run_command_serves_the_demo_data(tmp_path):
         listed = _get(f"{base}/api/v1/households?page_size=5", tokens["county-portal"])
         assert listed["total"] > 8000 and len(listed["items"]) == 5
         assert all("********" in h["head_id"] for h in listed["items"])
-        query = ("{ unpaired(first: 3) { totalCount edges { node { householdNo riskScore "
+        query = ("{ unpaired(first: 3) { totalCount edges { node { householdNo riskLevel riskScore "
                  "household { headId members { name grade } } } } } }")
         answer = _get(f"{base}/graphql", tokens["county-portal"], {"query": query})
         assert "errors" not in answer, answer
@@ -98,8 +98,12 @@ def test_the_readme_run_command_serves_the_demo_data(tmp_path):
         assert unpaired["totalCount"] > 100 and len(unpaired["edges"]) == 3
         first = unpaired["edges"][0]["node"]
         assert first["household"]["members"] and "********" in first["household"]["headId"]
-        scores = [e["node"]["riskScore"] for e in unpaired["edges"]]
-        assert scores == sorted(scores, reverse=True)
+        # the portal's row: highest risk first, the level shown, the score and the grades withheld
+        levels = [e["node"]["riskLevel"] for e in unpaired["edges"]]
+        assert levels == sorted(levels, key="高中低".index)
+        assert [e["node"]["riskScore"] for e in unpaired["edges"]] == [None] * 3
+        assert {m["grade"] for m in first["household"]["members"]} == {None}
+        assert all("*" in m["name"] for m in first["household"]["members"])
     finally:
         server.terminate()
         server.wait(timeout=30)

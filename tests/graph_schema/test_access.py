@@ -9,7 +9,8 @@ import pytest
 
 from factories import OTHER_COUNTY_VILLAGE, VILLAGE, cadre, household, org
 from graph_schema.access.audit import AuditLog, audit_entries, entry
-from graph_schema.access.models import Role, Scope, User, mask_id
+from graph_schema.access.models import Role, Scope, User
+from graph_schema.access.privacy import mask_id
 from graph_schema.access.service import (
     Unauthenticated,
     add_user,
@@ -57,7 +58,7 @@ def test_tokens_authenticate_until_revoked_or_expired(counties):
     store, _ = counties
     add_user(store=store, user_id="a", role=Role.ORGANIZER, region="620822")
     first, second = issue_token(store=store, user_id="a"), issue_token(store=store, user_id="a", days=1)
-    assert authenticate(store=store, token=first).scope == Scope(prefix="620822", sees_ids=True)
+    assert authenticate(store=store, token=first).scope == Scope(prefix="620822")
     store.execute(f"MATCH (t:{TOKEN.label}) WHERE t.expires_at < $far SET t.expires_at = $past",
                   {"far": (dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=2)).isoformat(),
                    "past": "2000-01-01T00:00:00+00:00"})
