@@ -71,6 +71,10 @@ class Settings(BaseSettings):
     page_size: int = 50
     max_page_size: int = 1000
     max_upload_mb: int = 200  # the largest import upload the web service accepts (413 beyond)
+    # Reverse proxies whose X-Forwarded-For and X-Forwarded-Proto are believed: comma-separated
+    # addresses or networks ("10.0.0.5", "10.0.0.0/24"; "*" any). Empty: none, so the peer address
+    # is the client the throttles count (a header anyone can send must not choose the address).
+    forwarded_allow_ips: str = ""
     risk: RiskWeights = RiskWeights()
 
 
