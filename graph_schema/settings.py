@@ -75,6 +75,9 @@ class Settings(BaseSettings):
     # addresses or networks ("10.0.0.5", "10.0.0.0/24"; "*" any). Empty: none, so the peer address
     # is the client the throttles count (a header anyone can send must not choose the address).
     forwarded_allow_ips: str = ""
+    # The most a GraphQL operation may cost (api/graphql/cost.py), computed from the query before
+    # it runs; above it the operation is refused with QUERY_TOO_COSTLY.
+    graphql_max_cost: int = Field(50_000, gt=0)
     risk: RiskWeights = RiskWeights()
 
 

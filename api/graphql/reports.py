@@ -25,7 +25,7 @@ from api.graphql.loaders import blocking
 from api.graphql.scalars import Fen
 from api.graphql.pagination import DEFAULT_FIRST, Connection, connection, window
 from graph_schema.monitoring.catalogue import REPORTS
-from graph_schema.monitoring.common import Report
+from graph_schema.monitoring.common import Report, households_named
 
 
 def _plain(hint: typing.Any) -> typing.Any:
@@ -81,7 +81,7 @@ async def _run(info: Info, report: Report, region: str | None, as_of: dt.date | 
     code = ctx.scope.region(region)
     options = {"as_of": as_of} | ({"period_start": period_start} if report.ranged else {})
     page = await blocking(lambda: ctx.who.reports.run(report, ctx.who.store, code, win, **options))
-    ctx.saw("household", [row.household_no for row in page.items if getattr(row, "household_no", None)])
+    ctx.saw("household", [no for row in page.items for no in households_named(row)])
     return connection(page.items, page.total, win, _itself)
 
 
