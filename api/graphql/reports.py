@@ -112,6 +112,9 @@ def _camel(name: str) -> str:
     return head + "".join(part.title() for part in rest)
 
 
+#: The names of those fields (each runs its report when resolved: ``api/graphql/cost.py``).
+REPORT_FIELDS = frozenset(_camel(name) for name in REPORTS)
+
 #: The query fields of every monitoring list, merged into ``Query``.
 Monitoring = strawberry.type(
     type("Monitoring", (), {name.replace("-", "_"): _field(report) for name, report in REPORTS.items()}))
