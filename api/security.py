@@ -92,14 +92,14 @@ def request_secret(request: Request) -> bytes:
     return request.app.state.csrf_secret
 
 
-class CrossOrigin(CsrfRefused):
+class CrossOrigin(JieduiError):
     """A sign-in posted from another site (answers 403; nobody is signed in)."""
 
     code = "CROSS_ORIGIN"
 
     def __init__(self) -> None:
-        JieduiError.__init__(self, "登录请求来自其他网站，已拒绝；请在本系统的登录页登录",
-                             "a sign-in sent from another site is refused; sign in on this site's sign-in page")
+        super().__init__("登录请求来自其他网站，已拒绝；请在本系统的登录页登录",
+                         "a sign-in sent from another site is refused; sign in on this site's sign-in page")
 
 
 def same_origin(request: Request) -> bool:

@@ -33,7 +33,7 @@ async def check_csrf(request: Request) -> None:
             if declared.isdigit() and int(declared) > upload_limit(request):
                 if request.url.path == UPLOAD:
                     return  # not read here: the upload route refuses it (413) before reading or doing anything
-                raise CsrfRefused()  # no other form is that large, and reading it to find the token would be
+                raise CsrfRefused()  # no other form is that large: refused unread, not read to find its token
             form = await request.form(max_files=MAX_FILES + 1)
         elif content_type.startswith("application/x-www-form-urlencoded"):
             form = await request.form()
