@@ -46,8 +46,8 @@ T = TypeVar("T")
 async def blocking(call: Callable[[], T]) -> T:
     """Run one blocking store call on a worker thread (the server's thread pool, as the REST
     routes use), never on the event loop: one heavy query run on the loop held every other
-    request of the service until it ended (9 aliases of 1,000 households: a 5 ms request waited
-    8 s). The hop costs a little on a small query (measured on a household detail query, Neo4j,
+    request of the service until it ended (a request sent into 9 aliases of 1,000 nested
+    households waited 12.7 s; docs/reliability.md). The hop costs a little on a small query (measured on a household detail query, Neo4j,
     8 clients: 94–99 req/s on the loop, 85–90 on threads), which is the price of never stalling."""
     return await run_in_threadpool(call)
 
