@@ -18,7 +18,7 @@ from api.security import SecurityHeaders
 from api.throttle import Throttle
 from api.graphql import router as graphql_router
 from api.notify_runs import daily
-from api.rest import audit, cadres, households, imports, inbox, ledger, matcher, orgs, pairings, reports
+from api.rest import audit, cadres, households, imports, inbox, ledger, matcher, orgs, pairings, reports, users
 from api import web
 from graph_schema.access.audit import AuditLog
 from graph_schema.settings import get_settings
@@ -48,15 +48,16 @@ def create_app(store: GraphStore, *, audit_interval: float = 0.5, token_ttl: flo
     app.state.services = Services(store, AuditLog(store, interval=audit_interval), TokenCache(store, token_ttl),
                                   ReportCache(report_ttl))
     app.state.csrf_secret = secrets.token_bytes(32)
-    # failed sign-ins to the console: per user name, and (more) per client address; failed bearer
-    # tokens on the APIs per client address
+    # failed sign-ins to the console: per device cookie or user name, and (more) per client address
+    # (api/web/devices.py); failed bearer tokens on the APIs per client address. Only failures are
+    # counted, and a valid credential is never refused for the failures of others.
     app.state.login_user_throttle = Throttle(5, 300.0)
     app.state.login_ip_throttle = Throttle(20, 300.0)
     app.state.api_throttle = Throttle(30, 60.0)
     app.add_middleware(SecurityHeaders)
     errors.install(app, html=web.error_page)
     app.include_router(households.router, prefix=API)
-    for module in (cadres, orgs, pairings, matcher, ledger, imports, reports, audit, inbox):
+    for module in (cadres, orgs, pairings, matcher, ledger, imports, reports, audit, inbox, users):
         app.include_router(module.router, prefix=API)
     app.include_router(graphql_router())
     web.install(app)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api.report_cache import ReportCache
@@ -32,25 +33,53 @@ _bearer = HTTPBearer(auto_error=False, description="`jiedui user add` 生成的�
 
 class TokenCache:
     """Tokens resolved in the last ``ttl`` seconds, so a busy portal does not look its token up on
-    every request; a revocation takes effect within ``ttl`` (at once in the revoking process)."""
+    every request; a revocation takes effect within ``ttl`` (at once in the revoking process).
+
+    Refused tokens are remembered too: a portal polling with an expired token, or a flood of bad
+    ones, costs a store lookup per token per ``ttl`` rather than per request. That is safe because
+    a token the store refused never becomes valid later (tokens are random; a new one is new)."""
 
     def __init__(self, store: GraphStore, ttl: float = 30.0) -> None:
         self._store, self._ttl = store, ttl
-        self._users: dict[str, tuple[User, float]] = {}
+        self._users: dict[str, tuple[User | None, float]] = {}  # token hash → user (None: refused)
         self._lock = threading.Lock()
 
+    def cached(self, token: str | None) -> User | None:
+        """The user of a token resolved within ``ttl``, None if it has not been looked up lately;
+        Unauthenticated for no token or one refused lately (no store call either way)."""
+        if not token:
+            raise Unauthenticated()
+        hit = self._users.get(token_hash(token))
+        if hit is None or hit[1] <= time.monotonic():
+            return None
+        if hit[0] is None:
+            raise Unauthenticated()
+        return hit[0]
+
     def user(self, token: str | None) -> User:
-        key = token_hash(token) if token else ""
-        now = time.monotonic()
-        hit = self._users.get(key)
-        if hit and hit[1] > now:
-            return hit[0]
-        user = authenticate(store=self._store, token=token)
+        """The user of a token (a store lookup unless cached); Unauthenticated if it is refused."""
+        found = self.cached(token)
+        if found is not None:
+            return found
+        assert token  # cached() refused an empty one
+        try:
+            found = authenticate(store=self._store, token=token)
+        except Unauthenticated:
+            self._keep(token, None)
+            raise
+        self._keep(token, found)
+        return found
+
+    def _keep(self, token: str, user: User | None) -> None:
         with self._lock:
             if len(self._users) > 10_000:
                 self._users.clear()
-            self._users[key] = (user, now + self._ttl)
-        return user
+            self._users[token_hash(token)] = (user, time.monotonic() + self._ttl)
+
+    async def user_async(self, token: str | None) -> User:
+        """:meth:`user` for async code: from memory, or looked up on a worker thread, never on the
+        event loop."""
+        return self.cached(token) or await run_in_threadpool(self.user, token)
 
     def forget(self) -> None:
         with self._lock:
@@ -110,24 +139,29 @@ def services(request: Request) -> Services:
 
 async def caller(request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(_bearer)) -> Caller:
     """The caller of this request. Async, so that FastAPI does not hop to a worker thread for it:
-    a token is looked up in the store once per ``TokenCache.ttl``, in memory otherwise.
+    a token is looked up in the store (on a worker thread) once per ``TokenCache.ttl``, in memory
+    otherwise.
 
-    Failed tokens are counted per client address (``app.state.api_throttle``): past the limit the
-    address gets 429 with ``Retry-After`` until its oldest failure leaves the window."""
+    Failed tokens are counted per client address (``app.state.api_throttle``). The token is checked
+    first, so a valid one is answered whatever others sent from its address (a county office
+    behind one NAT address keeps working while one of its portals polls with an expired token);
+    past the limit, the address's bad tokens get 429 with ``Retry-After`` until its oldest
+    failure leaves the window."""
     throttle = request.app.state.api_throttle
-    address = "ip:" + client_address(request.client)
-    throttle.check(address)
     try:
-        return caller_with(request, credentials.credentials if credentials else None)
+        user = await services(request).tokens.user_async(credentials.credentials if credentials else None)
     except Unauthenticated:
+        address = "ip:" + client_address(request.client)
+        throttle.check(address)
         throttle.fail(address)
         raise
+    return caller_of(request, user)
 
 
-def caller_with(request: Request, token: str | None) -> Caller:
-    """The caller a token names (the API's bearer header, the console's session cookie)."""
+def caller_of(request: Request, user: User) -> Caller:
+    """The caller of this request, once its token (the API's bearer header, the console's session
+    cookie) has named the user."""
     svc = services(request)
-    user = svc.tokens.user(token)
     request_id = request.headers.get("x-request-id", "")[:64] or uuid.uuid4().hex
     request.state.request_id = request_id
     route = getattr(request.scope.get("route"), "path", request.url.path)  # the template, without the prefix

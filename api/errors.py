@@ -11,7 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException
 
-from api.security import CsrfRefused
+from api.security import CrossOrigin, CsrfRefused
 from api.throttle import TooManyAttempts
 from graph_schema.access.service import Forbidden, Unauthenticated
 from graph_schema.errors import InvalidValue, JieduiError, NotFound, RuleViolation, StoreError
@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 
 _STATUS: list[tuple[type[JieduiError], int]] = [
     (Unauthenticated, 401), (Forbidden, 403), (NotFound, 404), (InvalidValue, 422), (RuleViolation, 409),
-    (StoreError, 503), (TooManyAttempts, 429), (CsrfRefused, 403),
+    (StoreError, 503), (TooManyAttempts, 429), (CsrfRefused, 403), (CrossOrigin, 403),
 ]
 
 

@@ -7,7 +7,6 @@ report's Chinese column titles.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import io
 import json
@@ -20,6 +19,7 @@ import xlsxwriter
 from graph_schema.monitoring.common import Report, as_dict
 from graph_schema.pagination import PageRequest
 from graph_schema.store import GraphStore
+from importers.csv_escape import SafeWriter
 
 ALL_PAGE = 1000
 """The largest page a caller may ask for (an export fetches every row in one run instead)."""
@@ -69,8 +69,10 @@ def json_text(rows: list[Any]) -> str:
 
 
 def csv_text(report: Report, rows: list[Any]) -> str:
+    """The rows as CSV, every cell a spreadsheet might run as a formula escaped (a ledger note or a
+    problem number written through the APIs is free text)."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    writer = SafeWriter(buffer)
     writer.writerow(headers(report))
     writer.writerows([cell(v) for v in as_dict(r).values()] for r in rows)
     return buffer.getvalue()

@@ -9,12 +9,15 @@ script or style, so its policy is ``'self'`` only; so is Swagger UI's (``/docs``
 CSRF: the session cookie is already SameSite=Strict; on top of it every console POST must carry
 a token, an HMAC of the session token under a secret of this process (``csrf_token``), in the
 form field ``csrf_token`` or the ``X-CSRF-Token`` header (htmx sends it from ``<body hx-headers>``).
+The sign-in form has no session yet, so it is guarded by where the request comes from instead
+(:func:`same_origin`): another site must not sign a browser in to an account of its choosing.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+from urllib.parse import urlsplit
 
 from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
@@ -87,3 +90,32 @@ def csrf_valid(secret: bytes, session: str, sent: str | None) -> bool:
 
 def request_secret(request: Request) -> bytes:
     return request.app.state.csrf_secret
+
+
+class CrossOrigin(JieduiError):
+    """A sign-in posted from another site (answers 403; nobody is signed in)."""
+
+    code = "CROSS_ORIGIN"
+
+    def __init__(self) -> None:
+        super().__init__("登录请求来自其他网站，已拒绝；请在本系统的登录页登录",
+                         "a sign-in sent from another site is refused; sign in on this site's sign-in page")
+
+
+def same_origin(request: Request) -> bool:
+    """Whether a browser sent this request from a page of this site.
+
+    ``Sec-Fetch-Site``, set by the browser and beyond a page's reach, decides when present
+    (``same-site`` is refused too: a sibling host may belong to someone else). Browsers without
+    it send ``Origin`` on every cross-origin POST (else ``Referer``), compared with the ``Host``
+    the request was sent to, so a reverse proxy must pass ``Host`` on. A request with none of the
+    three is not a browser's cross-site form (browsers send at least one), so it is let through:
+    scripts and tests sign in that way."""
+    fetch_site = request.headers.get("sec-fetch-site")
+    if fetch_site is not None:
+        return fetch_site in ("same-origin", "none")
+    source = request.headers.get("origin") or request.headers.get("referer")
+    if source is None:
+        return True
+    host = request.headers.get("host", "")
+    return bool(host) and urlsplit(source).netloc.lower() == host.lower()

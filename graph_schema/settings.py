@@ -71,6 +71,13 @@ class Settings(BaseSettings):
     page_size: int = 50
     max_page_size: int = 1000
     max_upload_mb: int = 200  # the largest import upload the web service accepts (413 beyond)
+    # Reverse proxies whose X-Forwarded-For and X-Forwarded-Proto are believed: comma-separated
+    # addresses or networks ("10.0.0.5", "10.0.0.0/24"; "*" any). Empty: none, so the peer address
+    # is the client the throttles count (a header anyone can send must not choose the address).
+    forwarded_allow_ips: str = ""
+    # The most a GraphQL operation may cost (api/graphql/cost.py), computed from the query before
+    # it runs; above it the operation is refused with QUERY_TOO_COSTLY.
+    graphql_max_cost: int = Field(50_000, gt=0)
     risk: RiskWeights = RiskWeights()
     # Reminders (graph_schema/notify): the SMS gateway the outbox is posted to ("" keeps the texts
     # as recorded and sends nothing), and the daily time the service writes the inboxes ("" never;

@@ -24,6 +24,7 @@ import re
 from decimal import Decimal, InvalidOperation
 
 from importers.contract import Code
+from importers.csv_escape import unescape
 
 __all__ = [
     "CellError",
@@ -145,14 +146,19 @@ def _clean(value: str) -> str:
 def text(value: object, *, max_len: int = 200) -> str | None:
     """Free text: stripped, ``None`` when empty, numbers shown as the sheet shows them.
 
-    A value starting like a formula is refused rather than stored, because whatever exports it
-    again (the report, the exporter) would hand an executable formula back to a spreadsheet.
+    A value starting like a formula is refused rather than stored: a clerk most likely pasted a
+    formula where its value belongs. The same text after an apostrophe, as spreadsheets mark text
+    and as every CSV writer of this system escapes it (``importers/csv_escape.py``), is that text:
+    so exports and backups import back unchanged.
     """
     if _blank(value):
         return None
     if isinstance(value, str):
         result = _strip(value)
-        if _FORMULA_RE.match(result):
+        quoted = unescape(result)
+        if quoted is not None:
+            result = _strip(quoted)
+        elif _FORMULA_RE.match(result):
             raise CellError(
                 Code.BAD_TEXT,
                 f"「{_shown(result)}」看起来是公式，请填写公式的计算结果而不是公式本身",

@@ -10,7 +10,6 @@ masked an ID number could not be restored. It is never served over the API; keep
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Callable
 from pathlib import Path
 
@@ -23,6 +22,7 @@ from graph_schema.store.base import GraphStore
 from graph_schema.store.schema import CADRE, HOUSEHOLD, LISTING, ORG, PERSON, NodeTable
 from importers import formats as fmt
 from importers.contract import CADRES, HOUSEHOLDS, LEDGER, LISTINGS, ORGS, PAIRINGS, PERSONS, REGIONS, FileSpec
+from importers.csv_escape import SafeWriter
 
 PAGE = 50_000
 
@@ -130,7 +130,7 @@ def export(store: GraphStore, out: str | Path) -> dict[str, int]:
     for spec, rows_of in EXPORTS:
         rows = sorted(rows_of(store))
         with (folder / f"{spec.name}.csv").open("w", encoding="utf-8-sig", newline="") as f:
-            writer = csv.writer(f, lineterminator="\n")
+            writer = SafeWriter(f, lineterminator="\n")  # text written through the APIs may look like a formula
             writer.writerow(spec.headers)
             writer.writerows(rows)
         counts[f"{spec.name}.csv"] = len(rows)

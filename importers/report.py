@@ -10,12 +10,11 @@
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 import xlsxwriter
 
-from importers.cells import looks_like_formula
+from importers.csv_escape import SafeWriter
 from importers.engine import FileResult, ImportResult
 
 PROBLEM_HEADERS = ["文件 file", "行号 row", "列 column", "值 value", "代码 code", "原因", "reason"]
@@ -70,15 +69,11 @@ def _write(path: Path, sheets: list[tuple[str, list[str], list[list]]]) -> None:
     else:
         name, headers, rows = sheets[0]
         with path.open("w", encoding="utf-8-sig", newline="") as out:
-            writer = csv.writer(out)
+            # a cell Excel would run as a formula (a rejected =HYPERLINK(…) written back) gets a
+            # leading apostrophe: opening the report shows the text and runs nothing
+            writer = SafeWriter(out)
             writer.writerow(headers)
-            writer.writerows([_inert(v) for v in row] for row in rows)
-
-
-def _inert(value: object) -> object:
-    """A CSV cell that Excel would run as a formula (a rejected =HYPERLINK(…) written back) gets
-    a leading apostrophe, so opening the report shows the text and runs nothing."""
-    return f"'{value}" if isinstance(value, str) and looks_like_formula(value) else value
+            writer.writerows(rows)
 
 
 def write_report(path: str | Path, result: ImportResult) -> list[Path]:

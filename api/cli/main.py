@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import tempfile
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -25,7 +25,7 @@ from graph_schema.errors import JieduiError
 from graph_schema.household.service import has_households
 from graph_schema.monitoring.unpaired import unpaired_priority
 from graph_schema.pagination import PageRequest
-from graph_schema.settings import get_settings
+from graph_schema.settings import Settings, get_settings
 from graph_schema.store import GraphStore
 from importers import synth, synth_files
 from importers.engine import REPORT_PREFIX, ImportResult, run_import
@@ -92,8 +92,19 @@ def serve(
         if loaded or not list_users(store=s):
             first_users(s, demo=loaded)
         console.print(f"服务地址 / serving at http://{host}:{port}  (API 文档 docs: /docs · GraphQL: /graphql)")
-        uvicorn.run(create_app(s, report_ttl=settings.report_cache_seconds), host=host, port=port, log_level="warning", access_log=False, http="httptools",
-                    loop="uvloop")
+        app_ = create_app(s, report_ttl=settings.report_cache_seconds)
+        uvicorn.Server(server_config(app_, host=host, port=port, settings=settings)).run()
+
+
+def server_config(app_: Any, *, host: str, port: int, settings: Settings) -> Any:
+    """uvicorn's configuration of ``jiedui serve``. Forwarded headers are believed only from the
+    proxies ``JIEDUI_FORWARDED_ALLOW_IPS`` names (uvicorn's own default believes any loopback
+    client, so anything on the machine could pick the address the throttles count)."""
+    import uvicorn
+
+    proxies = settings.forwarded_allow_ips.strip()
+    return uvicorn.Config(app_, host=host, port=port, log_level="warning", access_log=False, http="httptools",
+                          loop="uvloop", proxy_headers=bool(proxies), forwarded_allow_ips=proxies or None)
 
 
 def _load_demo(s: GraphStore, preset: str, seed: int) -> bool:

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import sys
+import urllib.error
+import urllib.parse
+import urllib.request
 from pathlib import Path
 from typing import Annotated
 
@@ -15,9 +19,9 @@ from api.cli.common import StoreOption, cli_store, console, fail
 from graph_schema.access.audit import audit_entries
 from graph_schema.access.models import Role
 from graph_schema.access.service import add_user, demo_bounds, issue_token, list_users, revoke_tokens, set_password
-from graph_schema.errors import JieduiError
+from graph_schema.errors import JieduiError, StoreLocked
 from graph_schema.pagination import PageRequest
-from graph_schema.store import GraphStore
+from graph_schema.store import GraphStore, open_store
 
 user_app = typer.Typer(help="用户与令牌 / users and their tokens", no_args_is_help=True)
 
@@ -70,10 +74,64 @@ def token(user_id: Annotated[str, typer.Argument(show_default=False)], days: int
 
 
 @user_app.command("revoke")
-def revoke(user_id: Annotated[str, typer.Argument(show_default=False)], store: StoreOption = None) -> None:
-    """吊销用户的全部令牌 / revoke all of a user's tokens."""
-    with cli_store(store) as s:
-        console.print(f"已吊销 / revoked: {revoke_tokens(store=s, user_id=user_id)}")
+def revoke(
+    user_id: Annotated[str, typer.Argument(show_default=False)],
+    server: Annotated[str | None, typer.Option(
+        "--server", envvar="JIEDUI_SERVER",
+        help="经运行中的服务吊销（如 http://127.0.0.1:8000），管理员令牌取自环境变量 JIEDUI_ADMIN_TOKEN / "
+             "revoke through the running service; an admin token is read from JIEDUI_ADMIN_TOKEN")] = None,
+    store: StoreOption = None,
+) -> None:
+    """吊销用户的全部令牌与控制台会话 / revoke all of a user's tokens and console sessions.
+
+    The running service holds an embedded store, so while it runs revoke through it
+    (``--server``): its token cache then forgets the revoked tokens at once. Without ``--server``
+    the store is opened directly (the service stopped, or a Neo4j store; a running service then
+    refuses the tokens within its cache's 30 seconds)."""
+    if server:
+        revoked = _revoke_through(server, user_id)
+    else:
+        try:
+            s = open_store(store)
+        except StoreLocked as exc:
+            raise fail(JieduiError(f"{exc.zh}；服务运行时请用 --server 经服务吊销",
+                                   f"{exc.en}; while the service runs, revoke through it with --server")) from exc
+        except JieduiError as exc:
+            raise fail(exc) from exc
+        try:
+            revoked = revoke_tokens(store=s, user_id=user_id)
+        except JieduiError as exc:
+            raise fail(exc) from exc
+        finally:
+            s.close()
+    console.print(f"已吊销 / revoked: {revoked}")
+
+
+ADMIN_TOKEN = "JIEDUI_ADMIN_TOKEN"
+
+
+def _revoke_through(server: str, user_id: str) -> int:
+    """``POST /api/v1/users/{user_id}/revoke`` on the running service, as the admin whose token
+    is in :data:`ADMIN_TOKEN` (an environment variable, so the token stays out of the shell's
+    history and the process list)."""
+    token = os.environ.get(ADMIN_TOKEN, "").strip()
+    if not token:
+        raise fail(JieduiError(f"请在环境变量 {ADMIN_TOKEN} 中提供管理员令牌",
+                               f"put an admin token in the environment variable {ADMIN_TOKEN}"))
+    url = f"{server.rstrip('/')}/api/v1/users/{urllib.parse.quote(user_id, safe='')}/revoke"
+    request = urllib.request.Request(url, method="POST", headers={"Authorization": f"Bearer {token}"})
+    try:
+        with urllib.request.urlopen(request, timeout=60) as answer:
+            return json.loads(answer.read())["revoked"]
+    except urllib.error.HTTPError as exc:
+        try:
+            body = json.loads(exc.read())
+            error = JieduiError(body["message"], body["message_en"])
+        except (ValueError, KeyError, TypeError):
+            error = JieduiError(f"服务答复 HTTP {exc.code}", f"the service answered HTTP {exc.code}")
+        raise fail(error) from exc
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        raise fail(JieduiError(f"无法连接服务 {server}：{exc}", f"cannot reach the service at {server}: {exc}")) from exc
 
 
 @user_app.command("list")

@@ -14,12 +14,12 @@ only from such a parent.
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Callable, Hashable, Iterable
 from typing import Any, NamedTuple, TypeVar
 
+from starlette.concurrency import run_in_threadpool
 from strawberry.dataloader import DataLoader
 
 from api.auth import Caller
@@ -43,19 +43,13 @@ from graph_schema.store.base import Tx
 
 T = TypeVar("T")
 
-#: Run store calls on a worker thread instead of on the event loop. Off, because measured on a
-#: household detail query (one household with members, pairings and their cadre, ledger, problems,
-#: risk) the thread hop cost more than it saved, on both engines and with 1 or 8 concurrent
-#: clients (e.g. Neo4j, 8 clients: 94–99 req/s direct, 85–90 on threads); with one transaction per
-#: query level there is little left to overlap within a request. Scale out with worker processes.
-OFFLOAD = False
-
-
 async def blocking(call: Callable[[], T]) -> T:
-    """Run one blocking store call, directly or on a thread (:data:`OFFLOAD`)."""
-    if OFFLOAD:
-        return await asyncio.to_thread(call)
-    return call()
+    """Run one blocking store call on a worker thread (the server's thread pool, as the REST
+    routes use), never on the event loop: one heavy query run on the loop held every other
+    request of the service until it ended (a request sent into 9 aliases of 1,000 nested
+    households waited 12.7 s; docs/reliability.md). The hop costs a little on a small query (measured on a household detail query, Neo4j,
+    8 clients: 94–99 req/s on the loop, 85–90 on threads), which is the price of never stalling."""
+    return await run_in_threadpool(call)
 
 
 class Lookup:

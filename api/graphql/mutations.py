@@ -7,6 +7,9 @@ Who may do what (the operations decide): organisers pair, end and transfer one-t
 keep the exclusion list and confirm proposals; cadres record their visits, contacts and problems
 for their own households; organisations register and end their auxiliary pairings and record
 donations and volunteer services; organisers may also record on anyone's behalf.
+
+Every operation runs on a worker thread (``loaders.blocking``): a write waits for the store, and
+the event loop must stay free for the other requests meanwhile.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from strawberry.scalars import JSON
 from api import operations
 from api.graphql.context import Context
 from api.graphql.errors import InvalidInput
+from api.graphql.loaders import blocking
 from api.graphql.scalars import Fen
 from api.graphql.types import AuxPairing, LedgerEntry, Pairing
 from api.rest.ledger import LedgerEntryIn
@@ -99,32 +103,32 @@ class Confirmation:
 @strawberry.type
 class Mutation:
     @strawberry.mutation(description="一对一结对（组织者）/ pair a household with a cadre (organisers)")
-    def pair(self, info: Info[Context, None], household_no: str, cadre_no: str,
-             started_on: dt.date | None = None) -> Pairing:
+    async def pair(self, info: Info[Context, None], household_no: str, cadre_no: str,
+                   started_on: dt.date | None = None) -> Pairing:
         _keys(household_no=household_no, cadre_no=cadre_no)
-        ctx = info.context
-        return Pairing.of(operations.pair(ctx.who, household_no, cadre_no, started_on), ctx)
+        return Pairing.of(await blocking(lambda: operations.pair(info.context.who, household_no, cadre_no, started_on)),
+                          info.context)
 
     @strawberry.mutation(description="结束一对一结对，保留为历史（组织者）/ end the household's active pairing")
-    def end_pairing(self, info: Info[Context, None], household_no: str, reason: str,
-                    ended_on: dt.date | None = None) -> Pairing:
+    async def end_pairing(self, info: Info[Context, None], household_no: str, reason: str,
+                          ended_on: dt.date | None = None) -> Pairing:
         _keys(household_no=household_no)
         _text("reason", reason, _REASON)
-        ctx = info.context
-        return Pairing.of(operations.end_pairing(ctx.who, household_no, reason, ended_on), ctx)
+        return Pairing.of(await blocking(
+            lambda: operations.end_pairing(info.context.who, household_no, reason, ended_on)), info.context)
 
     @strawberry.mutation(description="转移结对：结束现结对并与新干部结对，全部成功或全部不变（组织者）/ "
                                      "move a household to another cadre, all or nothing")
-    def transfer_pairing(self, info: Info[Context, None], household_no: str, cadre_no: str,
-                         reason: str = "干部调整") -> Transfer:
+    async def transfer_pairing(self, info: Info[Context, None], household_no: str, cadre_no: str,
+                               reason: str = "干部调整") -> Transfer:
         _keys(household_no=household_no, cadre_no=cadre_no)
         _text("reason", reason, _REASON)
-        ended, new = operations.transfer(info.context.who, household_no, cadre_no, reason)
+        ended, new = await blocking(lambda: operations.transfer(info.context.who, household_no, cadre_no, reason))
         return Transfer(ended=Pairing.of(ended, info.context), new=Pairing.of(new, info.context))
 
     @strawberry.mutation(description="列入回避名单（幂等；原因：亲属 或 组织者排除）/ put a pair on the exclusion list")
-    def exclude_pair(self, info: Info[Context, None], household_no: str, cadre_no: str,
-                     reason: str = ExclusionReason.ORGANISER.value, note: str | None = None) -> Exclusion:
+    async def exclude_pair(self, info: Info[Context, None], household_no: str, cadre_no: str,
+                           reason: str = ExclusionReason.ORGANISER.value, note: str | None = None) -> Exclusion:
         _keys(household_no=household_no, cadre_no=cadre_no)
         _text("note", note, _NOTE)
         try:
@@ -132,47 +136,48 @@ class Mutation:
         except ValueError:
             allowed = "、".join(r.value for r in ExclusionReason)
             raise InvalidValue("reason", reason, f"须为：{allowed}", f"must be one of: {allowed}") from None
-        done = operations.exclude(info.context.who, household_no, cadre_no, why, note)
+        done = await blocking(lambda: operations.exclude(info.context.who, household_no, cadre_no, why, note))
         return Exclusion(household_no=done.household_no, cadre_no=done.cadre_no, reason=done.reason,
                          since=done.since, note=done.note)
 
     @strawberry.mutation(description="移出回避名单；不在名单上时为 false / take a pair off the exclusion list")
-    def lift_exclusion(self, info: Info[Context, None], household_no: str, cadre_no: str) -> bool:
+    async def lift_exclusion(self, info: Info[Context, None], household_no: str, cadre_no: str) -> bool:
         _keys(household_no=household_no, cadre_no=cadre_no)
-        return operations.lift_exclusion(info.context.who, household_no, cadre_no)
+        return await blocking(lambda: operations.lift_exclusion(info.context.who, household_no, cadre_no))
 
     @strawberry.mutation(description="确认方案（pairingProposal 的结果），全部或部分户；规则重新检查，被拒的逐条说明 / "
                                      "confirm a proposal, all of it or some households")
-    def confirm_proposal(self, info: Info[Context, None], proposal: JSON,
-                         only: list[str] | None = None) -> Confirmation:
+    async def confirm_proposal(self, info: Info[Context, None], proposal: JSON,
+                               only: list[str] | None = None) -> Confirmation:
         for no in only or ():
             _keys(only=no)
-        result = operations.confirm(info.context.who, _model(Proposal, proposal), only)
+        checked = _model(Proposal, proposal)
+        result = await blocking(lambda: operations.confirm(info.context.who, checked, only))
         return Confirmation(
             confirmed=[Pairing.of(p, info.context) for p in result.confirmed], dropped=result.dropped, unchanged=result.unchanged,
             refused=[Refusal(household_no=no, code=exc.code, message=exc.zh, message_en=exc.en)
                      for no, exc in result.refused])
 
     @strawberry.mutation(description="辅助结对（组织者，或社会组织为其服务区域内的户）/ register an auxiliary pairing")
-    def register_aux_pairing(self, info: Info[Context, None], household_no: str, uscc: str,
-                             started_on: dt.date | None = None) -> AuxPairing:
+    async def register_aux_pairing(self, info: Info[Context, None], household_no: str, uscc: str,
+                                   started_on: dt.date | None = None) -> AuxPairing:
         _keys(household_no=household_no, uscc=uscc)
-        ctx = info.context
-        return AuxPairing.of(operations.aux_pair(ctx.who, household_no, uscc, started_on), ctx)
+        return AuxPairing.of(await blocking(
+            lambda: operations.aux_pair(info.context.who, household_no, uscc, started_on)), info.context)
 
     @strawberry.mutation(description="结束辅助结对 / end an auxiliary pairing")
-    def end_aux_pairing(self, info: Info[Context, None], household_no: str, uscc: str, reason: str,
-                        ended_on: dt.date | None = None) -> AuxPairing:
+    async def end_aux_pairing(self, info: Info[Context, None], household_no: str, uscc: str, reason: str,
+                              ended_on: dt.date | None = None) -> AuxPairing:
         _keys(household_no=household_no, uscc=uscc)
         _text("reason", reason, _REASON)
-        ctx = info.context
-        return AuxPairing.of(operations.end_aux_pairing(ctx.who, household_no, uscc, reason, ended_on), ctx)
+        return AuxPairing.of(await blocking(
+            lambda: operations.end_aux_pairing(info.context.who, household_no, uscc, reason, ended_on)), info.context)
 
     @strawberry.mutation(description="记一条帮扶台账：走访、联系、反映或解决困难、捐款捐物、志愿服务… / "
                                      "record one ledger entry (a cadre or organisation in its own name)")
-    def record_ledger_entry(self, info: Info[Context, None], entry: LedgerEntryInput) -> LedgerEntry:
+    async def record_ledger_entry(self, info: Info[Context, None], entry: LedgerEntryInput) -> LedgerEntry:
         recorded = _model(LedgerEntryIn, {k: v for k, v in vars(entry).items() if v is not None})
-        operations.log(info.context.who, recorded)
+        await blocking(lambda: operations.log(info.context.who, recorded))
         return LedgerEntry.of(recorded, info.context)
 
 
@@ -180,8 +185,9 @@ class Mutation:
 class Proposals:
     @strawberry.field(description="一个区划的最优一对一结对方案（不写入；组织者），原样交给 confirmProposal / "
                                   "the optimal pairing of a region's priority households; stores nothing")
-    def pairing_proposal(self, info: Info[Context, None], region: str | None = None, reach: str = "township",
-                         keep_current: bool = False) -> JSON:
+    async def pairing_proposal(self, info: Info[Context, None], region: str | None = None, reach: str = "township",
+                               keep_current: bool = False) -> JSON:
         if reach not in ("village", "township", "county"):
             raise InvalidValue("reach", reach, "须为 village、township 或 county", "must be village, township or county")
-        return operations.propose(info.context.who, region, Reach.parse(reach), keep_current).model_dump(mode="json")
+        proposal = await blocking(lambda: operations.propose(info.context.who, region, Reach.parse(reach), keep_current))
+        return proposal.model_dump(mode="json")

@@ -28,7 +28,7 @@ from api.graphql.pagination import DEFAULT_FIRST, Connection, connection, window
 from api.graphql.types import Household
 from graph_schema.access import privacy
 from graph_schema.monitoring.catalogue import REPORTS
-from graph_schema.monitoring.common import Report
+from graph_schema.monitoring.common import Report, households_named
 
 
 def _plain(hint: typing.Any) -> typing.Any:
@@ -83,7 +83,7 @@ async def _run(info: Info, report: Report, region: str | None, as_of: dt.date | 
     code = ctx.scope.region(region)
     options = {"as_of": as_of} | ({"period_start": period_start} if report.ranged else {})
     page = await blocking(lambda: ctx.who.report(report, code, win, **options))
-    ctx.saw("household", [row.household_no for row in page.items if getattr(row, "household_no", None)])
+    ctx.saw("household", [no for row in page.items for no in households_named(row)])
     return connection(page.items, page.total, win, _itself)
 
 
@@ -113,6 +113,9 @@ def _camel(name: str) -> str:
     head, *rest = name.split("-")
     return head + "".join(part.title() for part in rest)
 
+
+#: The names of those fields (each runs its report when resolved: ``api/graphql/cost.py``).
+REPORT_FIELDS = frozenset(_camel(name) for name in REPORTS)
 
 #: The query fields of every monitoring list, merged into ``Query``.
 Monitoring = strawberry.type(

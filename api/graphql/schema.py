@@ -1,4 +1,5 @@
-"""The GraphQL schema: the query and mutation roots, their limits and caches.
+"""The GraphQL schema: the query and mutation roots, their limits (depth, tokens, aliases, and the
+cost of ``api/graphql/cost.py``) and caches.
 
 Every top-level field reads through the scoped store functions: an object outside the caller's
 scope is null, exactly as one that does not exist, and absent from lists.
@@ -23,6 +24,7 @@ from strawberry.types import ExecutionContext
 
 from api.auth import ORGANISERS
 from api.graphql.context import Context
+from api.graphql.cost import CostLimit
 from api.graphql.errors import MAX_ALIASES, MAX_DEPTH, MAX_TOKENS, log_unexpected
 from api.graphql.extensions import AuditReads
 from api.graphql.loaders import blocking
@@ -128,6 +130,7 @@ schema = Schema(
         lambda: ParserCache(maxsize=256),
         _Limits,
         lambda: ValidationCache(maxsize=256),
+        CostLimit,
         AuditReads,
     ],
 )

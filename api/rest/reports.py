@@ -22,9 +22,10 @@ from api.rest import schemas
 from api.rest.schemas import ERRORS, Day, PageQ, PageSizeQ, RegionQ
 from graph_schema.access import privacy
 from graph_schema.errors import InvalidValue, NotFound
+from graph_schema.identifiers import normalize_region_code, region_prefix
 from graph_schema.models import today
 from graph_schema.monitoring.catalogue import REPORTS
-from graph_schema.monitoring.common import as_dict
+from graph_schema.monitoring.common import as_dict, households_named
 from graph_schema.pagination import PageRequest
 
 router = APIRouter(tags=["reports 报表"], responses=ERRORS)
@@ -85,23 +86,19 @@ def report(name: Annotated[str, Path(description=f"报表名 / report: {' | '.jo
         options["period_start"] = period_start
     if fmt == "json":
         result = who.report(found, where, PageRequest(page, page_size, ALL_PAGE), **options)
-        who.read("household", [no for r in result.items for no in _households(r)])
+        who.read("household", [no for r in result.items for no in households_named(r)])
         return {"report": found.name, "title": found.title, "region": where, "as_of": as_of or today(),
                 "items": [as_dict(r) for r in result.items], "total": result.total, "page": result.page,
                 "page_size": result.page_size, "pages": result.pages}
     rows = privacy.report_rows(found.name, report_rows(found, who.store, where, options), who.user)
-    who.read("household", [no for r in rows for no in _households(r)])
-    stem = f"{found.name}-{where}-{(as_of or today()).isoformat()}"
+    who.read("household", [no for r in rows for no in households_named(r)])
+    # the code as digits: a full-width code (accepted as the region) would not fit in a header
+    stem = f"{found.name}-{region_prefix(normalize_region_code(where))}-{(as_of or today()).isoformat()}"
     if fmt == "csv":
         return Response(csv_text(found, rows).encode("utf-8-sig"), media_type="text/csv; charset=utf-8",
                         headers={"Content-Disposition": f'attachment; filename="{stem}.csv"'})
     return Response(xlsx_bytes(found, rows), media_type=XLSX,
                     headers={"Content-Disposition": f'attachment; filename="{stem}.xlsx"'})
-
-
-def _households(row: Any) -> list[str]:
-    named = [getattr(row, "household_no", None), *getattr(row, "households", [])]
-    return [no for no in named if no]
 
 
 schemas.summarise(router)

@@ -30,7 +30,7 @@ from graph_schema.ledger.models import LedgerEntry
 from graph_schema.models import today
 from graph_schema.monitoring.catalogue import REPORTS
 from graph_schema.monitoring.certificates import record_reminders
-from graph_schema.monitoring.common import Report, paginate
+from graph_schema.monitoring.common import Report, households_named, paginate
 from graph_schema.monitoring.risk import RiskLevel
 from graph_schema.pagination import Page, PageRequest
 from graph_schema.pairing.service import active_pairing
@@ -126,11 +126,6 @@ def pager(found: Page, request: Request) -> dict[str, Any]:
             "links": [{"n": n, "url": url(n), "current": n == found.page} for n in shown],
             "prev": url(found.page - 1) if found.page > 1 else None,
             "next": url(found.page + 1) if found.page < pages else None}
-
-
-def households_named(row: Any) -> list[str]:
-    named = [getattr(row, "household_no", None), *getattr(row, "households", [])]
-    return [no for no in named if no]
 
 
 def cell(value: Any) -> Any:

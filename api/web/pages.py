@@ -13,10 +13,12 @@ from fastapi.templating import Jinja2Templates
 
 from api.auth import READERS, Caller, services
 from api.web.charts import Bar, bars
+from api.security import CrossOrigin, same_origin
 from api.throttle import TooManyAttempts, client_address
 from api.web import csrf
+from api.web.devices import remember_device, trusted_device
 from api.web.session import COOKIE, web_caller
-from graph_schema.access.service import Unauthenticated, revoke_token, sign_in
+from graph_schema.access.service import Unauthenticated, open_session, revoke_token, sign_in
 from graph_schema.errors import JieduiError
 from graph_schema.models import today
 from graph_schema.monitoring.catalogue import REPORTS
@@ -41,47 +43,77 @@ def login_page(request: Request, next: str = "/") -> HTMLResponse:
 @router.post("/login", response_class=HTMLResponse)
 def login(request: Request, user: Annotated[str, Form()] = "", password: Annotated[str, Form()] = "",
           token: Annotated[str, Form()] = "", next: Annotated[str, Form()] = "/") -> HTMLResponse:
-    """Sign in with a user name and password, or with a token. Failures are counted per user
-    name and per client address; past either limit the page answers 429 with ``Retry-After``
-    (checked before the password, so a guess past the limit tells nothing). Signing in resets
-    the user's count."""
+    """Sign in with a user name and password, or with a token; either way the browser gets a
+    session token of its own, valid 12 hours (never the bearer token it was given).
+
+    Refused (403) when posted from another site (login CSRF, ``api.security.same_origin``).
+    Failures are counted so that a valid credential is never refused because of someone else's:
+    a token is checked first, and only bad ones are answered 429 once the client address is past
+    its limit; passwords follow ``api/web/devices.py`` (per device cookie for a browser where the
+    user signed in before, else per user name and per address; checked before the password, so
+    a guess past the limit tells nothing). Signing in resets the count it was held to."""
+    if not same_origin(request):
+        raise CrossOrigin()
     svc = services(request)
     by_user, by_ip = request.app.state.login_user_throttle, request.app.state.login_ip_throttle
-    name = user.strip()
-    user_key = "user:" + name if name and not token.strip() else ""
     ip_key = "ip:" + client_address(request.client)
+    if token.strip():
+        try:
+            found = svc.tokens.user(token.strip())
+        except Unauthenticated:
+            try:
+                by_ip.check(ip_key)
+            except TooManyAttempts as exc:
+                return _too_many(request, next, exc)
+            by_ip.fail(ip_key)
+            return _wrong(request, next)
+        return _signed_in(request, next, open_session(store=svc.store, user_id=found.user_id))
+    name = user.strip()
+    device = trusted_device(request, name) if name else None
+    user_key = ("device:" + device) if device else ("user:" + name if name else "")
+    ip_key = "" if device else ip_key
     try:
         by_user.check(user_key)
         by_ip.check(ip_key)
     except TooManyAttempts as exc:
-        answer = render(request, None, "login.html", next=_local(next),
-                        error=f"{exc.zh} / {exc.en}")
-        answer.status_code = 429
-        answer.headers["Retry-After"] = str(exc.retry_after)
-        return answer
+        return _too_many(request, next, exc)
     try:
-        if token.strip():
-            svc.tokens.user(token.strip())
-            session = token.strip()
-        else:
-            session = sign_in(store=svc.store, user_id=name, password=password)
+        session = sign_in(store=svc.store, user_id=name, password=password)
     except Unauthenticated:
         by_user.fail(user_key)
         by_ip.fail(ip_key)
-        answer = render(request, None, "login.html", next=_local(next),
-                        error="用户名、密码或令牌不正确 / wrong user name, password or token")
-        answer.status_code = 401
-        return answer
-    if user_key:
-        by_user.reset(user_key)
+        return _wrong(request, next)
+    by_user.reset(user_key)
+    response = _signed_in(request, next, session)
+    remember_device(request, response, name, device)
+    return response
+
+
+def _signed_in(request: Request, next: str, session: str) -> RedirectResponse:
     response = RedirectResponse(_local(next), status_code=303)
     response.set_cookie(COOKIE, session, httponly=True, samesite="strict", secure=request.url.scheme == "https",
                         max_age=12 * 3600)
     return response
 
 
+def _wrong(request: Request, next: str) -> HTMLResponse:
+    answer = render(request, None, "login.html", next=_local(next),
+                    error="用户名、密码或令牌不正确 / wrong user name, password or token")
+    answer.status_code = 401
+    return answer
+
+
+def _too_many(request: Request, next: str, exc: TooManyAttempts) -> HTMLResponse:
+    answer = render(request, None, "login.html", next=_local(next), error=f"{exc.zh} / {exc.en}")
+    answer.status_code = 429
+    answer.headers["Retry-After"] = str(exc.retry_after)
+    return answer
+
+
 @router.post("/logout")
 def logout(request: Request) -> RedirectResponse:
+    """Sign out: the session's own token is revoked (a bearer token the user signed in with is not:
+    the session never held it)."""
     token = request.cookies.get(COOKIE)
     if token:
         revoke_token(store=services(request).store, token=token)

@@ -1,5 +1,6 @@
-"""Signing in to the console: a token (as the API takes) or a user name and password, kept in an
-HttpOnly, SameSite=Strict cookie; every page resolves it to the same ``Caller`` as the API."""
+"""The console's session: signing in (with a token, as the API takes, or a user name and password)
+gives the browser a 12-hour session token of its own, kept in an HttpOnly, SameSite=Strict cookie;
+every page resolves it to the same ``Caller`` as the API."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from urllib.parse import quote
 
 from fastapi import Request
 
-from api.auth import Caller, caller_with, services
+from api.auth import Caller, caller_of, services
 from graph_schema.access.service import Unauthenticated
 
 COOKIE = "jiedui_session"
@@ -22,9 +23,10 @@ class SignInNeeded(Exception):
 
 async def web_caller(request: Request) -> Caller:
     try:
-        return caller_with(request, request.cookies.get(COOKIE))
+        user = await services(request).tokens.user_async(request.cookies.get(COOKIE))
     except Unauthenticated as exc:
         raise SignInNeeded(request.url.path) from exc
+    return caller_of(request, user)
 
 
 def sign_in_url(next_path: str) -> str:

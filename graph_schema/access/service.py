@@ -101,11 +101,17 @@ def issue_token(*, store: GraphStore, user_id: str, days: int = 90) -> str:
 
 
 def revoke_tokens(*, store: GraphStore, user_id: str) -> int:
-    """Revoke every token of a user; returns how many were still valid."""
-    return store.write(lambda tx: tx.run(
-        "MATCH (t:Token) WHERE t.user_id = $user AND t.revoked = false SET t.revoked = true "
-        "RETURN sum(CASE WHEN t.expires_at > $now THEN 1 ELSE 0 END) AS n",
-        {"user": user_id, "now": _now().isoformat()})[0]["n"] or 0)
+    """Revoke every token of a user (bearer tokens and console sessions); returns how many were
+    still valid. NotFound for a user that does not exist, so a mistyped name is not a silent 0."""
+    def work(tx: Tx) -> int:
+        if not fetch_by_keys(tx, USER, [user_id], ["user_id"]):
+            raise NotFound("用户", "user", user_id)
+        return tx.run(
+            "MATCH (t:Token) WHERE t.user_id = $user AND t.revoked = false SET t.revoked = true "
+            "RETURN sum(CASE WHEN t.expires_at > $now THEN 1 ELSE 0 END) AS n",
+            {"user": user_id, "now": _now().isoformat()})[0]["n"] or 0
+
+    return store.write(work)
 
 
 _LOOKUP = ("MATCH (t:Token {token_hash: $hash}) WHERE t.revoked = false AND t.expires_at > $now "
@@ -173,6 +179,14 @@ def sign_in(*, store: GraphStore, user_id: str, password: str, hours: int = 12) 
         _hasher.verify(rows[0]["h"], password)
     except (VerifyMismatchError, InvalidHashError) as exc:
         raise Unauthenticated() from exc
+    return open_session(store=store, user_id=user_id, hours=hours)
+
+
+def open_session(*, store: GraphStore, user_id: str, hours: int = 12) -> str:
+    """A console session's own token, valid ``hours``, for a user already signed in (by password,
+    or by a bearer token). The console never keeps the bearer token itself as its cookie: a
+    90-day token would then live in a browser, and signing out would revoke the token the
+    user's other programs use."""
     token = secrets.token_urlsafe(32)
     now = _now()
     store.write(lambda tx: tx.create_nodes(TOKEN, [{

@@ -10,7 +10,9 @@ ended after it (a pairing ended on ``as_of`` no longer counts). Listed are:
   a new cadre (whatever the load compared with the limit);
 - 满额: a 在岗 cadre whose load equals their limit (no room for another household).
 
-``households`` are the 户编号 of the active pairings, sorted. Order: 超额, 不在岗仍有结对, 满额, then
+``households`` are the 户编号 of the active pairings with households in the region, sorted: a
+cadre stationed here may also hold households elsewhere, which count in the load but are not named
+(they may lie outside the caller's jurisdiction). Order: 超额, 不在岗仍有结对, 满额, then
 the highest load first, then 干部编号.
 
 ``on_duty`` is the cadre's *current* 是否在岗: the store keeps no history of duty status, so a
@@ -37,7 +39,7 @@ LOADED_CADRES = (
     "MATCH (c:Cadre) WHERE c.station_code STARTS WITH $prefix "
     "MATCH (c)-[r:PAIRED_WITH]->(h:Household) WHERE r.started_on <= $as_of "
     "AND (r.ended_on IS NULL OR r.ended_on > $as_of) "
-    "WITH c, count(r) AS n, collect(h.household_no) AS household_nos "
+    "WITH c, count(r) AS n, collect(CASE WHEN h.region_code STARTS WITH $prefix THEN h.household_no END) AS household_nos "
     "WHERE NOT c.on_duty OR n >= c.pair_limit "
     "RETURN c.cadre_no AS cadre_no, c.name AS name, c.station_code AS station_code, c.on_duty AS on_duty, "
     "c.pair_limit AS pair_limit, n AS load, household_nos AS households"

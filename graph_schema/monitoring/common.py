@@ -77,6 +77,13 @@ def as_dict(row: Any) -> dict[str, Any]:
     return {f.name: getattr(row, f.name) for f in dataclasses.fields(row)}
 
 
+def households_named(row: Any) -> list[str]:
+    """The households a report row names (``household_no``, or a list ``households`` as the cadre
+    load has): what every API records as read when it shows the row."""
+    named = [getattr(row, "household_no", None), *getattr(row, "households", [])]
+    return [no for no in named if no]
+
+
 def region_and_children(tx: Tx, code: str, prefix: str) -> list[tuple[str, str | None, str]]:
     """``(code, name, prefix)`` of the region itself, then of each region one level down: the rows
     of the statistics that organisers report upward. Figures are counted per village and summed

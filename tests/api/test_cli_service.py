@@ -104,6 +104,38 @@ def test_the_readme_run_command_serves_the_demo_data(tmp_path):
         assert [e["node"]["riskScore"] for e in unpaired["edges"]] == [None] * 3
         assert {m["grade"] for m in first["household"]["members"]} == {None}
         assert all("*" in m["name"] for m in first["household"]["members"])
+        _revoke_while_serving(base, folder, tokens)
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def said(result) -> str:
+    """What a command printed, its lines joined (the console wraps long messages)."""
+    return " ".join(result.output.split())
+
+
+def _revoke_while_serving(base: str, folder: Path, tokens: dict[str, str]) -> None:
+    """The service holds the embedded store: `jiedui user revoke` says to go through it, and does
+    so with --server and an admin token from the environment; the token is refused at once."""
+    held = runner.invoke(app, ["user", "revoke", "county-portal", "--store", str(folder)])
+    assert held.exit_code == 2 and "--server" in said(held)
+    no_token = runner.invoke(app, ["user", "revoke", "county-portal", "--server", base], env={"JIEDUI_ADMIN_TOKEN": ""})
+    assert no_token.exit_code == 2 and "JIEDUI_ADMIN_TOKEN" in said(no_token)
+    not_admin = runner.invoke(app, ["user", "revoke", "county-portal", "--server", base],
+                              env={"JIEDUI_ADMIN_TOKEN": tokens["county-organizer"]})
+    assert not_admin.exit_code == 2 and "may not" in said(not_admin)
+    unknown = runner.invoke(app, ["user", "revoke", "nobody", "--server", base], env={"JIEDUI_ADMIN_TOKEN": tokens["admin"]})
+    assert unknown.exit_code == 2 and "nobody" in said(unknown)
+    assert _get(f"{base}/api/v1/cadres?page_size=1", tokens["county-portal"])["total"] > 0  # cached by the service
+    done = runner.invoke(app, ["user", "revoke", "county-portal", "--server", base + "/"],
+                         env={"JIEDUI_ADMIN_TOKEN": tokens["admin"]})
+    assert done.exit_code == 0 and "revoked: 1" in said(done), done.output
+    try:
+        _get(f"{base}/api/v1/cadres?page_size=1", tokens["county-portal"])
+        raise AssertionError("a revoked token was answered")
+    except urllib.error.HTTPError as exc:
+        assert exc.code == 401
+    unreachable = runner.invoke(app, ["user", "revoke", "x", "--server", f"http://127.0.0.1:{_free_port()}"],
+                                env={"JIEDUI_ADMIN_TOKEN": tokens["admin"]})
+    assert unreachable.exit_code == 2 and "cannot reach" in said(unreachable)

@@ -7,10 +7,13 @@ import datetime as dt
 
 import pytest
 
-from factories import OTHER_COUNTY_VILLAGE, household, person
+from factories import OTHER_COUNTY_VILLAGE, VILLAGE, cadre, household, person
 from graph_schema.access.audit import audit_entries
+from graph_schema.cadre.service import upsert_cadres
+from graph_schema.enums import ExclusionReason
 from graph_schema.household.service import upsert_households, upsert_persons
 from graph_schema.monitoring.catalogue import REPORTS
+from graph_schema.pairing.exclusions import exclude
 from graph_schema.pairing.service import aux_pair, pair
 
 USERS = ("admin", "organizer-a", "organizer-b", "portal-a", "cadre-a", "org-a")
@@ -212,6 +215,24 @@ def test_no_or_a_bad_token_is_refused_before_any_graphql(client, world):
     assert anonymous.status_code == 401 and anonymous.json()["code"] == "UNAUTHENTICATED"
     bad = client.post("/graphql", json={"query": "{ households { totalCount } }"}, headers={"Authorization": "Bearer x"})
     assert bad.status_code == 401 and bad.json()["code"] == "UNAUTHENTICATED"
+
+
+def test_the_cadre_load_and_the_exclusion_list_are_audited(client, world):
+    """Both name households (a cadre's, an excluded pair's): reading them is recorded, in GraphQL
+    as in REST, with the households named."""
+    upsert_cadres(store=world.store, cadres=[cadre("CA1", VILLAGE, pair_limit=1)])  # CA1 is now full
+    exclude(store=world.store, household_no="HA2", cadre_no="CA2", reason=ExclusionReason.RELATIVE)
+    answer = gql(client, world, "organizer-a", "{ cadreLoad { edges { node { cadreNo households } } } }")
+    assert answer["data"]["cadreLoad"]["edges"] == [{"node": {"cadreNo": "CA1", "households": ["HA1"]}}]
+    listed = client.get("/api/v1/exclusions", headers=world.auth("organizer-b"))  # county B: nothing to name
+    assert listed.status_code == 200 and listed.json()["items"] == []
+    listed = client.get("/api/v1/exclusions", headers=world.auth("organizer-a"))
+    assert [e["household_no"] for e in listed.json()["items"]] == ["HA2"]
+    client.app.state.services.audit.flush()
+    mine = audit_entries(store=world.store, user_id="organizer-a").items
+    assert sorted((e.operation, e.action, e.object_kind, tuple(e.object_keys)) for e in mine) == [
+        ("GET /api/v1/exclusions", "read", "household", ("HA2",)),
+        ("graphql cadreLoad", "read", "household", ("HA1",))]
 
 
 def test_reads_are_audited_once_per_request_with_the_operation(client, world):

@@ -1,9 +1,14 @@
 """GraphQL at /graphql: a nested query costs a number of store calls bounded by its depth, not by
-the number of objects it returns (the DataLoaders batch every level into one read)."""
+the number of objects it returns (the DataLoaders batch every level into one read), and those
+calls run on worker threads, so a heavy query never holds the other requests."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import time
+
+import httpx
 
 from factories import cadre, household, person
 from graph_schema.cadre.service import upsert_cadres
@@ -97,3 +102,37 @@ def test_sibling_regions_share_one_coverage_run(client, world, monkeypatch):
         ("620822100202", {"priorityHouseholds": 0, "paired": 0}),
         ("620822100203", {"priorityHouseholds": 2, "paired": 2})]
     assert calls == ["read"] * 3  # the region, its children, one coverage run on the township
+
+
+def test_the_event_loop_answers_while_a_heavy_query_runs(client, world):
+    """20 coverage runs (a different date each, so none is shared) take a while; a small request
+    sent a third of the way into them is answered at once. When store calls ran on the event loop
+    it waited for the rest of them."""
+    upsert_households(store=world.store, households=[
+        household(f"HL{i:04d}", f"6208221002{i % 20:02d}", tekun=i % 3 == 0) for i in range(5000)])
+    heavy = {"query": "{ " + " ".join(
+        f'c{i}: region(code: "620822") {{ coverage(asOf: "2024-{1 + i % 12:02d}-{1 + i // 12:02d}") {{ pairingRate }} }}'
+        for i in range(20)) + " }"}
+    small = {"query": "{ __typename }"}  # needs the caller (the token cache) and the loop, nothing else
+    auth = world.auth("organizer-a")
+
+    async def run() -> tuple[float, float]:
+        transport = httpx.ASGITransport(app=client.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver", timeout=300) as http:
+            await http.post("/graphql", json=heavy, headers=auth)  # warm: query plans, connections
+            started = time.perf_counter()
+            answer = await http.post("/graphql", json=heavy, headers=auth)
+            alone = time.perf_counter() - started
+            assert "errors" not in answer.json() and len(answer.json()["data"]) == 20
+            due = alone / 3
+            started = time.perf_counter()
+            running = asyncio.create_task(http.post("/graphql", json=heavy, headers=auth))
+            await asyncio.sleep(due)
+            assert (await http.post("/graphql", json=small, headers=auth)).status_code == 200
+            waited = time.perf_counter() - started - due  # from when it was due, however late the loop woke
+            assert (await running).status_code == 200
+            return waited, alone
+
+    waited, alone = asyncio.run(run())
+    assert alone > 0.1, f"the heavy query took only {alone:.2f} s: too light to tell"
+    assert waited < alone / 4, f"the small request waited {waited:.2f} s; the heavy query takes {alone:.2f} s"

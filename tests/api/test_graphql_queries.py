@@ -97,7 +97,9 @@ def test_a_bad_region_code_for_a_single_region_is_an_error_and_an_unknown_one_is
 
 def test_the_query_limits_refuse_with_a_clear_error(client, world):
     deep = '{ region(code: "62") ' + "{ children " * 10 + "{ code }" + " }" * 10 + " }"
-    fine = '{ region(code: "62") ' + "{ children " * 8 + "{ code }" + " }" * 8 + " }"
+    # as deep as allowed (10 levels); eight levels of children would be above the cost limit instead
+    fine = ("{ households(first: 1) { edges { node { activePairing { cadre { households { activePairing { cadre { "
+            "households { householdNo } } } } } } } } } }")
     aliases = "{ " + " ".join(f"a{i}: households {{ totalCount }}" for i in range(31)) + " }"
     large = "{ households { " + " ".join("totalCount" for _ in range(2100)) + " } }"
     for query, code, words in [(deep, "QUERY_TOO_DEEP", "depth"), (aliases, "TOO_MANY_ALIASES", "aliases"),
@@ -106,6 +108,8 @@ def test_the_query_limits_refuse_with_a_clear_error(client, world):
         assert codes(got) == [code] and words in got["errors"][0]["extensions"]["message_en"], got
         assert got.get("data") is None and got["errors"][0]["message"]
     assert "errors" not in gql(client, world, "admin", fine)
+    costly = gql(client, world, "admin", '{ region(code: "62") ' + "{ children " * 8 + "{ code }" + " }" * 8 + " }")
+    assert codes(costly) == ["QUERY_TOO_COSTLY"] and costly["data"] is None
     ok = "{ " + " ".join(f"a{i}: households {{ totalCount }}" for i in range(30)) + " }"
     assert len(gql(client, world, "admin", ok)["data"]) == 30
 

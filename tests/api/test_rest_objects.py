@@ -165,6 +165,14 @@ def test_a_report_as_json_page_and_as_every_row_in_a_file(client, world):
     assert next(r for r in catalogue if r["name"] == "unpaired")["headers"]["household_no"] == "户编号"
 
 
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_a_full_width_region_code_downloads_under_its_digits(client, world, fmt):
+    got = get(client, world, "organizer-a", "/reports/unpaired", region="６２０８２２", format=fmt)
+    assert got.status_code == 200
+    assert got.headers["content-disposition"].startswith('attachment; filename="unpaired-620822-')
+    assert got.headers["content-disposition"].endswith(f'.{fmt}"')
+
+
 def test_report_reads_and_writes_are_in_the_audit_trail_which_only_admins_read(client, world):
     get(client, world, "portal-a", "/reports/benefit-gaps", region="620822")
     client.post(f"{API}/pairings", json={"household_no": "HA2", "cadre_no": "CA2"}, headers=world.auth("organizer-a"))

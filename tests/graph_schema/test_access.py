@@ -71,6 +71,8 @@ def test_tokens_authenticate_until_revoked_or_expired(counties):
             authenticate(store=store, token=token)
     with pytest.raises(NotFound):
         issue_token(store=store, user_id="nobody")
+    with pytest.raises(NotFound):  # a mistyped name is not a silent "0 revoked"
+        revoke_tokens(store=store, user_id="nobody")
 
 
 def test_scopes_bound_the_store_queries(counties):

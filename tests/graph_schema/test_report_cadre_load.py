@@ -114,6 +114,16 @@ def test_scope_is_where_cadres_are_stationed(world, region, expected):
     assert sorted(r.cadre_no for r in report(world, region=region).items) == expected
 
 
+def test_households_outside_the_region_count_in_the_load_but_are_not_named(world):
+    """A cadre of county 620822 also holds X2 in another county: an organiser of 620822 sees the
+    load (the cadre is theirs) but not the other county's household number."""
+    upsert_households(store=world, households=[household("X2", OTHER_COUNTY_VILLAGE)])
+    pairs(world, "ROOM", ["X2", "H11"])
+    assert ("ROOM", "满额", 3, 3, ["H06", "H11"]) in findings(report(world))
+    assert ("ROOM", "满额", 3, 3, ["H06", "H11", "X2"]) in findings(report(world, region="62"))
+    assert all("X2" not in r.households for r in report(world).items)
+
+
 def test_ties_go_by_load_then_number_and_pages_are_stable(store):
     upsert_households(store=store, households=[household(f"H{i}") for i in range(1, 8)])
     upsert_cadres(store=store, cadres=[cadre("B2", pair_limit=2), cadre("A2", pair_limit=2), cadre("C3", pair_limit=3)])

@@ -3,6 +3,7 @@ the sign-in throttle, CSRF tokens on every POST, and the security headers of its
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib.util
 import sys
 from collections.abc import Iterator
@@ -14,7 +15,7 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.security import csrf_token
-from graph_schema.access.service import issue_token, set_password
+from graph_schema.access.service import issue_token, set_password, token_hash
 from graph_schema.store import GraphStore
 
 _spec = importlib.util.spec_from_file_location("api_world", Path(__file__).parent.parent / "api" / "conftest.py")
@@ -151,6 +152,21 @@ def test_a_post_without_its_token_is_refused_and_changes_nothing(client, world, 
     assert ledger_count(world.store) == before + 1
 
 
+def test_a_large_multipart_post_without_its_token_is_refused_except_by_the_upload(client, world):
+    """A form declaring more than the upload limit used to skip the token check on every route;
+    only the upload route, which refuses such a body itself (413), may be spared reading it."""
+    as_user(client, world, "organizer-a", csrf=False)
+    client.app.state.max_upload_bytes = 64
+    before = ledger_count(world.store)
+    answer = client.post("/problems/P1/close", data={"household_no": "HA1", "note": "轮椅已修好"},
+                         files={"padding": ("a.txt", b"x" * 200)}, follow_redirects=False)
+    assert answer.status_code == 403 and "表单已失效" in answer.text
+    assert ledger_count(world.store) == before
+    upload = client.post("/imports", files={"files": ("区划.csv", b"x" * 200)}, follow_redirects=False)
+    assert upload.status_code == 413 and "上传文件过大" in upload.text
+    assert ledger_count(world.store) == before
+
+
 def test_every_form_and_htmx_carry_the_token(client, world):
     as_user(client, world, "organizer-a")
     expected = csrf_token(client.app.state.csrf_secret, world.tokens["organizer-a"])
@@ -199,6 +215,109 @@ def test_failed_sign_ins_are_throttled_per_address(client, world):
     assert client.post("/login", data={"token": "bad"}, follow_redirects=False).status_code == 429
     now[0] += 301
     assert login(client, password=PASSWORD).status_code == 303
+
+
+def test_a_valid_token_signs_in_whatever_others_failed_from_its_address(client, world):
+    for n in range(25):
+        login(client, user=f"guess-{n}")
+    assert login(client, user="someone-else").status_code == 429
+    assert client.post("/login", data={"token": "bad"}, follow_redirects=False).status_code == 429
+    signed_in = client.post("/login", data={"token": world.tokens["organizer-a"]}, follow_redirects=False)
+    assert signed_in.status_code == 303
+
+
+def other_browser(client) -> TestClient:
+    """A second browser at the same address (TestClient gives every client one address)."""
+    return TestClient(client.app)
+
+
+def test_a_browser_that_signed_in_before_is_not_held_by_failures_from_its_address(client, world):
+    assert login(client, password=PASSWORD).status_code == 303  # this browser now holds a device cookie
+    stranger = other_browser(client)
+    for n in range(25):
+        login(stranger, user=f"guess-{n}")
+    assert login(stranger, password=PASSWORD).status_code == 429  # a new browser waits
+    assert login(client, password=PASSWORD).status_code == 303  # the organiser's own one does not
+
+
+def test_guessing_a_users_password_does_not_lock_out_their_own_browser(client, world):
+    assert login(client, password=PASSWORD).status_code == 303
+    attacker = other_browser(client)
+    for _ in range(5):
+        assert login(attacker).status_code == 401
+    assert login(attacker, password=PASSWORD).status_code == 429  # guessing stays slow
+    assert login(client, password=PASSWORD).status_code == 303
+    # failures in the trusted browser count against that browser
+    for _ in range(5):
+        assert login(client).status_code == 401
+    assert login(client, password=PASSWORD).status_code == 429
+
+
+def test_a_forged_or_anothers_device_cookie_is_not_trusted(client, world):
+    assert login(client, user="organizer-a", password=PASSWORD).status_code == 303
+    stolen = {k: v for k, v in client.cookies.items() if k.startswith("jiedui_device_")}
+    assert len(stolen) == 1
+    name, value = next(iter(stolen.items()))
+    forger = other_browser(client)
+    for n in range(25):
+        login(forger, user=f"guess-{n}")
+    forger.cookies.set(name, value.split(".")[0] + "." + "0" * 64, path="/login")
+    assert login(forger, password=PASSWORD).status_code == 429
+    set_password(store=world.store, user_id="admin", password=PASSWORD)
+    forger.cookies.set("jiedui_device_" + name.rsplit("_", 1)[1], value, path="/login")  # organizer-a's, for admin
+    assert login(forger, user="admin", password=PASSWORD).status_code == 429
+
+
+@pytest.mark.parametrize("headers", [
+    {"Origin": "https://evil.example"},
+    {"Origin": "null"},
+    {"Referer": "https://evil.example/page"},
+    {"Sec-Fetch-Site": "cross-site"},
+    {"Sec-Fetch-Site": "same-site", "Origin": "http://testserver"},
+], ids=["origin", "null-origin", "referer", "cross-site", "same-site"])
+def test_a_sign_in_posted_from_another_site_is_refused(client, world, headers):
+    for form in ({"user": "organizer-a", "password": PASSWORD}, {"token": world.tokens["organizer-a"]}):
+        answer = client.post("/login", data=form, headers=headers, follow_redirects=False)
+        assert answer.status_code == 403, answer.text[:300]
+        assert "其他网站" in answer.text and "another site" in answer.text
+        assert "jiedui_session" not in answer.cookies
+
+
+@pytest.mark.parametrize("headers", [
+    {},
+    {"Origin": "http://testserver"},
+    {"Referer": "http://testserver/login?next=/"},
+    {"Sec-Fetch-Site": "same-origin", "Origin": "https://jiedui.example.gov.cn"},  # a proxy rewrote Host
+], ids=["none", "origin", "referer", "same-origin"])
+def test_a_sign_in_from_this_site_is_accepted(client, world, headers):
+    answer = client.post("/login", data={"user": "organizer-a", "password": PASSWORD}, headers=headers,
+                         follow_redirects=False)
+    assert answer.status_code == 303
+
+
+def session_of(store, token: str) -> dict:
+    return store.query("MATCH (t:Token {token_hash: $h}) RETURN t.user_id AS user, t.created_at AS created, "
+                       "t.expires_at AS expires, t.revoked AS revoked", {"h": token_hash(token)})[0]
+
+
+def test_signing_in_with_a_token_gives_the_browser_a_session_of_its_own(client, world):
+    api_token = world.tokens["organizer-a"]
+    answer = client.post("/login", data={"token": api_token}, follow_redirects=False)
+    assert answer.status_code == 303
+    session = answer.cookies["jiedui_session"]
+    assert session != api_token
+    row = session_of(world.store, session)
+    lasts = dt.datetime.fromisoformat(row["expires"]) - dt.datetime.fromisoformat(row["created"])
+    assert row["user"] == "organizer-a" and lasts == dt.timedelta(hours=12)
+    assert client.get("/unpaired").status_code == 200
+    # signing out revokes the session, and only it: the API token keeps working
+    client.headers["X-CSRF-Token"] = csrf_token(client.app.state.csrf_secret, session)
+    assert client.post("/logout", follow_redirects=False).status_code == 303
+    assert session_of(world.store, session)["revoked"] is True
+    assert session_of(world.store, api_token)["revoked"] is False
+    assert client.get("/api/v1/cadres", headers=world.auth("organizer-a")).status_code == 200
+    client.cookies.set("jiedui_session", session)
+    assert client.get("/unpaired", follow_redirects=False).status_code == 303
 
 
 # --- headers -------------------------------------------------------------------------------------------

@@ -52,8 +52,8 @@ def client(world) -> Iterator[TestClient]:
 def sign_in(client: TestClient, world, user: str) -> None:
     answer = client.post("/login", data={"token": world.tokens[user], "next": "/"}, follow_redirects=False)
     assert answer.status_code == 303
-    # what the page's forms and htmx send with every POST
-    client.headers["X-CSRF-Token"] = csrf_token(client.app.state.csrf_secret, world.tokens[user])
+    # what the page's forms and htmx send with every POST: the token of the session signing in made
+    client.headers["X-CSRF-Token"] = csrf_token(client.app.state.csrf_secret, answer.cookies["jiedui_session"])
 
 
 def rows(html: str) -> str:
