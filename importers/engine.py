@@ -44,7 +44,7 @@ from importers.readers import ReadError, Table, normalise_header, read_table
 
 SUFFIXES = {".csv", ".txt", ".xlsx", ".xlsm", ".xls"}
 REPORT_PREFIX = "导入报告"
-FILE_FAILURES = {Code.UNREADABLE, Code.UNKNOWN_FILE, Code.MISSING_COLUMN}  # reports written into an import folder are not imported with it
+FILE_FAILURES = {Code.UNREADABLE, Code.FILE_TOO_LARGE, Code.UNKNOWN_FILE, Code.MISSING_COLUMN}  # reports written into an import folder are not imported with it
 OUT_OF_JURISDICTION = "OUT_OF_JURISDICTION"  # a row outside the importing organiser's region (see check_bound)
 Progress = Callable[[str, str, int, int], None]
 """progress(file, phase, done, total): called as rows are checked and written."""
