@@ -230,7 +230,7 @@ def _read_csv(path: Path, known_headers: Collection[str], limits: FileLimits) ->
         raise ReadError(Code.UNREADABLE, f"无法打开文件：{exc.strerror or exc}",
                         f"cannot open the file: {exc.strerror or exc}", path) from exc
     text, encoding = _decode(path, data)
-    del data
+    del data  # the text alone from here on
     if "\x00" in text:  # no spreadsheet writes one; UTF-16 without a BOM and binary files do
         raise ReadError(Code.UNREADABLE, "文件含有 NUL 字符，不是文本格式的 CSV：请另存为 UTF-8 或 GBK 编码的 CSV",
                         "the file contains NUL characters, so it is not a text CSV: save it as CSV in UTF-8 or GBK",

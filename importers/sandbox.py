@@ -17,7 +17,8 @@ speed, and the file is read only once the child has ended well, streamed, withou
 in memory). The child is not trusted: the parent unpickles only plain values and the four
 ``datetime`` types a sheet holds, so a child that a malicious file took over still cannot make
 the parent run anything. The ``jiedui import`` command reads in its own process (the operator's
-own files, and no start-up cost); the structural checks apply to it all the same.
+own files, without the child's start-up and pickling) unless it is given ``--isolate``; the
+structural checks apply to it all the same.
 """
 
 from __future__ import annotations
@@ -87,20 +88,27 @@ def read_isolated(path: Path, known_headers: Collection[str], limits: FileLimits
             try:
                 child.communicate(json.dumps(job).encode(), timeout=limits.timeout_seconds)
             except subprocess.TimeoutExpired:
-                child.kill()
-                child.wait()
                 raise _too_large(path, f"读取超过 {limits.timeout_seconds:g} 秒",
                                  f"reading it took longer than {limits.timeout_seconds:g} s") from None
+            finally:  # timed out, or this thread interrupted: the child goes too
+                if child.poll() is None:
+                    child.kill()
+                    child.wait()
         if child.returncode != 0:
             with errors.open("rb") as stream:
                 raise _died(path, child.returncode, stream.read(4096), limits)
-        with out.open("rb") as stream:
-            payload = _PlainUnpickler(stream).load()
-    if payload[0] == "refused":
-        _, code, zh, en = payload
-        raise ReadError(Code(code), zh, en, path)
-    _, header_row, headers, rows, encoding = payload
-    return Table(path, header_row, headers, rows, encoding)
+        try:
+            with out.open("rb") as stream:
+                kind, *payload = _PlainUnpickler(stream).load()
+            refusal = ReadError(Code(payload[0]), *payload[1:], path) if kind == "refused" else None
+            table = None if refusal else Table(path, *payload)
+        except (OSError, EOFError, ValueError, TypeError, IndexError, pickle.UnpicklingError) as exc:
+            log.warning("reading %s in a child process gave no table: %r", path.name, exc)
+            raise ReadError(Code.UNREADABLE, "无法读取文件：读取进程没有交回表格",
+                            "cannot read the file: the reading process gave back no table", path) from None
+    if refusal:
+        raise refusal
+    return table
 
 
 def _too_large(path: Path, zh: str, en: str) -> ReadError:
