@@ -2,8 +2,8 @@
 sheet's dimension, a CSV as it is parsed (cells, columns, NUL characters).
 
 A refused file is a file-level problem (``FILE_TOO_LARGE`` or ``UNREADABLE``) naming the file,
-with the figures in Chinese and English, and nothing is written; honest files, including the
-province preset's (see docs/reliability.md), stay well inside the defaults. The hostile
+with the figures in Chinese and English; honest files, including the province preset's (see
+docs/reliability.md), stay well inside the defaults. The hostile
 workbooks come from ``tests/hostile_workbooks.py``. The hostile files that abort a process are
 read here only through a child process (``jiedui import``), so that a regression fails the test
 rather than the test run.
@@ -22,6 +22,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+import xlsxwriter
 
 import hostile_workbooks
 from importers import file_limits
@@ -50,9 +51,7 @@ def refused(path: Path, lim: FileLimits = DEFAULTS) -> ReadError:
 
 
 def sample_workbook(path: Path, rows: int = 0) -> Path:
-    """The sample's 家庭 rows (or ``rows`` copies of its first) as a workbook, via the report writer's library."""
-    import xlsxwriter
-
+    """The sample's 家庭 rows (or ``rows`` copies of its first) as a workbook."""
     with (SAMPLE / "家庭.csv").open(encoding="utf-8-sig", newline="") as f:
         table = list(csv.reader(f))
     if rows:
