@@ -25,6 +25,7 @@ from __future__ import annotations
 import posixpath
 import re
 import zipfile
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -104,9 +105,8 @@ def check_workbook(path: Path, limits: FileLimits) -> None:
         if len(parts) > limits.max_parts:
             raise _too_large(f"压缩包内有 {len(parts):,} 个部件，最多 {limits.max_parts:,} 个",
                              f"the workbook's zip holds {len(parts):,} parts, at most {limits.max_parts:,}")
-        names = [p.filename for p in parts]
-        if len(set(names)) != len(names):
-            repeated = sorted({n for n in names if names.count(n) > 1})[:3]
+        repeated = sorted(name for name, times in Counter(p.filename for p in parts).items() if times > 1)[:3]
+        if repeated:
             raise _damaged(f"部件名重复：{'、'.join(repeated)}", f"repeated part names: {', '.join(repeated)}")
         unpacked = sum(p.file_size for p in parts)
         if unpacked > limits.max_unpacked_mb * MIB:
