@@ -3,7 +3,9 @@
 :func:`importers.engine.run_import`, what is kept of the result and how its report files are made.
 
 The uploads are saved under their own names in a folder of their own (the importer recognises a
-file by its name, else by its headers). An organiser's import is bounded to their region (rows
+file by its name, else by its headers), and each is read in a child process with limits
+(:mod:`importers.sandbox`): a hostile file is refused as a file-level problem while the service
+keeps answering. An organiser's import is bounded to their region (rows
 outside it are rejected as row problems). Results are kept in a temporary folder the app owns, for
 the last :data:`KEEP` imports; the report files are written from them when first asked for.
 """
@@ -29,6 +31,7 @@ from graph_schema.errors import InvalidValue, NotFound
 from graph_schema.settings import get_settings
 from importers.engine import REPORT_PREFIX, ImportResult, Progress, run_import
 from importers.report import write_report
+from importers.sandbox import read_isolated
 
 KEEP = 20  # imports whose results (and report files) are kept
 MAX_FILES = 50
@@ -180,7 +183,8 @@ def run_saved(who: Caller, kept: ImportArchive, saved: Saved, *, dry_run: bool, 
     """Import the saved uploads as the caller (an organiser bounded to their region), keep the
     result in the archive and record the change in the audit trail."""
     try:
-        result = run_import(who.store, saved.paths, dry_run=dry_run, bound=who.scope.prefix or None, progress=progress)
+        result = run_import(who.store, saved.paths, dry_run=dry_run, bound=who.scope.prefix or None, progress=progress,
+                            read=read_isolated)
     except BaseException:
         saved.discard()
         raise

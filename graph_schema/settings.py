@@ -78,6 +78,18 @@ class Settings(BaseSettings):
     # The most a GraphQL operation may cost (api/graphql/cost.py), computed from the query before
     # it runs; above it the operation is refused with QUERY_TOO_COSTLY.
     graphql_max_cost: int = Field(50_000, gt=0)
+    # What one import file may hold, checked from its own structure before it is read
+    # (importers/file_limits.py); the defaults admit the province preset's files with room to spare.
+    import_max_cells: int = Field(40_000_000, gt=0)  # a sheet's used area from A1 (rows × columns), a CSV's cells
+    import_max_columns: int = Field(16_384, gt=0)  # Excel's own limit
+    import_max_unpacked_mb: int = Field(2048, gt=0)  # a workbook's parts as its zip directory declares them
+    import_max_ratio: int = Field(100, gt=0)  # unpacked / packed size of any part over 1 MiB
+    import_max_parts: int = Field(10_000, gt=0)  # entries in a workbook's zip
+    # The service reads uploads in a child process with these limits (importers/sandbox.py)
+    import_memory_mb: int = Field(8192, gt=0)  # address space of the child
+    import_cpu_seconds: int = Field(300, gt=0)
+    import_timeout_seconds: float = Field(600.0, gt=0)
+    import_readers: int = Field(2, gt=0)  # children reading at once; further uploads wait for one
     risk: RiskWeights = RiskWeights()
     # Reminders (graph_schema/notify): the SMS gateway the outbox is posted to ("" keeps the texts
     # as recorded and sends nothing), and the daily time the service writes the inboxes ("" never;

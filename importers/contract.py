@@ -126,4 +126,5 @@ class Code(StrEnum):
     UNKNOWN_COLUMN = "UNKNOWN_COLUMN"  # file-level, informational: the column is ignored
     DUPLICATE_COLUMN = "DUPLICATE_COLUMN"  # file-level, informational: a repeated column is ignored
     UNREADABLE = "UNREADABLE"  # file-level: cannot be opened or decoded
+    FILE_TOO_LARGE = "FILE_TOO_LARGE"  # file-level: beyond an import limit (cells, columns, unpacked size, memory, time)
     UNKNOWN_FILE = "UNKNOWN_FILE"  # file-level: matches none of the contract's files

@@ -12,7 +12,7 @@ Three phases, so a dry run and a real run decide alike:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -44,10 +44,13 @@ from importers.readers import ReadError, Table, normalise_header, read_table
 
 SUFFIXES = {".csv", ".txt", ".xlsx", ".xlsm", ".xls"}
 REPORT_PREFIX = "导入报告"
-FILE_FAILURES = {Code.UNREADABLE, Code.UNKNOWN_FILE, Code.MISSING_COLUMN}  # reports written into an import folder are not imported with it
+FILE_FAILURES = {Code.UNREADABLE, Code.FILE_TOO_LARGE, Code.UNKNOWN_FILE, Code.MISSING_COLUMN}  # reports written into an import folder are not imported with it
 OUT_OF_JURISDICTION = "OUT_OF_JURISDICTION"  # a row outside the importing organiser's region (see check_bound)
 Progress = Callable[[str, str, int, int], None]
 """progress(file, phase, done, total): called as rows are checked and written."""
+Reader = Callable[[Path, Collection[str]], Table]
+"""reader(path, known headers): the file's table; ``read_table`` in this process, or
+``importers.sandbox.read_isolated`` for an untrusted upload."""
 
 
 @dataclass
@@ -134,7 +137,7 @@ def _spec_by_headers(headers: list[str]) -> FileSpec | None:
     return best if score(best)[0] == len(best.required) else None
 
 
-def read_file(path: Path) -> FileResult:
+def read_file(path: Path, read: Reader = read_table) -> FileResult:
     """Phase 1 for one file."""
     spec = _spec_by_name(path)
     result = FileResult(path, spec)
@@ -143,7 +146,7 @@ def read_file(path: Path) -> FileResult:
                                     "no such file"))
         return result
     try:
-        table = read_table(path, _known_headers(spec))
+        table = read(path, _known_headers(spec))
     except ReadError as exc:
         result.notes.append(Problem(path.name, None, None, "", str(exc.code), exc.zh, exc.en))
         return result
@@ -525,13 +528,14 @@ def _apply_pairings(store: GraphStore, f: FileResult, progress: Callable[[int], 
 
 
 def run_import(store: GraphStore, paths: Sequence[str | Path], *, dry_run: bool = False,
-               progress: Progress | None = None, bound: str | None = None) -> ImportResult:
+               progress: Progress | None = None, bound: str | None = None, read: Reader = read_table) -> ImportResult:
     """Import ``paths`` (files or folders) into ``store``; see the module docstring.
 
     ``bound`` is a region prefix (e.g. ``"620822"``) that an organiser's import is kept inside:
     rows outside it are rejected (see :func:`check_bound`). None (the CLI, an admin): no bound.
+    ``read`` reads each file (:data:`Reader`).
     """
-    files = [read_file(p) for p in collect(paths)]
+    files = [read_file(p, read) for p in collect(paths)]
     result = ImportResult(files, dry_run)
     if not files or any(f.failed for f in files):
         return result  # nothing is written when any file is unusable

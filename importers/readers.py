@@ -9,6 +9,10 @@ but they absorb what real files do before the first data row:
   ("某某县残疾人家庭名册") or a note above the headers;
 * row numbers are those the spreadsheet shows, blank rows and title rows included, so that a
   report saying "第 12 行" points at the row the clerk sees.
+
+They also refuse a file beyond the import limits before it can exhaust the process
+(:mod:`importers.file_limits`): a workbook by its zip directory and dimension, a CSV while it is
+parsed (cells, columns, NUL characters).
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from python_calamine import CalamineWorkbook
 
 from importers.cells import halfwidth
 from importers.contract import Code
+from importers.file_limits import FileLimits, Refused, check_workbook
 
 __all__ = ["Table", "ReadError", "normalise_header", "read_table", "CSV_SUFFIXES", "EXCEL_SUFFIXES"]
 
@@ -181,16 +186,36 @@ def _parse(text: str, delimiter: str) -> Iterator[list[str]]:
     return csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
 
 
-def _sniff_delimiter(text: str, known: set[str]) -> str:
+def _bounded(rows: Iterator[list[str]], limits: FileLimits) -> Iterator[list[str]]:
+    """The rows, refused (:class:`Refused`) as soon as one is wider than ``max_columns`` or all
+    of them so far hold more than ``max_cells`` cells: a CSV has no header that declares its
+    size, so it is counted as it is parsed, before the rows can fill the memory."""
+    cells = 0
+    for number, row in enumerate(rows, 1):
+        cells += len(row)
+        if len(row) > limits.max_columns:
+            raise Refused(Code.FILE_TOO_LARGE,
+                          f"文件超出导入限制，未读取：第 {number} 行有 {len(row):,} 列，最多 {limits.max_columns:,} 列",
+                          f"the file exceeds an import limit and was not read: row {number} has {len(row):,} "
+                          f"columns, at most {limits.max_columns:,}")
+        if cells > limits.max_cells:
+            raise Refused(Code.FILE_TOO_LARGE,
+                          f"文件超出导入限制，未读取：超过 {limits.max_cells:,} 个单元格",
+                          f"the file exceeds an import limit and was not read: more than {limits.max_cells:,} cells")
+        yield row
+
+
+def _sniff_delimiter(text: str, known: set[str], width: int) -> str:
     """The delimiter under which the first lines show the best header row.
 
     Judging by the headers is more reliable than ``csv.Sniffer``, which is easily misled by
-    Chinese text and by a ";" used as a list separator inside a cell.
+    Chinese text and by a ";" used as a list separator inside a cell. Only the first ``width``
+    cells of a line are looked at: a line wider than that is refused when the file is parsed.
     """
     best, best_hits = _DELIMITERS[0], 0
     for delimiter in _DELIMITERS:
         try:
-            found = _find_header(_parse(text, delimiter), known)
+            found = _find_header((row[:width] for row in _parse(text, delimiter)), known)
         except csv.Error:
             continue
         if found is not None and found[1] > best_hits:
@@ -198,21 +223,28 @@ def _sniff_delimiter(text: str, known: set[str]) -> str:
     return best
 
 
-def _read_csv(path: Path, known_headers: Collection[str]) -> Table:
+def _read_csv(path: Path, known_headers: Collection[str], limits: FileLimits) -> Table:
     try:
         data = path.read_bytes()  # read at once: nothing stays open after return
     except OSError as exc:
         raise ReadError(Code.UNREADABLE, f"无法打开文件：{exc.strerror or exc}",
                         f"cannot open the file: {exc.strerror or exc}", path) from exc
     text, encoding = _decode(path, data)
-    delimiter = _sniff_delimiter(text, {normalise_header(h).lower() for h in known_headers})
+    del data  # the text alone from here on
+    if "\x00" in text:  # no spreadsheet writes one; UTF-16 without a BOM and binary files do
+        raise ReadError(Code.UNREADABLE, "文件含有 NUL 字符，不是文本格式的 CSV：请另存为 UTF-8 或 GBK 编码的 CSV",
+                        "the file contains NUL characters, so it is not a text CSV: save it as CSV in UTF-8 or GBK",
+                        path)
+    delimiter = _sniff_delimiter(text, {normalise_header(h).lower() for h in known_headers}, limits.max_columns)
     reader = _parse(text, delimiter)
     try:
-        rows: list[list[object]] = list(reader)
+        rows: list[list[object]] = list(_bounded(reader, limits))
     except csv.Error as exc:
         line = getattr(reader, "line_num", 0)
         raise ReadError(Code.UNREADABLE, f"CSV 格式错误（第 {line} 行）：{exc}",
                         f"malformed CSV (line {line}): {exc}", path) from exc
+    except Refused as exc:
+        raise ReadError(exc.code, exc.zh, exc.en, path) from None
     return _build(path, rows, known_headers, encoding)
 
 
@@ -231,7 +263,12 @@ def _unreadable_workbook(path: Path, exc: Exception) -> ReadError:
     )
 
 
-def _read_excel(path: Path, known_headers: Collection[str]) -> Table:
+def _read_excel(path: Path, known_headers: Collection[str], limits: FileLimits) -> Table:
+    if path.suffix.lower() != ".xls":  # .xlsx and .xlsm are zips; .xls (BIFF) has no such structure
+        try:
+            check_workbook(path, limits)
+        except Refused as exc:
+            raise ReadError(exc.code, exc.zh, exc.en, path) from None
     # calamine raises its own error types (zip, XML, password …) and occasionally plain
     # ValueError/OSError; whichever it is, the clerk's remedy is the same: re-save the file.
     try:
@@ -264,19 +301,21 @@ def _read_excel(path: Path, known_headers: Collection[str]) -> Table:
 # ---------------------------------------------------------------------------
 
 
-def read_table(path: str | Path, known_headers: Collection[str]) -> Table:
+def read_table(path: str | Path, known_headers: Collection[str], limits: FileLimits | None = None) -> Table:
     """Read a CSV file or the first sheet of a workbook, starting at its header row.
 
     ``known_headers`` are the column names that may appear (Chinese headers and English
     aliases, compared case-insensitively); the header row is the one among the first 20 rows
-    that contains most of them, at least two.
+    that contains most of them, at least two. ``limits`` (default: the settings') bound what
+    the file may hold (``FILE_TOO_LARGE`` beyond).
     """
     path = Path(path)
     suffix = path.suffix.lower()
+    limits = limits or FileLimits.from_settings()
     if suffix in CSV_SUFFIXES:
-        return _read_csv(path, known_headers)
+        return _read_csv(path, known_headers, limits)
     if suffix in EXCEL_SUFFIXES:
-        return _read_excel(path, known_headers)
+        return _read_excel(path, known_headers, limits)
     raise ReadError(
         Code.UNKNOWN_FILE,
         f"不支持的文件类型「{path.name}」：只能导入 .csv、.txt、.xlsx、.xlsm 或 .xls 文件",

@@ -28,7 +28,9 @@ from graph_schema.pagination import PageRequest
 from graph_schema.settings import Settings, get_settings
 from graph_schema.store import GraphStore
 from importers import synth, synth_files
-from importers.engine import REPORT_PREFIX, ImportResult, run_import
+from importers.engine import REPORT_PREFIX, ImportResult, Reader, run_import
+from importers.readers import read_table
+from importers.sandbox import read_isolated
 from importers.backup import BackupError, backup, restore
 from importers.export import export
 from importers.report import write_report
@@ -125,15 +127,19 @@ def import_(
     store: StoreOption = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="只校验不写入 / validate, write nothing")] = False,
     report: Annotated[Path | None, typer.Option(help="报告文件 .xlsx 或 .csv / report file")] = None,
+    isolate: Annotated[bool, typer.Option("--isolate", help="在受限的子进程中读取每个文件（来源不可信时）/ read each "
+                                                            "file in a child process with limits (files from "
+                                                            "an untrusted source)")] = False,
 ) -> None:
     """导入组织者的表格 / import the organisers' spreadsheets.
 
     Exit status: 0 every row imported; 1 some rows rejected (the others imported, report written);
-    2 nothing imported (unreadable file, missing required column, bad usage).
+    2 nothing imported (unreadable file, missing required column, file beyond the import limits,
+    bad usage).
     """
     with cli_store(store) as s:
         try:
-            result = _import_with_progress(s, paths, dry_run=dry_run)
+            result = _import_with_progress(s, paths, dry_run=dry_run, read=read_isolated if isolate else read_table)
         except JieduiError as exc:
             err.print(f"[red]导入中断：{exc.zh}[/red]\nimport interrupted: {exc.en}\n"
                       "已写入的批次完整保留，修复后重新导入即可（重复导入不会重复写入）/ batches already written are "
@@ -232,7 +238,8 @@ def _progress() -> Progress:
                     console=err, transient=False)
 
 
-def _import_with_progress(store: GraphStore, paths: list[Path], *, dry_run: bool) -> ImportResult:
+def _import_with_progress(store: GraphStore, paths: list[Path], *, dry_run: bool,
+                          read: Reader = read_table) -> ImportResult:
     """run_import with a progress bar for each phase of a file of a few thousand rows or more."""
     with _progress() as bar:
         tasks: dict[tuple[str, str], int] = {}
@@ -245,7 +252,7 @@ def _import_with_progress(store: GraphStore, paths: list[Path], *, dry_run: bool
                 tasks[(name, phase)] = bar.add_task(f"{name} {label}", total=total)
             bar.update(tasks[(name, phase)], completed=done)
 
-        return run_import(store, paths, dry_run=dry_run, progress=progress)
+        return run_import(store, paths, dry_run=dry_run, progress=progress, read=read)
 
 
 def _print_import(result: ImportResult) -> None:
