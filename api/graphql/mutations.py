@@ -25,10 +25,10 @@ from api.graphql.errors import InvalidInput
 from api.graphql.scalars import Fen
 from api.graphql.types import AuxPairing, LedgerEntry, Pairing
 from api.rest.ledger import LedgerEntryIn
+from api.rest.matcher import ProposalIn
 from graph_schema.enums import ExclusionReason
 from graph_schema.errors import InvalidValue
 from matching.candidates import Reach
-from matching.proposal import Proposal
 
 _KEY, _REASON, _NOTE = 64, 200, 500
 
@@ -145,7 +145,7 @@ class Mutation:
                          only: list[str] | None = None) -> Confirmation:
         for no in only or ():
             _keys(only=no)
-        result = operations.confirm(info.context.who, _model(Proposal, proposal), only)
+        result = operations.confirm(info.context.who, _model(ProposalIn, proposal), only)
         return Confirmation(
             confirmed=[Pairing.of(p) for p in result.confirmed], dropped=result.dropped, unchanged=result.unchanged,
             refused=[Refusal(household_no=no, code=exc.code, message=exc.zh, message_en=exc.en)

@@ -136,6 +136,9 @@ def test_an_organiser_confirms_a_proposal_made_through_graphql(client, world):
     confirm = """mutation($p: JSON!) { confirmProposal(proposal: $p) {
       confirmed { householdNo cadreNo source } dropped unchanged refused { householdNo code } } }"""
     assert codes(gql(client, world, "portal-a", confirm, {"p": proposal})) == ["FORBIDDEN"]
+    # the same JSON types as the REST API's: a flag is no number
+    churned = gql(client, world, "organizer-a", confirm, {"p": proposal | {"summary": proposal["summary"] | {"churn": False}}})
+    assert codes(churned) == ["VALIDATION"] and churned["errors"][0]["extensions"]["errors"][0]["field"] == "summary.churn"
     done = gql(client, world, "organizer-a", confirm, {"p": proposal})["data"]["confirmProposal"]
     assert [(p["householdNo"], p["source"]) for p in done["confirmed"]] == [("HX1", "matcher")]
     assert done["refused"] == [] and "HA1" in done["unchanged"]
