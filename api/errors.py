@@ -10,6 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException
+from starlette.routing import Match
 
 from api.security import CrossOrigin, CsrfRefused
 from api.throttle import TooManyAttempts
@@ -41,6 +42,25 @@ def _request_id(request: Request) -> dict:
     return {"request_id": rid} if rid else {}
 
 
+def _code_of(error: dict) -> dict:
+    """The stable code of a field's error where it has one (an identifier's check character:
+    ``ID_CHECKSUM``, ``USCC_CHECKSUM`` …), so a client can tell it from a value the schema refuses."""
+    cause = (error.get("ctx") or {}).get("error")
+    return {"code": cause.code} if isinstance(cause, IdentifierError) else {}
+
+
+_METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route serves at this path, asked of the routes themselves. (Starlette's
+    405 names only the methods of the first route whose path matched, so ``GET|POST /exclusions``
+    answered ``Allow: GET``.)"""
+    routes = request.app.router.routes
+    return [method for method in _METHODS
+            if any(route.matches({**request.scope, "method": method})[0] is Match.FULL for route in routes)]
+
+
 def install(app: FastAPI, html: Callable[[Request, JieduiError, int], Response] | None = None) -> None:
     """The handlers; ``html`` answers the console's pages (an error page) instead of JSON."""
     @app.exception_handler(JieduiError)
@@ -63,7 +83,7 @@ def install(app: FastAPI, html: Callable[[Request, JieduiError, int], Response] 
 
     @app.exception_handler(RequestValidationError)
     async def validation(request: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [{"field": ".".join(str(p) for p in e["loc"]), "reason": e["msg"]} for e in exc.errors()]
+        errors = [{"field": ".".join(str(p) for p in e["loc"]), "reason": e["msg"]} | _code_of(e) for e in exc.errors()]
         fields = "、".join(e["field"] for e in errors)
         return JSONResponse({"code": "VALIDATION", "message": f"请求字段无效：{fields}",
                              "message_en": f"invalid request fields: {fields}", "errors": errors}
@@ -72,8 +92,11 @@ def install(app: FastAPI, html: Callable[[Request, JieduiError, int], Response] 
     @app.exception_handler(HTTPException)
     async def http(request: Request, exc: HTTPException) -> JSONResponse:
         zh = {404: "没有这个地址", 405: "不支持此请求方法"}.get(exc.status_code, "请求无效")
+        headers = exc.headers
+        if exc.status_code == 405:
+            headers = (headers or {}) | {"Allow": ", ".join(allowed_methods(request))}
         return JSONResponse({"code": f"HTTP_{exc.status_code}", "message": zh, "message_en": str(exc.detail)}
-                            | _request_id(request), status_code=exc.status_code, headers=exc.headers)
+                            | _request_id(request), status_code=exc.status_code, headers=headers)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:

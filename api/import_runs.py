@@ -111,7 +111,7 @@ def file_name(raw: str | None) -> str:
     name = (raw or "").strip()
     if not name or name in (".", "..") or any(c in name for c in "/\\\x00") or len(name.encode()) > 255:
         raise InvalidValue("files", raw, "文件名无效（不能为空、含路径分隔符或过长）",
-                           "invalid file name (empty, a path, or too long)")
+                           "invalid file name (empty, a path, or too long)", code="FILE_NAME")
     return name
 
 
@@ -121,7 +121,8 @@ def file_names(raw: Sequence[str | None]) -> list[str]:
         raise InvalidValue("files", len(raw), f"一次最多 {MAX_FILES} 个文件", f"at most {MAX_FILES} files at once")
     names = [file_name(n) for n in raw]
     if len(set(names)) != len(names):
-        raise InvalidValue("files", sorted({n for n in names if names.count(n) > 1}), "文件名重复", "repeated file names")
+        raise InvalidValue("files", sorted({n for n in names if names.count(n) > 1}), "文件名重复", "repeated file names",
+                           code="FILE_NAME")
     return names
 
 

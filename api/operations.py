@@ -119,7 +119,8 @@ def confirm(who: Caller, proposal: Proposal, only: Collection[str] | None = None
         unknown = sorted(wanted - named)
         if unknown:
             listed = "、".join(unknown[:10]) + ("…" if len(unknown) > 10 else "")
-            raise InvalidValue("only", listed, f"方案中没有这些户：{listed}", f"not in the proposal: {listed}")
+            raise InvalidValue("only", listed, f"方案中没有这些户：{listed}", f"not in the proposal: {listed}",
+                               code="NOT_IN_PROPOSAL")
     pairs = [p for p in proposal.pairs if p.change in (Change.NEW, Change.MOVE)
              and (wanted is None or p.household_no in wanted)]
     drops = [u for u in proposal.unpaired if u.change is Change.DROP and (wanted is None or u.household_no in wanted)]

@@ -36,8 +36,8 @@ UNPAIRED = """query Unpaired($region: String!) {
   unpaired(region: $region, first: 20) {
     totalCount
     edges { node { householdNo riskScore riskLevel reasons
-      household { headName headId members { name idNumber category grade }
-                  pairings { cadreNo startedOn endedOn cadre { name } } } } }
+      household { headName headId members { edges { node { name idNumber category grade } } }
+                  pairings { edges { node { cadreNo startedOn endedOn cadre { name } } } } } } }
   }
 }"""
 
@@ -46,11 +46,11 @@ DETAIL = """query Household($no: String!) {
   household(householdNo: $no) {
     householdNo headName headId regionCode size monitoring
     risk { score level reasons }
-    members { name idNumber category grade certExpiry }
-    pairings { cadreNo startedOn endedOn cadre { name phone } }
-    auxPairings { uscc startedOn endedOn }
+    members { edges { node { name idNumber category grade certExpiry } } }
+    pairings { edges { node { cadreNo startedOn endedOn cadre { name phone } } } }
+    auxPairings { edges { node { uscc startedOn endedOn } } }
     ledger(first: 20) { totalCount edges { node { entryDate kind note } } }
-    problems { problemNo openedOn closedOn description }
+    problems { edges { node { problemNo openedOn closedOn description } } }
   }
 }"""
 

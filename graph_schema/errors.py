@@ -110,6 +110,20 @@ class PairExcluded(RuleViolation):
                          household_no=household_no, cadre_no=cadre_no)
 
 
+class PairingRecorded(RuleViolation):
+    """The same pairing (household, cadre, start date) is already recorded, and has ended: a new
+    one would be indistinguishable from it (an import of the history would merge the two)."""
+
+    code = "PAIRING_RECORDED"
+
+    def __init__(self, household_no: str, cadre_no: str, started_on: object) -> None:
+        super().__init__(
+            f"家庭「{household_no}」与干部「{cadre_no}」自 {started_on} 起的结对已有记录且已结束，请另选开始日期",
+            f"the pairing of household '{household_no}' with cadre '{cadre_no}' from {started_on} is already "
+            f"recorded and has ended: choose another start date",
+            household_no=household_no, cadre_no=cadre_no, started_on=str(started_on))
+
+
 class ProposalStale(RuleViolation):
     """The graph changed after a matching proposal was made, in a way that breaks this pair."""
 

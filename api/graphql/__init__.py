@@ -35,6 +35,8 @@ class Router(GraphQLRouter):
 
 
 def router() -> Router:
-    """POST only (no GET queries, no in-browser IDE: every request needs a bearer token)."""
+    """POST only (no GET queries, no in-browser IDE: every request needs a bearer token). Not in
+    the OpenAPI document: the GraphQL schema is this endpoint's contract, and an OpenAPI entry
+    could state only "200" for answers that are also 400 and 401."""
     return Router(schema, path="/graphql", context_getter=request_context, graphql_ide=None,
-                  allow_queries_via_get=False, tags=["graphql"])
+                  allow_queries_via_get=False, tags=["graphql"], include_in_schema=False)

@@ -29,10 +29,10 @@ from api.graphql.loaders import blocking
 from api.graphql.scalars import Fen
 from api.graphql.types import AuxPairing, LedgerEntry, Pairing
 from api.rest.ledger import LedgerEntryIn
+from api.rest.matcher import ProposalIn
 from graph_schema.enums import ExclusionReason
 from graph_schema.errors import InvalidValue
 from matching.candidates import Reach
-from matching.proposal import Proposal
 
 _KEY, _REASON, _NOTE = 64, 200, 500
 
@@ -151,7 +151,7 @@ class Mutation:
                                only: list[str] | None = None) -> Confirmation:
         for no in only or ():
             _keys(only=no)
-        checked = _model(Proposal, proposal)
+        checked = _model(ProposalIn, proposal)
         result = await blocking(lambda: operations.confirm(info.context.who, checked, only))
         return Confirmation(
             confirmed=[Pairing.of(p, info.context) for p in result.confirmed], dropped=result.dropped, unchanged=result.unchanged,

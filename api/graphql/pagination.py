@@ -67,9 +67,12 @@ def decode(cursor: str) -> int:
 @dataclass(frozen=True)
 class Window(PageRequest):
     """A page request that starts at any offset (a cursor), not only at a page boundary: every
-    service reads ``skip`` and ``page_size``, so the services take it unchanged."""
+    service reads ``skip`` and ``page_size``, so the services take it unchanged. ``first`` is
+    what the client asked for: 0 asks for ``totalCount`` alone (the services, which page by at
+    least one row, then read one row that is not shown)."""
 
     offset: int = 0
+    first: int = 1
 
     @property
     def skip(self) -> int:
@@ -77,17 +80,18 @@ class Window(PageRequest):
 
 
 def window(first: int, after: str | None) -> Window:
-    """The slice ``first`` items after cursor ``after``; InvalidValue outside 1..1000."""
-    if not 1 <= first <= MAX_FIRST:
-        raise InvalidValue("first", first, f"须在 1 到 {MAX_FIRST} 之间", f"must be between 1 and {MAX_FIRST}")
+    """The slice ``first`` items after cursor ``after``; InvalidValue outside 0..1000."""
+    if not 0 <= first <= MAX_FIRST:
+        raise InvalidValue("first", first, f"须在 0 到 {MAX_FIRST} 之间", f"must be between 0 and {MAX_FIRST}")
     offset = decode(after) + 1 if after else 0
-    return Window(page=offset // first + 1, page_size=first, max_page_size=MAX_FIRST, offset=offset)
+    size = max(first, 1)
+    return Window(page=offset // size + 1, page_size=size, max_page_size=MAX_FIRST, offset=offset, first=first)
 
 
 def connection(items: Sequence[S], total: int, win: Window, convert: Callable[[S], T]) -> Connection[T]:
     """A connection of one page of ``items`` that starts at ``win.offset`` of a list of ``total``."""
     start = win.offset
-    edges = [Edge(cursor=encode(start + i), node=convert(item)) for i, item in enumerate(items)]
+    edges = [Edge(cursor=encode(start + i), node=convert(item)) for i, item in enumerate(items[:win.first])]
     return Connection(
         edges=edges, total_count=total,
         page_info=PageInfo(has_next_page=start + len(edges) < total, has_previous_page=start > 0,
@@ -99,4 +103,4 @@ def sliced(items: Sequence[S], first: int, after: str | None, convert: Callable[
     """A connection over a list already loaded whole (a household's ledger, an organisation's
     pairings): sliced here, so the loaders still fetch every parent's list in one batch."""
     win = window(first, after)
-    return connection(items[win.offset:win.offset + win.page_size], len(items), win, convert)
+    return connection(items[win.offset:win.offset + win.first], len(items), win, convert)

@@ -203,14 +203,16 @@ class Household:
                    risk_factors=v["risk_factors"], phone=v["phone"], source=h)
 
     @strawberry.field(description="家庭中的残疾人 / the disabled members")
-    async def members(self, info: Info[Context, None]) -> list[Person]:
+    async def members(self, info: Info[Context, None], first: int = DEFAULT_FIRST,
+                      after: str | None = None) -> Connection[Person]:
         ctx = info.context
-        return [Person.of(p, ctx) for p in await ctx.loaders.members.load(self.household_no)]
+        return sliced(await ctx.loaders.members.load(self.household_no), first, after, lambda p: Person.of(p, ctx))
 
     @strawberry.field(description="一对一结对，含历史，最早的在前 / one-to-one pairings, past ones too, oldest first")
-    async def pairings(self, info: Info[Context, None]) -> list[Pairing]:
+    async def pairings(self, info: Info[Context, None], first: int = DEFAULT_FIRST,
+                       after: str | None = None) -> Connection[Pairing]:
         ctx = info.context
-        return [Pairing.of(p, ctx) for p in await ctx.loaders.pairings.load(self.household_no)]
+        return sliced(await ctx.loaders.pairings.load(self.household_no), first, after, lambda p: Pairing.of(p, ctx))
 
     @strawberry.field(description="进行中的一对一结对 / the active one-to-one pairing")
     async def active_pairing(self, info: Info[Context, None]) -> Pairing | None:
@@ -218,9 +220,11 @@ class Household:
         return next((Pairing.of(p, info.context) for p in reversed(found) if p.ended_on is None), None)
 
     @strawberry.field(description="辅助结对，含历史 / auxiliary pairings, past ones too, oldest first")
-    async def aux_pairings(self, info: Info[Context, None]) -> list[AuxPairing]:
+    async def aux_pairings(self, info: Info[Context, None], first: int = DEFAULT_FIRST,
+                           after: str | None = None) -> Connection[AuxPairing]:
         ctx = info.context
-        return [AuxPairing.of(p, ctx) for p in await ctx.loaders.aux_pairings.load(self.household_no)]
+        return sliced(await ctx.loaders.aux_pairings.load(self.household_no), first, after,
+                      lambda p: AuxPairing.of(p, ctx))
 
     @strawberry.field(description="帮扶台账，最早的在前 / the ledger, oldest first")
     async def ledger(self, info: Info[Context, None], first: int = DEFAULT_FIRST,
@@ -229,9 +233,11 @@ class Household:
         return sliced(await ctx.loaders.ledger.load(self.household_no), first, after, lambda e: LedgerEntry.of(e, ctx))
 
     @strawberry.field(description="反映的困难，含已解决 / problems, solved ones too, oldest first")
-    async def problems(self, info: Info[Context, None], open_only: bool = False) -> list[Problem]:
+    async def problems(self, info: Info[Context, None], open_only: bool = False, first: int = DEFAULT_FIRST,
+                       after: str | None = None) -> Connection[Problem]:
         found = await info.context.loaders.problems.load(self.household_no)
-        return [Problem.of(p, info.context) for p in found if not open_only or p.closed_on is None]
+        return sliced([p for p in found if not open_only or p.closed_on is None], first, after,
+                      lambda p: Problem.of(p, info.context))
 
     @strawberry.field(description="重点户判定与风险分值（见 graph_schema/monitoring/risk.py）/ priority and risk score")
     async def risk(self, info: Info[Context, None]) -> Risk:
@@ -274,11 +280,12 @@ class Cadre:
         return await info.context.loaders.cadre_load.load(self.cadre_no) >= self.pair_limit
 
     @strawberry.field(description="当前结对的家庭（仅调用者辖区内的）/ the households paired now, those in the caller's scope")
-    async def households(self, info: Info[Context, None]) -> list[Household]:
+    async def households(self, info: Info[Context, None], first: int = DEFAULT_FIRST,
+                         after: str | None = None) -> Connection[Household]:
         ctx = info.context
         numbers = await ctx.loaders.cadre_households.load(self.cadre_no)
-        found = await ctx.loaders.household_scoped.load_many(numbers)
-        return [Household.of(h, ctx) for h in found if h is not None]
+        found = [h for h in await ctx.loaders.household_scoped.load_many(numbers) if h is not None]
+        return sliced(found, first, after, lambda h: Household.of(h, ctx))
 
 
 @strawberry.type(description="社会组织 / a social organisation")
@@ -336,9 +343,10 @@ class Region:
     def of(cls, r: region_models.Region) -> Region:
         return cls(code=r.code, name=r.name, level=r.level.label, parent_code=region_parent(r.code))
 
-    @strawberry.field(description="下一级区划 / the regions one level down")
-    async def children(self, info: Info[Context, None]) -> list[Region]:
-        return [Region.of(r) for r in await info.context.loaders.region_children.load(self.code)]
+    @strawberry.field(description="下一级区划，按代码 / the regions one level down, by code")
+    async def children(self, info: Info[Context, None], first: int = DEFAULT_FIRST,
+                       after: str | None = None) -> Connection[Region]:
+        return sliced(await info.context.loaders.region_children.load(self.code), first, after, Region.of)
 
     @strawberry.field(description="帮扶覆盖统计（统计期 from 至 asOf，默认当年1月1日至今天）/ coverage figures for the period")
     async def coverage(self, info: Info[Context, None], as_of: dt.date | None = None,

@@ -22,8 +22,9 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 
 from api.auth import API, ORGANISERS, Caller, caller, services
-from api.import_runs import Kept, archive, file_names, run_saved, save_uploads, upload_limit
+from api.import_runs import MAX_FILES, Kept, archive, file_names, run_saved, save_uploads, upload_limit
 from api.rest import schemas
+from api.rest.inputs import Flag
 from api.rest.schemas import ERRORS, ErrorOut
 from graph_schema.access.service import Forbidden
 
@@ -117,9 +118,10 @@ router = APIRouter(tags=["imports 导入"], responses=ERRORS, route_class=Bounde
              responses={400: {"model": ErrorOut, "description": "请求体无法解析 / the body cannot be parsed"},
                         413: {"model": ErrorOut, "description": "上传文件过大 / the upload is too large"}})
 def upload(request: Request, who: Annotated[Caller, Depends(caller)],
-           files: Annotated[list[UploadFile], File(description="导入模板文件（.csv / .xlsx），按文件名或表头识别 / "
-                                                              "contract files, recognised by name or headers")],
-           dry_run: Annotated[bool, Query(description="只校验不写入 / check everything, write nothing")] = False,
+           files: Annotated[list[UploadFile], File(min_length=1, max_length=MAX_FILES, description=(
+               "导入模板文件（.csv / .xlsx），按文件名或表头识别；文件名不可重复 / contract files, recognised by name "
+               "or headers; no two with one name"))],
+           dry_run: Annotated[Flag, Query(description="只校验不写入 / check everything, write nothing")] = False,
            ) -> dict:
     """导入组织者的表格（管理员、组织者）/ import contract files (admins and organisers).
 

@@ -16,7 +16,8 @@ from pydantic import BaseModel, Field
 from api.auth import ORGANISERS, Caller, caller
 from api.notify_runs import run_notify
 from api.rest import schemas
-from api.rest.schemas import ERRORS, WRITE_ERRORS, Day, PageOut, PageQ, PageSizeQ
+from api.rest.inputs import Body, Day, Flag, Key
+from api.rest.schemas import ERRORS, WRITE_ERRORS, PageOut, PageQ, PageSizeQ
 from graph_schema.notify.service import inbox, mark_read, unread_count
 from graph_schema.pagination import PageRequest
 
@@ -38,15 +39,15 @@ class InboxOut(PageOut[MessageOut]):
     unread: int = Field(description="未读条数 / unread messages")
 
 
-class ReadIn(BaseModel):
-    message_ids: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(min_length=1, max_length=1000)
+class ReadIn(Body):
+    message_ids: list[Key] = Field(min_length=1, max_length=1000)
 
 
 class ReadOut(BaseModel):
     marked: int = Field(description="本次标为已读的条数 / messages marked read now")
 
 
-class NotifyIn(BaseModel):
+class NotifyIn(Body):
     as_of: Day | None = Field(None, description="通知日期，默认今天 / the day (default today)")
 
 
@@ -60,7 +61,7 @@ class NotifyOut(BaseModel):
 
 @router.get("/inbox", response_model=InboxOut, responses=ERRORS)
 def my_inbox(who: Annotated[Caller, Depends(caller)],
-             unread: Annotated[bool, Query(description="只看未读 / unread only")] = False,
+             unread: Annotated[Flag, Query(description="只看未读 / unread only")] = False,
              page: PageQ = 1, page_size: PageSizeQ = 50) -> dict:
     """本人的消息，最新在前 / the caller's own messages, newest first."""
     found = inbox(store=who.store, user_id=who.user.user_id, unread=unread, page=PageRequest(page, page_size))

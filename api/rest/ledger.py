@@ -5,15 +5,17 @@ Solving a problem is a ledger entry too: 解决困难 with the problem's number 
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, status
-from pydantic import BaseModel, BeforeValidator, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict
 
 from api import operations
 from api.auth import Caller, caller
 from api.rest import schemas
-from api.rest.schemas import ERRORS, WRITE_ERRORS, Day, PageOut, PageQ, PageSizeQ, ProblemOut, RegionQ
+from api.rest.inputs import Day, Flag, Key, Money, Uscc
+from api.rest.schemas import ERRORS, WRITE_ERRORS, PageOut, PageQ, PageSizeQ, ProblemOut, RegionQ
+from graph_schema.enums import LedgerKind
 from graph_schema.ledger.models import LedgerEntry
 from graph_schema.ledger.service import list_problems
 from graph_schema.models import _strip
@@ -21,25 +23,39 @@ from graph_schema.pagination import PageRequest
 
 router = APIRouter(tags=["ledger 台账"])
 
-Money = Annotated[int, Field(ge=0, le=100_000_000_000, description="分 / fen (1 yuan = 100 fen)")]
+Note = Annotated[Annotated[str, Field(max_length=2000)] | None, BeforeValidator(_strip)]
 
 
-def _text(most: int):
-    """Optional text of at most ``most`` characters, stripped as the domain strips it (blank = None)."""
-    return Annotated[Annotated[str, Field(max_length=most)] | None, BeforeValidator(_strip)]
+def _rules_as_schema(schema: dict[str, Any]) -> None:
+    """The domain's rules, stated in the document: exactly one actor (a cadre or an
+    organisation), and a problem number on every 反映困难."""
+    schema["oneOf"] = [
+        {"title": "干部记录 / by a cadre", "required": ["cadre_no"],
+         "properties": {"cadre_no": {"type": "string"}, "uscc": {"type": "null"}}},
+        {"title": "社会组织记录 / by an organisation", "required": ["uscc"],
+         "properties": {"uscc": {"type": "string"}, "cadre_no": {"type": "null"}}},
+    ]
+    schema["if"] = {"required": ["kind"], "properties": {"kind": {"const": LedgerKind.REPORT_PROBLEM.value}}}
+    schema["then"] = {"required": ["problem_no"], "properties": {"problem_no": {"type": "string"}}}
 
 
 class LedgerEntryIn(LedgerEntry):
     """A ledger entry as posted: the domain's own model (its rules apply: exactly one actor, a
-    反映困难 needs a problem number), with the bounds a request needs on top (no amount beyond
-    ¥1 billion, no text beyond what a clerk writes)."""
+    反映困难 needs a problem number, both stated in the document), with the bounds a request needs
+    on top (keys as the document's patterns say, no amount beyond ¥1 billion, no text beyond what
+    a clerk writes) and no value of another JSON type converted."""
+
+    model_config = ConfigDict(strict=True, json_schema_extra=_rules_as_schema)
 
     entry_date: Day
-    cadre_no: _text(64) = None
+    household_no: Key
+    cadre_no: Key | None = None
+    uscc: Uscc | None = None
+    kind: Annotated[LedgerKind, Strict(False)]
     amount_fen: Money | None = None
     in_kind_fen: Money | None = None
-    note: _text(2000) = None
-    problem_no: _text(64) = None
+    note: Note = None
+    problem_no: Key | None = None
 
 
 class EntryIdOut(BaseModel):
@@ -60,7 +76,7 @@ def log(entry: LedgerEntryIn, who: Annotated[Caller, Depends(caller)]) -> dict:
 @router.get("/problems", response_model=PageOut[ProblemOut], responses=ERRORS)
 def problems(who: Annotated[Caller, Depends(caller)],
              region: RegionQ = None,
-             open: Annotated[bool | None, Query(description="true 未解决，false 已解决，缺省全部 / true: open, "  # noqa: A002
+             open: Annotated[Flag | None, Query(description="true 未解决，false 已解决，缺省全部 / true: open, "  # noqa: A002
                                                              "false: solved, absent: both")] = None,
              page: PageQ = 1, page_size: PageSizeQ = 50) -> dict:
     """辖区内家庭反映的困难，按反映日期排序 / the problems of the households in the caller's scope,

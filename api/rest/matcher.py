@@ -6,37 +6,78 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, status
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, Strict
 
 from api import operations
 from api.auth import ORGANISERS, Caller, caller
 from api.rest import schemas
+from api.rest.inputs import Body, CadreNoP, Day, HouseholdNoP, Instant, JsonFloat, JsonInt, Key, RegionCode
 from api.rest.schemas import ERRORS, WRITE_ERRORS, ExclusionOut, PageOut, PageQ, PageSizeQ, PairingOut, RegionQ
 from graph_schema.enums import ExclusionReason
 from graph_schema.monitoring.common import paginate
 from graph_schema.pagination import PageRequest
 from graph_schema.pairing.exclusions import exclusions
 from matching.candidates import Reach
-from matching.proposal import Proposal
+from matching.proposal import Change, Proposal, ProposedPair, Summary, UnpairedItem
 
 router = APIRouter(tags=["matching 匹配"], responses=WRITE_ERRORS)
 
-Key = Annotated[str, Field(min_length=1, max_length=64)]
 
-
-class ProposeIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    region: str | None = Field(None, max_length=12,
-                               description="区划代码，默认本辖区 / region code, default the caller's jurisdiction")
+class ProposeIn(Body):
+    region: RegionCode | None = Field(None, description="区划代码，默认本辖区 / region code, default the caller's "
+                                                       "jurisdiction")
     reach: Literal["village", "township", "county"] = Field(
         "township", description="干部可结对的最远范围 / how far from their station a cadre may be paired")
     keep_current: bool = Field(False, description="保持现有在岗结对，只安排需要干部的户 / keep every current "
                                                   "pairing with an on-duty cadre; place only the households that need one")
 
 
-class ConfirmIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    proposal: Proposal
+# The proposal as sent back: the matcher's own models, every number and flag as the JSON type
+# the document gives it (a proposal is a file people open: a "1" or a false is not a count).
+_STRICT = ConfigDict(strict=True)
+_Change = Annotated[Change, Strict(False)]
+
+
+class ProposedPairIn(ProposedPair):
+    model_config = _STRICT
+    cost: JsonInt
+    change: _Change
+    risk_score: JsonInt
+    tier: JsonInt
+    cadre_load: JsonInt
+    cadre_limit: JsonInt
+
+
+class UnpairedItemIn(UnpairedItem):
+    model_config = _STRICT
+    risk_score: JsonInt
+    change: _Change = Change.NONE
+
+
+class SummaryIn(Summary):
+    model_config = _STRICT
+    priority: JsonInt
+    paired: JsonInt
+    kept: JsonInt
+    new: JsonInt
+    moved: JsonInt
+    dropped: JsonInt
+    unpaired: JsonInt
+    churn: JsonFloat
+
+
+class ProposalIn(Proposal):
+    model_config = _STRICT
+    objective: JsonInt
+    as_of: Day
+    created_at: Instant
+    pairs: list[ProposedPairIn]
+    unpaired: list[UnpairedItemIn]
+    summary: SummaryIn
+
+
+class ConfirmIn(Body):
+    proposal: ProposalIn
     only: list[Key] | None = Field(None, max_length=100_000,
                                    description="只确认这些户 / confirm only these households")
 
@@ -55,11 +96,10 @@ class ConfirmOut(BaseModel):
     refused: list[Refusal]
 
 
-class ExcludeIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class ExcludeIn(Body):
     household_no: Key
     cadre_no: Key
-    reason: ExclusionReason = ExclusionReason.ORGANISER
+    reason: Annotated[ExclusionReason, Strict(False)] = ExclusionReason.ORGANISER
     note: str | None = Field(None, max_length=500)
 
 
@@ -106,7 +146,7 @@ def exclude(body: ExcludeIn, who: Annotated[Caller, Depends(caller)]) -> dict:
 
 
 @router.delete("/exclusions/{household_no}/{cadre_no}", response_model=LiftOut)
-def lift(household_no: str, cadre_no: str, who: Annotated[Caller, Depends(caller)]) -> dict:
+def lift(household_no: HouseholdNoP, cadre_no: CadreNoP, who: Annotated[Caller, Depends(caller)]) -> dict:
     """移出回避名单 / take a pair off the exclusion list (``lifted`` false if it was not on it)."""
     lifted = operations.lift_exclusion(who, household_no, cadre_no)
     return {"household_no": household_no, "cadre_no": cadre_no, "lifted": lifted}

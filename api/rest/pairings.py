@@ -9,21 +9,17 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, status
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from api import operations
 from api.auth import Caller, caller
 from api.rest import schemas
-from api.rest.schemas import WRITE_ERRORS, AuxPairingOut, Day, PairingOut
+from api.rest.inputs import Body, Day, HouseholdNoP, Key, Uscc, UsccP
+from api.rest.schemas import WRITE_ERRORS, AuxPairingOut, PairingOut
 
 router = APIRouter(tags=["pairings 结对"], responses=WRITE_ERRORS)
 
-Key = Annotated[str, Field(min_length=1, max_length=64)]
 Reason = Annotated[str, Field(min_length=1, max_length=200, description="结束原因 / why it ends")]
-
-
-class Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 class PairIn(Body):
@@ -49,7 +45,7 @@ class TransferOut(BaseModel):
 
 class AuxPairIn(Body):
     household_no: Key
-    uscc: Key
+    uscc: Uscc
     started_on: Day | None = Field(None, description="开始日期，默认今天 / start date, default today")
 
 
@@ -60,13 +56,13 @@ def pair(body: PairIn, who: Annotated[Caller, Depends(caller)]) -> dict:
 
 
 @router.post("/pairings/{household_no}/end", response_model=PairingOut)
-def end(household_no: str, body: EndIn, who: Annotated[Caller, Depends(caller)]) -> dict:
+def end(household_no: HouseholdNoP, body: EndIn, who: Annotated[Caller, Depends(caller)]) -> dict:
     """结束一对一结对（保留为历史）/ end the household's active pairing; it stays in the history."""
     return schemas.shown("pairing", operations.end_pairing(who, household_no, body.reason, body.ended_on), who.user)
 
 
 @router.post("/pairings/{household_no}/transfer", response_model=TransferOut)
-def transfer(household_no: str, body: TransferIn, who: Annotated[Caller, Depends(caller)]) -> dict:
+def transfer(household_no: HouseholdNoP, body: TransferIn, who: Annotated[Caller, Depends(caller)]) -> dict:
     """转移结对：结束现结对并与新干部结对，全部成功或全部不变 / move the household to another cadre,
     all or nothing."""
     ended, new = operations.transfer(who, household_no, body.cadre_no, body.reason)
@@ -81,7 +77,7 @@ def aux_pair(body: AuxPairIn, who: Annotated[Caller, Depends(caller)]) -> dict:
 
 
 @router.post("/aux-pairings/{household_no}/{uscc}/end", response_model=AuxPairingOut)
-def end_aux(household_no: str, uscc: str, body: EndIn, who: Annotated[Caller, Depends(caller)]) -> dict:
+def end_aux(household_no: HouseholdNoP, uscc: UsccP, body: EndIn, who: Annotated[Caller, Depends(caller)]) -> dict:
     """结束辅助结对 / end an auxiliary pairing."""
     return schemas.shown("pairing", operations.end_aux_pairing(who, household_no, uscc, body.reason, body.ended_on),
                          who.user)

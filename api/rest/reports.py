@@ -19,7 +19,8 @@ from pydantic import BaseModel
 from api.auth import READERS, Caller, caller
 from api.report_output import ALL_PAGE, csv_text, report_rows, xlsx_bytes
 from api.rest import schemas
-from api.rest.schemas import ERRORS, Day, PageQ, PageSizeQ, RegionQ
+from api.rest.inputs import Day
+from api.rest.schemas import ERRORS, PageQ, PageSizeQ, RegionQ
 from graph_schema.access import privacy
 from graph_schema.errors import InvalidValue, NotFound
 from graph_schema.identifiers import normalize_region_code, region_prefix
@@ -82,7 +83,7 @@ def report(name: Annotated[str, Path(description=f"报表名 / report: {' | '.jo
     if found.ranged:
         if period_start and period_start > (as_of or today()):
             raise InvalidValue("from", period_start.isoformat(), "统计期开始晚于截止日期",
-                               "the period starts after as_of")
+                               "the period starts after as_of", code="PERIOD_ORDER")
         options["period_start"] = period_start
     if fmt == "json":
         result = who.report(found, where, PageRequest(page, page_size, ALL_PAGE), **options)

@@ -10,20 +10,20 @@ from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import APIRouter, Query
 from fastapi.routing import APIRoute
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict
 
+from api.rest.inputs import SEMANTIC_CODES, RegionCode, whole
 from graph_schema.access import privacy
 from graph_schema.access.models import User
 from graph_schema.pagination import Page
 
 T = TypeVar("T")
 
-#: A day a request may name: dates outside these years are typing errors, not records.
-Day = Annotated[dt.date, Field(ge=dt.date(1900, 1, 1), le=dt.date(2999, 12, 31))]
-PageQ = Annotated[int, Query(ge=1, le=1_000_000, description="页码 / page, from 1")]
-PageSizeQ = Annotated[int, Query(ge=1, le=1000, description="每页条数 / rows per page")]
-RegionQ = Annotated[str | None, Query(max_length=12, description="区划代码（任意级），默认本辖区 / region code, any "
-                                                                 "level; default the caller's jurisdiction")]
+PageQ = Annotated[whole(1, 1_000_000), Query(description="页码 / page, from 1")]
+PageSizeQ = Annotated[whole(1, 1000), Query(description="每页条数 / rows per page")]
+RegionQ = Annotated[RegionCode | None, Query(description="区划代码（2/4/6/9/12位，任意级），默认本辖区 / region code "
+                                                         "(2, 4, 6, 9 or 12 digits, any level); default the caller's "
+                                                         "jurisdiction")]
 
 
 class ErrorOut(BaseModel):
@@ -37,17 +37,28 @@ class ErrorOut(BaseModel):
     request_id: str | None = None
 
 
-def _error(zh: str, en: str) -> dict[str, Any]:
-    return {"model": ErrorOut, "description": f"{zh} / {en}"}
+def _error(zh: str, en: str, headers: dict[str, str] | None = None) -> dict[str, Any]:
+    answer: dict[str, Any] = {"model": ErrorOut, "description": f"{zh} / {en}"}
+    if headers:
+        answer["headers"] = {name: {"description": text, "required": True, "schema": {"type": "string"}}
+                             for name, text in headers.items()}
+    return answer
 
 
+_SEMANTIC = "; ".join(f"`{code}`: {text}" for code, text in SEMANTIC_CODES.items())
 #: The error answers every route may give, for the OpenAPI document (routers add their own).
 ERRORS: dict[int | str, dict[str, Any]] = {
-    401: _error("未登录或令牌无效", "no, unknown, expired or revoked token"),
+    401: _error("未登录或令牌无效", "no, unknown, expired or revoked token",
+                {"WWW-Authenticate": "Bearer"}),
     403: _error("角色无权执行此操作", "the role may never do this"),
     404: _error("不存在或不在管辖范围内", "not found, or outside the caller's jurisdiction"),
-    422: _error("请求字段无效（errors 列出字段）", "invalid input; `errors` names the fields"),
-    429: _error("无效令牌过多，请稍后再试（见 Retry-After）", "too many bad tokens from this address; see Retry-After"),
+    422: _error("请求无效：errors 列出不合本文档的字段（code 为 VALIDATION）；本文档无法表达的规则以其代码回答"
+                "（在顶层或在 errors 中该字段上）",
+                f"invalid input: `errors` names each field that breaks this document (`code` VALIDATION); a rule "
+                f"no schema can state answers with its own code, at the top or on its field in `errors` ({_SEMANTIC})"),
+    429: _error("无效令牌过多，请稍后再试（见 Retry-After）", "too many bad tokens from this address; see Retry-After",
+                {"Retry-After": "等待秒数 / seconds to wait"}),
+    503: _error("图库暂时不可用，请稍后重试", "the store is unavailable; retry later"),
 }
 #: … and those that take a body (which may not even be text) and change data (a business rule
 #: may refuse the change).

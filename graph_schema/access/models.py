@@ -99,7 +99,7 @@ class Scope:
             return region
         if self.prefix and not (self.cadre_no or self.uscc):
             return self.prefix
-        raise InvalidValue("region", region, "必须指定区划代码", "a region code is required")
+        raise InvalidValue("region", region, "必须指定区划代码", "a region code is required", code="REGION_REQUIRED")
 
 
 #: The scope of local operators (the CLI) and of admins: everything.

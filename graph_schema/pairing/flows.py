@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from graph_schema.enums import PairingSource
+from graph_schema.errors import PairingRecorded
 from graph_schema.models import today
 from graph_schema.pairing.models import Pairing, PairRequest
 from graph_schema.pairing.service import end_in, pair_in
@@ -26,6 +27,8 @@ def transfer(*, store: GraphStore, household_no: str, cadre_no: str, reason: str
                                                 source=PairingSource.TRANSFER)])
         if result.errors:
             raise result.errors[0][1]
+        if not made:  # this very pairing was recorded before, and has ended
+            raise PairingRecorded(household_no, cadre_no, on)
         return ended, made[0]
 
     return store.write(work)

@@ -30,6 +30,7 @@ from graph_schema.errors import (
     NoActivePairing,
     NotFound,
     PairExcluded,
+    PairingRecorded,
 )
 from graph_schema.models import today
 from graph_schema.pairing.exclusions import excluded_pairs_in
@@ -178,7 +179,12 @@ def pair(*, store: GraphStore, household_no: str, cadre_no: str, started_on: dt.
         made, result = pair_in(tx, [request])
         if result.errors:
             raise result.errors[0][1]
-        return made[0] if made else active_in(tx, household_no)
+        if made:
+            return made[0]
+        current = active_in(tx, household_no)  # the same pairing is recorded: still active, or ended
+        if current is None or (current.cadre_no, current.started_on) != (cadre_no, request.started_on):
+            raise PairingRecorded(household_no, cadre_no, request.started_on)
+        return current
 
     return store.write(work)
 

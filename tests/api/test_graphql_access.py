@@ -128,10 +128,10 @@ def test_monitoring_rows_reflect_the_world(client, world):
 def test_id_numbers_are_masked_except_for_admin_and_organisers(client, world, user):
     no = sorted(HOUSEHOLDS[user])[0]
     got = gql(client, world, user, """query($h: String!) {
-      household(householdNo: $h) { headId members { idNumber certNo } } }""", {"h": no})["data"]
+      household(householdNo: $h) { headId members { edges { node { idNumber certNo } } } } }""", {"h": no})["data"]
     real = world.persons[no]
     masked = real[:6] + "********" + real[14:]
-    member, head = got["household"]["members"][0], got["household"]["headId"]
+    member, head = got["household"]["members"]["edges"][0]["node"], got["household"]["headId"]
     if user in UNMASKED:
         alone = gql(client, world, user, "query($p: String!) { person(idNumber: $p) { idNumber certNo } }",
                     {"p": real})["data"]["person"]
@@ -151,16 +151,17 @@ def test_nested_lists_are_filtered_by_the_callers_scope_again(client, world):
     pair(store=world.store, household_no="HB2", cadre_no="CA2", started_on=day)
     aux_pair(store=world.store, household_no="HB2", uscc=world.org_a, started_on=day)
     query = """query($o: String!) {
-      cadre(cadreNo: "CA2") { load atLimit households { householdNo } }
+      cadre(cadreNo: "CA2") { load atLimit households { totalCount edges { node { householdNo } } } }
       organisation(uscc: $o) { auxPairings { totalCount edges { node { householdNo household { householdNo } } } } } }"""
     seen = {}
     for user in ("admin", "organizer-a", "organizer-b", "org-a"):
         data = gql(client, world, user, query, {"o": world.org_a})["data"]
         cadre, org = data["cadre"], data["organisation"]
-        seen[user] = (cadre and {h["householdNo"] for h in cadre["households"]},
+        seen[user] = (cadre and {e["node"]["householdNo"] for e in cadre["households"]["edges"]},
                       org and {e["node"]["householdNo"] for e in org["auxPairings"]["edges"]})
         if cadre:
             assert (cadre["load"], cadre["atLimit"]) == (1, False)  # the load counts every region
+            assert cadre["households"]["totalCount"] == len(seen[user][0])  # the count, too, is scoped
     assert seen["admin"] == ({"HB2"}, {"HA2", "HB2"})
     assert seen["organizer-a"] == (set(), {"HA2"})
     assert seen["organizer-b"] == (None, None)  # neither the cadre nor the organisation is theirs
@@ -169,19 +170,24 @@ def test_nested_lists_are_filtered_by_the_callers_scope_again(client, world):
 
 def test_a_household_shows_its_whole_record(client, world):
     got = gql(client, world, "organizer-a", """{ household(householdNo: "HA1") {
-      members { grade household { householdNo } }
-      pairings { cadreNo active cadre { name pairLimit } }
+      members { totalCount edges { node { grade household { householdNo } } } }
+      pairings { edges { node { cadreNo active cadre { name pairLimit } } } }
       activePairing { cadreNo }
-      auxPairings { uscc }
+      auxPairings { totalCount edges { node { uscc } } }
       ledger { totalCount edges { node { kind note } } }
-      problems { problemNo open }
-      openProblems: problems(openOnly: true) { problemNo }
+      problems { edges { node { problemNo open } } }
+      openProblems: problems(openOnly: true) { totalCount edges { node { problemNo } } }
       risk { priority score level reasons } } }""")["data"]["household"]
-    assert got["members"] == [{"grade": 1, "household": {"householdNo": "HA1"}}]
-    assert got["pairings"] == [{"cadreNo": "CA1", "active": True, "cadre": {"name": "测试干部", "pairLimit": 3}}]
-    assert got["activePairing"] == {"cadreNo": "CA1"} and got["auxPairings"] == []
+
+    def nodes(connection: dict) -> list:
+        return [e["node"] for e in connection["edges"]]
+
+    assert nodes(got["members"]) == [{"grade": 1, "household": {"householdNo": "HA1"}}]
+    assert nodes(got["pairings"]) == [{"cadreNo": "CA1", "active": True, "cadre": {"name": "测试干部", "pairLimit": 3}}]
+    assert got["activePairing"] == {"cadreNo": "CA1"} and got["auxPairings"] == {"totalCount": 0, "edges": []}
     assert [e["node"]["kind"] for e in got["ledger"]["edges"]] == ["入户走访", "反映困难"]
-    assert got["problems"] == [{"problemNo": "P1", "open": True}] and got["openProblems"] == [{"problemNo": "P1"}]
+    assert nodes(got["problems"]) == [{"problemNo": "P1", "open": True}]
+    assert nodes(got["openProblems"]) == [{"problemNo": "P1"}] and got["openProblems"]["totalCount"] == 1
     # 特困 25 + one member graded 一级 20 (see graph_schema/monitoring/risk.py)
     assert got["risk"] == {"priority": True, "score": 45, "level": "中", "reasons": ["特困", "重度残疾成员1人"]}
 
@@ -201,13 +207,15 @@ def test_an_organisation_shows_its_donations(client, world):
 def test_a_region_shows_its_children_and_their_coverage(client, world):
     got = gql(client, world, "organizer-a", """{ region(code: "620822") { code name level parentCode
       coverage { priorityHouseholds paired pairingRate }
-      children { code level coverage { priorityHouseholds paired } children { code } } } }""")["data"]["region"]
+      children { edges { node { code level coverage { priorityHouseholds paired }
+        children { totalCount edges { node { code } } } } } } } }""")["data"]["region"]
     assert (got["code"], got["level"], got["parentCode"]) == ("620822000000", "县", "620800000000")
     assert got["coverage"] == {"priorityHouseholds": 1, "paired": 1, "pairingRate": 1.0}
-    assert [c["code"] for c in got["children"]] == ["620822100000"]
-    township = got["children"][0]
+    assert [e["node"]["code"] for e in got["children"]["edges"]] == ["620822100000"]
+    township = got["children"]["edges"][0]["node"]
     assert township["coverage"] == {"priorityHouseholds": 1, "paired": 1}
-    assert [c["code"] for c in township["children"]] == ["620822100201", "620822100202"]
+    assert [e["node"]["code"] for e in township["children"]["edges"]] == ["620822100201", "620822100202"]
+    assert township["children"]["totalCount"] == 2
 
 
 def test_no_or_a_bad_token_is_refused_before_any_graphql(client, world):
@@ -236,7 +244,7 @@ def test_the_cadre_load_and_the_exclusion_list_are_audited(client, world):
 
 
 def test_reads_are_audited_once_per_request_with_the_operation(client, world):
-    query = """query Overview { households { edges { node { householdNo members { name } } } }
+    query = """query Overview { households { edges { node { householdNo members { edges { node { name } } } } } }
       again: household(householdNo: "HA1") { householdNo } }"""
     gql(client, world, "organizer-a", query, headers={"X-Request-ID": "req-gql-1"}, operation="Overview")
     gql(client, world, "portal-a", '{ household(householdNo: "HB1") { householdNo } }')  # out of scope: null

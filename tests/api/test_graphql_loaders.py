@@ -20,11 +20,11 @@ from graph_schema.pairing.service import aux_pair, pair
 
 VILLAGE_C = "620822100203"
 NESTED = """query($first: Int!) { households(region: "620822100203", first: $first) { totalCount edges { node {
-  householdNo members { name grade } risk { score level }
-  pairings { cadreNo active cadre { name load atLimit households { householdNo headName } } }
-  auxPairings { organisation { name } household { householdNo } }
+  householdNo members { edges { node { name grade } } } risk { score level }
+  pairings { edges { node { cadreNo active cadre { name load atLimit households { edges { node { householdNo headName } } } } } } }
+  auxPairings { totalCount edges { node { organisation { name } household { householdNo } } } }
   ledger { totalCount edges { node { kind note } } }
-  problems { problemNo open } } } } }"""
+  problems { edges { node { problemNo open } } } } } } }"""
 
 
 def _populate(world, n: int) -> None:
@@ -78,12 +78,13 @@ def test_a_nested_query_costs_the_same_store_calls_for_2_or_20_households(client
         assert len(edges) == n and got["data"]["households"]["totalCount"] == 20
         for i, edge in enumerate(edges):  # every level really came back, for every household
             node = edge["node"]
-            assert node["members"][0]["grade"] == 2 and node["risk"]["level"] == "中"
-            assert node["pairings"][0]["cadre"]["households"] == [
-                {"householdNo": node["householdNo"], "headName": "测试户主"}]
-            assert node["pairings"][0]["cadre"]["load"] == 1
-            assert node["ledger"]["totalCount"] == 2 and node["problems"] == [{"problemNo": f"PC{i:02d}", "open": True}]
-            assert len(node["auxPairings"]) == (1 if i % 2 == 0 else 0)
+            assert node["members"]["edges"][0]["node"]["grade"] == 2 and node["risk"]["level"] == "中"
+            pairing = node["pairings"]["edges"][0]["node"]
+            assert pairing["cadre"]["households"]["edges"] == [
+                {"node": {"householdNo": node["householdNo"], "headName": "测试户主"}}]
+            assert pairing["cadre"]["load"] == 1 and node["ledger"]["totalCount"] == 2
+            assert node["problems"]["edges"] == [{"node": {"problemNo": f"PC{i:02d}", "open": True}}]
+            assert node["auxPairings"]["totalCount"] == len(node["auxPairings"]["edges"]) == (1 if i % 2 == 0 else 0)
         spent[n] = list(calls)
     # the list; the households' members, pairings, ledger, problems; the cadres and organisations;
     # the cadres' loads and households (already known from the list)
@@ -93,11 +94,11 @@ def test_a_nested_query_costs_the_same_store_calls_for_2_or_20_households(client
 def test_sibling_regions_share_one_coverage_run(client, world, monkeypatch):
     _populate(world, 2)
     auth = world.auth("organizer-a")
-    query = '{ region(code: "620822100000") { children { code coverage { priorityHouseholds paired } } } }'
+    query = '{ region(code: "620822100000") { children { edges { node { code coverage { priorityHouseholds paired } } } } } }'
     client.post("/graphql", json={"query": query}, headers=auth)
     calls = _counting(monkeypatch, world.store)
-    got = client.post("/graphql", json={"query": query}, headers=auth).json()["data"]["region"]["children"]
-    assert [(c["code"], c["coverage"]) for c in got] == [
+    got = client.post("/graphql", json={"query": query}, headers=auth).json()["data"]["region"]["children"]["edges"]
+    assert [(e["node"]["code"], e["node"]["coverage"]) for e in got] == [
         ("620822100201", {"priorityHouseholds": 1, "paired": 1}),
         ("620822100202", {"priorityHouseholds": 0, "paired": 0}),
         ("620822100203", {"priorityHouseholds": 2, "paired": 2})]

@@ -13,7 +13,8 @@ from graph_schema.household.service import upsert_households
 
 TODAY = dt.date.today().isoformat()
 PAIR = 'mutation { pair(householdNo: "HA2", cadreNo: "CA2") { householdNo cadreNo active source } }'
-STATE = '{ household(householdNo: "HA2") { activePairing { cadreNo } pairings { cadreNo active endReason } } }'
+STATE = '''{ household(householdNo: "HA2") { activePairing { cadreNo }
+  pairings { edges { node { cadreNo active endReason } } } } }'''
 
 
 def gql(client, world, user, query, variables=None):
@@ -46,7 +47,8 @@ def test_an_organiser_pairs_transfers_and_ends_and_each_change_is_audited(client
     state = gql(client, world, "organizer-a", STATE)["data"]["household"]
     assert state["activePairing"] is None
     # both started and ended today, so their order is the pairing ids'
-    assert sorted((p["cadreNo"], p["endReason"]) for p in state["pairings"]) == [("CA1", "户已稳定"), ("CA2", "干部调整")]
+    assert sorted((e["node"]["cadreNo"], e["node"]["endReason"]) for e in state["pairings"]["edges"]) == [
+        ("CA1", "户已稳定"), ("CA2", "干部调整")]
     writes = [e for e in audit_entries(store=world.store, object_key="HA2").items if e.action == "write"]
     assert sorted(e.operation for e in writes) == ["graphql endPairing", "graphql pair", "graphql transferPairing"]
     assert {e.user_id for e in writes} == {"organizer-a"}
@@ -90,8 +92,9 @@ def test_a_cadre_records_visits_and_problems_for_its_own_households_only(client,
     assert len(visit["entryId"]) == 32
     gql(client, world, "cadre-a", RECORD, {"e": entry(kind="反映困难", problemNo="P2", note="缺助听器")})
     gql(client, world, "cadre-a", RECORD, {"e": entry(kind="解决困难", problemNo="P2", note="已配发")})
-    problems = gql(client, world, "cadre-a", '{ household(householdNo: "HA1") { problems { problemNo open resolution } } }')
-    assert problems["data"]["household"]["problems"] == [
+    problems = gql(client, world, "cadre-a",
+                   '{ household(householdNo: "HA1") { problems { edges { node { problemNo open resolution } } } } }')
+    assert [e["node"] for e in problems["data"]["household"]["problems"]["edges"]] == [
         {"problemNo": "P1", "open": True, "resolution": None}, {"problemNo": "P2", "open": False, "resolution": "已配发"}]
     assert codes(gql(client, world, "cadre-a", RECORD, {"e": entry(householdNo="HA2")})) == ["NOT_FOUND"]
     assert codes(gql(client, world, "cadre-a", RECORD, {"e": entry(cadreNo="CA2")})) == ["FORBIDDEN"]
@@ -133,6 +136,9 @@ def test_an_organiser_confirms_a_proposal_made_through_graphql(client, world):
     confirm = """mutation($p: JSON!) { confirmProposal(proposal: $p) {
       confirmed { householdNo cadreNo source } dropped unchanged refused { householdNo code } } }"""
     assert codes(gql(client, world, "portal-a", confirm, {"p": proposal})) == ["FORBIDDEN"]
+    # the same JSON types as the REST API's: a flag is no number
+    churned = gql(client, world, "organizer-a", confirm, {"p": proposal | {"summary": proposal["summary"] | {"churn": False}}})
+    assert codes(churned) == ["VALIDATION"] and churned["errors"][0]["extensions"]["errors"][0]["field"] == "summary.churn"
     done = gql(client, world, "organizer-a", confirm, {"p": proposal})["data"]["confirmProposal"]
     assert [(p["householdNo"], p["source"]) for p in done["confirmed"]] == [("HX1", "matcher")]
     assert done["refused"] == [] and "HA1" in done["unchanged"]

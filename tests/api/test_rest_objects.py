@@ -38,10 +38,11 @@ def test_a_cadre_with_load_and_households_and_an_org_with_its_pairings_and_ledge
     ca1 = get(client, world, "organizer-a", "/cadres/CA1").json()
     assert (ca1["load"], ca1["pair_limit"], ca1["on_duty"]) == (1, 3, True)
     assert get(client, world, "organizer-a", "/cadres/CA2").json()["load"] == 0
-    assert [h["household_no"] for h in get(client, world, "cadre-a", "/cadres/CA1/households").json()] == ["HA1"]
-    aux = get(client, world, "org-a", "/orgs/{oa}/aux-pairings").json()
+    households = get(client, world, "cadre-a", "/cadres/CA1/households").json()["items"]
+    assert [h["household_no"] for h in households] == ["HA1"]
+    aux = get(client, world, "org-a", "/orgs/{oa}/aux-pairings").json()["items"]
     assert [(p["household_no"], p["ended_on"]) for p in aux] == [("HA2", None)]
-    ledger = get(client, world, "org-a", "/orgs/{oa}/ledger").json()  # its own entries, amounts included
+    ledger = get(client, world, "org-a", "/orgs/{oa}/ledger").json()["items"]  # its own entries, amounts included
     assert [(e["household_no"], e["kind"], e["amount_fen"]) for e in ledger] == [("HA2", "捐款捐物", 50000)]
     page = get(client, world, "admin", "/cadres", page_size=2, page=2).json()
     assert (page["total"], page["pages"], [c["cadre_no"] for c in page["items"]]) == (3, 2, ["CB1"])

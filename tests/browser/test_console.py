@@ -70,7 +70,7 @@ def test_a_suggested_pairing_confirmed_from_the_unpaired_list_leaves_the_list(br
     browser.wait_for("table caption")
     assert browser.path().startswith("/unpaired")
     assert chosen not in open_rows(browser), f"{chosen} is still listed as unpaired after its pairing was confirmed"
-    active = [p for p in server.api(f"/households/{chosen}/pairings") if p["ended_on"] is None]
+    active = [p for p in server.api(f"/households/{chosen}/pairings")["items"] if p["ended_on"] is None]
     assert len(active) == 1
     browser.check_accessibility("unpaired, after confirming")
 
@@ -158,7 +158,7 @@ def test_a_township_proposal_is_reviewed_and_two_pairs_are_confirmed(browser: Br
     assert confirmed == picked
     assert not browser.find_all("table.refused")
     for household, cadre in picked.items():
-        active = [p for p in server.api(f"/households/{household}/pairings") if p["ended_on"] is None]
+        active = [p for p in server.api(f"/households/{household}/pairings")["items"] if p["ended_on"] is None]
         assert [p["cadre_no"] for p in active] == [cadre]
         assert not browser.find_all(f"#pick-{household}"), "a confirmed pair is no longer offered"
     others = [b.get_attribute("value") for b in browser.find_all("table.pairs input[name=household]")]

@@ -18,6 +18,7 @@ from graph_schema.errors import (
     HouseholdAlreadyPaired,
     NoActivePairing,
     NotFound,
+    PairingRecorded,
 )
 from graph_schema.household.service import upsert_households
 from graph_schema.org.service import upsert_orgs
@@ -125,6 +126,30 @@ def test_a_refused_transfer_leaves_the_old_pairing_untouched(world, target, erro
         transfer(store=world, household_no="H1", cadre_no=target, on=D + dt.timedelta(days=5))
     assert active_pairing(store=world, household_no="H1") == before
     assert len(pairing_history(store=world, household_no="H1")) == 1
+
+
+def test_pairing_again_as_a_pairing_already_recorded_is_refused_or_answered_with_it(world):
+    """The same household, cadre and start date again: the active pairing itself while it lasts
+    (a repeated request), a typed refusal once it has ended (it used to be a server error)."""
+    first = pair(store=world, household_no="H1", cadre_no="C1", started_on=D)
+    assert pair(store=world, household_no="H1", cadre_no="C1", started_on=D) == first
+    end_pairing(store=world, household_no="H1", reason="x", ended_on=D)
+    with pytest.raises(PairingRecorded) as caught:
+        pair(store=world, household_no="H1", cadre_no="C1", started_on=D)
+    assert caught.value.code == "PAIRING_RECORDED" and caught.value.details["started_on"] == D.isoformat()
+    assert active_pairing(store=world, household_no="H1") is None
+
+
+def test_a_transfer_back_on_the_same_day_is_refused_and_changes_nothing(world):
+    pair(store=world, household_no="H1", cadre_no="C1", started_on=D)
+    day = D + dt.timedelta(days=10)
+    transfer(store=world, household_no="H1", cadre_no="C2", on=day)
+    transfer(store=world, household_no="H1", cadre_no="C1", on=day)
+    before = pairing_history(store=world, household_no="H1")
+    with pytest.raises(PairingRecorded):
+        transfer(store=world, household_no="H1", cadre_no="C2", on=day)
+    assert pairing_history(store=world, household_no="H1") == before
+    assert active_pairing(store=world, household_no="H1").cadre_no == "C1"
 
 
 def test_transfer_needs_an_active_pairing(world):

@@ -32,9 +32,11 @@ SECONDS = int(os.environ.get("JIEDUI_SOAK_SECONDS", "60"))
 SAMPLE = 30 if SECONDS >= 300 else 5
 JIEDUI = str(Path(sys.executable).parent / "jiedui")
 
-DETAIL = ("query($no: String!) { household(householdNo: $no) { householdNo members { name grade } "
-          "pairings { cadreNo cadre { name } } ledger(first: 10) { totalCount } problems { problemNo } } }")
-UNPAIRED = "{ unpaired(first: 20) { totalCount edges { node { householdNo household { members { name } } } } } }"
+DETAIL = ("query($no: String!) { household(householdNo: $no) { householdNo members { edges { node { name grade } } } "
+          "pairings { edges { node { cadreNo cadre { name } } } } ledger(first: 10) { totalCount } "
+          "problems { edges { node { problemNo } } } } }")
+UNPAIRED = ("{ unpaired(first: 20) { totalCount edges { node { householdNo "
+            "household { members { edges { node { name } } } } } } } }")
 
 
 def _port() -> int:
@@ -168,9 +170,10 @@ def test_a_mixed_load_runs_without_errors_or_memory_growth(tmp_path):
 
 def _paired(base: str, admin: str) -> list[tuple[str, str]]:
     """(household, its cadre) of the active pairings: what the load reads and writes for."""
-    body = json.dumps({"query": "{ cadres(first: 200) { edges { node { cadreNo households { householdNo } } } } }"}).encode()
+    body = json.dumps({"query": "{ cadres(first: 200) { edges { node { cadreNo "
+                                "households { edges { node { householdNo } } } } } } }"}).encode()
     request = urllib.request.Request(base + "/graphql", data=body, headers={
         "Authorization": f"Bearer {admin}", "Content-Type": "application/json"})
     answer = json.loads(urllib.request.urlopen(request, timeout=60).read())
-    return [(h["householdNo"], e["node"]["cadreNo"]) for e in answer["data"]["cadres"]["edges"]
-            for h in e["node"]["households"]]
+    return [(h["node"]["householdNo"], e["node"]["cadreNo"]) for e in answer["data"]["cadres"]["edges"]
+            for h in e["node"]["households"]["edges"]]
