@@ -21,6 +21,7 @@ from strawberry.types.private import is_private
 
 from api.app import create_app
 from api.report_output import cell
+from factories import id_number
 from graph_schema.access.privacy import BY_FIELD, PUBLIC, REPORT_FIELDS, RULES, View
 from graph_schema.monitoring.catalogue import REPORTS
 from graph_schema.store import GraphStore
@@ -78,7 +79,7 @@ def test_rest_answers_follow_the_table(client, world):
 def test_a_lookup_by_full_id_number_is_for_organisers_only(client, world, user):
     """A full ID number tells whether anyone is a registered disabled person: the other roles get
     403 whatever the number, so a known number and an unknown one answer alike."""
-    known, unknown = H1_PERSONS[0].id_number, "62082219800101001X"
+    known, unknown = H1_PERSONS[0].id_number, id_number()  # a valid number nobody holds
     answers = [client.get(f"{API}/persons/{n}", headers=world.auth(user)) for n in (known, unknown)]
     if user in ("admin", "organizer"):
         assert [a.status_code for a in answers] == [200, 404]
@@ -130,15 +131,19 @@ def selection(kind: str, *more: str) -> str:
 
 GRAPHQL = f"""{{
   households(first: 100) {{ edges {{ node {{ {selection("household")}
-    members {{ {selection("person")} }}
-    pairings {{ {selection("pairing")} cadre {{ {selection("cadre")} }} }}
-    auxPairings {{ {selection("pairing")} organisation {{ {selection("org")} }} }}
-    ledger(first: 100) {{ edges {{ node {{ {selection("ledger", "cadre_no", "uscc")} }} }} }}
-    problems {{ {selection("problem")} }}
+    members(first: 20) {{ edges {{ node {{ {selection("person")} }} }} }}
+    pairings(first: 20) {{ edges {{ node {{ {selection("pairing")} cadre {{ {selection("cadre")} }} }} }} }}
+    auxPairings(first: 20) {{ edges {{ node {{ {selection("pairing")} organisation {{ {selection("org")} }} }} }} }}
+    ledger(first: 20) {{ edges {{ node {{ {selection("ledger", "cadre_no", "uscc")} }} }} }}
+    problems(first: 20) {{ edges {{ node {{ {selection("problem")} }} }} }}
     risk {{ priority level score reasons }} }} }} }}
   cadres {{ edges {{ node {{ {selection("cadre")} }} }} }}
   organisations {{ edges {{ node {{ {selection("org")} }} }} }}
 }}"""
+
+
+def nodes(connection: dict) -> list[dict]:
+    return [e["node"] for e in connection["edges"]]
 
 
 def test_graphql_objects_follow_the_table(client, world):
@@ -151,17 +156,17 @@ def test_graphql_objects_follow_the_table(client, world):
         for edge in data["households"]["edges"]:
             h = edge["node"]
             checks.record(user, "household", raws["household"][h["householdNo"]], snake(h))
-            for p in h["members"]:
+            for p in nodes(h["members"]):
                 checks.record(user, "person", match("person", raws["person"], snake(p)), snake(p))
-            for p in h["pairings"]:
+            for p in nodes(h["pairings"]):
                 checks.record(user, "pairing", raws["pairing"][p["pairingId"]], snake(p))
                 checks.record(user, "cadre", raws["cadre"][p["cadre"]["cadreNo"]], snake(p["cadre"]))
-            for a in h["auxPairings"]:
+            for a in nodes(h["auxPairings"]):
                 checks.record(user, "pairing", raws["pairing"][a["pairingId"]], snake(a))
                 checks.record(user, "org", raws["org"][a["organisation"]["uscc"]], snake(a["organisation"]))
             for e in h["ledger"]["edges"]:
                 checks.record(user, "ledger", raws["ledger"][e["node"]["entryId"]], snake(e["node"]))
-            for p in h["problems"]:
+            for p in nodes(h["problems"]):
                 checks.record(user, "problem", raws["problem"][p["problemNo"]], snake(p))
             risk = admin_risk.setdefault(h["householdNo"], h["risk"] | {"household_no": h["householdNo"]})
             checks.record(user, "risk", risk, h["risk"])
