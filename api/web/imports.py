@@ -39,7 +39,7 @@ def _form(request: Request, who: Caller, error: str | None = None, status: int =
 
 @router.get("/imports", response_class=HTMLResponse)
 def imports_page(request: Request, who: Who) -> HTMLResponse:
-    who.require(ORGANISERS, "导入数据 import data")
+    who.require(ORGANISERS, "导入数据", "import data")
     return _form(request, who)
 
 
@@ -61,7 +61,7 @@ class _Progress:
 @router.post("/imports", response_class=HTMLResponse, response_model=None)
 async def upload(request: Request, who: Who) -> Any:
     """Save the uploads, start the import job and go to its page."""
-    who.require(ORGANISERS, "导入数据 import data")
+    who.require(ORGANISERS, "导入数据", "import data")
     limit = upload_limit(request)
     declared = request.headers.get("content-length", "")
     too_large = f"上传文件过大（上限 {limit / 1024 / 1024:g} MB）/ the upload is too large (limit {limit / 1024 / 1024:g} MB)"
@@ -96,7 +96,7 @@ async def upload(request: Request, who: Who) -> Any:
 
 @router.get("/imports/{job_id}", response_class=HTMLResponse)
 def import_job(job_id: str, request: Request, who: Who) -> HTMLResponse:
-    who.require(ORGANISERS, "查看导入报告 read import reports")
+    who.require(ORGANISERS, "查看导入报告", "read import reports")
     job = runner(request).get(who, job_id, KIND)
     answer = job.result.answer if job.result else None
     return render(request, who, "import_job.html", job=job, answer=answer, shown=SHOWN,
@@ -104,7 +104,7 @@ def import_job(job_id: str, request: Request, who: Who) -> HTMLResponse:
 
 
 def _download(request: Request, who: Caller, job_id: str, suffix: str, media_type: str) -> FileResponse:
-    who.require(ORGANISERS, "查看导入报告 read import reports")
+    who.require(ORGANISERS, "查看导入报告", "read import reports")
     job = runner(request).get(who, job_id, KIND)
     if job.result is None:
         raise NotFound("导入报告", "import report", job_id)

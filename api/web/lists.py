@@ -58,7 +58,7 @@ def region_of(who: Caller, region: str | None) -> str:
         if region or who.scope.prefix:
             return who.scope.region(region)
     except IdentifierError as exc:
-        raise InvalidValue("区划 region", region, exc.reason_zh, exc.reason_en, code=exc.code) from exc
+        raise InvalidValue("区划", region, exc.reason_zh, exc.reason_en, code=exc.code, field_en="region") from exc
     return _top_region(who)
 
 
@@ -172,7 +172,7 @@ def _local(path: str, fallback: str) -> str:
 def unpaired(request: Request, who: Who, region: str | None = None, risk: str | None = None,
              reason: str | None = None, page: int | None = None) -> HTMLResponse:
     """未结对重点户：按风险排序，可按区划、风险等级和原因筛选 / unpaired priority households."""
-    who.require(READERS, "查看未结对重点户 see unpaired households")
+    who.require(READERS, "查看未结对重点户", "see unpaired households")
     code = region_of(who, region)
     rows = all_rows(who, REPORTS["unpaired"], code, as_of=today())
     reasons = sorted({r for row in rows for r in row.reasons})
@@ -187,7 +187,7 @@ def unpaired(request: Request, who: Who, region: str | None = None, risk: str | 
 
 def _suggestion(who: Caller, household_no: str) -> dict[str, Any]:
     """The matcher's run over the household's township, and what it says of this household."""
-    who.require(ORGANISERS, "查看结对建议 see pairing suggestions")
+    who.require(ORGANISERS, "查看结对建议", "see pairing suggestions")
     found = get_household(store=who.store, household_no=household_no, scope=who.scope)
     proposal = operations.propose(who, found.region_code[:9])
     pair = next((p for p in proposal.pairs if p.household_no == household_no), None)
@@ -234,7 +234,7 @@ def confirm(who: Who, household_no: str, back: Annotated[str, Form()] = "/unpair
 
 def _report_page(request: Request, who: Who, region: str | None, page: int | None) -> HTMLResponse:
     name, heading = REPORT_PAGES[request.url.path]
-    who.require(READERS, "查看报表 read reports")
+    who.require(READERS, "查看报表", "read reports")
     report = REPORTS[name]
     code = region_of(who, region)
     found = who.reports.run(report, who.store, code, PageRequest(page_number(page), PAGE_SIZE), as_of=today())
@@ -268,7 +268,7 @@ def cadre_load(request: Request, who: Who, region: str | None = None, page: int 
 @router.get("/problems", response_class=HTMLResponse)
 def problems(request: Request, who: Who, region: str | None = None, page: int | None = None) -> HTMLResponse:
     """未解决困难 / open problems, oldest first."""
-    who.require(READERS, "查看未解决困难 see open problems")
+    who.require(READERS, "查看未解决困难", "see open problems")
     report = REPORTS["open-problems"]
     code = region_of(who, region)
     found = who.reports.run(report, who.store, code, PageRequest(page_number(page), PAGE_SIZE), as_of=today())
@@ -283,7 +283,7 @@ def close_problem(who: Who, problem_no: str, household_no: Annotated[str, Form()
     """解决困难：以该户结对干部的名义记一条解决困难台账 / close a problem with a 解决困难 entry in the
     name of the household's responsible cadre."""
     back = _local(back, "/problems")
-    who.require(ORGANISERS, "记录解决困难 close problems")
+    who.require(ORGANISERS, "记录解决困难", "close problems")
     if not note.strip():
         return _back(back, f"问题 {problem_no}：请填写解决情况 / a note is required", "error")
     get_household(store=who.store, household_no=household_no, scope=who.scope)
@@ -302,7 +302,7 @@ def close_problem(who: Who, problem_no: str, household_no: Annotated[str, Form()
 @router.get("/cert-expiry", response_class=HTMLResponse)
 def cert_expiry(request: Request, who: Who, region: str | None = None, page: int | None = None) -> HTMLResponse:
     """证件到期提醒 / certificates expiring within six months, reminders sent and due."""
-    who.require(READERS, "查看证件到期 see certificate expiry")
+    who.require(READERS, "查看证件到期", "see certificate expiry")
     report = REPORTS["cert-expiry"]
     code = region_of(who, region)
     found = who.reports.run(report, who.store, code, PageRequest(page_number(page), PAGE_SIZE), as_of=today())
@@ -319,7 +319,7 @@ def remind(who: Who, region: Annotated[str, Form()] = "", selected: Annotated[li
     """记录提醒：一人、所选各人或区划内全部到期的提醒，记为今天发出 / record the due reminders of
     one person (``one``), of the selection, or of the whole region (``every``)."""
     back = _local(back, "/cert-expiry")
-    who.require(ORGANISERS, "记录证件到期提醒 record reminders")
+    who.require(ORGANISERS, "记录证件到期提醒", "record reminders")
     code = region_of(who, region)
     if every:
         count = record_reminders(store=who.store, region=code)

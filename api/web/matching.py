@@ -57,7 +57,7 @@ def _form(request: Request, who: Caller, error: str | None = None, status: int =
 
 @router.get("/matching", response_class=HTMLResponse)
 def matching_page(request: Request, who: Who) -> HTMLResponse:
-    who.require(ORGANISERS, "生成结对方案 propose pairings")
+    who.require(ORGANISERS, "生成结对方案", "propose pairings")
     return _form(request, who)
 
 
@@ -65,7 +65,7 @@ def matching_page(request: Request, who: Who) -> HTMLResponse:
 def start(request: Request, who: Who, region: Annotated[str, Form()] = "", reach: Annotated[str, Form()] = "township",
           keep_current: Annotated[str, Form()] = "") -> HTMLResponse | RedirectResponse:
     """Start a proposal job for the region (checked against the caller's jurisdiction first)."""
-    who.require(ORGANISERS, "生成结对方案 propose pairings")
+    who.require(ORGANISERS, "生成结对方案", "propose pairings")
     if reach not in {r for r, _ in REACHES}:
         return _form(request, who, "范围无效 / invalid reach", 422, region, "township")
     code = who.scope.region(region.strip() or None)  # NotFound outside the jurisdiction
@@ -84,7 +84,7 @@ def start(request: Request, who: Who, region: Annotated[str, Form()] = "", reach
 
 @router.get("/matching/{job_id}", response_class=HTMLResponse)
 def proposal_page(job_id: str, request: Request, who: Who) -> HTMLResponse:
-    who.require(ORGANISERS, "查看结对方案 read proposals")
+    who.require(ORGANISERS, "查看结对方案", "read proposals")
     job = runner(request).get(who, job_id, KIND)
     proposal: Proposal | None = job.result
     changed = kept = []
@@ -103,7 +103,7 @@ def proposal_page(job_id: str, request: Request, who: Who) -> HTMLResponse:
 @router.post("/matching/{job_id}/confirm")
 async def confirm(job_id: str, request: Request, who: Who) -> RedirectResponse:
     """Confirm the chosen households' changes (``action=selected``) or all of them (``action=all``)."""
-    who.require(ORGANISERS, "确认结对方案 confirm a proposal")
+    who.require(ORGANISERS, "确认结对方案", "confirm a proposal")
     job = runner(request).get(who, job_id, KIND)
     if job.result is None:
         return RedirectResponse(job.page, status_code=303)

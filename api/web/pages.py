@@ -104,7 +104,7 @@ def _quarter_start(day: dt.date) -> dt.date:
 def dashboard(request: Request, who: Who, region: str | None = None) -> HTMLResponse:
     """The region at a glance: coverage by child region, pairing rate, visits this quarter, open
     problems and benefit gaps."""
-    who.require(READERS, "查看工作台 see the dashboard")
+    who.require(READERS, "查看工作台", "see the dashboard")
     code = who.scope.region(region) if region or who.scope.prefix else _top_region(who)
     day = today()
     run = lambda name, **options: who.reports.run(REPORTS[name], who.store, code, PageRequest(1, 1), **options)  # noqa: E731
