@@ -35,7 +35,7 @@ from graph_schema.pairing.service import (
     load_pairing_state,
     pair_many,
 )
-from graph_schema.identifiers import region_prefix
+from graph_schema.identifiers import normalize_region_code, region_prefix
 from graph_schema.records import BatchResult, fetch_by_keys, preview_nodes
 from graph_schema.region.service import upsert_regions
 from graph_schema.store.base import GraphStore, Tx
@@ -429,6 +429,7 @@ def check_bound(store: GraphStore, files: list[FileResult], bound: str) -> None:
             return None if person_inside(r.id_number) else ("身份证号", r.id_number, "该人员", "the person")
         return None
 
+    region = normalize_region_code(bound)  # named as every region is, by its 12 digits
     for f in files:
         kept = []
         for number, record in f.valid:
@@ -438,8 +439,8 @@ def check_bound(store: GraphStore, files: list[FileResult], bound: str) -> None:
                 continue
             column, value, zh, en = out
             f.reject(number, [Problem(f.name, number, column, value, OUT_OF_JURISDICTION,
-                                      f"{zh}不在您的管辖范围（{bound}）内，未导入",
-                                      f"{en} lies outside your jurisdiction ({bound}): not imported")])
+                                      f"{zh}不在您的管辖范围（{region}）内，未导入",
+                                      f"{en} lies outside your jurisdiction ({region}): not imported")])
         f.valid = kept
 
 
