@@ -349,6 +349,12 @@ def test_each_role_sees_only_what_it_may_open_and_every_page_fits_a_phone(browse
                 for a in browser.find_all("nav[aria-label^='主导航'] a")] == links
 
 
+def test_the_sign_in_page_fits_a_phone(browser: Browser) -> None:
+    browser.driver.delete_all_cookies()
+    browser.go("/login")
+    fits_a_phone(browser, "/login")
+
+
 def test_a_wide_table_scrolls_inside_its_region_with_the_keyboard(browser: Browser) -> None:
     browser.sign_in_as("county-organizer")
     browser.go("/unpaired")

@@ -183,6 +183,8 @@ def test_cadres_and_orgs_get_403_on_the_lists_with_a_way_out(client, world, user
         assert f'<a href="{home}">回到首页' in answer.text
         english = re.search(r'<p lang="en">(.*?)</p>', answer.text).group(1)
         assert "may not" in english and not CJK.search(english), english
+    api = client.get("/api/v1/reports", headers=world.auth(user)).json()  # the same error through REST
+    assert api["code"] == "FORBIDDEN" and not CJK.search(api["message_en"]) and CJK.search(api["message"])
 
 
 # --- the role-aware menu and each role's start page ------------------------------------------------
