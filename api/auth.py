@@ -106,10 +106,11 @@ class Caller:
     audit: AuditLog
     reports: ReportCache
 
-    def require(self, roles: Iterable[Role], action: str) -> None:
-        """Refuse a role that may never do this (objects outside the scope answer NotFound instead)."""
+    def require(self, roles: Iterable[Role], action_zh: str, action_en: str) -> None:
+        """Refuse a role that may never do this (objects outside the scope answer NotFound instead);
+        the action is named in each language, so that each message reads in one language only."""
         if self.user.role not in roles:
-            raise Forbidden(self.user.role, action)
+            raise Forbidden(self.user.role, action_zh, action_en)
 
     def report(self, report: Report, region: str, page: PageRequest, **options: Any) -> Page:
         """One page of a monitoring report (through the report cache), its rows as this caller may

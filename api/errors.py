@@ -63,9 +63,12 @@ def allowed_methods(request: Request) -> list[str]:
 
 def install(app: FastAPI, html: Callable[[Request, JieduiError, int], Response] | None = None) -> None:
     """The handlers; ``html`` answers the console's pages (an error page) instead of JSON."""
+    def console(request: Request) -> bool:
+        return html is not None and not request.url.path.startswith(("/api/", "/graphql", "/openapi.json"))
+
     @app.exception_handler(JieduiError)
     async def domain(request: Request, exc: JieduiError) -> Response:
-        if html is not None and not request.url.path.startswith(("/api/", "/graphql")):
+        if console(request):
             answer = html(request, exc, status_of(exc))
             if isinstance(exc, TooManyAttempts):
                 answer.headers["Retry-After"] = str(exc.retry_after)
@@ -82,16 +85,20 @@ def install(app: FastAPI, html: Callable[[Request, JieduiError, int], Response] 
                             | _request_id(request), status_code=422)
 
     @app.exception_handler(RequestValidationError)
-    async def validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def validation(request: Request, exc: RequestValidationError) -> Response:
         errors = [{"field": ".".join(str(p) for p in e["loc"]), "reason": e["msg"]} | _code_of(e) for e in exc.errors()]
-        fields = "、".join(e["field"] for e in errors)
+        fields, listed = "、".join(e["field"] for e in errors), ", ".join(e["field"] for e in errors)
+        if console(request):
+            return html(request, JieduiError(f"请求字段无效：{fields}", f"invalid request fields: {listed}"), 422)
         return JSONResponse({"code": "VALIDATION", "message": f"请求字段无效：{fields}",
-                             "message_en": f"invalid request fields: {fields}", "errors": errors}
+                             "message_en": f"invalid request fields: {listed}", "errors": errors}
                             | _request_id(request), status_code=422)
 
     @app.exception_handler(HTTPException)
-    async def http(request: Request, exc: HTTPException) -> JSONResponse:
+    async def http(request: Request, exc: HTTPException) -> Response:
         zh = {404: "没有这个地址", 405: "不支持此请求方法"}.get(exc.status_code, "请求无效")
+        if console(request) and exc.status_code in (404, 405):
+            return html(request, JieduiError(zh, str(exc.detail)), exc.status_code)
         headers = exc.headers
         if exc.status_code == 405:
             headers = (headers or {}) | {"Allow": ", ".join(allowed_methods(request))}

@@ -57,7 +57,7 @@ def require_org(who: Caller, uscc: str) -> None:
 # --- organisers: one-to-one pairings, the exclusion list, matching ---------------------------------
 
 def pair(who: Caller, household_no: str, cadre_no: str, started_on: dt.date | None = None) -> Pairing:
-    who.require(ORGANISERS, "结对 pair")
+    who.require(ORGANISERS, "结对", "pair")
     require_households(who, [household_no])
     require_cadres(who, [cadre_no])
     made = pairing.pair(store=who.store, household_no=household_no, cadre_no=cadre_no, started_on=started_on)
@@ -66,7 +66,7 @@ def pair(who: Caller, household_no: str, cadre_no: str, started_on: dt.date | No
 
 
 def end_pairing(who: Caller, household_no: str, reason: str, ended_on: dt.date | None = None) -> Pairing:
-    who.require(ORGANISERS, "结束结对 end a pairing")
+    who.require(ORGANISERS, "结束结对", "end a pairing")
     require_households(who, [household_no])
     ended = pairing.end_pairing(store=who.store, household_no=household_no, reason=reason, ended_on=ended_on)
     who.wrote("household", [household_no])
@@ -74,7 +74,7 @@ def end_pairing(who: Caller, household_no: str, reason: str, ended_on: dt.date |
 
 
 def transfer(who: Caller, household_no: str, cadre_no: str, reason: str = "干部调整") -> tuple[Pairing, Pairing]:
-    who.require(ORGANISERS, "转移结对 transfer a pairing")
+    who.require(ORGANISERS, "转移结对", "transfer a pairing")
     require_households(who, [household_no])
     require_cadres(who, [cadre_no])
     moved = flows.transfer(store=who.store, household_no=household_no, cadre_no=cadre_no, reason=reason)
@@ -84,7 +84,7 @@ def transfer(who: Caller, household_no: str, cadre_no: str, reason: str = "干�
 
 def exclude(who: Caller, household_no: str, cadre_no: str, reason: ExclusionReason,
             note: str | None = None) -> exclusions.Exclusion:
-    who.require(ORGANISERS, "维护回避名单 keep the exclusion list")
+    who.require(ORGANISERS, "维护回避名单", "keep the exclusion list")
     require_households(who, [household_no])
     require_cadres(who, [cadre_no])
     done = exclusions.exclude(store=who.store, household_no=household_no, cadre_no=cadre_no, reason=reason, note=note)
@@ -93,7 +93,7 @@ def exclude(who: Caller, household_no: str, cadre_no: str, reason: ExclusionReas
 
 
 def lift_exclusion(who: Caller, household_no: str, cadre_no: str) -> bool:
-    who.require(ORGANISERS, "维护回避名单 keep the exclusion list")
+    who.require(ORGANISERS, "维护回避名单", "keep the exclusion list")
     require_households(who, [household_no])
     require_cadres(who, [cadre_no])
     lifted = exclusions.lift_exclusion(store=who.store, household_no=household_no, cadre_no=cadre_no)
@@ -103,7 +103,7 @@ def lift_exclusion(who: Caller, household_no: str, cadre_no: str) -> bool:
 
 def propose(who: Caller, region: str | None, reach: Reach = Reach.TOWNSHIP, keep_current: bool = False) -> Proposal:
     """A matching proposal for a region of the caller's jurisdiction (writes nothing)."""
-    who.require(ORGANISERS, "生成结对方案 propose pairings")
+    who.require(ORGANISERS, "生成结对方案", "propose pairings")
     made = matching.propose(store=who.store, region=who.scope.region(region), reach=reach, keep_current=keep_current)
     who.read("household", [p.household_no for p in made.pairs] + [u.household_no for u in made.unpaired])
     return made
@@ -112,7 +112,7 @@ def propose(who: Caller, region: str | None, reach: Reach = Reach.TOWNSHIP, keep
 def confirm(who: Caller, proposal: Proposal, only: Collection[str] | None = None) -> matching.ConfirmResult:
     """Confirm a proposal the caller sends back. The file is trusted for nothing: every household
     and cadre it would change must lie in the caller's scope, and the service re-checks every rule."""
-    who.require(ORGANISERS, "确认结对方案 confirm a proposal")
+    who.require(ORGANISERS, "确认结对方案", "confirm a proposal")
     wanted = set(only) if only is not None else None
     if wanted is not None:
         named = {p.household_no for p in proposal.pairs} | {u.household_no for u in proposal.unpaired}
@@ -139,12 +139,14 @@ def log(who: Caller, entry: LedgerEntry) -> str:
     role = who.user.role
     if role is Role.CADRE:
         if entry.cadre_no != who.user.cadre_no or entry.kind not in CADRE_KINDS:
-            raise Forbidden(role, f"以他人名义或以「{entry.kind.value}」记台账 record this entry")
+            raise Forbidden(role, f"以他人名义或以「{entry.kind.value}」记台账",
+                            f"record a '{entry.kind.name.lower().replace('_', ' ')}' entry, or one in another's name")
     elif role is Role.ORG:
         if entry.uscc != who.user.uscc or entry.kind not in ORG_KINDS:
-            raise Forbidden(role, f"以他人名义或以「{entry.kind.value}」记台账 record this entry")
+            raise Forbidden(role, f"以他人名义或以「{entry.kind.value}」记台账",
+                            f"record a '{entry.kind.name.lower().replace('_', ' ')}' entry, or one in another's name")
     else:
-        who.require(ORGANISERS, "记录台账 record ledger entries")
+        who.require(ORGANISERS, "记录台账", "record ledger entries")
         if entry.cadre_no:
             require_cadres(who, [entry.cadre_no])
         else:
@@ -158,9 +160,9 @@ def log(who: Caller, entry: LedgerEntry) -> str:
 def _org_acts(who: Caller, uscc: str) -> None:
     if who.user.role is Role.ORG:
         if uscc != who.user.uscc:
-            raise Forbidden(who.user.role, "以其他组织名义结对 act for another organisation")
+            raise Forbidden(who.user.role, "以其他组织名义结对", "act for another organisation")
     else:
-        who.require(ORGANISERS, "登记辅助结对 register auxiliary pairings")
+        who.require(ORGANISERS, "登记辅助结对", "register auxiliary pairings")
         require_org(who, uscc)
 
 

@@ -3,6 +3,9 @@
 Both answer the same question the same way: one page of rows, or every row for an export, written
 as JSON (snake_case keys), CSV (UTF-8 with a BOM, so Excel opens it in Chinese) or XLSX, under the
 report's Chinese column titles.
+
+Money is stored and answered in JSON in fen (integers, exact); the files people read show it in
+yuan with two decimals, under a title that says 元: a field named ``*_fen`` is money.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from importers.csv_escape import SafeWriter
 
 ALL_PAGE = 1000
 """The largest page a caller may ask for (an export fetches every row in one run instead)."""
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def report_rows(report: Report, store: GraphStore, region: str, options: dict, page: int | None = None,
@@ -60,8 +64,28 @@ def jsonable(value: Any) -> Any:
     raise TypeError(type(value).__name__)
 
 
+MONEY = "_fen"
+
+
+def header(report: Report, field: str) -> str:
+    """A column's title as people read it (money in 元, see the module docstring)."""
+    title = report.headers.get(field, field)
+    return title.replace("（分）", "（元）") if field.endswith(MONEY) else title
+
+
 def headers(report: Report) -> list[str]:
-    return [report.headers.get(f, f) for f in report.fields]
+    return [header(report, f) for f in report.fields]
+
+
+def yuan(fen: int) -> str:
+    """12345 → "123.45" (integer arithmetic: exact)."""
+    sign, (whole, cents) = ("-" if fen < 0 else ""), divmod(abs(fen), 100)
+    return f"{sign}{whole}.{cents:02d}"
+
+
+def human_cells(row: Any) -> list[Any]:
+    """A row's cells as people read them: :func:`cell`, and money in yuan."""
+    return [yuan(v) if f.endswith(MONEY) and isinstance(v, int) else cell(v) for f, v in as_dict(row).items()]
 
 
 def json_text(rows: list[Any]) -> str:
@@ -74,7 +98,7 @@ def csv_text(report: Report, rows: list[Any]) -> str:
     buffer = io.StringIO()
     writer = SafeWriter(buffer)
     writer.writerow(headers(report))
-    writer.writerows([cell(v) for v in as_dict(r).values()] for r in rows)
+    writer.writerows(human_cells(r) for r in rows)
     return buffer.getvalue()
 
 
@@ -87,8 +111,13 @@ def write_xlsx(report: Report, rows: list[Any], out: str | Path | IO[bytes]) -> 
     with xlsxwriter.Workbook(target, options) as book:
         sheet = book.add_worksheet(report.name[:31])
         sheet.write_row(0, 0, headers(report), book.add_format({"bold": True}))
+        money = book.add_format({"num_format": "0.00"})
         for i, r in enumerate(rows, start=1):
-            sheet.write_row(i, 0, [cell(v) for v in as_dict(r).values()])
+            for j, (f, v) in enumerate(as_dict(r).items()):
+                if f.endswith(MONEY) and isinstance(v, int):
+                    sheet.write_number(i, j, v / 100, money)  # a number Excel adds up, shown as yuan
+                else:
+                    sheet.write(i, j, cell(v))
 
 
 def xlsx_bytes(report: Report, rows: list[Any]) -> bytes:

@@ -30,10 +30,13 @@ class InvalidValue(JieduiError):
 
     code = "INVALID_VALUE"
 
-    def __init__(self, field: str, value: Any, zh: str, en: str, code: str | None = None) -> None:
+    def __init__(self, field: str, value: Any, zh: str, en: str, code: str | None = None,
+                 field_en: str | None = None) -> None:
+        """``field`` names the field as the caller wrote it; ``field_en``, when the field has a
+        Chinese name (a column title, 区划), names it in the English message."""
         if code:
             self.code = code
-        super().__init__(f"字段「{field}」的值无效：{zh}", f"field '{field}' is invalid: {en}",
+        super().__init__(f"字段「{field}」的值无效：{zh}", f"field '{field_en or field}' is invalid: {en}",
                          field=field, value=value)
 
 

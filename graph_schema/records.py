@@ -84,6 +84,26 @@ def _jsonable(value: Any) -> Any:
     return value.isoformat() if isinstance(value, dt.date) else value
 
 
+def _changes(tx: Tx, table: NodeTable, rows: Sequence[dict[str, Any]]) -> list[tuple[dict, dict | None]]:
+    """Each row with what it would change: None for a new row, ``{}`` for an unchanged one, else
+    the stored values of the columns it changes. Only the columns present in the rows count."""
+    columns = list(rows[0])
+    stored = fetch_by_keys(tx, table, [r[table.key] for r in rows], columns)
+    out = []
+    for row in rows:
+        old = stored.get(row[table.key])
+        out.append((row, None if old is None else {c: old.get(c) for c in columns if not _same(old.get(c), row.get(c))}))
+    return out
+
+
+def preview_nodes(tx: Tx, table: NodeTable, rows: Sequence[dict[str, Any]]) -> BatchResult:
+    """What :func:`upsert_nodes` would do with ``rows``, writing nothing (an import's dry run)."""
+    result = BatchResult()
+    for row, diff in _changes(tx, table, rows) if rows else []:
+        (result.created if diff is None else result.updated if diff else result.unchanged).append(row[table.key])
+    return result
+
+
 def upsert_nodes(tx: Tx, table: NodeTable, rows: Sequence[dict[str, Any]]) -> BatchResult:
     """Insert or update ``rows`` (one per key: the caller deduplicates, since rows of one
     statement do not see each other's writes). Only the columns present in the rows are
@@ -92,17 +112,14 @@ def upsert_nodes(tx: Tx, table: NodeTable, rows: Sequence[dict[str, Any]]) -> Ba
     if not rows:
         return result
     columns = list(rows[0])
-    stored = fetch_by_keys(tx, table, [r[table.key] for r in rows], columns)
     new, changed, revisions = [], [], []
     now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="microseconds")
-    for row in rows:
+    for row, diff in _changes(tx, table, rows):
         key = row[table.key]
-        old = stored.get(key)
-        if old is None:
+        if diff is None:
             new.append(row)
             result.created.append(key)
             continue
-        diff = {c: old.get(c) for c in columns if not _same(old.get(c), row.get(c))}
         if not diff:
             result.unchanged.append(key)
             continue

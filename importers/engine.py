@@ -6,14 +6,17 @@ Three phases, so a dry run and a real run decide alike:
 2. check  — map rows to records, refuse repeated natural keys, resolve references against the store
              and this import, and apply the stateful rules (one active pairing per household, the
              cadre limit, problems opened before they are closed) with the services' own deciders;
-3. apply  — (not in a dry run) write through the services' batch paths, which check again inside
-             their transactions; a row refused there (the store changed meanwhile) is reported too.
+3. apply  — write through the services' batch paths, which check again inside their
+             transactions; a row refused there (the store changed meanwhile) is reported too.
+             A dry run instead counts what the write would create, update or leave unchanged
+             (``preview``), by the same comparisons and deciders, and writes nothing.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
+from itertools import groupby
 from pathlib import Path
 from typing import Any
 
@@ -32,11 +35,11 @@ from graph_schema.pairing.service import (
     load_pairing_state,
     pair_many,
 )
-from graph_schema.identifiers import region_prefix
-from graph_schema.records import BatchResult, fetch_by_keys
+from graph_schema.identifiers import normalize_region_code, region_prefix
+from graph_schema.records import BatchResult, fetch_by_keys, preview_nodes
 from graph_schema.region.service import upsert_regions
 from graph_schema.store.base import GraphStore, Tx
-from graph_schema.store.schema import CADRE, HOUSEHOLD, ORG, PERSON
+from graph_schema.store.schema import CADRE, HOUSEHOLD, LISTING, ORG, PERSON, REGION
 from importers import mapping
 from importers.contract import SPECS, Code, FileSpec
 from importers.mapping import Problem, Row, RowRejected
@@ -237,8 +240,26 @@ def _records(files: list[FileResult], kind: str) -> list[tuple[FileResult, int, 
     return [(f, n, rec) for f in files if f.spec and f.spec.kind == kind for n, rec in f.valid]
 
 
-def check_references(store: GraphStore, files: list[FileResult]) -> None:
-    """Phase 2b: references and the stateful rules, decided on the store's state plus this import."""
+def _decide(items: list[tuple[FileResult, int, Any]], decide: Callable[..., tuple[Any, BatchResult]],
+            column_of: Callable[[JieduiError, Any], tuple[str, str]], tally: bool) -> None:
+    """Run a decider over the records of one file after another (its state carries over, as in
+    one run) and refuse the rows it refuses; with ``tally``, count each file's decided rows as
+    created or unchanged (a dry run's counts)."""
+    result, start = BatchResult(), 0
+    for _, group in groupby(items, key=lambda item: id(item[0])):
+        rows = list(group)
+        _, part = decide([rec for _, _, rec in rows], offset=start)
+        if tally:
+            rows[0][0].created += len(part.created)
+            rows[0][0].unchanged += len(part.unchanged)
+        result += part
+        start += len(rows)
+    _refuse_all(items, result, column_of)
+
+
+def check_references(store: GraphStore, files: list[FileResult], *, tally: bool = False) -> None:
+    """Phase 2b: references and the stateful rules, decided on the store's state plus this import;
+    ``tally`` counts the pairings and ledger entries that would be created (a dry run)."""
     households = {rec.household_no for _, _, rec in _records(files, "households")}
     cadres = {rec.cadre_no: {"cadre_no": rec.cadre_no, "pair_limit": rec.pair_limit, "on_duty": rec.on_duty}
               for _, _, rec in _records(files, "cadres")}
@@ -261,15 +282,14 @@ def check_references(store: GraphStore, files: list[FileResult]) -> None:
         state = store.read(lambda tx: load_pairing_state(tx, requests, lock=False))
         state.households |= households
         state.cadres.update(cadres)
-        _, result = decide_pairings(state, requests, allow_off_duty=True)
-        _refuse_all(one_to_one, result, _pairing_column)
+        _decide(one_to_one, lambda recs, offset: decide_pairings(state, recs, offset=offset, allow_off_duty=True),
+                _pairing_column, tally)
     if aux:
         requests = [r for _, _, r in aux]
         state = store.read(lambda tx: load_aux_state(tx, requests, lock=False))
         state.households |= households
         state.orgs |= orgs
-        _, result = decide_aux(state, requests)
-        _refuse_all(aux, result, _pairing_column)
+        _decide(aux, lambda recs, offset: decide_aux(state, recs, offset=offset), _pairing_column, tally)
     entries = _records(files, "ledger")
     if entries:
         records = [r for _, _, r in entries]
@@ -277,8 +297,7 @@ def check_references(store: GraphStore, files: list[FileResult]) -> None:
         state.households |= households
         state.cadres |= set(cadres)
         state.orgs |= orgs
-        _, result = decide_entries(state, records)
-        _refuse_all(entries, result, _ledger_column)
+        _decide(entries, lambda recs, offset: decide_entries(state, recs, offset=offset), _ledger_column, tally)
 
 
 @dataclass
@@ -413,6 +432,7 @@ def check_bound(store: GraphStore, files: list[FileResult], bound: str) -> None:
             return None if person_inside(r.id_number) else ("身份证号", r.id_number, "该人员", "the person")
         return None
 
+    region = normalize_region_code(bound)  # named as every region is, by its 12 digits
     for f in files:
         kept = []
         for number, record in f.valid:
@@ -422,8 +442,8 @@ def check_bound(store: GraphStore, files: list[FileResult], bound: str) -> None:
                 continue
             column, value, zh, en = out
             f.reject(number, [Problem(f.name, number, column, value, OUT_OF_JURISDICTION,
-                                      f"{zh}不在您的管辖范围（{bound}）内，未导入",
-                                      f"{en} lies outside your jurisdiction ({bound}): not imported")])
+                                      f"{zh}不在您的管辖范围（{region}）内，未导入",
+                                      f"{en} lies outside your jurisdiction ({region}): not imported")])
         f.valid = kept
 
 
@@ -512,6 +532,25 @@ def apply(store: GraphStore, files: list[FileResult], progress: Progress | None 
         store.checkpoint()
 
 
+#: the node table each file kind is upserted into (pairings and ledger entries are decided instead)
+NODE_TABLES = {"regions": REGION, "households": HOUSEHOLD, "persons": PERSON, "cadres": CADRE, "orgs": ORG,
+               "listings": LISTING}
+
+
+def preview(store: GraphStore, files: list[FileResult]) -> None:
+    """Phase 3 of a dry run: each node file's valid rows compared with the store as the batch
+    paths compare them (created, updated, unchanged), in one read; nothing is written. The
+    pairings and ledger entries were counted as they were decided (:func:`check_references`)."""
+    def work(tx: Tx) -> None:
+        for f in files:
+            table = NODE_TABLES.get(f.spec.kind)
+            if table is not None and f.valid:
+                result = preview_nodes(tx, table, [rec.to_row() for _, rec in f.valid])
+                f.created, f.updated, f.unchanged = len(result.created), len(result.updated), len(result.unchanged)
+
+    store.read(work)
+
+
 def _apply_pairings(store: GraphStore, f: FileResult, progress: Callable[[int], None]) -> None:
     """一对一 and 辅助 rows of one file go to their own services; results are merged by row."""
     kept = f.valid
@@ -543,10 +582,12 @@ def run_import(store: GraphStore, paths: Sequence[str | Path], *, dry_run: bool 
         check_rows(f, progress)
     if bound:
         check_bound(store, files, bound)
-    check_references(store, files)
+    check_references(store, files, tally=dry_run)
     for f in files:
         release_raw_rows(f)
-    if not dry_run:
+    if dry_run:
+        preview(store, files)
+    else:
         apply(store, files, progress)
         store.after_bulk_load()
     return result

@@ -15,6 +15,7 @@ from pathlib import Path
 import xlsxwriter
 
 from importers.csv_escape import SafeWriter
+from importers.contract import FileSpec
 from importers.engine import FileResult, ImportResult
 
 PROBLEM_HEADERS = ["文件 file", "行号 row", "列 column", "值 value", "代码 code", "原因", "reason"]
@@ -76,6 +77,11 @@ def _write(path: Path, sheets: list[tuple[str, list[str], list[list]]]) -> None:
             writer.writerows(rows)
 
 
+def rejected_path(report: Path, spec: FileSpec) -> Path:
+    """Where :func:`write_report` puts a file's rejected rows, beside the report."""
+    return report.with_name(f"{report.stem}.{spec.name}{report.suffix}")
+
+
 def write_report(path: str | Path, result: ImportResult) -> list[Path]:
     """Write the report and the rejected-rows files; returns every path written."""
     path = Path(path)
@@ -89,7 +95,7 @@ def write_report(path: str | Path, result: ImportResult) -> list[Path]:
     for f in result.files:
         if f.rejected and f.table is not None and f.spec is not None:
             headers, rows = _rejected_rows(f)
-            target = path.with_name(f"{path.stem}.{f.spec.name}{suffix}")
+            target = rejected_path(path, f.spec)
             _write(target, [(f.spec.name, headers, rows)])
             written.append(target)
     return written

@@ -40,7 +40,7 @@ class PairTerms:
 
     def reasons(self) -> list[str]:
         """The distance and load terms in words (risk and continuity need the service's context)."""
-        return [f"距离 distance: {TIER_NAMES[self.tier]}", f"干部负荷 cadre load: {self.load}/{self.limit}"]
+        return [f"距离 distance: {TIER_NAMES[self.tier]}", f"方案中干部负荷 cadre load in the proposal: {self.load}/{self.limit}"]
 
 
 @dataclass(frozen=True)

@@ -87,7 +87,7 @@ class Proposal(BaseModel):
         try:
             return cls.model_validate_json(path.read_bytes())
         except FileNotFoundError as exc:
-            raise InvalidValue("方案文件", str(path), "文件不存在", "no such file") from exc
+            raise InvalidValue("方案文件", str(path), "文件不存在", "no such file", field_en="proposal file") from exc
         except ValidationError as exc:
             first = exc.errors()[0]
             where = ".".join(str(p) for p in first["loc"]) or "(文件 file)"

@@ -10,11 +10,11 @@ import typer
 from rich.table import Table
 
 from api.cli.common import StoreOption, cli_store, console, err, fail
-from api.report_output import ALL_PAGE, cell, csv_text, json_text, report_rows, write_xlsx
+from api.report_output import ALL_PAGE, csv_text, header, human_cells, json_text, report_rows, write_xlsx
 from graph_schema.errors import JieduiError
 from graph_schema.monitoring.catalogue import REPORTS
 from graph_schema.monitoring.certificates import record_reminders
-from graph_schema.monitoring.common import Report, as_dict
+from graph_schema.monitoring.common import Report
 from graph_schema.pagination import PageRequest
 from graph_schema.store import GraphStore
 
@@ -76,9 +76,9 @@ def _print_table(report: Report, store: GraphStore, region: str, options: dict, 
                   caption=f"第 {result.page}/{result.pages} 页 · 共 {result.total} 条 / page {result.page} of "
                           f"{result.pages}, {result.total} rows")
     for f in report.fields:
-        table.add_column(report.headers.get(f, f), overflow="fold")
+        table.add_column(header(report, f), overflow="fold")
     for r in result.items:
-        table.add_row(*(str(cell(v)) for v in as_dict(r).values()))
+        table.add_row(*(str(v) for v in human_cells(r)))
     console.print(table)
 
 

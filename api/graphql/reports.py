@@ -78,7 +78,7 @@ def _itself(row: typing.Any) -> typing.Any:
 async def _run(info: Info, report: Report, region: str | None, as_of: dt.date | None, first: int,
                after: str | None, period_start: dt.date | None = None) -> Connection:
     ctx = info.context
-    ctx.who.require(READERS, "查看监测报表 read monitoring lists")
+    ctx.who.require(READERS, "查看监测报表", "read monitoring lists")
     win = window(first, after)
     code = ctx.scope.region(region)
     options = {"as_of": as_of} | ({"period_start": period_start} if report.ranged else {})

@@ -61,7 +61,7 @@ class Objects:
     @strawberry.field(description="一名残疾人（完整身份证号；仅管理员与组织者，其他角色 FORBIDDEN）" + _NULL_OUTSIDE)
     async def person(self, info: Info[Context, None], id_number: str) -> Person | None:
         # a full ID number would tell anyone whether its holder is a registered disabled person
-        info.context.who.require(ORGANISERS, "按身份证号查询残疾人 look a person up by ID number")
+        info.context.who.require(ORGANISERS, "按身份证号查询残疾人", "look a person up by ID number")
         found = await info.context.loaders.person_scoped.load(id_number.upper())
         return Person.of(found, info.context) if found else None
 

@@ -351,5 +351,5 @@ class Region:
     @strawberry.field(description="帮扶覆盖统计（统计期 from 至 asOf，默认当年1月1日至今天）/ coverage figures for the period")
     async def coverage(self, info: Info[Context, None], as_of: dt.date | None = None,
                        from_: Annotated[dt.date | None, strawberry.argument(name="from")] = None) -> Annotated["CoverageRow", strawberry.lazy("api.graphql.reports")] | None:
-        info.context.who.require(READERS, "查看统计 read coverage figures")
+        info.context.who.require(READERS, "查看统计", "read coverage figures")
         return await info.context.loaders.coverage.load(CoverageKey(self.code, as_of, from_))

@@ -31,7 +31,7 @@ def audit(who: Annotated[Caller, Depends(caller)],
                                                                          "household number")] = None,
           page: PageQ = 1, page_size: PageSizeQ = 50) -> dict:
     """审计日志，最新在前（仅管理员）/ audit entries, newest first (administrators only)."""
-    who.require([Role.ADMIN], "查看审计日志 read the audit log")
+    who.require([Role.ADMIN], "查看审计日志", "read the audit log")
     found = audit_entries(store=who.store, since=since, user_id=user, object_key=object,
                           page=PageRequest(page, page_size))
     return schemas.page_out(found, vars)

@@ -104,7 +104,7 @@ def person(id_number: IdNumberP, who: Annotated[Caller, Depends(caller)]) -> dic
 
     Looking a person up by a full ID number tells whether they are a registered disabled person, so
     the other roles get 403 whatever the number: they reach persons through their households."""
-    who.require(ORGANISERS, "按身份证号查询残疾人 look a person up by ID number")
+    who.require(ORGANISERS, "按身份证号查询残疾人", "look a person up by ID number")
     found = get_person(store=who.store, id_number=id_number, scope=who.scope)
     who.read("person", [id_number])
     return schemas.shown("person", found, who.user)

@@ -51,7 +51,7 @@ class BoundedUpload(APIRoute):
             token = header[7:].strip() if header[:7].lower() == "bearer " else None
             user = await run_in_threadpool(services(request).tokens.user, token)
             if user.role not in ORGANISERS:
-                raise Forbidden(user.role, "导入数据 import data")
+                raise Forbidden(user.role, "导入数据", "import data")
             limit = upload_limit(request)
             declared = request.headers.get("content-length", "")
             if declared.isdigit() and int(declared) > limit:
@@ -129,7 +129,7 @@ def upload(request: Request, who: Annotated[Caller, Depends(caller)],
     and English); an organiser's rows outside their region are rejected. ``outcome``: imported
     (every row), partial (some rows rejected), nothing (a file unusable: nothing written).
     """
-    who.require(ORGANISERS, "导入数据 import data")
+    who.require(ORGANISERS, "导入数据", "import data")
     names = file_names([f.filename for f in files])
     kept = archive(request)
     saved = save_uploads(kept, [(name, f.file) for name, f in zip(names, files)])
@@ -142,7 +142,7 @@ def upload(request: Request, who: Annotated[Caller, Depends(caller)],
 
 def _kept(request: Request, who: Caller, import_id: str) -> Kept:
     """An import of the caller's own (an admin's: anyone's); NotFound otherwise or once forgotten."""
-    who.require(ORGANISERS, "查看导入报告 read import reports")
+    who.require(ORGANISERS, "查看导入报告", "read import reports")
     return archive(request).owned(who, import_id)
 
 

@@ -80,7 +80,7 @@ def read_messages(body: ReadIn, who: Annotated[Caller, Depends(caller)]) -> dict
 def notify_now(body: NotifyIn, who: Annotated[Caller, Depends(caller)]) -> dict:
     """为本辖区的用户写入当天消息并发送短信 / write the day's messages for the users of the caller's
     jurisdiction and send the texts (admins and organisers)."""
-    who.require(ORGANISERS, "发送提醒 run the reminders")
+    who.require(ORGANISERS, "发送提醒", "run the reminders")
     result, sent = run_notify(who, body.as_of)
     return {"as_of": result.as_of, "users": result.users,
             "messages": {k.value: n for k, n in result.messages.items()}, "reminders": result.reminders,

@@ -132,7 +132,7 @@ def list_exclusions(who: Annotated[Caller, Depends(caller)],
                     region: RegionQ = None,
                     page: PageQ = 1, page_size: PageSizeQ = 50) -> dict:
     """回避名单（按户编号、干部编号排序）/ the exclusion list of a region's households."""
-    who.require(ORGANISERS, "查看回避名单 read the exclusion list")
+    who.require(ORGANISERS, "查看回避名单", "read the exclusion list")
     scope = who.scope.region(region) if region or who.scope.prefix else None
     found = paginate(exclusions(store=who.store, region=scope), PageRequest(page, page_size))
     who.read("household", [e.household_no for e in found.items])

@@ -57,7 +57,7 @@ class ReportPage(BaseModel):
 @router.get("/reports", response_model=list[ReportInfo])
 def catalogue(who: Annotated[Caller, Depends(caller)]) -> list[dict]:
     """报表目录 / the monitoring reports, with their columns."""
-    who.require(READERS, "查看报表 read reports")
+    who.require(READERS, "查看报表", "read reports")
     return [{"name": r.name, "title": r.title, "fields": r.fields,
              "headers": {f: r.headers.get(f, f) for f in r.fields}, "ranged": r.ranged} for r in REPORTS.values()]
 
@@ -74,7 +74,7 @@ def report(name: Annotated[str, Path(description=f"报表名 / report: {' | '.jo
            fmt: Annotated[Literal["json", "csv", "xlsx"], Query(alias="format")] = "json",
            page: PageQ = 1, page_size: PageSizeQ = 50) -> Any:
     """一个监测报表 / one monitoring report (see the catalogue for its columns)."""
-    who.require(READERS, "查看报表 read reports")
+    who.require(READERS, "查看报表", "read reports")
     found = REPORTS.get(name)
     if found is None:
         raise NotFound("报表", "report", name)

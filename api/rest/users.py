@@ -31,7 +31,7 @@ def revoke(user_id: Annotated[str, Path(min_length=1, max_length=64)], request: 
            who: Annotated[Caller, Depends(caller)]) -> dict:
     """吊销用户的全部令牌与控制台会话，立即生效（仅管理员）/ revoke all of a user's tokens and console
     sessions, at once (administrators only)."""
-    who.require([Role.ADMIN], "吊销用户令牌 revoke a user's tokens")
+    who.require([Role.ADMIN], "吊销用户令牌", "revoke a user's tokens")
     revoked = revoke_tokens(store=who.store, user_id=user_id)
     services(request).tokens.forget()
     who.wrote("user", [user_id])

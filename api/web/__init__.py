@@ -11,25 +11,32 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
+from api.auth import caller_of, services
 from api.web import csrf, imports, jobs, matching, pages
-from api.web.session import SignInNeeded, sign_in_url
+from api.web.session import COOKIE, SignInNeeded, sign_in_url
 from graph_schema.errors import JieduiError
 
 STATIC = Path(__file__).parent / "static"
 
 
 def error_page(request: Request, exc: JieduiError, status: int) -> HTMLResponse:
-    answer = pages.render(request, None, "error.html", error=exc, status=status)
+    """The error as a page with the menu of the signed-in user's role and a link to their start
+    page: a refusal is never a dead end."""
+    try:
+        who = caller_of(request, services(request).tokens.user(request.cookies.get(COOKIE)))
+    except JieduiError:  # signed out, or the session is the problem
+        who = None
+    answer = pages.render(request, who, "error.html", error=exc, status=status)
     answer.status_code = status
     return answer
 
 
 def install(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    from api.web import household, lists  # the monitoring lists and the household page
+    from api.web import household, lists, start  # the monitoring lists, the household page, start pages
 
     checked = [Depends(csrf.check_csrf)]  # every console POST carries its session's CSRF token
-    for module in (pages, jobs, imports, matching, lists, household):
+    for module in (pages, jobs, imports, matching, lists, household, start):
         app.include_router(module.router, dependencies=checked)
 
     @app.exception_handler(SignInNeeded)

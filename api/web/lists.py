@@ -10,20 +10,23 @@ scope and audit checks) or a service call that records what it wrote."""
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
+from collections.abc import Callable, Sequence
 from typing import Annotated, Any
 from urllib.parse import quote, unquote, urlencode
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from api import operations
 from api.auth import ORGANISERS, READERS, Caller
-from api.report_output import ALL_PAGE
-from api.web.pages import Who, _top_region, render
+from api.report_output import XLSX, csv_text, xlsx_bytes
+from api.web import columns, regions
+from api.web.pages import Who, _top_region, all_rows, render
 from graph_schema.access import privacy
 from graph_schema.cadre.service import cadres_in
 from graph_schema.enums import LedgerKind
-from graph_schema.errors import InvalidValue, JieduiError
+from graph_schema.errors import InvalidValue, JieduiError, NotFound
 from graph_schema.household.service import get_household, members_in
 from graph_schema.identifiers import IdentifierError, mask_id_number, normalize_region_code
 from graph_schema.ledger.models import LedgerEntry
@@ -32,8 +35,10 @@ from graph_schema.monitoring.catalogue import REPORTS
 from graph_schema.monitoring.certificates import record_reminders
 from graph_schema.monitoring.common import Report, households_named, paginate
 from graph_schema.monitoring.risk import RiskLevel
+from graph_schema.monitoring.visits import due_for_a_quarter
 from graph_schema.pagination import Page, PageRequest
 from graph_schema.pairing.service import active_pairing
+from graph_schema.pairing.service import cadre_load as current_load
 from graph_schema.region.service import children_of, get_region
 
 router = APIRouter(include_in_schema=False)
@@ -44,24 +49,25 @@ FLASH = "jiedui_flash"
 WINDOW_TEXT = {"6m": "6个月", "1m": "1个月"}
 #: the list pages: path → (report name, page heading)
 REPORT_PAGES = {
-    "/overdue": ("overdue-visits", "走访逾期重点户 / overdue home visits"),
-    "/benefit-gaps": ("benefit-gaps", "数据比对发现 / benefit gaps"),
-    "/cadre-load": ("cadre-load", "干部结对负荷 / cadre load"),
+    "/overdue": ("overdue-visits", "走访逾期重点户 / Overdue home visits"),
+    "/benefit-gaps": ("benefit-gaps", "数据比对发现 / Benefit gaps"),
+    "/cadre-load": ("cadre-load", "干部结对负荷 / Cadre load"),
 }
 
 
 # --- what every list page shares -------------------------------------------------------------------
 
 def region_of(who: Caller, region: str | None) -> str:
-    """The region a list runs on: the one asked for (inside the jurisdiction, else NotFound), by
-    default the caller's own (an admin's: the widest the store holds)."""
+    """The region a list runs on, as its 12-digit code: the one asked for (inside the
+    jurisdiction, else NotFound), by default the caller's own (an admin's: the widest the store
+    holds)."""
     region = (region or "").strip() or None
     try:
         if region or who.scope.prefix:
-            return who.scope.region(region)
+            return regions.code12(who.scope.region(region))
     except IdentifierError as exc:
-        raise InvalidValue("区划 region", region, exc.reason_zh, exc.reason_en, code=exc.code) from exc
-    return _top_region(who)
+        raise InvalidValue("区划", region, exc.reason_zh, exc.reason_en, code=exc.code, field_en="region") from exc
+    return regions.code12(_top_region(who))
 
 
 def region_choices(who: Caller) -> list[dict[str, Any]]:
@@ -79,7 +85,7 @@ def region_choices(who: Caller) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
 
     def walk(code12: str, name: str | None, depth: int) -> None:
-        out.append({"code": _short(code12), "name": name if name and name != code12 else None, "depth": depth})
+        out.append({"code": code12, "name": name if name and name != code12 else None, "depth": depth})
         for child in tree.get(code12, []):
             if len(out) < 3000:
                 walk(child.code, child.name, depth + 1)
@@ -88,37 +94,38 @@ def region_choices(who: Caller) -> list[dict[str, Any]]:
     return out
 
 
-def _short(code12: str) -> str:
-    """A region code as its prefix (2, 4, 6, 9 or 12 digits), as the reports take it."""
-    for n in (2, 4, 6, 9):
-        if code12[n:].strip("0") == "":
-            return code12[:n]
-    return code12
+def names_of(who: Caller, region: str, choices: list[dict[str, Any]], rows: Sequence[Any] = (),
+             fields: tuple[str, ...] = ("region_code", "station_code")) -> dict[str, str]:
+    """The names of the regions a list page writes: the filter's (already read) and those its
+    rows name, in one more read at most."""
+    names = {c["code"]: c["name"] for c in choices if c["name"]}
+    named = {getattr(r, f, None) if not isinstance(r, dict) else r.get(f) for r in rows for f in fields}
+    missing = [c for c in named | {region} if c and regions.code12(c) not in names]
+    return names | regions.region_names(who.store, missing)
 
 
-def all_rows(who: Caller, report: Report, code: str, **options: Any) -> list[Any]:
-    """Every row of a report for the region (through the report cache), as the caller may see them."""
-    first = who.report(report, code, PageRequest(1, ALL_PAGE, ALL_PAGE), **options)
-    if first.total <= len(first.items):
-        return first.items
-    return who.report(report, code, PageRequest(1, first.total, first.total), **options).items
-
-
-def columns(who: Caller, report: Report) -> list[str]:
+def shown_columns(who: Caller, report: Report) -> list[str]:
     """The report's columns the caller's role sees anything of: the only ones a page draws."""
     return privacy.report_columns(report.name, report.fields, who.user.role)
+
+
+def titles(who: Caller, report: Report) -> dict[str, str]:
+    """The bilingual titles of the columns the caller's role sees, in the report's order."""
+    shown = set(shown_columns(who, report))
+    return {f: t for f, t in columns.titles(report).items() if f in shown}
 
 
 def page_number(page: int | None) -> int:
     return page if page and page > 0 else 1
 
 
-def pager(found: Page, request: Request) -> dict[str, Any]:
-    """The page links of a list, keeping its filters."""
-    kept = {k: v for k, v in request.query_params.items() if k != "page" and v}
+def pager(found: Page, request: Request, key: str = "page", anchor: str = "") -> dict[str, Any]:
+    """The page links of a list (its page number in the query's ``key``), keeping its filters and
+    the other lists' pages; ``anchor`` is where the link lands on the page (``#…``)."""
+    kept = {k: v for k, v in request.query_params.items() if k != key and v}
 
     def url(n: int) -> str:
-        return f"{request.url.path}?{urlencode(kept | {'page': n})}"
+        return f"{request.url.path}?{urlencode(kept | {key: n})}{anchor}"
 
     pages = found.pages
     shown = sorted({1, pages, *range(max(1, found.page - 3), min(pages, found.page + 3) + 1)})
@@ -174,7 +181,7 @@ def _local(path: str, fallback: str) -> str:
 def unpaired(request: Request, who: Who, region: str | None = None, risk: str | None = None,
              reason: str | None = None, page: int | None = None) -> HTMLResponse:
     """未结对重点户：按风险排序，可按区划、风险等级和原因筛选 / unpaired priority households."""
-    who.require(READERS, "查看未结对重点户 see unpaired households")
+    who.require(READERS, "查看未结对重点户", "see unpaired households")
     code = region_of(who, region)
     report = REPORTS["unpaired"]
     rows = all_rows(who, report, code, as_of=today())  # a reason the role may not see matches no row
@@ -183,23 +190,28 @@ def unpaired(request: Request, who: Who, region: str | None = None, risk: str | 
             if (not risk or row.risk_level.value == risk) and (not reason or reason in (row.reasons or ()))]
     found = paginate(kept, PageRequest(page_number(page), PAGE_SIZE, 10**9))
     who.read("household", [row.household_no for row in found.items])
+    choices = region_choices(who)
     return show(request, who, "lists/unpaired.html", rows=found.items, pager=pager(found, request),
-                region=code, regions=region_choices(who), risk=risk or "", reason=reason or "",
+                region=code, regions=choices, names=names_of(who, code, choices, found.items),
+                report=REPORTS["unpaired"], total=len(rows), risk=risk or "", reason=reason or "",
                 risks=[lvl.value for lvl in RiskLevel], reasons=reasons, may_confirm=who.user.role in ORGANISERS,
-                columns=columns(who, report))
+                columns=shown_columns(who, report))
 
 
 def _suggestion(who: Caller, household_no: str) -> dict[str, Any]:
     """The matcher's run over the household's township, and what it says of this household."""
-    who.require(ORGANISERS, "查看结对建议 see pairing suggestions")
+    who.require(ORGANISERS, "查看结对建议", "see pairing suggestions")
     found = get_household(store=who.store, household_no=household_no, scope=who.scope)
     proposal = operations.propose(who, found.region_code[:9])
     pair = next((p for p in proposal.pairs if p.household_no == household_no), None)
     left = next((u for u in proposal.unpaired if u.household_no == household_no), None)
-    cadre = None
+    cadre = load = None
     if pair:
         cadre = who.store.read(lambda tx: cadres_in(tx, [pair.cadre_no], who.scope)).get(pair.cadre_no)
-    return {"household": found, "proposal": proposal, "pair": pair, "left": left, "cadre": cadre}
+        load = current_load(store=who.store, cadre_nos=[pair.cadre_no])[pair.cadre_no]
+    township = regions.code12(found.region_code[:9])
+    return {"household": found, "proposal": proposal, "pair": pair, "left": left, "cadre": cadre,
+            "load": load, "township": township, "names": regions.region_names(who.store, [township])}
 
 
 @router.get("/unpaired/{household_no}/suggest", response_class=HTMLResponse)
@@ -220,39 +232,52 @@ def confirm(who: Who, household_no: str, back: Annotated[str, Form()] = "/unpair
     values = _suggestion(who, household_no)
     pair = values["pair"]
     if pair is None:
-        why = values["left"].reason if values["left"] else "匹配器未给出方案 / no suggestion"
-        return _back(back, f"户 {household_no} 暂无可确认的结对 / nothing to confirm: {why}", "error")
+        left = values["left"]
+        why_zh, _, why_en = (left.reason if left else "匹配器未给出方案 / the matcher made no suggestion").partition(" / ")
+        return _back(back, f"户 {household_no} 暂无可确认的结对：{why_zh} / "
+                           f"nothing to confirm for household {household_no}: {why_en}", "error")
     result = operations.confirm(who, values["proposal"], only=[household_no])
     if result.refused:
         error: JieduiError = result.refused[0][1]
-        return _back(back, f"户 {household_no} 未能结对 / not paired: {error.zh}", "error")
+        return _back(back, f"户 {household_no} 未能结对：{error.zh} / household {household_no} was not paired: {error.en}",
+                     "error")
     cadre = values["cadre"]
     name = f"{cadre.name}（{cadre.cadre_no}）" if cadre else pair.cadre_no
     if result.unchanged and not result.confirmed:
-        return _back(back, f"户 {household_no} 已与干部 {name} 结对 / already paired with {pair.cadre_no}")
-    return _back(back, f"已结对 / paired：户 {household_no} — 干部 {name}")
-
+        return _back(back, f"户 {household_no} 已与干部 {name} 结对 / household {household_no} is already paired "
+                           f"with cadre {pair.cadre_no}")
+    return _back(back, f"已结对：户 {household_no} — 干部 {name} / paired household {household_no} with cadre {pair.cadre_no}")
 
 
 # --- 2. overdue visits, benefit gaps, cadre load: report tables ---------------------------------
 
-def _report_page(request: Request, who: Who, region: str | None, page: int | None) -> HTMLResponse:
+def _report_page(request: Request, who: Who, region: str | None, page: int | None,
+                 keep: Callable[[list[Any]], list[Any]] | None = None, **values: Any) -> HTMLResponse:
+    """One report as a paged table; ``keep`` narrows its rows (a filter of the page)."""
     name, heading = REPORT_PAGES[request.url.path]
-    who.require(READERS, "查看报表 read reports")
+    who.require(READERS, "查看报表", "read reports")
     report = REPORTS[name]
     code = region_of(who, region)
-    found = who.report(report, code, PageRequest(page_number(page), PAGE_SIZE), as_of=today())
+    wanted = PageRequest(page_number(page), PAGE_SIZE, 10**9)
+    if keep is None:
+        found = who.report(report, code, wanted, as_of=today())
+    else:
+        found = paginate(keep(all_rows(who, report, code, as_of=today())), wanted)
     who.read("household", [no for row in found.items for no in households_named(row)])
+    choices = region_choices(who)
     return show(request, who, "lists/report.html", heading=heading, report=report, region=code,
-                regions=region_choices(who), pager=pager(found, request),
-                columns=[(f, report.headers.get(f, f)) for f in columns(who, report)],
-                rows=[dataclasses.asdict(r) for r in found.items])
+                regions=choices, names=names_of(who, code, choices, found.items), pager=pager(found, request),
+                columns=list(titles(who, report).items()),
+                rows=[dataclasses.asdict(r) for r in found.items], **values)
 
 
 @router.get("/overdue", response_class=HTMLResponse)
-def overdue(request: Request, who: Who, region: str | None = None, page: int | None = None) -> HTMLResponse:
-    """走访逾期 / overdue home visits."""
-    return _report_page(request, who, region, page)
+def overdue(request: Request, who: Who, region: str | None = None, page: int | None = None,
+            due: bool = False) -> HTMLResponse:
+    """走访逾期 / overdue home visits; ``due``: only the households the dashboard counts (a cadre
+    responsible for a whole quarter has not visited), one row each."""
+    keep = (lambda rows: due_for_a_quarter(rows, today())) if due else None
+    return _report_page(request, who, region, page, keep, due=due)
 
 
 @router.get("/benefit-gaps", response_class=HTMLResponse)
@@ -272,14 +297,16 @@ def cadre_load(request: Request, who: Who, region: str | None = None, page: int 
 @router.get("/problems", response_class=HTMLResponse)
 def problems(request: Request, who: Who, region: str | None = None, page: int | None = None) -> HTMLResponse:
     """未解决困难 / open problems, oldest first."""
-    who.require(READERS, "查看未解决困难 see open problems")
+    who.require(READERS, "查看未解决困难", "see open problems")
     report = REPORTS["open-problems"]
     code = region_of(who, region)
     found = who.report(report, code, PageRequest(page_number(page), PAGE_SIZE), as_of=today())
     who.read("household", [row.household_no for row in found.items])
-    return show(request, who, "lists/problems.html", report=report, rows=found.items, pager=pager(found, request),
-                region=code, regions=region_choices(who), may_close=who.user.role in ORGANISERS,
-                columns=columns(who, report))
+    choices = region_choices(who)
+    return show(request, who, "lists/problems.html", report=report, titles=titles(who, report), rows=found.items,
+                pager=pager(found, request), region=code, regions=choices, names=names_of(who, code, choices),
+                may_close=who.user.role in ORGANISERS,
+                columns=shown_columns(who, report))
 
 
 @router.post("/problems/{problem_no}/close")
@@ -288,18 +315,20 @@ def close_problem(who: Who, problem_no: str, household_no: Annotated[str, Form()
     """解决困难：以该户结对干部的名义记一条解决困难台账 / close a problem with a 解决困难 entry in the
     name of the household's responsible cadre."""
     back = _local(back, "/problems")
-    who.require(ORGANISERS, "记录解决困难 close problems")
+    who.require(ORGANISERS, "记录解决困难", "close problems")
     if not note.strip():
-        return _back(back, f"问题 {problem_no}：请填写解决情况 / a note is required", "error")
+        return _back(back, f"问题 {problem_no}：请填写解决情况 / problem {problem_no}: a note is required", "error")
     get_household(store=who.store, household_no=household_no, scope=who.scope)
     active = active_pairing(store=who.store, household_no=household_no)
     if active is None:
-        return _back(back, f"问题 {problem_no}：户 {household_no} 没有结对干部，无法以干部名义记录解决；"
-                           "请先结对 / the household has no responsible cadre: pair it first", "error")
+        return _back(back, f"问题 {problem_no}：户 {household_no} 没有结对干部，无法以干部名义记录解决；请先结对 / "
+                           f"problem {problem_no}: household {household_no} has no responsible cadre; pair it first",
+                     "error")
     entry = LedgerEntry(entry_date=today(), household_no=household_no, cadre_no=active.cadre_no,
                         kind=LedgerKind.SOLVE_PROBLEM, note=note.strip(), problem_no=problem_no)
     operations.log(who, entry)
-    return _back(back, f"问题 {problem_no} 已解决 / closed（户 {household_no}，干部 {active.cadre_no}）")
+    return _back(back, f"问题 {problem_no} 已解决（户 {household_no}，干部 {active.cadre_no}）/ problem {problem_no} "
+                       f"closed (household {household_no}, cadre {active.cadre_no})")
 
 
 # --- 4. certificate expiry, reminders recorded ----------------------------------------------------
@@ -307,14 +336,15 @@ def close_problem(who: Who, problem_no: str, household_no: Annotated[str, Form()
 @router.get("/cert-expiry", response_class=HTMLResponse)
 def cert_expiry(request: Request, who: Who, region: str | None = None, page: int | None = None) -> HTMLResponse:
     """证件到期提醒 / certificates expiring within six months, reminders sent and due."""
-    who.require(READERS, "查看证件到期 see certificate expiry")
+    who.require(READERS, "查看证件到期", "see certificate expiry")
     report = REPORTS["cert-expiry"]
     code = region_of(who, region)
     found = who.report(report, code, PageRequest(page_number(page), PAGE_SIZE), as_of=today())
     who.read("household", [row.household_no for row in found.items])
-    return show(request, who, "lists/cert_expiry.html", report=report, rows=found.items,
-                pager=pager(found, request), region=code, regions=region_choices(who),
-                may_remind=who.user.role in ORGANISERS, windows=WINDOW_TEXT, columns=columns(who, report))
+    choices = region_choices(who)
+    return show(request, who, "lists/cert_expiry.html", report=report, titles=titles(who, report), rows=found.items,
+                pager=pager(found, request), region=code, regions=choices, names=names_of(who, code, choices),
+                may_remind=who.user.role in ORGANISERS, windows=WINDOW_TEXT, columns=shown_columns(who, report))
 
 
 @router.post("/cert-expiry/remind")
@@ -324,15 +354,15 @@ def remind(who: Who, region: Annotated[str, Form()] = "", selected: Annotated[li
     """记录提醒：一人、所选各人或区划内全部到期的提醒，记为今天发出 / record the due reminders of
     one person (``one``), of the selection, or of the whole region (``every``)."""
     back = _local(back, "/cert-expiry")
-    who.require(ORGANISERS, "记录证件到期提醒 record reminders")
+    who.require(ORGANISERS, "记录证件到期提醒", "record reminders")
     code = region_of(who, region)
     if every:
         count = record_reminders(store=who.store, region=code)
         who.wrote("region", [code])
-        return _back(back, f"已记录 {count} 条提醒 / {count} reminders recorded（{code}）")
+        return _back(back, f"已记录 {count} 条提醒（{code}）/ {count} reminders recorded ({code})")
     ids = _selected_ids(who, [one] if one else selected or [])
     if not ids:
-        return _back(back, "请先选择要提醒的人 / select at least one person", "error")
+        return _back(back, "请先选择要提醒的人 / select at least one person first", "error")
     count = record_reminders(store=who.store, region=code, id_numbers=ids)
     who.wrote("person", ids)
     return _back(back, f"已记录 {count} 条提醒 / {count} reminders recorded")
@@ -354,3 +384,30 @@ def _selected_ids(who: Caller, selected: list[str]) -> list[str]:
                   if mask_id_number(p.id_number) in wanted[no])
 
 
+# --- 5. every list as a file -----------------------------------------------------------------------
+
+FORMATS = {"xlsx": XLSX, "csv": "text/csv; charset=utf-8"}
+
+
+@router.get("/reports/{name}.{ext}")
+def download(who: Who, name: str, ext: str, region: str | None = None,
+             period_start: Annotated[dt.date | None, Query(alias="from")] = None) -> Response:
+    """一个列表的全部行，下载为 xlsx 或 csv / every row of a list as a file: the rows and the file
+    ``GET /api/v1/reports/{name}?format=`` gives, for a region of the session's jurisdiction,
+    recorded as read. Named ``<report>-<12-digit region>-<date>.<ext>``."""
+    who.require(READERS, "下载报表", "download reports")
+    report = REPORTS.get(name)
+    if report is None or ext not in FORMATS:
+        raise NotFound("报表", "report", f"{name}.{ext}")
+    code = region_of(who, region)
+    day = today()
+    options: dict[str, Any] = {"as_of": day}
+    if report.ranged:
+        if period_start and period_start > day:
+            raise InvalidValue("from", period_start.isoformat(), "统计期开始晚于今天", "the period starts after today")
+        options["period_start"] = period_start
+    rows = all_rows(who, report, code, **options)
+    who.read("household", [no for row in rows for no in households_named(row)])
+    body = xlsx_bytes(report, rows) if ext == "xlsx" else csv_text(report, rows).encode("utf-8-sig")
+    return Response(body, media_type=FORMATS[ext], headers={
+        "Content-Disposition": f'attachment; filename="{report.name}-{code}-{day.isoformat()}.{ext}"'})

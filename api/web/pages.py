@@ -8,31 +8,47 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from api.auth import READERS, Caller, services
+from api.report_output import ALL_PAGE
 from api.web.charts import Bar, bars
 from api.security import CrossOrigin, same_origin
 from api.throttle import TooManyAttempts, client_address
-from api.web import csrf
+from api.web import csrf, menu, regions
 from api.web.devices import remember_device, trusted_device
 from api.web.session import COOKIE, web_caller
 from graph_schema.access.service import Unauthenticated, open_session, revoke_token, sign_in
 from graph_schema.errors import JieduiError
 from graph_schema.models import today
 from graph_schema.monitoring.catalogue import REPORTS
+from graph_schema.monitoring.common import Report
+from graph_schema.monitoring.visits import due_for_a_quarter
 from graph_schema.pagination import PageRequest
 from graph_schema.region.service import get_region, top_region
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
 csrf.install(TEMPLATES.env)
+TEMPLATES.env.globals["region_label"] = regions.label
 router = APIRouter(include_in_schema=False)
 Who = Annotated[Caller, Depends(web_caller)]
 
 
 def render(request: Request, who: Caller | None, name: str, **values: Any) -> HTMLResponse:
-    return TEMPLATES.TemplateResponse(request, name, {"who": who, **values})
+    """A page, with the menu of the caller's role (none when signed out)."""
+    entries = menu.entries_for(who.user.role) if who else []
+    home = menu.landing(who.user.role) if who else "/login"
+    return TEMPLATES.TemplateResponse(request, name, {"who": who, "menu": entries, "home": home, **values})
+
+
+def all_rows(who: Caller, report: Report, code: str, **options: Any) -> list[Any]:
+    """Every row of a report for the region (through the report cache), as the caller may see them
+    (the privacy policy): what a list shows and a download holds."""
+    first = who.report(report, code, PageRequest(1, ALL_PAGE, ALL_PAGE), **options)
+    if first.total <= len(first.items):
+        return first.items
+    return who.report(report, code, PageRequest(1, first.total, first.total), **options).items
 
 
 @router.get("/login", response_class=HTMLResponse)
@@ -132,12 +148,14 @@ def _quarter_start(day: dt.date) -> dt.date:
     return dt.date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
 
 
-@router.get("/", response_class=HTMLResponse)
-def dashboard(request: Request, who: Who, region: str | None = None) -> HTMLResponse:
+@router.get("/", response_class=HTMLResponse, response_model=None)
+def dashboard(request: Request, who: Who, region: str | None = None) -> Response:
     """The region at a glance: coverage by child region, pairing rate, visits this quarter, open
-    problems and benefit gaps."""
-    who.require(READERS, "查看工作台 see the dashboard")
-    code = who.scope.region(region) if region or who.scope.prefix else _top_region(who)
+    problems and benefit gaps. A role without a region (a cadre, an organisation) goes on to its
+    own start page instead."""
+    if who.user.role not in READERS:
+        return RedirectResponse(menu.landing(who.user.role), status_code=303)
+    code = regions.code12(who.scope.region(region) if region or who.scope.prefix else _top_region(who))
     day = today()
     run = lambda name, **options: who.reports.run(REPORTS[name], who.store, code, PageRequest(1, 1), **options)  # noqa: E731
     coverage = who.reports.run(REPORTS["coverage"], who.store, code, PageRequest(1, 1000), as_of=day,
@@ -149,7 +167,7 @@ def dashboard(request: Request, who: Who, region: str | None = None) -> HTMLResp
                       "—" if c.pairing_rate is None else f"{c.pairing_rate:.1%}") for c in children])
     tiles = {
         "unpaired": run("unpaired", as_of=day).total,
-        "overdue": run("overdue-visits", as_of=day).total,
+        "overdue": len(due_for_a_quarter(all_rows(who, REPORTS["overdue-visits"], code, as_of=day), day)),
         "problems": run("open-problems", as_of=day).total,
         "gaps": run("benefit-gaps", as_of=day).total,
     }

@@ -32,8 +32,8 @@ class Forbidden(JieduiError):
 
     code = "FORBIDDEN"
 
-    def __init__(self, role: Role, action: str) -> None:
-        super().__init__(f"角色「{role.value}」无权{action}", f"role '{role.value}' may not {action}",
+    def __init__(self, role: Role, action_zh: str, action_en: str) -> None:
+        super().__init__(f"角色「{role.value}」无权{action_zh}", f"role '{role.value}' may not {action_en}",
                          role=role.value)
 
 

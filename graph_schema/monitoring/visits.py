@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from graph_schema.enums import LedgerKind
@@ -127,6 +128,21 @@ def _row(household_no: str, region_code: str, pairing: dict | None, last: dt.dat
                         pairing_started_on=pairing["started_on"] if pairing else None,
                         pairing_ended_on=pairing["ended_on"] if pairing else None,
                         last_visit_date=last, days_since=None if last is None else (as_of - last).days)
+
+
+def due_for_a_quarter(rows: Iterable[OverdueVisit], as_of: dt.date) -> list[OverdueVisit]:
+    """The rows of households a cadre has let go without a visit: an active pairing that started
+    on or before the window's first day, so the cadre has been responsible for a whole quarter.
+    One row per household (a household has one active 一对一 pairing at most): the dashboard's
+    figure and the list's "due" filter.
+
+    The report lists more, one row per cadre: households without a cadre (the unpaired list
+    counts them), pairings that ended in the window, and pairings younger than a quarter, whose
+    cadre still has time for the first visit.
+    """
+    start = window_start(as_of)
+    return [r for r in rows if r.cadre_no and r.pairing_ended_on is None
+            and r.pairing_started_on is not None and r.pairing_started_on <= start]
 
 
 def _order(row: OverdueVisit) -> tuple:

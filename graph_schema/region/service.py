@@ -91,7 +91,7 @@ def resolve_scope(tx: Tx, region: str) -> tuple[str, str]:
     try:
         code = normalize_region_code(region)
     except IdentifierError as exc:
-        raise InvalidValue("区划 region", region, exc.reason_zh, exc.reason_en, code=exc.code) from exc
+        raise InvalidValue("区划", region, exc.reason_zh, exc.reason_en, code=exc.code, field_en="region") from exc
     if not fetch_by_keys(tx, REGION, [code], ["code"]):
         raise NotFound("区划", "region", code)
     return code, region_prefix(code)

@@ -155,22 +155,35 @@ class Browser:
             for v in bad)
         assert not bad, f"axe-core: serious or critical violations on {page} ({self.path()}):\n{described}"
 
-    def screenshot(self, name: str) -> Path:
-        """The whole page, 1280 px wide, as docs/screenshots/<name>.png."""
+    def screenshot(self, name: str, width: int = 1280, height: int = 16000) -> Path:
+        """The whole page (at most ``height`` px of it), ``width`` px wide, as docs/screenshots/<name>.png."""
         SHOTS.mkdir(parents=True, exist_ok=True)
-        height = self.driver.execute_script(
+        self.set_width(width)
+        full = self.driver.execute_script(
             "return Math.ceil(Math.max(document.documentElement.scrollHeight, document.body.scrollHeight));")
-        self.driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
-                                    {"width": 1280, "height": 900, "deviceScaleFactor": 1, "mobile": False})
         shot = self.driver.execute_cdp_cmd("Page.captureScreenshot", {
             "format": "png", "captureBeyondViewport": True,
-            "clip": {"x": 0, "y": 0, "width": 1280, "height": min(int(height), 16000), "scale": 1}})
-        self.driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+            "clip": {"x": 0, "y": 0, "width": width, "height": min(int(full), height), "scale": 1}})
+        self.set_width(None)
         path = SHOTS / f"{name}.png"
         path.write_bytes(base64.b64decode(shot["data"]))
         return path
 
+    def set_width(self, width: int | None) -> None:
+        """Lay the page out as a window ``width`` px wide (a phone: 390); None: as it was."""
+        if width is None:
+            self.driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+        else:
+            self.driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                                        {"width": width, "height": 900, "deviceScaleFactor": 1, "mobile": False})
+
+    def overflow(self) -> int:
+        """How many px the document is wider than the window (0 when it fits)."""
+        return self.driver.execute_script(
+            "const d = document.documentElement; return Math.max(0, d.scrollWidth - d.clientWidth);")
+
     def downloaded(self, suffix: str, timeout: float = 30) -> Path:
+        """The downloaded file whose name ends with ``suffix`` (e.g. ``.xlsx``, ``区划.csv``)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             done = [p for p in self.downloads.iterdir() if p.name.endswith(suffix)]
@@ -178,5 +191,9 @@ class Browser:
                 return done[0]
             time.sleep(0.2)
         raise AssertionError(f"no {suffix} file was downloaded (found: {sorted(p.name for p in self.downloads.iterdir())})")
+
+    def clear_downloads(self) -> None:
+        for p in self.downloads.iterdir():
+            p.unlink()
 
 

@@ -198,6 +198,25 @@ def test_a_dry_run_reports_the_same_and_writes_nothing(store, tmp_path):
     assert codes(dry) == codes(real) and dry.exit_code == real.exit_code == 1
 
 
+def test_a_dry_run_counts_what_the_import_would_create_update_and_leave_unchanged(store, tmp_path):
+    def counts(result) -> dict[str, tuple[int, int, int, int]]:
+        return {f.name: (f.created, f.updated, f.unchanged, f.rejected) for f in result.files}
+
+    folder = sample(tmp_path)
+    dry = run_import(store, [folder], dry_run=True)
+    assert count(store, "Household") == 0
+    assert {f.name: f.created for f in dry.files} == ROWS  # every file, pairings and ledger included
+    assert counts(dry) == counts(run_import(store, [folder]))
+    rows = read_rows(folder / "家庭.csv")
+    rows[0]["详细地址"] = "新地址 1 号"
+    write_rows(folder / "家庭.csv", rows)
+    again = run_import(store, [folder], dry_run=True)
+    assert counts(again)["家庭.csv"] == (0, 1, 11, 0)
+    assert {name: c for name, c in counts(again).items() if name != "家庭.csv"} == {
+        name: (0, 0, n, 0) for name, n in ROWS.items() if name != "家庭.csv"}
+    assert counts(again) == counts(run_import(store, [folder]))
+
+
 def test_only_an_import_that_writes_ends_with_the_stores_bulk_load_step(store, tmp_path, monkeypatch):
     """The step gives back what the embedded engine held for the rows (the demo county: ~430 MiB)."""
     steps = []

@@ -61,7 +61,7 @@ def test_a_county_organiser_imports_their_county_and_the_other_county_is_rejecte
         "帮扶记录.csv": {(7, "户编号")},
         "部门名单.csv": {(5, "身份证号")},
     }
-    assert all(p.reason.endswith("不在您的管辖范围（620822）内，未导入") and "outside your jurisdiction" in p.reason_en
+    assert all(p.reason.endswith("不在您的管辖范围（620822000000）内，未导入") and "outside your jurisdiction" in p.reason_en
                for p in result.problems if p.code == OUT_OF_JURISDICTION)
     assert {p.code for p in result.problems} <= {OUT_OF_JURISDICTION, "UNKNOWN_COLUMN"}
     assert households(store) == {h["户编号"] for h in rows_of("家庭") if h["区划代码"].startswith(COUNTY_A)}

@@ -146,7 +146,7 @@ def test_pair_terms_report_tier_continuity_and_load():
     by_name = {graph.instance.household_no[p.household]: p for p in pairs}
     assert by_name["A"].kept and not by_name["A"].moved and by_name["A"].cost == 0
     assert by_name["B"].load == by_name["A"].load == 3 and by_name["B"].limit == 3
-    assert "干部负荷 cadre load: 3/3" in by_name["B"].reasons()
+    assert "方案中干部负荷 cadre load in the proposal: 3/3" in by_name["B"].reasons()
 
 
 def test_units_make_each_term_outweigh_every_later_one():

@@ -32,13 +32,19 @@ def roles(admin, oa, ob, portal, cadre, org, anonymous=303) -> dict:
 
 READERS = roles(200, 200, 200, 200, 403, 403)
 ORGANISER_PAGE = roles(200, 200, 200, 403, 403, 403)
+START = roles(200, 200, 200, 200, 303, 303)  # a cadre and an organisation go on to their own start page
 NO_JOB = roles(404, 404, 404, 403, 403, 403)
 IN_A, IN_B = roles(303, 303, 404, 403, 403, 403), roles(303, 404, 303, 403, 403, 403)
 
 #: (method, path, form, expected status per user); users try in order on one world
 MATRIX = [
-    ("GET", "/", None, READERS),
-    ("GET", "/?region=620802", None, roles(200, 404, 200, 404, 403, 403)),
+    ("GET", "/", None, START),
+    ("GET", "/?region=620802", None, roles(200, 404, 200, 404, 303, 303)),
+    ("GET", "/mine", None, roles(403, 403, 403, 403, 200, 403)),
+    ("GET", "/aux-pairings", None, roles(403, 403, 403, 403, 403, 200)),
+    ("GET", "/reports/unpaired.xlsx", None, READERS),
+    ("GET", "/reports/overdue-visits.csv?region=620802", None, roles(200, 404, 200, 404, 403, 403)),
+    ("GET", "/reports/no-such-report.csv", None, roles(404, 404, 404, 404, 403, 403)),
     ("GET", "/unpaired", None, READERS),
     ("GET", "/overdue", None, READERS),
     ("GET", "/problems", None, READERS),
@@ -53,6 +59,8 @@ MATRIX = [
     ("GET", "/imports/nope", None, NO_JOB),
     ("GET", "/imports/nope/report.csv", None, NO_JOB),
     ("GET", "/imports/nope/report.xlsx", None, NO_JOB),
+    ("GET", "/imports/nope/rejected/households.csv", None, NO_JOB),
+    ("GET", "/imports/templates/households.xlsx", None, ORGANISER_PAGE),
     ("GET", "/matching", None, ORGANISER_PAGE),
     ("GET", "/matching/nope", None, NO_JOB),
     ("GET", "/jobs/nope/status", None, roles(404, 404, 404, 404, 404, 404)),

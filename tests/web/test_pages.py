@@ -69,7 +69,7 @@ def test_every_page_renders_for_an_organiser(client, world, path):
     assert answer.headers["content-type"].startswith("text/html")
     html = answer.text
     assert html.count("<h1") == 1
-    assert "<caption>" in html and 'scope="col"' in html
+    assert "<caption" in html and 'scope="col"' in html
     # every control has a label
     for control_id in re.findall(r'<(?:select|textarea|input)(?![^>]*type="hidden")[^>]*\bid="([^"]+)"', html):
         assert f'for="{control_id}"' in html, control_id
@@ -90,7 +90,7 @@ def test_lists_show_the_expected_rows(client, world):
 def test_unpaired_filters(client, world):
     sign_in(client, world, "organizer-a")
     page = client.get("/unpaired").text
-    assert '<option value="620822"' in page and '<option value="620822100"' in page
+    assert '<option value="620822000000"' in page and '<option value="620822100000"' in page
     assert "/households/HA3" in rows(client.get("/unpaired", params={"region": "620822100", "risk": ""}).text)
     level = re.search(r"/households/HA3.*?<td>[^<]*</td><td>[^<]*</td>\s*<td>(.)</td>", page, re.S).group(1)
     assert "/households/HA3" in rows(client.get("/unpaired", params={"risk": level}).text)
@@ -173,11 +173,180 @@ def test_portal_reads_but_cannot_change(client, world):
 
 
 @pytest.mark.parametrize("user", ["cadre-a", "org-a"])
-def test_cadres_and_orgs_get_403_on_the_lists(client, world, user):
+def test_cadres_and_orgs_get_403_on_the_lists_with_a_way_out(client, world, user):
     sign_in(client, world, user)
+    home = {"cadre-a": "/mine", "org-a": "/aux-pairings"}[user]
     for path in ("/unpaired", "/overdue", "/problems", "/cert-expiry"):
         answer = client.get(path)
         assert answer.status_code == 403 and answer.headers["content-type"].startswith("text/html")
+        assert menu_links(answer.text) == [home]  # the menu: only what the role may open
+        assert f'<a href="{home}">回到首页' in answer.text
+        english = re.search(r'<p lang="en">(.*?)</p>', answer.text).group(1)
+        assert "may not" in english and not CJK.search(english), english
+    api = client.get("/api/v1/reports", headers=world.auth(user)).json()  # the same error through REST
+    assert api["code"] == "FORBIDDEN" and not CJK.search(api["message_en"]) and CJK.search(api["message"])
+
+
+# --- the role-aware menu and each role's start page ------------------------------------------------
+
+CJK = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")
+MENU = {
+    "admin": ["/", "/unpaired", "/overdue", "/problems", "/benefit-gaps", "/cert-expiry", "/cadre-load", "/imports",
+              "/matching"],
+    "organizer-a": ["/", "/unpaired", "/overdue", "/problems", "/benefit-gaps", "/cert-expiry", "/cadre-load",
+                    "/imports", "/matching"],
+    "portal-a": ["/", "/unpaired", "/overdue", "/problems", "/benefit-gaps", "/cert-expiry", "/cadre-load"],
+    "cadre-a": ["/mine"],
+    "org-a": ["/aux-pairings"],
+}
+
+
+def menu_links(html: str) -> list[str]:
+    nav = re.search(r'<nav aria-label="主导航 / main">(.*?)</nav>', html, re.S).group(1)
+    return re.findall(r'<a href="([^"]+)"', nav)
+
+
+@pytest.mark.parametrize("user", list(MENU))
+def test_the_menu_shows_each_role_what_it_may_open_and_each_link_opens(client, world, user):
+    sign_in(client, world, user)
+    start = client.get("/")  # where signing in lands
+    assert start.status_code == 200 and start.url.path == MENU[user][0]
+    assert menu_links(start.text) == MENU[user]
+    for path in MENU[user]:
+        answer = client.get(path)
+        assert answer.status_code == 200, (user, path)
+        assert menu_links(answer.text) == MENU[user]
+        assert re.search(rf'<a href="{re.escape(path)}" aria-current="page">', answer.text), (user, path)
+
+
+def test_the_cadre_starts_on_their_households_with_the_last_visit(client, world):
+    sign_in(client, world, "cadre-a")
+    answer = client.get("/mine")
+    body = rows(answer.text)
+    visited = (dt.date.today() - dt.timedelta(days=30)).isoformat()  # the world's visit to HA1
+    assert "/households/HA1" in body and visited in body and "已走访" in body
+    assert "HA2" not in body and "HB1" not in body  # not the cadre's households
+    assert client.get("/households/HA1").status_code == 200
+    client.app.state.services.audit.flush()
+    reads = audit_entries(store=world.store, user_id="cadre-a", page=PageRequest(1, 100)).items
+    assert any(e.operation == "GET /mine" and e.object_keys == ["HA1"] for e in reads)
+
+
+def test_the_organisation_starts_on_its_auxiliary_pairings(client, world):
+    sign_in(client, world, "org-a")
+    body = rows(client.get("/aux-pairings").text)
+    assert "/households/HA2" in body and "进行中" in body and "HA1" not in body
+    assert client.get("/households/HA2").status_code == 200
+
+
+def test_the_portal_reads_the_dashboard_without_a_change_to_make(client, world):
+    sign_in(client, world, "portal-a")
+    page = client.get("/").text
+    assert 'method="post"' not in page.split("</header>")[1]  # signing out, in the header, is the only form
+    assert "/imports" not in page and "/matching" not in page
+
+
+def test_errors_of_the_console_are_pages_not_json(client, world):
+    sign_in(client, world, "organizer-a")
+    for path, status in (("/no-such-page", 404), ("/unpaired?page=abc", 422), ("/logout", 405)):
+        answer = client.get(path)
+        assert answer.status_code == status and answer.headers["content-type"].startswith("text/html"), path
+        assert menu_links(answer.text) == MENU["organizer-a"]
+    english = client.get("/unpaired?page=abc").text
+    assert "invalid request fields: query.page" in english
+
+
+# --- one language per message, two on every heading ------------------------------------------------
+
+@pytest.mark.parametrize("path", PAGES + ["/", "/imports", "/matching"])
+def test_every_heading_and_column_title_is_bilingual(client, world, path):
+    sign_in(client, world, "organizer-a")
+    html = client.get(path).text
+    titles = re.findall(r'<th scope="col">(.*?)</th>', html, re.S) + re.findall(r"<h[12][^>]*>(.*?)</h[12]>", html, re.S)
+    assert titles
+    for title in titles:
+        text = re.sub(r"<[^>]+>", "", title)
+        assert CJK.search(text) and re.search(r"[A-Za-z]{2}", text), (path, text)
+
+
+def test_flash_messages_say_each_thing_in_each_language(client, world):
+    sign_in(client, world, "organizer-a")
+    page = client.post("/problems/P1/close", data={"household_no": "HA1", "note": " "}).text
+    message = re.search(r'<p class="flash error"[^>]*>(.*?)</p>', page).group(1)
+    zh, _, en = message.partition(" / ")
+    assert "P1" in zh and "P1" in en and not CJK.search(en), message
+
+
+# --- region codes: 12 digits, with the name where it is known ------------------------------------
+
+@pytest.mark.parametrize("path", PAGES + ["/", "/imports", "/matching"])
+def test_region_codes_are_written_with_their_12_digits(client, world, path):
+    sign_in(client, world, "organizer-a")
+    html = client.get(path).text
+    shown = re.sub(r"<[^>]+>", " ", html) + " ".join(re.findall(r'(?:value|href)="([^"]*)"', html))
+    codes = re.findall(r"(?<![0-9A-Za-z*])62[0-9]+(?![0-9A-Za-z*])", shown)
+    assert codes, path
+    odd = {code for code in codes if len(code) not in (12, 18, 20)}  # region codes; ID and certificate numbers
+    assert not odd, (path, sorted(odd))
+
+
+# --- the dashboard's overdue tile ---------------------------------------------------------------------
+
+def test_the_overdue_tile_counts_households_a_cadre_has_had_a_whole_quarter(client, world):
+    from graph_schema.pairing.service import end_pairing, pair
+
+    day = dt.date.today()
+    upsert_households(store=world.store, households=[household(no, VILLAGE, tekun=True) for no in ("HA4", "HA5")])
+    pair(store=world.store, household_no="HA4", cadre_no="CA2", started_on=day)  # paired today: not yet due
+    # HA5: a first cadre for a year, then another since 100 days, never a visit: two rows, one household
+    pair(store=world.store, household_no="HA5", cadre_no="CA1", started_on=day - dt.timedelta(days=400))
+    end_pairing(store=world.store, household_no="HA5", reason="调整", ended_on=day - dt.timedelta(days=100))
+    pair(store=world.store, household_no="HA5", cadre_no="CA2", started_on=day - dt.timedelta(days=100))
+    sign_in(client, world, "organizer-a")
+    listed = rows(client.get("/overdue").text)
+    assert all(f"/households/{no}" in listed for no in ("HA3", "HA4", "HA5"))  # the report's rows stay
+    tile = re.search(r'<span class="figure">(\d+)</span> 走访逾期', client.get("/").text).group(1)
+    assert tile == "1"  # HA5 once; not HA3 (no cadre) nor HA4 (paired today)
+    due = rows(client.get("/overdue", params={"due": "true"}).text)
+    assert due.count("/households/") == 1 and "/households/HA5" in due and "CA2" in due
+
+
+# --- the suggestion: the cadre's own load ---------------------------------------------------------------
+
+def test_the_suggestion_shows_the_cadres_load_now_and_after_confirming(client, world):
+    from graph_schema.pairing.service import cadre_load
+
+    sign_in(client, world, "organizer-a")
+    fragment = client.get("/unpaired/HA3/suggest", headers={"HX-Request": "true"}).text
+    cadre_no = re.search(r"（(C[A-Z0-9]+)）</strong>", fragment).group(1)
+    now = cadre_load(store=world.store, cadre_nos=[cadre_no])[cadre_no]
+    shown = re.search(r"the cadre's pairings now：(\d+) / (\d+)；确认后 / after confirming：(\d+) / \2", fragment)
+    assert shown and (int(shown.group(1)), int(shown.group(3))) == (now, now + 1), fragment
+
+
+# --- the proposal: names and pages ---------------------------------------------------------------------
+
+def test_a_proposal_names_households_and_cadres_and_pages_its_changes(client, world, monkeypatch):
+    import time
+
+    from api.web import matching
+
+    monkeypatch.setattr(matching, "PAGE_SIZE", 1)
+    upsert_households(store=world.store, households=[household("HA4", VILLAGE, tekun=True, head_name="第四户主")])
+    sign_in(client, world, "organizer-a")
+    started = client.post("/matching", data={"region": "620822", "reach": "county"}, follow_redirects=False)
+    job = started.headers["location"]
+    for _ in range(300):
+        page = client.get(job).text
+        if 'id="changed-heading"' in page:
+            break
+        time.sleep(0.1)
+    assert page.count('name="household"') == 1  # one change per page here
+    assert "第 2 页" in page and "page=2" in page
+    second = client.get(job, params={"page": 2}).text
+    picked = set(re.findall(r'name="household" value="([^"]+)"', page + second))
+    assert picked == {"HA3", "HA4"}
+    assert "第四户主" in page + second and "测试干部（CA" in page + second  # heads and cadres by name
 
 
 def test_suggest_and_confirm_pairs_the_household(client, world):
