@@ -7,18 +7,20 @@ one service's time. So every operation gets a cost, and one above ``JIEDUI_GRAPH
 limit). The cost counts the objects an answer may hold:
 
 - a field returning an object costs ``rows × (1 + the cost of its selection)``; a scalar costs 0;
-- ``rows`` is the connection's ``first`` (as given, else its default) for the ``edges`` of a
-  connection, :data:`LIST_ROWS` for any other list (a household's members or pairings, a region's
-  children), and 1 for a single object;
+- ``rows`` is the connection's ``first`` for the ``edges`` of a connection: as given, else its
+  default (50) for a list of the query's root and :data:`LIST_ROWS` for a list under an object (a
+  household's members or pairings, a region's children: a household has a few members, not 50);
+  :data:`LIST_ROWS` for any other list, and 1 for a single object;
 - a field that runs a whole report (every monitoring list, ``Region.coverage``) adds
   :data:`REPORT_COST` for each time it runs, ``pairingProposal`` (the matcher) :data:`PROPOSAL_COST`;
-- costs multiply down the nesting: ``households(first: 1000) { edges { node { members { name } } } }``
-  costs about 1000 × (1 + 1 + 10) = 12,000; the same with ``pairings { cadre { name } }`` and
-  ``risk`` added about 33,000.
+- an edge only wraps its node: the node is counted, the edge is not;
+- costs multiply down the nesting: ``households(first: 1000) { edges { node { members { edges { node
+  { name } } } } } }`` costs about 1000 × (1 + 1 + 10) = 12,000; the same with the pairings and
+  their cadres and ``risk`` added about 34,000.
 
-The weights follow times measured on the demo county (8,915 households, 2 cores): the 33,000 query
+The weights follow times measured on the demo county (8,915 households, 2 cores): the 34,000 query
 above takes 1.5–3 s on either engine, one ``coverage`` run 60 ms embedded and 200–350 ms on Neo4j.
-So the attack review's queries are refused: 9 aliases of it cost 297,009, 29 ``coverage`` aliases
+So the attack review's queries are refused: 9 aliases of it cost 306,009, 29 ``coverage`` aliases
 58,058. Report runs are counted at a flat rate, since their work depends on the size of the region,
 which the document does not tell. @skip and @include are ignored (the cost is an upper bound).
 """
@@ -125,15 +127,20 @@ class _Counter:
             rows = edges_rows if node.name.value == "edges" else LIST_ROWS
         else:
             rows = 1
-        first = self._first(node, definition)
+        first = self._first(node, definition, nested=parent is not self.schema.query_type)
         inner = self.selection(target, node.selection_set, first if first is not None else 1, spread)
+        if node.name.value == "edges":
+            return runs + rows * inner  # an edge only wraps its node, which is counted
         return runs + rows * (1 + inner)
 
-    def _first(self, node: FieldNode, definition: Any) -> int | None:
-        """The ``first`` argument (as given, else its default), within what the API allows."""
+    def _first(self, node: FieldNode, definition: Any, nested: bool) -> int | None:
+        """The ``first`` argument, within what the API allows: as given, else its default (at most
+        :data:`LIST_ROWS` for a list under an object)."""
         if "first" not in definition.args:
             return None
         value = definition.args["first"].default_value
+        if nested and isinstance(value, int):
+            value = min(value, LIST_ROWS)
         for argument in node.arguments or ():
             if argument.name.value != "first":
                 continue
