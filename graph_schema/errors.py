@@ -145,7 +145,7 @@ class ProblemAlreadyOpen(RuleViolation):
     code = "PROBLEM_EXISTS"
 
     def __init__(self, problem_no: str) -> None:
-        super().__init__(f"问题编号「{problem_no}」已经存在", f"problem '{problem_no}' already exists",
+        super().__init__(f"问题编号「{problem_no}」在本县已被使用", f"problem number '{problem_no}' is already used in this county",
                          problem_no=problem_no)
 
 

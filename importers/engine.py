@@ -272,6 +272,7 @@ def check_references(store: GraphStore, files: list[FileResult]) -> None:
         records = [r for _, _, r in entries]
         state = store.read(lambda tx: load_ledger_state(tx, records, lock=False))
         state.households |= households
+        state.counties.update({rec.household_no: rec.region_code for _, _, rec in _records(files, "households")})
         state.cadres |= set(cadres)
         state.orgs |= orgs
         _, result = decide_entries(state, records)

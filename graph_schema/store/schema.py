@@ -87,11 +87,14 @@ ORG = NodeTable(
     },
 )
 SERVICE = NodeTable("Service", "name", {"name": S, "category": S})
+#: A difficulty reported for a household. 问题编号 are each county's own (two counties may both
+#: have a P0001, and neither learns of the other's), so the key is the county and the number,
+#: ``620822:P0001`` (:func:`graph_schema.ledger.models.problem_key`).
 PROBLEM = NodeTable(
     "Problem",
-    "problem_no",
+    "problem_key",
     {
-        "problem_no": S, "household_no": S, "opened_on": D, "closed_on": D, "reported_by": S,
+        "problem_key": S, "problem_no": S, "household_no": S, "opened_on": D, "closed_on": D, "reported_by": S,
         "resolved_by": S, "description": S, "resolution": S,
     },
     indexed=("household_no",),
@@ -199,14 +202,16 @@ def ladybug_node_ddl(t: NodeTable, name: str | None = None) -> str:
     return f"CREATE NODE TABLE IF NOT EXISTS {name or t.label}({', '.join(cols)})"
 
 
+def ladybug_rel_ddl(r: RelTable) -> str:
+    """The ``CREATE REL TABLE`` of ``r``."""
+    ends = ", ".join(f"FROM {a} TO {b}" for a, b in r.ends)
+    cols = "".join(f", {name} {kind.value}" for name, kind in r.props.items())
+    return f"CREATE REL TABLE IF NOT EXISTS {r.type}({ends}{cols})"
+
+
 def ladybug_ddl() -> list[str]:
     """``CREATE … TABLE IF NOT EXISTS`` statements, node tables first (edges refer to them)."""
-    out = [ladybug_node_ddl(t) for t in NODE_TABLES]
-    for r in REL_TABLES:
-        ends = ", ".join(f"FROM {a} TO {b}" for a, b in r.ends)
-        cols = "".join(f", {name} {kind.value}" for name, kind in r.props.items())
-        out.append(f"CREATE REL TABLE IF NOT EXISTS {r.type}({ends}{cols})")
-    return out
+    return [ladybug_node_ddl(t) for t in NODE_TABLES] + [ladybug_rel_ddl(r) for r in REL_TABLES]
 
 
 def neo4j_ddl() -> list[str]:
