@@ -101,6 +101,24 @@ class AlreadyAuxPaired(RuleViolation):
                          household_no=household_no, uscc=uscc)
 
 
+class AuxRequestPending(RuleViolation):
+    code = "AUX_REQUEST_PENDING"
+
+    def __init__(self, household_no: str, uscc: str, request_id: str) -> None:
+        super().__init__(f"社会组织「{uscc}」对家庭「{household_no}」的辅助结对申请正在审批中",
+                         f"organisation '{uscc}' already has a pending request for household '{household_no}'",
+                         household_no=household_no, uscc=uscc, request_id=request_id)
+
+
+class AuxRequestDecided(RuleViolation):
+    code = "AUX_REQUEST_DECIDED"
+
+    def __init__(self, request_id: str, status: str) -> None:
+        super().__init__(f"辅助结对申请「{request_id}」已是「{status}」，不能再审批或撤回",
+                         f"auxiliary pairing request '{request_id}' is already {status}: it cannot change again",
+                         request_id=request_id, status=status)
+
+
 class PairExcluded(RuleViolation):
     code = "PAIR_EXCLUDED"
 

@@ -124,6 +124,19 @@ REVISION = NodeTable(
     indexed=("entity_key",),
 )
 
+#: An organisation's request for an auxiliary pairing with a household (辅助结对申请), decided by
+#: an organiser of the household's region: kept whatever its outcome, so it has a history.
+#: ``region_code`` is the household's village when it was asked for (it bounds who decides);
+#: times are ISO strings in UTC, as the audit trail's.
+AUX_REQUEST = NodeTable(
+    "AuxRequest",
+    "request_id",
+    {"request_id": S, "household_no": S, "uscc": S, "region_code": S, "reason": S, "service": S, "status": S,
+     "requested_at": S, "requested_by": S, "decided_at": S, "decided_by": S, "decision_note": S,
+     "consent_note": S, "pairing_id": S},
+    indexed=("household_no",),
+)
+
 #: A user of the API or console; ``region_code``, ``cadre_no`` or ``uscc`` bounds what they see.
 USER = NodeTable(
     "User",
@@ -150,7 +163,7 @@ AUDIT = NodeTable(
 )
 
 NODE_TABLES = (REGION, HOUSEHOLD, PERSON, CADRE, ORG, SERVICE, PROBLEM, LISTING, REMINDER, REVISION, USER, TOKEN,
-               AUDIT)
+               AUDIT, AUX_REQUEST)
 NODES = {t.label: t for t in NODE_TABLES}
 
 _PAIRING = {
