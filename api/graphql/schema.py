@@ -21,6 +21,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
+from api.graphql.aux_requests import AuxRequestMutations, AuxRequestQueries
 from api.graphql.context import Context
 from api.graphql.errors import MAX_ALIASES, MAX_DEPTH, MAX_TOKENS, log_unexpected
 from api.graphql.extensions import AuditReads
@@ -95,7 +96,7 @@ class Objects:
         return Region.of(found) if found else None
 
 
-Query = merge_types("Query", (Objects, Monitoring, Proposals))
+Query = merge_types("Query", (Objects, Monitoring, Proposals, AuxRequestQueries))
 
 
 class _Limits(AddValidationRules):
@@ -118,7 +119,7 @@ class Schema(strawberry.Schema):
 
 schema = Schema(
     query=Query,
-    mutation=Mutation,
+    mutation=merge_types("Mutation", (Mutation, AuxRequestMutations)),
     config=StrawberryConfig(scalar_map=SCALARS),
     extensions=[
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),

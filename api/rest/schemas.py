@@ -145,6 +145,23 @@ class AuxPairingOut(BaseModel):
     source: str
 
 
+class AuxRequestOut(BaseModel):
+    request_id: str
+    household_no: str
+    uscc: str
+    region_code: str
+    reason: str
+    service: str | None = None
+    status: str = Field(description="待审批 / 已批准 / 已拒绝 / 已撤回")
+    requested_at: str
+    requested_by: str
+    decided_at: str | None = None
+    decided_by: str | None = None
+    decision_note: str | None = None
+    consent_note: str | None = None
+    pairing_id: str | None = None
+
+
 class LedgerEntryOut(BaseModel):
     entry_id: str
     entry_date: dt.date

@@ -26,10 +26,10 @@ def error_page(request: Request, exc: JieduiError, status: int) -> HTMLResponse:
 
 def install(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    from api.web import household, lists  # the monitoring lists and the household page
+    from api.web import aux_requests, household, lists  # the monitoring lists, the household page, requests
 
     checked = [Depends(csrf.check_csrf)]  # every console POST carries its session's CSRF token
-    for module in (pages, jobs, imports, matching, lists, household):
+    for module in (pages, jobs, imports, matching, lists, household, aux_requests):
         app.include_router(module.router, dependencies=checked)
 
     @app.exception_handler(SignInNeeded)
