@@ -14,6 +14,7 @@ from typing import TypeVar
 from api.auth import ORGANISERS, READERS, Caller
 from graph_schema.access.models import Role, Scope
 from graph_schema.access.service import Forbidden
+from graph_schema.claims.models import Claim
 from graph_schema.cadre.service import cadres_in
 from graph_schema.enums import ExclusionReason, LedgerKind
 from graph_schema.errors import InvalidValue, JieduiError, NotFound
@@ -24,6 +25,7 @@ from graph_schema.org.service import orgs_in
 from graph_schema.pairing import exclusions, flows, requests
 from graph_schema.pairing import service as pairing
 from graph_schema.pairing.models import AuxPairing, AuxRequest, Pairing
+from importers import claims
 from matching import service as matching
 from matching.candidates import Reach
 from matching.proposal import Change, Proposal
@@ -243,3 +245,22 @@ def withdraw_aux_request(who: Caller, request_id: str) -> AuxRequest:
         store=who.store, request_id=request_id, uscc=who.user.uscc or "", withdrawn_by=who.user.user_id),
         lambda done: done.household_no)
 
+
+# --- claims an organiser's import made on records outside it: decided by the organisers above both --
+
+def accept_claim(who: Caller, claim_id: str, note: str | None = None) -> tuple[Claim, list[dict]]:
+    """Accept a claim whose two regions lie in the caller's: its held rows are written."""
+    who.require(ORGANISERS, "处理跨辖区认领 decide claims")
+    claim, refused = claims.accept_claim(store=who.store, claim_id=claim_id, decided_by=who.user.user_id,
+                                         scope=who.scope, note=note)
+    who.wrote("claim", [claim_id])
+    who.wrote(claim.key_kind, [claim.record_key])
+    return claim, refused
+
+
+def decline_claim(who: Caller, claim_id: str, note: str | None = None) -> Claim:
+    who.require(ORGANISERS, "处理跨辖区认领 decide claims")
+    claim = claims.decline_claim(store=who.store, claim_id=claim_id, decided_by=who.user.user_id, scope=who.scope,
+                                 note=note)
+    who.wrote("claim", [claim_id])
+    return claim

@@ -176,6 +176,14 @@ class AuxRequestStatus(StrEnum):
     WITHDRAWN = "已撤回"
 
 
+class ClaimStatus(StrEnum):
+    """Where a claim on a record outside an organiser's jurisdiction stands (跨辖区认领)."""
+
+    PENDING = "待处理"
+    ACCEPTED = "已采纳"
+    DECLINED = "已驳回"
+
+
 class ExclusionReason(StrEnum):
     """Why a cadre may not be paired with a household (回避原因)."""
 

@@ -119,6 +119,14 @@ class AuxRequestDecided(RuleViolation):
                          request_id=request_id, status=status)
 
 
+class ClaimDecided(RuleViolation):
+    code = "CLAIM_DECIDED"
+
+    def __init__(self, claim_id: str, status: str) -> None:
+        super().__init__(f"认领「{claim_id}」已是「{status}」，不能再处理", f"claim '{claim_id}' is already {status}",
+                         claim_id=claim_id, status=status)
+
+
 class PairExcluded(RuleViolation):
     code = "PAIR_EXCLUDED"
 

@@ -94,6 +94,13 @@ class Scope:
             return " WHERE false"
         return f" WHERE {var}.region_code STARTS WITH $scope_prefix" if self.prefix else ""
 
+    def claims(self, var: str = "c") -> str:
+        """A WHERE clause for a claim ``var``: those an organiser whose region holds both the
+        claimant's region and the record's may decide (the claimant alone sees none of them)."""
+        if self.cadre_no or self.uscc:
+            return " WHERE false"
+        return f" WHERE {var}.common_region STARTS WITH $scope_prefix" if self.prefix else ""
+
     def holds_region(self, prefix: str) -> bool:
         """Whether a region (given by its code prefix) lies inside a region scope."""
         return not (self.cadre_no or self.uscc) and prefix.startswith(self.prefix)

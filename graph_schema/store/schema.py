@@ -137,6 +137,18 @@ AUX_REQUEST = NodeTable(
     indexed=("household_no",),
 )
 
+#: A row of an organiser's import whose own key (a 户编号, an ID number, a 干部编号, a 统一社会信用代码)
+#: is held by a record outside their jurisdiction: accepted as a new key would be, but held here
+#: instead of written, with the rows of the import that depend on it (``rows``, JSON), for an
+#: organiser whose region holds both (``common_region``) to accept or decline.
+CLAIM = NodeTable(
+    "Claim",
+    "claim_id",
+    {"claim_id": S, "key_kind": S, "record_key": S, "held_region": S, "claimant": S, "claimant_region": S,
+     "common_region": S, "import_id": S, "rows": S, "claimed_at": S, "status": S, "decided_at": S,
+     "decided_by": S, "decision_note": S, "outcome": S},
+)
+
 #: A user of the API or console; ``region_code``, ``cadre_no`` or ``uscc`` bounds what they see.
 USER = NodeTable(
     "User",
@@ -163,7 +175,7 @@ AUDIT = NodeTable(
 )
 
 NODE_TABLES = (REGION, HOUSEHOLD, PERSON, CADRE, ORG, SERVICE, PROBLEM, LISTING, REMINDER, REVISION, USER, TOKEN,
-               AUDIT, AUX_REQUEST)
+               AUDIT, AUX_REQUEST, CLAIM)
 NODES = {t.label: t for t in NODE_TABLES}
 
 _PAIRING = {
