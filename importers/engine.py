@@ -278,10 +278,7 @@ def check_references(store: GraphStore, files: list[FileResult], hidden: Hidden 
     if aux:
         requests = [r for _, _, r in aux]
         state = store.read(lambda tx: load_aux_state(tx, requests, lock=False))
-        state.households -= set(hidden.households)
-        state.orgs -= set(hidden.orgs)
-        state.existing = {e for e in state.existing if e[0] not in hidden.households and e[1] not in hidden.orgs}
-        state.active = {a for a in state.active if a[0] not in hidden.households and a[1] not in hidden.orgs}
+        _forget_aux(state, hidden)
         state.households |= households
         state.orgs |= orgs
         _, result = decide_aux(state, requests)
@@ -312,6 +309,14 @@ def _forget_pairings(state: Any, hidden: Hidden) -> None:
     state.households -= set(hidden.households)
     state.existing = {e for e in state.existing if e[0] not in hidden.households}
     state.excluded = {e for e in state.excluded if e[0] not in hidden.households}
+
+
+def _forget_aux(state: Any, hidden: Hidden) -> None:
+    """The auxiliary pairing state without hidden households and organisations."""
+    state.households -= set(hidden.households)
+    state.orgs -= set(hidden.orgs)
+    state.existing = {e for e in state.existing if e[0] not in hidden.households and e[1] not in hidden.orgs}
+    state.active = {a for a in state.active if a[0] not in hidden.households and a[1] not in hidden.orgs}
 
 
 def _forget_ledger(store: GraphStore, state: Any, hidden: Hidden) -> None:

@@ -26,8 +26,15 @@ from graph_schema.pairing.requests import get_aux_request, list_aux_requests
 router = APIRouter(tags=["aux-requests 辅助结对申请"])
 
 
-def _text(least: int, most: int, description: str):
-    return Annotated[str, BeforeValidator(_strip), Field(min_length=least, max_length=most, description=description)]
+def _text(most: int, description: str):
+    """Text of 1 to ``most`` characters, stripped as the domain strips it."""
+    return Annotated[str, BeforeValidator(_strip), Field(min_length=1, max_length=most, description=description)]
+
+
+def _optional(most: int, description: str):
+    """Optional text of at most ``most`` characters; blank is None."""
+    return Annotated[Annotated[str, Field(max_length=most, description=description)] | None,
+                     BeforeValidator(_strip)]
 
 
 class Body(BaseModel):
@@ -35,19 +42,18 @@ class Body(BaseModel):
 
 
 class RequestIn(Body):
-    household_no: _text(1, 64, "户编号 / the household's number")
-    reason: _text(1, 500, "申请理由 / why the organisation asks")
-    service: Annotated[_text(1, 100, "拟提供的服务，如 康复、助学 / the service it offers") | None, Field()] = None
+    household_no: _text(64, "户编号 / the household's number")
+    reason: _text(500, "申请理由 / why the organisation asks")
+    service: _optional(100, "拟提供的服务，如 康复、助学 / the service it offers") = None
 
 
 class ApproveIn(Body):
-    note: Annotated[_text(1, 500, "审批意见 / the decision's note") | None, Field()] = None
-    consent_note: Annotated[_text(1, 500, "家庭同意情况（谁、何时、如何同意）/ the household's consent") | None,
-                            Field()] = None
+    note: _optional(500, "审批意见 / the decision's note") = None
+    consent_note: _optional(500, "家庭同意情况（谁、何时、如何同意）/ the household's consent") = None
 
 
 class DeclineIn(Body):
-    note: Annotated[_text(1, 500, "拒绝理由 / why it is declined") | None, Field()] = None
+    note: _optional(500, "拒绝理由 / why it is declined") = None
 
 
 class ApprovalOut(BaseModel):

@@ -46,7 +46,7 @@ class ClaimOut(BaseModel):
 
 class DecisionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    note: Annotated[str | None, BeforeValidator(_strip), Field(max_length=500)] = None
+    note: Annotated[Annotated[str, Field(max_length=500)] | None, BeforeValidator(_strip)] = None
 
 
 class AcceptedOut(BaseModel):

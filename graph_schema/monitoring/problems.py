@@ -39,8 +39,8 @@ OPEN_PROBLEMS_QUERY = (
     f"MATCH (h)-[:HAS_PROBLEM]->(p:Problem) WHERE {_OPEN_ON_AS_OF} "
     "OPTIONAL MATCH (c:Cadre)-[r:PAIRED_WITH]->(h) WHERE r.started_on <= $as_of "
     "AND (r.ended_on IS NULL OR r.ended_on > $as_of) "
-    "RETURN p.problem_key AS problem_key, p.problem_no AS problem_no, h.household_no AS household_no, h.region_code AS region_code, "
-    "h.head_name AS head_name, p.opened_on AS opened_on, p.reported_by AS reported_by, "
+    "RETURN p.problem_key AS problem_key, p.problem_no AS problem_no, h.household_no AS household_no, "
+    "h.region_code AS region_code, h.head_name AS head_name, p.opened_on AS opened_on, p.reported_by AS reported_by, "
     "p.description AS description, c.cadre_no AS cadre_no"
 )
 CADRE_NAMES = "UNWIND $keys AS k MATCH (c:Cadre {cadre_no: k}) RETURN k AS key, c.name AS name"

@@ -15,7 +15,9 @@ from api.cli import app
 from graph_schema.access import audit
 from graph_schema.access.models import Role
 from graph_schema.access.service import add_user, issue_token, set_password
-from graph_schema.enums import ExclusionReason
+from graph_schema.claims.models import Claim
+from graph_schema.claims.service import record_claims
+from graph_schema.enums import ClaimStatus, ExclusionReason
 from graph_schema.household.service import get_household, upsert_households
 from graph_schema.monitoring.certificates import record_reminders
 from graph_schema.pairing.exclusions import exclude
@@ -57,7 +59,7 @@ def fill(store: GraphStore, folder: Path) -> None:
     """Every kind of data: the invented county's files (households, persons, cadres, orgs, active
     and ended pairings, auxiliary pairings, a ledger with problems, department lists), then an
     exclusion, reminders, a revision, a user with a token and a password, audit entries, and
-    organisations' requests for auxiliary pairings (one approved, one pending)."""
+    organisations' requests for auxiliary pairings (one approved, one pending) and a claim."""
     synth_to_dir("tiny", 3, folder, as_of=TODAY)
     result = run_import(store, [folder])
     assert result.exit_code == 0, result.problems[:5]
@@ -83,10 +85,14 @@ def fill(store: GraphStore, folder: Path) -> None:
     requests = [request_aux(store=store, household_no=no, uscc=uscc, reason="志愿服务", requested_by="org1")
                 for no, uscc in asked]
     approve_aux_request(store=store, request_id=requests[0].request_id, decided_by="admin1", consent_note="户主同意")
+    record_claims(store=store, claims=[Claim(
+        claim_id="c1", key_kind="household", record_key=asked[0][0], held_region="620802101203", claimant="org1",
+        claimant_region="620822", common_region="6208", rows=json.dumps([{"file": "家庭.csv", "row": 2}]),
+        claimed_at="2026-11-01T08:00:00.000000+00:00", status=ClaimStatus.PENDING)])
     data = dump(store)
     for table in ("Household", "Person", "Cadre", "Org", "Problem", "Listing", "Reminder", "Revision", "User",
-                  "Token", "AuditEntry", "AuxRequest", "PAIRED_WITH", "AUX_PAIRED_WITH", "ASSISTED", "EXCLUDED",
-                  "LISTED", "HAS_PROBLEM"):
+                  "Token", "AuditEntry", "AuxRequest", "Claim", "PAIRED_WITH", "AUX_PAIRED_WITH", "ASSISTED",
+                  "EXCLUDED", "LISTED", "HAS_PROBLEM"):
         assert data[table], f"{table} is empty: the test would prove nothing for it"
     ends = store.query("MATCH ()-[p:PAIRED_WITH]->() RETURN count(p) AS n, count(p.ended_on) AS ended")[0]
     assert 0 < ends["ended"] < ends["n"]
@@ -165,7 +171,7 @@ def test_cli_backup_and_restore(engine, store, tmp_path):
     made = runner.invoke(app, ["backup", "--out", str(tmp_path / "b"), "--store", location])
     assert made.exit_code == 0, made.output
     manifest = json.loads((tmp_path / "b" / MANIFEST).read_text(encoding="utf-8"))
-    assert manifest["format"] == "jiedui-backup" and len(manifest["files"]) == 8 + 12
+    assert manifest["format"] == "jiedui-backup" and len(manifest["files"]) == 8 + 13
     refused = runner.invoke(app, ["restore", str(tmp_path / "b"), "--store", location])
     assert refused.exit_code == 2 and "not empty" in refused.output
     target = str(tmp_path / "restored")
