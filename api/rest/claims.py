@@ -66,8 +66,8 @@ def claims(who: Annotated[Caller, Depends(caller)],
     """调用者可处理的跨辖区认领，最新的在前 / the claims the caller may decide, newest first."""
     who.require(ORGANISERS, "查看跨辖区认领 see claims")
     found = list_claims(store=who.store, scope=who.scope, status=status, page=PageRequest(page, page_size))
-    for claim in found.items:
-        who.read(claim.key_kind, [claim.record_key])
+    for kind in {c.key_kind for c in found.items}:
+        who.read(kind, [c.record_key for c in found.items if c.key_kind == kind])
     return schemas.page_out(found, _out)
 
 
