@@ -42,7 +42,6 @@ def accept_claim(*, store: GraphStore, claim_id: str, decided_by: str, scope: Sc
                      "reason_en": error.en} for i, error in result.errors]
     outcome = json.dumps(refused, ensure_ascii=False)
     set_outcome(store=store, claim_id=claim_id, outcome=outcome)
-    store.after_bulk_load()
     return claim.model_copy(update={"outcome": outcome}), refused
 
 

@@ -82,5 +82,5 @@ def take_claim(*, store: GraphStore, claim_id: str, status: ClaimStatus, decided
 
 
 def set_outcome(*, store: GraphStore, claim_id: str, outcome: str) -> None:
-    """What accepting wrote not (JSON), once the held rows are written."""
+    """The rows accepting could not write, and why (JSON), once the held rows are written."""
     store.execute(f"{_ONE} SET c.outcome = $outcome", {"id": claim_id, "outcome": outcome})
