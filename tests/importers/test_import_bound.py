@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 
 from factories import org
-from graph_schema.access.audit import audit_entries
 from graph_schema.access.models import Role, User
 from graph_schema.claims.service import get_claim, list_claims
 from graph_schema.errors import ClaimDecided, NotFound
