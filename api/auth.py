@@ -124,6 +124,13 @@ class Caller:
         if keys:
             self.audit.add([entry(self.user, "read", self.operation, kind, keys, self.request_id)])
 
+    def refused(self, kind: str, keys: Iterable[str]) -> None:
+        """Note that this request asked for these objects and was refused (stored within a
+        second, as reads are): a refusal answers as a missing object does, the trail keeps it."""
+        keys = sorted(set(keys))
+        if keys:
+            self.audit.add([entry(self.user, "refused", self.operation, kind, keys, self.request_id)])
+
     def wrote(self, kind: str, keys: Iterable[str]) -> None:
         """Note that this request changed these objects; stored before the request answers. Any
         change may alter the monitoring lists, so their cache is emptied."""

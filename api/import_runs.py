@@ -5,8 +5,10 @@
 The uploads are saved under their own names in a folder of their own (the importer recognises a
 file by its name, else by its headers), and each is read in a child process with limits
 (:mod:`importers.sandbox`): a hostile file is refused as a file-level problem while the service
-keeps answering. An organiser's import is bounded to their region (rows
-outside it are rejected as row problems). Results are kept in a temporary folder the app owns, for
+keeps answering. An organiser's import is bounded to their region (rows outside it are rejected
+as row problems, records outside it are never revealed: see ``importers/bound.py``). Every import
+is in the audit trail with the keys its rows name, dry runs too. Results are kept in a temporary
+folder the app owns, for
 the last :data:`KEEP` imports; the report files are written from them when first asked for.
 """
 
@@ -176,7 +178,29 @@ def summary(import_id: str, result: ImportResult, base: str) -> dict:
 
 def touched(result: ImportResult) -> list[str]:
     return sorted({rec.household_no for f in result.files if f.spec
-                   and f.spec.kind in ("households", "persons", "pairings", "ledger") for _, rec in f.valid})
+                   and f.spec.kind in ("households", "persons", "pairings", "ledger") for _, rec in f.valid + f.held})
+
+
+#: the keys an import's rows name, by the kind of object the audit trail files them under
+NAMED = {"household_no": "household", "id_number": "person", "cadre_no": "cadre", "uscc": "org"}
+
+
+def keys_named(result: ImportResult, refused: bool = True) -> dict[str, set[str]]:
+    """Every key the import's accepted (and held) rows name, by kind, with ``refused`` those of
+    the refused rows too: what a dry run let its caller check, so the audit trail tells who
+    checked which keys."""
+    named: dict[str, set[str]] = {kind: set() for kind in NAMED.values()}
+    for f in result.files:
+        for _, record in f.valid + f.held:
+            for attribute, kind in NAMED.items():
+                if getattr(record, attribute, None):
+                    named[kind].add(getattr(record, attribute))
+        if refused and f.table is not None:  # the raw cells of the refused rows
+            for _, cells in f.table.rows:
+                for name, value in zip(f.fields, cells):
+                    if name in NAMED and value not in (None, ""):
+                        named[NAMED[name]].add(str(value).strip()[:64])
+    return named
 
 
 def run_saved(who: Caller, kept: ImportArchive, saved: Saved, *, dry_run: bool, base: str,
@@ -185,14 +209,22 @@ def run_saved(who: Caller, kept: ImportArchive, saved: Saved, *, dry_run: bool, 
     result in the archive and record the change in the audit trail."""
     try:
         result = run_import(who.store, saved.paths, dry_run=dry_run, bound=who.scope.prefix or None, progress=progress,
-                            read=read_isolated)
+                            read=read_isolated, claimant=who.user.user_id, import_id=saved.import_id)
     except BaseException:
         saved.discard()
         raise
     shutil.rmtree(saved.inbox, ignore_errors=True)
     done = Kept(saved.import_id, who.user.user_id, saved.folder, result, summary(saved.import_id, result, base))
     kept.add(done)
-    if not dry_run:
+    if dry_run:  # a check tells what it found of each key: who checked which is in the trail
+        for kind, keys in keys_named(result).items():
+            who.read(kind, keys)
+        who.read("import", [saved.import_id])
+    else:
+        for kind, keys in keys_named(result, refused=False).items():
+            if kind != "household":
+                who.wrote(kind, keys)
+        who.wrote("claim", [c.claim_id for c in result.claims])
         who.wrote("household", touched(result))
         who.wrote("import", [saved.import_id])
     return done

@@ -8,25 +8,31 @@ service that does the work, and records the change in the audit trail before it 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection
+from collections.abc import Callable, Collection
+from typing import TypeVar
 
-from api.auth import ORGANISERS, Caller
+from api.auth import ORGANISERS, READERS, Caller
 from graph_schema.access.models import Role, Scope
 from graph_schema.access.service import Forbidden
+from graph_schema.claims.models import Claim
 from graph_schema.cadre.service import cadres_in
 from graph_schema.enums import ExclusionReason, LedgerKind
-from graph_schema.errors import InvalidValue, NotFound
+from graph_schema.errors import InvalidValue, JieduiError, NotFound
 from graph_schema.household.service import households_in
 from graph_schema.ledger.models import LedgerEntry
 from graph_schema.ledger.service import log_entry
-from graph_schema.org.service import get_org, orgs_in
-from graph_schema.pairing import exclusions, flows
+from graph_schema.org.service import orgs_in
+from graph_schema.pairing import exclusions, flows, requests
 from graph_schema.pairing import service as pairing
-from graph_schema.pairing.models import AuxPairing, Pairing
-from graph_schema.region.service import scope_prefix
+from graph_schema.pairing.models import AuxPairing, AuxRequest, Pairing
+from importers import claims
 from matching import service as matching
 from matching.candidates import Reach
 from matching.proposal import Change, Proposal
+
+T = TypeVar("T")
+#: who may read auxiliary pairing requests: an organisation its own, organisers and portals their region's
+AUX_REQUEST_READERS = (*READERS, Role.ORG)
 
 #: the ledger kinds each acting role may record
 CADRE_KINDS = frozenset(LedgerKind) - {LedgerKind.DONATION, LedgerKind.VOLUNTEER}
@@ -167,14 +173,12 @@ def _org_acts(who: Caller, uscc: str) -> None:
 
 
 def aux_pair(who: Caller, household_no: str, uscc: str, started_on: dt.date | None = None) -> AuxPairing:
-    """Register an auxiliary pairing. An organisation may pair with any household of the region
-    it serves (its scope otherwise holds only the households it is paired with already)."""
-    _org_acts(who, uscc)
-    if who.user.role is Role.ORG:
-        served = get_org(store=who.store, uscc=uscc).service_region_code
-        require_households(who, [household_no], Scope(prefix=scope_prefix(served)))
-    else:
-        require_households(who, [household_no])
+    """Register an auxiliary pairing: organisers only, whose act is the approval. An organisation
+    asks for one instead (:func:`request_aux`), and only an approved request opens a household."""
+    who.require(ORGANISERS, "直接登记辅助结对（社会组织请提交申请）",
+                "register auxiliary pairings directly (an organisation asks for one)")
+    require_org(who, uscc)
+    require_households(who, [household_no])
     made = pairing.aux_pair(store=who.store, household_no=household_no, uscc=uscc, started_on=started_on)
     who.wrote("household", [household_no])
     return made
@@ -188,3 +192,78 @@ def end_aux_pairing(who: Caller, household_no: str, uscc: str, reason: str,
                                     ended_on=ended_on)
     who.wrote("household", [household_no])
     return ended
+
+
+# --- auxiliary pairings by request: an organisation asks, an organiser decides ------------------
+
+def _refused(who: Caller, household_no: str, attempt: Callable[[], T]) -> T:
+    """Run ``attempt``; a refusal is recorded in the audit trail (who tried which household) before
+    it answers, so probing for households leaves a trace even though it learns nothing."""
+    try:
+        return attempt()
+    except JieduiError:
+        who.refused("household", [household_no])
+        raise
+
+
+def request_aux(who: Caller, household_no: str, reason: str, service: str | None = None) -> AuxRequest:
+    """An organisation asks, in its own name, for an auxiliary pairing with a household of the
+    region it serves. An unknown household and one outside that region answer alike (NOT_FOUND)."""
+    who.require((Role.ORG,), "申请辅助结对（仅社会组织）", "ask for an auxiliary pairing (organisations only)")
+    made = _refused(who, household_no, lambda: requests.request_aux(
+        store=who.store, household_no=household_no, uscc=who.user.uscc or "", reason=reason, service=service,
+        requested_by=who.user.user_id))
+    who.wrote("aux_request", [made.request_id])
+    who.wrote("household", [household_no])
+    return made
+
+
+def _decide(who: Caller, request_id: str, decide: Callable[[], T], household_of: Callable[[T], str]) -> T:
+    done = decide()
+    who.wrote("aux_request", [request_id])
+    who.wrote("household", [household_of(done)])
+    return done
+
+
+def approve_aux_request(who: Caller, request_id: str, note: str | None = None,
+                        consent_note: str | None = None) -> tuple[AuxRequest, AuxPairing]:
+    """An organiser of the household's region approves: the pairing begins now."""
+    who.require(ORGANISERS, "审批辅助结对申请", "decide auxiliary pairing requests")
+    return _decide(who, request_id, lambda: requests.approve_aux_request(
+        store=who.store, request_id=request_id, decided_by=who.user.user_id, scope=who.scope, note=note,
+        consent_note=consent_note), lambda done: done[0].household_no)
+
+
+def decline_aux_request(who: Caller, request_id: str, note: str | None = None) -> AuxRequest:
+    who.require(ORGANISERS, "审批辅助结对申请", "decide auxiliary pairing requests")
+    return _decide(who, request_id, lambda: requests.decline_aux_request(
+        store=who.store, request_id=request_id, decided_by=who.user.user_id, scope=who.scope, note=note),
+        lambda done: done.household_no)
+
+
+def withdraw_aux_request(who: Caller, request_id: str) -> AuxRequest:
+    """The organisation takes back its own pending request."""
+    who.require((Role.ORG,), "撤回辅助结对申请（仅社会组织）", "withdraw a request (organisations only)")
+    return _decide(who, request_id, lambda: requests.withdraw_aux_request(
+        store=who.store, request_id=request_id, uscc=who.user.uscc or "", withdrawn_by=who.user.user_id),
+        lambda done: done.household_no)
+
+
+# --- claims an organiser's import made on records outside it: decided by the organisers above both --
+
+def accept_claim(who: Caller, claim_id: str, note: str | None = None) -> tuple[Claim, list[dict]]:
+    """Accept a claim whose two regions lie in the caller's: its held rows are written."""
+    who.require(ORGANISERS, "处理跨辖区认领", "decide claims")
+    claim, refused = claims.accept_claim(store=who.store, claim_id=claim_id, decided_by=who.user.user_id,
+                                         scope=who.scope, note=note)
+    who.wrote("claim", [claim_id])
+    who.wrote(claim.key_kind, [claim.record_key])
+    return claim, refused
+
+
+def decline_claim(who: Caller, claim_id: str, note: str | None = None) -> Claim:
+    who.require(ORGANISERS, "处理跨辖区认领", "decide claims")
+    claim = claims.decline_claim(store=who.store, claim_id=claim_id, decided_by=who.user.user_id, scope=who.scope,
+                                 note=note)
+    who.wrote("claim", [claim_id])
+    return claim

@@ -164,6 +164,24 @@ class PairingSource(StrEnum):
     MANUAL = "manual"
     MATCHER = "matcher"
     TRANSFER = "transfer"
+    REQUEST = "request"  # an organisation's request, approved by an organiser
+
+
+class AuxRequestStatus(StrEnum):
+    """Where an organisation's request for an auxiliary pairing (辅助结对申请) stands."""
+
+    PENDING = "待审批"
+    APPROVED = "已批准"
+    DECLINED = "已拒绝"
+    WITHDRAWN = "已撤回"
+
+
+class ClaimStatus(StrEnum):
+    """Where a claim on a record outside an organiser's jurisdiction stands (跨辖区认领)."""
+
+    PENDING = "待处理"
+    ACCEPTED = "已采纳"
+    DECLINED = "已驳回"
 
 
 class ExclusionReason(StrEnum):

@@ -104,6 +104,32 @@ class AlreadyAuxPaired(RuleViolation):
                          household_no=household_no, uscc=uscc)
 
 
+class AuxRequestPending(RuleViolation):
+    code = "AUX_REQUEST_PENDING"
+
+    def __init__(self, household_no: str, uscc: str, request_id: str) -> None:
+        super().__init__(f"社会组织「{uscc}」对家庭「{household_no}」的辅助结对申请正在审批中",
+                         f"organisation '{uscc}' already has a pending request for household '{household_no}'",
+                         household_no=household_no, uscc=uscc, request_id=request_id)
+
+
+class AuxRequestDecided(RuleViolation):
+    code = "AUX_REQUEST_DECIDED"
+
+    def __init__(self, request_id: str, status: str) -> None:
+        super().__init__(f"辅助结对申请「{request_id}」已是「{status}」，不能再审批或撤回",
+                         f"auxiliary pairing request '{request_id}' is already {status}: it cannot change again",
+                         request_id=request_id, status=status)
+
+
+class ClaimDecided(RuleViolation):
+    code = "CLAIM_DECIDED"
+
+    def __init__(self, claim_id: str, status: str) -> None:
+        super().__init__(f"认领「{claim_id}」已是「{status}」，不能再处理", f"claim '{claim_id}' is already {status}",
+                         claim_id=claim_id, status=status)
+
+
 class PairExcluded(RuleViolation):
     code = "PAIR_EXCLUDED"
 
@@ -162,7 +188,7 @@ class ProblemAlreadyOpen(RuleViolation):
     code = "PROBLEM_EXISTS"
 
     def __init__(self, problem_no: str) -> None:
-        super().__init__(f"问题编号「{problem_no}」已经存在", f"problem '{problem_no}' already exists",
+        super().__init__(f"问题编号「{problem_no}」在本县已被使用", f"problem number '{problem_no}' is already used in this county",
                          problem_no=problem_no)
 
 

@@ -10,6 +10,10 @@ Three phases, so a dry run and a real run decide alike:
              transactions; a row refused there (the store changed meanwhile) is reported too.
              A dry run instead counts what the write would create, update or leave unchanged
              (``preview``), by the same comparisons and deciders, and writes nothing.
+
+An organiser's import is bounded to their region: rows outside it are refused, records stored
+outside it are hidden from the checks, and rows that claim such a record are held as a claim
+instead of written (``importers/bound.py``).
 """
 
 from __future__ import annotations
@@ -21,9 +25,11 @@ from pathlib import Path
 from typing import Any
 
 from graph_schema.cadre.service import upsert_cadres
+from graph_schema.claims.models import Claim
+from graph_schema.claims.service import record_claims
 from graph_schema.errors import JieduiError, NotFound
 from graph_schema.household.service import upsert_households, upsert_persons
-from graph_schema.ledger.service import decide_entries, load_ledger_state, log_entries
+from graph_schema.ledger.service import ENTRY_IDS, decide_entries, load_ledger_state, log_entries
 from graph_schema.listing.service import upsert_listings
 from graph_schema.org.service import upsert_orgs
 from graph_schema.pairing.models import AuxPairRequest, PairRequest
@@ -35,12 +41,13 @@ from graph_schema.pairing.service import (
     load_pairing_state,
     pair_many,
 )
-from graph_schema.identifiers import normalize_region_code, region_prefix
 from graph_schema.records import BatchResult, fetch_by_keys, preview_nodes
 from graph_schema.region.service import upsert_regions
-from graph_schema.store.base import GraphStore, Tx
+from graph_schema.store.base import GraphStore, Tx, chunks
 from graph_schema.store.schema import CADRE, HOUSEHOLD, LISTING, ORG, PERSON, REGION
+from importers import bound as jurisdiction
 from importers import mapping
+from importers.bound import OUT_OF_JURISDICTION, Held, Hidden
 from importers.contract import SPECS, Code, FileSpec
 from importers.mapping import Problem, Row, RowRejected
 from importers.readers import ReadError, Table, normalise_header, read_table
@@ -48,7 +55,6 @@ from importers.readers import ReadError, Table, normalise_header, read_table
 SUFFIXES = {".csv", ".txt", ".xlsx", ".xlsm", ".xls"}
 REPORT_PREFIX = "导入报告"
 FILE_FAILURES = {Code.UNREADABLE, Code.FILE_TOO_LARGE, Code.UNKNOWN_FILE, Code.MISSING_COLUMN}  # reports written into an import folder are not imported with it
-OUT_OF_JURISDICTION = "OUT_OF_JURISDICTION"  # a row outside the importing organiser's region (see check_bound)
 Progress = Callable[[str, str, int, int], None]
 """progress(file, phase, done, total): called as rows are checked and written."""
 Reader = Callable[[Path, Collection[str]], Table]
@@ -67,6 +73,7 @@ class FileResult:
     updated: int = 0
     unchanged: int = 0
     valid: list[tuple[int, Any]] = field(default_factory=list)  # (row number, record)
+    held: list[tuple[int, Any]] = field(default_factory=list)  # accepted, held by a claim (importers/bound.py)
     rejected_rows: dict[int, list[Problem]] = field(default_factory=dict)
     notes: list[Problem] = field(default_factory=list)  # file-level problems and ignored columns
 
@@ -91,6 +98,7 @@ class FileResult:
 class ImportResult:
     files: list[FileResult]
     dry_run: bool
+    claims: list[Claim] = field(default_factory=list)  # made by a real run of an organiser's import
 
     @property
     def problems(self) -> list[Problem]:
@@ -257,9 +265,15 @@ def _decide(items: list[tuple[FileResult, int, Any]], decide: Callable[..., tupl
     _refuse_all(items, result, column_of)
 
 
-def check_references(store: GraphStore, files: list[FileResult], *, tally: bool = False) -> None:
+def check_references(store: GraphStore, files: list[FileResult], hidden: Hidden | None = None, *,
+                     tally: bool = False) -> None:
     """Phase 2b: references and the stateful rules, decided on the store's state plus this import;
-    ``tally`` counts the pairings and ledger entries that would be created (a dry run)."""
+    ``tally`` counts the pairings and ledger entries that would be created (a dry run).
+
+    With ``hidden`` (an organiser's import), the records stored outside the jurisdiction are taken
+    out of that state first: a reference to one answers as an unknown key does, and a row that
+    claims one as its own is decided as if its key were new (``importers/bound.py``)."""
+    hidden = hidden or Hidden()
     households = {rec.household_no for _, _, rec in _records(files, "households")}
     cadres = {rec.cadre_no: {"cadre_no": rec.cadre_no, "pair_limit": rec.pair_limit, "on_duty": rec.on_duty}
               for _, _, rec in _records(files, "cadres")}
@@ -269,6 +283,7 @@ def check_references(store: GraphStore, files: list[FileResult], *, tally: bool 
     if persons:
         stored = store.read(lambda tx: fetch_by_keys(
             tx, HOUSEHOLD, sorted({r.household_no for _, _, r in persons} - households), ["household_no"]))
+        stored = set(stored) - set(hidden.households)
         unknown = BatchResult(errors=[(i, NotFound("家庭", "household", rec.household_no))
                                       for i, (_, _, rec) in enumerate(persons)
                                       if rec.household_no not in households and rec.household_no not in stored])
@@ -280,6 +295,7 @@ def check_references(store: GraphStore, files: list[FileResult], *, tally: bool 
     if one_to_one:
         requests = [r for _, _, r in one_to_one]
         state = store.read(lambda tx: load_pairing_state(tx, requests, lock=False))
+        _forget_pairings(state, hidden)
         state.households |= households
         state.cadres.update(cadres)
         _decide(one_to_one, lambda recs, offset: decide_pairings(state, recs, offset=offset, allow_off_duty=True),
@@ -287,6 +303,7 @@ def check_references(store: GraphStore, files: list[FileResult], *, tally: bool 
     if aux:
         requests = [r for _, _, r in aux]
         state = store.read(lambda tx: load_aux_state(tx, requests, lock=False))
+        _forget_aux(state, hidden)
         state.households |= households
         state.orgs |= orgs
         _decide(aux, lambda recs, offset: decide_aux(state, recs, offset=offset), _pairing_column, tally)
@@ -294,157 +311,89 @@ def check_references(store: GraphStore, files: list[FileResult], *, tally: bool 
     if entries:
         records = [r for _, _, r in entries]
         state = store.read(lambda tx: load_ledger_state(tx, records, lock=False))
+        if hidden.households or hidden.cadres or hidden.orgs:
+            _forget_ledger(store, state, hidden)
         state.households |= households
+        state.counties.update({rec.household_no: rec.region_code for _, _, rec in _records(files, "households")})
         state.cadres |= set(cadres)
         state.orgs |= orgs
         _decide(entries, lambda recs, offset: decide_entries(state, recs, offset=offset), _ledger_column, tally)
 
 
-@dataclass
-class _Places:
-    """Where each record an import names lies, as this import says and as the store holds it."""
-
-    households: dict[str, list[str]]  # household_no -> region codes (import, store)
-    cadres: dict[str, list[str]]  # cadre_no -> station codes
-    orgs: dict[str, list[str]]  # uscc -> service region codes
-    persons: dict[str, list[str]]  # id_number -> household numbers
-    stored_persons: dict[str, str]  # id_number -> household number as stored
-
-
-def _places(store: GraphStore, files: list[FileResult]) -> _Places:
-    households = {r.household_no: [r.region_code] for _, _, r in _records(files, "households")}
-    cadres = {r.cadre_no: [r.station_code] for _, _, r in _records(files, "cadres")}
-    orgs = {r.uscc: [r.service_region_code] for _, _, r in _records(files, "orgs")}
-    persons = {r.id_number: [r.household_no] for _, _, r in _records(files, "persons")}
-    refs = [r for kind in ("pairings", "ledger") for _, _, r in _records(files, kind)]
-    household_keys = set(households) | {r.household_no for _, _, r in _records(files, "persons")} | \
-        {r.household_no for r in refs}
-    cadre_keys = set(cadres) | {r.cadre_no for r in refs if getattr(r, "cadre_no", None)}
-    org_keys = set(orgs) | {r.uscc for r in refs if getattr(r, "uscc", None)}
-    person_keys = set(persons) | {r.id_number for _, _, r in _records(files, "listings")}
-
-    def work(tx: Tx) -> tuple[dict, dict, dict, dict]:
-        stored_persons = fetch_by_keys(tx, PERSON, sorted(person_keys), ["id_number", "household_no"])
-        keys = household_keys | {p["household_no"] for p in stored_persons.values()}
-        return (stored_persons,
-                fetch_by_keys(tx, HOUSEHOLD, sorted(keys), ["household_no", "region_code"]),
-                fetch_by_keys(tx, CADRE, sorted(cadre_keys), ["cadre_no", "station_code"]),
-                fetch_by_keys(tx, ORG, sorted(org_keys), ["uscc", "service_region_code"]))
-
-    stored_persons, stored_households, stored_cadres, stored_orgs = store.read(work)
-    for key, row in stored_households.items():
-        households.setdefault(key, []).append(row["region_code"])
-    for key, row in stored_cadres.items():
-        cadres.setdefault(key, []).append(row["station_code"])
-    for key, row in stored_orgs.items():
-        orgs.setdefault(key, []).append(row["service_region_code"])
-    for key, row in stored_persons.items():
-        persons.setdefault(key, []).append(row["household_no"])
-    return _Places(households, cadres, orgs, persons,
-                   {key: row["household_no"] for key, row in stored_persons.items()})
+def _forget_pairings(state: Any, hidden: Hidden) -> None:
+    """The pairing state without what it holds of hidden households and cadres: a household or
+    cadre claimed by this import is decided as a new one (no pairings, no load). A visible
+    household's own pairings stay, whoever its cadre: the organiser sees them anyway."""
+    for no in set(state.active) & set(hidden.households):
+        state.load[state.active.pop(no)] -= 1
+    for no in set(state.cadres) & set(hidden.cadres):
+        del state.cadres[no]
+        state.load.pop(no, None)
+    state.households -= set(hidden.households)
+    state.existing = {e for e in state.existing if e[0] not in hidden.households}
+    state.excluded = {e for e in state.excluded if e[0] not in hidden.households}
 
 
-def check_bound(store: GraphStore, files: list[FileResult], bound: str) -> None:
-    """Phase 2a': keep an organiser's import inside their region (``bound``, a code prefix).
+def _forget_aux(state: Any, hidden: Hidden) -> None:
+    """The auxiliary pairing state without hidden households and organisations."""
+    state.households -= set(hidden.households)
+    state.orgs -= set(hidden.orgs)
+    state.existing = {e for e in state.existing if e[0] not in hidden.households and e[1] not in hidden.orgs}
+    state.active = {a for a in state.active if a[0] not in hidden.households and a[1] not in hidden.orgs}
 
-    A row is rejected (``OUT_OF_JURISDICTION``) when the record it writes lies outside the bound:
-    a region outside it (its ancestors too: an organiser does not rename the province), a
-    household whose village, a cadre whose station, an organisation whose service region lies
-    outside; also when the record is already stored outside the bound (an import must not move a
-    household, a person, a cadre or an organisation in from another organiser's region). Rows
-    that refer to such records are rejected too: a disabled person, pairing or ledger row whose
-    household lies outside, a one-to-one pairing or ledger row of a cadre stationed outside, an
-    auxiliary pairing or ledger row of an organisation that does not serve the region (one that
-    serves a wider region holding it does). A department listing belongs to its person's
-    household; a person the registry does not know is placed by the county of their ID number,
-    so only a bound of a county or wider accepts them. References nobody knows are left to
-    :func:`check_references` (UNKNOWN_REFERENCE).
-    """
-    at = _places(store, files)
 
-    def inside(code: str) -> bool:
-        return code.startswith(bound)
+def _forget_ledger(store: GraphStore, state: Any, hidden: Hidden) -> None:
+    """The ledger state without the hidden households (their entries, problems and county), cadres
+    and organisations."""
+    gone = sorted(state.households & set(hidden.households))
+    state.households -= set(gone)
+    state.cadres -= set(hidden.cadres)
+    state.orgs -= set(hidden.orgs)
+    for no in gone:
+        state.counties.pop(no, None)
+    state.seen -= {r["entry_id"] for part in chunks(gone, 20_000)
+                   for r in store.query(ENTRY_IDS, {"keys": list(part)})}
+    theirs = {key for key, p in state.stored.items() if p.household_no in hidden.households}
+    state.stored = {k: p for k, p in state.stored.items() if k not in theirs}
+    state.problems = {k: p for k, p in state.problems.items() if k not in theirs}
+    state.owned = {k: v for k, v in state.owned.items() if v not in theirs}
 
-    def serves(code: str) -> bool:
-        return inside(code) or bound.startswith(region_prefix(code))
 
-    def where(places: dict[str, list[str]], key: str, ok: Callable[[str], bool]) -> bool | None:
-        """True if every known place of the record is fine, None if the record is unknown."""
-        known = places.get(key)
-        return None if not known else all(ok(code) for code in known)
+def check_bound(store: GraphStore, files: list[FileResult], bound: str) -> Hidden:
+    """Phase 2a': keep an organiser's import inside their region (``bound``, a code prefix): rows
+    outside it by their own data are rejected (``OUT_OF_JURISDICTION``); what the store holds
+    outside it is returned, for :func:`check_references` and :func:`hold` to hide
+    (``importers/bound.py``)."""
+    where = {id(rec): (f, number) for f in files for number, rec in f.valid}
 
-    def household(no: str) -> bool | None:
-        return where(at.households, no, inside)
+    def reject(kind: str, record: Any, column: str, value: str, zh: str, en: str) -> None:
+        f, number = where[id(record)]
+        f.reject(number, [Problem(f.name, number, column, value, OUT_OF_JURISDICTION, zh, en)])
 
-    def person_inside(id_number: str) -> bool:
-        homes = [household(no) for no in at.persons.get(id_number, [])]
-        if homes and all(h is not None for h in homes):
-            return all(homes)
-        return len(bound) <= 6 and id_number.startswith(bound)
-
-    Out = tuple[str, str, str, str] | None  # (column, value, what in Chinese, what in English)
-
-    def household_ref(no: str) -> Out:
-        return None if household(no) is not False else ("户编号", no, f"家庭「{no}」", f"household {no}")
-
-    def cadre_ref(no: str | None) -> Out:
-        if no and where(at.cadres, no, inside) is False:
-            return "干部编号", no, f"干部「{no}」", f"cadre {no}"
-        return None
-
-    def org_ref(uscc: str | None) -> Out:
-        if uscc and where(at.orgs, uscc, serves) is False:
-            return "统一社会信用代码", uscc, f"社会组织「{uscc}」", f"organisation {uscc}"
-        return None
-
-    def stored_elsewhere(places: dict[str, list[str]], key: str, ok: Callable[[str], bool], column: str,
-                         zh: str, en: str) -> Out:
-        if not all(ok(code) for code in places.get(key, [])):
-            return column, key, f"{zh}「{key}」（已登记在辖区外）", f"{en} {key} (registered outside it)"
-        return None
-
-    def check(kind: str, r: Any) -> Out:
-        if kind == "regions":
-            return None if inside(r.code) else ("区划代码", r.code, f"区划「{r.code}」", f"region {r.code}")
-        if kind == "households":
-            if not inside(r.region_code):
-                return "区划代码", r.region_code, f"村「{r.region_code}」", f"village {r.region_code}"
-            return stored_elsewhere(at.households, r.household_no, inside, "户编号", "家庭", "household")
-        if kind == "persons":
-            stored = at.stored_persons.get(r.id_number)
-            if stored and household(stored) is False:
-                return "身份证号", r.id_number, f"残疾人（已登记在家庭「{stored}」）", \
-                    f"the person (registered in household {stored})"
-            return household_ref(r.household_no)
-        if kind == "cadres":
-            if not inside(r.station_code):
-                return "驻点区划代码", r.station_code, f"驻点「{r.station_code}」", f"station {r.station_code}"
-            return stored_elsewhere(at.cadres, r.cadre_no, inside, "干部编号", "干部", "cadre")
-        if kind == "orgs":
-            code = r.service_region_code
-            if not inside(code):
-                return "服务区划代码", code, f"服务区划「{code}」", f"service region {code}"
-            return stored_elsewhere(at.orgs, r.uscc, inside, "统一社会信用代码", "社会组织", "organisation")
-        if kind in ("pairings", "ledger"):
-            return household_ref(r.household_no) or cadre_ref(getattr(r, "cadre_no", None)) or \
-                org_ref(getattr(r, "uscc", None))
-        if kind == "listings":
-            return None if person_inside(r.id_number) else ("身份证号", r.id_number, "该人员", "the person")
-        return None
-
-    region = normalize_region_code(bound)  # named as every region is, by its 12 digits
+    hidden = jurisdiction.check_bound(store, bound, lambda kind: [r for _, _, r in _records(files, kind)], reject)
     for f in files:
-        kept = []
-        for number, record in f.valid:
-            out = check(f.spec.kind, record)
-            if out is None:
-                kept.append((number, record))
-                continue
-            column, value, zh, en = out
-            f.reject(number, [Problem(f.name, number, column, value, OUT_OF_JURISDICTION,
-                                      f"{zh}不在您的管辖范围（{region}）内，未导入",
-                                      f"{en} lies outside your jurisdiction ({region}): not imported")])
-        f.valid = kept
+        f.valid = [(n, r) for n, r in f.valid if n not in f.rejected_rows]
+    return hidden
+
+
+def hold(files: list[FileResult], hidden: Hidden) -> dict[tuple[str, str], list[Held]]:
+    """Phase 2c: move the valid rows whose own key is held outside, and those that refer to such
+    a key, from ``valid`` to ``held``; returned by the key that holds them."""
+    def rows() -> list[tuple[FileResult, int, Any]]:
+        return [(f, n, r) for f in files if f.spec for n, r in f.valid]
+
+    claimed = {jurisdiction.held_under(f.spec.kind, r, hidden, set()) for f, _, r in rows()} - {None}
+    held: dict[tuple[str, str], list[Held]] = {}
+    for f, number, record in rows():
+        under = jurisdiction.held_under(f.spec.kind, record, hidden, claimed)
+        if under is not None:
+            held.setdefault(under, []).append(Held(f.name, number, f.spec.kind, record))
+            f.held.append((number, record))
+    for f in files:
+        if f.held:
+            gone = {n for n, _ in f.held}
+            f.valid = [(n, r) for n, r in f.valid if n not in gone]
+    return held
 
 
 def _refuse_all(items: list[tuple[FileResult, int, Any]], result: BatchResult,
@@ -499,6 +448,40 @@ def _apply_one(f: FileResult, write: Callable[[list[Any]], BatchResult],
     _refuse_all([(f, n, rec) for n, rec in f.valid], result, column_of)
 
 
+def write_records(store: GraphStore, kind: str, records: list[Any],
+                  progress: Callable[[int], None] | None = None) -> BatchResult:
+    """Write records of one kind through their service's batch path (an import, or the rows of an
+    accepted claim); errors name the record's index in ``records``. 一对一 and 辅助 pairing rows go
+    to their own services."""
+    if kind == "pairings":
+        result = BatchResult()
+        for cls, write in ((PairRequest, lambda recs: pair_many(store=store, requests=recs, allow_off_duty=True,
+                                                                  progress=progress)),
+                           (AuxPairRequest, lambda recs: aux_pair_many(store=store, requests=recs,
+                                                                       progress=progress))):
+            at = [i for i, r in enumerate(records) if isinstance(r, cls)]
+            part = write([records[i] for i in at]) if at else BatchResult()
+            part.errors = [(at[i], error) for i, error in part.errors]
+            result += part
+        return result
+    writers: dict[str, Callable[[], BatchResult]] = {
+        "regions": lambda: upsert_regions(store=store, regions=records),
+        "households": lambda: upsert_households(store=store, households=records, progress=progress),
+        "persons": lambda: upsert_persons(store=store, persons=records, progress=progress),
+        "cadres": lambda: upsert_cadres(store=store, cadres=records),
+        "orgs": lambda: upsert_orgs(store=store, orgs=records),
+        "ledger": lambda: log_entries(store=store, entries=records, progress=progress),
+        "listings": lambda: upsert_listings(store=store, listings=records, progress=progress),
+    }
+    return writers[kind]()
+
+
+def column_of(kind: str) -> Callable[[JieduiError, Any], tuple[str, str]]:
+    """Which column a refusal of a row of ``kind`` names."""
+    return {"pairings": _pairing_column, "ledger": _ledger_column}.get(
+        kind, lambda error, rec: ("户编号", getattr(rec, "household_no", "")))
+
+
 def apply(store: GraphStore, files: list[FileResult], progress: Progress | None = None) -> None:
     """Phase 3: write, in dependency order, through the services' batch paths."""
     def tick(f: FileResult):
@@ -510,25 +493,8 @@ def apply(store: GraphStore, files: list[FileResult], progress: Progress | None 
                 progress(f.name, "write", done[0], len(f.valid))
         return advance
 
-    def household_column(error: JieduiError, rec: Any) -> tuple[str, str]:
-        return "户编号", getattr(rec, "household_no", "")
-
-    writers: dict[str, Callable[[list[Any], Callable[[int], None]], BatchResult]] = {
-        "regions": lambda recs, _: upsert_regions(store=store, regions=recs),
-        "households": lambda recs, tick: upsert_households(store=store, households=recs, progress=tick),
-        "persons": lambda recs, tick: upsert_persons(store=store, persons=recs, progress=tick),
-        "cadres": lambda recs, _: upsert_cadres(store=store, cadres=recs),
-        "orgs": lambda recs, _: upsert_orgs(store=store, orgs=recs),
-        "ledger": lambda recs, tick: log_entries(store=store, entries=recs, progress=tick),
-        "listings": lambda recs, tick: upsert_listings(store=store, listings=recs, progress=tick),
-    }
     for f in sorted(files, key=lambda f: f.spec.order):
-        kind = f.spec.kind
-        if kind == "pairings":
-            _apply_pairings(store, f, tick(f))
-        else:
-            column_of = _ledger_column if kind == "ledger" else household_column
-            _apply_one(f, lambda recs, f=f, kind=kind: writers[kind](recs, tick(f)), column_of)
+        _apply_one(f, lambda recs, f=f: write_records(store, f.spec.kind, recs, tick(f)), column_of(f.spec.kind))
         store.checkpoint()
 
 
@@ -551,27 +517,14 @@ def preview(store: GraphStore, files: list[FileResult]) -> None:
     store.read(work)
 
 
-def _apply_pairings(store: GraphStore, f: FileResult, progress: Callable[[int], None]) -> None:
-    """一对一 and 辅助 rows of one file go to their own services; results are merged by row."""
-    kept = f.valid
-    for cls, write in ((PairRequest, lambda recs: pair_many(store=store, requests=recs, allow_off_duty=True,
-                                                              progress=progress)),
-                       (AuxPairRequest, lambda recs: aux_pair_many(store=store, requests=recs, progress=progress))):
-        part = FileResult(f.path, f.spec, valid=[(n, r) for n, r in kept if isinstance(r, cls)])
-        _apply_one(part, write, _pairing_column)
-        f.created += part.created
-        f.unchanged += part.unchanged
-        for number, problems in part.rejected_rows.items():
-            f.reject(number, problems)
-    f.valid = [(n, r) for n, r in kept if n not in f.rejected_rows]
-
-
 def run_import(store: GraphStore, paths: Sequence[str | Path], *, dry_run: bool = False,
-               progress: Progress | None = None, bound: str | None = None, read: Reader = read_table) -> ImportResult:
+               progress: Progress | None = None, bound: str | None = None, claimant: str = "",
+               import_id: str | None = None, read: Reader = read_table) -> ImportResult:
     """Import ``paths`` (files or folders) into ``store``; see the module docstring.
 
     ``bound`` is a region prefix (e.g. ``"620822"``) that an organiser's import is kept inside:
-    rows outside it are rejected (see :func:`check_bound`). None (the CLI, an admin): no bound.
+    rows outside it are rejected, records outside it are hidden, and rows claiming them are held
+    as claims of ``claimant`` (see :func:`check_bound`). None (the CLI, an admin): no bound.
     ``read`` reads each file (:data:`Reader`).
     """
     files = [read_file(p, read) for p in collect(paths)]
@@ -580,15 +533,22 @@ def run_import(store: GraphStore, paths: Sequence[str | Path], *, dry_run: bool 
         return result  # nothing is written when any file is unusable
     for f in files:
         check_rows(f, progress)
-    if bound:
-        check_bound(store, files, bound)
-    check_references(store, files, tally=dry_run)
+    hidden = check_bound(store, files, bound) if bound else None
+    check_references(store, files, hidden, tally=dry_run)
+    held = hold(files, hidden) if hidden else {}
     for f in files:
         release_raw_rows(f)
     if dry_run:
         preview(store, files)
     else:
         apply(store, files, progress)
+        if hidden is not None:
+            result.claims = jurisdiction.claims_of(held, hidden, bound or "", claimant, import_id)
+            record_claims(store=store, claims=result.claims)
+    for f in files:  # held rows count as a new key's rows do: the answer must not tell them apart
+        if not dry_run or (f.spec and f.spec.kind in NODE_TABLES):  # (a dry run tallied the others as decided)
+            f.created += len(f.held)
+    if not dry_run:
         store.after_bulk_load()
     return result
 

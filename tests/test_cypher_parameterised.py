@@ -21,6 +21,8 @@ ALLOWED = {
     "scope.households()": "Scope's region/cadre/org fragment: names $scope_* parameters only",
     "scope.cadres()": "as scope.households()",
     "scope.orgs()": "as scope.households()",
+    "scope.aux_requests()": "as scope.households()",
+    "scope.claims()": "as scope.households()",
     "self.households()": "Scope building its own fragments",
     "t.label": "a node table's label from schema.py", "t.key": "its key column from schema.py",
     "t.label.lower()": "as t.label", "p": "an indexed property name from schema.py (loop over t.indexed)",

@@ -5,8 +5,9 @@ results to the object types, so REST and GraphQL cannot drift apart.
 
 Who may do what (the operations decide): organisers pair, end and transfer one-to-one pairings,
 keep the exclusion list and confirm proposals; cadres record their visits, contacts and problems
-for their own households; organisations register and end their auxiliary pairings and record
-donations and volunteer services; organisers may also record on anyone's behalf.
+for their own households; organisations ask for auxiliary pairings (``aux_requests.py``: an
+organiser approves), end theirs and record donations and volunteer services; organisers may also
+record on anyone's behalf.
 
 Every operation runs on a worker thread (``loaders.blocking``): a write waits for the store, and
 the event loop must stay free for the other requests meanwhile.
@@ -158,7 +159,8 @@ class Mutation:
             refused=[Refusal(household_no=no, code=exc.code, message=exc.zh, message_en=exc.en)
                      for no, exc in result.refused])
 
-    @strawberry.mutation(description="辅助结对（组织者，或社会组织为其服务区域内的户）/ register an auxiliary pairing")
+    @strawberry.mutation(description="登记辅助结对（组织者；社会组织请用 requestAuxPairing 申请）/ register an auxiliary "
+                                     "pairing (organisers; an organisation asks with requestAuxPairing)")
     async def register_aux_pairing(self, info: Info[Context, None], household_no: str, uscc: str,
                                    started_on: dt.date | None = None) -> AuxPairing:
         _keys(household_no=household_no, uscc=uscc)

@@ -23,6 +23,7 @@ from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
 from api.auth import ORGANISERS
+from api.graphql.aux_requests import AuxRequestMutations, AuxRequestQueries
 from api.graphql.context import Context
 from api.graphql.cost import CostLimit
 from api.graphql.errors import MAX_ALIASES, MAX_DEPTH, MAX_TOKENS, log_unexpected
@@ -100,7 +101,7 @@ class Objects:
         return Region.of(found) if found else None
 
 
-Query = merge_types("Query", (Objects, Monitoring, Proposals))
+Query = merge_types("Query", (Objects, Monitoring, Proposals, AuxRequestQueries))
 
 
 class _Limits(AddValidationRules):
@@ -123,7 +124,7 @@ class Schema(strawberry.Schema):
 
 schema = Schema(
     query=Query,
-    mutation=Mutation,
+    mutation=merge_types("Mutation", (Mutation, AuxRequestMutations)),
     config=StrawberryConfig(scalar_map=SCALARS),
     extensions=[
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),

@@ -1,4 +1,4 @@
-"""Pairing changes: one-to-one (organisers) and auxiliary (organisers, or the organisation itself).
+"""Pairing changes: one-to-one and auxiliary (organisers; an organisation may end its own).
 
 Every route is one call of :mod:`api.operations`, which checks the role, the scope of every object
 named, and records the change in the audit trail; the pairing rules answer 409 with their code.
@@ -71,8 +71,8 @@ def transfer(household_no: HouseholdNoP, body: TransferIn, who: Annotated[Caller
 
 @router.post("/aux-pairings", response_model=AuxPairingOut, status_code=status.HTTP_201_CREATED)
 def aux_pair(body: AuxPairIn, who: Annotated[Caller, Depends(caller)]) -> dict:
-    """辅助结对 / an organisation's auxiliary pairing (organisers, or the organisation for a
-    household of the region it serves)."""
+    """登记辅助结对（组织者）/ register an organisation's auxiliary pairing (organisers; an
+    organisation asks for one with ``POST /aux-requests`` and an organiser approves)."""
     return schemas.shown("pairing", operations.aux_pair(who, body.household_no, body.uscc, body.started_on), who.user)
 
 

@@ -10,7 +10,7 @@ from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import APIRouter, Query
 from fastapi.routing import APIRoute
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from api.rest.inputs import SEMANTIC_CODES, RegionCode, whole
 from graph_schema.access import privacy
@@ -157,6 +157,23 @@ class AuxPairingOut(BaseModel):
     ended_on: dt.date | None = None
     end_reason: str | None = None
     source: str
+
+
+class AuxRequestOut(BaseModel):
+    request_id: str
+    household_no: str
+    uscc: str
+    region_code: str
+    reason: str | None = Field(description="申请理由（门户不可见）/ why it asks (withheld from portals)")
+    service: str | None = None
+    status: str = Field(description="待审批 / 已批准 / 已拒绝 / 已撤回")
+    requested_at: str
+    requested_by: str
+    decided_at: str | None = None
+    decided_by: str | None = None
+    decision_note: str | None = None
+    consent_note: str | None = None
+    pairing_id: str | None = None
 
 
 class LedgerEntryOut(BaseModel):

@@ -41,6 +41,7 @@ ENTRIES: tuple[Entry, ...] = (
     Entry("/cadre-load", "干部负荷", "Cadre load", READERS),
     Entry("/imports", "导入", "Imports", ORGANISERS),
     Entry("/matching", "结对匹配", "Matching", ORGANISERS),
+    Entry("/aux-requests", "辅助结对申请", "Pairing requests", READERS),
 )
 
 

@@ -27,7 +27,7 @@ class AuditEntry:
     at: str
     user_id: str
     role: str
-    action: str  # read | write
+    action: str  # read | write | refused (asked for and refused: probing leaves a trace)
     operation: str  # e.g. "GET /api/v1/households/{household_no}" or "graphql household"
     object_kind: str  # household | person | …
     object_keys: list[str]

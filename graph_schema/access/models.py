@@ -85,6 +85,22 @@ class Scope:
         return (f" WHERE ({var}.service_region_code STARTS WITH $scope_prefix"
                 f" OR {var}.service_region_code IN $scope_wider)")
 
+    def aux_requests(self, var: str = "q") -> str:
+        """A WHERE clause for an auxiliary pairing request ``var``: the organisation's own, or
+        those of the region's households (by the village each was asked for in); a cadre's none."""
+        if self.uscc:
+            return f" WHERE {var}.uscc = $scope_org"
+        if self.cadre_no:
+            return " WHERE false"
+        return f" WHERE {var}.region_code STARTS WITH $scope_prefix" if self.prefix else ""
+
+    def claims(self, var: str = "c") -> str:
+        """A WHERE clause for a claim ``var``: those an organiser whose region holds both the
+        claimant's region and the record's may decide (the claimant alone sees none of them)."""
+        if self.cadre_no or self.uscc:
+            return " WHERE false"
+        return f" WHERE {var}.common_region STARTS WITH $scope_prefix" if self.prefix else ""
+
     def holds_region(self, prefix: str) -> bool:
         """Whether a region (given by its code prefix) lies inside a region scope."""
         return not (self.cadre_no or self.uscc) and prefix.startswith(self.prefix)

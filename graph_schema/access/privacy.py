@@ -190,6 +190,10 @@ RULES: tuple[Rule, ...] = (
           "The subsidies and measures a person receives (低保, 两项补贴 …) and the comparison's findings tell "
           "income and severe disability: for the cadre who follows them up, not for organisations and "
           "portals, which get the totals."),
+    _rule("aux_request", "reason decision_note consent_note", "SSWSW",
+          "Why an organisation asks for a household, and the household's consent as recorded: for the "
+          "organisation that asks (its own requests) and the organisers who decide; a portal counts "
+          "requests, a cadre has no part in them."),
     _rule("exclusion", "reason note", "SSWWW",
           "Why a cadre may not be paired with a household (a relative …): the organisers' matching only."),
 )
@@ -208,6 +212,8 @@ PUBLIC: dict[str, frozenset[str]] = {
     "ledger": frozenset({"entry_id", "entry_date", "household_no", "cadre_no", "uscc", "kind", "problem_no"}),
     "problem": frozenset({"problem_no", "household_no", "opened_on", "closed_on", "reported_by", "resolved_by"}),
     "exclusion": frozenset({"household_no", "cadre_no", "since"}),
+    "aux_request": frozenset({"request_id", "household_no", "uscc", "region_code", "service", "status",
+                              "requested_at", "requested_by", "decided_at", "decided_by", "pairing_id"}),
 }
 
 #: field name ("household.head_name") → its rule
@@ -266,12 +272,12 @@ def shows(field: str, role: Role) -> bool:
 
 
 def owns(subject: str, values: Mapping[str, Any], user: User) -> bool:
-    """Whether the record is the caller's own: its cadre record, its organisation's record, or a
-    ledger entry it recorded."""
+    """Whether the record is the caller's own: its cadre record, its organisation's record, a
+    ledger entry it recorded, or an organisation's own request for a pairing."""
     if user.role is Role.CADRE and user.cadre_no:
         return subject in ("cadre", "ledger") and values.get("cadre_no") == user.cadre_no
     if user.role is Role.ORG and user.uscc:
-        return subject in ("org", "ledger") and values.get("uscc") == user.uscc
+        return subject in ("org", "ledger", "aux_request") and values.get("uscc") == user.uscc
     return False
 
 

@@ -56,9 +56,21 @@ class LedgerEntry(Model):
                 "in_kind_fen": self.in_kind_fen, "note": self.note, "problem_no": self.problem_no}
 
 
+def problem_key(region_code: str, problem_no: str) -> str:
+    """A problem's key in the store: the county of its household (the region code's first six
+    digits) and its 问题编号. Numbers are unique within a county only, so one county's numbers
+    say nothing of another's.
+
+    >>> problem_key("620822100201", "P0001")
+    '620822:P0001'
+    """
+    return f"{region_code[:6]}:{problem_no}"
+
+
 class Problem(Model):
     """A difficulty reported for a household, open until a 解决困难 entry closes it."""
 
+    problem_key: str
     problem_no: Key
     household_no: Key
     opened_on: dt.date

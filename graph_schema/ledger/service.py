@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from graph_schema.access.models import EVERYTHING, Scope
 from graph_schema.enums import LedgerKind
 from graph_schema.errors import DateOrder, FutureDate, JieduiError, NotFound, ProblemAlreadyOpen, ProblemNotOpen
-from graph_schema.ledger.models import LedgerEntry, Problem
+from graph_schema.ledger.models import LedgerEntry, Problem, problem_key
 from graph_schema.models import today
 from graph_schema.pagination import Page, PageRequest, page_of
 from graph_schema.records import BatchResult, Progress, fetch_by_keys, write_in_batches
@@ -44,32 +44,54 @@ def log_entry(*, store: GraphStore, entry: LedgerEntry) -> str:
 @dataclass
 class LedgerState:
     """What the ledger rules look at, loaded once for a batch and updated as it unfolds (kept
-    apart from the writes so an import's dry run decides with the same rules)."""
+    apart from the writes so an import's dry run decides with the same rules).
+
+    Problems are found through their household: ``owned`` maps (户编号, 问题编号) to the problem's
+    key, so a 解决困难 entry reaches only a problem of its own household, and one naming a number
+    of another household answers as a number nobody opened. ``problems`` holds, by key, the
+    problems of the entries' households and those whose county key an entry would open.
+    """
 
     households: set[str]
     cadres: set[str]
     orgs: set[str]
     seen: set[str]  # entry ids already recorded
-    stored: dict[str, Problem]  # problems as stored
+    stored: dict[str, Problem]  # problems as stored, by key
+    counties: dict[str, str] = field(default_factory=dict)  # household_no -> region code
+    owned: dict[tuple[str, str], str] = field(default_factory=dict)  # (household_no, problem_no) -> key
     problems: dict[str, Problem] = field(default_factory=dict)  # … as the batch leaves them
 
     def __post_init__(self) -> None:
         self.problems = {**self.stored, **self.problems}
+        self.owned = {(p.household_no, p.problem_no): key for key, p in self.stored.items()} | self.owned
+
+
+_PROBLEM_COLUMNS = ", ".join(f"p.{c} AS {c}" for c in PROBLEM.columns)
+_HOUSEHOLD_PROBLEMS = (
+    "UNWIND $keys AS k MATCH (h:Household {household_no: k}) OPTIONAL MATCH (h)-[:HAS_PROBLEM]->(p:Problem) "
+    f"WITH p WHERE p IS NOT NULL RETURN {_PROBLEM_COLUMNS}"
+)
 
 
 def load_ledger_state(tx: Tx, entries: Sequence[LedgerEntry], *, lock: bool = True) -> LedgerState:
     household_nos = sorted({e.household_no for e in entries})
-    households = tx.lock(HOUSEHOLD, household_nos) if lock else set(
-        fetch_by_keys(tx, HOUSEHOLD, household_nos, ["household_no"]))
-    seen = {r["entry_id"] for part in chunks(sorted(households), 20_000)
+    if lock:
+        tx.lock(HOUSEHOLD, household_nos)
+    counties = {k: row["region_code"] for k, row in fetch_by_keys(
+        tx, HOUSEHOLD, household_nos, ["household_no", "region_code"]).items()}
+    seen = {r["entry_id"] for part in chunks(sorted(counties), 20_000)
             for r in tx.run(ENTRY_IDS, {"keys": list(part)})}
-    stored = {k: Problem.from_row(v) for k, v in fetch_by_keys(
-        tx, PROBLEM, sorted({e.problem_no for e in entries if e.problem_no}), PROBLEM.columns).items()}
+    numbered = sorted({e.household_no for e in entries if e.problem_no} & set(counties))
+    stored = {r["problem_key"]: Problem.from_row(r) for part in chunks(numbered, 20_000)
+              for r in tx.run(_HOUSEHOLD_PROBLEMS, {"keys": list(part)})}
+    wanted = sorted({problem_key(counties[e.household_no], e.problem_no) for e in entries
+                     if e.problem_no and e.household_no in counties} - set(stored))
+    stored |= {k: Problem.from_row(v) for k, v in fetch_by_keys(tx, PROBLEM, wanted, PROBLEM.columns).items()}
     return LedgerState(
-        households=set(households),
+        households=set(counties),
         cadres=set(fetch_by_keys(tx, CADRE, sorted({e.cadre_no for e in entries if e.cadre_no}), ["cadre_no"])),
         orgs=set(fetch_by_keys(tx, ORG, sorted({e.uscc for e in entries if e.uscc}), ["uscc"])),
-        seen=seen, stored=stored)
+        seen=seen, stored=stored, counties=counties)
 
 
 def decide_entries(state: LedgerState, entries: Sequence[LedgerEntry], *,
@@ -91,9 +113,12 @@ def decide_entries(state: LedgerState, entries: Sequence[LedgerEntry], *,
                 result.unchanged.append(entry.entry_id)
                 continue
             if entry.kind is LedgerKind.REPORT_PROBLEM:
-                state.problems[entry.problem_no] = _open(state.problems, entry)
+                opened = _open(state, entry)
+                state.problems[opened.problem_key] = opened
+                state.owned[(entry.household_no, entry.problem_no)] = opened.problem_key
             elif entry.kind is LedgerKind.SOLVE_PROBLEM and entry.problem_no:
-                state.problems[entry.problem_no] = _close(state.problems, entry)
+                closed = _close(state, entry)
+                state.problems[closed.problem_key] = closed
         except JieduiError as exc:
             result.errors.append((offset + index, exc))
             continue
@@ -108,31 +133,33 @@ def _log(tx: Tx, entries: Sequence[LedgerEntry], offset: int) -> BatchResult:
     created, result = decide_entries(state, entries, offset=offset)
     for src, actor in ((CADRE, "cadre_no"), (ORG, "uscc")):
         tx.create_rels(ASSISTED, src, HOUSEHOLD, [e.edge_row() for e in created if getattr(e, actor)])
-    new = [p for no, p in state.problems.items() if no not in state.stored]
+    new = [p for key, p in state.problems.items() if key not in state.stored]
     tx.create_nodes(PROBLEM, [p.to_row() for p in new])
-    tx.create_rels(HAS_PROBLEM, HOUSEHOLD, PROBLEM, [{"src": p.household_no, "dst": p.problem_no} for p in new])
-    closed = [p.to_row() for no, p in state.problems.items() if no in state.stored and p != state.stored[no]]
+    tx.create_rels(HAS_PROBLEM, HOUSEHOLD, PROBLEM, [{"src": p.household_no, "dst": p.problem_key} for p in new])
+    closed = [p.to_row() for key, p in state.problems.items() if key in state.stored and p != state.stored[key]]
     if closed:
-        tx.run("UNWIND $rows AS r MATCH (p:Problem {problem_no: r.problem_no}) "
+        tx.run("UNWIND $rows AS r MATCH (p:Problem {problem_key: r.problem_key}) "
                "SET p.closed_on = r.closed_on, p.resolved_by = r.resolved_by, p.resolution = r.resolution",
                {"rows": closed})
     return result
 
 
-def _open(problems: dict[str, Problem], entry: LedgerEntry) -> Problem:
-    if entry.problem_no in problems:
+def _open(state: LedgerState, entry: LedgerEntry) -> Problem:
+    """A new problem of the entry's household, its number unused in the household's county."""
+    key = problem_key(state.counties[entry.household_no], entry.problem_no)
+    if key in state.problems or (entry.household_no, entry.problem_no) in state.owned:
         raise ProblemAlreadyOpen(entry.problem_no)
-    return Problem(problem_no=entry.problem_no, household_no=entry.household_no, opened_on=entry.entry_date,
-                   reported_by=entry.actor, description=entry.note)
+    return Problem(problem_key=key, problem_no=entry.problem_no, household_no=entry.household_no,
+                   opened_on=entry.entry_date, reported_by=entry.actor, description=entry.note)
 
 
-def _close(problems: dict[str, Problem], entry: LedgerEntry) -> Problem:
-    problem = problems.get(entry.problem_no)
-    if problem is None:
-        raise ProblemNotOpen(entry.problem_no, "没有对应的反映困难记录", "no 反映困难 entry opened it")
-    if problem.household_no != entry.household_no:
-        raise ProblemNotOpen(entry.problem_no, f"它属于家庭「{problem.household_no}」",
-                             f"it belongs to household '{problem.household_no}'")
+def _close(state: LedgerState, entry: LedgerEntry) -> Problem:
+    """The entry's household's problem of that number, closed. A number the household has not
+    opened answers alike whether another household holds it or nobody does."""
+    key = state.owned.get((entry.household_no, entry.problem_no))
+    if key is None:
+        raise ProblemNotOpen(entry.problem_no, "本户没有对应的反映困难记录", "no 反映困难 entry of this household opened it")
+    problem = state.problems[key]
     if not problem.open:
         raise ProblemNotOpen(entry.problem_no, f"已于 {problem.closed_on} 解决", f"already closed on {problem.closed_on}")
     if entry.entry_date < problem.opened_on:

@@ -39,8 +39,8 @@ OPEN_PROBLEMS_QUERY = (
     f"MATCH (h)-[:HAS_PROBLEM]->(p:Problem) WHERE {_OPEN_ON_AS_OF} "
     "OPTIONAL MATCH (c:Cadre)-[r:PAIRED_WITH]->(h) WHERE r.started_on <= $as_of "
     "AND (r.ended_on IS NULL OR r.ended_on > $as_of) "
-    "RETURN p.problem_no AS problem_no, h.household_no AS household_no, h.region_code AS region_code, "
-    "h.head_name AS head_name, p.opened_on AS opened_on, p.reported_by AS reported_by, "
+    "RETURN p.problem_key AS problem_key, p.problem_no AS problem_no, h.household_no AS household_no, "
+    "h.region_code AS region_code, h.head_name AS head_name, p.opened_on AS opened_on, p.reported_by AS reported_by, "
     "p.description AS description, c.cadre_no AS cadre_no"
 )
 CADRE_NAMES = "UNWIND $keys AS k MATCH (c:Cadre {cadre_no: k}) RETURN k AS key, c.name AS name"
@@ -94,7 +94,7 @@ def open_problems(*, store: GraphStore, region: str, as_of: dt.date | None = Non
         params = {"prefix": resolve_scope(tx, region)[1], "as_of": as_of}
         found: dict[str, dict] = {}
         for row in tx.run(OPEN_PROBLEMS_QUERY, params):
-            kept = found.setdefault(row["problem_no"], row)
+            kept = found.setdefault(row["problem_key"], row)  # numbers repeat across counties
             # a household has one active pairing; should imported history hold two, name the first
             if row["cadre_no"] is not None and (kept["cadre_no"] is None or row["cadre_no"] < kept["cadre_no"]):
                 kept["cadre_no"] = row["cadre_no"]
@@ -105,7 +105,7 @@ def open_problems(*, store: GraphStore, region: str, as_of: dt.date | None = Non
                             reporter_name=names.get(r["reported_by"]), cadre_no=r["cadre_no"],
                             description=r["description"])
                 for r in found.values()]
-        rows.sort(key=lambda r: (-r.age_days, r.problem_no))
+        rows.sort(key=lambda r: (-r.age_days, r.problem_no, r.household_no))
         return paginate(rows, page)
 
     return store.read(work)

@@ -6,7 +6,7 @@ import datetime as dt
 
 from pydantic import Field
 
-from graph_schema.enums import PairingSource
+from graph_schema.enums import AuxRequestStatus, PairingSource
 from graph_schema.models import Key, Model, OptionalText, Uscc, today
 
 
@@ -60,3 +60,22 @@ class AuxPairing(Model):
     ended_on: dt.date | None = None
     end_reason: str | None = None
     source: PairingSource
+
+
+class AuxRequest(Model):
+    """An organisation's request for an auxiliary pairing, and its decision (``status``)."""
+
+    request_id: str
+    household_no: str
+    uscc: Uscc
+    region_code: str
+    reason: str
+    service: str | None = None
+    status: AuxRequestStatus
+    requested_at: str
+    requested_by: str
+    decided_at: str | None = None
+    decided_by: str | None = None
+    decision_note: str | None = None
+    consent_note: str | None = None
+    pairing_id: str | None = None

@@ -332,7 +332,9 @@ def decide_aux(state: AuxState, requests: Sequence[AuxPairRequest], *,
     return made, result
 
 
-def _aux_in(tx: Tx, requests: Sequence[AuxPairRequest], offset: int) -> tuple[list[AuxPairing], BatchResult]:
+def aux_pair_in(tx: Tx, requests: Sequence[AuxPairRequest],
+                offset: int) -> tuple[list[AuxPairing], BatchResult]:
+    """Check and create auxiliary pairings inside an open transaction (see :func:`decide_aux`)."""
     made, result = decide_aux(load_aux_state(tx, requests), requests, offset=offset)
     tx.create_rels(AUX_PAIRED_WITH, ORG, HOUSEHOLD, [
         {"src": p.uscc, "dst": p.household_no, **p.to_row(), "proposal_id": None} for p in made])
@@ -345,7 +347,7 @@ def aux_pair(*, store: GraphStore, household_no: str, uscc: str, started_on: dt.
     request = AuxPairRequest(household_no=household_no, uscc=uscc, started_on=started_on or today(), source=source)
 
     def work(tx: Tx) -> AuxPairing:
-        made, result = _aux_in(tx, [request], 0)
+        made, result = aux_pair_in(tx, [request], 0)
         if result.errors:
             raise result.errors[0][1]
         if not made:  # the very same pairing is already recorded
@@ -358,7 +360,7 @@ def aux_pair(*, store: GraphStore, household_no: str, uscc: str, started_on: dt.
 def aux_pair_many(*, store: GraphStore, requests: Sequence[AuxPairRequest],
                   progress: Progress | None = None) -> BatchResult:
     """The batch path of auxiliary pairings: valid requests written, refused ones reported."""
-    return write_in_batches(store, requests, lambda tx, part, offset: _aux_in(tx, part, offset)[1], progress)
+    return write_in_batches(store, requests, lambda tx, part, offset: aux_pair_in(tx, part, offset)[1], progress)
 
 
 def end_aux_pairing(*, store: GraphStore, household_no: str, uscc: str, reason: str,

@@ -40,7 +40,10 @@ import ladybug
 
 from graph_schema.errors import StoreError, StoreLocked, StoreUnavailable
 from graph_schema.store.base import Dialect, GraphStore, Row, T, Tx, check_params, normalise
-from graph_schema.store.schema import NODE_TABLES, REL_TABLES, Kind, NodeTable, RelTable, ladybug_ddl, ladybug_node_ddl
+from graph_schema.store.schema import (
+    HAS_PROBLEM, HOUSEHOLD, NODE_TABLES, PROBLEM, REL_TABLES, Kind, NodeTable, RelTable, ladybug_ddl, ladybug_node_ddl,
+    ladybug_rel_ddl,
+)
 
 DB_FILE = "graph.lbug"
 REKEY_BATCH = 250_000  # rows a transaction while a table moves to a new key
@@ -247,6 +250,7 @@ class EmbeddedStore(GraphStore):
         for table in NODE_TABLES:
             if table.serial:
                 self._rekey_by_serial(table)
+        self._rekey_problems()
 
     def _rekey_by_serial(self, t: NodeTable) -> None:
         """Move a table keyed by its string in this store onto the ``SERIAL`` key it has since been
@@ -279,6 +283,43 @@ class EmbeddedStore(GraphStore):
             raise StoreError(f"{t.label} 改主键时行数不符（{rows} → {copied}），原表未动",
                              f"rekeying {t.label} copied {copied} of {rows} rows; the table is left as it was")
         self.write(lambda tx: [tx.run(f"DROP TABLE {t.label}"), tx.run(f"ALTER TABLE {rebuilt} RENAME TO {t.label}")])
+        self.checkpoint()
+
+    def _rekey_problems(self) -> None:
+        """Move an older store's problems, keyed by their 问题编号 alone, onto the key of their
+        county and number (:data:`~graph_schema.store.schema.PROBLEM`), every value unchanged.
+
+        The problems are copied to a new table with their keys made from their household's
+        region code; then, in one transaction, the old table and its ``HAS_PROBLEM`` edges are
+        dropped, the new table takes the old name and the edges are made again. A copy cut short
+        is dropped and made again on the next opening. (Problems are few: a province's year is
+        tens of thousands, one transaction.)
+        """
+        t = PROBLEM
+        keyed_by = [r["name"] for r in self.query(f"CALL table_info('{t.label}') RETURN *") if r["primary key"]]
+        if keyed_by == [t.key]:
+            return
+        rebuilt = f"{t.label}_rekeyed"
+        values = ", ".join(f"{c}: n.{c}" for c in t.props if c != t.key)
+        self.write(lambda tx: [tx.run(f"DROP TABLE IF EXISTS {rebuilt}"), tx.run(ladybug_node_ddl(t, rebuilt))])
+        rows = self.query(f"MATCH (n:{t.label}) RETURN count(*) AS n")[0]["n"]
+        log.warning("正在把问题改为以县和问题编号为主键（%d 行）/ rekeying %d problems by county and number", rows, rows)
+        self.write(lambda tx: tx.run(
+            f"MATCH (h:Household)-[:HAS_PROBLEM]->(n:{t.label}) "
+            f"CREATE (:{rebuilt} {{{t.key}: substring(h.region_code, 1, 6) + ':' + n.problem_no, {values}}})"))
+        edges = self.query(f"MATCH (n:{rebuilt}) RETURN n.household_no AS src, n.{t.key} AS dst")
+        if len(edges) != rows:
+            raise StoreError(f"问题改主键时行数不符（{rows} → {len(edges)}），原表未动",
+                             f"rekeying the problems copied {len(edges)} of {rows} rows; the table is left as it was")
+
+        def swap(tx: Tx, rel: RelTable = HAS_PROBLEM) -> None:
+            tx.run(f"DROP TABLE {rel.type}")
+            tx.run(f"DROP TABLE {t.label}")
+            tx.run(f"ALTER TABLE {rebuilt} RENAME TO {t.label}")
+            tx.run(ladybug_rel_ddl(rel))
+            tx.create_rels(rel, HOUSEHOLD, t, edges)
+
+        self.write(swap)
         self.checkpoint()
 
     def _open(self) -> None:

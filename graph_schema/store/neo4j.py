@@ -15,7 +15,7 @@ from neo4j.exceptions import AuthError, DriverError, Neo4jError, ServiceUnavaila
 
 from graph_schema.errors import StoreError, StoreUnavailable
 from graph_schema.store.base import Dialect, GraphStore, Row, T, Tx, check_params, chunks, normalise
-from graph_schema.store.schema import NodeTable, RelTable, neo4j_ddl
+from graph_schema.store.schema import PROBLEM, NodeTable, RelTable, neo4j_ddl
 
 BATCH = 10_000  # rows per UNWIND statement
 
@@ -87,8 +87,28 @@ class Neo4jStore(GraphStore):
             self._driver.verify_connectivity()
         except (ServiceUnavailable, AuthError, ValueError, OSError) as exc:
             raise StoreUnavailable(f"无法连接 Neo4j「{uri}」：{exc}", f"cannot reach Neo4j at '{uri}': {exc}") from exc
+        self._rekey_problems()
         for stmt in neo4j_ddl():
             self._driver.execute_query(stmt, database_=database)
+
+    def _rekey_problems(self) -> None:
+        """Give an older store's problems, unique by their 问题编号 alone, the key of their county
+        and number (:data:`~graph_schema.store.schema.PROBLEM`): the constraint on the number goes,
+        each problem's key is set from its household's region code (in slices), and the schema
+        statements then make the constraint on the new key. Until that constraint exists, a
+        problem without its key is looked for on every connection (none, once done)."""
+        t = PROBLEM
+        found = self._driver.execute_query(
+            "SHOW CONSTRAINTS YIELD name, properties WHERE name = $name RETURN properties AS properties",
+            {"name": f"{t.label.lower()}_key"}, database_=self._database).records
+        if found and found[0]["properties"] == [t.key]:
+            return
+        if found:
+            self._driver.execute_query(f"DROP CONSTRAINT {t.label.lower()}_key IF EXISTS", database_=self._database)
+        while self.execute(
+                f"MATCH (h:Household)-[:HAS_PROBLEM]->(p:{t.label}) WHERE p.{t.key} IS NULL WITH h, p LIMIT 10000 "
+                f"SET p.{t.key} = substring(h.region_code, 0, 6) + ':' + p.problem_no RETURN count(*) AS n")[0]["n"]:
+            pass
 
     def _unit(self, mode: str, work: Callable[[Tx], T]) -> T:
         """Run ``work`` as a managed read or write transaction, translating driver failures."""

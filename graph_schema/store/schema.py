@@ -87,11 +87,14 @@ ORG = NodeTable(
     },
 )
 SERVICE = NodeTable("Service", "name", {"name": S, "category": S})
+#: A difficulty reported for a household. 问题编号 are each county's own (two counties may both
+#: have a P0001, and neither learns of the other's), so the key is the county and the number,
+#: ``620822:P0001`` (:func:`graph_schema.ledger.models.problem_key`).
 PROBLEM = NodeTable(
     "Problem",
-    "problem_no",
+    "problem_key",
     {
-        "problem_no": S, "household_no": S, "opened_on": D, "closed_on": D, "reported_by": S,
+        "problem_key": S, "problem_no": S, "household_no": S, "opened_on": D, "closed_on": D, "reported_by": S,
         "resolved_by": S, "description": S, "resolution": S,
     },
     indexed=("household_no",),
@@ -119,6 +122,31 @@ REVISION = NodeTable(
     "revision_id",
     {"revision_id": S, "label": S, "entity_key": S, "recorded_at": S, "previous": S},
     indexed=("entity_key",),
+)
+
+#: An organisation's request for an auxiliary pairing with a household (辅助结对申请), decided by
+#: an organiser of the household's region: kept whatever its outcome, so it has a history.
+#: ``region_code`` is the household's village when it was asked for (it bounds who decides);
+#: times are ISO strings in UTC, as the audit trail's.
+AUX_REQUEST = NodeTable(
+    "AuxRequest",
+    "request_id",
+    {"request_id": S, "household_no": S, "uscc": S, "region_code": S, "reason": S, "service": S, "status": S,
+     "requested_at": S, "requested_by": S, "decided_at": S, "decided_by": S, "decision_note": S,
+     "consent_note": S, "pairing_id": S},
+    indexed=("household_no",),
+)
+
+#: A row of an organiser's import whose own key (a 户编号, an ID number, a 干部编号, a 统一社会信用代码)
+#: is held by a record outside their jurisdiction: accepted as a new key would be, but held here
+#: instead of written, with the rows of the import that depend on it (``rows``, JSON), for an
+#: organiser whose region holds both (``common_region``) to accept or decline.
+CLAIM = NodeTable(
+    "Claim",
+    "claim_id",
+    {"claim_id": S, "key_kind": S, "record_key": S, "held_region": S, "claimant": S, "claimant_region": S,
+     "common_region": S, "import_id": S, "rows": S, "claimed_at": S, "status": S, "decided_at": S,
+     "decided_by": S, "decision_note": S, "outcome": S},
 )
 
 #: A user of the API or console; ``region_code``, ``cadre_no`` or ``uscc`` bounds what they see.
@@ -166,7 +194,7 @@ OUTGOING = NodeTable(
 )
 
 NODE_TABLES = (REGION, HOUSEHOLD, PERSON, CADRE, ORG, SERVICE, PROBLEM, LISTING, REMINDER, REVISION, USER, TOKEN,
-               AUDIT, MESSAGE, OUTGOING)
+               AUDIT, MESSAGE, OUTGOING, AUX_REQUEST, CLAIM)
 NODES = {t.label: t for t in NODE_TABLES}
 
 _PAIRING = {
@@ -221,14 +249,16 @@ def ladybug_node_ddl(t: NodeTable, name: str | None = None) -> str:
     return f"CREATE NODE TABLE IF NOT EXISTS {name or t.label}({', '.join(cols)})"
 
 
+def ladybug_rel_ddl(r: RelTable) -> str:
+    """The ``CREATE REL TABLE`` of ``r``."""
+    ends = ", ".join(f"FROM {a} TO {b}" for a, b in r.ends)
+    cols = "".join(f", {name} {kind.value}" for name, kind in r.props.items())
+    return f"CREATE REL TABLE IF NOT EXISTS {r.type}({ends}{cols})"
+
+
 def ladybug_ddl() -> list[str]:
     """``CREATE … TABLE IF NOT EXISTS`` statements, node tables first (edges refer to them)."""
-    out = [ladybug_node_ddl(t) for t in NODE_TABLES]
-    for r in REL_TABLES:
-        ends = ", ".join(f"FROM {a} TO {b}" for a, b in r.ends)
-        cols = "".join(f", {name} {kind.value}" for name, kind in r.props.items())
-        out.append(f"CREATE REL TABLE IF NOT EXISTS {r.type}({ends}{cols})")
-    return out
+    return [ladybug_node_ddl(t) for t in NODE_TABLES] + [ladybug_rel_ddl(r) for r in REL_TABLES]
 
 
 def neo4j_ddl() -> list[str]:

@@ -106,11 +106,14 @@ def test_a_cadre_records_visits_and_problems_for_its_own_households_only(client,
     assert codes(unknown) == ["VALIDATION"] and unknown["errors"][0]["extensions"]["errors"][0]["field"] == "kind"
 
 
-def test_an_organisation_pairs_donates_and_ends_in_the_region_it_serves(client, world):
+def test_an_organisation_asks_donates_and_ends_in_the_region_it_serves(client, world):
     register = """mutation($h: String!, $o: String!) { registerAuxPairing(householdNo: $h, uscc: $o) {
       householdNo uscc active } }"""
-    made = gql(client, world, "org-a", register, {"h": "HA1", "o": world.org_a})["data"]["registerAuxPairing"]
-    assert made == {"householdNo": "HA1", "uscc": world.org_a, "active": True}
+    assert codes(gql(client, world, "org-a", register, {"h": "HA1", "o": world.org_a})) == ["FORBIDDEN"]
+    asked = gql(client, world, "org-a", 'mutation { requestAuxPairing(householdNo: "HA1", reason: "助学") { requestId } }')
+    approve = 'mutation($r: String!) { approveAuxRequest(requestId: $r) { pairing { householdNo uscc active } } }'
+    made = gql(client, world, "organizer-a", approve, {"r": asked["data"]["requestAuxPairing"]["requestId"]})
+    assert made["data"]["approveAuxRequest"]["pairing"] == {"householdNo": "HA1", "uscc": world.org_a, "active": True}
     donation = {"entryDate": TODAY, "householdNo": "HA1", "uscc": world.org_a, "kind": "捐款捐物",
                 "amountFen": 3_000_000_000, "note": "助学"}  # ¥30 million: more than a 32-bit Int holds
     given = gql(client, world, "org-a", RECORD, {"e": donation})["data"]["recordLedgerEntry"]
@@ -122,7 +125,7 @@ def test_an_organisation_pairs_donates_and_ends_in_the_region_it_serves(client, 
     end = """mutation($o: String!) { endAuxPairing(householdNo: "HA1", uscc: $o, reason: "项目结束") { active endReason } }"""
     assert gql(client, world, "org-a", end, {"o": world.org_a})["data"]["endAuxPairing"] == {
         "active": False, "endReason": "项目结束"}
-    assert codes(gql(client, world, "org-a", register, {"h": "HB1", "o": world.org_a})) == ["NOT_FOUND"]
+    assert codes(gql(client, world, "org-a", register, {"h": "HB1", "o": world.org_a})) == ["FORBIDDEN"]
     assert codes(gql(client, world, "org-a", register, {"h": "HA1", "o": world.org_b})) == ["FORBIDDEN"]
     assert codes(gql(client, world, "cadre-a", register, {"h": "HA1", "o": world.org_a})) == ["FORBIDDEN"]
 

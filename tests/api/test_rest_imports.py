@@ -11,6 +11,7 @@ import pytest
 from python_calamine import CalamineWorkbook
 
 from graph_schema.access.audit import audit_entries
+from graph_schema.identifiers import id_check_char
 
 SAMPLE = Path(__file__).resolve().parents[3] / "shared" / "data-contract" / "sample"
 if not SAMPLE.is_dir():  # the copy kept with the tests
@@ -46,7 +47,7 @@ def test_the_sample_set_uploads_cleanly_for_an_admin_and_again_changes_nothing(c
     assert {p["code"] for p in body["problems"]} <= {"UNKNOWN_COLUMN"}
     assert count(world.store, "Household") == 3 + 12
     entries = writes(client, world.store, "admin")
-    assert {e.object_kind for e in entries} == {"import", "household"}
+    assert {e.object_kind for e in entries} == {"import", "household", "person", "cadre", "org"}
     assert next(e for e in entries if e.object_kind == "import").object_keys == [body["id"]]
     again = client.post(URL, files=sample_files(), headers=world.auth("admin")).json()
     assert again["outcome"] == "imported" and all(f["created"] == 0 and f["updated"] == 0 for f in again["files"])
@@ -146,3 +147,65 @@ def test_an_upload_over_the_limit_is_refused_whether_declared_or_streamed(client
     assert count(world.store, "Household") == 3
     client.app.state.max_upload_bytes = None
     assert client.post(URL, files=files, headers=world.auth("admin")).status_code == 201
+
+
+def _persons_csv(*id_numbers: str, household_no: str = "HA1") -> bytes:
+    lines = ["姓名,身份证号,残疾人证号,户编号,残疾类别,残疾等级"]
+    lines += [f"某人,{number},{number}41,{household_no},肢体,一级" for number in id_numbers]
+    return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+def _bare(body: dict) -> dict:
+    return {k: v for k, v in body.items() if k not in ("id", "report_xlsx", "report_csv")}
+
+
+def test_another_countys_id_answers_as_an_unknown_one_and_the_dry_run_is_audited(client, world):
+    """Finding 3 of the attack review: a dry run of another county's ID number answered "registered
+    in household H…". Now it answers as an unknown ID number does, and who checked which keys is
+    in the audit trail."""
+    held = world.persons["HB1"]  # registered in county B's HB1 (born in county A)
+    first17 = held[:14] + ("001" if held[14:17] != "001" else "002")
+    unknown = first17 + id_check_char(first17)
+    answers = []
+    for number in (held, unknown):
+        got = client.post(f"{URL}?dry_run=true", files=upload(("残疾人.csv", _persons_csv(number))),
+                          headers=world.auth("organizer-a"))
+        assert got.status_code == 201, got.text
+        answers.append(_bare(got.json()))
+    assert answers[0] == answers[1] and answers[0]["outcome"] == "imported"
+    client.app.state.services.audit.flush()
+    checked = {(e.action, e.object_kind, tuple(e.object_keys))
+               for e in audit_entries(store=world.store, user_id="organizer-a").items}
+    assert ("read", "person", (held,)) in checked and ("read", "person", (unknown,)) in checked
+    assert ("read", "household", ("HA1",)) in checked
+
+
+def test_a_real_run_holds_the_row_as_a_claim_that_only_an_organiser_above_both_decides(client, world):
+    held = world.persons["HB1"]
+    got = client.post(URL, files=upload(("残疾人.csv", _persons_csv(held))), headers=world.auth("organizer-a"))
+    body = got.json()
+    assert got.status_code == 201 and body["outcome"] == "imported" and body["files"][0]["created"] == 1
+    assert world.store.query("MATCH (p:Person {id_number: $id}) RETURN p.household_no AS h", {"id": held}) == [
+        {"h": "HB1"}]
+    for user in ("organizer-a", "organizer-b"):
+        assert client.get("/api/v1/claims", headers=world.auth(user)).json()["total"] == 0
+    for user in ("portal-a", "cadre-a", "org-a"):
+        assert client.get("/api/v1/claims", headers=world.auth(user)).status_code == 403
+    [claim] = client.get("/api/v1/claims?status=待处理", headers=world.auth("admin")).json()["items"]
+    assert (claim["key_kind"], claim["record_key"], claim["claimant"], claim["common_region"]) == (
+        "person", held, "organizer-a", "6208")
+    assert [(r["file"], r["row"], r["record"]["household_no"]) for r in claim["rows"]] == [("残疾人.csv", 2, "HA1")]
+    assert client.get(f"/api/v1/claims/{claim['claim_id']}", headers=world.auth("organizer-a")).status_code == 404
+    refused = client.post(f"/api/v1/claims/{claim['claim_id']}/accept", json={},
+                          headers=world.auth("organizer-b"))
+    assert refused.status_code == 404
+    accepted = client.post(f"/api/v1/claims/{claim['claim_id']}/accept", json={"note": "已迁入"},
+                           headers=world.auth("admin"))
+    assert accepted.status_code == 200, accepted.text
+    assert accepted.json()["claim"]["status"] == "已采纳" and accepted.json()["refused"] == []
+    assert world.store.query("MATCH (p:Person {id_number: $id}) RETURN p.household_no AS h", {"id": held}) == [
+        {"h": "HA1"}]
+    again = client.post(f"/api/v1/claims/{claim['claim_id']}/decline", json={}, headers=world.auth("admin"))
+    assert again.status_code == 409 and again.json()["code"] == "CLAIM_DECIDED"
+    assert client.post(f"/api/v1/claims/{claim['claim_id']}/decline", json={"note": "x" * 501},
+                       headers=world.auth("admin")).status_code == 422

@@ -135,14 +135,21 @@ WRITES = [
     Case("transfer in A", "POST", "/pairings/HA1/transfer", ORGANISER_ONLY, body={"cadre_no": "CA2"}),
     Case("transfer to B", "POST", "/pairings/HA1/transfer", roles(200, 404, 404, 403, 403, 403),
          body={"cadre_no": "CB1"}),
-    Case("aux pair in A", "POST", "/aux-pairings", roles(201, 201, 404, 403, 403, 201),
+    # an organisation never pairs itself: it asks, and an organiser approves (test_aux_requests.py)
+    Case("aux pair in A", "POST", "/aux-pairings", roles(201, 201, 404, 403, 403, 403),
          body=lambda w: {"household_no": "HA1", "uscc": w.org_a}),
-    Case("aux pair outside the org's region", "POST", "/aux-pairings", roles(201, 404, 404, 403, 403, 404),
+    Case("aux pair outside the org's region", "POST", "/aux-pairings", roles(201, 404, 404, 403, 403, 403),
          body=lambda w: {"household_no": "HB1", "uscc": w.org_a}),
     Case("aux pair for another org", "POST", "/aux-pairings", roles(201, 404, 404, 403, 403, 403),
          body=lambda w: {"household_no": "HA1", "uscc": w.org_b}),
-    Case("aux pair, already", "POST", "/aux-pairings", roles(409, 409, 404, 403, 403, 409),
+    Case("aux pair, already", "POST", "/aux-pairings", roles(409, 409, 404, 403, 403, 403),
          body=lambda w: {"household_no": "HA2", "uscc": w.org_a}),
+    Case("ask for an aux pairing in the org's region", "POST", "/aux-requests", roles(403, 403, 403, 403, 403, 201),
+         body={"household_no": "HA1", "reason": "助残志愿服务"}),
+    Case("ask outside the org's region", "POST", "/aux-requests", roles(403, 403, 403, 403, 403, 404),
+         body={"household_no": "HB1", "reason": "助残志愿服务"}),
+    Case("ask, already paired", "POST", "/aux-requests", roles(403, 403, 403, 403, 403, 409),
+         body={"household_no": "HA2", "reason": "助残志愿服务"}),
     Case("end aux", "POST", "/aux-pairings/HA2/{oa}/end", roles(200, 200, 404, 403, 403, 200),
          body={"reason": "项目结束"}),
     Case("exclude in A", "POST", "/exclusions", roles(201, 201, 404, 403, 403, 403),
@@ -182,6 +189,8 @@ def snapshot(store: GraphStore) -> dict[str, list]:
                     "h.household_no AS household ORDER BY cadre, household",
         "ledger": "MATCH ()-[e:ASSISTED]->() RETURN e.entry_id AS entry ORDER BY entry",
         "problems": "MATCH (p:Problem) RETURN p.problem_no AS problem, p.closed_on AS closed ORDER BY problem",
+        "requests": "MATCH (q:AuxRequest) RETURN q.household_no AS household, q.status AS status "
+                    "ORDER BY household, status",
     } | {label: f"MATCH (n:{label}) RETURN count(n) AS total" for label in ("Household", "Person", "Cadre", "Org",
                                                                               "Region", "Revision")}
     return {name: store.query(q) for name, q in queries.items()}

@@ -13,7 +13,10 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
+import urllib.error
+import urllib.request
 
 import pytest
 from python_calamine import CalamineWorkbook
@@ -213,8 +216,44 @@ def test_the_other_countys_organiser_signs_in_with_a_password_and_sees_nothing_o
         pytest.fail("the earlier journeys did not leave an import and a proposal to check (run the whole file)")
 
 
+def test_an_organisations_request_is_approved_with_the_households_consent(browser: Browser, server: Server) -> None:
+    """The demo organisation asks (over the API) for a household of the region it serves; the
+    county organiser finds the request through the menu and approves it with the household's
+    consent; only then does the organisation see the household."""
+    uscc = server.api("/orgs?page_size=1", user="demo-org")["items"][0]["uscc"]
+    served = server.api(f"/orgs/{uscc}", user="admin")["service_region_code"]
+    household = server.api(f"/households?region={served}&page_size=1", user="admin")["items"][0]["household_no"]
+    asked = urllib.request.Request(
+        server.url + "/api/v1/aux-requests", method="POST",
+        data=json.dumps({"household_no": household, "reason": "助残志愿服务：上门理发"}).encode(),
+        headers={"Authorization": f"Bearer {server.tokens['demo-org']}", "Content-Type": "application/json"})
+    with urllib.request.urlopen(asked, timeout=30) as answer:
+        assert answer.status == 201
+    seen = urllib.request.Request(server.url + f"/api/v1/households/{household}",
+                                  headers={"Authorization": f"Bearer {server.tokens['demo-org']}"})
+    with pytest.raises(urllib.error.HTTPError) as closed:
+        urllib.request.urlopen(seen, timeout=30)
+    assert closed.value.code == 404
+
+    browser.sign_in_as("county-organizer")
+    browser.find("nav a[href='/aux-requests']").click()
+    browser.wait_for("table caption")
+    assert browser.heading().startswith("辅助结对申请")
+    row = next(tr for tr in browser.find_all("table tbody tr") if household in tr.text)
+    assert "上门理发" in row.text and "待审批" in row.text
+    browser.check_accessibility("auxiliary pairing requests")
+    browser.screenshot("aux-requests")
+    row.find_element("css selector", "textarea[name=consent_note]").send_keys("户主电话同意")
+    row.find_element("css selector", "form[action$='/approve'] button[type=submit]").click()
+    browser.wait_for("p.flash")
+    assert "已批准" in browser.find("p.flash").text and household in browser.find("p.flash").text
+    browser.check_accessibility("auxiliary pairing requests, after approving")
+    with urllib.request.urlopen(seen, timeout=30) as answer:
+        assert answer.status == 200
+
+
 PAGES = ("/", "/unpaired", "/overdue", "/problems", "/benefit-gaps", "/cert-expiry", "/cadre-load", "/imports",
-         "/matching")
+         "/matching", "/aux-requests")
 
 
 def test_every_page_passes_axe_and_has_one_heading(browser: Browser) -> None:

@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from factories import cadre, household, org
+from factories import OTHER_COUNTY_VILLAGE, cadre, household, org
 from graph_schema.cadre.service import upsert_cadres
 from graph_schema.errors import DateOrder, FutureDate, NotFound, ProblemAlreadyOpen, ProblemNotOpen
 from graph_schema.household.service import upsert_households
@@ -57,7 +57,7 @@ def test_problem_rules(world):
         log_entry(store=world, entry=entry("反映困难", D + dt.timedelta(days=1), problem_no="P1"))
     with pytest.raises(ProblemNotOpen, match="no 反映困难"):
         log_entry(store=world, entry=entry("解决困难", problem_no="P9"))
-    with pytest.raises(ProblemNotOpen, match="belongs to household 'H1'"):
+    with pytest.raises(ProblemNotOpen, match="no 反映困难 entry of this household"):
         log_entry(store=world, entry=entry("解决困难", household_no="H2", problem_no="P1"))
     with pytest.raises(DateOrder):
         log_entry(store=world, entry=entry("解决困难", D - dt.timedelta(days=1), problem_no="P1"))
@@ -96,4 +96,43 @@ def test_closing_in_a_later_batch_a_problem_opened_earlier(world):
     log_entries(store=world, entries=[entry("反映困难", problem_no="P1")])
     result = log_entries(store=world, entries=[entry("解决困难", D + dt.timedelta(days=1), problem_no="P1")])
     assert len(result.created) == 1 and not result.errors
+    assert not household_problems(store=world, household_no="H1")[0].open
+
+
+def test_problem_numbers_are_each_countys_own(world):
+    """A number taken in one county is free in another; in the same county it is refused without
+    naming the household that holds it."""
+    upsert_households(store=world, households=[household("HB", OTHER_COUNTY_VILLAGE)])
+    log_entry(store=world, entry=entry("反映困难", problem_no="P1", note="轮椅损坏"))
+    log_entry(store=world, entry=entry("反映困难", household_no="HB", problem_no="P1", note="房屋漏雨"))
+    with pytest.raises(ProblemAlreadyOpen) as taken:
+        log_entry(store=world, entry=entry("反映困难", household_no="H2", problem_no="P1"))
+    assert taken.value.code == "PROBLEM_EXISTS" and "H1" not in str(taken.value) and "HB" not in str(taken.value)
+    assert [(p.problem_no, p.description) for p in household_problems(store=world, household_no="HB")] == [
+        ("P1", "房屋漏雨")]
+    log_entry(store=world, entry=entry("解决困难", D + dt.timedelta(days=1), household_no="HB", problem_no="P1"))
+    assert household_problems(store=world, household_no="H1")[0].open  # the other county's P1 is untouched
+    assert not household_problems(store=world, household_no="HB")[0].open
+    keys = world.query("MATCH (p:Problem) RETURN p.problem_key AS k ORDER BY k")
+    assert keys == [{"k": "620802:P1"}, {"k": "620822:P1"}]
+
+
+def test_closing_another_households_problem_answers_as_an_unknown_number(world):
+    upsert_households(store=world, households=[household("HB", OTHER_COUNTY_VILLAGE)])
+    log_entry(store=world, entry=entry("反映困难", household_no="HB", problem_no="P1"))
+    log_entry(store=world, entry=entry("反映困难", problem_no="P2"))
+    answers = []
+    for number in ("P1", "P2", "P9"):  # another county's, another household's, nobody's
+        with pytest.raises(ProblemNotOpen) as refused:
+            log_entry(store=world, entry=entry("解决困难", D + dt.timedelta(days=1), household_no="H2", problem_no=number))
+        answers.append((refused.value.code, refused.value.zh.replace(number, "#"), refused.value.en.replace(number, "#"),
+                        {k: v for k, v in refused.value.details.items() if k != "problem_no"}))
+    assert answers[0] == answers[1] == answers[2]
+    assert all(p.open for no in ("H1", "HB") for p in household_problems(store=world, household_no=no))
+
+
+def test_a_household_that_moved_county_still_closes_its_problem(world):
+    log_entry(store=world, entry=entry("反映困难", problem_no="P1"))
+    upsert_households(store=world, households=[household("H1", OTHER_COUNTY_VILLAGE)])
+    log_entry(store=world, entry=entry("解决困难", D + dt.timedelta(days=1), problem_no="P1"))
     assert not household_problems(store=world, household_no="H1")[0].open

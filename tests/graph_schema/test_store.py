@@ -16,7 +16,9 @@ from graph_schema.errors import QueryParameterError, StoreError
 from graph_schema.store import is_neo4j_uri, open_store
 from graph_schema.store import embedded
 from graph_schema.store.embedded import DB_FILE, EmbeddedStore
-from graph_schema.store.schema import AUDIT, HOUSEHOLD, IN_REGION, PART_OF, REGION, Kind, ladybug_ddl, neo4j_ddl
+from graph_schema.store.schema import (
+    AUDIT, CADRE, HOUSEHOLD, IN_REGION, PART_OF, PROBLEM, REGION, Kind, ladybug_ddl, ladybug_node_ddl, neo4j_ddl,
+)
 from graph_schema.settings import Settings
 
 
@@ -89,7 +91,8 @@ def test_dates_round_trip_as_python_dates(store):
                   "CREATE (h)-[:IN_REGION]->(r)")
     from graph_schema.store.schema import PROBLEM
     store.write(lambda tx: tx.create_nodes(PROBLEM, [
-        {"problem_no": "P1", "household_no": "H1", "opened_on": dt.date(2024, 2, 29), "reported_by": "C1"}]))
+        {"problem_key": "620822:P1", "problem_no": "P1", "household_no": "H1", "opened_on": dt.date(2024, 2, 29),
+         "reported_by": "C1"}]))
     row = store.query("MATCH (p:Problem) WHERE p.opened_on <= $d RETURN p.opened_on AS d", {"d": dt.date(2024, 3, 1)})
     assert row == [{"d": dt.date(2024, 2, 29)}]
 
@@ -361,6 +364,76 @@ def test_a_store_with_audit_entries_keyed_by_their_id_is_rekeyed_on_opening(tmp_
     with EmbeddedStore(tmp_path / "s", buffer_pool_mb=64) as store:  # rebuilt once only
         assert store.query("MATCH (a:AuditEntry) RETURN a.seq AS seq ORDER BY seq") == seqs
         assert len({e.audit_id for e in audit_entries(store=store).items}) == 4
+
+
+_OLD_PROBLEMS = [("H1", "620822100201", "P1"), ("H2", "620802101203", "P2")]
+
+
+def _check_problems_rekeyed(store) -> None:
+    """The older store's problems under their county keys, edges kept; a number of one county
+    is then free in the other."""
+    from graph_schema.ledger.models import LedgerEntry
+    from graph_schema.ledger.service import household_problems, log_entry
+
+    assert store.query("MATCH (h:Household)-[:HAS_PROBLEM]->(p:Problem) RETURN h.household_no AS hh, "
+                       "p.problem_key AS k, p.problem_no AS n, p.description AS d ORDER BY hh") == [
+        {"hh": "H1", "k": "620822:P1", "n": "P1", "d": "轮椅损坏"}, {"hh": "H2", "k": "620802:P2", "n": "P2", "d": "轮椅损坏"}]
+    store.write(lambda tx: tx.create_nodes(CADRE, [{"cadre_no": "C1", "name": "c", "unit": "u", "unit_level": "县",
+                                                    "station_code": "620802101203", "pair_limit": 3, "on_duty": True}]))
+    log_entry(store=store, entry=LedgerEntry(entry_date=dt.date(2024, 3, 1), household_no="H2", cadre_no="C1",
+                                             kind="反映困难", problem_no="P1"))
+    log_entry(store=store, entry=LedgerEntry(entry_date=dt.date(2024, 3, 2), household_no="H2", cadre_no="C1",
+                                             kind="解决困难", problem_no="P2"))
+    assert [(p.problem_key, p.open) for p in household_problems(store=store, household_no="H2")] == [
+        ("620802:P2", False), ("620802:P1", True)]
+
+
+def test_an_older_embedded_store_keyed_problems_by_number_and_is_rekeyed_on_opening(tmp_path):
+    """Problems were keyed by their number alone (one namespace for every county) before they
+    were keyed by county and number: an older store's move to the new key when it is opened."""
+    (tmp_path / "s").mkdir()
+    db = ladybug.Database(str(tmp_path / "s" / DB_FILE), buffer_pool_size=64 * 2**20)
+    conn = ladybug.Connection(db)
+    old = ", ".join(f"{c} {k.value}{' PRIMARY KEY' if c == 'problem_no' else ''}"
+                    for c, k in PROBLEM.props.items() if c != "problem_key")
+    conn.execute(ladybug_node_ddl(HOUSEHOLD))
+    conn.execute(f"CREATE NODE TABLE Problem({old})")
+    conn.execute("CREATE REL TABLE HAS_PROBLEM(FROM Household TO Problem)")
+    for h, region, no in _OLD_PROBLEMS:
+        conn.execute("CREATE (:Household {household_no: $h, head_name: 'a', head_id: 'x', region_code: $r, size: 1})",
+                     {"h": h, "r": region})
+        conn.execute("MATCH (h:Household {household_no: $h}) CREATE (h)-[:HAS_PROBLEM]->(:Problem {problem_no: $n, "
+                     "household_no: $h, opened_on: date('2024-01-05'), reported_by: 'C1', description: '轮椅损坏'})",
+                     {"h": h, "n": no})
+    conn.close()
+    db.close()
+
+    with EmbeddedStore(tmp_path / "s", buffer_pool_mb=64) as store:
+        assert _primary_key(store, "Problem") == ["problem_key"]
+        _check_problems_rekeyed(store)
+    with EmbeddedStore(tmp_path / "s", buffer_pool_mb=64) as store:  # once only
+        assert count(store, "Problem") == 3
+
+
+def test_an_older_neo4j_store_keyed_problems_by_number_and_is_rekeyed_on_connecting(neo4j_store):
+    from graph_schema.store.neo4j import Neo4jStore
+
+    neo4j_store.wipe()
+    neo4j_store._driver.execute_query("DROP CONSTRAINT problem_key IF EXISTS")
+    neo4j_store._driver.execute_query("CREATE CONSTRAINT problem_key FOR (n:Problem) REQUIRE n.problem_no IS UNIQUE")
+    for h, region, no in _OLD_PROBLEMS:
+        neo4j_store.execute("CREATE (h:Household {household_no: $h, head_name: 'a', head_id: 'x', region_code: $r, "
+                            "size: 1})-[:HAS_PROBLEM]->(:Problem {problem_no: $n, household_no: $h, "
+                            "opened_on: date('2024-01-05'), reported_by: 'C1', description: '轮椅损坏'})",
+                            {"h": h, "r": region, "n": no})
+    again = Neo4jStore(neo4j_store.location)
+    try:
+        shown = again.query("SHOW CONSTRAINTS YIELD name, properties WHERE name = 'problem_key' "
+                            "RETURN properties AS p")
+        assert shown == [{"p": ["problem_key"]}]
+        _check_problems_rekeyed(again)
+    finally:
+        again.close()
 
 
 def test_neo4j_schema_statements_are_idempotent(neo4j_store):

@@ -15,10 +15,14 @@ from api.cli import app
 from graph_schema.access import audit
 from graph_schema.access.models import Role
 from graph_schema.access.service import add_user, issue_token, set_password
-from graph_schema.enums import ExclusionReason
+from graph_schema.claims.models import Claim
+from graph_schema.claims.service import record_claims
+from graph_schema.enums import ClaimStatus, ExclusionReason
 from graph_schema.household.service import get_household, upsert_households
 from graph_schema.monitoring.certificates import record_reminders
 from graph_schema.pairing.exclusions import exclude
+from graph_schema.pairing.requests import approve_aux_request, request_aux
+from graph_schema.region.service import scope_prefix
 from graph_schema.pairing.service import end_pairing
 from graph_schema.pairing.service import pair as pair_with
 from graph_schema.store import GraphStore
@@ -54,7 +58,8 @@ def dump(store: GraphStore) -> dict[str, list[tuple]]:
 def fill(store: GraphStore, folder: Path) -> None:
     """Every kind of data: the invented county's files (households, persons, cadres, orgs, active
     and ended pairings, auxiliary pairings, a ledger with problems, department lists), then an
-    exclusion, reminders, a revision, a user with a token and a password, and audit entries."""
+    exclusion, reminders, a revision, a user with a token and a password, audit entries, and
+    organisations' requests for auxiliary pairings (one approved, one pending) and a claim."""
     synth_to_dir("tiny", 3, folder, as_of=TODAY)
     result = run_import(store, [folder])
     assert result.exit_code == 0, result.problems[:5]
@@ -74,10 +79,20 @@ def fill(store: GraphStore, folder: Path) -> None:
     store.write(lambda tx: audit.record(tx, [
         audit.entry(user, "read", "GET /api/v1/households/{household_no}", "household", [pair["hh"]], "req-1"),
         audit.entry(user, "write", "POST /exclusions", "household", [pair["hh"], "x"], "req-2")]))
+    orgs = store.query("MATCH (o:Org) RETURN o.uscc AS uscc, o.service_region_code AS code ORDER BY uscc")
+    homes = store.query("MATCH (h:Household) RETURN h.household_no AS no, h.region_code AS code ORDER BY no")
+    asked = [(h["no"], o["uscc"]) for o in orgs for h in homes if h["code"].startswith(scope_prefix(o["code"]))][:2]
+    requests = [request_aux(store=store, household_no=no, uscc=uscc, reason="志愿服务", requested_by="org1")
+                for no, uscc in asked]
+    approve_aux_request(store=store, request_id=requests[0].request_id, decided_by="admin1", consent_note="户主同意")
+    record_claims(store=store, claims=[Claim(
+        claim_id="c1", key_kind="household", record_key=asked[0][0], held_region="620802101203", claimant="org1",
+        claimant_region="620822", common_region="6208", rows=json.dumps([{"file": "家庭.csv", "row": 2}]),
+        claimed_at="2026-11-01T08:00:00.000000+00:00", status=ClaimStatus.PENDING)])
     data = dump(store)
     for table in ("Household", "Person", "Cadre", "Org", "Problem", "Listing", "Reminder", "Revision", "User",
-                  "Token", "AuditEntry", "PAIRED_WITH", "AUX_PAIRED_WITH", "ASSISTED", "EXCLUDED", "LISTED",
-                  "HAS_PROBLEM"):
+                  "Token", "AuditEntry", "AuxRequest", "Claim", "PAIRED_WITH", "AUX_PAIRED_WITH", "ASSISTED",
+                  "EXCLUDED", "LISTED", "HAS_PROBLEM"):
         assert data[table], f"{table} is empty: the test would prove nothing for it"
     ends = store.query("MATCH ()-[p:PAIRED_WITH]->() RETURN count(p) AS n, count(p.ended_on) AS ended")[0]
     assert 0 < ends["ended"] < ends["n"]

@@ -72,6 +72,10 @@ MATRIX = [
     ("POST", "/matching", {"region": "620802"}, IN_B),
     ("POST", "/matching/nope/confirm", {"action": "all"}, NO_JOB),
     ("POST", "/imports", "files", roles(422, 422, 422, 403, 403, 403)),  # no file chosen: nothing to import
+    ("GET", "/aux-requests", None, READERS),
+    ("GET", "/aux-requests?region=620802", None, roles(200, 404, 200, 404, 403, 403)),
+    ("POST", "/aux-requests/nope/approve", {"consent_note": "户主同意"}, NO_JOB),
+    ("POST", "/aux-requests/nope/decline", {}, NO_JOB),
     ("POST", "/logout", {}, roles(303, 303, 303, 303, 303, 303)),
 ]
 

@@ -30,7 +30,8 @@ _spec = importlib.util.spec_from_file_location("api_world", Path(__file__).paren
 api_world = sys.modules.setdefault("api_world", importlib.util.module_from_spec(_spec))
 _spec.loader.exec_module(api_world)
 
-PAGES = ["/unpaired", "/overdue", "/problems", "/benefit-gaps", "/cert-expiry", "/cadre-load", "/households/HA1"]
+PAGES = ["/unpaired", "/overdue", "/problems", "/benefit-gaps", "/cert-expiry", "/cadre-load", "/households/HA1",
+         "/aux-requests"]
 
 
 @pytest.fixture
