@@ -186,6 +186,6 @@ def decline_aux_request(*, store: GraphStore, request_id: str, decided_by: str, 
 
 def withdraw_aux_request(*, store: GraphStore, request_id: str, uscc: str, withdrawn_by: str) -> AuxRequest:
     """The organisation takes back its own pending request."""
-    scope = Scope(uscc=uscc, sees_ids=False)
+    scope = Scope(uscc=uscc)
     return store.write(lambda tx: _decided(tx, _pending(tx, request_id, scope), AuxRequestStatus.WITHDRAWN,
                                            withdrawn_by))

@@ -130,7 +130,7 @@ def codes(result: dict) -> list[str]:
 
 ASK = """mutation($h: String!) { requestAuxPairing(householdNo: $h, reason: "助残志愿服务", service: "康复") {
   requestId status householdNo household { householdNo } organisation { uscc } } }"""
-HOUSEHOLD = '{ household(householdNo: "HA1") { householdNo members { name } } }'
+HOUSEHOLD = '{ household(householdNo: "HA1") { householdNo members { edges { node { name } } } } }'
 
 
 def test_graphql_asks_approves_and_answers_alike_for_unknown_and_outside(client, world):
