@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from graph_schema.errors import InvalidValue, NotFound
+from graph_schema.errors import InvalidValue, NotFound, UnknownRegion
 from graph_schema.identifiers import (
     IdentifierError,
     normalize_region_code,
@@ -40,6 +40,28 @@ def ensure_regions(tx: Tx, codes: Iterable[str]) -> list[str]:
     tx.create_nodes(REGION, [Region(code=c).to_row() for c in missing])
     _link(tx, missing)
     return missing
+
+
+def unknown_regions(tx: Tx, codes: Iterable[str], named: Iterable[str] = ()) -> set[str]:
+    """The codes of ``codes`` (12 digits) that name no known region: neither in the store nor in
+    ``named`` (the region rows about to be written, e.g. 区划.csv of the same import) nor an ancestor
+    of one of those, which follow from its code. A code whose township is known but which itself
+    is not (a mistyped village) is unknown: that is the typo this rule is for. Every file that
+    carries region codes is checked with this one rule (``UNKNOWN_REGION``)."""
+    wanted = set(codes)
+    if not wanted:
+        return set()
+    known = set(named)
+    known.update(a for code in list(known) for a in region_ancestors(code))
+    asked = sorted(wanted - known)
+    return set(asked) - fetch_by_keys(tx, REGION, asked, ["code"]).keys() if asked else set()
+
+
+def require_regions(tx: Tx, codes: Iterable[str]) -> None:
+    """Refuse a write that names a region the store does not hold (``UNKNOWN_REGION``)."""
+    missing = unknown_regions(tx, codes)
+    if missing:
+        raise UnknownRegion(min(missing))
 
 
 def upsert_regions(*, store: GraphStore, regions: Sequence[Region]) -> BatchResult:
@@ -93,8 +115,8 @@ def scope_prefix(code: str | None) -> str:
     return region_prefix(normalize_region_code(code)) if code else ""
 
 
-__all__ = ["child_regions", "children_in", "ensure_regions", "get_region", "region_parent", "resolve_scope", "scope_prefix",
-           "upsert_regions"]
+__all__ = ["child_regions", "children_in", "ensure_regions", "get_region", "region_parent", "require_regions",
+           "resolve_scope", "scope_prefix", "unknown_regions", "upsert_regions"]
 
 
 def regions_in(tx: Tx, codes: Sequence[str]) -> dict[str, Region]:
