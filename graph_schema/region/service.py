@@ -12,7 +12,15 @@ from graph_schema.identifiers import (
     region_parent,
     region_prefix,
 )
-from graph_schema.records import BatchResult, fetch_by_keys, get_node, require_unique, upsert_nodes
+from graph_schema.records import (
+    BatchResult,
+    create_recorded,
+    fetch_by_keys,
+    get_node,
+    require_unique,
+    stamp,
+    upsert_nodes,
+)
 from graph_schema.region.models import Region
 from graph_schema.store.base import GraphStore, Tx
 from graph_schema.store.schema import PART_OF, REGION
@@ -37,7 +45,7 @@ def ensure_regions(tx: Tx, codes: Iterable[str]) -> list[str]:
     """Create every region in ``codes`` and their ancestors that the store lacks, named by code
     (a region "may be created implicitly from codes used in other files"); returns those created."""
     missing = _missing(tx, codes)
-    tx.create_nodes(REGION, [Region(code=c).to_row() for c in missing])
+    create_recorded(tx, REGION, [Region(code=c).to_row() for c in missing], stamp())
     _link(tx, missing)
     return missing
 
@@ -71,7 +79,7 @@ def upsert_regions(*, store: GraphStore, regions: Sequence[Region]) -> BatchResu
     def work(tx: Tx) -> BatchResult:
         named = {r.code for r in regions}
         implicit = [c for c in _missing(tx, named) if c not in named]
-        tx.create_nodes(REGION, [Region(code=c).to_row() for c in implicit])
+        create_recorded(tx, REGION, [Region(code=c).to_row() for c in implicit], stamp())
         result = upsert_nodes(tx, REGION, [r.to_row() for r in regions])
         _link(tx, [*implicit, *result.created])
         return result

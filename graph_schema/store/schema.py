@@ -120,6 +120,9 @@ REVISION = NodeTable(
     {"revision_id": S, "label": S, "entity_key": S, "recorded_at": S, "previous": S},
     indexed=("entity_key",),
 )
+#: The records one write created (their keys) and when: beside the ``Revision`` nodes, what tells a
+#: report for a past day which records the store did not hold yet (graph_schema/history.py).
+CREATION = NodeTable("Creation", "creation_id", {"creation_id": S, "label": S, "recorded_at": S, "keys": L})
 
 #: A user of the API or console; ``region_code``, ``cadre_no`` or ``uscc`` bounds what they see.
 USER = NodeTable(
@@ -147,7 +150,7 @@ AUDIT = NodeTable(
 )
 
 NODE_TABLES = (REGION, HOUSEHOLD, PERSON, CADRE, ORG, SERVICE, PROBLEM, LISTING, REMINDER, REVISION, USER, TOKEN,
-               AUDIT)
+               AUDIT, CREATION)
 NODES = {t.label: t for t in NODE_TABLES}
 
 _PAIRING = {
