@@ -216,8 +216,7 @@ def restore(store: GraphStore, folder: str | Path, *, progress: Progress | None 
             pass
     # the import recorded every record as created now: the backup's records of when they were
     # created replace that, so reports for past days read the same as before the backup
-    while store.execute(f"MATCH (c:{CREATION.label}) WITH c LIMIT $n DELETE c RETURN count(*) AS n",
-                        {"n": BATCH})[0]["n"]:
+    while store.execute("MATCH (c:Creation) WITH c LIMIT $n DELETE c RETURN count(*) AS n", {"n": BATCH})[0]["n"]:
         pass
     for table in EXTRA_NODES:
         name = f"{EXTRA}/{table.label}.jsonl"

@@ -76,59 +76,123 @@ def canonical(net: Network, flows: np.ndarray, household_rank: np.ndarray, cadre
     reduced = net.cost + pi[net.tail] - pi[net.head]
     tight = reduced == 0
     flows = _cover_first_numbers(net, tight, reduced < 0, household_rank)
-    # Who is paired is settled: only tight pair arcs of paired households, and places, may change.
-    unpaired_arc = net.pair_arcs + np.arange(n)
-    tight[unpaired_arc] = False
-    option: dict[int, list[tuple[int, int]]] = {}  # household → its tight cadres as (rank, arc)
-    for a in np.flatnonzero(tight[:net.pair_arcs]).tolist():
-        option.setdefault(int(net.tail[a]), []).append((int(cadre_rank[int(net.head[a]) - n]), a))
-    free = sorted((h for h, options in option.items() if len(options) > 1 and not flows[unpaired_arc[h]]),
-                  key=lambda h: household_rank[h])
-    if not free:
+    # Who is paired is settled. What may still change: the tight arcs of the paired households
+    # with a choice (one with a single tight cadre is on no cycle: it could enter by its arc but
+    # never leave by another), and the cadres' places.
+    arcs = np.flatnonzero(tight[:net.pair_arcs])
+    arcs = arcs[flows[net.pair_arcs + net.tail[arcs]] == 0]
+    choosing = np.bincount(net.tail[arcs], minlength=n) > 1
+    arcs = arcs[choosing[net.tail[arcs]]]
+    if not len(arcs):
         return flows
-    flow = bytearray(flows.tobytes())
-    tail, head = net.tail.tolist(), net.head.tolist()
-    into: dict[int, dict[int, int]] = {}  # v → {arc: u} for each residual tight arc u → v
-    leaving: dict[int, set[int]] = {}  # u → the arcs of those that leave it
+    places = np.flatnonzero(tight[net.pair_arcs + n:]) + net.pair_arcs + n
+    face = _Face(net, flows, arcs, places, cadre_rank)
+    for h in sorted(np.flatnonzero(choosing).tolist(), key=lambda h: household_rank[h]):
+        face.settle(h)
+    return np.frombuffer(bytes(face.flow), np.int8).copy()
 
-    def place(a: int) -> None:
-        u, w = (tail[a], head[a]) if not flow[a] else (head[a], tail[a])
-        into.setdefault(w, {})[a] = u
-        leaving.setdefault(u, set()).add(a)
 
-    def unplace(a: int) -> None:
-        u, w = (tail[a], head[a]) if not flow[a] else (head[a], tail[a])
-        del into[w][a]
-        leaving[u].discard(a)
+class _Face:
+    """The optimal solutions still open, as a residual network of tight arcs: households settled
+    in order, each moved along a zero-cost cycle to its first cadre that still leaves an optimum."""
 
-    # A household with one tight cadre is on no cycle (it could enter by its arc but never leave
-    # by another), so only the arcs of the others, and the cadres' places, can change.
-    movable = np.zeros(len(net.supply), bool)
-    movable[free] = True
-    movable[n:] = True
-    for a in np.flatnonzero(tight & movable[net.tail]).tolist():
-        place(a)
-    for h in free:
-        options = sorted(option[h])
-        current = next((i for i, (_, a) in enumerate(options) if flow[a]), None)
-        # a cadre that nothing leaves (its households all settled, no place to give) leads nowhere
-        if current and any(leaving.get(head[a]) for _, a in options[:current]):
-            nodes = [head[a] for _, a in options]
-            best, toward = _first_reachable(h, nodes, current, into, leaving)
-            if best != current:
-                x, node = nodes[current], nodes[best]
-                cycle = [options[best][1], options[current][1]]
+    def __init__(self, net: Network, flows: np.ndarray, arcs: np.ndarray, places: np.ndarray,
+                 cadre_rank: np.ndarray) -> None:
+        self.n = n = len(net.households)
+        self.sink = len(net.supply) - 1
+        self.flow = bytearray(flows.tobytes())
+        self.tail, self.head = net.tail.tolist(), net.head.tolist()
+        tails, heads = net.tail[arcs], net.head[arcs]
+        by_household = np.lexsort((arcs, cadre_rank[heads - n], tails))  # best option first
+        self._options = (arcs[by_household], np.searchsorted(tails[by_household], np.arange(n + 1)))
+        by_cadre = np.argsort(heads, kind="stable")
+        self._into = (arcs[by_cadre], np.searchsorted(heads[by_cadre], np.arange(len(net.supply) + 1)))
+        self._cached: dict[int, list[tuple[int, int]]] = {}
+        used = arcs[flows[arcs] > 0]
+        self.current = dict(zip(net.tail[used].tolist(), used.tolist()))  # household → its tight arc in use
+        self.at = np.bincount(net.head[used], minlength=len(net.supply)).tolist()  # unsettled households in use
+        self.place = {self.tail[a]: a for a in places.tolist()}  # cadre → its tight place (at most one)
+        self.spare = {c for c, a in self.place.items() if not self.flow[a]}  # those not in use
+        self.settled = bytearray(n)
+
+    def options(self, h: int) -> list[tuple[int, int]]:
+        """``h``'s tight cadres as (cadre node, arc), in 干部编号 order."""
+        arcs, bounds = self._options
+        return [(self.head[a], a) for a in arcs[bounds[h]:bounds[h + 1]].tolist()]
+
+    def arcs_into(self, c: int) -> list[tuple[int, int]]:
+        """The tight arcs into cadre ``c`` as (arc, household)."""
+        if c not in self._cached:
+            arcs, bounds = self._into
+            self._cached[c] = [(a, self.tail[a]) for a in arcs[bounds[c]:bounds[c + 1]].tolist()]
+        return self._cached[c]
+
+    def live(self, c: int) -> bool:
+        """Whether anything leaves cadre ``c``: an unsettled household to move, or a place to give."""
+        return self.at[c] > 0 or c in self.spare
+
+    def into_node(self, v: int, h: int):
+        """The residual tight arcs into ``v`` as (arc, from), never from a settled household or ``h``."""
+        if v == self.sink:
+            yield from ((self.place[c], c) for c in self.spare)
+        elif v >= self.n:
+            for a, g in self.arcs_into(v):
+                if not self.flow[a] and not self.settled[g] and g != h:
+                    yield a, g
+            if v in self.place and v not in self.spare:
+                yield self.place[v], self.sink
+        elif (a := self.current.get(v, -1)) >= 0:
+            yield a, self.head[a]
+
+    def flip(self, a: int) -> None:
+        t, w = self.tail[a], self.head[a]
+        if w == self.sink:
+            (self.spare.add if self.flow[a] else self.spare.discard)(t)
+        elif self.flow[a]:
+            if self.current.get(t) == a:
+                del self.current[t]
+            self.at[w] -= not self.settled[t]
+        else:
+            self.current[t] = a
+            self.at[w] += not self.settled[t]
+        self.flow[a] ^= 1
+
+    def settle(self, h: int) -> None:
+        """Move ``h`` to its first cadre that a cycle of tight arcs, avoiding the settled
+        households, reaches from its current one; then settle it."""
+        options = self.options(h)
+        now = next((i for i, (_, a) in enumerate(options) if self.flow[a]), None)
+        wanted = {c: i for i, (c, _) in enumerate(options[:now or 0]) if self.live(c)}
+        if wanted:
+            x = options[now][0]
+            toward = {x: -1}  # node → the residual arc that leads on toward x
+            queue, best, first = deque([x]), now, min(wanted.values())
+            while queue and best != first:
+                for a, u in self.into_node(queue.popleft(), h):
+                    if u in toward:
+                        continue
+                    toward[u] = a
+                    if u < self.n:  # a household: the only way on is back along its arc in use
+                        u, a = next(self.into_node(u, h), (None, None))[::-1]
+                        if u is None or u in toward:
+                            continue
+                        toward[u] = a
+                    queue.append(u)
+                    if wanted.get(u, now) < best:
+                        best = wanted[u]
+                        if best == first:
+                            break
+            if best != now:
+                node, cycle = options[best][0], [options[now][1], options[best][1]]
                 while node != x:
                     a = toward[node]
                     cycle.append(a)
-                    node = head[a] if tail[a] == node else tail[a]
+                    node = self.head[a] if self.tail[a] == node else self.tail[a]
                 for a in cycle:
-                    unplace(a)
-                    flow[a] ^= 1
-                    place(a)
-        for _, a in options:  # settled: no later cycle passes through it
-            unplace(a)
-    return np.frombuffer(bytes(flow), np.int8).copy()
+                    self.flip(a)
+        self.settled[h] = 1
+        if (a := self.current.get(h, -1)) >= 0:
+            self.at[self.head[a]] -= 1
 
 
 def _cover_first_numbers(net: Network, tight: np.ndarray, forced: np.ndarray, household_rank: np.ndarray) -> np.ndarray:
@@ -156,23 +220,3 @@ def _cover_first_numbers(net: Network, tight: np.ndarray, forced: np.ndarray, ho
     return flows
 
 
-def _first_reachable(h: int, nodes: list[int], current: int, into: dict[int, dict[int, int]],
-                     leaving: dict[int, set[int]]) -> tuple[int, dict[int, int]]:
-    """The first of ``h``'s cadres (``nodes``, in order) from which a residual path of tight arcs
-    leads to its current cadre (so that moving ``h`` there closes a cycle), and the path's arcs as
-    ``node → arc toward the current cadre``. A breadth-first search backwards from the current
-    cadre, which stops as soon as it meets the first one."""
-    x = nodes[current]
-    wanted = {node: i for i, node in enumerate(nodes[:current]) if leaving.get(node)}
-    toward = {x: -1}
-    queue, best = deque([x]), current
-    while queue:
-        for a, u in into.get(queue.popleft(), {}).items():
-            if u not in toward and u != h:
-                toward[u] = a
-                queue.append(u)
-                if u in wanted and wanted[u] < best:
-                    best = wanted[u]
-                    if best == 0:
-                        return best, toward
-    return best, toward

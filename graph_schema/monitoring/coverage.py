@@ -63,14 +63,14 @@ _PRIORITY = PRIORITY_HOUSEHOLDS + (
 )
 
 
-def _aux(start: str, by: str = "") -> str:
+def _aux(start: str, returns: str = "") -> str:
     return (start + "MATCH (:Org)-[a:AUX_PAIRED_WITH]->(h) WHERE a.started_on <= $as_of AND (a.ended_on IS NULL OR a.ended_on > $as_of) "
-            f"RETURN {by}h.region_code AS village, count(a) AS n")
+            f"RETURN {returns}h.region_code AS village, count(a) AS n")
 
 
-def _ledger(start: str, by: str = "") -> str:
+def _ledger(start: str, returns: str = "") -> str:
     return (start + "MATCH (x)-[e:ASSISTED]->(h) WHERE e.entry_date >= $start AND e.entry_date <= $as_of "
-            f"RETURN {by}h.region_code AS village, e.kind AS kind, x.uscc IS NOT NULL AS by_org, count(e) AS n, "
+            f"RETURN {returns}h.region_code AS village, e.kind AS kind, x.uscc IS NOT NULL AS by_org, count(e) AS n, "
             "sum(coalesce(e.amount_fen, 0)) AS cash, sum(coalesce(e.in_kind_fen, 0)) AS in_kind")
 
 

@@ -64,14 +64,14 @@ ORG_NAMES = "UNWIND $keys AS k MATCH (o:Org {uscc: k}) RETURN k AS key, o.name A
 
 
 
-def _closure(start: str, match: str, by: str) -> str:
-    """Counts of the problems that touch the period (open at some time within it), per ``by``, of
-    the households ``start`` leaves in ``h``."""
+def _closure(start: str, match: str, returns: str) -> str:
+    """Counts of the problems that touch the period (open at some time within it), per the columns
+    ``returns`` names, of the households ``start`` leaves in ``h``."""
     return (
         start +
         f"{match} (h)-[:HAS_PROBLEM]->(p:Problem) WHERE p.opened_on <= $as_of "
         "AND (p.closed_on IS NULL OR p.closed_on >= $start) "
-        f"RETURN {by}"
+        f"RETURN {returns}"
         "sum(CASE WHEN p.opened_on < $start THEN 1 ELSE 0 END) AS carried_over, "
         "sum(CASE WHEN p.opened_on >= $start THEN 1 ELSE 0 END) AS opened, "
         "sum(CASE WHEN p.closed_on IS NOT NULL AND p.closed_on <= $as_of THEN 1 ELSE 0 END) AS closed, "
