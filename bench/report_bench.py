@@ -58,14 +58,16 @@ def change(store, county: str, n: int) -> None:
     page = PageRequest(1, min(n, 1000))
     households = list_households(store=store, region=county, page=page).items
     upsert_households(store=store, households=[h.model_copy(update={
-        "tekun": not h.tekun, "dibao": not h.dibao, "monitoring": None if h.monitoring else MonitoringCategory.MARGINAL})
+        "tekun": not h.tekun, "dibao": not h.dibao,
+        "monitoring": None if h.monitoring else MonitoringCategory.MARGINAL})
         for h in households])
     members = store.read(lambda tx: members_in(tx, [h.household_no for h in households]))
     persons = [p for found in members.values() for p in found][:n]
     upsert_persons(store=store, persons=[p.model_copy(update={"grade": DisabilityGrade(5 - int(p.grade)),
                                                               "cert_no": f"{p.cert_no[:19]}{5 - int(p.grade)}"})
                                          for p in persons])
-    cadres = list_cadres(store=store, page=PageRequest(1, max(1, page.page_size // 10)), scope=Scope(prefix=county)).items
+    cadres = list_cadres(store=store, page=PageRequest(1, max(1, page.page_size // 10)),
+                         scope=Scope(prefix=county)).items
     upsert_cadres(store=store, cadres=[c.model_copy(update={"on_duty": not c.on_duty}) for c in cadres])
 
 

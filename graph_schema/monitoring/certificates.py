@@ -154,7 +154,8 @@ def _as_it_was(tx: Tx, past: history.Past, persons: list[dict], params: dict) ->
     for no, members in members_then(tx, past, then).items():
         kept += [{"id_number": p["id_number"], "name": p["name"], "household_no": no,
                   "region_code": then[no]["region_code"], "cert_expiry": p["cert_expiry"]}
-                 for p in members if p["cert_expiry"] is not None and params["as_of"] <= p["cert_expiry"] <= params["until"]]
+                 for p in members
+                 if p["cert_expiry"] is not None and params["as_of"] <= p["cert_expiry"] <= params["until"]]
     return kept
 
 

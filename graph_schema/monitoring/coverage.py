@@ -64,7 +64,8 @@ _PRIORITY = PRIORITY_HOUSEHOLDS + (
 
 
 def _aux(start: str, returns: str = "") -> str:
-    return (start + "MATCH (:Org)-[a:AUX_PAIRED_WITH]->(h) WHERE a.started_on <= $as_of AND (a.ended_on IS NULL OR a.ended_on > $as_of) "
+    return (start + "MATCH (:Org)-[a:AUX_PAIRED_WITH]->(h) WHERE a.started_on <= $as_of "
+            "AND (a.ended_on IS NULL OR a.ended_on > $as_of) "
             f"RETURN {returns}h.region_code AS village, count(a) AS n")
 
 
@@ -158,7 +159,8 @@ def _moves(tx: Tx, past: history.Past, params: dict) -> tuple[list[dict], list[d
     then = households_then(tx, past, affected, prefix)
     paired = paired_on(tx, set(now) | set(then), as_of)
     cadre_nos = {c for found in paired.values() for c in found}
-    duty_now = {k: r["on_duty"] for k, r in fetch_by_keys(tx, CADRE, sorted(cadre_nos), ["cadre_no", "on_duty"]).items()}
+    now_cadres = fetch_by_keys(tx, CADRE, sorted(cadre_nos), ["cadre_no", "on_duty"])
+    duty_now = {k: r["on_duty"] for k, r in now_cadres.items()}
     duty_then = {k: r["on_duty"] for k, r in cadres_then(tx, past, cadre_nos).items()}
 
     def counts(households: dict[str, dict], members: dict[str, list[dict]], duty: dict[str, bool],

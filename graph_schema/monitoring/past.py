@@ -35,7 +35,8 @@ _HOUSEHOLDS_OF_CADRES = (
 
 def keyed_rows(tx: Tx, query: str, keys: Collection[str], params: dict | None = None) -> list[dict]:
     """``query`` (which reads ``$keys``) over ``keys`` in chunks."""
-    return [row for part in chunks(sorted(keys), 20_000) for row in tx.run(query, {**(params or {}), "keys": list(part)})]
+    return [row for part in chunks(sorted(keys), 20_000)
+            for row in tx.run(query, {**(params or {}), "keys": list(part)})]
 
 
 def affected_households(tx: Tx, past: Past, *, members: bool = True, cadres_on: dt.date | None = None) -> set[str]:
@@ -46,7 +47,8 @@ def affected_households(tx: Tx, past: Past, *, members: bool = True, cadres_on: 
     if members:
         persons = past.touched(PERSON)
         keys |= set(past.earlier(PERSON, "household_no").values())
-        keys |= {r["household_no"] for r in fetch_by_keys(tx, PERSON, sorted(persons), ["id_number", "household_no"]).values()}
+        now = fetch_by_keys(tx, PERSON, sorted(persons), ["id_number", "household_no"])
+        keys |= {r["household_no"] for r in now.values()}
     if cadres_on is not None:
         cadres = past.touched(CADRE)
         keys |= {r["household_no"] for r in keyed_rows(tx, _HOUSEHOLDS_OF_CADRES, cadres, {"as_of": cadres_on})

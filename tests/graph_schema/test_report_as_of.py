@@ -69,11 +69,10 @@ def world(store) -> dict[str, str]:
         household("H5", V1, monitoring="边缘易致贫户", dibao=True),  # leaves monitoring later
         household("H6", V1, tekun=True),  # moves to V3 later
     ])
-    ids = {"P1": "", "P3": "", "P5": ""}
     p1, p3, p5 = (person("H1", grade=1, cert_expiry=dt.date(2025, 5, 1)), person("H3", grade=3),
                   person("H5", grade=4, cert_expiry=dt.date(2025, 6, 30)))
     upsert_persons(store=store, persons=[p1, p3, p5])
-    ids.update(P1=p1.id_number, P3=p3.id_number, P5=p5.id_number)
+    ids = {"P1": p1.id_number, "P3": p3.id_number, "P5": p5.id_number}
     upsert_cadres(store=store, cadres=[cadre("C1", V1, pair_limit=1), cadre("C2", V2, pair_limit=2),
                                        cadre("C3", V1, pair_limit=2)])
     started = dt.date(2024, 6, 1)
@@ -122,7 +121,7 @@ def later_import(store, folder: Path, ids: dict[str, str]) -> None:
     edit("干部", "干部编号", {"C2": {"是否在岗": "否"}, "C1": {"结对上限": "3"}, "C3": {"姓名": "改名干部"}})
     h7 = household("H7", V1, tekun=True)
     edit("家庭", "户编号", {"H5": {"监测类别": "", "是否低保": "否"}, "H6": {"区划代码": V3},
-                          "H2": {"是否以老养残": "是", "户主姓名": "新户主"}, "H5_": {}},
+                          "H2": {"是否以老养残": "是", "户主姓名": "新户主"}},
          more=[{"户编号": "H7", "户主身份证号": h7.head_id, "区划代码": V1, "是否特困": "是", "监测类别": ""}])
     p3, p8 = ids["P3"], person("H7", grade=1)
     edit("残疾人", "身份证号", {p3: {"残疾等级": "二级", "残疾人证号": f"{p3}42"},
@@ -207,7 +206,7 @@ def changed(record, **values):
 
 
 def _reports_in(store, as_of: dt.date, regions: list[str]) -> dict[tuple[str, str], list[dict]]:
-    return {(name, region): [as_dict(row) for row in report.run(store=store, region=region, as_of=as_of, page=ALL).items]
+    return {(name, region): [as_dict(r) for r in report.run(store=store, region=region, as_of=as_of, page=ALL).items]
             for name, report in REPORTS.items() for region in regions}
 
 
@@ -239,7 +238,8 @@ def test_random_later_changes_never_change_a_past_report(store, clock, seed):
     for p in rng.sample(data.persons, len(data.persons) // 3):
         grade = rng.randint(1, 4)
         persons.append(changed(p, grade=grade, cert_no=f"{p.id_number}{int(p.category)}{grade}",
-                               household_no=rng.choice(numbers), cert_expiry=DAY + dt.timedelta(days=rng.randint(-30, 400))))
+                               household_no=rng.choice(numbers),
+                               cert_expiry=DAY + dt.timedelta(days=rng.randint(-30, 400))))
     persons += [person(f"NEW{i}", grade=1, cert_expiry=DAY + dt.timedelta(days=40)) for i in range(3)]
     persons += [person(rng.choice(numbers), grade=2) for _ in range(3)]
     assert not upsert_persons(store=store, persons=persons).errors
