@@ -5,23 +5,26 @@ cadre's last place, two cadres of one village with equal loads. Every solver the
 optimum, each its own (networkx's network simplex and OR-Tools' cost scaling pick differently), so
 the rule is applied after solving, to whatever optimum the solver found:
 
-    **households in 户编号 order, each takes the first of its options that still leaves an optimal
-    solution for the households after it; a household's options are its cadres by 干部编号, then
-    staying unpaired.**
+    **1. who is paired: in 户编号 order, each household is paired if an optimal solution pairs it
+    together with those before it that were; 2. with whom: in 户编号 order, each paired household
+    takes the lowest 干部编号 that still leaves an optimal solution for the households after it.**
 
-So among equally good solutions the lower 户编号 is paired first, and takes the lower 干部编号. The
-result is the lexicographically first optimal solution: one solution, whichever solver ran.
+So among equally good solutions the lower 户编号 is paired first, and takes the lower 干部编号: one
+solution, whichever solver ran.
 
 Why not a cost term: making every optimum unique through the costs needs weights that grow
 geometrically with the number of tied households (a few dozen exhaust the 64-bit range OR-Tools
 checks); any smaller tie term leaves ties of its own. Instead, the optimal solutions are exactly
 the flows that use only *tight* arcs (reduced cost zero under optimal node potentials) besides the
 arcs every optimum uses. The potentials come from shortest paths in the residual network of the
-solver's flow (Bellman–Ford, vectorised); then each household that has more than one tight option
-is visited in order, and moved to its first option that an alternating cycle of tight arcs,
+solver's flow (Bellman–Ford, vectorised). Step 1 is one more min-cost flow on the tight arcs: the
+optimal sets of paired households are the bases of a (generalised) matroid, so a cost for leaving
+a household unpaired that is distinct and falls with its 户编号 has exactly one optimum, and it is
+the one the greedy order of step 1 names. Step 2 visits each paired household with more than one
+tight cadre in order and moves it to its first cadre that an alternating cycle of tight arcs,
 avoiding the households already settled, can reach. Such a cycle costs nothing, so the flow stays
-optimal and every earlier household keeps its choice. A household with one tight option cannot
-change at all, so components without ties cost one potential computation.
+optimal and every earlier household keeps its choice. A household with one tight cadre cannot
+change at all, so a component without ties costs one potential computation and one small solve.
 
 Examples:
     >>> from matching.candidates import Instance, build_candidates
@@ -209,7 +212,7 @@ def _cover_first_numbers(net: Network, tight: np.ndarray, forced: np.ndarray, ho
     cost = np.zeros(len(arcs), np.int64)
     unpaired = arcs >= net.pair_arcs
     unpaired &= arcs < net.pair_arcs + n
-    cost[unpaired] = n - household_rank[arcs[unpaired] - net.pair_arcs]
+    cost[unpaired] = household_rank.max() + 1 - household_rank[arcs[unpaired] - net.pair_arcs]
     smcf = min_cost_flow.SimpleMinCostFlow()
     smcf.add_arcs_with_capacity_and_unit_cost(net.tail[arcs], net.head[arcs], np.ones(len(arcs), np.int64), cost)
     smcf.set_nodes_supplies(np.arange(len(supply)), supply)

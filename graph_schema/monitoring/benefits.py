@@ -120,7 +120,8 @@ def benefit_gaps(*, store: GraphStore, region: str, as_of: dt.date | None = None
         params = {"prefix": prefix, "as_of": as_of, "month_start": as_of.replace(day=1)}
         entitled = tx.run(ENTITLED_PERSONS, params)
         listed = tx.run(LISTED_PERSONS, params | {"items": [*SUBSIDIES, MONITORED]})
-        unknown = tx.run(SUBSIDY_LISTINGS_BY_ID_PREFIX, params | {"items": list(SUBSIDIES)}) if len(prefix) <= 6 else []
+        unknown = (tx.run(SUBSIDY_LISTINGS_BY_ID_PREFIX, params | {"items": list(SUBSIDIES)})
+                   if len(prefix) <= 6 else [])
         past = history.past(tx, as_of)
         if past is not None:
             entitled, listed, unknown = _as_it_was(tx, past, entitled, listed, unknown, params)
@@ -160,7 +161,6 @@ def _as_it_was(tx: Tx, past: history.Past, entitled: list[dict], listed: list[di
         unknown = unknown + [r | {"id_number": r["listed_id"]} for r in
                              keyed_rows(tx, LISTINGS_OF, newcomers, params | {"items": list(SUBSIDIES)})]
     return entitled, listed, unknown
-
 
 
 def _registry_findings(entitled: list[dict], listed: list[dict], as_of: dt.date) -> list[tuple[str, BenefitGap]]:

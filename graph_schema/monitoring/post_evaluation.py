@@ -73,20 +73,6 @@ def _pairings(actor: str, rel: str, start: str = SCOPED_HOUSEHOLDS, match: str =
     )
 
 
-def _subsidy_listings(start: str = SCOPED_HOUSEHOLDS, match: str = "MATCH") -> str:
-    return (
-        start + f"{match} (p:Person)-[:MEMBER_OF]->(h) "
-        f"{match} (p)-[:LISTED]->(l:Listing) WITH h, l WHERE l.item IN $items "
-        "AND (l.valid_from IS NULL OR l.valid_from <= $this_end) AND (l.valid_to IS NULL OR l.valid_to >= $last_start) "
-        "WITH h, l.item AS measure, "
-        "max(CASE WHEN l.valid_from IS NULL OR l.valid_from <= $last_end THEN 1 ELSE 0 END) AS last_year, "
-        "max(CASE WHEN l.valid_to IS NULL OR l.valid_to >= $this_start THEN 1 ELSE 0 END) AS this_year "
-        "WHERE last_year = 1 "
-        "RETURN h.household_no AS household_no, h.region_code AS region_code, measure AS measure, "
-        "this_year AS continued"
-    )
-
-
 def _service_entries(start: str = SCOPED_HOUSEHOLDS, match: str = "MATCH") -> str:
     return (
         start + f"{match} ()-[e:ASSISTED]->(h) "
@@ -99,7 +85,17 @@ def _service_entries(start: str = SCOPED_HOUSEHOLDS, match: str = "MATCH") -> st
 
 ONE_TO_ONE_PAIRINGS = _pairings(CADRE.label, PAIRED_WITH.type)
 AUX_PAIRINGS = _pairings(ORG.label, AUX_PAIRED_WITH.type)
-SUBSIDY_LISTINGS = _subsidy_listings()
+SUBSIDY_LISTINGS = (
+    SCOPED_HOUSEHOLDS + "MATCH (p:Person)-[:MEMBER_OF]->(h) "
+    "MATCH (p)-[:LISTED]->(l:Listing) WITH h, l WHERE l.item IN $items "
+    "AND (l.valid_from IS NULL OR l.valid_from <= $this_end) AND (l.valid_to IS NULL OR l.valid_to >= $last_start) "
+    "WITH h, l.item AS measure, "
+    "max(CASE WHEN l.valid_from IS NULL OR l.valid_from <= $last_end THEN 1 ELSE 0 END) AS last_year, "
+    "max(CASE WHEN l.valid_to IS NULL OR l.valid_to >= $this_start THEN 1 ELSE 0 END) AS this_year "
+    "WHERE last_year = 1 "
+    "RETURN h.household_no AS household_no, h.region_code AS region_code, measure AS measure, "
+    "this_year AS continued"
+)
 SERVICE_ENTRIES = _service_entries()
 #: The measures of households named by key (a past day's changed households); the subsidies are
 #: read per member, since members may have moved since.
