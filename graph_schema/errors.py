@@ -50,6 +50,18 @@ class NotFound(JieduiError):
                          entity=entity_en, key=key)
 
 
+class UnknownRegion(NotFound):
+    """A region code that names no region the store holds: it is refused rather than created, so
+    a mistyped code never becomes a village of its own."""
+
+    code = "UNKNOWN_REGION"
+
+    def __init__(self, code: str) -> None:
+        JieduiError.__init__(self, f"区划代码「{code}」不存在：请先导入该区划（区划.csv）",
+                             f"region code '{code}' is unknown: import the region first (区划.csv)",
+                             entity="region", key=code)
+
+
 class RuleViolation(JieduiError):
     """A business rule of the pairing, ledger or problem workflow refuses the change."""
 

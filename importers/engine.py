@@ -3,9 +3,10 @@
 Three phases, so a dry run and a real run decide alike:
 1. read   — identify each file (by name, else by headers), check its columns; a file that cannot be
              read or lacks a required column stops the import before anything is written;
-2. check  — map rows to records, refuse repeated natural keys, resolve references against the store
-             and this import, and apply the stateful rules (one active pairing per household, the
-             cadre limit, problems opened before they are closed) with the services' own deciders;
+2. check  — map rows to records, refuse repeated natural keys, refuse region codes that neither the
+             store nor this import's 区划.csv holds, resolve references against the store and this
+             import, and apply the stateful rules (one active pairing per household, the cadre
+             limit, problems opened before they are closed) with the services' own deciders;
 3. apply  — write through the services' batch paths, which check again inside their
              transactions; a row refused there (the store changed meanwhile) is reported too.
              A dry run instead counts what the write would create, update or leave unchanged
@@ -42,7 +43,7 @@ from graph_schema.pairing.service import (
     pair_many,
 )
 from graph_schema.records import BatchResult, fetch_by_keys, preview_nodes
-from graph_schema.region.service import upsert_regions
+from graph_schema.region.service import unknown_regions, upsert_regions
 from graph_schema.store.base import GraphStore, Tx, chunks
 from graph_schema.store.schema import CADRE, HOUSEHOLD, LISTING, ORG, PERSON, REGION
 from importers import bound as jurisdiction
@@ -55,6 +56,13 @@ from importers.readers import ReadError, Table, normalise_header, read_table
 SUFFIXES = {".csv", ".txt", ".xlsx", ".xlsm", ".xls"}
 REPORT_PREFIX = "导入报告"
 FILE_FAILURES = {Code.UNREADABLE, Code.FILE_TOO_LARGE, Code.UNKNOWN_FILE, Code.MISSING_COLUMN}  # reports written into an import folder are not imported with it
+UNKNOWN_REGION = "UNKNOWN_REGION"  # a region code neither in the store nor in this import (see check_regions)
+#: The region code each kind of record carries, and its column: every one is checked by
+#: :func:`check_regions`. A file kind with a region column adds itself here.
+REGION_COLUMNS: dict[str, tuple[str, str]] = {
+    "households": ("region_code", "区划代码"), "cadres": ("station_code", "驻点区划代码"),
+    "orgs": ("service_region_code", "服务区划代码"),
+}
 Progress = Callable[[str, str, int, int], None]
 """progress(file, phase, done, total): called as rows are checked and written."""
 Reader = Callable[[Path, Collection[str]], Table]
@@ -396,6 +404,30 @@ def hold(files: list[FileResult], hidden: Hidden) -> dict[tuple[str, str], list[
     return held
 
 
+def check_regions(store: GraphStore, files: list[FileResult]) -> None:
+    """Phase 2a'': every region code a row names must be a region of the store or of this import's
+    区划.csv (a valid row of it), or an ancestor of one of those, which follows from the code; any
+    other code rejects its row (``UNKNOWN_REGION``), so a mistyped village code is reported
+    instead of becoming a village of its own. The ancestors of a listed region are created with
+    it; a code whose township is known but which itself is not is unknown like any other."""
+    named = {rec.code for _, _, rec in _records(files, "regions")}
+    used = [(f, n, rec, getattr(rec, field), column) for kind, (field, column) in REGION_COLUMNS.items()
+            for f, n, rec in _records(files, kind)]
+    if not used:
+        return
+    unknown = store.read(lambda tx: unknown_regions(tx, {code for _, _, _, code, _ in used}, named))
+    refused: set[tuple[int, int]] = set()
+    for f, number, _, code, column in used:
+        if code in unknown:
+            f.reject(number, [Problem(f.name, number, column, code, UNKNOWN_REGION,
+                                      f"区划代码「{code}」既不在本次导入的区划.csv 中，也未登记在库中：请更正代码或先导入该区划",
+                                      f"region code {code} is neither in 区划.csv of this import nor in the store: "
+                                      "correct the code or import the region first")])
+            refused.add((id(f), number))
+    for f in files:
+        f.valid = [(n, r) for n, r in f.valid if (id(f), n) not in refused]
+
+
 def _refuse_all(items: list[tuple[FileResult, int, Any]], result: BatchResult,
                 column_of: Callable[[JieduiError, Any], tuple[str, str]]) -> None:
     refused: dict[int, set[int]] = {}
@@ -534,6 +566,7 @@ def run_import(store: GraphStore, paths: Sequence[str | Path], *, dry_run: bool 
     for f in files:
         check_rows(f, progress)
     hidden = check_bound(store, files, bound) if bound else None
+    check_regions(store, files)
     check_references(store, files, hidden, tally=dry_run)
     held = hold(files, hidden) if hidden else {}
     for f in files:

@@ -58,6 +58,20 @@ PLACE_FIRST = "金河西平安永临定庆天武张白陇宁清康和兴泉丰�
 PLACE_SECOND = "川原阳远宁水山台峪昌城丰谷源泽坪岭泉"
 TOWNSHIP_SUFFIX = ("镇", "乡")
 VILLAGE_WORDS = "赵家沟 十字 南山 北坡 东川 西湾 杨庄 李堡 王岘 上河 下寨 新庄 老庄 中坪 马莲 柳树 红崖 石门".split()
+#: Every name a region of each level can take, in the order a repeated draw moves on through them.
+PLACE_NAMES = {suffix: [f"{a}{b}{suffix}" for a in PLACE_FIRST for b in PLACE_SECOND] for suffix in "市区县"}
+TOWNSHIP_NAMES = [f"{s}家{t}" for s in SURNAMES for t in TOWNSHIP_SUFFIX]
+VILLAGE_NAMES = [f"{w}村" for w in VILLAGE_WORDS]
+
+
+def _unique(drawn: str, names: Sequence[str], taken: set[str]) -> str:
+    """``drawn``, or when a sibling already has it, the next name of ``names`` no sibling has
+    (cyclically); the name is added to ``taken``."""
+    if drawn in taken:
+        start = names.index(drawn)
+        drawn = next(n for i in range(1, len(names) + 1) if (n := names[(start + i) % len(names)]) not in taken)
+    taken.add(drawn)
+    return drawn
 
 
 @dataclass(frozen=True)
@@ -400,24 +414,34 @@ class _Generator:
         return self.data
 
     def regions(self) -> list[_Village]:
+        """The regions, no two children of one region alike (a county's townships, a township's
+        villages …), as real ones are: a name drawn twice gives way to the next free one of its
+        list, so the draws, and all the data after them, stay what they were."""
         p, out = self.p, []
         add = self.data.regions.append
         add(_region({"code": "620000000000", "name": "甘肃省"}))
+        cities: set[str] = set()
         for c in range(1, p.cities + 1):
             city = f"62{c:02d}"
-            add(_region({"code": _code12(city), "name": f"{self.one(PLACE_FIRST)}{self.one(PLACE_SECOND)}市"}))
+            name = _unique(f"{self.one(PLACE_FIRST)}{self.one(PLACE_SECOND)}市", PLACE_NAMES["市"], cities)
+            add(_region({"code": _code12(city), "name": name}))
+            counties: set[str] = set()
             for k in range(1, p.counties_per_city + 1):
                 county = f"{city}{20 + k:02d}"
                 suffix = "区" if k == 1 else "县"
-                name = f"{self.one(PLACE_FIRST)}{self.one(PLACE_SECOND)}{suffix}"
+                name = _unique(f"{self.one(PLACE_FIRST)}{self.one(PLACE_SECOND)}{suffix}", PLACE_NAMES[suffix],
+                               counties)
                 add(_region({"code": _code12(county), "name": name}))
+                townships: set[str] = set()
                 for t in range(1, p.townships_per_county + 1):
                     township = f"{county}{100 + t:03d}"
-                    add(_region({"code": _code12(township),
-                                 "name": f"{self.one(SURNAMES)}家{self.one(TOWNSHIP_SUFFIX)}"}))
+                    name = _unique(f"{self.one(SURNAMES)}家{self.one(TOWNSHIP_SUFFIX)}", TOWNSHIP_NAMES, townships)
+                    add(_region({"code": _code12(township), "name": name}))
+                    villages: set[str] = set()
                     for v in range(1, p.villages_per_township + 1):
                         village = f"{township}{200 + v:03d}"
-                        add(_region({"code": village, "name": f"{self.one(VILLAGE_WORDS)}村"}))
+                        add(_region({"code": village,
+                                     "name": _unique(f"{self.one(VILLAGE_WORDS)}村", VILLAGE_NAMES, villages)}))
                         out.append(_Village(village, _code12(township)))
         return out
 

@@ -123,6 +123,9 @@ REVISION = NodeTable(
     {"revision_id": S, "label": S, "entity_key": S, "recorded_at": S, "previous": S},
     indexed=("entity_key",),
 )
+#: The records one write created (their keys) and when: beside the ``Revision`` nodes, what tells a
+#: report for a past day which records the store did not hold yet (graph_schema/history.py).
+CREATION = NodeTable("Creation", "creation_id", {"creation_id": S, "label": S, "recorded_at": S, "keys": L})
 
 #: An organisation's request for an auxiliary pairing with a household (辅助结对申请), decided by
 #: an organiser of the household's region: kept whatever its outcome, so it has a history.
@@ -194,7 +197,7 @@ OUTGOING = NodeTable(
 )
 
 NODE_TABLES = (REGION, HOUSEHOLD, PERSON, CADRE, ORG, SERVICE, PROBLEM, LISTING, REMINDER, REVISION, USER, TOKEN,
-               AUDIT, MESSAGE, OUTGOING, AUX_REQUEST, CLAIM)
+               AUDIT, MESSAGE, OUTGOING, AUX_REQUEST, CLAIM, CREATION)
 NODES = {t.label: t for t in NODE_TABLES}
 
 _PAIRING = {
