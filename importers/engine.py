@@ -32,11 +32,15 @@ from graph_schema.pairing.service import (
     load_pairing_state,
     pair_many,
 )
-from graph_schema.identifiers import region_prefix
+from graph_schema.identifiers import region_ancestors, region_prefix
 from graph_schema.records import BatchResult, fetch_by_keys
 from graph_schema.region.service import upsert_regions
+from graph_schema.service.catalogue import Catalogue, catalogue_in, upsert_service_types
+from graph_schema.service.deliveries import check_delivery, record_deliveries
+from graph_schema.service.needs import check_need, record_needs
+from graph_schema.service.offers import check_offer, upsert_offers
 from graph_schema.store.base import GraphStore, Tx
-from graph_schema.store.schema import CADRE, HOUSEHOLD, ORG, PERSON
+from graph_schema.store.schema import CADRE, HOUSEHOLD, ORG, PERSON, REGION
 from importers import mapping
 from importers.contract import SPECS, Code, FileSpec
 from importers.mapping import Problem, Row, RowRejected
@@ -198,10 +202,14 @@ def check_rows(f: FileResult, progress: Progress | None = None) -> None:
         except RowRejected as exc:
             f.reject(number, exc.problems)
             continue
-        key = tuple(values.get(k) if not hasattr(record, k) else getattr(record, k) for k in spec.key)
+        if spec.identity:
+            key: tuple = (getattr(record, spec.identity),)
+        else:
+            key = tuple(values.get(k) if not hasattr(record, k) else getattr(record, k) for k in spec.key)
         if key in keys:
-            column = spec.columns[[c.field for c in spec.columns].index(spec.key[0])]
-            f.reject(number, [Problem(f.name, number, column.header, mapping._shown(values.get(spec.key[0])),
+            named = "record_no" if getattr(record, "record_no", None) else next(k for k in spec.key if k != "record_no")
+            column = spec.column(named)
+            f.reject(number, [Problem(f.name, number, column.header, mapping._shown(values.get(named)),
                                       Code.DUPLICATE_KEY, f"与第 {keys[key]} 行重复（同一文件中不能出现两次）",
                                       f"repeats row {keys[key]} of this file")])
             continue
@@ -276,6 +284,69 @@ def check_references(store: GraphStore, files: list[FileResult]) -> None:
         state.orgs |= orgs
         _, result = decide_entries(state, records)
         _refuse_all(entries, result, _ledger_column)
+    _check_services(store, files, orgs)
+
+
+class UnknownRegion(JieduiError):
+    code = Code.UNKNOWN_REGION
+
+    def __init__(self, code: str) -> None:
+        super().__init__(f"区划代码「{code}」既不在本次导入的区划.csv中，也不在图库中",
+                         f"region '{code}' is neither in this import's 区划.csv nor in the store", entity="region")
+
+
+def unknown_regions(store: GraphStore, files: list[FileResult], codes: set[str]) -> set[str]:
+    """The region codes in neither 区划.csv of this import (a code there brings its ancestors) nor
+    the store: the data contract's UNKNOWN_REGION rule."""
+    named = {r.code for _, _, r in _records(files, "regions")}
+    named |= {a for code in named for a in region_ancestors(code)}
+    rest = sorted(set(codes) - named)
+    stored = store.read(lambda tx: fetch_by_keys(tx, REGION, rest, ["code"])) if rest else {}
+    return set(rest) - set(stored)
+
+
+def _check_services(store: GraphStore, files: list[FileResult], orgs: set[str]) -> None:
+    """The service files' references, on the store's catalogue overlaid by this import's."""
+    offers, needs, deliveries = (_records(files, kind) for kind in ("offers", "needs", "deliveries"))
+    if not (offers or needs or deliveries):
+        return
+    stored = store.read(catalogue_in)
+    catalogue = Catalogue({**stored.types, **{r.code: r for _, _, r in _records(files, "service_types")}})
+    named = {r.id_number for _, _, r in _records(files, "persons")}
+    wanted = sorted({r.id_number for _, _, r in needs + deliveries} - named)
+    persons = named | set(store.read(lambda tx: fetch_by_keys(tx, PERSON, wanted, ["id_number"])))
+    usccs = sorted({r.uscc for _, _, r in offers + deliveries if r.uscc} - orgs)
+    orgs = orgs | set(store.read(lambda tx: fetch_by_keys(tx, ORG, usccs, ["uscc"])))
+    unknown = unknown_regions(store, files, {r.region_code for _, _, r in offers})
+    _refuse_all(offers, BatchResult(errors=[(i, UnknownRegion(r.region_code)) for i, (_, _, r) in enumerate(offers)
+                                            if r.region_code in unknown]), _service_column)
+    offers = _records(files, "offers")
+    regions = {r.region_code for _, _, r in offers}
+    for items, check in ((offers, lambda r: check_offer(r, catalogue, orgs, regions)),
+                         (needs, lambda r: check_need(r, catalogue, persons)),
+                         (deliveries, lambda r: check_delivery(r, catalogue, persons, orgs))):
+        result = BatchResult()
+        for index, (_, _, record) in enumerate(items):
+            try:
+                check(record)
+            except JieduiError as exc:
+                result.errors.append((index, exc))
+        _refuse_all(items, result, _service_column)
+
+
+def _service_column(error: JieduiError, rec: Any) -> tuple[str, str]:
+    entity, field_zh = error.details.get("entity"), error.details.get("field")
+    if entity == "person":
+        return "身份证号", rec.id_number
+    if entity == "service":
+        return "服务编码", rec.service_code
+    if entity == "organisation":
+        return "统一社会信用代码", rec.uscc
+    if entity == "region":
+        return "服务区划代码", rec.region_code
+    if field_zh in ("类别", "评估日期", "服务日期"):
+        return field_zh, str(error.details.get("value", ""))
+    return "身份证号", getattr(rec, "id_number", "") or ""
 
 
 @dataclass
@@ -295,11 +366,13 @@ def _places(store: GraphStore, files: list[FileResult]) -> _Places:
     orgs = {r.uscc: [r.service_region_code] for _, _, r in _records(files, "orgs")}
     persons = {r.id_number: [r.household_no] for _, _, r in _records(files, "persons")}
     refs = [r for kind in ("pairings", "ledger") for _, _, r in _records(files, kind)]
+    services = [r for kind in ("offers", "deliveries") for _, _, r in _records(files, kind)]
     household_keys = set(households) | {r.household_no for _, _, r in _records(files, "persons")} | \
         {r.household_no for r in refs}
     cadre_keys = set(cadres) | {r.cadre_no for r in refs if getattr(r, "cadre_no", None)}
-    org_keys = set(orgs) | {r.uscc for r in refs if getattr(r, "uscc", None)}
-    person_keys = set(persons) | {r.id_number for _, _, r in _records(files, "listings")}
+    org_keys = set(orgs) | {r.uscc for r in refs + services if getattr(r, "uscc", None)}
+    person_keys = set(persons) | {r.id_number for kind in ("listings", "needs", "deliveries")
+                                  for _, _, r in _records(files, kind)}
 
     def work(tx: Tx) -> tuple[dict, dict, dict, dict]:
         stored_persons = fetch_by_keys(tx, PERSON, sorted(person_keys), ["id_number", "household_no"])
@@ -333,7 +406,10 @@ def check_bound(store: GraphStore, files: list[FileResult], bound: str) -> None:
     that refer to such records are rejected too: a disabled person, pairing or ledger row whose
     household lies outside, a one-to-one pairing or ledger row of a cadre stationed outside, an
     auxiliary pairing or ledger row of an organisation that does not serve the region (one that
-    serves a wider region holding it does). A department listing belongs to its person's
+    serves a wider region holding it does). Of the service files: an offer whose region lies
+    outside, or whose organisation does not serve the region; a need or delivery of a person
+    outside (a delivery also by its organisation, as a ledger row); every catalogue row unless the
+    bound is a province (the catalogue is shared by every region). A department listing belongs to its person's
     household; a person the registry does not know is placed by the county of their ID number,
     so only a bound of a county or wider accepts them. References nobody knows are left to
     :func:`check_references` (UNKNOWN_REFERENCE).
@@ -408,6 +484,16 @@ def check_bound(store: GraphStore, files: list[FileResult], bound: str) -> None:
                 org_ref(getattr(r, "uscc", None))
         if kind == "listings":
             return None if person_inside(r.id_number) else ("身份证号", r.id_number, "该人员", "the person")
+        if kind == "service_types":  # one catalogue for every region: a province's organiser keeps it
+            return None if len(bound) <= 2 else ("服务编码", r.code, "全省共用的服务目录", "the shared service catalogue")
+        if kind == "offers":
+            if not inside(r.region_code):
+                return "服务区划代码", r.region_code, f"服务区划「{r.region_code}」", f"service region {r.region_code}"
+            return org_ref(r.uscc)
+        if kind in ("needs", "deliveries"):
+            if not person_inside(r.id_number):
+                return "身份证号", r.id_number, "该人员", "the person"
+            return org_ref(getattr(r, "uscc", None))
         return None
 
     for f in files:
@@ -498,13 +584,19 @@ def apply(store: GraphStore, files: list[FileResult], progress: Progress | None 
         "orgs": lambda recs, _: upsert_orgs(store=store, orgs=recs),
         "ledger": lambda recs, tick: log_entries(store=store, entries=recs, progress=tick),
         "listings": lambda recs, tick: upsert_listings(store=store, listings=recs, progress=tick),
+        "service_types": lambda recs, _: upsert_service_types(store=store, types=recs),
+        "offers": lambda recs, _: upsert_offers(store=store, offers=recs),
+        "needs": lambda recs, tick: record_needs(store=store, needs=recs, progress=tick),
+        "deliveries": lambda recs, tick: record_deliveries(store=store, deliveries=recs, progress=tick),
     }
+    columns = {"ledger": _ledger_column, "offers": _service_column, "needs": _service_column,
+               "deliveries": _service_column}
     for f in sorted(files, key=lambda f: f.spec.order):
         kind = f.spec.kind
         if kind == "pairings":
             _apply_pairings(store, f, tick(f))
         else:
-            column_of = _ledger_column if kind == "ledger" else household_column
+            column_of = columns.get(kind, household_column)
             _apply_one(f, lambda recs, f=f, kind=kind: writers[kind](recs, tick(f)), column_of)
         store.checkpoint()
 
