@@ -1,18 +1,20 @@
-"""A whole-store backup, engine-neutral: the contract's eight files (:mod:`importers.export`) plus
+"""A whole-store backup, engine-neutral: the contract's twelve files (:mod:`importers.export`) plus
 what those files do not carry, and its restore into an empty store of either engine.
 
 Layout of a backup folder::
 
-    区划.csv … 部门名单.csv      the export (rows sorted by natural key)
+    区划.csv … 服务记录.csv      the export (rows sorted by natural key)
     extra/<Table>.jsonl         one JSON object per line, per extra node or edge table
     manifest.json               format version, time, rows and SHA-256 of every file above
 
 The extra tables are those no contract file holds: the exclusion list (``EXCLUDED``), certificate
 reminders, revisions, users and tokens (token hashes only, password hashes as stored), the audit
-trail, the services a person needs or receives; and the pairing edges with their ids, source and
+trail, the referrals with their edges; and the pairing edges with their ids, source and
 proposal (the pairing file carries neither). ``LISTED``, ``MEMBER_OF``, ``IN_REGION``,
-``PART_OF``, ``STATIONED_IN``, ``SERVES``, ``HAS_PROBLEM`` and the ``Problem`` nodes are derived by
-the import from the contract files, so they are not stored twice.
+``PART_OF``, ``STATIONED_IN``, ``SERVES``, ``HAS_PROBLEM`` and the ``Problem`` nodes, and the
+service files' edges (``HAS_NEED``, ``OF``, ``OFFERS``, ``COVERS``, ``RECEIVED``, ``DELIVERED``)
+are derived by the import from the contract files, so they are not stored twice. Referrals are
+written after the import, so the deliveries it imports complete none of them.
 
 Dates are ISO strings (``YYYY-MM-DD``), typed back on restore from the table's declared
 :class:`~graph_schema.store.schema.Kind`. Lines are sorted, so two backups of the same graph have
@@ -36,8 +38,8 @@ from typing import Any
 from graph_schema.errors import JieduiError
 from graph_schema.store.base import GraphStore, Tx, chunks
 from graph_schema.store.schema import (
-    AUDIT, AUX_PAIRED_WITH, EXCLUDED, NEEDS, NODE_TABLES, NODES, PAIRED_WITH, RECEIVES, REL_TABLES, REMINDER,
-    REVISION, SERVICE, TOKEN, USER, Kind, NodeTable, RelTable,
+    AUDIT, AUX_PAIRED_WITH, EXCLUDED, HAS_REFERRAL, NODE_TABLES, NODES, PAIRED_WITH, REFERRAL, REFERRED_TO,
+    REL_TABLES, REMINDER, REVISION, TOKEN, USER, Kind, NodeTable, RelTable,
 )
 from importers.engine import ImportResult, run_import
 from importers.export import export, node_rows
@@ -49,9 +51,9 @@ EXTRA = "extra"
 BATCH = 20_000
 
 #: node tables no contract file carries, in restore order
-EXTRA_NODES: tuple[NodeTable, ...] = (SERVICE, REMINDER, REVISION, USER, TOKEN, AUDIT)
+EXTRA_NODES: tuple[NodeTable, ...] = (REFERRAL, REMINDER, REVISION, USER, TOKEN, AUDIT)
 #: edge tables no contract file carries, or carries without every property (the pairings)
-EXTRA_RELS: tuple[RelTable, ...] = (EXCLUDED, PAIRED_WITH, AUX_PAIRED_WITH, RECEIVES, NEEDS)
+EXTRA_RELS: tuple[RelTable, ...] = (EXCLUDED, PAIRED_WITH, AUX_PAIRED_WITH, HAS_REFERRAL, REFERRED_TO)
 #: edges the import writes from the pairing file, replaced on restore by their exact copies
 REPLACED = (PAIRED_WITH, AUX_PAIRED_WITH)
 

@@ -156,7 +156,7 @@ def test_cli_backup_and_restore(engine, store, tmp_path):
     made = runner.invoke(app, ["backup", "--out", str(tmp_path / "b"), "--store", location])
     assert made.exit_code == 0, made.output
     manifest = json.loads((tmp_path / "b" / MANIFEST).read_text(encoding="utf-8"))
-    assert manifest["format"] == "jiedui-backup" and len(manifest["files"]) == 8 + 11
+    assert manifest["format"] == "jiedui-backup" and len(manifest["files"]) == 12 + 11
     refused = runner.invoke(app, ["restore", str(tmp_path / "b"), "--store", location])
     assert refused.exit_code == 2 and "not empty" in refused.output
     target = str(tmp_path / "restored")
