@@ -17,7 +17,8 @@ from graph_schema.service.models import DEFAULT_CATALOGUE, DEFAULT_TIME_LIMIT, S
 from graph_schema.store.base import GraphStore, Tx
 from graph_schema.store.schema import SERVICE_TYPE
 
-_ALL = "MATCH (s:ServiceType) RETURN " + ", ".join(f"s.{c} AS {c}" for c in SERVICE_TYPE.columns)
+_COLUMNS = ", ".join(f"s.{c} AS {c}" for c in SERVICE_TYPE.columns)
+_ALL = "MATCH (s:ServiceType) RETURN " + _COLUMNS
 
 
 @dataclass(frozen=True)

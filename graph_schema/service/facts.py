@@ -41,10 +41,11 @@ from dataclasses import dataclass, field
 
 from graph_schema.enums import DeliveryOutcome, NeedStatus, NeedSource
 from graph_schema.identifiers import region_prefix
+from graph_schema.monitoring import risk
 from graph_schema.monitoring.common import SCOPED_HOUSEHOLDS
 from graph_schema.service.catalogue import Catalogue, catalogue_in
 from graph_schema.service.models import Offer, Referral, registry_need_id
-from graph_schema.store.base import Tx
+from graph_schema.store.base import Tx, chunks
 from graph_schema.store.schema import OFFER, REFERRAL
 
 #: The scope's persons (``$prefix``); the WITH makes the engine start from the regions.
@@ -62,12 +63,13 @@ DELIVERIES = (
     "RETURN p.id_number AS id_number, d.delivery_id AS delivery_id, d.service_code AS service_code, "
     "d.delivered_on AS delivered_on, d.outcome AS outcome, d.uscc AS uscc"
 )
+_REFERRAL_COLUMNS = ", ".join(f"r.{c} AS {c}" for c in REFERRAL.columns)
+_OFFER_COLUMNS = ", ".join(f"o.{c} AS {c}" for c in OFFER.columns)
 REFERRALS = (
     _SCOPED_PERSONS + "MATCH (p)-[:HAS_REFERRAL]->(r:Referral) WITH p, r WHERE r.made_on <= $as_of RETURN "
-    + ", ".join(f"r.{c} AS {c}" for c in REFERRAL.columns)
+    + _REFERRAL_COLUMNS
 )
-OFFERS = ("MATCH (g:Org)-[:OFFERS]->(o:Offer) RETURN g.name AS org_name, "
-          + ", ".join(f"o.{c} AS {c}" for c in OFFER.columns))
+OFFERS = "MATCH (g:Org)-[:OFFERS]->(o:Offer) RETURN g.name AS org_name, " + _OFFER_COLUMNS
 
 
 @dataclass(frozen=True)
@@ -134,10 +136,6 @@ class Episode:
         if self.closed_on is not None and self.closed_on <= opened:
             return False  # superseded on the day it was confirmed
         return opened <= end and (self.closed_on is None or self.closed_on > start)
-
-    @property
-    def subject(self) -> str | None:
-        return self.service_code
 
     def covered_by(self, a: Assessment) -> bool:
         return (self.closed_on is None and self.category == a.category
@@ -219,6 +217,25 @@ class ServiceFacts:
                 if o.active_on(day) and covers(o.region_code, village)
                 and (o.service_code == service_code if service_code
                      else self.catalogue.category(o.service_code) == category)]
+
+
+_HOUSEHOLD_RISK = (
+    "UNWIND $keys AS k MATCH (h:Household {household_no: k}) OPTIONAL MATCH (p:Person)-[:MEMBER_OF]->(h) "
+    "RETURN h.household_no AS household_no, h.monitoring AS monitoring, h.tekun AS tekun, h.dibao AS dibao, "
+    "h.elderly_carer AS elderly_carer, h.labour AS labour, count(p) AS disabled, "
+    "sum(CASE WHEN p.grade <= 2 THEN 1 ELSE 0 END) AS severe"
+)
+
+
+def household_risk(tx: Tx, household_nos: Sequence[str]) -> dict[str, risk.RiskFacts]:
+    """The risk facts (``monitoring.risk``) of some households, in one keyed read."""
+    out = {}
+    for part in chunks(sorted(set(household_nos)), 20_000):
+        for r in tx.run(_HOUSEHOLD_RISK, {"keys": list(part)}):
+            out[r["household_no"]] = risk.RiskFacts(
+                monitoring=r["monitoring"], tekun=r["tekun"], dibao=r["dibao"], elderly_carer=r["elderly_carer"],
+                labour=r["labour"], disabled=int(r["disabled"] or 0), severe=int(r["severe"] or 0))
+    return out
 
 
 def _person(row: dict) -> PersonFacts:

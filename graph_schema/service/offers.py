@@ -13,14 +13,18 @@ service region is not required to hold it: a provincial hospital may offer one c
 
 from __future__ import annotations
 
+import datetime as dt
+from collections import defaultdict
 from collections.abc import Sequence
 
 from graph_schema.access.models import EVERYTHING, Scope
+from graph_schema.enums import DeliveryOutcome
 from graph_schema.errors import JieduiError, NotFound
 from graph_schema.pagination import Page, PageRequest, page_of
 from graph_schema.records import BatchResult, fetch_by_keys, require_unique, upsert_nodes
 from graph_schema.region.service import scope_prefix
 from graph_schema.service.catalogue import Catalogue, catalogue_in, ensure_catalogue
+from graph_schema.service.facts import covers
 from graph_schema.service.models import Offer
 from graph_schema.store.base import GraphStore, Tx
 from graph_schema.store.schema import COVERS, OF, OFFER, OFFERS, ORG, REGION, SERVICE_TYPE
@@ -65,6 +69,45 @@ def upsert_offers(*, store: GraphStore, offers: Sequence[Offer]) -> BatchResult:
 
 
 _COLUMNS = ", ".join(f"o.{c} AS {c}" for c in OFFER.columns)
+
+_SERVED_BY = (
+    "UNWIND $keys AS k MATCH (g:Org {uscc: k})-[:DELIVERED]->(d:Delivery) "
+    "WITH g, d WHERE d.delivered_on >= $year AND d.delivered_on <= $as_of AND d.outcome <> $not_done "
+    "MATCH (p:Person)-[:RECEIVED]->(d) MATCH (p)-[:MEMBER_OF]->(h:Household) "
+    "RETURN DISTINCT g.uscc AS uscc, d.service_code AS service_code, p.id_number AS id_number, h.region_code AS village"
+)
+_REFERRED_TO = (
+    "UNWIND $keys AS k MATCH (r:Referral)-[:REFERRED_TO]->(g:Org {uscc: k}) "
+    "WITH g, r WHERE r.made_on <= $as_of AND (r.closed_on IS NULL OR r.closed_on > $as_of) "
+    "MATCH (p:Person)-[:HAS_REFERRAL]->(r) MATCH (p)-[:MEMBER_OF]->(h:Household) "
+    "RETURN DISTINCT g.uscc AS uscc, r.service_code AS service_code, r.category AS category, "
+    "p.id_number AS id_number, h.region_code AS village"
+)
+
+
+def offer_room(tx: Tx, offers: Sequence[Offer], as_of: dt.date, catalogue: Catalogue) -> dict[str, int | None]:
+    """Each offer's room on ``as_of`` (None: not limited): its 年度容量 less the persons it holds
+    this year, those of its region who received its service from the organisation since 1
+    January (a counting delivery), and those the organisation has an open referral of for them
+    (of its service, or of its category for a need of a whole category). Never below 0."""
+    limited = [o for o in offers if o.capacity is not None]
+    usccs = sorted({o.uscc for o in limited})
+    held: dict[tuple[str, str], set[tuple[str, str]]] = defaultdict(set)  # (uscc, service) → (person, village)
+    if usccs:
+        params = {"keys": usccs, "as_of": as_of, "year": dt.date(as_of.year, 1, 1),
+                  "not_done": DeliveryOutcome.NOT_DONE.value}
+        for r in tx.run(_SERVED_BY, params):
+            if catalogue.counted(r["service_code"]):
+                held[r["uscc"], r["service_code"]].add((r["id_number"], r["village"]))
+        for r in tx.run(_REFERRED_TO, {"keys": usccs, "as_of": as_of}):
+            codes = [r["service_code"]] if r["service_code"] else catalogue.codes(r["category"])
+            for code in codes:
+                held[r["uscc"], code].add((r["id_number"], r["village"]))
+    room: dict[str, int | None] = {o.offer_id: None for o in offers}
+    for o in limited:
+        used = {number for number, village in held[o.uscc, o.service_code] if covers(o.region_code, village)}
+        room[o.offer_id] = max(0, o.capacity - len(used))
+    return room
 
 
 def list_offers(*, store: GraphStore, region: str | None = None, uscc: str | None = None,

@@ -57,8 +57,9 @@ _PERSON_FACTS = ("UNWIND $keys AS k MATCH (p:Person {id_number: k}) OPTIONAL MAT
 _ASSESSMENTS = ("UNWIND $keys AS k MATCH (p:Person {id_number: k}) OPTIONAL MATCH (p)-[:HAS_NEED]->(n:Need) "
                 "RETURN p.id_number AS id_number, n.need_id AS need_id, n.service_code AS service_code, "
                 "n.category AS category, n.assessed_on AS assessed_on, n.status AS status, n.source AS source")
+_OFFER_COLUMNS = ", ".join(f"o.{c} AS {c}" for c in OFFER.columns)
 _ORG_OFFERS = ("UNWIND $keys AS k MATCH (g:Org {uscc: k}) OPTIONAL MATCH (g)-[:OFFERS]->(o:Offer) RETURN g.uscc AS org, "
-               + ", ".join(f"o.{c} AS {c}" for c in OFFER.columns))
+               + _OFFER_COLUMNS)
 
 
 class ReferralRequest(Model):
