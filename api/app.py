@@ -16,7 +16,7 @@ from api.report_cache import ReportCache
 from api.security import SecurityHeaders
 from api.throttle import Throttle
 from api.graphql import router as graphql_router
-from api.rest import audit, cadres, households, imports, ledger, matcher, orgs, pairings, reports
+from api.rest import audit, cadres, households, imports, ledger, matcher, orgs, pairings, reports, services
 from api import web
 from graph_schema.access.audit import AuditLog
 from graph_schema.store import GraphStore
@@ -49,7 +49,7 @@ def create_app(store: GraphStore, *, audit_interval: float = 0.5, token_ttl: flo
     app.add_middleware(SecurityHeaders)
     errors.install(app, html=web.error_page)
     app.include_router(households.router, prefix=API)
-    for module in (cadres, orgs, pairings, matcher, ledger, imports, reports, audit):
+    for module in (cadres, orgs, pairings, matcher, ledger, services, imports, reports, audit):
         app.include_router(module.router, prefix=API)
     app.include_router(graphql_router())
     web.install(app)
