@@ -186,7 +186,7 @@ class ReferralExists(RuleViolation):
                          need_id=need_id, referral_id=referral_id)
 
 
-class ReferralState(RuleViolation):
+class ReferralStatusConflict(RuleViolation):
     """A referral's status does not allow the change (accepting a closed one …)."""
 
     code = "REFERRAL_STATE"

@@ -39,7 +39,7 @@ from graph_schema.errors import (
     NoOffer,
     NotFound,
     ReferralExists,
-    ReferralState,
+    ReferralStatusConflict,
 )
 from graph_schema.models import IdNumber, Key, Model, OptionalText, Uscc, today
 from graph_schema.pagination import Page, PageRequest, page_of
@@ -228,7 +228,7 @@ def _change(store: GraphStore, referral_id: str, on: dt.date | None, action: tup
         if referral is None:
             raise NotFound("转介", "referral", referral_id)
         if referral.status not in allowed:
-            raise ReferralState(referral_id, referral.status.value, *action)
+            raise ReferralStatusConflict(referral_id, referral.status.value, *action)
         if day < referral.made_on:
             raise DateOrder(f"日期 {day} 早于转介日期 {referral.made_on}",
                             f"{day} is before the referral was made ({referral.made_on})")
