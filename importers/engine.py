@@ -547,6 +547,8 @@ def _ledger_column(error: JieduiError, rec: Any) -> tuple[str, str]:
         return "户编号", rec.household_no
     if error.code in ("FUTURE_DATE",):
         return "日期", str(rec.entry_date)
+    if error.code == "RECORD_CONFLICT":
+        return "记录编号", rec.record_no
     if error.code == "DATE_ORDER" or error.code.startswith("PROBLEM"):
         return "问题编号", rec.problem_no or ""
     return "户编号", rec.household_no
