@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import filecmp
+from collections import Counter
 import json
 from pathlib import Path
 
@@ -25,6 +26,8 @@ from graph_schema.store import GraphStore
 from graph_schema.store.embedded import EmbeddedStore
 from graph_schema.store.neo4j import Neo4jStore
 from graph_schema.store.schema import NODE_TABLES, NODES, REL_TABLES
+from graph_schema.identifiers import region_prefix
+from graph_schema.service.referrals import ReferralRequest, accept_referral, refer_many
 from importers.backup import EXTRA, MANIFEST, BackupError, backup, restore
 from importers.engine import run_import
 from importers.synth_files import synth_to_dir
@@ -74,10 +77,26 @@ def fill(store: GraphStore, folder: Path) -> None:
     store.write(lambda tx: audit.record(tx, [
         audit.entry(user, "read", "GET /api/v1/households/{household_no}", "household", [pair["hh"]], "req-1"),
         audit.entry(user, "write", "POST /exclusions", "household", [pair["hh"], "x"], "req-2")]))
+    # referrals, which no contract file carries: one answered (its history a revision), one open
+    needs = store.query("MATCH (p:Person)-[:HAS_NEED]->(n:Need) MATCH (p)-[:MEMBER_OF]->(h:Household) "
+                        "RETURN p.id_number AS person, n.need_id AS need, n.service_code AS code, n.status AS status, "
+                        "n.assessed_on AS day, h.region_code AS village ORDER BY person, need")
+    offers = store.query("MATCH (o:Offer) WHERE o.valid_to IS NULL RETURN o.uscc AS org, o.service_code AS code, "
+                         "o.region_code AS region, o.valid_from AS start ORDER BY org, code, region")
+    assessed = Counter(r["person"] for r in needs)
+    open_needs = [(r, o) for r in needs for o in offers
+                  if assessed[r["person"]] == 1 and r["status"] == "已确认" and r["code"] == o["code"]
+                  and r["village"].startswith(region_prefix(o["region"]))][:2]
+    made = refer_many(store=store, requests=[ReferralRequest(id_number=r["person"], need_id=r["need"], provider_uscc=o["org"],
+                                                             made_on=max(r["day"], o["start"]), made_by="organiser")
+                                             for r, o in open_needs])
+    assert len(made.created) == 2, made.errors
+    accept_referral(store=store, referral_id=made.created[0])
     data = dump(store)
     for table in ("Household", "Person", "Cadre", "Org", "Problem", "Listing", "Reminder", "Revision", "User",
                   "Token", "AuditEntry", "PAIRED_WITH", "AUX_PAIRED_WITH", "ASSISTED", "EXCLUDED", "LISTED",
-                  "HAS_PROBLEM"):
+                  "HAS_PROBLEM", "ServiceType", "Need", "Offer", "Delivery", "Referral", "HAS_NEED", "OF", "OFFERS",
+                  "COVERS", "RECEIVED", "DELIVERED", "HAS_REFERRAL", "REFERRED_TO"):
         assert data[table], f"{table} is empty: the test would prove nothing for it"
     ends = store.query("MATCH ()-[p:PAIRED_WITH]->() RETURN count(p) AS n, count(p.ended_on) AS ended")[0]
     assert 0 < ends["ended"] < ends["n"]
