@@ -850,7 +850,7 @@ class _Services:
                     start = self.day(400, 1100)
                     offer = _offer({
                         "uscc": org.uscc, "service_code": code, "region_code": region,
-                        "capacity": None if rng.random() < UNLIMITED_OFFER else max(10, round(people * 0.6, -1)),
+                        "capacity": None if rng.random() < UNLIMITED_OFFER else max(10, 10 * round(people * 0.06)),
                         "modes": [OfferMode.CENTRE, OfferMode.HOME] if rng.random() < 0.6 else [OfferMode.CENTRE],
                         "valid_from": start, "valid_to": self.day(30, 300) if ended else None,
                         "designated_until": self.as_of + dt.timedelta(days=180 + int(rng.random() * 800))
@@ -897,9 +897,12 @@ class _Services:
             closing = rng.random()
             if closing < NEED_MET + NEED_DROPPED and (self.as_of - on).days > 60:
                 later = on + dt.timedelta(days=30 + int(rng.random() * ((self.as_of - on).days - 30)))
-                add(_need({**need.__dict__, "assessed_on": later, "status": NeedStatus.MET if closing < NEED_MET
+                met = closing < NEED_MET
+                add(_need({**need.__dict__, "assessed_on": later, "status": NeedStatus.MET if met
                            else NeedStatus.NOT_NEEDED, "note": None}))
                 wanted.pop(category, None)
+                if met:  # served, then found met
+                    self.deliver(h, p, category, code, on, until=later)
                 continue
             wanted[category] = on
             open_needs[category] = (code, on, need.need_id, given_code)
@@ -917,10 +920,14 @@ class _Services:
                 return o.uscc, None
         return None, DEPT_OF.get(category, ServiceDept.DPF)
 
-    def deliver(self, h: Household, p: Person, category: str, code: str, confirmed: dt.date | None) -> None:
+    def deliver(self, h: Household, p: Person, category: str, code: str, confirmed: dt.date | None,
+                until: dt.date | None = None) -> None:
         rng = self.rng
-        first = max(confirmed or self.as_of - dt.timedelta(days=364), self.as_of - dt.timedelta(days=364))
-        span = (self.as_of - first).days
+        year = dt.date(self.as_of.year, 1, 1)  # in the year the rates are reported for
+        first = max(confirmed or year, year)
+        span = ((until or self.as_of) - first).days
+        if span < 0:
+            return
         uscc, dept = self.provider(h, code, category)
         times = 1 + int(rng.random() * 3) if category == "康复" else 1
         seen: set[dt.date] = set()
@@ -1006,15 +1013,10 @@ def load(store, data: SynthData, progress=None) -> dict[str, dict[str, int]]:
     from graph_schema.service.deliveries import record_deliveries
     from graph_schema.service.needs import record_needs
     from graph_schema.service.offers import upsert_offers
-    from graph_schema.service.referrals import write_referrals
 
     def tick(kind: str):
         return (lambda n: progress(kind, n)) if progress else None
 
-    def referrals() -> dict[str, int]:  # after the deliveries, which would complete open ones
-        for start in range(0, len(data.referrals), 10_000):
-            store.write(lambda tx, start=start: write_referrals(tx, data.referrals[start:start + 10_000]))
-        return {"created": len(data.referrals)}
 
     return {
         "regions": upsert_regions(store=store, regions=data.regions).counts(),
@@ -1031,5 +1033,15 @@ def load(store, data: SynthData, progress=None) -> dict[str, dict[str, int]]:
         "offers": upsert_offers(store=store, offers=data.offers).counts(),
         "needs": record_needs(store=store, needs=data.needs, progress=tick("needs")).counts(),
         "deliveries": record_deliveries(store=store, deliveries=data.deliveries, progress=tick("deliveries")).counts(),
-        "referrals": referrals(),
+        "referrals": load_referrals(store, data.referrals),  # after the deliveries, which would complete them
     }
+
+
+def load_referrals(store, referrals: list[service.Referral]) -> dict[str, int]:
+    """Write the generated referrals as they are (no contract file carries referrals, so an import
+    of the generated files is followed by this)."""
+    from graph_schema.service.referrals import write_referrals
+
+    for start in range(0, len(referrals), 10_000):
+        store.write(lambda tx, start=start: write_referrals(tx, referrals[start:start + 10_000]))
+    return {"created": len(referrals)}

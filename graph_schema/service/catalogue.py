@@ -27,6 +27,11 @@ class Catalogue:
 
     types: dict[str, ServiceType]
 
+    def __post_init__(self) -> None:
+        # plain lookups: reports ask for a category once per delivery read (an enum's value is slow)
+        object.__setattr__(self, "_categories", {c: t.category.value for c, t in self.types.items()})
+        object.__setattr__(self, "_counted", {c for c, t in self.types.items() if t.counts})
+
     def __contains__(self, code: object) -> bool:
         return code in self.types
 
@@ -39,15 +44,13 @@ class Catalogue:
     def category(self, code: str | None, fallback: str | None = None) -> str | None:
         """A service's category (the catalogue's word is final: a stored need keeps the category
         it was recorded with only when its code has left the catalogue)."""
-        found = self.types.get(code) if code else None
-        return found.category.value if found else fallback
+        return self._categories.get(code, fallback) if code else fallback
 
     def codes(self, category: str) -> list[str]:
-        return sorted(c for c, t in self.types.items() if t.category.value == category)
+        return sorted(c for c, k in self._categories.items() if k == category)
 
     def counted(self, code: str) -> bool:
-        found = self.types.get(code)
-        return bool(found and found.counts)
+        return code in self._counted
 
     def time_limit(self, code: str | None, category: str) -> int:
         """The service's 办理时限, or for a need of a whole category the shortest of its services."""
