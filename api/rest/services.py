@@ -150,7 +150,7 @@ def _delivery(d: Delivery, scope: Scope) -> dict:
     return _masked(schemas.plain(d) | {"delivery_id": d.delivery_id}, scope)
 
 
-def _referral(r: Referral, scope: Scope) -> dict:
+def referral_out(r: Referral, scope: Scope) -> dict:
     return _masked(schemas.plain(r), scope)
 
 
@@ -295,7 +295,7 @@ def referrals(who: Annotated[Caller, Depends(caller)], region: RegionQ = None,
     found = list_referrals(store=who.store, scope=who.scope, region=region, status=state,
                            page=PageRequest(page, page_size))
     who.read("person", [r.id_number for r in found.items])
-    return schemas.page_out(found, lambda r: _referral(r, who.scope))
+    return schemas.page_out(found, lambda r: referral_out(r, who.scope))
 
 
 @router.get("/persons/{id_number}/referrals", response_model=list[ReferralOut], responses=ERRORS)
@@ -311,7 +311,7 @@ def person_referrals(id_number: str, who: Annotated[Caller, Depends(caller)]) ->
         get_person(store=who.store, id_number=id_number, scope=who.scope)
         found = who.store.read(lambda tx: referrals_in(tx, [id_number]))[id_number]
     who.read("person", [id_number])
-    return [_referral(r, who.scope) for r in found]
+    return [referral_out(r, who.scope) for r in found]
 
 
 @router.post("/referrals", response_model=ReferralOut, status_code=status.HTTP_201_CREATED, responses=WRITE_ERRORS)
@@ -321,19 +321,19 @@ def post_referral(body: ReferralIn, who: Annotated[Caller, Depends(caller)]) -> 
     request = ReferralRequest(id_number=body.id_number, need_id=body.need_id, provider_uscc=body.provider_uscc,
                               provider_dept=body.provider_dept, made_by=who.user.user_id, note=body.note,
                               **({"made_on": body.made_on} if body.made_on else {}))
-    return _referral(operations.refer(who, request), who.scope)
+    return referral_out(operations.refer(who, request), who.scope)
 
 
 @router.post("/referrals/{referral_id}/accept", response_model=ReferralOut, responses=WRITE_ERRORS)
 def accept(referral_id: str, body: AnswerIn, who: Annotated[Caller, Depends(caller)]) -> dict:
     """接收转介 / the organisation a referral is sent to accepts it."""
-    return _referral(operations.answer_referral(who, referral_id, True, on=body.on), who.scope)
+    return referral_out(operations.answer_referral(who, referral_id, True, on=body.on), who.scope)
 
 
 @router.post("/referrals/{referral_id}/reject", response_model=ReferralOut, responses=WRITE_ERRORS)
 def reject(referral_id: str, body: AnswerIn, who: Annotated[Caller, Depends(caller)]) -> dict:
     """拒绝转介 / the organisation a referral is sent to turns it down, with a reason."""
-    return _referral(operations.answer_referral(who, referral_id, False, body.reason, body.note, body.on), who.scope)
+    return referral_out(operations.answer_referral(who, referral_id, False, body.reason, body.note, body.on), who.scope)
 
 
 @router.post("/referrals/{referral_id}/withdraw", response_model=ReferralOut, responses=WRITE_ERRORS)
@@ -341,7 +341,7 @@ def withdraw(referral_id: str, body: AnswerIn, who: Annotated[Caller, Depends(ca
     """撤回转介 / the organiser withdraws an open referral, with a reason."""
     if body.reason is None:
         raise InvalidValue("reason", None, "撤回转介须说明原因", "a withdrawal needs a reason")
-    return _referral(operations.withdraw_referral(who, referral_id, body.reason, body.note, body.on), who.scope)
+    return referral_out(operations.withdraw_referral(who, referral_id, body.reason, body.note, body.on), who.scope)
 
 
 schemas.summarise(router)

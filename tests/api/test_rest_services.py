@@ -236,3 +236,33 @@ def test_portals_read_the_rates_and_deserts_without_names_but_not_the_named_list
     answer = client.post("/graphql", json={"query": query}, headers=w.auth("portal-a")).json()
     assert answer["data"]["serviceRates"]["totalCount"] >= 2 and answer["data"]["unmetNeeds"] is None
     assert answer["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+def gql(client, world, user, query, variables=None):
+    return client.post("/graphql", json={"query": query, "variables": variables or {}}, headers=world.auth(user)).json()
+
+
+def test_the_same_operations_as_graphql_mutations(client, services):
+    w = services
+    record = "mutation($n: JSON!) { recordNeed(need: $n) }"
+    made = gql(client, w, "organizer-a", record, {"n": need(w)})
+    need_id = made["data"]["recordNeed"]
+    refused = gql(client, w, "cadre-a", record, {"n": need(w, "HA2")})
+    assert refused["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+    invalid = gql(client, w, "organizer-a", record, {"n": need(w, assessed_on="明天")})
+    assert invalid["errors"][0]["extensions"]["code"] == "VALIDATION"
+    refer_ = "mutation($r: JSON!) { refer(referral: $r) }"
+    referral = gql(client, w, "organizer-a", refer_, {"r": {"id_number": w.persons["HA1"], "need_id": need_id,
+                                                             "provider_uscc": w.org_a, "made_on": DAY}})
+    rid = referral["data"]["refer"]["referral_id"]
+    answer = "mutation($id: String!, $a: Boolean!, $x: JSON) { answerReferral(referralId: $id, accept: $a, answer: $x) }"
+    assert gql(client, w, "organizer-a", answer, {"id": rid, "a": True})["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    accepted = gql(client, w, "org-a", answer, {"id": rid, "a": True})["data"]["answerReferral"]
+    assert accepted["status"] == "已接收" and accepted["id_number"].count("*") == 8
+    delivered = gql(client, w, "org-a", "mutation($d: JSON!) { recordDelivery(delivery: $d) }",
+                    {"d": {"id_number": w.persons["HA1"], "service_code": "KF01", "delivered_on": TODAY.isoformat(),
+                           "uscc": w.org_a}})
+    assert delivered["data"]["recordDelivery"]
+    withdraw = "mutation($id: String!, $x: JSON!) { withdrawReferral(referralId: $id, answer: $x) }"
+    closed = gql(client, w, "organizer-a", withdraw, {"id": rid, "x": {"reason": "其他"}})
+    assert closed["errors"][0]["extensions"]["code"] == "REFERRAL_STATE"  # completed by the delivery
