@@ -208,6 +208,16 @@ class NoOffer(RuleViolation):
                          f"person's village on {day}", uscc=uscc, category=category)
 
 
+class OfferFull(RuleViolation):
+    """An offer has no room left this year for another person."""
+
+    code = "OFFER_FULL"
+
+    def __init__(self, offer_id: str) -> None:
+        super().__init__(f"服务供给「{offer_id}」本年度容量已满", f"offer '{offer_id}' has no room left this year",
+                         offer_id=offer_id)
+
+
 class StoreError(JieduiError):
     """The store failed for a reason that is not the caller's input."""
 

@@ -110,6 +110,10 @@ def offer_room(tx: Tx, offers: Sequence[Offer], as_of: dt.date, catalogue: Catal
     return room
 
 
+def offers_in(tx: Tx, offer_ids: Sequence[str]) -> dict[str, Offer]:
+    return {k: Offer.from_row(r) for k, r in fetch_by_keys(tx, OFFER, offer_ids, OFFER.columns).items()}
+
+
 def list_offers(*, store: GraphStore, region: str | None = None, uscc: str | None = None,
                 page: PageRequest = PageRequest(), scope: Scope = EVERYTHING) -> Page[Offer]:
     """Offers covering anything under ``region`` (or held by a wider region that holds it), of one
