@@ -3,6 +3,7 @@
     .venv/bin/python bench/report_bench.py --store .bench/province            # embedded
     .venv/bin/python bench/report_bench.py --store bolt://127.0.0.1:7699      # Neo4j
     .venv/bin/python bench/report_bench.py --store DIR_OR_URI --load          # load the province first
+    .venv/bin/python bench/report_bench.py --store DIR --load --preset city   # a smaller society
 
 For each report: the median of ``--runs`` timings of the first page (50 rows) scoped to one county,
 and scoped to the whole province; ``coverage`` is timed for the calendar year up to the preset's
@@ -45,14 +46,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--store", required=True)
     parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--load", action="store_true", help="load the synthetic province into an empty store")
+    parser.add_argument("--load", action="store_true", help="load the synthetic preset into an empty store")
+    parser.add_argument("--preset", default="province", help="the preset --load writes (default province)")
     parser.add_argument("--reports", help="comma-separated report names (default: all)")
     args = parser.parse_args()
     store = open_store(args.store)
     if args.load:
         started = time.perf_counter()
-        synth.load(store, synth.generate("province", as_of=AS_OF))
-        print(f"loaded the province in {time.perf_counter() - started:.0f} s", file=sys.stderr)
+        synth.load(store, synth.generate(args.preset, as_of=AS_OF))
+        print(f"loaded the {args.preset} preset in {time.perf_counter() - started:.0f} s", file=sys.stderr)
     county = store.query("MATCH (r:Region) WHERE r.level = 'county' RETURN r.code AS code "
                          "ORDER BY code LIMIT 1")[0]["code"][:6]
     print(f"{dt.date.today()} · {platform.system()} · 2 cores · {store.dialect.value} · county {county} · "

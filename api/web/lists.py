@@ -1,6 +1,7 @@
 """The console's monitoring lists: unpaired priority households (with the matcher's suggestion and
 its confirmation), overdue visits, open problems (closed here with a 解决困难 entry), benefit gaps,
-certificate expiry (reminders recorded here) and cadre load.
+certificate expiry (reminders recorded here), cadre load, and unmet service needs and overdue
+referrals (organisers only: they name persons with their needs).
 
 Routes stay thin: each list is a run of the report cache for a region of the caller's
 jurisdiction, each change one of ``api.operations`` (role, scope and audit checks) or a service
@@ -45,6 +46,8 @@ REPORT_PAGES = {
     "/overdue": ("overdue-visits", "走访逾期重点户 / overdue home visits"),
     "/benefit-gaps": ("benefit-gaps", "数据比对发现 / benefit gaps"),
     "/cadre-load": ("cadre-load", "干部结对负荷 / cadre load"),
+    "/unmet-needs": ("unmet-needs", "逾期未满足的服务需求 / unmet service needs"),
+    "/overdue-referrals": ("overdue-referrals", "逾期未办结的转介 / overdue referrals"),
 }
 
 
@@ -234,8 +237,8 @@ def confirm(who: Who, household_no: str, back: Annotated[str, Form()] = "/unpair
 
 def _report_page(request: Request, who: Who, region: str | None, page: int | None) -> HTMLResponse:
     name, heading = REPORT_PAGES[request.url.path]
-    who.require(READERS, "查看报表 read reports")
     report = REPORTS[name]
+    who.require(ORGANISERS if report.organisers_only else READERS, "查看报表 read reports")
     code = region_of(who, region)
     found = who.reports.run(report, who.store, code, PageRequest(page_number(page), PAGE_SIZE), as_of=today())
     who.read("household", [no for row in found.items for no in households_named(row)])
@@ -260,6 +263,18 @@ def benefit_gaps(request: Request, who: Who, region: str | None = None, page: in
 @router.get("/cadre-load", response_class=HTMLResponse)
 def cadre_load(request: Request, who: Who, region: str | None = None, page: int | None = None) -> HTMLResponse:
     """干部负荷 / cadre load."""
+    return _report_page(request, who, region, page)
+
+
+@router.get("/unmet-needs", response_class=HTMLResponse)
+def unmet_needs(request: Request, who: Who, region: str | None = None, page: int | None = None) -> HTMLResponse:
+    """逾期未满足的服务需求 / overdue service needs nobody is handling, with who could help."""
+    return _report_page(request, who, region, page)
+
+
+@router.get("/overdue-referrals", response_class=HTMLResponse)
+def overdue_referrals(request: Request, who: Who, region: str | None = None, page: int | None = None) -> HTMLResponse:
+    """逾期未办结的转介 / overdue referrals, by provider."""
     return _report_page(request, who, region, page)
 
 

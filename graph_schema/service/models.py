@@ -183,10 +183,6 @@ class Delivery(Model):
         return digest("delivery", self.id_number, self.service_code, self.delivered_on, self.uscc,
                       self.dept and self.dept.value)
 
-    @property
-    def provider(self) -> str:
-        return self.uscc or (self.dept.value if self.dept else "")
-
     def to_row(self) -> dict:
         return {"delivery_id": self.delivery_id, **super().to_row()}
 
