@@ -14,7 +14,7 @@ import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, status
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, BeforeValidator, Field
 
 from api import operations
 from api.auth import Caller, caller
@@ -25,7 +25,7 @@ from graph_schema.access.service import Forbidden
 from graph_schema.enums import ReferralReason, ReferralStatus, ServiceDept
 from graph_schema.errors import InvalidValue
 from graph_schema.household.service import get_person
-from graph_schema.models import IdNumber, Key, OptionalText, Uscc
+from graph_schema.models import IdNumber, Key, Uscc, _strip
 from graph_schema.pagination import PageRequest
 from graph_schema.service.catalogue import get_catalogue
 from graph_schema.service.deliveries import deliveries_in
@@ -37,7 +37,16 @@ from graph_schema.service.referrals import ReferralRequest, list_referrals, refe
 router = APIRouter(tags=["services 服务"])
 
 Money = Annotated[int, Field(ge=0, le=100_000_000_000, description="分 / fen (1 yuan = 100 fen)")]
-Text2000 = Annotated[OptionalText, Field(max_length=2000)]
+
+
+def _text(most: int):
+    """Optional text of at most ``most`` characters, stripped as the domain strips it (blank = None):
+    the bound applies to the text, never to the None a blank becomes."""
+    return Annotated[Annotated[str, Field(max_length=most)] | None, BeforeValidator(_strip)]
+
+
+#: a service code as posted: short, stripped, not blank
+Code = Annotated[str, BeforeValidator(_strip), Field(min_length=1, max_length=16)]
 
 
 # --- what the routes answer -------------------------------------------------------------------
@@ -160,23 +169,24 @@ class NeedIn(Need):
     """An assessment as posted: the domain's model and its rules; a cadre's is in their own name."""
 
     assessed_on: Day
-    service_code: Annotated[Key | None, Field(max_length=16)] = None
-    assessor: Annotated[OptionalText, Field(max_length=64)] = None
-    note: Text2000 = None
+    service_code: Code | None = None
+    assessor: _text(64) = None
+    note: _text(2000) = None
 
 
 class OfferIn(Offer):
-    service_code: Annotated[Key, Field(max_length=16)]
+    service_code: Code
     valid_from: Day | None = None
     valid_to: Day | None = None
     designated_until: Day | None = None
 
 
 class DeliveryIn(Delivery):
-    service_code: Annotated[Key, Field(max_length=16)]
+    record_no: _text(64) = None
+    service_code: Code
     delivered_on: Day
     ended_on: Day | None = None
-    item: Annotated[OptionalText, Field(max_length=200)] = None
+    item: _text(200) = None
     cost_fen: Money | None = None
     subsidy_fen: Money | None = None
 
@@ -186,16 +196,16 @@ class ReferralIn(BaseModel):
     (``provider_uscc``) or a department (``provider_dept``)."""
 
     id_number: IdNumber
-    need_id: Annotated[Key, Field(max_length=64)]
+    need_id: Key
     provider_uscc: Uscc | None = None
     provider_dept: ServiceDept | None = None
     made_on: Day | None = None
-    note: Text2000 = None
+    note: _text(2000) = None
 
 
 class AnswerIn(BaseModel):
     reason: ReferralReason | None = None  # required to reject or withdraw
-    note: Text2000 = None
+    note: _text(2000) = None
     on: Day | None = None  # default today
 
 

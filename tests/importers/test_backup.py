@@ -84,9 +84,10 @@ def fill(store: GraphStore, folder: Path) -> None:
     offers = store.query("MATCH (o:Offer) WHERE o.valid_to IS NULL RETURN o.uscc AS org, o.service_code AS code, "
                          "o.region_code AS region, o.valid_from AS start ORDER BY org, code, region")
     assessed = Counter(r["person"] for r in needs)
-    open_needs = [(r, o) for r in needs for o in offers
-                  if assessed[r["person"]] == 1 and r["status"] == "已确认" and r["code"] == o["code"]
-                  and r["village"].startswith(region_prefix(o["region"]))][:2]
+    in_reach = {r["need"]: (r, o) for r in needs for o in offers
+                if assessed[r["person"]] == 1 and r["status"] == "已确认" and r["code"] == o["code"]
+                and r["village"].startswith(region_prefix(o["region"]))}
+    open_needs = [in_reach[n] for n in sorted(in_reach)[:2]]  # two needs, one offer each
     made = refer_many(store=store, requests=[ReferralRequest(id_number=r["person"], need_id=r["need"], provider_uscc=o["org"],
                                                              made_on=max(r["day"], o["start"]), made_by="organiser")
                                              for r, o in open_needs])
