@@ -35,12 +35,13 @@ its confirmation to that day.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from graph_schema.enums import DeliveryOutcome, NeedStatus, NeedSource
-from graph_schema.identifiers import region_prefix
+from graph_schema.identifiers import region_ancestors, region_prefix
 from graph_schema.monitoring import risk
 from graph_schema.monitoring.common import SCOPED_HOUSEHOLDS
 from graph_schema.service.catalogue import Catalogue, catalogue_in
@@ -174,9 +175,20 @@ def counts(catalogue: Catalogue, service_code: str, outcome: str) -> bool:
     return catalogue.counted(service_code) and outcome != DeliveryOutcome.NOT_DONE
 
 
+@functools.lru_cache(maxsize=100_000)
+def _prefix(region_code: str) -> str:
+    return region_prefix(region_code)
+
+
+@functools.lru_cache(maxsize=100_000)
+def _ancestry(village: str) -> tuple[str, ...]:
+    """The village's code and its ancestors' (the reports ask for each of a region's needs)."""
+    return (village, *region_ancestors(village))
+
+
 def covers(region_code: str, village: str) -> bool:
     """Whether a region (an offer's) holds a village, or is it."""
-    return village.startswith(region_prefix(region_code))
+    return village.startswith(_prefix(region_code))
 
 
 @dataclass
@@ -191,6 +203,7 @@ class ServiceFacts:
     deliveries: dict[str, list[DeliveryFact]] = field(default_factory=lambda: defaultdict(list))
     referrals: dict[str, list[Referral]] = field(default_factory=lambda: defaultdict(list))
     offers: list[tuple[Offer, str]] = field(default_factory=list)  # (offer, the organisation's name)
+    _by_region: dict[str, list[tuple[Offer, str]]] | None = field(default=None, repr=False)
 
     def episodes(self, id_number: str) -> list[Episode]:
         person = self.persons[id_number]
@@ -212,11 +225,15 @@ class ServiceFacts:
     def offers_covering(self, village: str, category: str, day: dt.date,
                         service_code: str | None = None) -> list[tuple[Offer, str]]:
         """Active offers of the service (any of the category's when ``service_code`` is None) that
-        cover the village."""
-        return [(o, name) for o, name in self.offers
-                if o.active_on(day) and covers(o.region_code, village)
-                and (o.service_code == service_code if service_code
-                     else self.catalogue.category(o.service_code) == category)]
+        cover the village (found by the village's own code and its ancestors': a few lookups, as a
+        region asks this for each of its needs)."""
+        if self._by_region is None:
+            self._by_region = defaultdict(list)
+            for o, name in self.offers:
+                self._by_region[o.region_code].append((o, name))
+        return [(o, name) for code in _ancestry(village) for o, name in self._by_region.get(code, ())
+                if o.active_on(day) and (o.service_code == service_code if service_code
+                                         else self.catalogue.category(o.service_code) == category)]
 
 
 _HOUSEHOLD_RISK = (
