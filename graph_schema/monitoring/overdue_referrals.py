@@ -40,7 +40,6 @@ class OverdueReferral:
     provider: str  # 统一社会信用代码, or the department
     provider_name: str
     overdue_at_provider: int
-    referral_id: str
     id_masked: str
     name: str
     household_no: str
@@ -51,6 +50,7 @@ class OverdueReferral:
     due_on: dt.date
     days_overdue: int
     status: str
+    referral_id: str
 
 
 def overdue_referrals(*, store: GraphStore, region: str, as_of: dt.date | None = None,
@@ -77,7 +77,7 @@ def overdue_referrals(*, store: GraphStore, region: str, as_of: dt.date | None =
 OVERDUE_REFERRALS = Report(
     name="overdue-referrals", title="逾期未办结的转介 / overdue referrals by provider", row=OverdueReferral,
     headers={"provider": "承接方", "provider_name": "承接方名称", "overdue_at_provider": "该承接方逾期数",
-             "referral_id": "转介编号", "id_masked": "身份证号", "name": "姓名", "household_no": "户编号",
+             "id_masked": "身份证号", "name": "姓名", "household_no": "户编号",
              "region_code": "区划代码", "category": "类别", "service_code": "服务编码", "made_on": "转介日期",
-             "due_on": "办理期限", "days_overdue": "逾期天数", "status": "状态"},
+             "due_on": "办理期限", "days_overdue": "逾期天数", "status": "状态", "referral_id": "转介编号"},
     run=overdue_referrals, organisers_only=True)

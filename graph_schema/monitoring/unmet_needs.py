@@ -35,11 +35,10 @@ from graph_schema.store.base import GraphStore, Tx
 
 @dataclass(frozen=True)
 class UnmetNeed:
-    need_id: str
-    id_masked: str
-    name: str
     household_no: str
     region_code: str
+    name: str
+    id_masked: str
     category: str
     service_code: str | None
     confirmed_on: dt.date
@@ -48,6 +47,7 @@ class UnmetNeed:
     risk_level: risk.RiskLevel
     risk_score: int
     providers: list[str]  # 名称（统一社会信用代码）：余量 or 不限, designated first
+    need_id: str  # as GET /persons/{id}/needs lists it: what a referral names
 
 
 def providers_in_reach(facts: ServiceFacts, village: str, category: str, service_code: str | None,
@@ -109,8 +109,8 @@ def unmet_needs(*, store: GraphStore, region: str, as_of: dt.date | None = None,
 
 UNMET_NEEDS = Report(
     name="unmet-needs", title="逾期未满足的服务需求 / overdue needs nobody is handling", row=UnmetNeed,
-    headers={"need_id": "需求编号", "id_masked": "身份证号", "name": "姓名", "household_no": "户编号",
-             "region_code": "区划代码", "category": "类别", "service_code": "服务编码", "confirmed_on": "确认日期",
+    headers={"household_no": "户编号", "region_code": "区划代码", "name": "姓名", "id_masked": "身份证号",
+             "category": "类别", "service_code": "服务编码", "confirmed_on": "确认日期",
              "due_on": "办理期限", "days_overdue": "逾期天数", "risk_level": "风险等级", "risk_score": "风险分值",
-             "providers": "可转介机构"},
+             "providers": "可转介机构", "need_id": "需求编号"},
     run=unmet_needs, organisers_only=True)

@@ -231,7 +231,7 @@ def test_portals_read_the_rates_and_deserts_without_names_but_not_the_named_list
     county = next(r for r in rates["items"] if r["region_code"] == "620822000000" and r["category"] == "康复")
     assert county["persons_in_need"] == 1 and county["persons_served"] == 0 and "name" not in county
     csv = call(client, w, "organizer-a", "GET", "/reports/unmet-needs", format="csv")
-    assert csv.status_code == 200 and csv.text.lstrip("\ufeff").startswith("需求编号")
+    assert csv.status_code == 200 and csv.text.lstrip("\ufeff").startswith("户编号")
     query = "{ serviceRates { totalCount } unmetNeeds { totalCount } }"
     answer = client.post("/graphql", json={"query": query}, headers=w.auth("portal-a")).json()
     assert answer["data"]["serviceRates"]["totalCount"] >= 2 and answer["data"]["unmetNeeds"] is None
