@@ -4,6 +4,7 @@
     .venv/bin/python bench/report_bench.py --store bolt://127.0.0.1:7699      # Neo4j
     .venv/bin/python bench/report_bench.py --store DIR_OR_URI --load          # load the province first
     .venv/bin/python bench/report_bench.py --store DIR --load --preset county --changes 500
+    .venv/bin/python bench/report_bench.py --store DIR --load --preset city   # a smaller society
 
 For each report: the median of ``--runs`` timings of the first page (50 rows) scoped to one county,
 and scoped to the whole province; ``coverage`` is timed for the calendar year up to the preset's
@@ -75,7 +76,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--store", required=True)
     parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--load", action="store_true", help="load the synthetic province into an empty store")
+    parser.add_argument("--load", action="store_true", help="load the synthetic preset into an empty store")
+    parser.add_argument("--preset", default="province", help="the preset --load writes (default province)")
     parser.add_argument("--reports", help="comma-separated report names (default: all)")
     parser.add_argument("--preset", default="province", choices=sorted(synth.PRESETS), help="what --load loads")
     parser.add_argument("--changes", type=int, default=0,

@@ -44,8 +44,13 @@ from graph_schema.pairing.service import (
 )
 from graph_schema.records import BatchResult, fetch_by_keys, preview_nodes
 from graph_schema.region.service import unknown_regions, upsert_regions
+from graph_schema.service.catalogue import Catalogue, catalogue_in, upsert_service_types
+from graph_schema.service.deliveries import check_delivery, record_deliveries
+from graph_schema.service.needs import check_need, record_needs
+from graph_schema.service.offers import check_offer, upsert_offers
 from graph_schema.store.base import GraphStore, Tx, chunks
-from graph_schema.store.schema import CADRE, HOUSEHOLD, LISTING, ORG, PERSON, REGION
+from graph_schema.store.schema import (CADRE, DELIVERY, HOUSEHOLD, LISTING, NEED, OFFER, ORG, PERSON, REGION,
+                                       SERVICE_TYPE)
 from importers import bound as jurisdiction
 from importers import mapping
 from importers.bound import OUT_OF_JURISDICTION, Held, Hidden
@@ -61,7 +66,7 @@ UNKNOWN_REGION = "UNKNOWN_REGION"  # a region code neither in the store nor in t
 #: :func:`check_regions`. A file kind with a region column adds itself here.
 REGION_COLUMNS: dict[str, tuple[str, str]] = {
     "households": ("region_code", "区划代码"), "cadres": ("station_code", "驻点区划代码"),
-    "orgs": ("service_region_code", "服务区划代码"),
+    "orgs": ("service_region_code", "服务区划代码"), "offers": ("region_code", "服务区划代码"),
 }
 Progress = Callable[[str, str, int, int], None]
 """progress(file, phase, done, total): called as rows are checked and written."""
@@ -220,10 +225,14 @@ def check_rows(f: FileResult, progress: Progress | None = None) -> None:
         except RowRejected as exc:
             f.reject(number, exc.problems)
             continue
-        key = tuple(values.get(k) if not hasattr(record, k) else getattr(record, k) for k in spec.key)
+        if spec.identity:
+            key: tuple = (getattr(record, spec.identity),)
+        else:
+            key = tuple(values.get(k) if not hasattr(record, k) else getattr(record, k) for k in spec.key)
         if key in keys:
-            column = spec.columns[[c.field for c in spec.columns].index(spec.key[0])]
-            f.reject(number, [Problem(f.name, number, column.header, mapping._shown(values.get(spec.key[0])),
+            named = "record_no" if getattr(record, "record_no", None) else next(k for k in spec.key if k != "record_no")
+            column = spec.column(named)
+            f.reject(number, [Problem(f.name, number, column.header, mapping._shown(values.get(named)),
                                       Code.DUPLICATE_KEY, f"与第 {keys[key]} 行重复（同一文件中不能出现两次）",
                                       f"repeats row {keys[key]} of this file")])
             continue
@@ -326,6 +335,48 @@ def check_references(store: GraphStore, files: list[FileResult], hidden: Hidden 
         state.cadres |= set(cadres)
         state.orgs |= orgs
         _decide(entries, lambda recs, offset: decide_entries(state, recs, offset=offset), _ledger_column, tally)
+    _check_services(store, files, orgs, hidden)
+
+
+def _check_services(store: GraphStore, files: list[FileResult], orgs: set[str], hidden: Hidden) -> None:
+    """The service files' references, on the store's catalogue overlaid by this import's; persons
+    and organisations stored outside an organiser's jurisdiction are unknown to them."""
+    offers, needs, deliveries = (_records(files, kind) for kind in ("offers", "needs", "deliveries"))
+    if not (offers or needs or deliveries):
+        return
+    stored = store.read(catalogue_in)
+    catalogue = Catalogue({**stored.types, **{r.code: r for _, _, r in _records(files, "service_types")}})
+    named = {r.id_number for _, _, r in _records(files, "persons")}
+    wanted = sorted({r.id_number for _, _, r in needs + deliveries} - named)
+    persons = named | (set(store.read(lambda tx: fetch_by_keys(tx, PERSON, wanted, ["id_number"]))) - set(hidden.persons))
+    usccs = sorted({r.uscc for _, _, r in offers + deliveries if r.uscc} - orgs)
+    orgs = orgs | (set(store.read(lambda tx: fetch_by_keys(tx, ORG, usccs, ["uscc"]))) - set(hidden.orgs))
+    regions = {r.region_code for _, _, r in offers}
+    for items, check in ((offers, lambda r: check_offer(r, catalogue, orgs, regions)),
+                         (needs, lambda r: check_need(r, catalogue, persons)),
+                         (deliveries, lambda r: check_delivery(r, catalogue, persons, orgs))):
+        result = BatchResult()
+        for index, (_, _, record) in enumerate(items):
+            try:
+                check(record)
+            except JieduiError as exc:
+                result.errors.append((index, exc))
+        _refuse_all(items, result, _service_column)
+
+
+def _service_column(error: JieduiError, rec: Any) -> tuple[str, str]:
+    entity, field_zh = error.details.get("entity"), error.details.get("field")
+    if entity == "person":
+        return "身份证号", rec.id_number
+    if entity == "service":
+        return "服务编码", rec.service_code
+    if entity == "organisation":
+        return "统一社会信用代码", rec.uscc
+    if entity == "region":
+        return "服务区划代码", rec.region_code
+    if field_zh in ("类别", "评估日期", "服务日期"):
+        return field_zh, str(error.details.get("value", ""))
+    return "身份证号", getattr(rec, "id_number", "") or ""
 
 
 def _forget_pairings(state: Any, hidden: Hidden) -> None:
@@ -465,6 +516,8 @@ def _ledger_column(error: JieduiError, rec: Any) -> tuple[str, str]:
         return "户编号", rec.household_no
     if error.code in ("FUTURE_DATE",):
         return "日期", str(rec.entry_date)
+    if error.code == "RECORD_CONFLICT":
+        return "记录编号", rec.record_no
     if error.code == "DATE_ORDER" or error.code.startswith("PROBLEM"):
         return "问题编号", rec.problem_no or ""
     return "户编号", rec.household_no
@@ -504,13 +557,18 @@ def write_records(store: GraphStore, kind: str, records: list[Any],
         "orgs": lambda: upsert_orgs(store=store, orgs=records),
         "ledger": lambda: log_entries(store=store, entries=records, progress=progress),
         "listings": lambda: upsert_listings(store=store, listings=records, progress=progress),
+        "service_types": lambda: upsert_service_types(store=store, types=records),
+        "offers": lambda: upsert_offers(store=store, offers=records),
+        "needs": lambda: record_needs(store=store, needs=records, progress=progress),
+        "deliveries": lambda: record_deliveries(store=store, deliveries=records, progress=progress),
     }
     return writers[kind]()
 
 
 def column_of(kind: str) -> Callable[[JieduiError, Any], tuple[str, str]]:
     """Which column a refusal of a row of ``kind`` names."""
-    return {"pairings": _pairing_column, "ledger": _ledger_column}.get(
+    return {"pairings": _pairing_column, "ledger": _ledger_column, "offers": _service_column,
+            "needs": _service_column, "deliveries": _service_column}.get(
         kind, lambda error, rec: ("户编号", getattr(rec, "household_no", "")))
 
 
@@ -532,7 +590,8 @@ def apply(store: GraphStore, files: list[FileResult], progress: Progress | None 
 
 #: the node table each file kind is upserted into (pairings and ledger entries are decided instead)
 NODE_TABLES = {"regions": REGION, "households": HOUSEHOLD, "persons": PERSON, "cadres": CADRE, "orgs": ORG,
-               "listings": LISTING}
+               "listings": LISTING, "service_types": SERVICE_TYPE, "offers": OFFER, "needs": NEED,
+               "deliveries": DELIVERY}
 
 
 def preview(store: GraphStore, files: list[FileResult]) -> None:
