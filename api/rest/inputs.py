@@ -66,6 +66,8 @@ SEMANTIC_CODES = {
     "NOT_IN_PROPOSAL": "only 中的户不在所附方案中 / `only` names households that are not in the proposal",
     "PERIOD_ORDER": "统计期开始晚于截止日期 / the period starts after `as_of`",
     "FILE_NAME": "上传文件名为空、含路径、过长或重复 / an upload's file name is empty, a path, too long or repeated",
+    "IDEMPOTENCY_KEY_REUSED": "Idempotency-Key 已随另一个请求发送过 / the Idempotency-Key was sent before with another "
+                              "request",
 }
 
 
