@@ -129,9 +129,10 @@
         const reason = body && body.message ? `${body.message} / ${body.message_en}` : `HTTP ${answer.status}`;
         await keep(Object.assign(entry, {state: "refused", reason: reason}));
         report.refused.push(entry.key);
+        report.pages.add(entry.page);  // (a household transferred meanwhile: its kept page is dropped)
       }
     }
-    if (report.sent.length) {
+    if (report.sent.length || report.refused.length) {
       report.pages.add("/mine");
       await Promise.all([...report.pages].map((url) => fetch(url, {  // through the worker: the kept copies
         credentials: "same-origin", cache: "no-store", signal: AbortSignal.timeout(SEND_WAIT),  // show what was sent
