@@ -187,6 +187,7 @@ class LedgerEntryOut(BaseModel):
     in_kind_fen: int | None = None
     note: str | None = None
     problem_no: str | None = None
+    record_no: str | None = None  # 记录编号, when the entry was given one
 
 
 class ProblemOut(BaseModel):

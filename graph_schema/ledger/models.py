@@ -16,7 +16,8 @@ class LedgerEntry(Model):
     """One thing a cadre or an organisation did for a household.
 
     Exactly one actor: ``cadre_no`` or ``uscc``. A 反映困难 entry opens problem ``problem_no``;
-    a 解决困难 entry with the same number closes it.
+    a 解决困难 entry with the same number closes it. ``record_no`` (记录编号), when given, is the
+    entry's key, so two identical entries on one day stay two entries.
     """
 
     entry_date: dt.date
@@ -28,6 +29,7 @@ class LedgerEntry(Model):
     in_kind_fen: Fen | None = None
     note: OptionalText = None
     problem_no: OptionalText = None
+    record_no: Key | None = None
 
     @model_validator(mode="after")
     def _rules(self) -> Self:
@@ -44,7 +46,14 @@ class LedgerEntry(Model):
 
     @property
     def entry_id(self) -> str:
-        """Derived from the content, so recording the same entry twice (a re-import) is a no-op."""
+        """The 记录编号 when given; else derived from the content, so recording the same entry twice
+        (a re-import) is a no-op."""
+        return self.record_no or self.fingerprint
+
+    @property
+    def fingerprint(self) -> str:
+        """A digest of what the entry says (its key aside): tells a repeated 记录编号 that names
+        the same entry from one that names another."""
         text = "\x1f".join(str(v) for v in (
             self.entry_date, self.household_no, self.actor, self.kind.value, self.amount_fen,
             self.in_kind_fen, self.note, self.problem_no))
@@ -53,7 +62,8 @@ class LedgerEntry(Model):
     def edge_row(self) -> dict:
         return {"src": self.actor, "dst": self.household_no, "entry_id": self.entry_id,
                 "entry_date": self.entry_date, "kind": self.kind.value, "amount_fen": self.amount_fen,
-                "in_kind_fen": self.in_kind_fen, "note": self.note, "problem_no": self.problem_no}
+                "in_kind_fen": self.in_kind_fen, "note": self.note, "problem_no": self.problem_no,
+                "record_no": self.record_no}
 
 
 def problem_key(region_code: str, problem_no: str) -> str:

@@ -77,7 +77,7 @@ def start_service(store: Path, log_path: Path, *args: str) -> tuple[subprocess.P
     proc = subprocess.Popen([str(JIEDUI), "serve", "--store", str(store), "--port", str(port), *args],
                             stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + 240  # an empty store first imports the demo county, service files included
     while True:
         if proc.poll() is not None:
             stop_service(proc, log)
