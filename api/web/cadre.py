@@ -35,22 +35,23 @@ from api.web.pages import Who
 from graph_schema.access import privacy
 from graph_schema.access.models import User
 from graph_schema.cadre.caseload import Case, caseload
-from graph_schema.enums import LedgerKind
+from graph_schema.enums import LedgerKind, NeedSource, ServiceCategory
 from graph_schema.errors import InvalidValue, JieduiError
 from graph_schema.ledger.models import LedgerEntry
 from graph_schema.models import today
+from graph_schema.service.models import Need, digest
 
 router = APIRouter(include_in_schema=False)
 
 STATIC = Path(__file__).parent / "static"
 #: what a cadre records from the form: a home visit or a contact (a call, a meeting elsewhere)
 KINDS = {LedgerKind.VISIT.value: "入户走访 / home visit", LedgerKind.CONTACT.value: "联系交流 / contact"}
-#: The form's "needs found" field: hidden while this is empty. Needs found on a visit belong to the
-#: services model's assessed needs (a ``Need`` of source 入户走访, graph_schema/service/), not to
-#: the registry's 需求 column, which the next import of 残疾人.csv would overwrite. When that model
-#: lands: list its need categories here (value → label), and record the ticked ones in
-#: :func:`record` as needs assessed on the visit's day; the template draws the field by itself.
-NEEDS_FOUND: dict[str, str] = {}
+#: The form's "needs found": categories of the service catalogue, recorded as assessed needs
+#: (``Need``, source 入户走访, graph_schema/service/) of the member the cadre picks, dated the
+#: visit's day: not the registry's 需求 column, which the next import of 残疾人.csv would overwrite.
+NEEDS_FOUND = {c.value: f"{c.value} / {en}" for c, en in zip(ServiceCategory, (
+    "rehabilitation", "assistive devices", "home accessibility", "care", "employment", "training", "education",
+    "other"), strict=True)}
 TEXT_LIMIT = 2000
 #: the files the service worker keeps for offline use; a change to any of them is a new worker
 OFFLINE_ASSETS = ("/static/console.css", "/static/cadre.js", "/static/vendor/htmx.min.js")
@@ -90,9 +91,13 @@ def my_household(request: Request, who: Who, household_no: str) -> HTMLResponse:
 def record(request: Request, who: Who, household_no: str,
            kind: Annotated[str, Form()] = LedgerKind.VISIT.value, entry_date: Annotated[str, Form()] = "",
            note: Annotated[str, Form()] = "", problem: Annotated[str, Form()] = "",
-           help: Annotated[str, Form()] = "") -> Response:  # noqa: A002 - the form's own word
+           help: Annotated[str, Form()] = "",  # noqa: A002 - the form's own word
+           needs: Annotated[list[str] | None, Form()] = None, need_for: Annotated[str, Form()] = "") -> Response:
     """记录走访或联系 / record a visit or a contact: the entry, the problem found (a 反映困难 that
-    opens a problem) and the help given (帮办实事), all or nothing."""
+    opens a problem) and the help given (帮办实事), all or nothing; then the needs found, each an
+    assessed need of the member ``need_for`` names. The needs are checked before anything is
+    written, and recording one again changes nothing (its key is the person, category and day),
+    so a repeat of the request after a failure between the two writes completes it."""
     cadre_no = _require_cadre(who)
     try:
         if kind not in KINDS:
@@ -110,12 +115,16 @@ def record(request: Request, who: Who, household_no: str,
         if help_:
             entries.append(LedgerEntry(entry_date=day, household_no=household_no, cadre_no=cadre_no,
                                        kind=LedgerKind.PRACTICAL_HELP, note=help_))
+        found = _needs_found(who, cadre_no, household_no, needs or [], need_for, day)
         operations.log_together(who, entries)
+        for need in found:
+            operations.record_need(who, need)
     except JieduiError as exc:
         return _refused(request, household_no, exc)
-    zh = f"已记录户 {household_no} 的{kind}（{day}）" + (f"，困难编号 {problem_no}" if problem_no else "")
+    zh = f"已记录户 {household_no} 的{kind}（{day}）" + (f"，困难编号 {problem_no}" if problem_no else "") + (
+        f"，需求 {len(found)} 项" if found else "")
     en = f"recorded the {KINDS[kind].split(' / ')[1]} of household {household_no} on {day}" + (
-        f", problem {problem_no}" if problem_no else "")
+        f", problem {problem_no}" if problem_no else "") + (f", {len(found)} needs found" if found else "")
     return _done(request, household_no, zh, en, status=201, problem_no=problem_no)
 
 
@@ -158,6 +167,27 @@ def problem_number(day: dt.date, key: str | None) -> str:
     return f"ZF{day:%Y%m%d}-{hashlib.sha256(source.encode()).hexdigest()[:6].upper()}"
 
 
+def member_key(id_number: str) -> str:
+    """How the form names a member: not the ID number, which a cadre sees masked."""
+    return digest("member", id_number)[:16]
+
+
+def _needs_found(who: Caller, cadre_no: str, household_no: str, categories: list[str], need_for: str,
+                 day: dt.date) -> list[Need]:
+    """The needs a visit found, checked (the categories, the member: one of the household's)."""
+    if not categories:
+        return []
+    for category in categories:
+        if category not in NEEDS_FOUND:
+            raise InvalidValue("needs", category, "不是服务目录中的类别", "is not a category of the service catalogue")
+    members = caseload(store=who.store, cadre_no=cadre_no, scope=who.scope, only=household_no)[0].members
+    chosen = [m for m in members if member_key(m.id_number) == need_for or (not need_for and len(members) == 1)]
+    if not chosen:
+        raise InvalidValue("need_for", need_for, "请选择有此需求的家庭成员", "choose the member who has the need")
+    return [Need(id_number=chosen[0].id_number, category=ServiceCategory(c), assessed_on=day,
+                 source=NeedSource.VISIT, assessor=cadre_no) for c in dict.fromkeys(categories)]
+
+
 # --- what the pages share -----------------------------------------------------------------------
 
 def _read(who: Caller, cases: list[Case]) -> None:
@@ -182,11 +212,11 @@ def _shown(case: Case, user: User, day: dt.date) -> dict[str, Any]:
     members = []
     for person in case.members:
         shown = seen("person", person)
-        members.append(shown | {
+        members.append(shown | {"key": member_key(person.id_number),
             "category": person.category.zh if shown["category"] is not None else None,
             "grade": person.grade.zh if shown["grade"] is not None else None,
             "relation": person.relation.value if shown["relation"] is not None else None,
-            "needs": [n.value for n in person.needs] if shown["needs"] is not None else [],
+            "needs": case.needs[person.id_number] if shown["needs"] is not None else [],
             "labour_ability": person.labour_ability.value if shown["labour_ability"] is not None else None})
     return {"household": seen("household", case.household), "paired_on": case.paired_on,
             "last_visit": case.last_visit, "due": case.due, "standing": case.standing.value,

@@ -31,6 +31,9 @@ from graph_schema.ledger.service import ledger_in, problems_in
 from graph_schema.models import today
 from graph_schema.monitoring.visits import visit_due
 from graph_schema.pairing.service import cadre_households_in, pairings_in
+from graph_schema.service.catalogue import catalogue_in
+from graph_schema.service.facts import Assessment, episodes
+from graph_schema.service.needs import assessments_in
 from graph_schema.store.base import GraphStore, Tx
 
 #: how many of a household's latest ledger entries come with it
@@ -55,6 +58,7 @@ class Case:
     members: list[Person]
     recent: list[LedgerEntry]  # its latest entries, by anyone, newest first
     open_problems: list[Problem]  # oldest first
+    needs: dict[str, list[str]]  # each member's open needs (categories) on as_of: the registry's and those assessed since
 
     def days_overdue(self, as_of: dt.date) -> int:
         return max(0, (as_of - self.due).days)
@@ -100,6 +104,7 @@ def _cases(tx: Tx, cadre_no: str, numbers: list[str], scope: Scope, as_of: dt.da
     households = households_in(tx, numbers, scope)
     members, pairings = members_in(tx, numbers), pairings_in(tx, numbers)
     ledgers, problems = ledger_in(tx, numbers), problems_in(tx, numbers)
+    needs = _open_needs(tx, [p for no in numbers for p in members[no]], as_of)
     out = []
     for no, household in households.items():
         paired_on = next(p.started_on for p in pairings[no] if p.active and p.cadre_no == cadre_no)
@@ -108,5 +113,21 @@ def _cases(tx: Tx, cadre_no: str, numbers: list[str], scope: Scope, as_of: dt.da
                    default=None)
         due = visit_due(paired_on, last)
         out.append(Case(household, paired_on, last, due, standing(due, as_of), members[no],
-                        entries[::-1][:RECENT], [p for p in problems[no] if p.open]))
+                        entries[::-1][:RECENT], [p for p in problems[no] if p.open],
+                        {p.id_number: needs[p.id_number] for p in members[no]}))
+    return out
+
+
+def _open_needs(tx: Tx, persons: list[Person], as_of: dt.date) -> dict[str, list[str]]:
+    """Each person's open needs on ``as_of`` (categories, in order): the registry's 需求 and the
+    needs assessed since (a visit's among them), as the service reports count them."""
+    catalogue = catalogue_in(tx)
+    recorded = assessments_in(tx, [p.id_number for p in persons])
+    out = {}
+    for person in persons:
+        seen = [Assessment(n.need_id, n.service_code, catalogue.category(n.service_code, n.category and n.category.value),
+                           n.assessed_on, n.status.value, n.source and n.source.value)
+                for n in recorded[person.id_number] if n.assessed_on <= as_of]
+        found = episodes(person.id_number, [n.value for n in person.needs], seen)
+        out[person.id_number] = list(dict.fromkeys(e.category for e in found if e.open_on(as_of)))
     return out

@@ -25,7 +25,9 @@ from factories import VILLAGE, household, person
 from graph_schema.access.audit import audit_entries
 from graph_schema.cadre.caseload import Standing, quarter_end, standing
 from graph_schema.enums import LedgerKind
-from graph_schema.household.service import upsert_households, upsert_persons
+from graph_schema.enums import NeedSource
+from graph_schema.household.service import members_in, upsert_households, upsert_persons
+from graph_schema.service.needs import assessments_in
 from graph_schema.ledger.models import LedgerEntry
 from graph_schema.ledger.service import household_ledger, household_problems, log_entries
 from graph_schema.monitoring.visits import overdue_visits
@@ -133,7 +135,7 @@ def test_the_household_page_offers_the_form_dated_today_and_masks_the_phone(clie
     assert 'value="入户走访" checked' in page and 'value="联系交流"' in page
     assert "138****5678" in page and "13812345678" not in page  # a phone is masked as an ID number is
     assert 'data-queue' in page and 'name="csrf_token"' in page
-    assert "needs found" not in page  # hidden until the services model records needs found on a visit
+    assert 'name="needs" value="康复"' in page and 'name="needs" value="其他"' in page  # the catalogue's categories
     assert len(re.findall(r"<h1[ >]", page)) == 1
 
 
@@ -171,6 +173,27 @@ def test_a_visit_with_a_problem_and_help_is_recorded_whole_and_leaves_the_overdu
                for e in writes)
     page = client.get("/mine")
     assert cards(page.text)[-1] == "HA4"  # visited today: due last
+
+
+def test_needs_found_on_a_visit_are_recorded_as_the_members_assessed_needs(client, world):
+    sign_in(client, world, "cadre-a")
+    page = client.get("/mine/HA4").text
+    member = re.search(r'name="need_for" value="([0-9a-f]+)"', page).group(1)  # one member: no choice to make
+    assert "康复、辅具" in page  # the registry's needs, open
+    answer = visit(client, "HA4", key="needs-1", note="需要就业帮扶", needs=["就业", "培训"], need_for=member)
+    assert answer.status_code == 201, answer.text
+    assert "需求 2 项" in answer.json()["message"]
+    id_number = world.store.read(lambda tx: members_in(tx, ["HA4"]))["HA4"][0].id_number
+    recorded = world.store.read(lambda tx: assessments_in(tx, [id_number]))[id_number]
+    assert sorted((n.category.value, n.source, n.assessor, n.assessed_on) for n in recorded) == [
+        ("培训", NeedSource.VISIT, "CA1", TODAY), ("就业", NeedSource.VISIT, "CA1", TODAY)]
+    shown = re.search(r"open needs: ([^<]+)", client.get("/mine/HA4").text).group(1).strip().split("、")
+    assert shown[:2] == ["康复", "辅具"] and sorted(shown[2:]) == ["培训", "就业"]  # the registry's first
+    wrong = visit(client, "HA4", note="x", needs=["飞行"], need_for=member)
+    assert wrong.status_code == 422 and wrong.json()["field"] == "needs"
+    stranger = visit(client, "HA4", note="y", needs=["就业"], need_for="0" * 16)
+    assert stranger.status_code == 422 and stranger.json()["field"] == "need_for"
+    assert [e.note for e in household_ledger(store=world.store, household_no="HA4")] == ["需要就业帮扶"]  # nothing else
 
 
 def test_a_repeat_with_the_same_key_is_answered_and_not_recorded_again(client, world):
