@@ -192,10 +192,10 @@ def test_cadres_and_orgs_get_403_on_the_lists_with_a_way_out(client, world, user
 
 CJK = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")
 MENU = {
-    "admin": ["/", "/unpaired", "/overdue", "/problems", "/benefit-gaps", "/cert-expiry", "/cadre-load", "/imports",
-              "/matching", "/aux-requests"],
+    "admin": ["/", "/unpaired", "/overdue", "/problems", "/benefit-gaps", "/cert-expiry", "/cadre-load",
+              "/unmet-needs", "/overdue-referrals", "/imports", "/matching", "/aux-requests"],
     "organizer-a": ["/", "/unpaired", "/overdue", "/problems", "/benefit-gaps", "/cert-expiry", "/cadre-load",
-                    "/imports", "/matching", "/aux-requests"],
+                    "/unmet-needs", "/overdue-referrals", "/imports", "/matching", "/aux-requests"],
     "portal-a": ["/", "/unpaired", "/overdue", "/problems", "/benefit-gaps", "/cert-expiry", "/cadre-load",
                  "/aux-requests"],
     "cadre-a": ["/mine"],
