@@ -20,6 +20,7 @@ sizes for the page-weight figure.
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 import json
 import socket
@@ -196,3 +197,35 @@ class Emulation:
         if message.get("sessionId") in self._workers:
             params = message["params"]
             self.worker_bytes[params["requestId"]] = int(params.get("encodedDataLength", 0))
+
+
+# --- what the browser tests and the benchmark (bench/cadre_bench.py) measure and choose ---------------
+
+def choose_cadre(rows: list[dict]) -> tuple[str, str]:
+    """From the overdue-visit report's rows: the cadre with the most households overdue for a
+    whole quarter (an active pairing older than the visit window), and the county of their first."""
+    quarter_ago = (dt.date.today() - dt.timedelta(days=90)).isoformat()
+    due = [r for r in rows if r["cadre_no"] and r["pairing_ended_on"] is None and r["pairing_started_on"] < quarter_ago]
+    if not due:
+        raise AssertionError(f"the tiny demo county has no household overdue for a quarter: {rows}")
+    counts: dict[str, int] = {}
+    for r in due:
+        counts[r["cadre_no"]] = counts.get(r["cadre_no"], 0) + 1
+    cadre_no = max(sorted(counts), key=counts.get)
+    return cadre_no, next(r["region_code"][:6] for r in due if r["cadre_no"] == cadre_no)
+
+
+def page_bytes(driver) -> int:
+    """``encodedDataLength`` of every request the page finished since the log was last read."""
+    total = 0
+    for item in driver.get_log("performance"):
+        message = json.loads(item["message"])["message"]
+        if message["method"] == "Network.loadingFinished":
+            total += int(message["params"].get("encodedDataLength", 0))
+    return total
+
+
+def navigation_ms(driver) -> float:
+    """The last navigation's time from its start to the end of its load event."""
+    return driver.execute_script(
+        "const n = performance.getEntriesByType('navigation')[0]; return n.loadEventEnd - n.startTime;")

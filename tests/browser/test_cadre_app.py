@@ -15,7 +15,6 @@ own (a fresh profile: no worker, no cache) and reaches the service through ``off
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import statistics
 import time
@@ -30,7 +29,7 @@ import pytest
 from selenium.webdriver.support.ui import WebDriverWait
 
 from browsing import Browser, Server, chromium, cli, require_tools, start_service, stop_service
-from offline import OFFLINE, ONLINE, SLOW_3G, Emulation, Relay
+from offline import OFFLINE, ONLINE, SLOW_3G, Emulation, Relay, choose_cadre, navigation_ms, page_bytes
 
 CADRE_USER, CADRE_PASSWORD = "village-cadre", "cadre-in-the-village-2026"
 ORGANISER = "village-organizer"
@@ -85,20 +84,6 @@ def village(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Village]:
     finally:
         relay.close()
         stop_service(proc, log)
-
-
-def choose_cadre(rows: list[dict]) -> tuple[str, str]:
-    """The cadre with the most households overdue for a whole quarter (an active pairing older
-    than the visit window), and the county of their first."""
-    quarter_ago = (dt.date.today() - dt.timedelta(days=90)).isoformat()
-    due = [r for r in rows if r["cadre_no"] and r["pairing_ended_on"] is None and r["pairing_started_on"] < quarter_ago]
-    if not due:
-        pytest.fail(f"the tiny demo county has no household overdue for a quarter: {rows}")
-    counts: dict[str, int] = {}
-    for r in due:
-        counts[r["cadre_no"]] = counts.get(r["cadre_no"], 0) + 1
-    cadre_no = max(sorted(counts), key=counts.get)
-    return cadre_no, next(r["region_code"][:6] for r in due if r["cadre_no"] == cadre_no)
 
 
 @pytest.fixture(scope="module")
@@ -188,21 +173,6 @@ def put_back(browser: Browser, entries: list[dict]) -> None:
         };""", entries)
 
 
-def page_bytes(browser: Browser) -> int:
-    """``encodedDataLength`` of every request the page finished since the log was last read."""
-    total = 0
-    for item in browser.driver.get_log("performance"):
-        message = json.loads(item["message"])["message"]
-        if message["method"] == "Network.loadingFinished":
-            total += int(message["params"].get("encodedDataLength", 0))
-    return total
-
-
-def navigation_ms(browser: Browser) -> float:
-    return browser.driver.execute_script(
-        "const n = performance.getEntriesByType('navigation')[0]; return n.loadEventEnd - n.startTime;")
-
-
 # --- the journeys -------------------------------------------------------------------------------------
 
 def test_the_cadre_signs_in_and_sees_an_overdue_household_first(phone, village: Village) -> None:
@@ -211,14 +181,14 @@ def test_the_cadre_signs_in_and_sees_an_overdue_household_first(phone, village: 
     browser.check_accessibility("login at 390 px")
     browser.find("#user").send_keys(CADRE_USER)
     browser.find("#password").send_keys(CADRE_PASSWORD)
-    page_bytes(browser)  # empties the log: what follows is the first load
+    page_bytes(browser.driver)  # empties the log: what follows is the first load
     emulation.worker_bytes.clear()
     village.relay.answered = 0
     browser.find("form[action='/login'] button[type=submit]").click()
     browser.wait_for_path("/mine")
     offline_ready(browser)
     journal["first load (relay, bytes on the wire)"] = village.relay.answered
-    journal["first load (DevTools encodedDataLength, page + worker)"] = page_bytes(browser) + sum(
+    journal["first load (DevTools encodedDataLength, page + worker)"] = page_bytes(browser.driver) + sum(
         emulation.worker_bytes.values())
     assert emulation.workers, "no service worker was attached"
     assert village.relay.answered < FIRST_LOAD_BUDGET, journal
@@ -392,7 +362,7 @@ def test_a_later_visit_opens_from_the_phone_on_slow_3g(phone, village: Village) 
         for _ in range(3):
             for path, found in timings.items():
                 browser.go(path)
-                found.append(navigation_ms(browser))
+                found.append(navigation_ms(browser.driver))
     finally:
         emulation.set(ONLINE)
     for path, found in timings.items():
