@@ -1,6 +1,6 @@
 """The cadre's phone pages in a real browser, at 390 px: a cadre signs in with a password, sees an
-overdue household first, records a home visit with a problem, and the organiser's overdue list
-no longer shows it; then, with the network cut (DevTools emulation, reaching the service worker
+overdue household first, records a home visit with a problem and a need found, and the organiser's
+overdue list no longer shows it; then, with the network cut (DevTools emulation, reaching the service worker
 too) and separately with the service unreachable while the browser believes it is online (a
 relay that resets every connection, then one that loses the answers), records three visits each
 time: when the network returns exactly three entries are stored, also after the page sends them
@@ -141,13 +141,16 @@ def open_household(browser: Browser, household: str) -> None:
     wait(browser, lambda: household in browser.heading(), 30, f"/mine/{household} did not open")
 
 
-def record(browser: Browser, household: str, note: str, problem: str = "") -> None:
-    """Fill and send the record form of the household's page (the page stays where it is)."""
+def record(browser: Browser, household: str, note: str, problem: str = "", need: str = "") -> None:
+    """Fill and send the record form of the household's page (the page stays where it is);
+    ``need``: a category of need found, for the first member the form offers."""
     open_household(browser, household)
     assert browser.find("#entry_date").get_attribute("value") == time.strftime("%Y-%m-%d")  # today by default
     browser.find("#note").send_keys(note)
     if problem:
         browser.find("#problem").send_keys(problem)
+    if need:
+        browser.find(f"input[name=needs][value='{need}']").click()
     browser.find("form.record button[type=submit]").click()
 
 
@@ -215,11 +218,18 @@ def test_a_home_visit_with_a_problem_leaves_the_organisers_overdue_list(phone, v
     browser.check_accessibility("cadre household page at 390 px")
     assert browser.overflow() == 0
     tag = uuid.uuid4().hex[:8]
-    record(browser, household, f"入户走访，家中整洁 {tag}", problem=f"轮椅损坏，需要更换 {tag}")
+    members = village.api(f"/households/{household}/members?page_size=100")["items"]
+    first_member = members[0]["id_number"]  # the form offers the members in the order the service lists them
+    had = {n["category"] for n in village.api(f"/persons/{first_member}/needs")["needs"] if n["open"]}
+    need = next(c for c in ("托养", "教育", "就业", "培训", "其他") if c not in had)
+    record(browser, household, f"入户走访，家中整洁 {tag}", problem=f"轮椅损坏，需要更换 {tag}", need=need)
     wait(browser, lambda: tag in browser.find("section[aria-labelledby=recent-h]").text, 30,
          "the recorded visit did not show on the page")
     problems = browser.find("section[aria-labelledby=problems-h]").text
     assert "问题 ZF" in problems and tag in problems
+    assert need in browser.find("section[aria-labelledby=members-h]").text
+    found = village.api(f"/persons/{first_member}/needs")["assessments"]
+    assert [(a["category"], a["source"]) for a in found if a["category"] == need] == [(need, "入户走访")]
     assert "逾期" not in browser.find("p.standing").text
     browser.check_accessibility("cadre household page after recording")
     entries = village.api(f"/households/{household}/ledger?page_size=1000")["items"]
