@@ -194,7 +194,7 @@ LITERALS: dict[tuple[str, str, str], Any] = {
     ("portal", "cadre.phone", "C1"): "137****2222",
     ("portal", "problem.description", "P1"): None,
     ("portal", "risk.score", "H1"): None,
-    ("cadre", "household.phone", "H1"): "13812341234",
+    ("cadre", "household.phone", "H1"): "138****1234",  # masked, as the head's ID number is
     ("cadre", "household.address", "H1"): "城关镇东街十七号",
     ("cadre", "household.income_fen", "H1"): 1_234_500,
     ("cadre", "person.category", "李小红"): 4,
