@@ -247,10 +247,20 @@ class EmbeddedStore(GraphStore):
         self._readers_lock = threading.Lock()
         self._open()
         self.write(lambda tx: [tx.run(stmt) for stmt in ladybug_ddl()])
+        self._add_missing_columns()
         for table in NODE_TABLES:
             if table.serial:
                 self._rekey_by_serial(table)
         self._rekey_problems()
+
+    def _add_missing_columns(self) -> None:
+        """Give a table made by an older version the properties declared since (``CREATE … IF NOT
+        EXISTS`` leaves an existing table as it is): existing rows read them as NULL."""
+        for label, props in [(t.label, t.props) for t in NODE_TABLES] + [(r.type, r.props) for r in REL_TABLES]:
+            present = {row["name"] for row in self.query(f"CALL table_info('{label}') RETURN *")}
+            added = [f"ALTER TABLE {label} ADD {c} {kind.value}" for c, kind in props.items() if c not in present]
+            if added:
+                self.write(lambda tx, added=added: [tx.run(stmt) for stmt in added])
 
     def _rekey_by_serial(self, t: NodeTable) -> None:
         """Move a table keyed by its string in this store onto the ``SERIAL`` key it has since been
