@@ -9,7 +9,7 @@ Layout of a backup folder::
 
 The extra tables are those no contract file holds: the exclusion list (``EXCLUDED``), certificate
 reminders, revisions, users and tokens (token hashes only, password hashes as stored), the audit
-trail, the organisations' requests for auxiliary pairings, the claims on records outside an
+trail, the organisations' requests for auxiliary pairings and to join, the claims on records outside an
 organiser's jurisdiction, the services a person needs or receives; and the pairing edges with their ids, source and
 proposal (the pairing file carries neither). ``LISTED``, ``MEMBER_OF``, ``IN_REGION``,
 ``PART_OF``, ``STATIONED_IN``, ``SERVES``, ``HAS_PROBLEM`` and the ``Problem`` nodes are derived by
@@ -37,8 +37,8 @@ from typing import Any
 from graph_schema.errors import JieduiError
 from graph_schema.store.base import GraphStore, Tx, chunks
 from graph_schema.store.schema import (
-    AUDIT, AUX_PAIRED_WITH, AUX_REQUEST, CLAIM, EXCLUDED, INBOX, MESSAGE, NEEDS, NODE_TABLES, NODES, OUTGOING,
-    PAIRED_WITH, RECEIVES, REL_TABLES, REMINDER, REVISION, SERVICE, TOKEN, USER, Kind, NodeTable, RelTable,
+    AUDIT, AUX_PAIRED_WITH, AUX_REQUEST, CLAIM, EXCLUDED, INBOX, JOIN_REQUEST, MESSAGE, NEEDS, NODE_TABLES, NODES,
+    OUTGOING, PAIRED_WITH, RECEIVES, REL_TABLES, REMINDER, REVISION, SERVICE, TOKEN, USER, Kind, NodeTable, RelTable,
 )
 from importers.engine import ImportResult, run_import
 from importers.export import export, node_rows
@@ -51,7 +51,7 @@ BATCH = 20_000
 
 #: node tables no contract file carries, in restore order
 EXTRA_NODES: tuple[NodeTable, ...] = (SERVICE, REMINDER, REVISION, USER, TOKEN, AUDIT, MESSAGE, OUTGOING, AUX_REQUEST,
-                                      CLAIM)
+                                      CLAIM, JOIN_REQUEST)
 #: edge tables no contract file carries, or carries without every property (the pairings)
 EXTRA_RELS: tuple[RelTable, ...] = (EXCLUDED, PAIRED_WITH, AUX_PAIRED_WITH, RECEIVES, NEEDS, INBOX)
 #: edges the import writes from the pairing file, replaced on restore by their exact copies
