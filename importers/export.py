@@ -98,12 +98,14 @@ def _ledger(store: GraphStore) -> list[list[str]]:
     rows = store.query(
         "MATCH (a)-[e:ASSISTED]->(h:Household) RETURN e.entry_date AS entry_date, h.household_no AS household_no, "
         "a.cadre_no AS cadre_no, a.uscc AS uscc, e.kind AS kind, e.amount_fen AS amount_fen, "
-        "e.in_kind_fen AS in_kind_fen, e.note AS note, e.problem_no AS problem_no")
+        "e.in_kind_fen AS in_kind_fen, e.note AS note, e.problem_no AS problem_no, e.volunteers AS volunteers, "
+        "e.minutes AS minutes")
     out = []
     for row in rows:
         e = LedgerEntry.from_row(row)
         out.append([fmt.day(e.entry_date), e.household_no, fmt.text(e.cadre_no), fmt.text(e.uscc), fmt.word(e.kind),
-                    fmt.yuan(e.amount_fen), fmt.yuan(e.in_kind_fen), fmt.text(e.note), fmt.text(e.problem_no)])
+                    fmt.yuan(e.amount_fen), fmt.yuan(e.in_kind_fen), fmt.text(e.note), fmt.text(e.problem_no),
+                    fmt.text(e.volunteers), fmt.hours(e.minutes)])
     return out
 
 

@@ -12,9 +12,12 @@ which is recomputed from the sums).
 - ledger figures over the period ``period_start`` (default 1 January) … ``as_of``, both days
   included: ``contacts`` 联系交流, ``home_visits`` 入户走访, ``policies`` 落实政策, ``problems_solved``
   解决困难, ``problems_escalated`` 反映困难 (difficulties reported upward), ``practical_help`` 帮办实事,
-  ``volunteer_services`` 志愿服务; ``funds_cash_fen`` / ``funds_in_kind_fen`` the cash and in-kind
+  ``volunteer_services`` 志愿服务, with ``volunteers`` the volunteers they name (人次) and
+  ``volunteer_minutes`` the time those volunteers gave (each entry's volunteers × minutes; entries
+  without both figures add none); ``funds_cash_fen`` / ``funds_in_kind_fen`` the cash and in-kind
   value of every entry; ``org_donations`` the 捐款捐物 entries of organisations and
-  ``org_donations_fen`` their cash plus in-kind value. Money is in fen (1 yuan = 100 fen).
+  ``org_donations_fen`` their cash plus in-kind value. Money is in fen (1 yuan = 100 fen), time in
+  minutes, so every figure is an exact integer sum.
 """
 
 from __future__ import annotations
@@ -50,7 +53,8 @@ _AUX = (
 _LEDGER = (
     SCOPED_HOUSEHOLDS + "MATCH (x)-[e:ASSISTED]->(h) WHERE e.entry_date >= $start AND e.entry_date <= $as_of "
     "RETURN h.region_code AS village, e.kind AS kind, x.uscc IS NOT NULL AS by_org, count(e) AS n, "
-    "sum(coalesce(e.amount_fen, 0)) AS cash, sum(coalesce(e.in_kind_fen, 0)) AS in_kind"
+    "sum(coalesce(e.amount_fen, 0)) AS cash, sum(coalesce(e.in_kind_fen, 0)) AS in_kind, "
+    "sum(coalesce(e.volunteers, 0)) AS people, sum(coalesce(e.volunteers, 0) * coalesce(e.minutes, 0)) AS given"
 )
 _COUNTED = {
     LedgerKind.CONTACT: "contacts", LedgerKind.VISIT: "home_visits", LedgerKind.POLICY: "policies",
@@ -75,6 +79,8 @@ class CoverageRow:
     problems_escalated: int = 0
     practical_help: int = 0
     volunteer_services: int = 0
+    volunteers: int = 0
+    volunteer_minutes: int = 0
     funds_cash_fen: int = 0
     funds_in_kind_fen: int = 0
     org_donations: int = 0
@@ -102,6 +108,9 @@ def coverage(*, store: GraphStore, region: str, as_of: dt.date | None = None, pe
             figures = by_village[r["village"]]
             if r["kind"] in _COUNTED:
                 figures[_COUNTED[r["kind"]]] += r["n"]
+            if r["kind"] == LedgerKind.VOLUNTEER:
+                figures["volunteers"] += int(r["people"] or 0)
+                figures["volunteer_minutes"] += int(r["given"] or 0)
             figures["funds_cash_fen"] += int(r["cash"] or 0)
             figures["funds_in_kind_fen"] += int(r["in_kind"] or 0)
             if r["kind"] == LedgerKind.DONATION and r["by_org"]:
@@ -129,6 +138,7 @@ COVERAGE = Report(
              "paired": "已结对", "pairing_rate": "结对率", "aux_pairings": "辅助结对", "contacts": "联系交流",
              "home_visits": "入户走访", "policies": "落实政策", "problems_solved": "解决困难",
              "problems_escalated": "反映困难", "practical_help": "帮办实事", "volunteer_services": "志愿服务",
+             "volunteers": "志愿者人次", "volunteer_minutes": "志愿服务时长（人·分钟）",
              "funds_cash_fen": "资金（分）", "funds_in_kind_fen": "物资折合（分）", "org_donations": "组织捐赠次数",
              "org_donations_fen": "组织捐赠（分）"},
     run=coverage)
