@@ -194,6 +194,9 @@ RULES: tuple[Rule, ...] = (
           "Why an organisation asks for a household, and the household's consent as recorded: for the "
           "organisation that asks (its own requests) and the organisers who decide; a portal counts "
           "requests, a cadre has no part in them."),
+    _rule("join_request", "contact phone", "SSWWW",
+          "Who to call about an organisation's request to join: the organisers who decide it; no other role "
+          "reaches the requests at all."),
     _rule("exclusion", "reason note", "SSWWW",
           "Why a cadre may not be paired with a household (a relative …): the organisers' matching only."),
 )
@@ -215,6 +218,8 @@ PUBLIC: dict[str, frozenset[str]] = {
     "exclusion": frozenset({"household_no", "cadre_no", "since"}),
     "aux_request": frozenset({"request_id", "household_no", "uscc", "region_code", "service", "status",
                               "requested_at", "requested_by", "decided_at", "decided_by", "pairing_id"}),
+    "join_request": frozenset({"request_id", "name", "uscc", "service_region_code", "status", "requested_at",
+                               "decided_at", "decided_by", "decision_note", "user_id"}),
 }
 
 #: field name ("household.head_name") → its rule
