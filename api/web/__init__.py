@@ -33,10 +33,12 @@ def error_page(request: Request, exc: JieduiError, status: int) -> HTMLResponse:
 
 def install(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    from api.web import aux_requests, household, lists, start  # lists, the household page, requests, start pages
+    from api.web import (accounts, aux_requests, household, inbox, joining, lists, organisation,  # the pages
+                         start)
 
     checked = [Depends(csrf.check_csrf)]  # every console POST carries its session's CSRF token
-    for module in (pages, jobs, imports, matching, lists, household, aux_requests, start):
+    for module in (pages, jobs, imports, matching, lists, household, aux_requests, start, accounts, joining,
+                   organisation, inbox):
         app.include_router(module.router, dependencies=checked)
 
     @app.exception_handler(SignInNeeded)

@@ -15,7 +15,8 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.security import csrf_token
-from graph_schema.access.service import issue_token, set_password, token_hash
+from graph_schema.access.models import Role
+from graph_schema.access.service import add_user, issue_token, set_password, token_hash
 from graph_schema.store import GraphStore
 
 _spec = importlib.util.spec_from_file_location("api_world", Path(__file__).parent.parent / "api" / "conftest.py")
@@ -35,6 +36,7 @@ ORGANISER_PAGE = roles(200, 200, 200, 403, 403, 403)
 START = roles(200, 200, 200, 200, 303, 303)  # a cadre and an organisation go on to their own start page
 NO_JOB = roles(404, 404, 404, 403, 403, 403)
 IN_A, IN_B = roles(303, 303, 404, 403, 403, 403), roles(303, 404, 303, 403, 403, 403)
+ORG_ONLY = roles(403, 403, 403, 403, 403, 200)
 
 #: (method, path, form, expected status per user); users try in order on one world
 MATRIX = [
@@ -72,10 +74,32 @@ MATRIX = [
     ("POST", "/matching", {"region": "620802"}, IN_B),
     ("POST", "/matching/nope/confirm", {"action": "all"}, NO_JOB),
     ("POST", "/imports", "files", roles(422, 422, 422, 403, 403, 403)),  # no file chosen: nothing to import
-    ("GET", "/aux-requests", None, READERS),
-    ("GET", "/aux-requests?region=620802", None, roles(200, 404, 200, 404, 403, 403)),
+    ("GET", "/aux-requests", None, roles(200, 200, 200, 200, 403, 200)),  # an organisation: its own
+    ("GET", "/aux-requests?region=620802", None, roles(200, 404, 200, 404, 403, 200)),
     ("POST", "/aux-requests/nope/approve", {"consent_note": "户主同意"}, NO_JOB),
     ("POST", "/aux-requests/nope/decline", {}, NO_JOB),
+    ("POST", "/aux-requests", {"household_no": "HB1", "reason": "助残"}, ORG_ONLY | {"org-a": 404}),
+    ("POST", "/aux-requests/nope/withdraw", {}, ORG_ONLY | {"org-a": 404}),
+    ("GET", "/aux-pairings/HA2/record", None, ORG_ONLY),
+    ("GET", "/aux-pairings/HA1/record", None, ORG_ONLY | {"org-a": 404}),
+    ("POST", "/aux-pairings/HA2/record", {"kind": "捐款捐物", "entry_date": dt.date.today().isoformat(), "amount": "10"},
+     ORG_ONLY | {"org-a": 303}),
+    ("POST", "/aux-pairings/HB1/record", {"kind": "捐款捐物", "entry_date": dt.date.today().isoformat(), "amount": "10"},
+     ORG_ONLY | {"org-a": 404}),
+    ("POST", "/aux-pairings/end", {"household_no": "HA1", "reason": "服务结束"}, ORG_ONLY | {"org-a": 404}),
+    ("GET", "/accounts", None, ORGANISER_PAGE),
+    ("GET", "/accounts?region=620802&kind=org", None, roles(200, 404, 200, 403, 403, 403)),
+    ("POST", "/accounts/create", {"region": "620802", "kind": "cadre"}, roles(200, 404, 303, 403, 403, 403)),
+    ("POST", "/accounts/reset", {"user": "cadre-a2"}, roles(200, 200, 404, 403, 403, 403)),
+    ("POST", "/accounts/disable", {"user": "cadre-a2"}, roles(303, 303, 404, 403, 403, 403)),
+    ("GET", "/join-requests", None, ORGANISER_PAGE),
+    ("POST", "/join-requests/nope/approve", {}, NO_JOB),
+    ("POST", "/join-requests/nope/decline", {}, NO_JOB),
+    ("GET", "/join", None, roles(200, 200, 200, 200, 200, 200, 200)),  # public: no account needed
+    ("POST", "/join", {"name": "x"}, roles(422, 422, 422, 422, 422, 422, 422)),
+    ("GET", "/inbox", None, roles(200, 200, 200, 200, 200, 200)),
+    ("POST", "/inbox/read", {"every": "true"}, roles(303, 303, 303, 303, 303, 303)),
+    ("POST", "/inbox/notify", {}, roles(303, 303, 303, 403, 403, 403)),
     ("POST", "/logout", {}, roles(303, 303, 303, 303, 303, 303)),
 ]
 
@@ -84,6 +108,7 @@ MATRIX = [
 def world(store: GraphStore):
     world = api_world.build_world(store)
     set_password(store=store, user_id="organizer-a", password=PASSWORD)
+    add_user(store=store, user_id="cadre-a2", role=Role.CADRE, cadre_no="CA2")  # an account the matrix resets
     return world
 
 
