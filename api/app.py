@@ -19,7 +19,7 @@ from api.throttle import Throttle
 from api.graphql import router as graphql_router
 from api.notify_runs import daily
 from api.rest import (audit, aux_requests, cadres, claims, households, imports, inbox, ledger, matcher, orgs, pairings,
-                      reports, users)
+                      reports, services, users)
 from api import web
 from graph_schema.access.audit import AuditLog
 from graph_schema.settings import get_settings
@@ -60,7 +60,8 @@ def create_app(store: GraphStore, *, audit_interval: float = 0.5, token_ttl: flo
     app.add_middleware(SecurityHeaders)
     errors.install(app, html=web.error_page)
     app.include_router(households.router, prefix=API)
-    for module in (cadres, orgs, pairings, aux_requests, matcher, ledger, imports, claims, reports, audit, inbox, users):
+    for module in (cadres, orgs, pairings, aux_requests, matcher, ledger, services, imports, claims, reports, audit,
+                   inbox, users):
         app.include_router(module.router, prefix=API)
     app.include_router(graphql_router())
     web.install(app)

@@ -8,18 +8,18 @@ service that does the work, and records the change in the audit trail before it 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
 from typing import TypeVar
 
 from api.auth import ORGANISERS, READERS, Caller
 from graph_schema.access import accounts
-from graph_schema.access.models import Role, Scope
+from graph_schema.access.models import EVERYTHING, Role, Scope
 from graph_schema.access.service import Forbidden
 from graph_schema.claims.models import Claim
 from graph_schema.cadre.service import cadres_in
-from graph_schema.enums import ExclusionReason, LedgerKind
+from graph_schema.enums import ExclusionReason, LedgerKind, NeedSource, ReferralReason
 from graph_schema.errors import InvalidValue, JieduiError, NotFound
-from graph_schema.household.service import households_in
+from graph_schema.household.service import households_in, persons_in
 from graph_schema.ledger.models import LedgerEntry
 from graph_schema.ledger.service import log_entry
 from graph_schema.org import joining
@@ -27,6 +27,12 @@ from graph_schema.org.service import orgs_in
 from graph_schema.pairing import exclusions, flows, requests
 from graph_schema.pairing import service as pairing
 from graph_schema.pairing.models import AuxPairing, AuxRequest, Pairing
+from graph_schema.records import BatchResult
+from graph_schema.region.service import scope_prefix
+from graph_schema.service import catalogue as services_catalogue
+from graph_schema.service import deliveries, needs, offers, referrals
+from graph_schema.service.models import Delivery, Need, Offer, Referral, ServiceType
+from graph_schema.service.referrals import ReferralRequest
 from importers import claims
 from matching import service as matching
 from matching.candidates import Reach
@@ -313,3 +319,127 @@ def decline_claim(who: Caller, claim_id: str, note: str | None = None) -> Claim:
                                  note=note)
     who.wrote("claim", [claim_id])
     return claim
+
+
+# --- services: the catalogue, offers, needs, referrals and deliveries ------------------------------
+
+def person_households(who: Caller, id_numbers: Collection[str], scope: Scope | None = None) -> dict[str, str]:
+    """The household of each person named; NotFound for the first person who does not exist or
+    whose household lies outside the scope."""
+    scope = scope or who.scope
+    found = who.store.read(lambda tx: persons_in(tx, sorted(set(id_numbers)), scope))
+    missing = sorted(set(id_numbers) - set(found))
+    if missing:
+        raise NotFound("残疾人", "person", missing[0])
+    return {number: p.household_no for number, p in found.items()}
+
+
+def _keeps_catalogue(who: Caller) -> None:
+    """The catalogue is one for every region: admins and a province's organisers keep it."""
+    who.require(ORGANISERS, "维护服务目录", "keep the service catalogue")
+    if who.user.role is Role.ORGANIZER and len(who.scope.prefix) > 2:
+        raise Forbidden(who.user.role, "维护全省共用的服务目录（仅省级组织者）",
+                        "keep the shared catalogue (a province's organisers only)")
+
+
+def set_service_types(who: Caller, types: Sequence[ServiceType]) -> BatchResult:
+    _keeps_catalogue(who)
+    return services_catalogue.upsert_service_types(store=who.store, types=types)
+
+
+def _first_error(result: BatchResult) -> BatchResult:
+    if result.errors:
+        raise result.errors[0][1]
+    return result
+
+
+def set_offer(who: Caller, offer: Offer) -> BatchResult:
+    """An organiser records an offer of an organisation of their region, over a part of it."""
+    who.require(ORGANISERS, "维护服务供给", "keep service offers")
+    require_org(who, offer.uscc)
+    if not who.scope.holds_region(scope_prefix(offer.region_code)):
+        raise NotFound("区划", "region", offer.region_code)
+    return _first_error(offers.upsert_offers(store=who.store, offers=[offer]))
+
+
+def record_need(who: Caller, need: Need) -> str:
+    """Record an assessed need: a cadre for a member of the households they are paired with (in
+    their own name, found on a visit unless they say otherwise); an organiser for their region."""
+    role = who.user.role
+    if role is Role.CADRE:
+        if need.assessor not in (None, who.user.cadre_no):
+            raise Forbidden(role, "以他人名义记录需求", "record a need in another's name")
+        need = need.model_copy(update={"assessor": who.user.cadre_no, "source": need.source or NeedSource.VISIT})
+    else:
+        who.require(ORGANISERS, "记录服务需求", "record needs")
+    household = person_households(who, [need.id_number])[need.id_number]
+    need_id = needs.record_need(store=who.store, need=need)
+    who.wrote("household", [household])
+    return need_id
+
+
+def refer(who: Caller, request: ReferralRequest) -> Referral:
+    """An organiser sends a need of a person of their region to an organisation serving it (or a
+    department); the referral is made in the organiser's name."""
+    who.require(ORGANISERS, "转介服务需求", "refer needs")
+    household = person_households(who, [request.id_number])[request.id_number]
+    if request.provider_uscc:
+        require_org(who, request.provider_uscc)
+    made = referrals.refer(store=who.store, request=request.model_copy(update={"made_by": who.user.user_id}))
+    who.wrote("household", [household])
+    return made
+
+
+def _referral(who: Caller, referral_id: str) -> tuple[Referral, str]:
+    """A referral in the caller's reach (NotFound otherwise) and the household it concerns: an
+    organisation's are those sent to it; a region scope's those of its persons."""
+    found = who.store.read(lambda tx: referrals.get_referral_in(tx, referral_id))
+    if found is None or (who.user.role is Role.ORG and found.provider_uscc != who.user.uscc):
+        raise NotFound("转介", "referral", referral_id)
+    scope = EVERYTHING if who.user.role is Role.ORG else who.scope
+    return found, person_households(who, [found.id_number], scope)[found.id_number]
+
+
+def answer_referral(who: Caller, referral_id: str, accept: bool, reason: ReferralReason | None = None,
+                    note: str | None = None, on: dt.date | None = None) -> Referral:
+    """The organisation a referral is sent to accepts it or turns it down (with a reason)."""
+    if who.user.role not in (Role.ORG, Role.ADMIN):
+        raise Forbidden(who.user.role, "答复转介（仅承接的社会组织）", "answer a referral (its organisation only)")
+    _, household = _referral(who, referral_id)
+    if accept:
+        done = referrals.accept_referral(store=who.store, referral_id=referral_id, on=on)
+    else:
+        if reason is None:
+            raise InvalidValue("reason", None, "拒绝转介须说明原因", "a rejection needs a reason")
+        done = referrals.reject_referral(store=who.store, referral_id=referral_id, reason=reason, note=note, on=on)
+    who.wrote("household", [household])
+    return done
+
+
+def withdraw_referral(who: Caller, referral_id: str, reason: ReferralReason, note: str | None = None,
+                      on: dt.date | None = None) -> Referral:
+    who.require(ORGANISERS, "撤回转介", "withdraw referrals")
+    _, household = _referral(who, referral_id)
+    done = referrals.withdraw_referral(store=who.store, referral_id=referral_id, reason=reason, note=note, on=on)
+    who.wrote("household", [household])
+    return done
+
+
+def record_delivery(who: Caller, delivery: Delivery) -> str:
+    """Record a service delivered: an organisation in its own name, for a person it has an open
+    referral of or whose household it is paired with; an organiser for their region."""
+    role = who.user.role
+    if role is Role.ORG:
+        if delivery.uscc != who.user.uscc:
+            raise Forbidden(role, "以他人名义记录服务", "record a delivery in another's name")
+        held = who.store.read(lambda tx: referrals.referrals_in(tx, [delivery.id_number]))[delivery.id_number]
+        referred = any(r.provider_uscc == who.user.uscc and r.status.open for r in held)
+        household = person_households(who, [delivery.id_number], EVERYTHING if referred else None)
+    else:
+        who.require(ORGANISERS, "记录服务", "record deliveries")
+        household = person_households(who, [delivery.id_number])
+        if delivery.uscc:
+            require_org(who, delivery.uscc)
+    delivery_id = deliveries.record_delivery(store=who.store, delivery=delivery)
+    who.wrote("household", list(household.values()))
+    return delivery_id

@@ -1,12 +1,19 @@
-"""Monitoring benchmark: every report on a store holding the synthetic province, on either engine.
+"""Monitoring benchmark: every report on a store holding a synthetic preset, on either engine.
 
     .venv/bin/python bench/report_bench.py --store .bench/province            # embedded
     .venv/bin/python bench/report_bench.py --store bolt://127.0.0.1:7699      # Neo4j
     .venv/bin/python bench/report_bench.py --store DIR_OR_URI --load          # load the province first
+    .venv/bin/python bench/report_bench.py --store DIR --load --preset county --changes 500
+    .venv/bin/python bench/report_bench.py --store DIR --load --preset city   # a smaller society
 
 For each report: the median of ``--runs`` timings of the first page (50 rows) scoped to one county,
 and scoped to the whole province; ``coverage`` is timed for the calendar year up to the preset's
 as-of date. The first run of each is a warm-up and not counted. Prints a Markdown table.
+
+The reports are for the preset's as-of date. A store loaded today has recorded nothing since, so
+they take the path of a report for today. ``--changes N`` records the load on the as-of date
+instead, then changes N households (category and flags), N persons (grade) and N/10 cadres
+(在岗) today: the reports then read the state of the as-of date (the past path).
 """
 
 from __future__ import annotations
@@ -22,6 +29,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from graph_schema import models  # noqa: E402
+from graph_schema.access.models import Scope  # noqa: E402
+from graph_schema.cadre.service import list_cadres, upsert_cadres  # noqa: E402
+from graph_schema.enums import DisabilityGrade, MonitoringCategory  # noqa: E402
+from graph_schema.household.service import list_households, members_in, upsert_households, upsert_persons  # noqa: E402
 from graph_schema.monitoring.catalogue import REPORTS  # noqa: E402
 from graph_schema.pagination import PageRequest  # noqa: E402
 from graph_schema.store import open_store  # noqa: E402
@@ -41,22 +53,54 @@ def median_ms(run, runs: int) -> tuple[float, int]:
     return statistics.median(times), total
 
 
+def change(store, county: str, n: int) -> None:
+    """Change ``n`` (at most 1,000) households of ``county``, as many of their members and a tenth
+    as many of its cadres, through the services (recorded now)."""
+    page = PageRequest(1, min(n, 1000))
+    households = list_households(store=store, region=county, page=page).items
+    upsert_households(store=store, households=[h.model_copy(update={
+        "tekun": not h.tekun, "dibao": not h.dibao,
+        "monitoring": None if h.monitoring else MonitoringCategory.MARGINAL})
+        for h in households])
+    members = store.read(lambda tx: members_in(tx, [h.household_no for h in households]))
+    persons = [p for found in members.values() for p in found][:n]
+    upsert_persons(store=store, persons=[p.model_copy(update={"grade": DisabilityGrade(5 - int(p.grade)),
+                                                              "cert_no": f"{p.cert_no[:19]}{5 - int(p.grade)}"})
+                                         for p in persons])
+    cadres = list_cadres(store=store, page=PageRequest(1, max(1, page.page_size // 10)),
+                         scope=Scope(prefix=county)).items
+    upsert_cadres(store=store, cadres=[c.model_copy(update={"on_duty": not c.on_duty}) for c in cadres])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--store", required=True)
     parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--load", action="store_true", help="load the synthetic province into an empty store")
+    parser.add_argument("--load", action="store_true", help="load the synthetic preset into an empty store")
+    parser.add_argument("--preset", default="province", help="the preset --load writes (default province)")
     parser.add_argument("--reports", help="comma-separated report names (default: all)")
+    parser.add_argument("--preset", default="province", choices=sorted(synth.PRESETS), help="what --load loads")
+    parser.add_argument("--changes", type=int, default=0,
+                        help="load on the as-of date and change this many records today (the past path)")
     args = parser.parse_args()
     store = open_store(args.store)
     if args.load:
         started = time.perf_counter()
-        synth.load(store, synth.generate("province", as_of=AS_OF))
-        print(f"loaded the province in {time.perf_counter() - started:.0f} s", file=sys.stderr)
+        clock = models.now
+        if args.changes:  # the load is recorded on the as-of date
+            models.now = lambda: dt.datetime.combine(AS_OF, dt.time(12)).astimezone()
+        try:
+            synth.load(store, synth.generate(args.preset, as_of=AS_OF))
+        finally:
+            models.now = clock
+        print(f"loaded the {args.preset} preset in {time.perf_counter() - started:.0f} s", file=sys.stderr)
     county = store.query("MATCH (r:Region) WHERE r.level = 'county' RETURN r.code AS code "
                          "ORDER BY code LIMIT 1")[0]["code"][:6]
+    if args.changes:
+        change(store, county, args.changes)
     print(f"{dt.date.today()} · {platform.system()} · 2 cores · {store.dialect.value} · county {county} · "
-          f"runs {args.runs} (median, after one warm-up)\n")
+          f"runs {args.runs} (median, after one warm-up)"
+          f"{f' · past path: {args.changes} changes since the as-of date' if args.changes else ''}\n")
     print("| report | county page 1 (ms) | rows in county | province page 1 (ms) | rows in province |")
     print("| --- | ---: | ---: | ---: | ---: |")
     for name in args.reports.split(",") if args.reports else REPORTS:

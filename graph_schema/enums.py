@@ -141,6 +141,11 @@ class OrgType(StrEnum):
     FOUNDATION = "基金会"
     ENTERPRISE = "企业"
     VOLUNTEER = "志愿服务组织"
+    REHABILITATION = "康复机构"
+    ASSISTIVE_DEVICES = "辅具适配机构"
+    CARE = "托养机构"
+    MEDICAL = "医疗机构"
+    SCHOOL = "学校"
     OTHER = "其他"
 
 
@@ -227,25 +232,99 @@ class Department(StrEnum):
 
 
 class ServiceCategory(StrEnum):
-    LIVING = "生活保障"
+    """类别 of a service in the catalogue: the registry's 需求 words, and 其他."""
+
     REHABILITATION = "康复"
-    HOUSING = "住房"
-    CARE = "托养照护"
-    WORK = "就业增收"
+    ASSISTIVE_DEVICE = "辅具"
+    ACCESSIBILITY = "无障碍改造"
+    CARE = "托养"
+    EMPLOYMENT = "就业"
+    TRAINING = "培训"
     EDUCATION = "教育"
+    OTHER = "其他"
 
 
-#: The catalogue of assistance measures named in the source documents, with their category.
-SERVICE_CATALOGUE: dict[str, ServiceCategory] = {
-    **dict.fromkeys(
-        ["低保", "特困供养", "困难残疾人生活补贴", "重度残疾人护理补贴", "医保代缴", "养老保险代缴",
-         "商业保险", "越冬物资", "慰问物资"], ServiceCategory.LIVING),
-    **dict.fromkeys(["基本康复服务", "残疾儿童康复救助", "辅助器具适配", "家庭医生签约"],
-                    ServiceCategory.REHABILITATION),
-    **dict.fromkeys(["无障碍改造", "危房改造"], ServiceCategory.HOUSING),
-    **dict.fromkeys(["集中托养", "日间照料", "居家托养", "邻里照护"], ServiceCategory.CARE),
-    **dict.fromkeys(
-        ["实用技术培训", "职业技能培训", "公益性岗位", "辅助性就业", "盲人按摩", "产业扶持", "小额信贷",
-         "合作社分红", "电商带货"], ServiceCategory.WORK),
-    **dict.fromkeys(["助学金", "特殊教育", "送教上门"], ServiceCategory.EDUCATION),
-}
+class ServiceUnit(StrEnum):
+    """单位 in which a service is counted."""
+
+    SESSION = "次"
+    ITEM = "件"
+    HOUSEHOLD = "户"
+    PERSON = "人"
+
+
+class ServiceDept(StrEnum):
+    """牵头部门 of a service, and 提供部门 of a delivery made by a department."""
+
+    DPF = "残联"
+    CIVIL_AFFAIRS = "民政"
+    HEALTH = "卫健"
+    HUMAN_RESOURCES = "人社"
+    EDUCATION = "教育"
+    HOUSING = "住建"
+    OTHER = "其他"
+
+
+class NeedStatus(StrEnum):
+    """需求状态 an assessment gives."""
+
+    CONFIRMED = "已确认"
+    MET = "已满足"
+    NOT_NEEDED = "不再需要"
+
+
+class NeedSource(StrEnum):
+    """来源 of an assessed need; 登记 marks the registry's 需求 column (never a file's value)."""
+
+    SURVEY = "动态更新调查"
+    VISIT = "入户走访"
+    PROFESSIONAL = "专业评估"
+    DEPARTMENT_LIST = "部门名单"
+    OTHER = "其他"
+    REGISTRY = "登记"
+
+
+class OfferMode(StrEnum):
+    """服务方式 of an offer."""
+
+    CENTRE = "机构"
+    HOME = "上门"
+    COMMUNITY = "社区"
+    ONLINE = "线上"
+
+
+class ReferralStatus(StrEnum):
+    """The states of a referral (转介); the last three are closed."""
+
+    PENDING = "待接收"
+    ACCEPTED = "已接收"
+    REJECTED = "已拒绝"
+    DONE = "已完成"
+    WITHDRAWN = "已撤回"
+
+    @property
+    def open(self) -> bool:
+        return self in (ReferralStatus.PENDING, ReferralStatus.ACCEPTED)
+
+
+class ReferralReason(StrEnum):
+    """Why a referral did not succeed (rejected or withdrawn)."""
+
+    PERSON_REFUSED = "本人拒绝"
+    PROVIDER_UNABLE = "机构无能力"
+    NO_LONGER_NEEDED = "不再需要"
+    PERSON_UNREACHABLE = "联系不上本人"
+    PROVIDER_UNREACHABLE = "联系不上机构"
+    OTHER = "其他"
+
+
+class DeliveryOutcome(StrEnum):
+    """结果 of a delivery: 完成 and 进行中 count toward the service rates, 未完成 does not."""
+
+    DONE = "完成"
+    ONGOING = "进行中"
+    NOT_DONE = "未完成"
+
+    @property
+    def counts(self) -> bool:
+        return self is not DeliveryOutcome.NOT_DONE

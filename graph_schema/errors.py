@@ -50,6 +50,18 @@ class NotFound(JieduiError):
                          entity=entity_en, key=key)
 
 
+class UnknownRegion(NotFound):
+    """A region code that names no region the store holds: it is refused rather than created, so
+    a mistyped code never becomes a village of its own."""
+
+    code = "UNKNOWN_REGION"
+
+    def __init__(self, code: str) -> None:
+        JieduiError.__init__(self, f"区划代码「{code}」不存在：请先导入该区划（区划.csv）",
+                             f"region code '{code}' is unknown: import the region first (区划.csv)",
+                             entity="region", key=code)
+
+
 class RuleViolation(JieduiError):
     """A business rule of the pairing, ledger or problem workflow refuses the change."""
 
@@ -198,6 +210,67 @@ class ProblemNotOpen(RuleViolation):
     def __init__(self, problem_no: str, why_zh: str, why_en: str) -> None:
         super().__init__(f"问题「{problem_no}」不能关闭：{why_zh}",
                          f"problem '{problem_no}' cannot be closed: {why_en}", problem_no=problem_no)
+
+
+class RecordConflict(RuleViolation):
+    """A record number (记录编号) already names a different record."""
+
+    code = "RECORD_CONFLICT"
+
+    def __init__(self, field_zh: str, field_en: str, record_no: str) -> None:
+        super().__init__(f"{field_zh}「{record_no}」已用于另一条内容不同的记录",
+                         f"{field_en} '{record_no}' already names a different record", field=field_zh, key=record_no)
+
+
+class NeedNotOpen(RuleViolation):
+    """A referral names a need the person does not have open on its date."""
+
+    code = "NEED_NOT_OPEN"
+
+    def __init__(self, need_id: str, day: Any) -> None:
+        super().__init__(f"需求「{need_id}」在 {day} 不是该人员未关闭的需求",
+                         f"need '{need_id}' is not an open need of the person on {day}", need_id=need_id)
+
+
+class ReferralExists(RuleViolation):
+    code = "REFERRAL_OPEN"
+
+    def __init__(self, need_id: str, referral_id: str) -> None:
+        super().__init__(f"需求「{need_id}」已有进行中的转介「{referral_id}」",
+                         f"need '{need_id}' already has an open referral '{referral_id}'",
+                         need_id=need_id, referral_id=referral_id)
+
+
+class ReferralStatusConflict(RuleViolation):
+    """A referral's status does not allow the change (accepting a closed one …)."""
+
+    code = "REFERRAL_STATE"
+
+    def __init__(self, referral_id: str, status: str, action_zh: str, action_en: str) -> None:
+        super().__init__(f"转介「{referral_id}」当前为「{status}」，不能{action_zh}",
+                         f"referral '{referral_id}' is {status}: it cannot be {action_en}",
+                         referral_id=referral_id, status=status)
+
+
+class NoOffer(RuleViolation):
+    """An organisation is sent a need that no active offer of it covers."""
+
+    code = "NO_OFFER"
+
+    def __init__(self, uscc: str, category: str, day: Any) -> None:
+        super().__init__(f"社会组织「{uscc}」在 {day} 没有覆盖该人员所在地的「{category}」类服务供给",
+                         f"organisation '{uscc}' has no active offer of a {category} service covering the "
+                         f"person's village on {day}", uscc=uscc, category=category)
+
+
+class OfferFull(RuleViolation):
+    """An offer has no room left this year for another person."""
+
+    code = "OFFER_FULL"
+
+    def __init__(self, offer_id: str) -> None:
+        super().__init__(f"服务供给「{offer_id}」本年度容量已满", f"offer '{offer_id}' has no room left this year",
+                         offer_id=offer_id)
 
 
 class StoreError(JieduiError):

@@ -69,11 +69,18 @@ class Model(BaseModel):
         return cls.model_validate({k: v for k, v in row.items() if k in cls.model_fields})
 
 
+def now() -> dt.datetime:
+    """The current time, in UTC: what the store stamps a change or a new record with. The one
+    clock of the system, so that a test can set it (``today`` follows it)."""
+    return dt.datetime.now(dt.timezone.utc)
+
+
 def today() -> dt.date:
-    return dt.date.today()
+    """Today's date where the system runs."""
+    return now().astimezone().date()
 
 
 __all__ = [
     "CertNumber", "Fen", "IdNumber", "Key", "Model", "OptionalText", "RegionCode",
-    "Text", "Uscc", "list_of", "today",
+    "Text", "Uscc", "list_of", "now", "today",
 ]

@@ -1,24 +1,28 @@
 """Upsert by natural key, with history: the one write path every entity's service shares.
 
 Rows are compared with what is stored; new rows go in through the bulk insert path (UNWIND
-CREATE on both engines), changed rows are updated property by property and their
-previous values are kept as a ``Revision`` node, unchanged rows are not written at all. So an
-import run twice writes nothing the second time, and a changed row stays traceable.
+CREATE on both engines) and a ``Creation`` node records their keys and the time, changed rows
+are updated property by property and their previous values are kept as a ``Revision`` node with
+the time, unchanged rows are not written at all. So an import run twice writes nothing the second
+time, a changed row stays traceable, and the state of any past day can be told
+(:mod:`graph_schema.history`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import threading
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from graph_schema.errors import InvalidValue, JieduiError
+from graph_schema import models
 from graph_schema.settings import get_settings
 from graph_schema.store.base import GraphStore, T, Tx, chunks
-from graph_schema.store.schema import REVISION, NodeTable
+from graph_schema.store.schema import CREATION, REVISION, NodeTable
 
 
 Progress = Callable[[int], None]
@@ -104,6 +108,30 @@ def preview_nodes(tx: Tx, table: NodeTable, rows: Sequence[dict[str, Any]]) -> B
     return result
 
 
+_last = {"reading": None, "stamp": None}  # the clock's last reading, the stamp given for it
+_stamp_lock = threading.Lock()
+
+
+def stamp() -> str:
+    """The time a change is recorded at: UTC, ISO 8601 to the microsecond, so that the stamps of
+    ``Revision`` and ``Creation`` nodes sort as text. Should the clock read the same twice, the
+    second stamp is a microsecond later, so that two changes of one record keep their order."""
+    with _stamp_lock:
+        reading = models.now().astimezone(dt.timezone.utc)
+        moment = _last["stamp"] + dt.timedelta(microseconds=1) if reading == _last["reading"] else reading
+        _last["reading"], _last["stamp"] = reading, moment
+    return moment.isoformat(timespec="microseconds")
+
+
+def create_recorded(tx: Tx, table: NodeTable, rows: Sequence[dict[str, Any]], at: str) -> None:
+    """Insert new nodes (bulk path) and record that they were created ``at`` (one ``Creation``)."""
+    if not rows:
+        return
+    tx.create_nodes(table, rows)
+    tx.create_nodes(CREATION, [{"creation_id": uuid.uuid4().hex, "label": table.label, "recorded_at": at,
+                                "keys": [r[table.key] for r in rows]}])
+
+
 def upsert_nodes(tx: Tx, table: NodeTable, rows: Sequence[dict[str, Any]]) -> BatchResult:
     """Insert or update ``rows`` (one per key: the caller deduplicates, since rows of one
     statement do not see each other's writes). Only the columns present in the rows are
@@ -113,7 +141,7 @@ def upsert_nodes(tx: Tx, table: NodeTable, rows: Sequence[dict[str, Any]]) -> Ba
         return result
     columns = list(rows[0])
     new, changed, revisions = [], [], []
-    now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="microseconds")
+    at = stamp()
     for row, diff in _changes(tx, table, rows):
         key = row[table.key]
         if diff is None:
@@ -126,10 +154,10 @@ def upsert_nodes(tx: Tx, table: NodeTable, rows: Sequence[dict[str, Any]]) -> Ba
         changed.append(row)
         result.updated.append(key)
         revisions.append({
-            "revision_id": uuid.uuid4().hex, "label": table.label, "entity_key": key, "recorded_at": now,
+            "revision_id": uuid.uuid4().hex, "label": table.label, "entity_key": key, "recorded_at": at,
             "previous": json.dumps({c: _jsonable(v) for c, v in diff.items()}, ensure_ascii=False),
         })
-    tx.create_nodes(table, new)
+    create_recorded(tx, table, new, at)
     if changed:
         sets = ", ".join(f"n.{c} = {tx.cast('r.' + c, table.props[c])}" for c in columns if c != table.key)
         query = f"UNWIND $rows AS r MATCH (n:{table.label} {{{table.key}: r.{table.key}}}) SET {sets}"

@@ -1,19 +1,22 @@
-"""A whole-store backup, engine-neutral: the contract's eight files (:mod:`importers.export`) plus
+"""A whole-store backup, engine-neutral: the contract's twelve files (:mod:`importers.export`) plus
 what those files do not carry, and its restore into an empty store of either engine.
 
 Layout of a backup folder::
 
-    区划.csv … 部门名单.csv      the export (rows sorted by natural key)
+    区划.csv … 服务记录.csv      the export (rows sorted by natural key)
     extra/<Table>.jsonl         one JSON object per line, per extra node or edge table
     manifest.json               format version, time, rows and SHA-256 of every file above
 
 The extra tables are those no contract file holds: the exclusion list (``EXCLUDED``), certificate
-reminders, revisions, users and tokens (token hashes only, password hashes as stored), the audit
-trail, the organisations' requests for auxiliary pairings and to join, the claims on records outside an
-organiser's jurisdiction, the services a person needs or receives; and the pairing edges with their ids, source and
+reminders, revisions and creation records (the history reports for past days read), users and
+tokens (token hashes only, password hashes as stored), the audit trail, the organisations' requests
+for auxiliary pairings and to join, the claims on records outside an organiser's jurisdiction, the referrals
+with their edges, the inboxes and the outbox; and the pairing edges with their ids, source and
 proposal (the pairing file carries neither). ``LISTED``, ``MEMBER_OF``, ``IN_REGION``,
-``PART_OF``, ``STATIONED_IN``, ``SERVES``, ``HAS_PROBLEM`` and the ``Problem`` nodes are derived by
-the import from the contract files, so they are not stored twice.
+``PART_OF``, ``STATIONED_IN``, ``SERVES``, ``HAS_PROBLEM`` and the ``Problem`` nodes, and the
+service files' edges (``HAS_NEED``, ``OF``, ``OFFERS``, ``COVERS``, ``RECEIVED``, ``DELIVERED``)
+are derived by the import from the contract files, so they are not stored twice. Referrals are
+written after the import, so the deliveries it imports complete none of them.
 
 Dates are ISO strings (``YYYY-MM-DD``), typed back on restore from the table's declared
 :class:`~graph_schema.store.schema.Kind`. Lines are sorted, so two backups of the same graph have
@@ -37,8 +40,9 @@ from typing import Any
 from graph_schema.errors import JieduiError
 from graph_schema.store.base import GraphStore, Tx, chunks
 from graph_schema.store.schema import (
-    AUDIT, AUX_PAIRED_WITH, AUX_REQUEST, CLAIM, EXCLUDED, INBOX, JOIN_REQUEST, MESSAGE, NEEDS, NODE_TABLES, NODES,
-    OUTGOING, PAIRED_WITH, RECEIVES, REL_TABLES, REMINDER, REVISION, SERVICE, TOKEN, USER, Kind, NodeTable, RelTable,
+    AUDIT, AUX_PAIRED_WITH, AUX_REQUEST, CLAIM, CREATION, EXCLUDED, HAS_REFERRAL, INBOX, JOIN_REQUEST, MESSAGE,
+    NODE_TABLES, NODES, OUTGOING, PAIRED_WITH, REFERRAL, REFERRED_TO, REL_TABLES, REMINDER, REVISION, TOKEN, USER,
+    Kind, NodeTable, RelTable,
 )
 from importers.engine import ImportResult, run_import
 from importers.export import export, node_rows
@@ -50,10 +54,10 @@ EXTRA = "extra"
 BATCH = 20_000
 
 #: node tables no contract file carries, in restore order
-EXTRA_NODES: tuple[NodeTable, ...] = (SERVICE, REMINDER, REVISION, USER, TOKEN, AUDIT, MESSAGE, OUTGOING, AUX_REQUEST,
-                                      CLAIM, JOIN_REQUEST)
+EXTRA_NODES: tuple[NodeTable, ...] = (REFERRAL, REMINDER, REVISION, USER, TOKEN, AUDIT, MESSAGE, OUTGOING, AUX_REQUEST,
+                                      CLAIM, CREATION, JOIN_REQUEST)
 #: edge tables no contract file carries, or carries without every property (the pairings)
-EXTRA_RELS: tuple[RelTable, ...] = (EXCLUDED, PAIRED_WITH, AUX_PAIRED_WITH, RECEIVES, NEEDS, INBOX)
+EXTRA_RELS: tuple[RelTable, ...] = (EXCLUDED, PAIRED_WITH, AUX_PAIRED_WITH, HAS_REFERRAL, REFERRED_TO, INBOX)
 #: edges the import writes from the pairing file, replaced on restore by their exact copies
 REPLACED = (PAIRED_WITH, AUX_PAIRED_WITH)
 
@@ -215,6 +219,10 @@ def restore(store: GraphStore, folder: str | Path, *, progress: Progress | None 
         while store.execute(f"MATCH ()-[r:{rel.type}]->() WITH r LIMIT $n DELETE r RETURN count(*) AS n",
                             {"n": BATCH})[0]["n"]:
             pass
+    # the import recorded every record as created now: the backup's records of when they were
+    # created replace that, so reports for past days read the same as before the backup
+    while store.execute("MATCH (c:Creation) WITH c LIMIT $n DELETE c RETURN count(*) AS n", {"n": BATCH})[0]["n"]:
+        pass
     for table in EXTRA_NODES:
         name = f"{EXTRA}/{table.label}.jsonl"
         rows = [_typed(r, table.props) for r in _read_jsonl(folder / name)] if name in manifest["files"] else []

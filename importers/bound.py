@@ -46,7 +46,10 @@ OWN_KEY = {"households": ("household", "household_no"), "persons": ("person", "i
 REFERENCES = {"persons": (("household", "household_no"),),
               "pairings": (("household", "household_no"), ("cadre", "cadre_no"), ("org", "uscc")),
               "ledger": (("household", "household_no"), ("cadre", "cadre_no"), ("org", "uscc")),
-              "listings": (("person", "id_number"),)}
+              "listings": (("person", "id_number"),),
+              "offers": (("org", "uscc"),),
+              "needs": (("person", "id_number"),),
+              "deliveries": (("person", "id_number"), ("org", "uscc"))}
 
 
 @dataclass
@@ -83,10 +86,11 @@ def _places(store: GraphStore, records: Callable[[str], list[Any]]) -> _Places:
     orgs = {r.uscc: r.service_region_code for r in records("orgs")}
     persons = {r.id_number: r.household_no for r in records("persons")}
     refs = [r for kind in ("pairings", "ledger") for r in records(kind)]
+    services = [r for kind in ("offers", "deliveries") for r in records(kind)]
     household_keys = set(households) | {r.household_no for r in records("persons")} | {r.household_no for r in refs}
     cadre_keys = set(cadres) | {r.cadre_no for r in refs if getattr(r, "cadre_no", None)}
-    org_keys = set(orgs) | {r.uscc for r in refs if getattr(r, "uscc", None)}
-    person_keys = set(persons) | {r.id_number for r in records("listings")}
+    org_keys = set(orgs) | {r.uscc for r in refs + services if getattr(r, "uscc", None)}
+    person_keys = set(persons) | {r.id_number for kind in ("listings", "needs", "deliveries") for r in records(kind)}
 
     def work(tx: Tx) -> tuple[dict, dict, dict, dict]:
         stored_persons = fetch_by_keys(tx, PERSON, sorted(person_keys), ["id_number", "household_no"])
@@ -167,10 +171,25 @@ def check_bound(store: GraphStore, bound: str, records: Callable[[str], list[Any
             home = at.persons[r.id_number]
             if home in at.households and not inside(at.households[home]):
                 return "身份证号", r.id_number, "该人员", "the person"
+        if kind == "service_types" and len(bound) > 2:  # one catalogue for every region: a province's to keep
+            return "服务编码", r.code, "全省共用的服务目录", "the shared service catalogue"
+        if kind == "offers":
+            if not inside(r.region_code):
+                return "服务区划代码", r.region_code, f"服务区划「{r.region_code}」", f"service region {r.region_code}"
+            return placed_outside(at.orgs, r.uscc, lambda c: inside(c) or wider(c), "统一社会信用代码", "社会组织",
+                                  "organisation")
+        if kind in ("needs", "deliveries") and r.id_number in at.persons:
+            home = at.persons[r.id_number]  # a person this import places in a household outside
+            if home in at.households and not inside(at.households[home]):
+                return "身份证号", r.id_number, "该人员", "the person"
+        if kind == "deliveries":
+            return placed_outside(at.orgs, getattr(r, "uscc", None), lambda c: inside(c) or wider(c),
+                                  "统一社会信用代码", "社会组织", "organisation")
         return None
 
     region = normalize_region_code(bound)  # named as every region is, by its 12 digits
-    for kind in ("regions", "households", "persons", "cadres", "orgs", "pairings", "ledger", "listings"):
+    for kind in ("regions", "households", "persons", "cadres", "orgs", "pairings", "ledger", "listings",
+                 "service_types", "offers", "needs", "deliveries"):
         for record in records(kind):
             out = check(kind, record)
             if out is not None:

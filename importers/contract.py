@@ -1,4 +1,5 @@
-"""The import data contract: the eight files organisers keep, their Chinese headers (with English
+"""The import data contract: the twelve files organisers keep (eight, and the four optional
+service files), their Chinese headers (with English
 aliases), which columns are required, each file's natural key, and the order files are applied in.
 
 This module is the single source of those facts: readers find header rows with it, mappers read
@@ -26,6 +27,9 @@ class FileSpec:
     columns: tuple[Column, ...]
     key: tuple[str, ...]  # fields of the natural key; a repeat inside one file is an error
     order: int  # files of one import are applied in this order (dependencies first)
+    #: where the key is not simply these cells (a 记录编号 that replaces them when given; a
+    #: service code or else a category), the record's property that holds it
+    identity: str | None = None
 
     @property
     def headers(self) -> list[str]:
@@ -89,9 +93,9 @@ LEDGER = FileSpec("ledger", "帮扶记录", (
     R("日期", "entry_date", "date"), R("户编号", "household_no"), C("干部编号", "cadre_no"),
     C("统一社会信用代码", "uscc"), R("类型", "kind"), C("金额", "amount", "amount_yuan"),
     C("物资折合", "in_kind", "in_kind_yuan"), C("内容", "note"), C("问题编号", "problem_no"),
-    C("志愿者人数", "volunteers"), C("服务时长", "hours"),
+    C("志愿者人数", "volunteers"), C("服务时长", "hours"), C("记录编号", "record_no"),
 ), key=("entry_date", "household_no", "cadre_no", "uscc", "kind", "amount", "in_kind", "note", "problem_no",
-        "volunteers", "hours"), order=7)
+        "volunteers", "hours", "record_no"), order=7, identity="entry_id")
 
 LISTINGS = FileSpec("listings", "部门名单", (
     R("来源部门", "dept", "department"), R("项目", "item"), R("身份证号", "id_number"), R("姓名", "name"),
@@ -99,7 +103,34 @@ LISTINGS = FileSpec("listings", "部门名单", (
     C("金额", "amount", "amount_yuan"),
 ), key=("dept", "item", "id_number", "valid_from"), order=8)
 
-SPECS: tuple[FileSpec, ...] = (REGIONS, HOUSEHOLDS, PERSONS, CADRES, ORGS, PAIRINGS, LEDGER, LISTINGS)
+SERVICE_TYPES = FileSpec("service_types", "服务目录", (
+    R("服务编码", "code", "service_code"), R("服务名称", "name", "service_name"), R("类别", "category"),
+    C("计入服务率", "counts"), C("单位", "unit"), C("办理时限", "time_limit", "time_limit_days"),
+    C("牵头部门", "lead_dept"),
+), key=("code",), order=9)
+
+OFFERS = FileSpec("offers", "服务供给", (
+    R("统一社会信用代码", "uscc"), R("服务编码", "service_code"), R("服务区划代码", "region_code"),
+    C("年度容量", "capacity"), C("服务方式", "modes"), C("起始日期", "valid_from"), C("截止日期", "valid_to"),
+    C("定点资质有效期至", "designated_until"),
+), key=("uscc", "service_code", "region_code"), order=10)
+
+NEEDS = FileSpec("needs", "服务需求", (
+    R("身份证号", "id_number"), C("服务编码", "service_code"), C("类别", "category"),
+    R("评估日期", "assessed_on"), C("需求状态", "status"), C("来源", "source"), C("评估人", "assessor"),
+    C("备注", "note"),
+), key=("id_number", "service_code", "category", "assessed_on"), order=11, identity="need_id")
+
+DELIVERIES = FileSpec("deliveries", "服务记录", (
+    C("记录编号", "record_no"), R("身份证号", "id_number"), R("服务编码", "service_code"),
+    R("服务日期", "delivered_on"), C("结束日期", "ended_on"), C("统一社会信用代码", "uscc"),
+    C("提供部门", "dept", "department"), C("数量", "quantity"), C("物品", "item"), C("费用", "cost", "cost_yuan"),
+    C("补贴金额", "subsidy", "subsidy_yuan"), C("结果", "outcome"),
+), key=("record_no", "id_number", "service_code", "delivered_on", "uscc", "dept"), order=12,
+    identity="delivery_id")
+
+SPECS: tuple[FileSpec, ...] = (REGIONS, HOUSEHOLDS, PERSONS, CADRES, ORGS, PAIRINGS, LEDGER, LISTINGS, SERVICE_TYPES,
+                               OFFERS, NEEDS, DELIVERIES)
 BY_KIND = {s.kind: s for s in SPECS}
 BY_NAME = {s.name: s for s in SPECS}
 
@@ -124,6 +155,7 @@ class Code(StrEnum):
     INCONSISTENT = "INCONSISTENT"  # columns of one row contradict each other
     DUPLICATE_KEY = "DUPLICATE_KEY"  # the natural key appeared earlier in the same file
     UNKNOWN_REFERENCE = "UNKNOWN_REFERENCE"  # names a household/cadre/organisation that exists nowhere
+    UNKNOWN_REGION = "UNKNOWN_REGION"  # a region code in neither 区划.csv of the import nor the store
     MISSING_COLUMN = "MISSING_COLUMN"  # file-level: a required column is absent
     UNKNOWN_COLUMN = "UNKNOWN_COLUMN"  # file-level, informational: the column is ignored
     DUPLICATE_COLUMN = "DUPLICATE_COLUMN"  # file-level, informational: a repeated column is ignored

@@ -3,9 +3,10 @@
 Three phases, so a dry run and a real run decide alike:
 1. read   — identify each file (by name, else by headers), check its columns; a file that cannot be
              read or lacks a required column stops the import before anything is written;
-2. check  — map rows to records, refuse repeated natural keys, resolve references against the store
-             and this import, and apply the stateful rules (one active pairing per household, the
-             cadre limit, problems opened before they are closed) with the services' own deciders;
+2. check  — map rows to records, refuse repeated natural keys, refuse region codes that neither the
+             store nor this import's 区划.csv holds, resolve references against the store and this
+             import, and apply the stateful rules (one active pairing per household, the cadre
+             limit, problems opened before they are closed) with the services' own deciders;
 3. apply  — write through the services' batch paths, which check again inside their
              transactions; a row refused there (the store changed meanwhile) is reported too.
              A dry run instead counts what the write would create, update or leave unchanged
@@ -42,9 +43,14 @@ from graph_schema.pairing.service import (
     pair_many,
 )
 from graph_schema.records import BatchResult, fetch_by_keys, preview_nodes
-from graph_schema.region.service import upsert_regions
+from graph_schema.region.service import unknown_regions, upsert_regions
+from graph_schema.service.catalogue import Catalogue, catalogue_in, upsert_service_types
+from graph_schema.service.deliveries import check_delivery, record_deliveries
+from graph_schema.service.needs import check_need, record_needs
+from graph_schema.service.offers import check_offer, upsert_offers
 from graph_schema.store.base import GraphStore, Tx, chunks
-from graph_schema.store.schema import CADRE, HOUSEHOLD, LISTING, ORG, PERSON, REGION
+from graph_schema.store.schema import (CADRE, DELIVERY, HOUSEHOLD, LISTING, NEED, OFFER, ORG, PERSON, REGION,
+                                       SERVICE_TYPE)
 from importers import bound as jurisdiction
 from importers import mapping
 from importers.bound import OUT_OF_JURISDICTION, Held, Hidden
@@ -55,6 +61,13 @@ from importers.readers import ReadError, Table, normalise_header, read_table
 SUFFIXES = {".csv", ".txt", ".xlsx", ".xlsm", ".xls"}
 REPORT_PREFIX = "导入报告"
 FILE_FAILURES = {Code.UNREADABLE, Code.FILE_TOO_LARGE, Code.UNKNOWN_FILE, Code.MISSING_COLUMN}  # reports written into an import folder are not imported with it
+UNKNOWN_REGION = "UNKNOWN_REGION"  # a region code neither in the store nor in this import (see check_regions)
+#: The region code each kind of record carries, and its column: every one is checked by
+#: :func:`check_regions`. A file kind with a region column adds itself here.
+REGION_COLUMNS: dict[str, tuple[str, str]] = {
+    "households": ("region_code", "区划代码"), "cadres": ("station_code", "驻点区划代码"),
+    "orgs": ("service_region_code", "服务区划代码"), "offers": ("region_code", "服务区划代码"),
+}
 Progress = Callable[[str, str, int, int], None]
 """progress(file, phase, done, total): called as rows are checked and written."""
 Reader = Callable[[Path, Collection[str]], Table]
@@ -212,10 +225,14 @@ def check_rows(f: FileResult, progress: Progress | None = None) -> None:
         except RowRejected as exc:
             f.reject(number, exc.problems)
             continue
-        key = tuple(values.get(k) if not hasattr(record, k) else getattr(record, k) for k in spec.key)
+        if spec.identity:
+            key: tuple = (getattr(record, spec.identity),)
+        else:
+            key = tuple(values.get(k) if not hasattr(record, k) else getattr(record, k) for k in spec.key)
         if key in keys:
-            column = spec.columns[[c.field for c in spec.columns].index(spec.key[0])]
-            f.reject(number, [Problem(f.name, number, column.header, mapping._shown(values.get(spec.key[0])),
+            named = "record_no" if getattr(record, "record_no", None) else next(k for k in spec.key if k != "record_no")
+            column = spec.column(named)
+            f.reject(number, [Problem(f.name, number, column.header, mapping._shown(values.get(named)),
                                       Code.DUPLICATE_KEY, f"与第 {keys[key]} 行重复（同一文件中不能出现两次）",
                                       f"repeats row {keys[key]} of this file")])
             continue
@@ -318,6 +335,48 @@ def check_references(store: GraphStore, files: list[FileResult], hidden: Hidden 
         state.cadres |= set(cadres)
         state.orgs |= orgs
         _decide(entries, lambda recs, offset: decide_entries(state, recs, offset=offset), _ledger_column, tally)
+    _check_services(store, files, orgs, hidden)
+
+
+def _check_services(store: GraphStore, files: list[FileResult], orgs: set[str], hidden: Hidden) -> None:
+    """The service files' references, on the store's catalogue overlaid by this import's; persons
+    and organisations stored outside an organiser's jurisdiction are unknown to them."""
+    offers, needs, deliveries = (_records(files, kind) for kind in ("offers", "needs", "deliveries"))
+    if not (offers or needs or deliveries):
+        return
+    stored = store.read(catalogue_in)
+    catalogue = Catalogue({**stored.types, **{r.code: r for _, _, r in _records(files, "service_types")}})
+    named = {r.id_number for _, _, r in _records(files, "persons")}
+    wanted = sorted({r.id_number for _, _, r in needs + deliveries} - named)
+    persons = named | (set(store.read(lambda tx: fetch_by_keys(tx, PERSON, wanted, ["id_number"]))) - set(hidden.persons))
+    usccs = sorted({r.uscc for _, _, r in offers + deliveries if r.uscc} - orgs)
+    orgs = orgs | (set(store.read(lambda tx: fetch_by_keys(tx, ORG, usccs, ["uscc"]))) - set(hidden.orgs))
+    regions = {r.region_code for _, _, r in offers}
+    for items, check in ((offers, lambda r: check_offer(r, catalogue, orgs, regions)),
+                         (needs, lambda r: check_need(r, catalogue, persons)),
+                         (deliveries, lambda r: check_delivery(r, catalogue, persons, orgs))):
+        result = BatchResult()
+        for index, (_, _, record) in enumerate(items):
+            try:
+                check(record)
+            except JieduiError as exc:
+                result.errors.append((index, exc))
+        _refuse_all(items, result, _service_column)
+
+
+def _service_column(error: JieduiError, rec: Any) -> tuple[str, str]:
+    entity, field_zh = error.details.get("entity"), error.details.get("field")
+    if entity == "person":
+        return "身份证号", rec.id_number
+    if entity == "service":
+        return "服务编码", rec.service_code
+    if entity == "organisation":
+        return "统一社会信用代码", rec.uscc
+    if entity == "region":
+        return "服务区划代码", rec.region_code
+    if field_zh in ("类别", "评估日期", "服务日期"):
+        return field_zh, str(error.details.get("value", ""))
+    return "身份证号", getattr(rec, "id_number", "") or ""
 
 
 def _forget_pairings(state: Any, hidden: Hidden) -> None:
@@ -396,6 +455,30 @@ def hold(files: list[FileResult], hidden: Hidden) -> dict[tuple[str, str], list[
     return held
 
 
+def check_regions(store: GraphStore, files: list[FileResult]) -> None:
+    """Phase 2a'': every region code a row names must be a region of the store or of this import's
+    区划.csv (a valid row of it), or an ancestor of one of those, which follows from the code; any
+    other code rejects its row (``UNKNOWN_REGION``), so a mistyped village code is reported
+    instead of becoming a village of its own. The ancestors of a listed region are created with
+    it; a code whose township is known but which itself is not is unknown like any other."""
+    named = {rec.code for _, _, rec in _records(files, "regions")}
+    used = [(f, n, rec, getattr(rec, field), column) for kind, (field, column) in REGION_COLUMNS.items()
+            for f, n, rec in _records(files, kind)]
+    if not used:
+        return
+    unknown = store.read(lambda tx: unknown_regions(tx, {code for _, _, _, code, _ in used}, named))
+    refused: set[tuple[int, int]] = set()
+    for f, number, _, code, column in used:
+        if code in unknown:
+            f.reject(number, [Problem(f.name, number, column, code, UNKNOWN_REGION,
+                                      f"区划代码「{code}」既不在本次导入的区划.csv 中，也未登记在库中：请更正代码或先导入该区划",
+                                      f"region code {code} is neither in 区划.csv of this import nor in the store: "
+                                      "correct the code or import the region first")])
+            refused.add((id(f), number))
+    for f in files:
+        f.valid = [(n, r) for n, r in f.valid if (id(f), n) not in refused]
+
+
 def _refuse_all(items: list[tuple[FileResult, int, Any]], result: BatchResult,
                 column_of: Callable[[JieduiError, Any], tuple[str, str]]) -> None:
     refused: dict[int, set[int]] = {}
@@ -433,6 +516,8 @@ def _ledger_column(error: JieduiError, rec: Any) -> tuple[str, str]:
         return "户编号", rec.household_no
     if error.code in ("FUTURE_DATE",):
         return "日期", str(rec.entry_date)
+    if error.code == "RECORD_CONFLICT":
+        return "记录编号", rec.record_no
     if error.code == "DATE_ORDER" or error.code.startswith("PROBLEM"):
         return "问题编号", rec.problem_no or ""
     return "户编号", rec.household_no
@@ -472,13 +557,18 @@ def write_records(store: GraphStore, kind: str, records: list[Any],
         "orgs": lambda: upsert_orgs(store=store, orgs=records),
         "ledger": lambda: log_entries(store=store, entries=records, progress=progress),
         "listings": lambda: upsert_listings(store=store, listings=records, progress=progress),
+        "service_types": lambda: upsert_service_types(store=store, types=records),
+        "offers": lambda: upsert_offers(store=store, offers=records),
+        "needs": lambda: record_needs(store=store, needs=records, progress=progress),
+        "deliveries": lambda: record_deliveries(store=store, deliveries=records, progress=progress),
     }
     return writers[kind]()
 
 
 def column_of(kind: str) -> Callable[[JieduiError, Any], tuple[str, str]]:
     """Which column a refusal of a row of ``kind`` names."""
-    return {"pairings": _pairing_column, "ledger": _ledger_column}.get(
+    return {"pairings": _pairing_column, "ledger": _ledger_column, "offers": _service_column,
+            "needs": _service_column, "deliveries": _service_column}.get(
         kind, lambda error, rec: ("户编号", getattr(rec, "household_no", "")))
 
 
@@ -500,7 +590,8 @@ def apply(store: GraphStore, files: list[FileResult], progress: Progress | None 
 
 #: the node table each file kind is upserted into (pairings and ledger entries are decided instead)
 NODE_TABLES = {"regions": REGION, "households": HOUSEHOLD, "persons": PERSON, "cadres": CADRE, "orgs": ORG,
-               "listings": LISTING}
+               "listings": LISTING, "service_types": SERVICE_TYPE, "offers": OFFER, "needs": NEED,
+               "deliveries": DELIVERY}
 
 
 def preview(store: GraphStore, files: list[FileResult]) -> None:
@@ -534,6 +625,7 @@ def run_import(store: GraphStore, paths: Sequence[str | Path], *, dry_run: bool 
     for f in files:
         check_rows(f, progress)
     hidden = check_bound(store, files, bound) if bound else None
+    check_regions(store, files)
     check_references(store, files, hidden, tally=dry_run)
     held = hold(files, hidden) if hidden else {}
     for f in files:

@@ -1,4 +1,4 @@
-"""The whole store written back as the contract's eight files: the backup format, and the proof
+"""The whole store written back as the contract's twelve files: the backup format, and the proof
 that an import loses nothing (import → export → import into an empty store → export is identical).
 
 Rows are sorted by each file's natural key, so two exports of the same graph are byte-identical.
@@ -19,9 +19,24 @@ from graph_schema.ledger.models import LedgerEntry
 from graph_schema.listing.models import Listing
 from graph_schema.org.models import Org
 from graph_schema.store.base import GraphStore
-from graph_schema.store.schema import CADRE, HOUSEHOLD, LISTING, ORG, PERSON, NodeTable
+from graph_schema.service.models import Delivery, Need, Offer, ServiceType
+from graph_schema.store.schema import CADRE, DELIVERY, HOUSEHOLD, LISTING, NEED, OFFER, ORG, PERSON, SERVICE_TYPE, NodeTable
 from importers import formats as fmt
-from importers.contract import CADRES, HOUSEHOLDS, LEDGER, LISTINGS, ORGS, PAIRINGS, PERSONS, REGIONS, FileSpec
+from importers.contract import (
+    CADRES,
+    DELIVERIES,
+    HOUSEHOLDS,
+    LEDGER,
+    LISTINGS,
+    NEEDS,
+    OFFERS,
+    ORGS,
+    PAIRINGS,
+    PERSONS,
+    REGIONS,
+    SERVICE_TYPES,
+    FileSpec,
+)
 from importers.csv_escape import SafeWriter
 
 PAGE = 50_000
@@ -99,13 +114,13 @@ def _ledger(store: GraphStore) -> list[list[str]]:
         "MATCH (a)-[e:ASSISTED]->(h:Household) RETURN e.entry_date AS entry_date, h.household_no AS household_no, "
         "a.cadre_no AS cadre_no, a.uscc AS uscc, e.kind AS kind, e.amount_fen AS amount_fen, "
         "e.in_kind_fen AS in_kind_fen, e.note AS note, e.problem_no AS problem_no, e.volunteers AS volunteers, "
-        "e.minutes AS minutes")
+        "e.minutes AS minutes, e.record_no AS record_no")
     out = []
     for row in rows:
         e = LedgerEntry.from_row(row)
         out.append([fmt.day(e.entry_date), e.household_no, fmt.text(e.cadre_no), fmt.text(e.uscc), fmt.word(e.kind),
                     fmt.yuan(e.amount_fen), fmt.yuan(e.in_kind_fen), fmt.text(e.note), fmt.text(e.problem_no),
-                    fmt.text(e.volunteers), fmt.hours(e.minutes)])
+                    fmt.text(e.volunteers), fmt.hours(e.minutes), fmt.text(e.record_no)])
     return out
 
 
@@ -118,14 +133,54 @@ def _listings(store: GraphStore) -> list[list[str]]:
     return out
 
 
+def _service_types(store: GraphStore) -> list[list[str]]:
+    """The catalogue entries the store holds (the defaults appear once something used them)."""
+    out = []
+    for row in node_rows(store, SERVICE_TYPE):
+        t = ServiceType.from_row(row)
+        out.append([t.code, t.name, fmt.word(t.category), fmt.yes_no(t.counts), fmt.word(t.unit), str(t.time_limit),
+                    fmt.word(t.lead_dept)])
+    return out
+
+
+def _offers(store: GraphStore) -> list[list[str]]:
+    out = []
+    for row in node_rows(store, OFFER):
+        o = Offer.from_row(row)
+        out.append([o.uscc, o.service_code, o.region_code, fmt.number(o.capacity), fmt.words(o.modes),
+                    fmt.day(o.valid_from), fmt.day(o.valid_to), fmt.day(o.designated_until)])
+    return out
+
+
+def _needs(store: GraphStore) -> list[list[str]]:
+    """The assessments (the registry's needs travel in 残疾人.csv's 需求 column)."""
+    out = []
+    for row in node_rows(store, NEED):
+        n = Need.from_row(row)
+        out.append([n.id_number, fmt.text(n.service_code), fmt.word(n.category), fmt.day(n.assessed_on),
+                    fmt.word(n.status), fmt.word(n.source), fmt.text(n.assessor), fmt.text(n.note)])
+    return out
+
+
+def _deliveries(store: GraphStore) -> list[list[str]]:
+    out = []
+    for row in node_rows(store, DELIVERY):
+        d = Delivery.from_row(row)
+        out.append([fmt.text(d.record_no), d.id_number, d.service_code, fmt.day(d.delivered_on), fmt.day(d.ended_on),
+                    fmt.text(d.uscc), fmt.word(d.dept), str(d.quantity), fmt.text(d.item), fmt.yuan(d.cost_fen),
+                    fmt.yuan(d.subsidy_fen), fmt.word(d.outcome)])
+    return out
+
+
 EXPORTS: list[tuple[FileSpec, Callable[[GraphStore], list[list[str]]]]] = [
     (REGIONS, _regions), (HOUSEHOLDS, _households), (PERSONS, _persons), (CADRES, _cadres), (ORGS, _orgs),
-    (PAIRINGS, _pairings), (LEDGER, _ledger), (LISTINGS, _listings),
+    (PAIRINGS, _pairings), (LEDGER, _ledger), (LISTINGS, _listings), (SERVICE_TYPES, _service_types),
+    (OFFERS, _offers), (NEEDS, _needs), (DELIVERIES, _deliveries),
 ]
 
 
 def export(store: GraphStore, out: str | Path) -> dict[str, int]:
-    """Write ``区划.csv`` … ``部门名单.csv`` (UTF-8 with BOM, for Excel) into ``out``; returns rows per file."""
+    """Write ``区划.csv`` … ``服务记录.csv`` (UTF-8 with BOM, for Excel) into ``out``; returns rows per file."""
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
     counts = {}

@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from graph_schema.cadre.models import Cadre
 from graph_schema.enums import (
     CadreRole,
+    DeliveryOutcome,
     Department,
     DisabilityCategory,
     DisabilityGrade,
@@ -25,12 +26,18 @@ from graph_schema.enums import (
     LedgerKind,
     MonitoringCategory,
     Need,
+    NeedSource,
+    NeedStatus,
+    OfferMode,
     OrgType,
     PairingSource,
     PairingType,
     Relation,
     RiskFactor,
+    ServiceCategory,
+    ServiceDept,
     ServiceMode,
+    ServiceUnit,
     UnitLevel,
 )
 from graph_schema.household.models import Household, Person
@@ -48,6 +55,7 @@ from graph_schema.listing.models import Listing
 from graph_schema.org.models import Org
 from graph_schema.pairing.models import AuxPairRequest, PairRequest
 from graph_schema.region.models import Region
+from graph_schema.service import models as service
 from importers import cells
 from importers.cells import CellError
 from importers.contract import Code, FileSpec
@@ -132,23 +140,28 @@ class Row:
 def _column_of(spec: FileSpec, model_field: str | None) -> str | None:
     if model_field is None:
         return None
-    renamed = {"income_fen": "income", "amount_fen": "amount", "in_kind_fen": "in_kind", "minutes": "hours"}
+    renamed = {"income_fen": "income", "amount_fen": "amount", "in_kind_fen": "in_kind", "cost_fen": "cost",
+               "subsidy_fen": "subsidy", "minutes": "hours"}
     name = renamed.get(model_field, model_field)
     return name if any(c.field == name for c in spec.columns) else None
 
 
 # --- parsers built from the domain's vocabularies -------------------------------------------
 
-def choice(enum: type[Enum], parse: Callable[[str], Enum] | None = None) -> Parser:
-    """One word of ``enum`` (its Chinese value), or BAD_CHOICE listing the allowed words."""
-    allowed = "、".join(str(m.value) if not isinstance(m.value, int) else m.zh for m in enum)
+def choice(enum: type[Enum], parse: Callable[[str], Enum] | None = None, but: tuple[Enum, ...] = ()) -> Parser:
+    """One word of ``enum`` (its Chinese value), or BAD_CHOICE listing the allowed words; the
+    members ``but`` names are not allowed in a file."""
+    allowed = "、".join(str(m.value) if not isinstance(m.value, int) else m.zh for m in enum if m not in but)
 
     def parser(raw: Any) -> Enum | None:
         text = cells.text(raw)
         if text is None:
             return None
         try:
-            return parse(text) if parse else enum(text)
+            value = parse(text) if parse else enum(text)
+            if value in but:
+                raise ValueError(text)
+            return value
         except ValueError:
             raise CellError(Code.BAD_CHOICE, f"「{text}」不是可选值（{allowed}）",
                             f"'{text}' is not one of: {allowed}") from None
@@ -211,6 +224,10 @@ PAIRING_TYPE, KIND, DEPARTMENT = choice(PairingType), choice(LedgerKind), choice
 ANY_REGION, VILLAGE = region_at(), region_at(RegionLevel.VILLAGE)
 STATION = region_at(RegionLevel.VILLAGE, RegionLevel.TOWNSHIP)
 SIZE, LABOUR, LIMIT = bounded(1, 50), bounded(0, 50), bounded(1, 10)
+SERVICE_CATEGORY, SERVICE_UNIT, SERVICE_DEPT = choice(ServiceCategory), choice(ServiceUnit), choice(ServiceDept)
+NEED_STATUS, NEED_SOURCE = choice(NeedStatus), choice(NeedSource, but=(NeedSource.REGISTRY,))
+OFFER_MODES, OUTCOME = choices(OfferMode), choice(DeliveryOutcome)
+TIME_LIMIT, CAPACITY, QUANTITY = bounded(1, 730), bounded(0, 10_000_000), bounded(1, 1_000_000)
 VOLUNTEERS = bounded(1, VOLUNTEERS_MAX)
 
 
@@ -319,7 +336,7 @@ def ledger_entry(r: Row) -> LedgerEntry:
         LedgerEntry, blame="cadre_no", entry_date=r.get("entry_date", not_future), household_no=r.get("household_no", cells.key),
         cadre_no=cadre_no, uscc=uscc, kind=kind, amount_fen=r.get("amount", cells.money_fen),
         in_kind_fen=r.get("in_kind", cells.money_fen), note=r.get("note", note),
-        problem_no=problem_no, volunteers=volunteers, minutes=minutes,
+        problem_no=problem_no, volunteers=volunteers, minutes=minutes, record_no=r.get("record_no", cells.key),
     )
 
 
@@ -331,7 +348,65 @@ def listing(r: Row) -> Listing:
     )
 
 
+def service_type(r: Row) -> service.ServiceType:
+    counts, limit = r.get("counts", cells.boolean), r.get("time_limit", TIME_LIMIT)
+    return r.build(
+        service.ServiceType, code=r.get("code", cells.key), name=r.get("name"),
+        category=r.get("category", SERVICE_CATEGORY), counts=True if counts is None else counts,
+        unit=r.get("unit", SERVICE_UNIT), time_limit=service.DEFAULT_TIME_LIMIT if limit is None else limit,
+        lead_dept=r.get("lead_dept", SERVICE_DEPT),
+    )
+
+
+def offer(r: Row) -> service.Offer:
+    return r.build(
+        service.Offer, blame="valid_to", uscc=r.get("uscc", USCC), service_code=r.get("service_code", cells.key),
+        region_code=r.get("region_code", ANY_REGION), capacity=r.get("capacity", CAPACITY),
+        modes=r.get("modes", OFFER_MODES), valid_from=r.get("valid_from", cells.date),
+        valid_to=r.get("valid_to", cells.date), designated_until=r.get("designated_until", cells.date),
+    )
+
+
+def _one_of(r: Row, first: str, second: str, values: tuple[Any, Any], zh: str, en: str) -> None:
+    """REQUIRED on ``first`` when neither column has a value (unless one is already at fault)."""
+    if not any(values) and not any(p.column in (r.spec.column(first).header, r.spec.column(second).header)
+                                   for p in r.problems):
+        r.problem(first, Code.REQUIRED, zh, en)
+
+
+def need(r: Row) -> service.Need:
+    code, category = r.get("service_code", cells.key), r.get("category", SERVICE_CATEGORY)
+    _one_of(r, "service_code", "category", (code, category), "服务编码与类别至少填写一个",
+            "a service code or a category is needed")
+    status = r.get("status", NEED_STATUS)
+    return r.build(
+        service.Need, blame="service_code", id_number=r.get("id_number", ID), service_code=code, category=category,
+        assessed_on=r.get("assessed_on", not_future), status=status or NeedStatus.CONFIRMED,
+        source=r.get("source", NEED_SOURCE), assessor=r.get("assessor"), note=r.get("note", note),
+    )
+
+
+def delivery(r: Row) -> service.Delivery:
+    uscc, dept = r.get("uscc", USCC), r.get("dept", SERVICE_DEPT)
+    _one_of(r, "uscc", "dept", (uscc, dept), "统一社会信用代码与提供部门至少填写一个",
+            "an organisation code or a providing department is needed")
+    start, end = r.get("delivered_on", not_future), r.get("ended_on", cells.date)
+    if start and end and end < start:
+        r.problem("ended_on", Code.INCONSISTENT, f"结束日期早于服务日期 {start}", f"ends before it starts ({start})")
+    cost, subsidy = r.get("cost", cells.money_fen), r.get("subsidy", cells.money_fen)
+    if cost is not None and subsidy is not None and subsidy > cost:
+        r.problem("subsidy", Code.INCONSISTENT, "补贴金额大于费用", "the subsidy exceeds the cost")
+    quantity, outcome = r.get("quantity", QUANTITY), r.get("outcome", OUTCOME)
+    return r.build(
+        service.Delivery, record_no=r.get("record_no", cells.key), id_number=r.get("id_number", ID),
+        service_code=r.get("service_code", cells.key), delivered_on=start, ended_on=end, uscc=uscc, dept=dept,
+        quantity=1 if quantity is None else quantity, item=r.get("item"), cost_fen=cost, subsidy_fen=subsidy,
+        outcome=outcome or DeliveryOutcome.DONE,
+    )
+
+
 MAPPERS: dict[str, Callable[[Row], Any]] = {
     "regions": region, "households": household, "persons": person, "cadres": cadre, "orgs": org,
-    "pairings": pairing, "ledger": ledger_entry, "listings": listing,
+    "pairings": pairing, "ledger": ledger_entry, "listings": listing, "service_types": service_type,
+    "offers": offer, "needs": need, "deliveries": delivery,
 }

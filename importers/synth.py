@@ -12,7 +12,13 @@ the smaller presets are the same society at a smaller population, so every rate 
   practical help, problems reported (反映困难, each with a number) and solved (解决困难, some closing a
   reported number), cadre aid (资助) and the organisations' donations (捐款捐物) and volunteering
   (志愿服务) totals;
-* the departments' lists (部门名单) with a realistic share of mismatches for the comparison reports.
+* the departments' lists (部门名单) with a realistic share of mismatches for the comparison reports;
+* services at the provincial reports' proportions: about 60% of disabled persons with an assessed
+  rehabilitation need and ~6% with an assistive-device need (besides the registry's 需求 column),
+  each county's few designated institutions (定点机构, a few hundred in a province) offering them
+  over the county or one township (so some villages are service deserts), deliveries that bring
+  the rehabilitation and device rates near 95%, and referrals of needs not yet served. Services
+  draw from a random generator of their own, so the other records stay as they were.
 
 Every name, ID number and code is generated and valid under the identifier rules; none is real.
 """
@@ -31,6 +37,7 @@ from typing import Any
 from graph_schema.cadre.models import Cadre
 from graph_schema.enums import (
     CadreRole,
+    DeliveryOutcome,
     Department,
     DisabilityCategory,
     DisabilityGrade,
@@ -38,11 +45,19 @@ from graph_schema.enums import (
     LedgerKind,
     MonitoringCategory,
     Need,
+    NeedSource,
+    NeedStatus,
+    OfferMode,
     OrgType,
     PairingSource,
     Relation,
+    ReferralReason,
+    ReferralStatus,
     RiskFactor,
+    ServiceCategory,
+    ServiceDept,
     ServiceMode,
+    ServiceUnit,
     UnitLevel,
 )
 from graph_schema.household.models import Household, Person
@@ -50,7 +65,9 @@ from graph_schema.ledger.models import LedgerEntry
 from graph_schema.listing.models import Listing
 from graph_schema.org.models import Org
 from graph_schema.pairing.models import AuxPairRequest, PairRequest
+from graph_schema.identifiers import region_prefix
 from graph_schema.region.models import Region
+from graph_schema.service import models as service
 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
 GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华建国文玉兰红梅海燕小东军安庆康志宏"
@@ -58,6 +75,20 @@ PLACE_FIRST = "金河西平安永临定庆天武张白陇宁清康和兴泉丰�
 PLACE_SECOND = "川原阳远宁水山台峪昌城丰谷源泽坪岭泉"
 TOWNSHIP_SUFFIX = ("镇", "乡")
 VILLAGE_WORDS = "赵家沟 十字 南山 北坡 东川 西湾 杨庄 李堡 王岘 上河 下寨 新庄 老庄 中坪 马莲 柳树 红崖 石门".split()
+#: Every name a region of each level can take, in the order a repeated draw moves on through them.
+PLACE_NAMES = {suffix: [f"{a}{b}{suffix}" for a in PLACE_FIRST for b in PLACE_SECOND] for suffix in "市区县"}
+TOWNSHIP_NAMES = [f"{s}家{t}" for s in SURNAMES for t in TOWNSHIP_SUFFIX]
+VILLAGE_NAMES = [f"{w}村" for w in VILLAGE_WORDS]
+
+
+def _unique(drawn: str, names: Sequence[str], taken: set[str]) -> str:
+    """``drawn``, or when a sibling already has it, the next name of ``names`` no sibling has
+    (cyclically); the name is added to ``taken``."""
+    if drawn in taken:
+        start = names.index(drawn)
+        drawn = next(n for i in range(1, len(names) + 1) if (n := names[(start + i) % len(names)]) not in taken)
+    taken.add(drawn)
+    return drawn
 
 
 @dataclass(frozen=True)
@@ -131,6 +162,11 @@ class SynthData:
     ledger: list[LedgerEntry] = field(default_factory=list)
     aux_pairings: list[AuxPairRequest] = field(default_factory=list)  # organisation ↔ household
     listings: list[Listing] = field(default_factory=list)  # the departments' lists
+    service_types: list[service.ServiceType] = field(default_factory=list)  # changes to the default catalogue
+    offers: list[service.Offer] = field(default_factory=list)
+    needs: list[service.Need] = field(default_factory=list)  # assessments (服务需求)
+    deliveries: list[service.Delivery] = field(default_factory=list)
+    referrals: list[service.Referral] = field(default_factory=list)  # in no contract file: synth.load writes them
 
 
 # --- calibration --------------------------------------------------------------------------
@@ -233,7 +269,8 @@ def _check_shapes(data: SynthData) -> None:
     """Records built without validation must still have exactly their model's fields: checked on
     the first record of each kind, so a field added to a model fails here, not in a later dump."""
     for records in (data.regions, data.households, data.persons, data.cadres, data.orgs, data.pairings,
-                    data.aux_pairings, data.ledger, data.listings):
+                    data.aux_pairings, data.ledger, data.listings, data.offers, data.needs, data.deliveries,
+                    data.referrals):
         if records:
             first = records[0]
             assert list(first.__dict__) == list(type(first).model_fields), type(first).__name__
@@ -248,6 +285,10 @@ _pair = _maker(PairRequest)
 _aux = _maker(AuxPairRequest)
 _entry = _maker(LedgerEntry)
 _listing = _maker(Listing)
+_offer = _maker(service.Offer)
+_need = _maker(service.Need)
+_delivery = _maker(service.Delivery)
+_referral = _maker(service.Referral)
 
 
 class _Pick:
@@ -337,7 +378,7 @@ class _Village:
 
 class _Generator:
     def __init__(self, preset: Preset, seed: int, as_of: dt.date, cap: int | None) -> None:
-        self.p, self.as_of, self.cap = preset, as_of, cap
+        self.p, self.as_of, self.cap, self.seed = preset, as_of, cap, seed
         self.rng = rng = random.Random(seed)
         self.ids = _Ids(rng)
         self.data = SynthData(as_of=as_of)
@@ -396,28 +437,39 @@ class _Generator:
         self.orgs_and_aux()
         self.ledger()
         self.listings()
+        _Services(self).run()
         _check_shapes(self.data)
         return self.data
 
     def regions(self) -> list[_Village]:
+        """The regions, no two children of one region alike (a county's townships, a township's
+        villages …), as real ones are: a name drawn twice gives way to the next free one of its
+        list, so the draws, and all the data after them, stay what they were."""
         p, out = self.p, []
         add = self.data.regions.append
         add(_region({"code": "620000000000", "name": "甘肃省"}))
+        cities: set[str] = set()
         for c in range(1, p.cities + 1):
             city = f"62{c:02d}"
-            add(_region({"code": _code12(city), "name": f"{self.one(PLACE_FIRST)}{self.one(PLACE_SECOND)}市"}))
+            name = _unique(f"{self.one(PLACE_FIRST)}{self.one(PLACE_SECOND)}市", PLACE_NAMES["市"], cities)
+            add(_region({"code": _code12(city), "name": name}))
+            counties: set[str] = set()
             for k in range(1, p.counties_per_city + 1):
                 county = f"{city}{20 + k:02d}"
                 suffix = "区" if k == 1 else "县"
-                name = f"{self.one(PLACE_FIRST)}{self.one(PLACE_SECOND)}{suffix}"
+                name = _unique(f"{self.one(PLACE_FIRST)}{self.one(PLACE_SECOND)}{suffix}", PLACE_NAMES[suffix],
+                               counties)
                 add(_region({"code": _code12(county), "name": name}))
+                townships: set[str] = set()
                 for t in range(1, p.townships_per_county + 1):
                     township = f"{county}{100 + t:03d}"
-                    add(_region({"code": _code12(township),
-                                 "name": f"{self.one(SURNAMES)}家{self.one(TOWNSHIP_SUFFIX)}"}))
+                    name = _unique(f"{self.one(SURNAMES)}家{self.one(TOWNSHIP_SUFFIX)}", TOWNSHIP_NAMES, townships)
+                    add(_region({"code": _code12(township), "name": name}))
+                    villages: set[str] = set()
                     for v in range(1, p.villages_per_township + 1):
                         village = f"{township}{200 + v:03d}"
-                        add(_region({"code": village, "name": f"{self.one(VILLAGE_WORDS)}村"}))
+                        add(_region({"code": village,
+                                     "name": _unique(f"{self.one(VILLAGE_WORDS)}村", VILLAGE_NAMES, villages)}))
                         out.append(_Village(village, _code12(township)))
         return out
 
@@ -633,7 +685,8 @@ class _Generator:
                     seen.add(key)
                     add(_entry({"entry_date": days[day], "household_no": household_no, "cadre_no": cadre_no,
                                 "uscc": None, "kind": kind, "amount_fen": amount, "in_kind_fen": in_kind,
-                                "note": note, "problem_no": None, "volunteers": None, "minutes": None}))
+                                "note": note, "problem_no": None, "volunteers": None, "minutes": None,
+                                "record_no": None}))
             for _ in range(_stochastic_round(rng, report_rate * length)):
                 problem += 1
                 number = f"P{problem:07d}"
@@ -642,14 +695,14 @@ class _Generator:
                 add(_entry({"entry_date": days[day], "household_no": household_no, "cadre_no": cadre_no,
                             "uscc": None, "kind": LedgerKind.REPORT_PROBLEM, "amount_fen": None,
                             "in_kind_fen": None, "note": opened, "problem_no": number, "volunteers": None,
-                            "minutes": None}))
+                            "minutes": None, "record_no": None}))
                 if rng.random() < PROBLEM_CLOSED:
                     later = day + 1 + int(rng.random() * 45)  # strictly later: a file sorted by date opens first
                     if later <= hi:
                         add(_entry({"entry_date": days[later], "household_no": household_no, "cadre_no": cadre_no,
                                     "uscc": None, "kind": LedgerKind.SOLVE_PROBLEM, "amount_fen": None,
                                     "in_kind_fen": None, "note": closed, "problem_no": number, "volunteers": None,
-                                    "minutes": None}))
+                                    "minutes": None, "record_no": None}))
         self.org_entries(goal)
 
     def money(self, low: int, high: int) -> tuple[int | None, int | None]:
@@ -680,7 +733,7 @@ class _Generator:
             data.ledger.append(_entry({
                 "entry_date": days[day], "household_no": data.households[x].household_no, "cadre_no": None,
                 "uscc": data.orgs[org].uscc, "kind": kind, "amount_fen": amount, "in_kind_fen": in_kind,
-                "note": note, "problem_no": None, "volunteers": volunteers, "minutes": minutes}))
+                "note": note, "problem_no": None, "volunteers": volunteers, "minutes": minutes, "record_no": None}))
 
         donors = [i for i, o in enumerate(data.orgs) if ServiceMode.DONATION in o.service_modes and self.org_regions[i]]
         volunteers = [i for i, o in enumerate(data.orgs)
@@ -752,6 +805,203 @@ class _Generator:
                 listed(civil, item, self.ids.new(self.one(counties)), self.name(), amount)
 
 
+# --- services -------------------------------------------------------------------------------
+REHAB_NEED, DEVICE_NEED, ACCESS_NEED = 0.60, 0.06, 0.02  # assessed needs, of persons (access: of severe ones)
+NEED_MET, NEED_DROPPED = 0.04, 0.01  # assessed needs a later assessment closes (已满足, 不再需要)
+SERVED = {"康复": 0.975, "辅具": 0.975, "无障碍改造": 0.70, "托养": 0.60, "就业": 0.50, "培训": 0.60, "教育": 0.80}
+OUTCOMES = ((DeliveryOutcome.DONE, 90.0), (DeliveryOutcome.ONGOING, 8.5), (DeliveryOutcome.NOT_DONE, 1.5))
+INSTITUTIONS_PER_COUNTY = 3.5  # designated institutions (定点机构): ~300 in a province
+TOWNSHIP_OFFER, ENDED_OFFER, UNLIMITED_OFFER = 0.30, 0.08, 0.20
+REFERRED = 0.60  # of assessed needs not served: sent to a provider
+REFERRAL_STATES = ((ReferralStatus.PENDING, 40.0), (ReferralStatus.ACCEPTED, 30.0), (ReferralStatus.REJECTED, 15.0),
+                   (ReferralStatus.WITHDRAWN, 15.0))
+#: the service each category's need is for: (default, for children 0–6, for a disability category)
+SERVICE_OF = {"康复": "KF01", "辅具": "FJ01", "无障碍改造": "WZ01", "托养": "TY01", "就业": "JY01", "培训": "PX01",
+              "教育": "JX01"}
+DEPT_OF = {"就业": ServiceDept.HUMAN_RESOURCES, "培训": ServiceDept.HUMAN_RESOURCES, "教育": ServiceDept.EDUCATION,
+           "无障碍改造": ServiceDept.HOUSING}
+ITEMS = {"FJ01": ("轮椅", "助行器", "坐便椅"), "FJ02": ("助听器",), "FJ03": ("盲杖",)}
+ASSESSORS = {NeedSource.PROFESSIONAL: ("县康复中心", "县医院康复科"), NeedSource.SURVEY: ("村残协专职委员",),
+             NeedSource.VISIT: ("结对干部",)}
+#: the catalogue's additions (服务目录.csv): home rehabilitation guidance, white canes for the blind
+EXTRA_SERVICES = (
+    service.ServiceType(code="KF04", name="居家康复指导", category=ServiceCategory.REHABILITATION,
+                        unit=ServiceUnit.SESSION, time_limit=45, lead_dept=ServiceDept.DPF),
+    service.ServiceType(code="FJ03", name="盲杖等视力辅具适配", category=ServiceCategory.ASSISTIVE_DEVICE,
+                        unit=ServiceUnit.ITEM, time_limit=60, lead_dept=ServiceDept.DPF),
+)
+SOURCES = ((NeedSource.SURVEY, 60.0), (NeedSource.VISIT, 25.0), (NeedSource.PROFESSIONAL, 15.0))
+
+
+class _Services:
+    """Offers, assessed needs, deliveries and referrals for the generated society (see the module
+    docstring), from a random generator of their own."""
+
+    def __init__(self, g: _Generator) -> None:
+        self.g, self.data, self.as_of = g, g.data, g.as_of
+        self.rng = rng = random.Random(g.seed * 7919 + 104729)
+        self.pick_outcome = _Pick(rng, OUTCOMES)
+        self.pick_state = _Pick(rng, REFERRAL_STATES)
+        self.pick_source = _Pick(rng, SOURCES)
+        self.limits = {t.code: t.time_limit for t in (*service.DEFAULT_CATALOGUE, *EXTRA_SERVICES)}
+        self.offers: dict[str, list[service.Offer]] = {}  # county6 → active offers there
+        self.numbers = 0
+
+    def day(self, low: int, high: int) -> dt.date:
+        return self.as_of - dt.timedelta(days=low + int(self.rng.random() * (high - low + 1)))
+
+    def run(self) -> None:
+        self.data.service_types.extend(EXTRA_SERVICES)
+        self.institutions()
+        for h, members in zip(self.data.households, self.g.members):
+            for p in members:
+                self.person(h, p)
+
+    def institutions(self) -> None:
+        rng, data = self.rng, self.data
+        by_county: dict[str, list[Org]] = {}
+        for o in data.orgs:
+            if len(o.service_region_code.rstrip("0")) <= 6:
+                by_county.setdefault(o.service_region_code[:6], []).append(o)
+        townships: dict[str, list[str]] = {}
+        for r in data.regions:
+            if r.code.endswith("000") and not r.code.endswith("000000"):
+                townships.setdefault(r.code[:6], []).append(r.code)
+        for county in sorted(self.g.by_county):
+            orgs = by_county.get(county, [])
+            chosen = [orgs[int(rng.random() * len(orgs))] for _ in range(_stochastic_round(rng, INSTITUTIONS_PER_COUNTY))
+                      ] if orgs else []
+            people = sum(len(self.g.members[i]) for i in self.g.by_county[county])
+            for n, org in enumerate({o.uscc: o for o in chosen}.values()):
+                codes = ["KF01"] + (["KF02", "KF03"] if n == 0 else []) + (["FJ01", "FJ02"] if n < 2 else [])
+                region = (self.one(townships.get(county, [])) if rng.random() < TOWNSHIP_OFFER and townships.get(county)
+                          else _code12(county))
+                for code in codes:
+                    ended = rng.random() < ENDED_OFFER
+                    start = self.day(400, 1100)
+                    offer = _offer({
+                        "uscc": org.uscc, "service_code": code, "region_code": region,
+                        "capacity": None if rng.random() < UNLIMITED_OFFER else max(10, 10 * round(people * 0.06)),
+                        "modes": [OfferMode.CENTRE, OfferMode.HOME] if rng.random() < 0.6 else [OfferMode.CENTRE],
+                        "valid_from": start, "valid_to": self.day(30, 300) if ended else None,
+                        "designated_until": self.as_of + dt.timedelta(days=180 + int(rng.random() * 800))
+                        if rng.random() < 0.85 else None,
+                    })
+                    data.offers.append(offer)
+                    if not ended:
+                        self.offers.setdefault(county, []).append(offer)
+
+    def one(self, items: Sequence[Any]) -> Any:
+        return items[int(self.rng.random() * len(items))]
+
+    def code_for(self, category: str, p: Person) -> str:
+        if category == "康复":
+            age = self.as_of.year - int(p.id_number[6:10])
+            return "KF02" if age <= 6 else "KF03" if p.category is DisabilityCategory.MENTAL else "KF01"
+        if category == "辅具":
+            return {DisabilityCategory.HEARING: "FJ02", DisabilityCategory.VISUAL: "FJ03"}.get(p.category, "FJ01")
+        return SERVICE_OF[category]
+
+    def person(self, h: Household, p: Person) -> None:
+        rng, add = self.rng, self.data.needs.append
+        wanted: dict[str, dt.date | None] = {str(n.value): None for n in p.needs}  # category → confirmed on
+        assessed = []
+        if rng.random() < REHAB_NEED:
+            assessed.append("康复")
+        if p.category in (DisabilityCategory.VISUAL, DisabilityCategory.HEARING, DisabilityCategory.PHYSICAL,
+                          DisabilityCategory.MULTIPLE) and rng.random() < DEVICE_NEED / 0.73:
+            assessed.append("辅具")
+        if p.grade <= 2 and rng.random() < ACCESS_NEED:
+            assessed.append("无障碍改造")
+        open_needs: dict[str, tuple] = {}  # category → (service, confirmed on, need id, the code the need names)
+        for category in assessed:
+            code = self.code_for(category, p)
+            roll = rng.random()
+            given_code, given_category = (code, None) if roll < 0.7 else (code, category) if roll < 0.9 else (None, category)
+            source = self.pick_source()
+            on = self.day(30, 540)
+            need = _need({"id_number": p.id_number, "service_code": given_code,
+                          "category": ServiceCategory(given_category) if given_category else None,
+                          "assessed_on": on, "status": NeedStatus.CONFIRMED, "source": source,
+                          "assessor": self.one(ASSESSORS[source]), "note": None})
+            add(need)
+            closing = rng.random()
+            if closing < NEED_MET + NEED_DROPPED and (self.as_of - on).days > 60:
+                later = on + dt.timedelta(days=30 + int(rng.random() * ((self.as_of - on).days - 30)))
+                met = closing < NEED_MET
+                add(_need({**need.__dict__, "assessed_on": later, "status": NeedStatus.MET if met
+                           else NeedStatus.NOT_NEEDED, "note": None}))
+                wanted.pop(category, None)
+                if met:  # served, then found met
+                    self.deliver(h, p, category, code, on, until=later)
+                continue
+            wanted[category] = on
+            open_needs[category] = (code, on, need.need_id, given_code)
+        for category, confirmed in wanted.items():
+            served = rng.random() < SERVED.get(category, 0.5)
+            code = open_needs[category][0] if category in open_needs else self.code_for(category, p)
+            if served:
+                self.deliver(h, p, category, code, confirmed)
+            elif category in open_needs and rng.random() < REFERRED:
+                self.refer(h, p, category, *open_needs[category])
+
+    def provider(self, h: Household, code: str, category: str) -> tuple[str | None, ServiceDept | None]:
+        for o in self.offers.get(h.region_code[:6], []):
+            if o.service_code == code and h.region_code.startswith(region_prefix(o.region_code)):
+                return o.uscc, None
+        return None, DEPT_OF.get(category, ServiceDept.DPF)
+
+    def deliver(self, h: Household, p: Person, category: str, code: str, confirmed: dt.date | None,
+                until: dt.date | None = None) -> None:
+        rng = self.rng
+        year = dt.date(self.as_of.year, 1, 1)  # in the year the rates are reported for
+        first = max(confirmed or year, year)
+        span = ((until or self.as_of) - first).days
+        if span < 0:
+            return
+        uscc, dept = self.provider(h, code, category)
+        times = 1 + (rng.random() < 0.35) if category == "康复" else 1  # 人次 a little above 人
+        seen: set[dt.date] = set()
+        for _ in range(times):
+            on = first + dt.timedelta(days=int(rng.random() * (span + 1)))
+            if on in seen:
+                continue
+            seen.add(on)
+            item, cost, subsidy, quantity = None, None, None, 1
+            if category == "辅具":
+                item = self.one(ITEMS.get(code, ("辅具",)))
+                cost = (80 + int(rng.random() * 220)) * 1000
+                subsidy = cost if rng.random() < 0.8 else cost // 2
+            elif category == "康复":
+                quantity = 1 + int(rng.random() * 12)
+            self.numbers += 1
+            numbered = rng.random() < 0.5
+            self.data.deliveries.append(_delivery({
+                "record_no": f"FW{self.numbers:08d}" if numbered else None, "id_number": p.id_number,
+                "service_code": code, "delivered_on": on, "ended_on": None, "uscc": uscc, "dept": dept,
+                "quantity": quantity, "item": item, "cost_fen": cost, "subsidy_fen": subsidy,
+                "outcome": self.pick_outcome()}))
+
+    def refer(self, h: Household, p: Person, category: str, code: str, confirmed: dt.date, need_id: str,
+              named: str | None) -> None:
+        rng = self.rng
+        made = confirmed + dt.timedelta(days=5 + int(rng.random() * 36))
+        if made > self.as_of:
+            return
+        uscc, dept = self.provider(h, code, category)
+        state = self.pick_state()
+        later = made + dt.timedelta(days=int(rng.random() * max(1, (self.as_of - made).days)))
+        self.data.referrals.append(_referral({
+            "referral_id": f"{int(rng.random() * 2**64):016x}{int(rng.random() * 2**64):016x}", "need_id": need_id,
+            "id_number": p.id_number, "category": ServiceCategory(category), "service_code": named,
+            "provider_uscc": uscc, "provider_dept": dept, "made_on": made, "made_by": "organiser",
+            "due_on": made + dt.timedelta(days=self.limits.get(code, service.DEFAULT_TIME_LIMIT)), "status": state,
+            "accepted_on": later if state is ReferralStatus.ACCEPTED else None,
+            "closed_on": later if not state.open else None,
+            "reason": self.one(list(ReferralReason)) if not state.open else None, "note": None, "delivery_id": None,
+            "proposal_id": None}))
+
+
 def _relation(years_younger: int, roll: float) -> Relation:
     """与户主关系 that fits the ages the two ID numbers give."""
     if years_younger <= -15:
@@ -790,9 +1040,14 @@ def load(store, data: SynthData, progress=None) -> dict[str, dict[str, int]]:
     from graph_schema.org.service import upsert_orgs
     from graph_schema.pairing.service import aux_pair_many, pair_many
     from graph_schema.region.service import upsert_regions
+    from graph_schema.service.catalogue import upsert_service_types
+    from graph_schema.service.deliveries import record_deliveries
+    from graph_schema.service.needs import record_needs
+    from graph_schema.service.offers import upsert_offers
 
     def tick(kind: str):
         return (lambda n: progress(kind, n)) if progress else None
+
 
     return {
         "regions": upsert_regions(store=store, regions=data.regions).counts(),
@@ -805,4 +1060,19 @@ def load(store, data: SynthData, progress=None) -> dict[str, dict[str, int]]:
         "aux_pairings": aux_pair_many(store=store, requests=data.aux_pairings).counts(),
         "ledger": log_entries(store=store, entries=data.ledger, progress=tick("ledger")).counts(),
         "listings": upsert_listings(store=store, listings=data.listings).counts(),
+        "service_types": upsert_service_types(store=store, types=data.service_types).counts(),
+        "offers": upsert_offers(store=store, offers=data.offers).counts(),
+        "needs": record_needs(store=store, needs=data.needs, progress=tick("needs")).counts(),
+        "deliveries": record_deliveries(store=store, deliveries=data.deliveries, progress=tick("deliveries")).counts(),
+        "referrals": load_referrals(store, data.referrals),  # after the deliveries, which would complete them
     }
+
+
+def load_referrals(store, referrals: list[service.Referral]) -> dict[str, int]:
+    """Write the generated referrals as they are (no contract file carries referrals, so an import
+    of the generated files is followed by this)."""
+    from graph_schema.service.referrals import write_referrals
+
+    for start in range(0, len(referrals), 10_000):
+        store.write(lambda tx, start=start: write_referrals(tx, referrals[start:start + 10_000]))
+    return {"created": len(referrals)}

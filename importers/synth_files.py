@@ -1,6 +1,6 @@
-"""Synthetic data written as the contract's eight files, optionally with known bad rows.
+"""Synthetic data written as the contract's twelve files, optionally with known bad rows.
 
-The files are what an organiser would hand in: ``区划.csv`` … ``部门名单.csv`` (UTF-8 with BOM so
+The files are what an organiser would hand in: ``区划.csv`` … ``服务记录.csv`` (UTF-8 with BOM so
 Excel opens them) or ``.xlsx``, exactly the contract's headers in its column order, cells written
 the way the exporter writes them (是/否, YYYY-MM-DD, YYYY-MM, yuan, lists joined with 、).
 
@@ -27,6 +27,7 @@ import xlsxwriter
 
 from graph_schema.enums import (
     CadreRole,
+    DeliveryOutcome,
     Department,
     DisabilityCategory,
     DisabilityGrade,
@@ -34,10 +35,16 @@ from graph_schema.enums import (
     LedgerKind,
     MonitoringCategory,
     Need,
+    NeedSource,
+    NeedStatus,
+    OfferMode,
     OrgType,
     Relation,
     RiskFactor,
+    ServiceCategory,
+    ServiceDept,
     ServiceMode,
+    ServiceUnit,
     UnitLevel,
 )
 from graph_schema.household.models import Household, Person
@@ -48,12 +55,16 @@ from importers import synth
 from importers.formats import hours, yuan
 from importers.contract import (
     CADRES,
+    DELIVERIES,
     HOUSEHOLDS,
     LEDGER,
     LISTINGS,
+    NEEDS,
+    OFFERS,
     ORGS,
     PERSONS,
     REGIONS,
+    SERVICE_TYPES,
     SPECS,
     Code,
     FileSpec,
@@ -84,7 +95,9 @@ class _Memo(dict):
 
 # an enum member's text by lookup: several times faster than ``.value`` for millions of cells
 TEXT: dict = {m: m.value for enum in (CadreRole, Department, LabourAbility, LedgerKind, MonitoringCategory, Need,
-                                      OrgType, RiskFactor, Relation, ServiceMode, UnitLevel) for m in enum}
+                                      OrgType, RiskFactor, Relation, ServiceMode, UnitLevel, DeliveryOutcome,
+                                      NeedSource, NeedStatus, OfferMode, ServiceCategory, ServiceDept, ServiceUnit)
+              for m in enum}
 TEXT[None] = ""
 CATEGORY = {c: c.zh for c in DisabilityCategory}
 GRADE = {g: g.zh for g in DisabilityGrade}
@@ -160,7 +173,7 @@ def _ledger(data: SynthData) -> list[Row]:
     for e in data.ledger:
         date, household_no, cadre_no, uscc, kind, amount, in_kind, note, problem_no, team, minutes = get(e.__dict__)
         out.append([day[date], household_no, cadre_no or "", uscc or "", TEXT[kind], money[amount], money[in_kind],
-                    note or "", problem_no or "", "" if team is None else str(team), hours(minutes)])
+                    note or "", problem_no or "", "" if team is None else str(team), hours(minutes), ""])
     return out
 
 
@@ -174,9 +187,34 @@ def _listings(data: SynthData) -> list[Row]:
     return out
 
 
+def _service_types(data: SynthData) -> list[Row]:
+    return [[t.code, t.name, TEXT[t.category], YES_NO[t.counts], TEXT[t.unit], str(t.time_limit), TEXT[t.lead_dept]]
+            for t in data.service_types]
+
+
+def _offers(data: SynthData) -> list[Row]:
+    day = _Memo(dt.date.isoformat)
+    return [[o.uscc, o.service_code, o.region_code, "" if o.capacity is None else str(o.capacity), _words(o.modes),
+             day[o.valid_from], day[o.valid_to], day[o.designated_until]] for o in data.offers]
+
+
+def _needs(data: SynthData) -> list[Row]:
+    day = _Memo(dt.date.isoformat)
+    return [[n.id_number, n.service_code or "", TEXT[n.category], day[n.assessed_on], TEXT[n.status], TEXT[n.source],
+             n.assessor or "", n.note or ""] for n in data.needs]
+
+
+def _deliveries(data: SynthData) -> list[Row]:
+    day, money, number = _Memo(dt.date.isoformat), _Memo(yuan), _Memo(str)
+    return [[d.record_no or "", d.id_number, d.service_code, day[d.delivered_on], day[d.ended_on], d.uscc or "",
+             TEXT[d.dept], number[d.quantity], d.item or "", money[d.cost_fen], money[d.subsidy_fen], TEXT[d.outcome]]
+            for d in data.deliveries]
+
+
 ROWS: dict[str, Callable[[SynthData], list[Row]]] = {
     "regions": _regions, "households": _households, "persons": _persons, "cadres": _cadres, "orgs": _orgs,
-    "pairings": _pairings, "ledger": _ledger, "listings": _listings,
+    "pairings": _pairings, "ledger": _ledger, "listings": _listings, "service_types": _service_types,
+    "offers": _offers, "needs": _needs, "deliveries": _deliveries,
 }
 
 
@@ -310,10 +348,27 @@ class _Maker:
 
     def ledger(self, serial: int) -> Row:
         household_no, cadre_no = self.actor()
-        return [self.day(), household_no, cadre_no, "", "入户走访", "", "", f"入户了解情况（补录{serial}）", "", "", ""]
+        return [self.day(), household_no, cadre_no, "", "入户走访", "", "", f"入户了解情况（补录{serial}）", "", "", "", ""]
 
     def listing(self, serial: int) -> Row:
         return ["民政", "困难残疾人生活补贴", self.fresh_id(serial), "张桂兰", "2024-01", "", "90"]
+
+    def person_id(self) -> str:
+        return self.pick(self.data.persons).id_number if self.data.persons else self.fresh_id(0)
+
+    def service_type(self, serial: int) -> Row:
+        return [f"ZX{serial:04d}", "心理疏导", "其他", "是", "次", "30", "残联"]
+
+    def offer(self, serial: int) -> Row:
+        return [self.uscc(), "KF01", self.village(), "50", "机构", "2024-01-01", "", "2026-12-31"]
+
+    def need(self, serial: int) -> Row:
+        # dated years before any good assessment and apart for every serial: no key repeats another row's
+        day = dt.date(2015, 1, 1) + dt.timedelta(days=serial)
+        return [self.person_id(), "KF01", "", day.isoformat(), "已确认", "入户走访", "", f"补录{serial}"]
+
+    def delivery(self, serial: int) -> Row:
+        return [f"FWX{serial:07d}", self.person_id(), "KF01", self.day(), "", "", "残联", "1", "", "", "", "完成"]
 
 
 def _set(row: Row, spec: FileSpec, header: str, value: str) -> Row:
@@ -324,6 +379,16 @@ def _set(row: Row, spec: FileSpec, header: str, value: str) -> Row:
 
 def _bad_kinds() -> list[Bad]:
     R, H, P, C, O, L, D = REGIONS, HOUSEHOLDS, PERSONS, CADRES, ORGS, LEDGER, LISTINGS
+    T, F, N, V = SERVICE_TYPES, OFFERS, NEEDS, DELIVERIES
+
+    def numbered_duplicate(m: _Maker, n: int) -> Row:
+        """A delivery repeating an earlier one's 记录编号 (about half the deliveries have one)."""
+        row = m.original()
+        for _ in range(100):
+            if row[0]:
+                break
+            row = m.original()
+        return _set(row, V, "物品", f"{row[8]}（重复登记）")
 
     def letter_in_code(m: _Maker, n: int) -> Row:
         row = m.region(n)
@@ -441,6 +506,46 @@ def _bad_kinds() -> list[Bad]:
             lambda m, n: _set(m.listing(n), D, "身份证号", m.wrong_check(m.fresh_id(n)))),
         Bad("部门名单", "department that does not exist", "来源部门", Code.BAD_CHOICE,
             lambda m, n: _set(m.listing(n), D, "来源部门", "外星")),
+
+        Bad("服务目录", "category that does not exist", "类别", Code.BAD_CHOICE,
+            lambda m, n: _set(m.service_type(n), T, "类别", "理发")),
+        Bad("服务目录", "time limit of 0 days", "办理时限", Code.OUT_OF_RANGE,
+            lambda m, n: _set(m.service_type(n), T, "办理时限", "0")),
+        Bad("服务目录", "counts toward the rate: neither yes nor no", "计入服务率", Code.BAD_BOOLEAN,
+            lambda m, n: _set(m.service_type(n), T, "计入服务率", "也许")),
+
+        Bad("服务供给", "service not in the catalogue", "服务编码", Code.UNKNOWN_REFERENCE,
+            lambda m, n: _set(m.offer(n), F, "服务编码", f"ZZ{n:04d}")),
+        Bad("服务供给", "region in no region file", "服务区划代码", Code.UNKNOWN_REGION,
+            lambda m, n: _set(m.offer(n), F, "服务区划代码", f"{m.county}999{n % 1000:03d}")),
+        Bad("服务供给", "capacity in words", "年度容量", Code.BAD_INTEGER,
+            lambda m, n: _set(m.offer(n), F, "年度容量", "很多")),
+        Bad("服务供给", "offer ending before it starts", "截止日期", Code.INCONSISTENT,
+            lambda m, n: _set(m.offer(n), F, "截止日期", "2023-06-30")),
+        Bad("服务供给", "organisation that does not exist", "统一社会信用代码", Code.UNKNOWN_REFERENCE,
+            lambda m, n: _set(m.offer(n), F, "统一社会信用代码", m.fresh_uscc())),
+
+        Bad("服务需求", "neither a service nor a category", "服务编码", Code.REQUIRED,
+            lambda m, n: _set(m.need(n), N, "服务编码", "")),
+        Bad("服务需求", "service and category that disagree", "类别", Code.INCONSISTENT,
+            lambda m, n: _set(m.need(n), N, "类别", "辅具")),
+        Bad("服务需求", "person the registry does not know", "身份证号", Code.UNKNOWN_REFERENCE,
+            lambda m, n: _set(m.need(n), N, "身份证号", m.fresh_id(n))),
+        Bad("服务需求", "assessment dated in the future", "评估日期", Code.FUTURE_DATE,
+            lambda m, n: _set(m.need(n), N, "评估日期", FUTURE_DAY)),
+        Bad("服务需求", "source 登记, which only the registry gives", "来源", Code.BAD_CHOICE,
+            lambda m, n: _set(m.need(n), N, "来源", "登记")),
+
+        Bad("服务记录", "no provider", "统一社会信用代码", Code.REQUIRED,
+            lambda m, n: _set(m.delivery(n), V, "提供部门", "")),
+        Bad("服务记录", "subsidy above the cost", "补贴金额", Code.INCONSISTENT,
+            lambda m, n: _set(_set(m.delivery(n), V, "费用", "1000"), V, "补贴金额", "1200")),
+        Bad("服务记录", "quantity of 0", "数量", Code.OUT_OF_RANGE, lambda m, n: _set(m.delivery(n), V, "数量", "0")),
+        Bad("服务记录", "outcome that does not exist", "结果", Code.BAD_CHOICE,
+            lambda m, n: _set(m.delivery(n), V, "结果", "失败")),
+        Bad("服务记录", "ends before it starts", "结束日期", Code.INCONSISTENT,
+            lambda m, n: _set(_set(m.delivery(n), V, "服务日期", "2024-03-01"), V, "结束日期", "2024-02-01")),
+        Bad("服务记录", "record number repeated", "记录编号", Code.DUPLICATE_KEY, numbered_duplicate, duplicate=True),
     ]
 
 
@@ -450,10 +555,10 @@ BAD_KINDS: list[Bad] = _bad_kinds()
 
 def _inject(spec: FileSpec, rows: list[Row], kinds: Sequence[Bad], maker: _Maker, share: float,
             serial: list[int]) -> tuple[list[Row], list[tuple[int, Bad]]]:
-    """``rows`` with about ``share × len(rows)`` bad rows (at least one) inserted at positions drawn
+    """``rows`` with about ``share × len(rows)`` bad rows (at least one of each kind) inserted at positions drawn
     from the seed; returns the rows and, for each bad row, its 0-based index and kind."""
     rng = maker.rng
-    wanted = max(1, round(share * len(rows))) if kinds else 0
+    wanted = max(len(kinds), round(share * len(rows))) if kinds else 0  # every kind, even in a short file
     placed: list[tuple[int, int, Row, Bad]] = []  # (insert before good row #, order, row, kind)
     for j in range(wanted):
         kind = kinds[j % len(kinds)]

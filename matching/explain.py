@@ -20,8 +20,10 @@ class UnpairedReason(StrEnum):
 UNPAIRED_TEXT = {
     UnpairedReason.NO_CADRE_IN_REACH: "范围内没有在岗干部 / no cadre on duty within reach",
     UnpairedReason.ALL_EXCLUDED: "范围内的干部均在回避名单上 / every cadre within reach is excluded",
-    UnpairedReason.ALL_AT_LIMIT: "范围内的干部均已满额（名额给了风险更高或更近的户）/ every cadre within reach is at "
-                                 "their limit (their places went to higher-risk or closer households)",
+    UnpairedReason.ALL_AT_LIMIT: "范围内的干部均已满额（名额给了风险更高、原已结对或更近的户，条件相同时户编号在前者优先）"
+                                 "/ every cadre within reach is at their limit (their places went to households of "
+                                 "higher risk, already paired with them or closer; at equal terms, to lower household "
+                                 "numbers)",
 }
 
 

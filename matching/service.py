@@ -15,6 +15,8 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from itertools import groupby
 
+import numpy as np
+
 from graph_schema.enums import PairingSource
 from graph_schema.errors import CadreAtLimit, InvalidValue, JieduiError, ProposalStale
 from graph_schema.models import today
@@ -30,7 +32,7 @@ from graph_schema.region.service import resolve_scope
 from graph_schema.store.schema import CADRE, HOUSEHOLD, PAIRED_WITH
 from matching.candidates import Instance, Reach, build_candidates
 from matching.explain import UNPAIRED_TEXT, explain
-from matching.proposal import Change, Proposal, ProposedPair, Summary, UnpairedItem
+from matching.proposal import Change, EndReason, Proposal, ProposedPair, Summary, UnpairedItem, end_text
 from matching.solve import solve
 
 _PRIORITY = PRIORITY_HOUSEHOLDS + (
@@ -150,37 +152,55 @@ def reassign(*, store: GraphStore, region: str, reach: Reach = Reach.TOWNSHIP, s
 def make_proposal(loaded: Loaded, explained, *, objective: int, reach: Reach, solver: str) -> Proposal:
     inst = loaded.instance
     terms, left = explained
+    current = inst.current[inst.current >= 0]
+    over_limit = np.bincount(current, minlength=len(inst.cadre_no)) > inst.capacity  # a limit lowered since
+
+    def ending(h: int) -> EndReason:
+        """Why household ``h``'s current pairing ends, should the proposal move or drop it."""
+        if not loaded.holds_place[h]:
+            return EndReason.OFF_DUTY
+        if inst.current[h] < 0:  # a pairing with a 在岗 cadre that the instance does not keep
+            return EndReason.EXCLUDED
+        return EndReason.OVER_LIMIT if over_limit[inst.current[h]] else EndReason.DISPLACED
+
     pairs = []
     for t in terms:
         h, cadre_no = t.household, inst.cadre_no[t.cadre]
-        previous = loaded.previous[h]
+        previous, end = loaded.previous[h], None
         if previous == cadre_no:
             change, why = Change.KEEP, "保持现有结对 / keeps the current pairing"
         elif previous is None:
             change, why = Change.NEW, "新结对 / new pairing"
-        elif t.moved:
-            change, why = Change.MOVE, (f"调整：原干部 {previous} 在岗，为覆盖更多重点户而调整 / moved from "
-                                        f"{previous} so that more priority households are covered")
-        elif loaded.holds_place[h]:
-            change, why = Change.MOVE, (f"重新结对：原干部 {previous} 在回避名单上 / re-paired: {previous} is "
-                                        "excluded from this household")
         else:
-            change, why = Change.MOVE, (f"重新结对：原干部 {previous} 不在岗 / re-paired: {previous} is no longer "
-                                        "on duty")
+            change, end = Change.MOVE, ending(h)
+            why = {
+                EndReason.DISPLACED: (f"调整：原干部 {previous} 在岗，为覆盖更多重点户而调整 / moved from "
+                                      f"{previous} so that more priority households are covered"),
+                EndReason.OVER_LIMIT: (f"调整：原干部 {previous} 结对户数超过结对上限 / moved from {previous}, "
+                                       "who holds more households than their limit"),
+                EndReason.EXCLUDED: (f"重新结对：原干部 {previous} 在回避名单上 / re-paired: {previous} is "
+                                     "excluded from this household"),
+                EndReason.OFF_DUTY: (f"重新结对：原干部 {previous} 不在岗 / re-paired: {previous} is no longer "
+                                     "on duty"),
+            }[end]
+            if end is EndReason.DISPLACED:
+                end = EndReason.COVERAGE
         risk_text = "、".join(loaded.risk_reasons[h])
         pairs.append(ProposedPair(
             household_no=inst.household_no[h], cadre_no=cadre_no, region_code=loaded.region_code[h], cost=t.cost,
             change=change, previous_cadre_no=previous, risk_score=loaded.risk_score[h],
             risk_level=loaded.risk_level[h], tier=t.tier, cadre_load=t.load, cadre_limit=t.limit,
-            reasons=[f"风险 risk: {loaded.risk_score[h]}（{loaded.risk_level[h]}；{risk_text}）", why, *t.reasons()]))
+            reasons=[f"风险 risk: {loaded.risk_score[h]}（{loaded.risk_level[h]}；{risk_text}）", why, *t.reasons()],
+            end_reason=end))
     unpaired = []
     for u in left:
         h, previous = u.household, loaded.previous[u.household]
-        dropped = loaded.holds_place[h]  # its place went to another household: end the pairing
+        dropped = loaded.holds_place[h]  # it holds a 在岗 cadre's place and stays unpaired: end the pairing
         unpaired.append(UnpairedItem(
             household_no=inst.household_no[h], region_code=loaded.region_code[h], reason=UNPAIRED_TEXT[u.reason],
             reason_code=u.reason.value, risk_score=loaded.risk_score[h], risk_level=loaded.risk_level[h],
-            change=Change.DROP if dropped else Change.NONE, previous_cadre_no=previous))
+            change=Change.DROP if dropped else Change.NONE, previous_cadre_no=previous,
+            end_reason=ending(h) if dropped else None))
     counts = {c: sum(1 for p in pairs if p.change is c) for c in (Change.KEEP, Change.NEW, Change.MOVE)}
     dropped = sum(1 for u in unpaired if u.change is Change.DROP)
     kept = counts[Change.KEEP] + loaded.fixed
@@ -257,7 +277,7 @@ def _confirm_in(tx: Tx, pairs: Sequence[ProposedPair], drops: Sequence[UnpairedI
         state.active.pop(d.household_no)
         state.load[found] -= 1
         ends.append({"household_no": d.household_no, "cadre_no": found, "ended_on": on,
-                     "reason": "按匹配方案让出名额给风险更高的户"})
+                     "reason": end_text(Change.DROP, d.end_reason)})
         out.dropped.append(d.household_no)
     pending, waiting = list(pairs), {}
     while pending:
@@ -291,7 +311,7 @@ def _confirm_in(tx: Tx, pairs: Sequence[ProposedPair], drops: Sequence[UnpairedI
             waiting.pop(p.household_no, None)
             if found:
                 ends.append({"household_no": p.household_no, "cadre_no": found, "ended_on": on,
-                             "reason": "按匹配方案调整结对"})
+                             "reason": end_text(Change.MOVE, p.end_reason)})
             out.confirmed.extend(new)
         if len(retry) == len(pending):
             out.refused.extend((p.household_no, waiting[p.household_no]) for p in retry)

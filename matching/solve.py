@@ -9,7 +9,9 @@ with the costs of :mod:`matching.costs`. A cadre has one unit-capacity arc to th
 place, so the limit is a hard constraint and the convex load cost spreads pairings; every
 household reaches the sink, so the network is always feasible. OR-Tools' ``SimpleMinCostFlow``
 (cost scaling, C++) is the fast solver; networkx's network simplex on the same network is the
-reference. Both are exact, so their optimal costs must be equal.
+reference. Both are exact, so their optimal costs must be equal; and since the tie rule of
+:mod:`matching.ties` then picks one of the optima, whatever the solver found, so are their
+assignments.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from ortools.graph.python import min_cost_flow
 from graph_schema.errors import JieduiError
 from matching.candidates import CandidateGraph
 from matching.costs import Units, load_step, risk_ranks
+from matching.ties import canonical
 
 
 class SolverError(JieduiError):
@@ -131,7 +134,9 @@ class Assignment:
 
 
 def solve(graph: CandidateGraph, solver: str = "ortools") -> Assignment:
-    """Solve every component exactly with ``solver`` ("ortools" or "networkx").
+    """Solve every component exactly with ``solver`` ("ortools" or "networkx"), and among equally
+    good solutions take the one the tie rule names (:mod:`matching.ties`): the same whichever
+    solver ran.
 
     Pure: graph in, assignment out; the store is never touched.
 
@@ -146,15 +151,24 @@ def solve(graph: CandidateGraph, solver: str = "ortools") -> Assignment:
     """
     run = SOLVERS[solver]
     n = len(graph.instance.household_no)
+    household_rank, cadre_rank = _ranks(graph.instance.household_no), _ranks(graph.instance.cadre_no)
     cadre = np.full(n, -1, np.int32)
     arc = np.full(n, -1, np.int64)
     total, units = 0, []
     for k in range(graph.components):
         net = component_network(graph, k)
         flows, cost = run(net)
+        flows = canonical(net, flows, household_rank[net.households], cadre_rank[net.cadres])
         chosen = np.flatnonzero(flows[:net.pair_arcs] > 0) + net.arcs.start
         cadre[graph.arc_household[chosen]] = graph.arc_cadre[chosen]
         arc[graph.arc_household[chosen]] = chosen
         total += cost
         units.append(net.units)
     return Assignment(cadre=cadre, arc=arc, cost=total, units=units)
+
+
+def _ranks(keys: list[str]) -> np.ndarray:
+    """The place of each key in sorted order (户编号, 干部编号: the order the tie rule goes by)."""
+    rank = np.empty(len(keys), np.int64)
+    rank[np.argsort(np.array(keys, dtype=str), kind="stable")] = np.arange(len(keys))
+    return rank

@@ -32,6 +32,8 @@ ALLOWED = {
     "dst.key": "schema.py key", "rel.type": "schema.py rel type",
     "cols": "DDL column list from schema.py", "ends": "DDL FROM/TO list from schema.py",
     "', '.join(cols)": "as cols", "name or t.label": "a schema.py label, or one made from it in code",
+    "label": "a schema.py label or rel type (the embedded store's check for columns declared since)",
+    "c": "a column name of a schema.py table", "kind.value": "a column type from schema.py's Kind",
     "rebuilt": "a schema.py label with a fixed suffix (the table a rekeying fills)",
     "prefix": "substring() of a schema.py key to a width computed in code",
     "values": "a property map of a schema.py table's columns (c: n.c)",

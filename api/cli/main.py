@@ -116,8 +116,10 @@ def _load_demo(s: GraphStore, preset: str, seed: int) -> bool:
         return False
     with tempfile.TemporaryDirectory() as folder:
         # as of today, so that the lists and the dashboard show this quarter's work
-        synth_files.synth_to_dir(preset, seed, Path(folder), as_of=dt.date.today())
+        data = synth.generate(preset, seed=seed, as_of=dt.date.today())
+        synth_files.write_files(data, Path(folder), seed=seed)
         _print_import(_import_with_progress(s, [Path(folder)], dry_run=False))
+        synth.load_referrals(s, data.referrals)  # no contract file carries referrals
     return True
 
 

@@ -15,6 +15,8 @@ from graph_schema.errors import JieduiError
 from graph_schema.pairing.exclusions import exclude, exclusions, lift_exclusion
 from matching.candidates import Reach
 from matching.proposal import Proposal
+from matching.referral_proposal import ReferralProposal, is_referral_file
+from matching.referral_service import confirm_referrals, propose_referrals
 from matching.service import confirm, propose, reassign
 from matching.solve import SOLVERS
 
@@ -76,9 +78,13 @@ def confirm_command(
 ) -> None:
     """确认方案（全部或部分）/ confirm a proposal, all of it or some households.
 
-    Exit status: 0 all confirmed; 1 some pairs refused (the rest confirmed); 2 nothing done.
+    A referral proposal (``jiedui match referrals``) is confirmed alike: ``--only`` then names
+    need ids. Exit status: 0 all confirmed; 1 some refused (the rest confirmed); 2 nothing done.
     """
     wanted = {h.strip() for item in only for h in item.split(",") if h.strip()} if only else None
+    if is_referral_file(file):
+        _confirm_referrals(file, wanted, store)
+        return
     with cli_store(store) as s:
         try:
             proposal = Proposal.read(file)
@@ -93,6 +99,53 @@ def confirm_command(
             table.add_column(column, overflow="fold")
         for household_no, exc in result.refused:
             table.add_row(household_no, exc.code, f"{exc.zh}\n{exc.en}")
+        console.print(table)
+        raise typer.Exit(1)
+
+
+@match_app.command("referrals")
+def referrals_command(region: RegionOption, out: OutOption = None, solver: SolverOption = "ortools",
+                      as_of: Annotated[dt.datetime | None, typer.Option(
+                          "--as-of", formats=["%Y-%m-%d"], help="日期，默认今天 / as of (default today)")] = None,
+                      store: StoreOption = None) -> None:
+    """为一个区划等待中的服务需求生成最优转介方案（不写入）/ propose referrals of a region's waiting needs.
+
+    Every waiting need goes to an organisation whose active offer covers the person's village and
+    has room: the highest-risk needs first, designated institutions first, nearer offers first,
+    never over an offer's yearly capacity. Confirm with ``jiedui match confirm FILE``.
+    """
+    if solver not in SOLVERS:
+        err.print(f"[red]未知求解器 / unknown solver: {solver}[/red]（{' | '.join(SOLVERS)}）")
+        raise typer.Exit(2)
+    with cli_store(store) as s:
+        try:
+            proposal = propose_referrals(store=s, region=region, as_of=as_of.date() if as_of else None, solver=solver)
+        except JieduiError as exc:
+            raise fail(exc) from exc
+    target = out or Path(f"转介方案-{proposal.scope}-{dt.datetime.now():%Y%m%d-%H%M%S}.json")
+    proposal.write(target)
+    m = proposal.summary
+    console.print(f"转介方案 proposal {proposal.id} · 区划 scope {proposal.scope} · {proposal.as_of}")
+    console.print(f"等待的需求 waiting needs {m.needs} · 转介 referred {m.referred}（定点 designated {m.designated}）· "
+                  f"未能转介 unassigned {m.unassigned}（无供给 no offer {m.no_offer} · 已满 no room {m.no_room}）")
+    console.print(f"方案已写入 / proposal written: [bold]{target}[/bold]（未写入图库 / nothing stored yet: "
+                  f"jiedui match confirm {target}）")
+
+
+def _confirm_referrals(file: Path, wanted: set[str] | None, store: str | None) -> None:
+    with cli_store(store) as s:
+        try:
+            result = confirm_referrals(store=s, proposal=ReferralProposal.read(file), made_by="cli", only=wanted)
+        except JieduiError as exc:
+            raise fail(exc) from exc
+    console.print(f"已转介 referred: {len(result.made)} · 无需变更 unchanged: {len(result.unchanged)} · "
+                  f"拒绝 refused: {len(result.refused)}")
+    if result.refused:
+        table = Table(title="未能转介的需求 / referrals refused")
+        for column in ("需求编号 need", "代码 code", "原因 reason"):
+            table.add_column(column, overflow="fold")
+        for need_id, exc in result.refused:
+            table.add_row(need_id, exc.code, f"{exc.zh}\n{exc.en}")
         console.print(table)
         raise typer.Exit(1)
 

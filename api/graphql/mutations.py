@@ -31,8 +31,10 @@ from api.graphql.scalars import Fen
 from api.graphql.types import AuxPairing, LedgerEntry, Pairing
 from api.rest.ledger import LedgerEntryIn
 from api.rest.matcher import ProposalIn
+from api.rest.services import AnswerIn, DeliveryIn, NeedIn, ReferralIn, referral_out
 from graph_schema.enums import ExclusionReason
 from graph_schema.errors import InvalidValue
+from graph_schema.service.referrals import ReferralRequest
 from matching.candidates import Reach
 
 _KEY, _REASON, _NOTE = 64, 200, 500
@@ -70,6 +72,8 @@ class LedgerEntryInput:
         default=None, description="反映困难时新开、解决困难时关闭的问题编号 / the problem opened or closed")
     volunteers: int | None = strawberry.field(default=None, description="志愿服务的志愿者人数 / volunteers")
     minutes: int | None = strawberry.field(default=None, description="志愿服务每人时长（分钟）/ minutes each")
+    record_no: str | None = strawberry.field(
+        default=None, description="记录编号：给出时为该条的键，同日两条相同记录不合并 / the entry's own number, if any")
 
 
 @strawberry.type(description="转移结对的结果 / the pairing ended and the new one")
@@ -104,7 +108,51 @@ class Confirmation:
 
 
 @strawberry.type
-class Mutation:
+class ServiceMutations:
+    """Services (the same operations and input models as REST ``/needs``, ``/referrals`` …); the
+    JSON they take and give is the REST routes' own."""
+
+    @strawberry.mutation(description="记录一次需求评估（结对干部为其户，组织者）/ record an assessed need; gives its id")
+    async def record_need(self, info: Info[Context, None], need: JSON) -> str:
+        checked = _model(NeedIn, need)
+        return await blocking(lambda: operations.record_need(info.context.who, checked))
+
+    @strawberry.mutation(description="转介一项需求（组织者）/ send a person's open need to an organisation or a department")
+    async def refer(self, info: Info[Context, None], referral: JSON) -> JSON:
+        body = _model(ReferralIn, referral)
+        request = ReferralRequest(id_number=body.id_number, need_id=body.need_id, provider_uscc=body.provider_uscc,
+                                  provider_dept=body.provider_dept, made_by=info.context.who.user.user_id,
+                                  note=body.note, **({"made_on": body.made_on} if body.made_on else {}))
+        made = await blocking(lambda: operations.refer(info.context.who, request))
+        return referral_out(made, info.context.who.user)
+
+    @strawberry.mutation(description="答复转介：接收或拒绝（须有原因）（承接的社会组织）/ accept or reject a referral")
+    async def answer_referral(self, info: Info[Context, None], referral_id: str, accept: bool,
+                              answer: JSON | None = None) -> JSON:
+        _keys(referral_id=referral_id)
+        body = _model(AnswerIn, answer or {})
+        done = await blocking(lambda: operations.answer_referral(info.context.who, referral_id, accept, body.reason,
+                                                                 body.note, body.on))
+        return referral_out(done, info.context.who.user)
+
+    @strawberry.mutation(description="撤回转介，须有原因（组织者）/ withdraw a referral, with a reason")
+    async def withdraw_referral(self, info: Info[Context, None], referral_id: str, answer: JSON) -> JSON:
+        _keys(referral_id=referral_id)
+        body = _model(AnswerIn, answer)
+        if body.reason is None:
+            raise InvalidValue("reason", None, "撤回转介须说明原因", "a withdrawal needs a reason")
+        done = await blocking(lambda: operations.withdraw_referral(info.context.who, referral_id, body.reason,
+                                                                   body.note, body.on))
+        return referral_out(done, info.context.who.user)
+
+    @strawberry.mutation(description="记录一次服务（社会组织为转介给它或与其结对的人，组织者）/ record a delivery; gives its id")
+    async def record_delivery(self, info: Info[Context, None], delivery: JSON) -> str:
+        checked = _model(DeliveryIn, delivery)
+        return await blocking(lambda: operations.record_delivery(info.context.who, checked))
+
+
+@strawberry.type
+class Mutation(ServiceMutations):
     @strawberry.mutation(description="一对一结对（组织者）/ pair a household with a cadre (organisers)")
     async def pair(self, info: Info[Context, None], household_no: str, cadre_no: str,
                    started_on: dt.date | None = None) -> Pairing:

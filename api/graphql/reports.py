@@ -4,7 +4,8 @@ a new report appears here without code: its row dataclass becomes the node type 
 Chinese column titles), its rows are returned as they are (no copy), or as the privacy policy
 lets the caller see them (``Caller.report``; a column some role is denied is nullable).
 
-Only admins, organisers and portals read them (FORBIDDEN otherwise); the region is the caller's
+Only admins, organisers and portals read them (FORBIDDEN otherwise; organisers only for the
+reports that name persons with their needs); the region is the caller's
 own by default, and one outside the jurisdiction is NOT_FOUND exactly like one that does not exist.
 """
 
@@ -21,7 +22,7 @@ import strawberry
 from strawberry import Info
 from strawberry.types.field import StrawberryField
 
-from api.auth import READERS
+from api.auth import ORGANISERS, READERS
 from api.graphql.loaders import blocking
 from api.graphql.scalars import Fen
 from api.graphql.pagination import DEFAULT_FIRST, Connection, connection, window
@@ -78,7 +79,7 @@ def _itself(row: typing.Any) -> typing.Any:
 async def _run(info: Info, report: Report, region: str | None, as_of: dt.date | None, first: int,
                after: str | None, period_start: dt.date | None = None) -> Connection:
     ctx = info.context
-    ctx.who.require(READERS, "查看监测报表", "read monitoring lists")
+    ctx.who.require(ORGANISERS if report.organisers_only else READERS, "查看监测报表", "read monitoring lists")
     win = window(first, after)
     code = ctx.scope.region(region)
     options = {"as_of": as_of} | ({"period_start": period_start} if report.ranged else {})

@@ -18,7 +18,7 @@ from graph_schema.monitoring.common import paginate
 from graph_schema.pagination import PageRequest
 from graph_schema.pairing.exclusions import exclusions
 from matching.candidates import Reach
-from matching.proposal import Change, Proposal, ProposedPair, Summary, UnpairedItem
+from matching.proposal import Change, EndReason, Proposal, ProposedPair, Summary, UnpairedItem
 
 router = APIRouter(tags=["matching 匹配"], responses=WRITE_ERRORS)
 
@@ -36,6 +36,7 @@ class ProposeIn(Body):
 # the document gives it (a proposal is a file people open: a "1" or a false is not a count).
 _STRICT = ConfigDict(strict=True)
 _Change = Annotated[Change, Strict(False)]
+_EndReason = Annotated[EndReason | None, Strict(False)]
 
 
 class ProposedPairIn(ProposedPair):
@@ -46,12 +47,14 @@ class ProposedPairIn(ProposedPair):
     tier: JsonInt
     cadre_load: JsonInt
     cadre_limit: JsonInt
+    end_reason: _EndReason = None
 
 
 class UnpairedItemIn(UnpairedItem):
     model_config = _STRICT
     risk_score: JsonInt
     change: _Change = Change.NONE
+    end_reason: _EndReason = None
 
 
 class SummaryIn(Summary):

@@ -1,7 +1,8 @@
 """Monitoring reports: the catalogue, and any report for a region of the caller's jurisdiction as a
 JSON page or, as CSV or XLSX, every row in one download (the same files ``jiedui report`` writes).
 
-Organisers and portals only. Report rows never carry a full ID number (the reports that name
+Organisers and portals only; the reports that name persons with their needs (unmet needs, overdue
+referrals) organisers only. Report rows never carry a full ID number (the reports that name
 persons show them masked, for every role); the other personal columns follow the privacy policy
 (``graph_schema/access/privacy.py``) in every format: a withheld column stays, empty. The
 households a report names are recorded as read.
@@ -16,7 +17,7 @@ from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import Response
 from pydantic import BaseModel
 
-from api.auth import READERS, Caller, caller
+from api.auth import ORGANISERS, READERS, Caller, caller
 from api.report_output import ALL_PAGE, csv_text, report_rows, xlsx_bytes
 from api.rest import schemas
 from api.rest.inputs import Day
@@ -26,7 +27,7 @@ from graph_schema.errors import InvalidValue, NotFound
 from graph_schema.identifiers import normalize_region_code, region_prefix
 from graph_schema.models import today
 from graph_schema.monitoring.catalogue import REPORTS
-from graph_schema.monitoring.common import as_dict, households_named
+from graph_schema.monitoring.common import Report, as_dict, households_named
 from graph_schema.pagination import PageRequest
 
 router = APIRouter(tags=["reports 报表"], responses=ERRORS)
@@ -59,7 +60,13 @@ def catalogue(who: Annotated[Caller, Depends(caller)]) -> list[dict]:
     """报表目录 / the monitoring reports, with their columns."""
     who.require(READERS, "查看报表", "read reports")
     return [{"name": r.name, "title": r.title, "fields": r.fields,
-             "headers": {f: r.headers.get(f, f) for f in r.fields}, "ranged": r.ranged} for r in REPORTS.values()]
+             "headers": {f: r.headers.get(f, f) for f in r.fields}, "ranged": r.ranged} for r in REPORTS.values()
+            if who.user.role in readers(r)]
+
+
+def readers(report: Report) -> tuple:
+    """Who may read a report: those naming persons with their needs are for organisers only."""
+    return ORGANISERS if report.organisers_only else READERS
 
 
 @router.get("/reports/{name}", response_model=ReportPage,
@@ -78,6 +85,7 @@ def report(name: Annotated[str, Path(description=f"报表名 / report: {' | '.jo
     found = REPORTS.get(name)
     if found is None:
         raise NotFound("报表", "report", name)
+    who.require(readers(found), f"查看报表「{found.name}」", f"read the report {found.name}")
     where = who.scope.region(region)
     options: dict[str, Any] = {"as_of": as_of}
     if found.ranged:

@@ -1,6 +1,7 @@
 """The console's monitoring lists: unpaired priority households (with the matcher's suggestion and
 its confirmation), overdue visits, open problems (closed here with a 解决困难 entry), benefit gaps,
-certificate expiry (reminders recorded here) and cadre load.
+certificate expiry (reminders recorded here), cadre load, and unmet service needs and overdue
+referrals (organisers only: they name persons with their needs).
 
 Routes stay thin: each list is a run of the report cache for a region of the caller's
 jurisdiction (``Caller.report``: its rows as the privacy policy lets the caller see them, and a
@@ -52,6 +53,8 @@ REPORT_PAGES = {
     "/overdue": ("overdue-visits", "走访逾期重点户 / Overdue home visits"),
     "/benefit-gaps": ("benefit-gaps", "数据比对发现 / Benefit gaps"),
     "/cadre-load": ("cadre-load", "干部结对负荷 / Cadre load"),
+    "/unmet-needs": ("unmet-needs", "逾期未满足的服务需求 / Unmet service needs"),
+    "/overdue-referrals": ("overdue-referrals", "逾期未办结的转介 / Overdue referrals"),
 }
 
 
@@ -255,8 +258,8 @@ def _report_page(request: Request, who: Who, region: str | None, page: int | Non
                  keep: Callable[[list[Any]], list[Any]] | None = None, **values: Any) -> HTMLResponse:
     """One report as a paged table; ``keep`` narrows its rows (a filter of the page)."""
     name, heading = REPORT_PAGES[request.url.path]
-    who.require(READERS, "查看报表", "read reports")
     report = REPORTS[name]
+    who.require(ORGANISERS if report.organisers_only else READERS, "查看报表", "read reports")
     code = region_of(who, region)
     wanted = PageRequest(page_number(page), PAGE_SIZE, 10**9)
     if keep is None:
@@ -289,6 +292,18 @@ def benefit_gaps(request: Request, who: Who, region: str | None = None, page: in
 @router.get("/cadre-load", response_class=HTMLResponse)
 def cadre_load(request: Request, who: Who, region: str | None = None, page: int | None = None) -> HTMLResponse:
     """干部负荷 / cadre load."""
+    return _report_page(request, who, region, page)
+
+
+@router.get("/unmet-needs", response_class=HTMLResponse)
+def unmet_needs(request: Request, who: Who, region: str | None = None, page: int | None = None) -> HTMLResponse:
+    """逾期未满足的服务需求 / overdue service needs nobody is handling, with who could help."""
+    return _report_page(request, who, region, page)
+
+
+@router.get("/overdue-referrals", response_class=HTMLResponse)
+def overdue_referrals(request: Request, who: Who, region: str | None = None, page: int | None = None) -> HTMLResponse:
+    """逾期未办结的转介 / overdue referrals, by provider."""
     return _report_page(request, who, region, page)
 
 

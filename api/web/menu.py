@@ -39,6 +39,8 @@ ENTRIES: tuple[Entry, ...] = (
     Entry("/benefit-gaps", "数据比对", "Benefit gaps", READERS),
     Entry("/cert-expiry", "证件到期", "Certificate expiry", READERS),
     Entry("/cadre-load", "干部负荷", "Cadre load", READERS),
+    Entry("/unmet-needs", "服务需求逾期", "Unmet needs", ORGANISERS),
+    Entry("/overdue-referrals", "转介逾期", "Overdue referrals", ORGANISERS),
     Entry("/imports", "导入", "Imports", ORGANISERS),
     Entry("/matching", "结对匹配", "Matching", ORGANISERS),
     Entry("/aux-requests", "辅助结对申请", "Pairing requests", (*READERS, Role.ORG)),

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from api.auth import READERS, Caller, services
+from api.auth import ORGANISERS, READERS, Caller, services
 from api.report_output import ALL_PAGE
 from api.web.charts import Bar, bars
 from api.security import CrossOrigin, same_origin
@@ -230,9 +230,14 @@ def dashboard(request: Request, who: Who, region: str | None = None) -> Response
         "problems": run("open-problems", as_of=day).total,
         "gaps": run("benefit-gaps", as_of=day).total,
     }
+    if who.user.role in ORGANISERS:  # these two name persons with their needs
+        tiles |= {"unmet": run("unmet-needs", as_of=day).total, "referrals": run("overdue-referrals", as_of=day).total}
+    rates = {r.category: r for r in who.reports.run(REPORTS["service-rates"], who.store, code, PageRequest(1, 20),
+                                                    as_of=day, period_start=dt.date(day.year, 1, 1)).items
+             if r.region_code == here.region_code}
     region_row = get_region(store=who.store, code=code)
     return render(request, who, "dashboard.html", here=here, children=children, chart=chart, tiles=tiles,
-                  region=region_row, quarter_start=_quarter_start(day), day=day)
+                  region=region_row, quarter_start=_quarter_start(day), day=day, rates=rates)
 
 
 def _top_region(who: Caller) -> str:

@@ -190,6 +190,12 @@ RULES: tuple[Rule, ...] = (
           "The subsidies and measures a person receives (低保, 两项补贴 …) and the comparison's findings tell "
           "income and severe disability: for the cadre who follows them up, not for organisations and "
           "portals, which get the totals."),
+    _rule("service_record", "id_number", "SSMMM",
+          "A person's needs, deliveries and referrals are read by the roles that help them; the number "
+          "itself is for the organisers' comparisons, as a person's.", mask_id),
+    _rule("service_record", "note item cost_fen subsidy_fen", "SSSSW",
+          "What was assessed, given and paid for one person: for those who serve them; a portal gets the "
+          "rates (service-rates), not the records."),
     _rule("aux_request", "reason decision_note consent_note", "SSWSW",
           "Why an organisation asks for a household, and the household's consent as recorded: for the "
           "organisation that asks (its own requests) and the organisers who decide; a portal counts "
@@ -213,9 +219,14 @@ PUBLIC: dict[str, frozenset[str]] = {
     "pairing": frozenset({"pairing_id", "household_no", "cadre_no", "uscc", "started_on", "ended_on", "source",
                           "proposal_id"}),
     "ledger": frozenset({"entry_id", "entry_date", "household_no", "cadre_no", "uscc", "kind", "problem_no",
-                         "volunteers", "minutes"}),
+                         "volunteers", "minutes", "record_no"}),
     "problem": frozenset({"problem_no", "household_no", "opened_on", "closed_on", "reported_by", "resolved_by"}),
     "exclusion": frozenset({"household_no", "cadre_no", "since"}),
+    "service_record": frozenset({"need_id", "delivery_id", "referral_id", "record_no", "service_code",
+                                 "category", "assessed_on", "confirmed_on", "closed_on", "status", "source",
+                                 "assessor", "delivered_on", "ended_on", "uscc", "dept", "quantity", "outcome",
+                                 "provider_uscc", "provider_dept", "made_on", "made_by", "due_on", "accepted_on",
+                                 "reason", "proposal_id", "as_of", "needs", "assessments", "open"}),
     "aux_request": frozenset({"request_id", "household_no", "uscc", "region_code", "service", "status",
                               "requested_at", "requested_by", "decided_at", "decided_by", "pairing_id"}),
     "join_request": frozenset({"request_id", "name", "uscc", "service_region_code", "status", "requested_at",

@@ -13,8 +13,9 @@ from graph_schema.access.models import Role, User
 from graph_schema.errors import InvalidValue, JieduiError, NotFound
 from graph_schema.identifiers import normalize_region_code
 from graph_schema.records import fetch_by_keys
+from graph_schema.region.service import require_regions
 from graph_schema.store.base import GraphStore, Tx
-from graph_schema.store.schema import CADRE, ORG, REGION, TOKEN, USER
+from graph_schema.store.schema import CADRE, ORG, TOKEN, USER
 
 
 class Unauthenticated(JieduiError):
@@ -59,10 +60,12 @@ def _bound(tx: Tx, role: Role, region: str | None, cadre_no: str | None, uscc: s
         raise InvalidValue(needed, value, f"角色「{role.value}」必须指定", f"role '{role.value}' needs one")
     if needed == "region":
         value = normalize_region_code(value)
-    table = {"region": REGION, "cadre": CADRE, "org": ORG}[needed]
+        require_regions(tx, [value])  # a user's jurisdiction never invents a region
+        return {"region_code": value}
+    table = {"cadre": CADRE, "org": ORG}[needed]
     if not fetch_by_keys(tx, table, [value], [table.key]):
-        raise NotFound({"region": "区划", "cadre": "干部", "org": "社会组织"}[needed], needed, value)
-    return {"region": {"region_code": value}, "cadre": {"cadre_no": value}, "org": {"uscc": value}}[needed]
+        raise NotFound({"cadre": "干部", "org": "社会组织"}[needed], needed, value)
+    return {"cadre": {"cadre_no": value}, "org": {"uscc": value}}[needed]
 
 
 def add_user(*, store: GraphStore, user_id: str, role: Role, region: str | None = None, cadre_no: str | None = None,

@@ -24,7 +24,8 @@ class LedgerEntry(Model):
     Exactly one actor: ``cadre_no`` or ``uscc``. A 反映困难 entry opens problem ``problem_no``;
     a 解决困难 entry with the same number closes it. A 志愿服务 entry may say how many volunteers
     took part (``volunteers``) and for how long each (``minutes``, given in hours by people and
-    kept in whole minutes, as money is kept in fen); no other kind carries them.
+    kept in whole minutes, as money is kept in fen); no other kind carries them. ``record_no``
+    (记录编号), when given, is the entry's key, so two identical entries on one day stay two entries.
     """
 
     entry_date: dt.date
@@ -38,6 +39,7 @@ class LedgerEntry(Model):
     problem_no: OptionalText = None
     volunteers: Volunteers | None = None
     minutes: Minutes | None = None
+    record_no: Key | None = None
 
     @model_validator(mode="after")
     def _rules(self) -> Self:
@@ -57,10 +59,18 @@ class LedgerEntry(Model):
 
     @property
     def entry_id(self) -> str:
-        """Derived from the content, so recording the same entry twice (a re-import) is a no-op."""
+        """The 记录编号 when given; else derived from the content, so recording the same entry twice
+        (a re-import) is a no-op."""
+        return self.record_no or self.fingerprint
+
+    @property
+    def fingerprint(self) -> str:
+        """A digest of what the entry says (its key aside): tells a repeated 记录编号 that names
+        the same entry from one that names another. Entries without volunteer figures keep the
+        digest they had before the figures existed."""
         parts = [self.entry_date, self.household_no, self.actor, self.kind.value, self.amount_fen,
                  self.in_kind_fen, self.note, self.problem_no]
-        if self.volunteers is not None or self.minutes is not None:  # entries without them keep their ids
+        if self.volunteers is not None or self.minutes is not None:
             parts += [self.volunteers, self.minutes]
         text = "\x1f".join(str(v) for v in parts)
         return hashlib.sha256(text.encode()).hexdigest()[:32]
@@ -69,7 +79,7 @@ class LedgerEntry(Model):
         return {"src": self.actor, "dst": self.household_no, "entry_id": self.entry_id,
                 "entry_date": self.entry_date, "kind": self.kind.value, "amount_fen": self.amount_fen,
                 "in_kind_fen": self.in_kind_fen, "note": self.note, "problem_no": self.problem_no,
-                "volunteers": self.volunteers, "minutes": self.minutes}
+                "volunteers": self.volunteers, "minutes": self.minutes, "record_no": self.record_no}
 
 
 def problem_key(region_code: str, problem_no: str) -> str:

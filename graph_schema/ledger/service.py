@@ -10,7 +10,15 @@ from dataclasses import dataclass, field
 
 from graph_schema.access.models import EVERYTHING, Scope
 from graph_schema.enums import LedgerKind
-from graph_schema.errors import DateOrder, FutureDate, JieduiError, NotFound, ProblemAlreadyOpen, ProblemNotOpen
+from graph_schema.errors import (
+    DateOrder,
+    FutureDate,
+    JieduiError,
+    NotFound,
+    ProblemAlreadyOpen,
+    ProblemNotOpen,
+    RecordConflict,
+)
 from graph_schema.ledger.models import LedgerEntry, Problem, problem_key
 from graph_schema.models import today
 from graph_schema.pagination import Page, PageRequest, page_of
@@ -27,6 +35,12 @@ def log_entries(*, store: GraphStore, entries: Sequence[LedgerEntry],
     """Record entries (10k per transaction): ``created`` and ``unchanged`` hold entry ids,
     ``errors`` the refused entries with their index."""
     return write_in_batches(store, entries, _log, progress)
+
+
+def record_in(tx: Tx, entries: Sequence[LedgerEntry]) -> BatchResult:
+    """Record entries inside a transaction another workflow has opened (a delivery that also
+    enters the ledger); refused entries are reported in ``errors``, not raised."""
+    return _log(tx, entries, 0)
 
 
 def log_entry(*, store: GraphStore, entry: LedgerEntry) -> str:
@@ -60,6 +74,7 @@ class LedgerState:
     counties: dict[str, str] = field(default_factory=dict)  # household_no -> region code
     owned: dict[tuple[str, str], str] = field(default_factory=dict)  # (household_no, problem_no) -> key
     problems: dict[str, Problem] = field(default_factory=dict)  # … as the batch leaves them
+    numbered: dict[str, str] = field(default_factory=dict)  # 记录编号 already recorded → what its entry says
 
     def __post_init__(self) -> None:
         self.problems = {**self.stored, **self.problems}
@@ -87,11 +102,15 @@ def load_ledger_state(tx: Tx, entries: Sequence[LedgerEntry], *, lock: bool = Tr
     wanted = sorted({problem_key(counties[e.household_no], e.problem_no) for e in entries
                      if e.problem_no and e.household_no in counties} - set(stored))
     stored |= {k: Problem.from_row(v) for k, v in fetch_by_keys(tx, PROBLEM, wanted, PROBLEM.columns).items()}
+    numbers = sorted({e.record_no for e in entries if e.record_no})
+    # a 记录编号 is unique across households: one scan of the ledger, only when a batch names some
+    recorded = {r["entry_id"]: LedgerEntry.from_row(r).fingerprint
+                for r in (tx.run(NUMBERED, {"ids": numbers}) if numbers else [])}
     return LedgerState(
         households=set(counties),
         cadres=set(fetch_by_keys(tx, CADRE, sorted({e.cadre_no for e in entries if e.cadre_no}), ["cadre_no"])),
         orgs=set(fetch_by_keys(tx, ORG, sorted({e.uscc for e in entries if e.uscc}), ["uscc"])),
-        seen=seen, stored=stored, counties=counties)
+        seen=seen | set(recorded), stored=stored, counties=counties, numbered=recorded)
 
 
 def decide_entries(state: LedgerState, entries: Sequence[LedgerEntry], *,
@@ -109,6 +128,8 @@ def decide_entries(state: LedgerState, entries: Sequence[LedgerEntry], *,
                 raise NotFound("干部", "cadre", entry.cadre_no)
             if entry.uscc and entry.uscc not in state.orgs:
                 raise NotFound("社会组织", "organisation", entry.uscc)
+            if entry.record_no and state.numbered.get(entry.record_no, entry.fingerprint) != entry.fingerprint:
+                raise RecordConflict("记录编号", "record number", entry.record_no)
             if entry.entry_id in state.seen:
                 result.unchanged.append(entry.entry_id)
                 continue
@@ -123,6 +144,8 @@ def decide_entries(state: LedgerState, entries: Sequence[LedgerEntry], *,
             result.errors.append((offset + index, exc))
             continue
         state.seen.add(entry.entry_id)
+        if entry.record_no:
+            state.numbered[entry.record_no] = entry.fingerprint
         created.append(entry)
         result.created.append(entry.entry_id)
     return created, result
@@ -173,9 +196,11 @@ def _close(state: LedgerState, entry: LedgerEntry) -> Problem:
 _EDGE_COLUMNS = ("e.entry_date AS entry_date, h.household_no AS household_no, e.kind AS kind, "
                  "e.amount_fen AS amount_fen, e.in_kind_fen AS in_kind_fen, e.note AS note, "
                  "e.problem_no AS problem_no, e.volunteers AS volunteers, e.minutes AS minutes, "
-                 "e.entry_id AS entry_id")
+                 "e.entry_id AS entry_id, e.record_no AS record_no")
 # the actor is a Cadre or an Org: the embedded engine refuses a property its bound table lacks
 _ENTRY_COLUMNS = f"{_EDGE_COLUMNS}, a.cadre_no AS cadre_no, a.uscc AS uscc"
+#: the stored entries of some 记录编号 (a scan on the embedded engine, which indexes no edge property)
+NUMBERED = f"MATCH (a)-[e:ASSISTED]->(h:Household) WHERE e.entry_id IN $ids RETURN {_ENTRY_COLUMNS}"
 
 
 def ledger_in(tx: Tx, household_nos: Sequence[str]) -> dict[str, list[LedgerEntry]]:

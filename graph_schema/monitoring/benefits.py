@@ -27,6 +27,11 @@ and 5, and never appears under 4 (the registry knows them).
 
 Rows are ordered by finding (the order above), then 区划代码, 户编号, ID number and item. ID numbers
 are shown masked (first 6 + 8 asterisks + last 4).
+
+Persons (grade, certificate, household) and households (低保, 监测类别, village) are taken as they
+were on ``as_of`` (:mod:`graph_schema.history`); a person the registry gained after ``as_of`` was
+not known on that day, so a listing of theirs counts under finding 4. Later imports never change
+a past answer.
 """
 
 from __future__ import annotations
@@ -34,12 +39,15 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from graph_schema import history
 from graph_schema.identifiers import mask_id_number
 from graph_schema.listing.models import CARE_SUBSIDY, LIVING_SUBSIDY, MONITORED
 from graph_schema.monitoring.common import SCOPED_HOUSEHOLDS, Report, as_of_or_today, paginate
+from graph_schema.monitoring.past import affected_households, households_then, keyed_rows, members_then
 from graph_schema.pagination import Page, PageRequest
 from graph_schema.region.service import resolve_scope
-from graph_schema.store.base import GraphStore, Tx
+from graph_schema.store.base import FROM_KEY, GraphStore, Tx
+from graph_schema.store.schema import PERSON
 
 SUBSIDIES = (LIVING_SUBSIDY, CARE_SUBSIDY)
 
@@ -81,6 +89,15 @@ SUBSIDY_LISTINGS_BY_ID_PREFIX = (
     "l.valid_from AS valid_from"
 )
 
+#: The valid listings of the compared items of persons named by ID number, and of the listings
+#: of persons the registry gained after a past ``as_of`` (its findings 4).
+LISTINGS_OF = (
+    f"UNWIND $keys AS k MATCH (p:Person {{id_number: k}}) {FROM_KEY} (p)-[:LISTED]->(l:Listing) "
+    f"WITH p, l WHERE l.item IN $items AND {_VALID} "
+    "RETURN p.id_number AS id_number, l.id_number AS listed_id, l.name AS name, l.item AS item, l.dept AS dept, "
+    "l.valid_from AS valid_from"
+)
+
 
 @dataclass(frozen=True)
 class BenefitGap:
@@ -103,14 +120,47 @@ def benefit_gaps(*, store: GraphStore, region: str, as_of: dt.date | None = None
         params = {"prefix": prefix, "as_of": as_of, "month_start": as_of.replace(day=1)}
         entitled = tx.run(ENTITLED_PERSONS, params)
         listed = tx.run(LISTED_PERSONS, params | {"items": [*SUBSIDIES, MONITORED]})
+        unknown = (tx.run(SUBSIDY_LISTINGS_BY_ID_PREFIX, params | {"items": list(SUBSIDIES)})
+                   if len(prefix) <= 6 else [])
+        past = history.past(tx, as_of)
+        if past is not None:
+            entitled, listed, unknown = _as_it_was(tx, past, entitled, listed, unknown, params)
         found = _registry_findings(entitled, listed, as_of)
         if len(prefix) <= 6:
-            found += _unknown_findings(tx.run(SUBSIDY_LISTINGS_BY_ID_PREFIX, params | {"items": list(SUBSIDIES)}))
+            found += _unknown_findings(unknown)
         found.sort(key=lambda f: (FINDINGS.index(f[1].finding), f[1].region_code or "", f[1].household_no or "",
                                   f[0], f[1].item))
         return paginate([row for _, row in found], page)
 
     return store.read(work)
+
+
+def _as_it_was(tx: Tx, past: history.Past, entitled: list[dict], listed: list[dict], unknown: list[dict],
+               params: dict) -> tuple[list[dict], list[dict], list[dict]]:
+    """The three reads with the persons of the households changed since the day (and the persons
+    changed since) made again from their state of the day; persons registered since are unknown."""
+    prefix = params["prefix"]
+    affected = affected_households(tx, past)
+    then = households_then(tx, past, affected, prefix)
+    members = [p for found in members_then(tx, past, then).values() for p in found]
+    gone = {p["id_number"] for found in members_then(tx, None, affected).values() for p in found}
+    gone |= past.touched(PERSON)
+    rows = [{"id_number": p["id_number"], "name": p["name"], "grade": p["grade"], "cert_expiry": p["cert_expiry"],
+             "household_no": p["household_no"], "region_code": then[p["household_no"]]["region_code"],
+             "dibao": then[p["household_no"]]["dibao"], "monitoring": then[p["household_no"]]["monitoring"]}
+            for p in members]
+    by_id = {r["id_number"]: r for r in rows}
+    items = {"items": [*SUBSIDIES, MONITORED]}
+    listings = keyed_rows(tx, LISTINGS_OF, by_id, params | items)
+    entitled = [r for r in entitled if r["id_number"] not in gone] + \
+        [r for r in rows if (r["grade"] is not None and r["grade"] <= 2) or r["dibao"]]
+    listed = [r for r in listed if r["id_number"] not in gone] + \
+        [by_id[r["id_number"]] | {"item": r["item"], "dept": r["dept"]} for r in listings]
+    if len(prefix) <= 6:  # listings of the persons the registry did not know yet
+        newcomers = [k for k in past.created.get(PERSON.label, ()) if k.startswith(prefix)]
+        unknown = unknown + [r | {"id_number": r["listed_id"]} for r in
+                             keyed_rows(tx, LISTINGS_OF, newcomers, params | {"items": list(SUBSIDIES)})]
+    return entitled, listed, unknown
 
 
 def _registry_findings(entitled: list[dict], listed: list[dict], as_of: dt.date) -> list[tuple[str, BenefitGap]]:

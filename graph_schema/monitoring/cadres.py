@@ -15,8 +15,10 @@ cadre stationed here may also hold households elsewhere, which count in the load
 (they may lie outside the caller's jurisdiction). Order: 超额, 不在岗仍有结对, 满额, then
 the highest load first, then 干部编号.
 
-``on_duty`` is the cadre's *current* 是否在岗: the store keeps no history of duty status, so a
-past ``as_of`` counts that day's pairings but judges them with today's duty status.
+A cadre's station, 是否在岗, 结对上限 and name are taken as they were on ``as_of``
+(:mod:`graph_schema.history`), and a cadre the store gained after ``as_of`` is not listed for it:
+a cadre who left later still counts as 在岗 on a day before, and later imports never change a
+past answer.
 """
 
 from __future__ import annotations
@@ -24,10 +26,14 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from graph_schema import history
 from graph_schema.monitoring.common import Report, as_of_or_today, paginate
+from graph_schema.monitoring.past import ACTIVE_ON, keyed_rows
 from graph_schema.pagination import Page, PageRequest
+from graph_schema.records import fetch_by_keys
 from graph_schema.region.service import resolve_scope
-from graph_schema.store.base import GraphStore, Tx
+from graph_schema.store.base import FROM_KEY, GraphStore, Tx
+from graph_schema.store.schema import CADRE, HOUSEHOLD
 
 OVER_LIMIT = "超额"
 OFF_DUTY_PAIRED = "不在岗仍有结对"
@@ -39,10 +45,16 @@ LOADED_CADRES = (
     "MATCH (c:Cadre) WHERE c.station_code STARTS WITH $prefix "
     "MATCH (c)-[r:PAIRED_WITH]->(h:Household) WHERE r.started_on <= $as_of "
     "AND (r.ended_on IS NULL OR r.ended_on > $as_of) "
-    "WITH c, count(r) AS n, collect(CASE WHEN h.region_code STARTS WITH $prefix THEN h.household_no END) AS household_nos "
+    "WITH c, count(r) AS n, collect(h.household_no) AS household_nos, collect(h.region_code) AS regions "
     "WHERE NOT c.on_duty OR n >= c.pair_limit "
     "RETURN c.cadre_no AS cadre_no, c.name AS name, c.station_code AS station_code, c.on_duty AS on_duty, "
-    "c.pair_limit AS pair_limit, n AS load, household_nos AS households"
+    "c.pair_limit AS pair_limit, n AS load, household_nos AS households, regions AS regions"
+)
+
+#: The households of the one-to-one pairings active on ``as_of`` of cadres named by key.
+PAIRED_WITH_CADRES = (
+    f"UNWIND $keys AS k MATCH (c:Cadre {{cadre_no: k}}) {FROM_KEY} (c)-[r:PAIRED_WITH]->(h:Household) "
+    f"WHERE {ACTIVE_ON} RETURN c.cadre_no AS cadre_no, h.household_no AS household_no, h.region_code AS region_code"
 )
 
 
@@ -66,14 +78,42 @@ def cadre_load(*, store: GraphStore, region: str, as_of: dt.date | None = None,
 
     def work(tx: Tx) -> Page[CadreLoad]:
         params = {"prefix": resolve_scope(tx, region)[1], "as_of": as_of}
-        rows = [_row(r) for r in tx.run(LOADED_CADRES, params)]
+        found = tx.run(LOADED_CADRES, params)
+        past = history.past(tx, as_of)
+        if past is not None:
+            found = _as_it_was(tx, past, found, params)
+        rows = [_row(r, params["prefix"]) for r in found]
         rows.sort(key=lambda r: (_FINDING_ORDER[r.finding], -r.load, r.cadre_no))
         return paginate(rows, page)
 
     return store.read(work)
 
 
-def _row(row: dict) -> CadreLoad:
+def _as_it_was(tx: Tx, past: history.Past, rows: list[dict], params: dict) -> list[dict]:
+    """``rows`` with the cadres changed since the day made again from their state of the day."""
+    changed = past.touched(CADRE)
+    kept = [r for r in rows if r["cadre_no"] not in changed]
+    cadres = [c for c in history.then(past, CADRE, fetch_by_keys(tx, CADRE, sorted(changed), CADRE.columns).values())
+              if c["station_code"].startswith(params["prefix"])]
+    households: dict[str, list[tuple[str, str]]] = {c["cadre_no"]: [] for c in cadres}
+    for r in keyed_rows(tx, PAIRED_WITH_CADRES, households, params):
+        if r["household_no"] is not None:
+            households[r["cadre_no"]].append((r["household_no"], r["region_code"]))
+    for c in cadres:
+        paired = households[c["cadre_no"]]
+        if paired and (not c["on_duty"] or len(paired) >= c["pair_limit"]):
+            kept.append({**c, "load": len(paired), "households": [h for h, _ in paired],
+                         "regions": [r for _, r in paired]})
+    # the village each named household lay in on the day, for those that moved since
+    moved = past.touched(HOUSEHOLD) & {h for r in kept for h in r["households"]}
+    if moved:
+        then = {h["household_no"]: h["region_code"] for h in history.then(
+            past, HOUSEHOLD, fetch_by_keys(tx, HOUSEHOLD, sorted(moved), HOUSEHOLD.columns).values())}
+        kept = [{**r, "regions": [then.get(h, code) for h, code in zip(r["households"], r["regions"])]} for r in kept]
+    return kept
+
+
+def _row(row: dict, prefix: str) -> CadreLoad:
     load, limit = int(row["load"]), row["pair_limit"]
     if not row["on_duty"]:
         finding = OFF_DUTY_PAIRED
@@ -81,7 +121,8 @@ def _row(row: dict) -> CadreLoad:
         finding = OVER_LIMIT if load > limit else AT_LIMIT
     return CadreLoad(cadre_no=row["cadre_no"], name=row["name"], station_code=row["station_code"],
                      on_duty=row["on_duty"], pair_limit=limit, load=load, finding=finding,
-                     households=sorted(row["households"]))
+                     households=sorted(h for h, code in zip(row["households"], row["regions"])
+                                       if code.startswith(prefix)))
 
 
 CADRE_LOAD = Report(

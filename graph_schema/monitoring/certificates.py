@@ -18,6 +18,10 @@ is not sent. A renewed certificate has a new expiry date and so needs new remind
 :func:`record_reminders` records the due ones (sent on ``as_of``) and never records one twice.
 
 Rows are ordered by expiry date, then ID number (shown masked).
+
+Persons (their certificate, name and household) and households (their village) are taken as they
+were on ``as_of`` (:mod:`graph_schema.history`): a certificate renewed later is still listed for a
+day it was about to expire. Later imports never change a past answer.
 """
 
 from __future__ import annotations
@@ -28,10 +32,12 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from graph_schema import history
 from graph_schema.errors import FutureDate
 from graph_schema.identifiers import mask_id_number
 from graph_schema.models import today
 from graph_schema.monitoring.common import SCOPED_HOUSEHOLDS, Report, as_of_or_today
+from graph_schema.monitoring.past import affected_households, households_then, members_then
 from graph_schema.pagination import Page, PageRequest
 from graph_schema.records import fetch_by_keys
 from graph_schema.region.service import resolve_scope
@@ -122,13 +128,35 @@ def cert_expiry(*, store: GraphStore, region: str, as_of: dt.date | None = None,
 
     def work(tx: Tx) -> Page[CertExpiry]:
         params = _scope_params(tx, region, as_of)
-        total = tx.run(EXPIRING_COUNT, params)[0]["n"]
-        persons = tx.run(EXPIRING_PAGE, params | {"skip": page.skip, "limit": page.page_size}) \
-            if page.skip < total else []
+        past = history.past(tx, as_of)
+        if past is None:
+            total = tx.run(EXPIRING_COUNT, params)[0]["n"]
+            persons = tx.run(EXPIRING_PAGE, params | {"skip": page.skip, "limit": page.page_size}) \
+                if page.skip < total else []
+        else:
+            every = _as_it_was(tx, past, tx.run(EXPIRING_ALL, params), params)
+            every.sort(key=lambda p: (p["cert_expiry"], p["id_number"]))
+            total, persons = len(every), every[page.skip:page.skip + page.page_size]
         stored = _stored_reminders(tx, persons)
         return Page([_row(p, as_of, stored) for p in persons], total, page.page, page.page_size)
 
     return store.read(work)
+
+
+def _as_it_was(tx: Tx, past: history.Past, persons: list[dict], params: dict) -> list[dict]:
+    """``persons`` (today's) with the members of the households changed since the day, and the
+    persons changed since, made again from their state of the day."""
+    affected = affected_households(tx, past)
+    gone = {p["id_number"] for found in members_then(tx, None, affected).values() for p in found}
+    gone |= past.touched(PERSON)
+    then = households_then(tx, past, affected, params["prefix"])
+    kept = [p for p in persons if p["id_number"] not in gone]
+    for no, members in members_then(tx, past, then).items():
+        kept += [{"id_number": p["id_number"], "name": p["name"], "household_no": no,
+                  "region_code": then[no]["region_code"], "cert_expiry": p["cert_expiry"]}
+                 for p in members
+                 if p["cert_expiry"] is not None and params["as_of"] <= p["cert_expiry"] <= params["until"]]
+    return kept
 
 
 def record_reminders(*, store: GraphStore, region: str, as_of: dt.date | None = None,

@@ -49,6 +49,9 @@ class Report:
     headers: dict[str, str]  # field → Chinese column title
     run: Callable[..., Page]
     ranged: bool = False  # takes a period (``period_start`` … ``as_of``)
+    #: names persons with their needs (sensitive personal data): organisers and admins only, while
+    #: portals read the reports without names (the service rates, the deserts …)
+    organisers_only: bool = False
 
     @property
     def fields(self) -> list[str]:

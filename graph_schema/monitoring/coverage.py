@@ -18,6 +18,9 @@ which is recomputed from the sums).
   value of every entry; ``org_donations`` the 捐款捐物 entries of organisations and
   ``org_donations_fen`` their cash plus in-kind value. Money is in fen (1 yuan = 100 fen), time in
   minutes, so every figure is an exact integer sum.
+
+The households' facts, members and villages, the cadres' 在岗 and the regions are taken as they were
+on ``as_of`` (:mod:`graph_schema.history`): later imports never change a past answer.
 """
 
 from __future__ import annotations
@@ -26,8 +29,10 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, fields
 
+from graph_schema import history
 from graph_schema.enums import LedgerKind
 from graph_schema.identifiers import region_level
+from graph_schema.monitoring import risk
 from graph_schema.monitoring.common import (
     PRIORITY_HOUSEHOLDS,
     SCOPED_HOUSEHOLDS,
@@ -37,25 +42,49 @@ from graph_schema.monitoring.common import (
     period,
     region_and_children,
 )
+from graph_schema.monitoring.past import (
+    KEYED_HOUSEHOLDS,
+    affected_households,
+    cadres_then,
+    households_then,
+    keyed_rows,
+    members_then,
+    paired_on,
+    regions_then,
+    severity,
+)
 from graph_schema.pagination import Page, PageRequest
+from graph_schema.records import fetch_by_keys
 from graph_schema.region.service import resolve_scope
 from graph_schema.store.base import GraphStore, Tx
+from graph_schema.store.schema import CADRE, HOUSEHOLD
 
 _PRIORITY = PRIORITY_HOUSEHOLDS + (
     "WITH h, COUNT { MATCH (c:Cadre)-[r:PAIRED_WITH]->(h) WHERE c.on_duty AND r.started_on <= $as_of "
     "AND (r.ended_on IS NULL OR r.ended_on > $as_of) } AS pairs "
     "RETURN h.region_code AS village, count(h) AS priority, sum(CASE WHEN pairs > 0 THEN 1 ELSE 0 END) AS paired"
 )
-_AUX = (
-    SCOPED_HOUSEHOLDS + "MATCH (:Org)-[a:AUX_PAIRED_WITH]->(h) WHERE a.started_on <= $as_of AND (a.ended_on IS NULL OR a.ended_on > $as_of) "
-    "RETURN h.region_code AS village, count(a) AS n"
-)
-_LEDGER = (
-    SCOPED_HOUSEHOLDS + "MATCH (x)-[e:ASSISTED]->(h) WHERE e.entry_date >= $start AND e.entry_date <= $as_of "
-    "RETURN h.region_code AS village, e.kind AS kind, x.uscc IS NOT NULL AS by_org, count(e) AS n, "
-    "sum(coalesce(e.amount_fen, 0)) AS cash, sum(coalesce(e.in_kind_fen, 0)) AS in_kind, "
-    "sum(coalesce(e.volunteers, 0)) AS people, sum(coalesce(e.volunteers, 0) * coalesce(e.minutes, 0)) AS given"
-)
+
+
+def _aux(start: str, returns: str = "") -> str:
+    return (start + "MATCH (:Org)-[a:AUX_PAIRED_WITH]->(h) WHERE a.started_on <= $as_of "
+            "AND (a.ended_on IS NULL OR a.ended_on > $as_of) "
+            f"RETURN {returns}h.region_code AS village, count(a) AS n")
+
+
+def _ledger(start: str, returns: str = "") -> str:
+    return (start + "MATCH (x)-[e:ASSISTED]->(h) WHERE e.entry_date >= $start AND e.entry_date <= $as_of "
+            f"RETURN {returns}h.region_code AS village, e.kind AS kind, x.uscc IS NOT NULL AS by_org, count(e) AS n, "
+            "sum(coalesce(e.amount_fen, 0)) AS cash, sum(coalesce(e.in_kind_fen, 0)) AS in_kind, "
+            "sum(coalesce(e.volunteers, 0)) AS people, sum(coalesce(e.volunteers, 0) * coalesce(e.minutes, 0)) AS given")
+
+
+_AUX, _LEDGER = _aux(SCOPED_HOUSEHOLDS), _ledger(SCOPED_HOUSEHOLDS)
+#: The same per household, for households named by key (a past day's changed households).
+_AUX_OF = _aux(KEYED_HOUSEHOLDS, "h.household_no AS household_no, ")
+_LEDGER_OF = _ledger(KEYED_HOUSEHOLDS, "h.household_no AS household_no, ")
+#: the ledger's sums, each taken away for a household counted in another village on a past day
+_SUMS = ("cash", "in_kind", "people", "given")
 _COUNTED = {
     LedgerKind.CONTACT: "contacts", LedgerKind.VISIT: "home_visits", LedgerKind.POLICY: "policies",
     LedgerKind.SOLVE_PROBLEM: "problems_solved", LedgerKind.REPORT_PROBLEM: "problems_escalated",
@@ -98,13 +127,21 @@ def coverage(*, store: GraphStore, region: str, as_of: dt.date | None = None, pe
 
     def work(tx: Tx) -> list[CoverageRow]:
         code, prefix = resolve_scope(tx, region)
+        params = {"prefix": prefix, "start": start, "as_of": as_of}
+        priority, aux, ledger = tx.run(_PRIORITY, params), tx.run(_AUX, params), tx.run(_LEDGER, params)
+        regions = region_and_children(tx, code, prefix)
+        past = history.past(tx, as_of)
+        if past is not None:
+            more = _moves(tx, past, params)
+            priority, aux, ledger = priority + more[0], aux + more[1], ledger + more[2]
+            regions = regions_then(past, regions)
         by_village: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(_SUMMED, 0))
-        for r in tx.run(_PRIORITY, {"prefix": prefix, "as_of": as_of}):
+        for r in priority:
             by_village[r["village"]]["priority_households"] += r["priority"]
             by_village[r["village"]]["paired"] += int(r["paired"] or 0)
-        for r in tx.run(_AUX, {"prefix": prefix, "as_of": as_of}):
+        for r in aux:
             by_village[r["village"]]["aux_pairings"] += r["n"]
-        for r in tx.run(_LEDGER, {"prefix": prefix, "start": start, "as_of": as_of}):
+        for r in ledger:
             figures = by_village[r["village"]]
             if r["kind"] in _COUNTED:
                 figures[_COUNTED[r["kind"]]] += r["n"]
@@ -116,9 +153,49 @@ def coverage(*, store: GraphStore, region: str, as_of: dt.date | None = None, pe
             if r["kind"] == LedgerKind.DONATION and r["by_org"]:
                 figures["org_donations"] += r["n"]
                 figures["org_donations_fen"] += int(r["cash"] or 0) + int(r["in_kind"] or 0)
-        return [_row(*region, by_village) for region in region_and_children(tx, code, prefix)]
+        return [_row(*region, by_village) for region in regions]
 
     return paginate(store.read(work), page)
+
+
+def _moves(tx: Tx, past: history.Past, params: dict) -> tuple[list[dict], list[dict], list[dict]]:
+    """Corrections to the per-village counts for the households changed since the day (their
+    facts, members, village, or their cadre's 在岗): each one's counts as of today taken away from
+    the village it is in now (if in scope), and its counts of the day added to the village it was
+    in then (if it existed then and lay in scope)."""
+    prefix, as_of = params["prefix"], params["as_of"]
+    affected = affected_households(tx, past, cadres_on=as_of)
+    now = {k: r for k, r in fetch_by_keys(tx, HOUSEHOLD, sorted(affected), HOUSEHOLD.columns).items()
+           if r["region_code"].startswith(prefix)}
+    then = households_then(tx, past, affected, prefix)
+    paired = paired_on(tx, set(now) | set(then), as_of)
+    cadre_nos = {c for found in paired.values() for c in found}
+    now_cadres = fetch_by_keys(tx, CADRE, sorted(cadre_nos), ["cadre_no", "on_duty"])
+    duty_now = {k: r["on_duty"] for k, r in now_cadres.items()}
+    duty_then = {k: r["on_duty"] for k, r in cadres_then(tx, past, cadre_nos).items()}
+
+    def counts(households: dict[str, dict], members: dict[str, list[dict]], duty: dict[str, bool],
+               sign: int) -> list[dict]:
+        out = []
+        for no, h in households.items():
+            disabled, severe = severity(members[no])
+            facts = risk.RiskFacts(h["monitoring"], h["tekun"], h["dibao"], h["elderly_carer"], h["labour"],
+                                   disabled, severe)
+            if facts.priority:
+                on_duty = any(duty.get(c) for c in paired[no])
+                out.append({"village": h["region_code"], "priority": sign, "paired": sign * on_duty})
+        return out
+
+    priority = counts(now, members_then(tx, None, now), duty_now, -1) + \
+        counts(then, members_then(tx, past, then), duty_then, 1)
+    aux, ledger = [], []
+    for rows, query in ((aux, _AUX_OF), (ledger, _LEDGER_OF)):
+        for r in keyed_rows(tx, query, affected, params):
+            if r["household_no"] in now:
+                rows.append({**r, "n": -r["n"], **({k: -int(r[k] or 0) for k in _SUMS} if "cash" in r else {})})
+            if r["household_no"] in then:
+                rows.append({**r, "village": then[r["household_no"]]["region_code"]})
+    return priority, aux, ledger
 
 
 def _row(code: str, name: str | None, prefix: str, by_village: dict[str, dict[str, int]]) -> CoverageRow:

@@ -22,6 +22,9 @@ listed. Order: stopped measures first, then 户编号, then the measure in the o
 ``post-evaluation-totals`` gives one row per measure (in the order above): households that had it
 last year, how many continued and stopped, and the continuation rate (continued / last year,
 4 decimal places, empty when no household had it).
+
+The households of the scope, their villages and their members are taken as they were on
+``as_of`` (:mod:`graph_schema.history`): later imports never change a past answer.
 """
 
 from __future__ import annotations
@@ -29,12 +32,20 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from graph_schema import history
 from graph_schema.enums import LedgerKind
 from graph_schema.listing.models import CARE_SUBSIDY, LIVING_SUBSIDY
 from graph_schema.monitoring.common import SCOPED_HOUSEHOLDS, Report, as_of_or_today, paginate
+from graph_schema.monitoring.past import (
+    KEYED_HOUSEHOLDS,
+    affected_households,
+    households_then,
+    keyed_rows,
+    members_then,
+)
 from graph_schema.pagination import Page, PageRequest
 from graph_schema.region.service import resolve_scope
-from graph_schema.store.base import GraphStore, Tx
+from graph_schema.store.base import FROM_KEY, GraphStore, Tx
 from graph_schema.store.schema import AUX_PAIRED_WITH, CADRE, ORG, PAIRED_WITH
 
 ONE_TO_ONE = "一对一结对"
@@ -50,14 +61,24 @@ _LAST_YEAR_ONLY = ("WHERE last_year = 1 "
                    "RETURN h.household_no AS household_no, h.region_code AS region_code, this_year AS continued")
 
 
-def _pairings(actor: str, rel: str) -> str:
+def _pairings(actor: str, rel: str, start: str = SCOPED_HOUSEHOLDS, match: str = "MATCH") -> str:
     """Households whose pairings of type ``rel`` overlapped last year, and whether one overlaps
     this year (every pairing read overlaps one of the two)."""
     return (
-        SCOPED_HOUSEHOLDS + f"MATCH (:{actor})-[r:{rel}]->(h) "
+        start + f"{match} (:{actor})-[r:{rel}]->(h) "
         "WHERE r.started_on <= $this_end AND (r.ended_on IS NULL OR r.ended_on > $last_start) "
         "WITH h, max(CASE WHEN r.started_on <= $last_end THEN 1 ELSE 0 END) AS last_year, "
         "max(CASE WHEN r.ended_on IS NULL OR r.ended_on > $this_start THEN 1 ELSE 0 END) AS this_year "
+        + _LAST_YEAR_ONLY
+    )
+
+
+def _service_entries(start: str = SCOPED_HOUSEHOLDS, match: str = "MATCH") -> str:
+    return (
+        start + f"{match} ()-[e:ASSISTED]->(h) "
+        "WHERE e.kind IN $kinds AND e.entry_date >= $last_start AND e.entry_date <= $this_end "
+        "WITH h, max(CASE WHEN e.entry_date <= $last_end THEN 1 ELSE 0 END) AS last_year, "
+        "max(CASE WHEN e.entry_date >= $this_start THEN 1 ELSE 0 END) AS this_year "
         + _LAST_YEAR_ONLY
     )
 
@@ -75,12 +96,18 @@ SUBSIDY_LISTINGS = (
     "RETURN h.household_no AS household_no, h.region_code AS region_code, measure AS measure, "
     "this_year AS continued"
 )
-SERVICE_ENTRIES = (
-    SCOPED_HOUSEHOLDS + "MATCH ()-[e:ASSISTED]->(h) "
-    "WHERE e.kind IN $kinds AND e.entry_date >= $last_start AND e.entry_date <= $this_end "
-    "WITH h, max(CASE WHEN e.entry_date <= $last_end THEN 1 ELSE 0 END) AS last_year, "
-    "max(CASE WHEN e.entry_date >= $this_start THEN 1 ELSE 0 END) AS this_year "
-    + _LAST_YEAR_ONLY
+SERVICE_ENTRIES = _service_entries()
+#: The measures of households named by key (a past day's changed households); the subsidies are
+#: read per member, since members may have moved since.
+KEYED = {ONE_TO_ONE: _pairings(CADRE.label, PAIRED_WITH.type, KEYED_HOUSEHOLDS, FROM_KEY),
+         AUXILIARY: _pairings(ORG.label, AUX_PAIRED_WITH.type, KEYED_HOUSEHOLDS, FROM_KEY),
+         SERVICES: _service_entries(KEYED_HOUSEHOLDS, FROM_KEY)}
+#: The subsidy listings of persons named by ID number that overlap the two periods.
+LISTINGS_OF = (
+    f"UNWIND $keys AS k MATCH (p:Person {{id_number: k}}) {FROM_KEY} (p)-[:LISTED]->(l:Listing) "
+    "WITH p, l WHERE l.item IN $items "
+    "AND (l.valid_from IS NULL OR l.valid_from <= $this_end) AND (l.valid_to IS NULL OR l.valid_to >= $last_start) "
+    "RETURN p.id_number AS id_number, l.item AS measure, l.valid_from AS valid_from, l.valid_to AS valid_to"
 )
 
 
@@ -108,15 +135,41 @@ def periods(as_of: dt.date) -> dict[str, dt.date]:
 
 
 def _continuations(tx: Tx, region: str, as_of: dt.date) -> list[MeasureContinuation]:
-    params = {"prefix": resolve_scope(tx, region)[1], **periods(as_of)}
+    params = {"prefix": resolve_scope(tx, region)[1], **periods(as_of), "items": [LIVING_SUBSIDY, CARE_SUBSIDY],
+              "kinds": list(SERVICE_KINDS)}
     rows = [r | {"measure": ONE_TO_ONE} for r in tx.run(ONE_TO_ONE_PAIRINGS, params)]
     rows += [r | {"measure": AUXILIARY} for r in tx.run(AUX_PAIRINGS, params)]
-    rows += tx.run(SUBSIDY_LISTINGS, params | {"items": [LIVING_SUBSIDY, CARE_SUBSIDY]})
-    rows += [r | {"measure": SERVICES} for r in tx.run(SERVICE_ENTRIES, params | {"kinds": list(SERVICE_KINDS)})]
+    rows += tx.run(SUBSIDY_LISTINGS, params)
+    rows += [r | {"measure": SERVICES} for r in tx.run(SERVICE_ENTRIES, params)]
+    past = history.past(tx, as_of)
+    if past is not None:
+        rows = _as_it_was(tx, past, rows, params)
     out = [MeasureContinuation(household_no=r["household_no"], region_code=r["region_code"], measure=r["measure"],
                                continued=bool(r["continued"])) for r in rows]
     out.sort(key=lambda m: (m.continued, m.household_no, MEASURES.index(m.measure)))
     return out
+
+
+def _as_it_was(tx: Tx, past: history.Past, rows: list[dict], params: dict) -> list[dict]:
+    """``rows`` with those of the households changed since the day (or whose members changed) made
+    again: in their village of the day, their subsidies those of their members of the day."""
+    affected = affected_households(tx, past)
+    then = households_then(tx, past, affected, params["prefix"])
+    kept = [r for r in rows if r["household_no"] not in affected]
+    for measure, query in KEYED.items():
+        kept += [r | {"region_code": then[r["household_no"]]["region_code"], "measure": measure}
+                 for r in keyed_rows(tx, query, then, params)]
+    home = {p["id_number"]: no for no, members in members_then(tx, past, then).items() for p in members}
+    had: dict[tuple[str, str], tuple[bool, bool]] = {}
+    for r in keyed_rows(tx, LISTINGS_OF, home, params):
+        if r["measure"] is not None:
+            key = (home[r["id_number"]], r["measure"])
+            last, this = had.get(key, (False, False))
+            had[key] = (last or r["valid_from"] is None or r["valid_from"] <= params["last_end"],
+                        this or r["valid_to"] is None or r["valid_to"] >= params["this_start"])
+    kept += [{"household_no": no, "region_code": then[no]["region_code"], "measure": measure, "continued": this}
+             for (no, measure), (last, this) in had.items() if last]
+    return kept
 
 
 def post_evaluation(*, store: GraphStore, region: str, as_of: dt.date | None = None,

@@ -19,6 +19,9 @@ on ``as_of``; so ``carried_over + opened − closed = still_open``. ``closure_ra
 ``closed / (carried_over + opened)`` rounded to 4 places, None when nothing was to be closed. The
 first row is the region itself, then one row per region one level down (a village has none), by
 code; the children's counts add up to the region's. A problem belongs to its household's village.
+
+Households (their village, the head's name), the reporters' names and the regions are taken as
+they were on ``as_of`` (:mod:`graph_schema.history`): later imports never change a past answer.
 """
 
 from __future__ import annotations
@@ -26,37 +29,61 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from graph_schema import history
 from graph_schema.monitoring.common import SCOPED_HOUSEHOLDS, Report, as_of_or_today, paginate, period, region_and_children
+from graph_schema.monitoring.past import KEYED_HOUSEHOLDS, households_then, keyed_rows, regions_then
 from graph_schema.pagination import Page, PageRequest
 from graph_schema.region.service import resolve_scope
-from graph_schema.store.base import GraphStore, Tx
+from graph_schema.store.base import FROM_KEY, GraphStore, Tx
+from graph_schema.store.schema import CADRE, HOUSEHOLD, ORG
 
 _OPEN_ON_AS_OF = "p.opened_on <= $as_of AND (p.closed_on IS NULL OR p.closed_on > $as_of)"
 
-#: The open problems with the household's responsible cadre(s) on ``as_of`` (one row per cadre).
-OPEN_PROBLEMS_QUERY = (
-    SCOPED_HOUSEHOLDS +
-    f"MATCH (h)-[:HAS_PROBLEM]->(p:Problem) WHERE {_OPEN_ON_AS_OF} "
-    "OPTIONAL MATCH (c:Cadre)-[r:PAIRED_WITH]->(h) WHERE r.started_on <= $as_of "
-    "AND (r.ended_on IS NULL OR r.ended_on > $as_of) "
-    "RETURN p.problem_key AS problem_key, p.problem_no AS problem_no, h.household_no AS household_no, "
-    "h.region_code AS region_code, h.head_name AS head_name, p.opened_on AS opened_on, p.reported_by AS reported_by, "
-    "p.description AS description, c.cadre_no AS cadre_no"
-)
+
+
+def _open_problems(start: str, match: str) -> str:
+    """The open problems of the households ``start`` leaves in ``h``, with each household's
+    responsible cadre(s) on ``as_of`` (one row per cadre)."""
+    return (
+        start +
+        f"{match} (h)-[:HAS_PROBLEM]->(p:Problem) WHERE {_OPEN_ON_AS_OF} "
+        "OPTIONAL MATCH (c:Cadre)-[r:PAIRED_WITH]->(h) WHERE r.started_on <= $as_of "
+        "AND (r.ended_on IS NULL OR r.ended_on > $as_of) "
+        "RETURN p.problem_key AS problem_key, p.problem_no AS problem_no, h.household_no AS household_no, "
+        "h.region_code AS region_code, "
+        "h.head_name AS head_name, p.opened_on AS opened_on, p.reported_by AS reported_by, "
+        "p.description AS description, c.cadre_no AS cadre_no"
+    )
+
+
+#: The open problems of the scope with the household's responsible cadre(s) on ``as_of``.
+OPEN_PROBLEMS_QUERY = _open_problems(SCOPED_HOUSEHOLDS, "MATCH")
+#: The same for households named by key (a past day's changed households).
+OPEN_PROBLEMS_OF = _open_problems(KEYED_HOUSEHOLDS, FROM_KEY)
 CADRE_NAMES = "UNWIND $keys AS k MATCH (c:Cadre {cadre_no: k}) RETURN k AS key, c.name AS name"
 ORG_NAMES = "UNWIND $keys AS k MATCH (o:Org {uscc: k}) RETURN k AS key, o.name AS name"
 
+
+
+def _closure(start: str, match: str, returns: str) -> str:
+    """Counts of the problems that touch the period (open at some time within it), per the columns
+    ``returns`` names, of the households ``start`` leaves in ``h``."""
+    return (
+        start +
+        f"{match} (h)-[:HAS_PROBLEM]->(p:Problem) WHERE p.opened_on <= $as_of "
+        "AND (p.closed_on IS NULL OR p.closed_on >= $start) "
+        f"RETURN {returns}"
+        "sum(CASE WHEN p.opened_on < $start THEN 1 ELSE 0 END) AS carried_over, "
+        "sum(CASE WHEN p.opened_on >= $start THEN 1 ELSE 0 END) AS opened, "
+        "sum(CASE WHEN p.closed_on IS NOT NULL AND p.closed_on <= $as_of THEN 1 ELSE 0 END) AS closed, "
+        "sum(CASE WHEN p.closed_on IS NULL OR p.closed_on > $as_of THEN 1 ELSE 0 END) AS still_open"
+    )
+
+
 #: Counts per village of the problems that touch the period (open at some time within it).
-CLOSURE_BY_VILLAGE = (
-    SCOPED_HOUSEHOLDS +
-    "MATCH (h)-[:HAS_PROBLEM]->(p:Problem) WHERE p.opened_on <= $as_of "
-    "AND (p.closed_on IS NULL OR p.closed_on >= $start) "
-    "RETURN h.region_code AS region_code, "
-    "sum(CASE WHEN p.opened_on < $start THEN 1 ELSE 0 END) AS carried_over, "
-    "sum(CASE WHEN p.opened_on >= $start THEN 1 ELSE 0 END) AS opened, "
-    "sum(CASE WHEN p.closed_on IS NOT NULL AND p.closed_on <= $as_of THEN 1 ELSE 0 END) AS closed, "
-    "sum(CASE WHEN p.closed_on IS NULL OR p.closed_on > $as_of THEN 1 ELSE 0 END) AS still_open"
-)
+CLOSURE_BY_VILLAGE = _closure(SCOPED_HOUSEHOLDS, "MATCH", "h.region_code AS region_code, ")
+#: The same per household, for households named by key (a past day's changed households).
+CLOSURE_OF = _closure(KEYED_HOUSEHOLDS, "MATCH", "h.household_no AS household_no, h.region_code AS region_code, ")
 _COUNTS = ("carried_over", "opened", "closed", "still_open")
 
 
@@ -92,13 +119,20 @@ def open_problems(*, store: GraphStore, region: str, as_of: dt.date | None = Non
 
     def work(tx: Tx) -> Page[OpenProblem]:
         params = {"prefix": resolve_scope(tx, region)[1], "as_of": as_of}
+        rows = tx.run(OPEN_PROBLEMS_QUERY, params)
+        past = history.past(tx, as_of)
+        if past is not None:
+            rows = _open_as_it_was(tx, past, rows, params)
         found: dict[str, dict] = {}
-        for row in tx.run(OPEN_PROBLEMS_QUERY, params):
+        for row in rows:
             kept = found.setdefault(row["problem_key"], row)  # numbers repeat across counties
             # a household has one active pairing; should imported history hold two, name the first
             if row["cadre_no"] is not None and (kept["cadre_no"] is None or row["cadre_no"] < kept["cadre_no"]):
                 kept["cadre_no"] = row["cadre_no"]
         names = _reporter_names(tx, sorted({r["reported_by"] for r in found.values() if r["reported_by"]}))
+        if past is not None:  # the names of the day
+            names |= {k: v for k, v in past.earlier(ORG, "name").items() if k in names}
+            names |= {k: v for k, v in past.earlier(CADRE, "name").items() if k in names}
         rows = [OpenProblem(problem_no=r["problem_no"], household_no=r["household_no"], region_code=r["region_code"],
                             head_name=r["head_name"], opened_on=r["opened_on"],
                             age_days=(as_of - r["opened_on"]).days, reported_by=r["reported_by"],
@@ -109,6 +143,19 @@ def open_problems(*, store: GraphStore, region: str, as_of: dt.date | None = Non
         return paginate(rows, page)
 
     return store.read(work)
+
+
+def _open_as_it_was(tx: Tx, past: history.Past, rows: list[dict], params: dict) -> list[dict]:
+    """``rows`` with those of the households changed since the day made again from their state of
+    the day (their village and head's name)."""
+    changed = past.touched(HOUSEHOLD)
+    then = households_then(tx, past, changed, params["prefix"])
+    kept = [r for r in rows if r["household_no"] not in changed]
+    for r in keyed_rows(tx, OPEN_PROBLEMS_OF, then, params):
+        if r["problem_no"] is not None:
+            h = then[r["household_no"]]
+            kept.append({**r, "region_code": h["region_code"], "head_name": h["head_name"]})
+    return kept
 
 
 def _reporter_names(tx: Tx, keys: list[str]) -> dict[str, str]:
@@ -129,13 +176,34 @@ def problem_closure(*, store: GraphStore, region: str, as_of: dt.date | None = N
 
     def work(tx: Tx) -> Page[ProblemClosure]:
         code, prefix = resolve_scope(tx, region)
-        villages = tx.run(CLOSURE_BY_VILLAGE, {"prefix": prefix, "start": start, "as_of": end})
-        return paginate([_closure(*region, villages) for region in region_and_children(tx, code, prefix)], page)
+        params = {"prefix": prefix, "start": start, "as_of": end}
+        villages = tx.run(CLOSURE_BY_VILLAGE, params)
+        regions = region_and_children(tx, code, prefix)
+        past = history.past(tx, end)
+        if past is not None:
+            villages += _closure_moves(tx, past, params)
+            regions = regions_then(past, regions)
+        return paginate([_closure_row(*region, villages) for region in regions], page)
 
     return store.read(work)
 
 
-def _closure(code: str, name: str | None, prefix: str, villages: list[dict]) -> ProblemClosure:
+def _closure_moves(tx: Tx, past: history.Past, params: dict) -> list[dict]:
+    """Corrections to the counts per village for the households changed since the day: each one's
+    counts taken away from the village it is in now (if in scope) and added to the village it was
+    in then (if it existed then and lay in scope)."""
+    changed = past.touched(HOUSEHOLD)
+    then = households_then(tx, past, changed, params["prefix"])
+    out = []
+    for r in keyed_rows(tx, CLOSURE_OF, changed, params):
+        if r["region_code"].startswith(params["prefix"]):
+            out.append({**r, **{k: -int(r[k]) for k in _COUNTS}})
+        if r["household_no"] in then:
+            out.append({**r, "region_code": then[r["household_no"]]["region_code"]})
+    return out
+
+
+def _closure_row(code: str, name: str | None, prefix: str, villages: list[dict]) -> ProblemClosure:
     """One region's row: the sum of its villages' counts (a village's code starts with the prefix)."""
     counts = dict.fromkeys(_COUNTS, 0)
     for village in villages:

@@ -1,13 +1,25 @@
-"""The brief's question: which priority households have no responsible cadre right now?"""
+"""The brief's question: which priority households have no responsible cadre right now?
+
+For a past ``as_of`` the households, their members and the cadres' 在岗 are taken as they were
+that day (:mod:`graph_schema.history`), so later imports never change the answer."""
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
 
+from graph_schema import history
 from graph_schema.models import today
 from graph_schema.monitoring import risk
 from graph_schema.monitoring.common import PRIORITY_HOUSEHOLDS, Report, paginate
+from graph_schema.monitoring.past import (
+    affected_households,
+    cadres_then,
+    households_then,
+    members_then,
+    paired_on,
+    severity,
+)
 from graph_schema.pagination import Page, PageRequest
 from graph_schema.region.service import resolve_scope
 from graph_schema.settings import RiskWeights, get_settings
@@ -48,17 +60,43 @@ def unpaired_priority(*, store: GraphStore, region: str | None = None, as_of: dt
 
     def work(tx: Tx) -> list[UnpairedHousehold]:
         params = {"prefix": resolve_scope(tx, region)[1] if region else "", "as_of": as_of or today()}
-        return [_item(row, weights) for row in tx.run(_UNPAIRED_ROWS, params)]
+        rows = tx.run(_UNPAIRED_ROWS, params)
+        past = history.past(tx, params["as_of"])
+        if past is not None:
+            rows = _as_it_was(tx, past, rows, params["prefix"], params["as_of"])
+        return [_item(row, weights) for row in rows]
 
     items = store.read(work)
     items.sort(key=lambda i: (-i.risk_score, i.household_no))
     return paginate(items, page)
 
 
+def _as_it_was(tx: Tx, past: history.Past, rows: list[dict], prefix: str, as_of: dt.date) -> list[dict]:
+    """``rows`` (today's facts) with the households changed since the day made again from their
+    state of the day: their flags, members and village, and their cadres' 在岗."""
+    affected = affected_households(tx, past, cadres_on=as_of)
+    kept = [r for r in rows if r["household_no"] not in affected]
+    households = households_then(tx, past, affected, prefix)
+    members = members_then(tx, past, households)
+    paired = paired_on(tx, households, as_of)
+    cadres = cadres_then(tx, past, {c for found in paired.values() for c in found})
+    for no, h in households.items():
+        disabled, severe = severity(members[no])
+        with_cadre = sum(1 for c in paired[no] if cadres.get(c, {}).get("on_duty"))
+        row = {**h, "disabled": disabled, "severe": severe, "with_off_duty_cadre": len(paired[no])}
+        if with_cadre == 0 and _facts(row).priority:
+            kept.append(row)
+    return kept
+
+
+def _facts(row: dict) -> risk.RiskFacts:
+    return risk.RiskFacts(monitoring=row["monitoring"], tekun=row["tekun"], dibao=row["dibao"],
+                          elderly_carer=row["elderly_carer"], labour=row["labour"],
+                          disabled=row["disabled"], severe=int(row["severe"]))
+
+
 def _item(row: dict, weights: RiskWeights) -> UnpairedHousehold:
-    facts = risk.RiskFacts(monitoring=row["monitoring"], tekun=row["tekun"], dibao=row["dibao"],
-                           elderly_carer=row["elderly_carer"], labour=row["labour"],
-                           disabled=row["disabled"], severe=int(row["severe"]))
+    facts = _facts(row)
     score = risk.score(facts, weights)
     reasons = risk.reasons(facts)
     if row["with_off_duty_cadre"]:

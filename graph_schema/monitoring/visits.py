@@ -24,6 +24,9 @@ Responsibility is judged per pairing:
 before ``as_of`` (whenever it was, even outside the pairing); for a row without a cadre, anyone's.
 ``days_since`` is ``as_of − last_visit_date`` in days, None when there was never a visit.
 Order: never visited first, then the longest since the last visit, then 户编号, then 干部编号.
+
+Which households are priority households, and their villages, are taken as they were on ``as_of``
+(:mod:`graph_schema.history`): later imports never change a past answer.
 """
 
 from __future__ import annotations
@@ -33,29 +36,49 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from graph_schema import history
 from graph_schema.enums import LedgerKind
+from graph_schema.monitoring import risk
 from graph_schema.monitoring.common import PRIORITY_HOUSEHOLDS, SCOPED_HOUSEHOLDS, Report, as_of_or_today, paginate
+from graph_schema.monitoring.past import (
+    KEYED_HOUSEHOLDS,
+    affected_households,
+    households_then,
+    keyed_rows,
+    members_then,
+    severity,
+)
 from graph_schema.pagination import Page, PageRequest
 from graph_schema.region.service import resolve_scope
-from graph_schema.store.base import GraphStore, Tx
+from graph_schema.store.base import FROM_KEY, GraphStore, Tx
 
 #: The quarterly visit window: a visit this many days before ``as_of`` still counts.
 WINDOW_DAYS = 90
 
 #: Priority households of the scope.
 PRIORITY_ROWS = PRIORITY_HOUSEHOLDS + "RETURN h.household_no AS household_no, h.region_code AS region_code"
+
+
+def _pairings(start: str, match: str) -> str:
+    """The pairings that overlap the window, of the households ``start`` leaves in ``h``."""
+    return (start + f"{match} (c:Cadre)-[r:PAIRED_WITH]->(h) WHERE r.started_on <= $as_of "
+            "AND (r.ended_on IS NULL OR r.ended_on >= $window_start) "
+            "RETURN h.household_no AS household_no, c.cadre_no AS cadre_no, r.pairing_id AS pairing_id, "
+            "r.started_on AS started_on, r.ended_on AS ended_on")
+
+
+def _visits(start: str, match: str) -> str:
+    """Every 入户走访 up to ``as_of`` to the households ``start`` leaves in ``h``, with who made it."""
+    return (start + f"{match} (x)-[e:ASSISTED]->(h) WHERE e.kind = $visit AND e.entry_date <= $as_of "
+            "RETURN h.household_no AS household_no, x.cadre_no AS cadre_no, e.entry_date AS entry_date")
+
+
 #: The pairings of the scope's households that overlap the window.
-PAIRINGS_IN_WINDOW = (
-    SCOPED_HOUSEHOLDS + "MATCH (c:Cadre)-[r:PAIRED_WITH]->(h) WHERE r.started_on <= $as_of "
-    "AND (r.ended_on IS NULL OR r.ended_on >= $window_start) "
-    "RETURN h.household_no AS household_no, c.cadre_no AS cadre_no, r.pairing_id AS pairing_id, "
-    "r.started_on AS started_on, r.ended_on AS ended_on"
-)
+PAIRINGS_IN_WINDOW = _pairings(SCOPED_HOUSEHOLDS, "MATCH")
 #: Every 入户走访 to the scope's households up to ``as_of``, with who made it (a cadre or not).
-VISITS = (
-    SCOPED_HOUSEHOLDS + "MATCH (x)-[e:ASSISTED]->(h) WHERE e.kind = $visit AND e.entry_date <= $as_of "
-    "RETURN h.household_no AS household_no, x.cadre_no AS cadre_no, e.entry_date AS entry_date"
-)
+VISITS = _visits(SCOPED_HOUSEHOLDS, "MATCH")
+#: The same two for households named by key (a past day's changed households).
+PAIRINGS_OF, VISITS_OF = _pairings(KEYED_HOUSEHOLDS, FROM_KEY), _visits(KEYED_HOUSEHOLDS, FROM_KEY)
 
 
 @dataclass(frozen=True)
@@ -83,12 +106,37 @@ def overdue_visits(*, store: GraphStore, region: str, as_of: dt.date | None = No
     def work(tx: Tx) -> tuple[list[dict], list[dict], list[dict]]:
         params = {"prefix": resolve_scope(tx, region)[1], "as_of": as_of, "window_start": window_start(as_of),
                   "visit": LedgerKind.VISIT.value}
-        return tx.run(PRIORITY_ROWS, params), tx.run(PAIRINGS_IN_WINDOW, params), tx.run(VISITS, params)
+        facts = tx.run(PRIORITY_ROWS, params), tx.run(PAIRINGS_IN_WINDOW, params), tx.run(VISITS, params)
+        past = history.past(tx, as_of)
+        return facts if past is None else _as_it_was(tx, past, *facts, params)
 
     households, pairings, visit_rows = store.read(work)
     rows = _overdue(households, pairings, visit_rows, as_of)
     rows.sort(key=_order)
     return paginate(rows, page)
+
+
+def _as_it_was(tx: Tx, past: history.Past, households: list[dict], pairings: list[dict], visit_rows: list[dict],
+               params: dict) -> tuple[list[dict], list[dict], list[dict]]:
+    """The scope's facts with the households changed since the day made again from their state of
+    the day: whether they were priority households, and their village."""
+    affected = affected_households(tx, past)
+    then = households_then(tx, past, affected, params["prefix"])
+    members = members_then(tx, past, then)
+    priority = []
+    for no, h in then.items():
+        disabled, severe = severity(members[no])
+        if risk.RiskFacts(h["monitoring"], h["tekun"], h["dibao"], h["elderly_carer"], h["labour"], disabled,
+                          severe).priority:
+            priority.append({"household_no": no, "region_code": h["region_code"]})
+    keys = [h["household_no"] for h in priority]
+
+    def others(rows: list[dict]) -> list[dict]:
+        return [r for r in rows if r["household_no"] not in affected]
+
+    return (others(households) + priority,
+            others(pairings) + [r for r in keyed_rows(tx, PAIRINGS_OF, keys, params) if r["pairing_id"]],
+            others(visit_rows) + [r for r in keyed_rows(tx, VISITS_OF, keys, params) if r["entry_date"]])
 
 
 def _overdue(households: list[dict], pairings: list[dict], visit_rows: list[dict],

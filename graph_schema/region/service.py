@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from graph_schema.errors import InvalidValue, NotFound
+from graph_schema.errors import InvalidValue, NotFound, UnknownRegion
 from graph_schema.identifiers import (
     IdentifierError,
     normalize_region_code,
@@ -12,7 +12,15 @@ from graph_schema.identifiers import (
     region_parent,
     region_prefix,
 )
-from graph_schema.records import BatchResult, fetch_by_keys, get_node, require_unique, upsert_nodes
+from graph_schema.records import (
+    BatchResult,
+    create_recorded,
+    fetch_by_keys,
+    get_node,
+    require_unique,
+    stamp,
+    upsert_nodes,
+)
 from graph_schema.region.models import Region
 from graph_schema.store.base import GraphStore, Tx
 from graph_schema.store.schema import PART_OF, REGION
@@ -37,9 +45,31 @@ def ensure_regions(tx: Tx, codes: Iterable[str]) -> list[str]:
     """Create every region in ``codes`` and their ancestors that the store lacks, named by code
     (a region "may be created implicitly from codes used in other files"); returns those created."""
     missing = _missing(tx, codes)
-    tx.create_nodes(REGION, [Region(code=c).to_row() for c in missing])
+    create_recorded(tx, REGION, [Region(code=c).to_row() for c in missing], stamp())
     _link(tx, missing)
     return missing
+
+
+def unknown_regions(tx: Tx, codes: Iterable[str], named: Iterable[str] = ()) -> set[str]:
+    """The codes of ``codes`` (12 digits) that name no known region: neither in the store nor in
+    ``named`` (the region rows about to be written, e.g. 区划.csv of the same import) nor an ancestor
+    of one of those, which follow from its code. A code whose township is known but which itself
+    is not (a mistyped village) is unknown: that is the typo this rule is for. Every file that
+    carries region codes is checked with this one rule (``UNKNOWN_REGION``)."""
+    wanted = set(codes)
+    if not wanted:
+        return set()
+    known = set(named)
+    known.update(a for code in list(known) for a in region_ancestors(code))
+    asked = sorted(wanted - known)
+    return set(asked) - fetch_by_keys(tx, REGION, asked, ["code"]).keys() if asked else set()
+
+
+def require_regions(tx: Tx, codes: Iterable[str]) -> None:
+    """Refuse a write that names a region the store does not hold (``UNKNOWN_REGION``)."""
+    missing = unknown_regions(tx, codes)
+    if missing:
+        raise UnknownRegion(min(missing))
 
 
 def upsert_regions(*, store: GraphStore, regions: Sequence[Region]) -> BatchResult:
@@ -49,7 +79,7 @@ def upsert_regions(*, store: GraphStore, regions: Sequence[Region]) -> BatchResu
     def work(tx: Tx) -> BatchResult:
         named = {r.code for r in regions}
         implicit = [c for c in _missing(tx, named) if c not in named]
-        tx.create_nodes(REGION, [Region(code=c).to_row() for c in implicit])
+        create_recorded(tx, REGION, [Region(code=c).to_row() for c in implicit], stamp())
         result = upsert_nodes(tx, REGION, [r.to_row() for r in regions])
         _link(tx, [*implicit, *result.created])
         return result
@@ -102,8 +132,8 @@ def scope_prefix(code: str | None) -> str:
     return region_prefix(normalize_region_code(code)) if code else ""
 
 
-__all__ = ["child_regions", "children_in", "ensure_regions", "get_region", "region_parent", "resolve_scope", "scope_prefix",
-           "top_region", "upsert_regions"]
+__all__ = ["child_regions", "children_in", "ensure_regions", "get_region", "region_parent", "require_regions",
+           "resolve_scope", "scope_prefix", "top_region", "unknown_regions", "upsert_regions"]
 
 
 def regions_in(tx: Tx, codes: Sequence[str]) -> dict[str, Region]:

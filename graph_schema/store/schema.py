@@ -86,7 +86,45 @@ ORG = NodeTable(
         "contact": S, "phone": S,
     },
 )
-SERVICE = NodeTable("Service", "name", {"name": S, "category": S})
+#: The service catalogue (服务目录): ``counts`` is 计入服务率, ``time_limit`` the 办理时限 in days.
+SERVICE_TYPE = NodeTable(
+    "ServiceType",
+    "code",
+    {"code": S, "name": S, "category": S, "counts": B, "unit": S, "time_limit": I, "lead_dept": S},
+)
+#: One assessment of a person's need (服务需求): a later one supersedes it, nothing is overwritten.
+NEED = NodeTable(
+    "Need",
+    "need_id",
+    {"need_id": S, "id_number": S, "service_code": S, "category": S, "assessed_on": D, "status": S,
+     "source": S, "assessor": S, "note": S},
+    indexed=("id_number",),
+)
+#: An organisation's offer of one service over one region (服务供给), keyed by the three.
+OFFER = NodeTable(
+    "Offer",
+    "offer_id",
+    {"offer_id": S, "uscc": S, "service_code": S, "region_code": S, "capacity": I, "modes": L,
+     "valid_from": D, "valid_to": D, "designated_until": D},
+    indexed=("uscc",),
+)
+#: A service delivered to a person (服务记录), by an organisation (``uscc``) or a department.
+DELIVERY = NodeTable(
+    "Delivery",
+    "delivery_id",
+    {"delivery_id": S, "record_no": S, "id_number": S, "service_code": S, "delivered_on": D, "ended_on": D,
+     "uscc": S, "dept": S, "quantity": I, "item": S, "cost_fen": I, "subsidy_fen": I, "outcome": S},
+    indexed=("id_number",),
+)
+#: A need sent to a provider (转介): an organisation (``provider_uscc``) or a department.
+REFERRAL = NodeTable(
+    "Referral",
+    "referral_id",
+    {"referral_id": S, "need_id": S, "id_number": S, "category": S, "service_code": S, "provider_uscc": S,
+     "provider_dept": S, "made_on": D, "made_by": S, "due_on": D, "status": S, "accepted_on": D,
+     "closed_on": D, "reason": S, "note": S, "delivery_id": S, "proposal_id": S},
+    indexed=("id_number",),
+)
 #: A difficulty reported for a household. 问题编号 are each county's own (two counties may both
 #: have a P0001, and neither learns of the other's), so the key is the county and the number,
 #: ``620822:P0001`` (:func:`graph_schema.ledger.models.problem_key`).
@@ -123,6 +161,9 @@ REVISION = NodeTable(
     {"revision_id": S, "label": S, "entity_key": S, "recorded_at": S, "previous": S},
     indexed=("entity_key",),
 )
+#: The records one write created (their keys) and when: beside the ``Revision`` nodes, what tells a
+#: report for a past day which records the store did not hold yet (graph_schema/history.py).
+CREATION = NodeTable("Creation", "creation_id", {"creation_id": S, "label": S, "recorded_at": S, "keys": L})
 
 #: An organisation's request for an auxiliary pairing with a household (辅助结对申请), decided by
 #: an organiser of the household's region: kept whatever its outcome, so it has a history.
@@ -206,8 +247,8 @@ OUTGOING = NodeTable(
     indexed=("status",),
 )
 
-NODE_TABLES = (REGION, HOUSEHOLD, PERSON, CADRE, ORG, SERVICE, PROBLEM, LISTING, REMINDER, REVISION, USER, TOKEN,
-               AUDIT, MESSAGE, OUTGOING, AUX_REQUEST, CLAIM, JOIN_REQUEST)
+NODE_TABLES = (REGION, HOUSEHOLD, PERSON, CADRE, ORG, SERVICE_TYPE, NEED, OFFER, DELIVERY, REFERRAL, PROBLEM, LISTING,
+               REMINDER, REVISION, USER, TOKEN, AUDIT, MESSAGE, OUTGOING, AUX_REQUEST, CLAIM, CREATION, JOIN_REQUEST)
 NODES = {t.label: t for t in NODE_TABLES}
 
 _PAIRING = {
@@ -229,7 +270,7 @@ ASSISTED = RelTable(
     (("Cadre", "Household"), ("Org", "Household")),
     {
         "entry_id": S, "entry_date": D, "kind": S, "amount_fen": I, "in_kind_fen": I, "note": S,
-        "problem_no": S, "volunteers": I, "minutes": I,
+        "problem_no": S, "volunteers": I, "minutes": I, "record_no": S,
     },
     indexed=("entry_id",),
 )
@@ -240,18 +281,25 @@ EXCLUDED = RelTable("EXCLUDED", (("Cadre", "Household"),), {"reason": S, "since"
 #: reports reach a person's listings by an edge (the embedded engine indexes only primary keys).
 LISTED = RelTable("LISTED", (("Person", "Listing"),))
 HAS_PROBLEM = RelTable("HAS_PROBLEM", (("Household", "Problem"),))
-RECEIVES = RelTable(
-    "RECEIVES", (("Person", "Service"), ("Household", "Service")),
-    {"valid_from": D, "valid_to": D, "source": S},
-)
-NEEDS = RelTable("NEEDS", (("Person", "Service"),))
+# Services. ``FOR`` is a reserved word of LadybugDB's Cypher, so a need points to its service by
+# ``OF``, as offers and deliveries do. An offer covers its region by ``COVERS`` (``SERVES`` is the
+# organisation's own service region, and LadybugDB cannot add an end pair to an existing edge table).
+HAS_NEED = RelTable("HAS_NEED", (("Person", "Need"),))
+OF = RelTable("OF", (("Need", "ServiceType"), ("Offer", "ServiceType"), ("Delivery", "ServiceType")))
+OFFERS = RelTable("OFFERS", (("Org", "Offer"),))
+COVERS = RelTable("COVERS", (("Offer", "Region"),))
+RECEIVED = RelTable("RECEIVED", (("Person", "Delivery"),))
+DELIVERED = RelTable("DELIVERED", (("Org", "Delivery"),))
+HAS_REFERRAL = RelTable("HAS_REFERRAL", (("Person", "Referral"),))
+REFERRED_TO = RelTable("REFERRED_TO", (("Referral", "Org"),))
+
 #: A user's inbox: the embedded engine indexes only primary keys, so a user's messages are reached
 #: from the user's node rather than by scanning every message for its ``user_id``.
 INBOX = RelTable("INBOX", (("User", "Message"),))
 
 REL_TABLES = (
     IN_REGION, PART_OF, STATIONED_IN, SERVES, MEMBER_OF, PAIRED_WITH, AUX_PAIRED_WITH, ASSISTED, EXCLUDED,
-    LISTED, HAS_PROBLEM, RECEIVES, NEEDS, INBOX,
+    LISTED, HAS_PROBLEM, HAS_NEED, OF, OFFERS, COVERS, RECEIVED, DELIVERED, HAS_REFERRAL, REFERRED_TO, INBOX,
 )
 RELS = {t.type: t for t in REL_TABLES}
 

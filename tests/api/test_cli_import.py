@@ -38,7 +38,7 @@ def test_import_exit_codes_and_report(tmp_path, monkeypatch):
 def test_synth_and_export_commands(tmp_path):
     made = runner.invoke(app, ["synth", "--preset", "tiny", "--seed", "3", "--out", str(tmp_path / "s")])
     assert made.exit_code == 0, made.output
-    assert len(list((tmp_path / "s").glob("*.csv"))) == 8
+    assert len(list((tmp_path / "s").glob("*.csv"))) == 12
     store = str(tmp_path / "store")
     assert runner.invoke(app, ["import", str(tmp_path / "s"), "--store", store]).exit_code == 0
     exported = runner.invoke(app, ["export", "--out", str(tmp_path / "e"), "--store", store])

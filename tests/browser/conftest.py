@@ -47,7 +47,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
                             stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + 240  # the demo county, service files included, is imported first
         while True:
             if proc.poll() is not None:
                 pytest.fail(f"jiedui serve stopped ({proc.returncode}):\n{(base / 'serve.log').read_text()}")

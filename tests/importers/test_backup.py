@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import filecmp
+from collections import Counter
 import json
 from pathlib import Path
 
@@ -31,6 +32,8 @@ from graph_schema.store import GraphStore
 from graph_schema.store.embedded import EmbeddedStore
 from graph_schema.store.neo4j import Neo4jStore
 from graph_schema.store.schema import NODE_TABLES, NODES, REL_TABLES
+from graph_schema.identifiers import region_prefix
+from graph_schema.service.referrals import ReferralRequest, accept_referral, refer_many
 from importers.backup import EXTRA, EXTRA_NODES, EXTRA_RELS, MANIFEST, BackupError, backup, restore
 from importers.engine import run_import
 from importers.synth_files import synth_to_dir
@@ -92,6 +95,22 @@ def fill(store: GraphStore, folder: Path) -> None:
         claim_id="c1", key_kind="household", record_key=asked[0][0], held_region="620802101203", claimant="org1",
         claimant_region="620822", common_region="6208", rows=json.dumps([{"file": "家庭.csv", "row": 2}]),
         claimed_at="2026-11-01T08:00:00.000000+00:00", status=ClaimStatus.PENDING)])
+    # referrals, which no contract file carries: one answered (its history a revision), one open
+    needs = store.query("MATCH (p:Person)-[:HAS_NEED]->(n:Need) MATCH (p)-[:MEMBER_OF]->(h:Household) "
+                        "RETURN p.id_number AS person, n.need_id AS need, n.service_code AS code, n.status AS status, "
+                        "n.assessed_on AS day, h.region_code AS village ORDER BY person, need")
+    offers = store.query("MATCH (o:Offer) WHERE o.valid_to IS NULL RETURN o.uscc AS org, o.service_code AS code, "
+                         "o.region_code AS region, o.valid_from AS start ORDER BY org, code, region")
+    assessed = Counter(r["person"] for r in needs)
+    in_reach = {r["need"]: (r, o) for r in needs for o in offers
+                if assessed[r["person"]] == 1 and r["status"] == "已确认" and r["code"] == o["code"]
+                and r["village"].startswith(region_prefix(o["region"]))}
+    open_needs = [in_reach[n] for n in sorted(in_reach)[:2]]  # two needs, one offer each
+    made = refer_many(store=store, requests=[ReferralRequest(id_number=r["person"], need_id=r["need"], provider_uscc=o["org"],
+                                                             made_on=max(r["day"], o["start"]), made_by="organiser")
+                                             for r, o in open_needs])
+    assert len(made.created) == 2, made.errors
+    accept_referral(store=store, referral_id=made.created[0])
     joining = [ask_to_join(store=store, request=JoinRequestIn(
         name=f"助残协会{n}", uscc=uscc(), service_region_code=homes[0]["code"], contact="李四", phone="13900000001"))
         for n in (1, 2)]
@@ -99,7 +118,9 @@ def fill(store: GraphStore, folder: Path) -> None:
     data = dump(store)
     for table in ("Household", "Person", "Cadre", "Org", "Problem", "Listing", "Reminder", "Revision", "User",
                   "Token", "AuditEntry", "AuxRequest", "Claim", "JoinRequest", "PAIRED_WITH", "AUX_PAIRED_WITH",
-                  "ASSISTED", "EXCLUDED", "LISTED", "HAS_PROBLEM"):
+                  "ASSISTED", "EXCLUDED", "LISTED", "HAS_PROBLEM", "ServiceType", "Need", "Offer", "Delivery",
+                  "Referral", "HAS_NEED", "OF", "OFFERS", "COVERS", "RECEIVED", "DELIVERED", "HAS_REFERRAL",
+                  "REFERRED_TO"):
         assert data[table], f"{table} is empty: the test would prove nothing for it"
     ends = store.query("MATCH ()-[p:PAIRED_WITH]->() RETURN count(p) AS n, count(p.ended_on) AS ended")[0]
     assert 0 < ends["ended"] < ends["n"]
@@ -178,7 +199,7 @@ def test_cli_backup_and_restore(engine, store, tmp_path):
     made = runner.invoke(app, ["backup", "--out", str(tmp_path / "b"), "--store", location])
     assert made.exit_code == 0, made.output
     manifest = json.loads((tmp_path / "b" / MANIFEST).read_text(encoding="utf-8"))
-    assert manifest["format"] == "jiedui-backup" and len(manifest["files"]) == 8 + len(EXTRA_NODES) + len(EXTRA_RELS)
+    assert manifest["format"] == "jiedui-backup" and len(manifest["files"]) == 12 + len(EXTRA_NODES) + len(EXTRA_RELS)
     refused = runner.invoke(app, ["restore", str(tmp_path / "b"), "--store", location])
     assert refused.exit_code == 2 and "not empty" in refused.output
     target = str(tmp_path / "restored")

@@ -196,9 +196,12 @@ def test_one_enormous_line_is_a_rejected_row_not_a_refused_file(store, tmp_path:
     out.writerow(["HUGE", "张" * 3_000_000, *sample[1][2:]])
     out.writerows(sample[1:])
     path = csv_file(tmp_path / "家庭.csv", buffer.getvalue())
-    result = run_import(store, [path], dry_run=True)
-    assert result.exit_code == 1 and result.files[0].rows_read == len(sample)
-    assert list(result.files[0].rejected_rows) == [2]
-    (problem,) = result.files[0].rejected_rows[2]
+    regions = tmp_path / "区划.csv"
+    regions.write_bytes((SAMPLE / "区划.csv").read_bytes())  # the villages the households name
+    result = run_import(store, [path, regions], dry_run=True)
+    households = next(f for f in result.files if f.name == "家庭.csv")
+    assert result.exit_code == 1 and households.rows_read == len(sample)
+    assert list(households.rejected_rows) == [2]
+    (problem,) = households.rejected_rows[2]
     assert (problem.code, problem.column) == (Code.BAD_TEXT, "户主姓名") and len(problem.value) <= 200
     assert "3000000" in problem.reason_en.replace(",", "")

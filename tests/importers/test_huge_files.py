@@ -77,6 +77,7 @@ def test_a_huge_file_with_bad_rows_imports_the_good_ones_in_bounded_memory(tmp_p
     folder = tmp_path / "files"
     folder.mkdir()
     bad = write_households(folder / "家庭.csv", ROWS)
+    (folder / "区划.csv").write_text("区划代码,名称\n" + "".join(f"{v},{v[-3:]}村\n" for v in VILLAGES), encoding="utf-8")
     store_dir, report = tmp_path / "store", tmp_path / "report.csv"
     status, stderr, peak = run_measured(["import", str(folder), "--store", str(store_dir), "--report", str(report)],
                                         tmp_path)

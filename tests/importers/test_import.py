@@ -76,7 +76,7 @@ def test_files_are_applied_in_dependency_order_whatever_order_they_are_given(sto
 
 
 def test_a_changed_row_updates_the_record_and_keeps_its_history(store, tmp_path):
-    run_import(store, [sample(tmp_path, "家庭.csv")])
+    run_import(store, [sample(tmp_path, "区划.csv", "家庭.csv")])
     rows = read_rows(SAMPLE / "家庭.csv")
     rows[0]["家庭人口"] = "6"
     rows[0]["是否低保"] = "否"

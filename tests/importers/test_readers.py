@@ -340,7 +340,7 @@ def test_the_first_of_equally_good_header_rows_wins(tmp_path):
 
 
 def test_one_known_name_is_not_a_header(tmp_path):
-    error = refused(Code.UNKNOWN_FILE, write_csv(tmp_path / "a.csv", "户编号,备注\nH001,x\n"))
+    error = refused(Code.UNKNOWN_FILE, write_csv(tmp_path / "a.csv", "户编号,说明\nH001,x\n"))
     assert "a.csv" in error.zh
 
 

@@ -30,9 +30,9 @@ def test_synth_import_export_import_export_is_lossless(store, tmp_path, other_cl
     assert second.exit_code == 0, second.problems[:5]
     export(store, tmp_path / "export2")
     names = sorted(p.name for p in (tmp_path / "export1").iterdir())
-    assert len(names) == 8
+    assert len(names) == 12
     match, mismatch, errors = filecmp.cmpfiles(tmp_path / "export1", tmp_path / "export2", names, shallow=False)
-    assert mismatch == [] and errors == [] and len(match) == 8
+    assert mismatch == [] and errors == [] and len(match) == 12
 
 
 def test_every_injected_bad_row_is_reported_and_no_good_row_is_lost(store, tmp_path):

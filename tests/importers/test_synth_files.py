@@ -16,12 +16,19 @@ import pytest
 from python_calamine import CalamineWorkbook
 
 from graph_schema.enums import (
+    DeliveryOutcome,
     Department,
     DisabilityCategory,
     DisabilityGrade,
     LedgerKind,
     MonitoringCategory,
+    NeedSource,
+    NeedStatus,
+    OfferMode,
+    ServiceCategory,
+    ServiceDept,
     ServiceMode,
+    ServiceUnit,
     UnitLevel,
 )
 from graph_schema.identifiers import (
@@ -35,6 +42,7 @@ from graph_schema.identifiers import (
 )
 from importers import formats, synth
 from importers.contract import BY_NAME, SPECS
+from graph_schema.service.models import DEFAULT_CATALOGUE
 from importers.synth_files import BAD_KINDS, good_rows, key_of, synth_to_dir, write_files
 
 SEED = 5
@@ -152,12 +160,27 @@ def test_cells_are_written_as_the_exporter_writes_them(county):
     assert sorted(ledger) == sorted(
         [formats.day(e.entry_date), e.household_no, formats.text(e.cadre_no), formats.text(e.uscc),
          formats.word(e.kind), formats.yuan(e.amount_fen), formats.yuan(e.in_kind_fen), formats.text(e.note),
-         formats.text(e.problem_no), formats.number(e.volunteers), formats.hours(e.minutes)] for e in county.ledger)
+         formats.text(e.problem_no), formats.number(e.volunteers), formats.hours(e.minutes),
+         formats.text(e.record_no)] for e in county.ledger)
     assert any(e.volunteers and e.minutes for e in county.ledger)  # volunteer services carry their figures
     listings = good_rows(BY_NAME["部门名单"], county)
     assert sorted(listings) == sorted(
         [formats.word(i.dept), i.item, i.id_number, i.name, formats.month(i.valid_from), formats.month(i.valid_to),
          formats.yuan(i.amount_fen)] for i in county.listings)
+    needs = good_rows(BY_NAME["服务需求"], county)
+    assert needs and sorted(needs) == sorted(
+        [n.id_number, formats.text(n.service_code), formats.word(n.category), formats.day(n.assessed_on),
+         formats.word(n.status), formats.word(n.source), formats.text(n.assessor), formats.text(n.note)]
+        for n in county.needs)
+    deliveries = good_rows(BY_NAME["服务记录"], county)
+    assert deliveries and sorted(deliveries) == sorted(
+        [formats.text(d.record_no), d.id_number, d.service_code, formats.day(d.delivered_on), formats.day(d.ended_on),
+         formats.text(d.uscc), formats.word(d.dept), str(d.quantity), formats.text(d.item), formats.yuan(d.cost_fen),
+         formats.yuan(d.subsidy_fen), formats.word(d.outcome)] for d in county.deliveries)
+    offers = good_rows(BY_NAME["服务供给"], county)
+    assert offers and sorted(offers) == sorted(
+        [o.uscc, o.service_code, o.region_code, formats.number(o.capacity), formats.words(o.modes),
+         formats.day(o.valid_from), formats.day(o.valid_to), formats.day(o.designated_until)] for o in county.offers)
 
 
 def test_good_rows_are_valid_and_refer_only_to_good_rows(county_files):
@@ -220,7 +243,8 @@ def test_bad_rows_are_additional_rows_and_every_good_row_is_kept(county_files, c
     files = good_and_bad(folder, manifest)
     for spec in SPECS:
         assert files[spec.name][0] == read_csv(county_clean / f"{spec.name}.csv")[1], spec.name
-        wanted = max(1, round(0.05 * len(files[spec.name][0])))
+        kinds = sum(1 for b in BAD_KINDS if b.file == spec.name)
+        wanted = max(kinds, round(0.05 * len(files[spec.name][0])))
         assert len(files[spec.name][1]) == wanted, spec.name
 
 
@@ -241,7 +265,49 @@ def test_the_manifest_lists_every_kind_where_its_bad_value_is(county_files):
         assert 2 <= m["row"] <= len(rows) + 1
         row = rows[m["row"] - 2]
         value = row[headers.index(m["column"])]
-        assert _holds(m["code"], value, row, spec, keys[spec.name], households, opened), (m, row)
+        if spec.name in SERVICE_FILES:
+            cells = dict(zip(headers, row))
+            assert _holds_service(m["code"], m["column"], cells, key_of(spec)(row) in keys[spec.name], tables), (m, row)
+        else:
+            assert _holds(m["code"], value, row, spec, keys[spec.name], households, opened), (m, row)
+
+
+SERVICE_FILES = {"服务目录", "服务供给", "服务需求", "服务记录"}
+
+
+def _holds_service(code: str, column: str, cells: dict[str, str], repeated: bool, tables: dict) -> bool:
+    """Whether a service file's row really holds the bad value the manifest announces."""
+    def column_of(name: str, header: str) -> set[str]:
+        headers, rows = tables[name]
+        return {r[headers.index(header)] for r in rows}
+
+    value = cells[column]
+    categories = {t.code: t.category.value for t in DEFAULT_CATALOGUE}
+    headers, rows = tables["服务目录"]
+    categories |= {r[0]: r[2] for r in rows}
+    known = {"服务编码": set(categories), "统一社会信用代码": column_of("社会组织", "统一社会信用代码"),
+             "身份证号": column_of("残疾人", "身份证号")}
+    words = {str(w) for w in (*ServiceCategory, *ServiceUnit, *ServiceDept, *NeedStatus, *DeliveryOutcome, *OfferMode)}
+    words |= {str(w) for w in NeedSource if w is not NeedSource.REGISTRY}
+    checks = {
+        "REQUIRED": lambda: not (cells.get("服务编码") or cells.get("类别")) if "类别" in cells
+        else not (cells["统一社会信用代码"] or cells["提供部门"]),
+        "DUPLICATE_KEY": lambda: repeated,
+        "BAD_BOOLEAN": lambda: value not in ("是", "否", ""),
+        "BAD_INTEGER": lambda: not value.isdigit(),
+        "BAD_CHOICE": lambda: value not in words,
+        "OUT_OF_RANGE": lambda: not (1 <= int(value) <= (730 if column == "办理时限" else 1_000_000)),
+        "UNKNOWN_REFERENCE": lambda: value not in known[column],
+        "UNKNOWN_REGION": lambda: value not in column_of("区划", "区划代码"),
+        "FUTURE_DATE": lambda: dt.date.fromisoformat(value) > dt.date.today(),
+        "INCONSISTENT": lambda: {
+            "截止日期": lambda: value < cells["起始日期"],
+            "类别": lambda: categories[cells["服务编码"]] != value,
+            "补贴金额": lambda: float(value) > float(cells["费用"]),
+            "结束日期": lambda: value < cells["服务日期"],
+        }[column](),
+    }
+    return bool(checks[code]())
 
 
 def _holds(code: str, value: str, row: list[str], spec, good_keys: set, households: set, opened: set) -> bool:

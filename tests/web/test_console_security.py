@@ -53,6 +53,9 @@ MATRIX = [
     ("GET", "/benefit-gaps", None, READERS),
     ("GET", "/cert-expiry", None, READERS),
     ("GET", "/cadre-load", None, READERS),
+    ("GET", "/unmet-needs", None, ORGANISER_PAGE),  # they name persons with their needs
+    ("GET", "/overdue-referrals", None, ORGANISER_PAGE),
+    ("GET", "/unmet-needs?region=620802", None, roles(200, 404, 200, 403, 403, 403)),
     ("GET", "/households/HA1", None, roles(200, 200, 404, 200, 200, 404)),
     ("GET", "/households/HB1", None, roles(200, 404, 200, 404, 404, 404)),
     ("GET", "/unpaired/HA1/suggest", None, roles(200, 200, 404, 403, 403, 403)),

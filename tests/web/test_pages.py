@@ -191,8 +191,9 @@ def test_cadres_and_orgs_get_403_on_the_lists_with_a_way_out(client, world, user
 # --- the role-aware menu and each role's start page ------------------------------------------------
 
 CJK = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")
-ORGANISER_MENU = ["/", "/unpaired", "/overdue", "/problems", "/benefit-gaps", "/cert-expiry", "/cadre-load", "/imports",
-                  "/matching", "/aux-requests", "/accounts", "/join-requests", "/inbox"]
+ORGANISER_MENU = ["/", "/unpaired", "/overdue", "/problems", "/benefit-gaps", "/cert-expiry", "/cadre-load",
+                  "/unmet-needs", "/overdue-referrals", "/imports", "/matching", "/aux-requests", "/accounts",
+                  "/join-requests", "/inbox"]
 MENU = {
     "admin": ORGANISER_MENU,
     "organizer-a": ORGANISER_MENU,

@@ -1,0 +1,85 @@
+"""Service deserts: where people need a kind of service and no offer reaches them.
+
+A **village** is a desert for a category on ``as_of`` when a person in it has a confirmed need of
+that category open on ``as_of`` (the registry's 需求 column counts) and no offer of a service of
+that category, active on ``as_of``, covers the village (an offer covers its region and everything
+under it; definitions in ``graph_schema.service.facts``). A **township** is listed when every one
+of its villages with such a need is a desert, so no one in need there is reached. The question
+joins people, needs, services, offers and the region tree; no single list answers it.
+
+Rows hold no names: ``persons_in_need`` counts the persons with an open need of the category
+(in a township row, those of its desert villages), ``villages_in_need`` and ``desert_villages``
+count villages (1 and 1 in a village row). Ordered by region code, then category in the
+catalogue's order; townships come before their villages.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass
+
+from graph_schema.enums import ServiceCategory
+from graph_schema.identifiers import region_ancestors, region_level
+from graph_schema.monitoring.common import Report, as_of_or_today, paginate
+from graph_schema.pagination import Page, PageRequest
+from graph_schema.records import fetch_by_keys
+from graph_schema.region.service import resolve_scope
+from graph_schema.service.facts import load_facts
+from graph_schema.store.base import GraphStore, Tx
+from graph_schema.store.schema import REGION
+
+_ORDER = {c.value: i for i, c in enumerate(ServiceCategory)}
+
+
+@dataclass(frozen=True)
+class ServiceDesert:
+    region_code: str
+    region_name: str | None
+    level: str
+    category: str
+    persons_in_need: int
+    villages_in_need: int
+    desert_villages: int
+
+
+def service_deserts(*, store: GraphStore, region: str, as_of: dt.date | None = None,
+                    page: PageRequest = PageRequest(), **_) -> Page[ServiceDesert]:
+    as_of = as_of_or_today(as_of)
+
+    def work(tx: Tx) -> list[ServiceDesert]:
+        _, prefix = resolve_scope(tx, region)
+        facts = load_facts(tx, prefix, as_of, deliveries=False, offers=True)
+        in_need: dict[tuple[str, str], int] = defaultdict(int)  # (village, category) → persons
+        for number, person in facts.persons.items():
+            for category in {e.category for e in facts.episodes(number) if e.open_on(as_of)}:
+                in_need[person.region_code, category] += 1
+        covered: dict[str, set[str]] = defaultdict(set)  # category → the regions its active offers cover
+        for o, _ in facts.offers:
+            if o.active_on(as_of):
+                covered[facts.catalogue.category(o.service_code)].add(o.region_code)
+        deserts = {(village, category) for village, category in in_need
+                   if not any(code in covered[category] for code in (village, *region_ancestors(village)))}
+        townships: dict[tuple[str, str], list[tuple[str, str]]] = defaultdict(list)
+        for key in in_need:
+            townships[key[0][:9].ljust(12, "0"), key[1]].append(key)
+        rows = [(village, category, in_need[village, category], 1, 1) for village, category in deserts]
+        for (township, category), keys in townships.items():
+            if all(k in deserts for k in keys):
+                rows.append((township, category, sum(in_need[k] for k in keys), len(keys), len(keys)))
+        names = fetch_by_keys(tx, REGION, sorted({r[0] for r in rows}), ["code", "name"])
+        return [ServiceDesert(region_code=code, region_name=(names.get(code) or {}).get("name"),
+                              level=region_level(code).label, category=category, persons_in_need=persons,
+                              villages_in_need=villages, desert_villages=desert)
+                for code, category, persons, villages, desert in
+                sorted(rows, key=lambda r: (r[0], _ORDER.get(r[1], len(_ORDER))))]
+
+    return paginate(store.read(work), page)
+
+
+SERVICE_DESERTS = Report(
+    name="service-deserts", title="服务空白区域 / service deserts: needs that no offer reaches",
+    row=ServiceDesert,
+    headers={"region_code": "区划代码", "region_name": "区划名称", "level": "层级", "category": "类别",
+             "persons_in_need": "有需求人数", "villages_in_need": "有需求的村", "desert_villages": "无服务覆盖的村"},
+    run=service_deserts)

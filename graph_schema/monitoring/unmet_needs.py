@@ -1,0 +1,116 @@
+"""Unmet needs: confirmed needs past their 办理时限 that nobody is handling, and who could.
+
+A need of a person of the region is listed when, on ``as_of`` (definitions in
+``graph_schema.service.facts``):
+
+- it is open and overdue: confirmed by an assessment more than its service's 办理时限 before (the
+  category's shortest for a need of a whole category), with no counting delivery of its category
+  since its confirmation (a registry need is listed only once an assessment confirms it);
+- and no referral of the person for its category is open (made, and not closed by then).
+
+Each row names the providers in reach: organisations with an offer active on ``as_of`` of the
+need's service (any service of its category for a need of a whole category) that covers the
+person's village and has room (``offers.offer_room``), designated institutions (定点资质 valid on
+``as_of``) first, then by room left (an unlimited offer first), then by code.
+
+Ordered by the household's risk score (``monitoring.risk``), highest first, then the days past
+the time limit, most first, then 户编号 and the need's id. ID numbers are shown masked.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from graph_schema.identifiers import mask_id_number
+from graph_schema.monitoring import risk
+from graph_schema.monitoring.common import Report, as_of_or_today, paginate
+from graph_schema.pagination import Page, PageRequest
+from graph_schema.region.service import resolve_scope
+from graph_schema.service.facts import ServiceFacts, due_on, household_risk, load_facts
+from graph_schema.service.offers import offer_room
+from graph_schema.settings import get_settings
+from graph_schema.store.base import GraphStore, Tx
+
+
+@dataclass(frozen=True)
+class UnmetNeed:
+    household_no: str
+    region_code: str
+    name: str
+    id_masked: str
+    category: str
+    service_code: str | None
+    confirmed_on: dt.date
+    due_on: dt.date
+    days_overdue: int
+    risk_level: risk.RiskLevel
+    risk_score: int
+    providers: list[str]  # 名称（统一社会信用代码）：余量 or 不限, designated first
+    need_id: str  # as GET /persons/{id}/needs lists it: what a referral names
+
+
+def providers_in_reach(facts: ServiceFacts, village: str, category: str, service_code: str | None,
+                       room: dict[str, int | None]) -> list[tuple[str, str, int | None, bool]]:
+    """``(uscc, name, room, designated)`` of the organisations with an active offer covering the
+    village that has room, best first (designated, most room, code); one line per organisation."""
+    best: dict[str, tuple[str, str, int | None, bool]] = {}
+    for offer, name in facts.offers_covering(village, category, facts.as_of, service_code):
+        left = room.get(offer.offer_id)
+        if left == 0:
+            continue
+        found = (offer.uscc, name, left, offer.designated_on(facts.as_of))
+        if offer.uscc not in best or _rank(found) < _rank(best[offer.uscc]):
+            best[offer.uscc] = found
+    return sorted(best.values(), key=_rank)
+
+
+def _rank(p: tuple[str, str, int | None, bool]) -> tuple:
+    _, _, left, designated = p
+    return (not designated, left is not None, -(left or 0), p[0])
+
+
+def _shown(p: tuple[str, str, int | None, bool]) -> str:
+    uscc, name, left, designated = p
+    return f"{name}（{uscc}）{'定点' if designated else ''}：{'不限' if left is None else f'余{left}'}"
+
+
+def unmet_needs(*, store: GraphStore, region: str, as_of: dt.date | None = None,
+                page: PageRequest = PageRequest(), **_) -> Page[UnmetNeed]:
+    as_of = as_of_or_today(as_of)
+    weights = get_settings().risk
+
+    def work(tx: Tx) -> list[UnmetNeed]:
+        _, prefix = resolve_scope(tx, region)
+        facts = load_facts(tx, prefix, as_of, referrals=True, offers=True)
+        waiting = []
+        for number, person in facts.persons.items():
+            for e in facts.episodes(number):
+                if facts.overdue(e, as_of) and not facts.open_referral(number, e.category, as_of):
+                    waiting.append((person, e))
+        room = offer_room(tx, [o for o, _ in facts.offers if o.active_on(as_of)], as_of, facts.catalogue)
+        risks = household_risk(tx, [p.household_no for p, _ in waiting])
+        out = []
+        for person, e in waiting:
+            due = due_on(e, facts.catalogue)
+            score = risk.score(risks[person.household_no], weights)
+            out.append(UnmetNeed(
+                need_id=e.need_id, id_masked=mask_id_number(person.id_number), name=person.name,
+                household_no=person.household_no, region_code=person.region_code, category=e.category,
+                service_code=e.service_code, confirmed_on=e.confirmed_on, due_on=due,
+                days_overdue=(as_of - due).days, risk_level=risk.level(score, weights), risk_score=score,
+                providers=[_shown(p) for p in providers_in_reach(facts, person.region_code, e.category,
+                                                                  e.service_code, room)]))
+        out.sort(key=lambda u: (-u.risk_score, -u.days_overdue, u.household_no, u.need_id))
+        return out
+
+    return paginate(store.read(work), page)
+
+
+UNMET_NEEDS = Report(
+    name="unmet-needs", title="逾期未满足的服务需求 / overdue needs nobody is handling", row=UnmetNeed,
+    headers={"household_no": "户编号", "region_code": "区划代码", "name": "姓名", "id_masked": "身份证号",
+             "category": "类别", "service_code": "服务编码", "confirmed_on": "确认日期",
+             "due_on": "办理期限", "days_overdue": "逾期天数", "risk_level": "风险等级", "risk_score": "风险分值",
+             "providers": "可转介机构", "need_id": "需求编号"},
+    run=unmet_needs, organisers_only=True)

@@ -1,0 +1,130 @@
+"""Offers (服务供给): which organisation offers which service over which region, with capacity and
+validity.
+
+An offer is a node, ``(Org)-[:OFFERS]->(Offer)-[:OF]->(ServiceType)`` and ``(Offer)-[:COVERS]->
+(Region)``, rather than an ``OFFERS`` edge with properties: it has a key of its own
+(organisation, service, region), its changes are kept as revisions like any record's, a
+referral can name it, and "which offers cover this village" walks from the region's node. An
+ended offer is history: it stays, with its 截止日期.
+
+Rules: the organisation and the service exist, and so does the region (the organisation's own
+service region is not required to hold it: a provincial hospital may offer one county).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Sequence
+
+from graph_schema.access.models import EVERYTHING, Scope
+from graph_schema.enums import DeliveryOutcome
+from graph_schema.errors import JieduiError, NotFound
+from graph_schema.pagination import Page, PageRequest, page_of
+from graph_schema.records import BatchResult, fetch_by_keys, require_unique, upsert_nodes
+from graph_schema.region.service import scope_prefix
+from graph_schema.service.catalogue import Catalogue, catalogue_in, ensure_catalogue
+from graph_schema.service.facts import covers
+from graph_schema.service.models import Offer
+from graph_schema.store.base import GraphStore, Tx
+from graph_schema.store.schema import COVERS, OF, OFFER, OFFERS, ORG, REGION, SERVICE_TYPE
+
+
+def check_offer(offer: Offer, catalogue: Catalogue, orgs: set[str] | dict, regions: set[str] | dict) -> None:
+    if offer.uscc not in orgs:
+        raise NotFound("社会组织", "organisation", offer.uscc)
+    if offer.service_code not in catalogue:
+        raise NotFound("服务编码", "service", offer.service_code)
+    if offer.region_code not in regions:
+        raise NotFound("区划", "region", offer.region_code)
+
+
+def upsert_offers(*, store: GraphStore, offers: Sequence[Offer]) -> BatchResult:
+    """Create or update offers by (organisation, service, region): a few thousand, one
+    transaction; ``errors`` holds the refused ones by index."""
+    require_unique(offers, "offer_id", "服务供给")
+
+    def work(tx: Tx) -> BatchResult:
+        ensure_catalogue(tx)
+        catalogue = catalogue_in(tx)
+        orgs = fetch_by_keys(tx, ORG, sorted({o.uscc for o in offers}), ["uscc"])
+        regions = fetch_by_keys(tx, REGION, sorted({o.region_code for o in offers}), ["code"])
+        accepted, errors = [], []
+        for index, offer in enumerate(offers):
+            try:
+                check_offer(offer, catalogue, orgs, regions)
+                accepted.append(offer)
+            except JieduiError as exc:
+                errors.append((index, exc))
+        result = upsert_nodes(tx, OFFER, [o.to_row() for o in accepted])
+        created = set(result.created)
+        new = [o for o in accepted if o.offer_id in created]
+        tx.create_rels(OFFERS, ORG, OFFER, [{"src": o.uscc, "dst": o.offer_id} for o in new])
+        tx.create_rels(OF, OFFER, SERVICE_TYPE, [{"src": o.offer_id, "dst": o.service_code} for o in new])
+        tx.create_rels(COVERS, OFFER, REGION, [{"src": o.offer_id, "dst": o.region_code} for o in new])
+        result.errors = errors
+        return result
+
+    return store.write(work)
+
+
+_COLUMNS = ", ".join(f"o.{c} AS {c}" for c in OFFER.columns)
+
+_SERVED_BY = (
+    "UNWIND $keys AS k MATCH (g:Org {uscc: k})-[:DELIVERED]->(d:Delivery) "
+    "WITH g, d WHERE d.delivered_on >= $year AND d.delivered_on <= $as_of AND d.outcome <> $not_done "
+    "MATCH (p:Person)-[:RECEIVED]->(d) MATCH (p)-[:MEMBER_OF]->(h:Household) "
+    "RETURN DISTINCT g.uscc AS uscc, d.service_code AS service_code, p.id_number AS id_number, h.region_code AS village"
+)
+_REFERRED_TO = (
+    "UNWIND $keys AS k MATCH (r:Referral)-[:REFERRED_TO]->(g:Org {uscc: k}) "
+    "WITH g, r WHERE r.made_on <= $as_of AND (r.closed_on IS NULL OR r.closed_on > $as_of) "
+    "MATCH (p:Person)-[:HAS_REFERRAL]->(r) MATCH (p)-[:MEMBER_OF]->(h:Household) "
+    "RETURN DISTINCT g.uscc AS uscc, r.service_code AS service_code, r.category AS category, "
+    "p.id_number AS id_number, h.region_code AS village"
+)
+
+
+def offer_room(tx: Tx, offers: Sequence[Offer], as_of: dt.date, catalogue: Catalogue) -> dict[str, int | None]:
+    """Each offer's room on ``as_of`` (None: not limited): its 年度容量 less the persons it holds
+    this year, those of its region who received its service from the organisation since 1
+    January (a counting delivery), and those the organisation has an open referral of for them
+    (of its service, or of its category for a need of a whole category). Never below 0."""
+    limited = [o for o in offers if o.capacity is not None]
+    usccs = sorted({o.uscc for o in limited})
+    held: dict[tuple[str, str], set[tuple[str, str]]] = defaultdict(set)  # (uscc, service) → (person, village)
+    if usccs:
+        params = {"keys": usccs, "as_of": as_of, "year": dt.date(as_of.year, 1, 1),
+                  "not_done": DeliveryOutcome.NOT_DONE.value}
+        for r in tx.run(_SERVED_BY, params):
+            if catalogue.counted(r["service_code"]):
+                held[r["uscc"], r["service_code"]].add((r["id_number"], r["village"]))
+        for r in tx.run(_REFERRED_TO, {"keys": usccs, "as_of": as_of}):
+            codes = [r["service_code"]] if r["service_code"] else catalogue.codes(r["category"])
+            for code in codes:
+                held[r["uscc"], code].add((r["id_number"], r["village"]))
+    room: dict[str, int | None] = {o.offer_id: None for o in offers}
+    for o in limited:
+        used = {number for number, village in held[o.uscc, o.service_code] if covers(o.region_code, village)}
+        room[o.offer_id] = max(0, o.capacity - len(used))
+    return room
+
+
+def offers_in(tx: Tx, offer_ids: Sequence[str]) -> dict[str, Offer]:
+    return {k: Offer.from_row(r) for k, r in fetch_by_keys(tx, OFFER, offer_ids, OFFER.columns).items()}
+
+
+def list_offers(*, store: GraphStore, region: str | None = None, uscc: str | None = None,
+                page: PageRequest = PageRequest(), scope: Scope = EVERYTHING) -> Page[Offer]:
+    """Offers covering anything under ``region`` (or held by a wider region that holds it), of one
+    organisation when ``uscc`` is given, by key. An organisation sees its own offers; a cadre none;
+    a region scope those that reach into its region."""
+    prefix = scope_prefix(region) if region else scope.prefix
+    if region and not scope.holds_region(prefix) and not scope.uscc:
+        raise NotFound("区划", "region", region)
+    wider = [prefix[:n].ljust(12, "0") for n in (2, 4, 6, 9, 12) if n <= len(prefix)]
+    match = ("MATCH (o:Offer) WHERE (o.region_code STARTS WITH $prefix OR o.region_code IN $wider)"
+             + (" AND o.uscc = $uscc" if uscc else "") + (" AND o.uscc = $scope_org" if scope.uscc else "")
+             + (" AND false" if scope.cadre_no else ""))
+    params = {"prefix": prefix, "wider": wider} | ({"uscc": uscc} if uscc else {}) | scope.params
+    return store.read(lambda tx: page_of(tx, match, "o", _COLUMNS, "offer_id", params, page, Offer.from_row))

@@ -1,0 +1,184 @@
+"""Referral proposals: the pure solver against networkx on random instances (same optimum, never
+over an offer's room), the strict order of its objective, and, on both engines, proposing from
+the store and confirming (rules re-checked in one transaction, refusals named, twice is once)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import doctest
+import random
+
+import networkx as nx
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from api.cli import app
+from factories import household, id_number, org, person
+from graph_schema.household.service import upsert_households, upsert_persons
+from graph_schema.org.service import upsert_orgs
+from graph_schema.service.models import Need, Offer
+from graph_schema.service.needs import record_needs
+from graph_schema.service.offers import upsert_offers
+from graph_schema.service.referrals import referrals_in
+from matching import referrals as pure
+from matching.referral_proposal import ReferralProposal
+from matching.referral_service import confirm_referrals, propose_referrals
+from matching.referrals import ReferralProblem, network, solve_referrals
+
+D = dt.date
+
+
+def test_the_module_examples_hold():
+    assert doctest.testmod(pure).failed == 0
+
+
+def check(problem: ReferralProblem, assignment) -> None:
+    """Every assigned need uses one of its own arcs; no offer gets more than its room."""
+    for need, (offer, arc) in enumerate(zip(assignment.offer, assignment.arc)):
+        if offer >= 0:
+            assert problem.arc_need[arc] == need and problem.arc_offer[arc] == offer
+    used = np.bincount(assignment.offer[assignment.offer >= 0], minlength=len(problem.offers))
+    limited = problem.room >= 0
+    assert np.all(used[limited] <= problem.room[limited])
+
+
+def random_problem(rng: random.Random, needs: int, offers: int) -> ReferralProblem:
+    names = [f"o{k}" for k in range(offers)]
+    room = {o: (None if rng.random() < 0.2 else rng.randint(0, 3)) for o in names}
+    spec = []
+    for i in range(needs):
+        reach = rng.sample(names, rng.randint(0, min(3, offers)))
+        spec.append((f"n{i}", rng.choice((0, 10, 25, 40, 60)),
+                     [(o, rng.randint(0, 4), rng.random() < 0.5) for o in reach]))
+    return ReferralProblem.of(spec, room)
+
+
+@pytest.mark.parametrize("seed", range(25))
+def test_ortools_reaches_the_networkx_optimum_and_never_overfills(seed):
+    rng = random.Random(seed)
+    problem = random_problem(rng, rng.randint(1, 30), rng.randint(1, 6))
+    fast, reference = solve_referrals(problem), solve_referrals(problem, "networkx")
+    assert fast.cost == reference.cost
+    check(problem, fast)
+    check(problem, reference)
+    # the optimum against networkx's own min-cost flow on the same network, built independently
+    net = network(problem)
+    g = nx.DiGraph()
+    for i, s in enumerate(net.supply):
+        g.add_node(i, demand=-int(s))
+    for t, h, c, w in zip(net.tail, net.head, net.capacity, net.cost):
+        if g.has_edge(int(t), int(h)):  # parallel arcs do not occur: each need reaches an offer once
+            raise AssertionError("parallel arc")
+        g.add_edge(int(t), int(h), capacity=int(c), weight=int(w))
+    assert nx.min_cost_flow_cost(g) == fast.cost
+
+
+def test_the_highest_risk_need_is_covered_first_then_designated_then_nearer():
+    # one place: the riskier need takes it, whatever the distance
+    p = ReferralProblem.of([("low", 10, [("o", 0, True)]), ("high", 60, [("o", 4, False)])], {"o": 1})
+    assert [p.offers[o] if o >= 0 else None for o in solve_referrals(p).offer] == [None, "o"]
+    # a designated institution far away before a nearer one that is not
+    p = ReferralProblem.of([("n", 10, [("near", 0, False), ("far", 4, True)])], {"near": None, "far": None})
+    assert p.offers[solve_referrals(p).offer[0]] == "far"
+    # alike in designation: the nearer
+    p = ReferralProblem.of([("n", 10, [("near", 1, True), ("far", 3, True)])], {"near": None, "far": None})
+    assert p.offers[solve_referrals(p).offer[0]] == "near"
+    # as many needs as possible among equals: the flexible need gives way
+    p = ReferralProblem.of([("a", 10, [("x", 0, True), ("y", 0, True)]), ("b", 10, [("x", 0, True)])],
+                           {"x": 1, "y": 1})
+    assert sorted(int(o) for o in solve_referrals(p).offer) == [0, 1]
+    # a full offer (room 0) takes nobody; no need, no arc
+    p = ReferralProblem.of([("a", 10, [("x", 0, True)]), ("b", 10, [])], {"x": 0})
+    assert list(solve_referrals(p).offer) == [-1, -1]
+    assert list(solve_referrals(ReferralProblem.of([], {"x": 1})).offer) == []
+
+
+# --- from the store ---------------------------------------------------------------------------
+
+V1, V2 = "620822100201", "620822101203"
+
+
+@pytest.fixture
+def region(store):
+    """Four persons with a KF01 need each (two in a 特困 household, so riskier), one with a 托养
+    need; a designated centre with room for 2 over the county, a non-designated club over V1
+    (unlimited), an ended offer over V2."""
+    upsert_households(store=store, households=[household("H1", V1, tekun=True), household("H2", V1),
+                                               household("H3", V2)])
+    people = [person("H1", id_number=id_number(born=D(1960, 1, 1))), person("H1", id_number=id_number(born=D(1961, 1, 1))),
+              person("H2", id_number=id_number(born=D(1962, 1, 1))), person("H3", id_number=id_number(born=D(1963, 1, 1))),
+              person("H3", id_number=id_number(born=D(1964, 1, 1)), needs=["托养"])]
+    upsert_persons(store=store, persons=people)
+    centre, club, gone = org(), org(), org()
+    upsert_orgs(store=store, orgs=[centre, club, gone])
+    upsert_offers(store=store, offers=[
+        Offer(uscc=centre.uscc, service_code="KF01", region_code="620822000000", capacity=2,
+              designated_until=D(2030, 1, 1)),
+        Offer(uscc=club.uscc, service_code="KF01", region_code=V1),
+        Offer(uscc=gone.uscc, service_code="KF01", region_code=V2, valid_to=D(2024, 1, 1)),
+    ])
+    record_needs(store=store, needs=[Need(id_number=p.id_number, service_code="KF01", assessed_on=D(2024, 3, 1))
+                                     for p in people[:4]])
+    return store, people, centre.uscc, club.uscc
+
+
+def test_a_proposal_covers_every_need_it_can_and_names_who_waits(region):
+    store, people, centre, club = region
+    proposal = propose_referrals(store=store, region="620822", as_of=D(2024, 6, 1), solver="networkx")
+    same = propose_referrals(store=store, region="620822", as_of=D(2024, 6, 1))
+    assert same.objective == proposal.objective
+    by_person = {r.id_number: r.uscc for r in proposal.referrals}
+    # H3's person can only go to the centre (the club serves V1, the V2 offer has ended): so it takes
+    # one of the centre's two places and one of V1's three persons the other; the rest go to the club
+    assert by_person[people[3].id_number] == centre
+    v1 = [by_person[p.id_number] for p in people[:3]]
+    assert sorted(v1) == sorted([centre, club, club])
+    assert {u.id_number: u.reason_code for u in proposal.unassigned} == {people[4].id_number: "NO_OFFER"}
+    assert proposal.summary.model_dump() == {"needs": 5, "referred": 4, "designated": 2, "unassigned": 1,
+                                             "no_offer": 1, "no_room": 0}
+    assert all(r.reasons and r.room in (2, None) for r in proposal.referrals)
+    assert propose_referrals(store=store, region="620822", as_of=D(2024, 2, 1)).summary.needs == 1  # 托养 only
+
+
+def test_confirming_rechecks_the_rules_names_the_refused_and_twice_is_once(region, tmp_path):
+    store, people, centre, club = region
+    proposal = propose_referrals(store=store, region="620822", as_of=D(2024, 6, 1))
+    proposal.write(tmp_path / "p.json")
+    again = ReferralProposal.read(tmp_path / "p.json")
+    # meanwhile a newcomer of V2 is referred with H3's person, and the centre is full
+    newcomer = person("H3", id_number=id_number(born=D(1965, 1, 1)))
+    upsert_persons(store=store, persons=[newcomer])
+    record_needs(store=store, needs=[Need(id_number=newcomer.id_number, service_code="KF01", assessed_on=D(2024, 5, 1))])
+    other = propose_referrals(store=store, region=V2, as_of=D(2024, 6, 1))
+    assert sorted(r.id_number for r in other.referrals) == sorted([people[3].id_number, newcomer.id_number])
+    assert len(confirm_referrals(store=store, proposal=other, made_by="organiser").made) == 2
+    result = confirm_referrals(store=store, proposal=again, made_by="organiser")
+    assert len(result.made) == 2  # the two V1 persons sent to the club
+    assert sorted(e.code for _, e in result.refused) == ["OFFER_FULL", "REFERRAL_OPEN"]
+    twice = confirm_referrals(store=store, proposal=again, made_by="organiser")
+    assert twice.made == [] and sorted(twice.unchanged) == sorted(r.need_id for r in result.made)
+    made = store.read(lambda tx: referrals_in(tx, [p.id_number for p in [*people, newcomer]]))
+    assert sum(len(v) for v in made.values()) == 4 and all(r.proposal_id for v in made.values() for r in v)
+    with pytest.raises(Exception) as unknown:
+        confirm_referrals(store=store, proposal=again, made_by="organiser", only=["nonesuch"])
+    assert getattr(unknown.value, "code", "") == "INVALID_VALUE"
+
+
+def test_the_cli_proposes_and_confirms_referrals(engine, store, region, tmp_path):
+    store_, people, centre, club = region
+    location = store.location
+    if engine == "embedded":
+        store.close()
+    runner = CliRunner()
+    out = tmp_path / "r.json"
+    made = runner.invoke(app, ["match", "referrals", "--region", "620822", "--out", str(out), "--store", location])
+    assert made.exit_code == 0, made.output
+    assert "转介 referred 4" in made.output
+    confirmed = runner.invoke(app, ["match", "confirm", str(out), "--store", location])
+    assert confirmed.exit_code == 0 and "已转介 referred: 4" in confirmed.output
+    again = runner.invoke(app, ["match", "confirm", str(out), "--store", location])
+    assert again.exit_code == 0 and "无需变更 unchanged: 4" in again.output
+    out.write_text('{"kind": "referrals", "id": 1}', encoding="utf-8")
+    broken = runner.invoke(app, ["match", "confirm", str(out), "--store", location])
+    assert broken.exit_code == 2 and "转介方案" in broken.output
