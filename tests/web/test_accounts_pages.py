@@ -182,6 +182,7 @@ def test_an_organisation_asks_to_join_and_an_organiser_approves(client, world):
     assert "社会组织申请入驻" in client.get("/login").text
     form = client.get("/join")
     assert form.status_code == 200 and 'action="/join"' in form.text
+    assert 'autocomplete="organization"' in form.text and 'type="tel"' in form.text  # attributes, not escaped text
     code = uscc()
     asked = join(client, uscc=code)
     assert asked.status_code == 200 and "申请已收到" in asked.text
