@@ -34,11 +34,11 @@ def error_page(request: Request, exc: JieduiError, status: int) -> HTMLResponse:
 def install(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     from api.web import (accounts, aux_requests, household, inbox, joining, lists, organisation,  # the pages
-                         start)
+                         referrals, start)
 
     checked = [Depends(csrf.check_csrf)]  # every console POST carries its session's CSRF token
     for module in (pages, jobs, imports, matching, lists, household, aux_requests, start, accounts, joining,
-                   organisation, inbox):
+                   organisation, referrals, inbox):
         app.include_router(module.router, dependencies=checked)
 
     @app.exception_handler(SignInNeeded)

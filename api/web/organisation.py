@@ -1,12 +1,11 @@
 """A social organisation's pages beyond its start page (``/aux-pairings``, in ``start.py``): what
 it records for one of its households (a donation: cash and in-kind value in yuan; a volunteer
 service: the volunteers and the hours each gave) with its own earlier records there, and the end
-of one of its auxiliary pairings. Its requests for new pairings are on ``/aux-requests``.
+of one of its auxiliary pairings. Its requests for new pairings are on ``/aux-requests``, the
+referrals sent to it and its deliveries on ``/referrals`` (``referrals.py``).
 
 Everything goes through :mod:`api.operations` in the organisation's own name: a household outside
-its active pairings answers as one that does not exist. The referrals addressed to an
-organisation and its deliveries are to be pages of this module once the services exist
-(``graph_schema/service/``).
+its active pairings answers as one that does not exist.
 """
 
 from __future__ import annotations

@@ -62,7 +62,7 @@ def test_its_households_show_what_the_organisation_may_see(client, world):
     assert "HA1" not in page and "HB1" not in page
     assert '/aux-pairings/HA2/record' in page and 'action="/aux-pairings/end"' in page
     nav = re.findall(r'<nav aria-label="主导航.*?</nav>', page, re.S)[0]
-    assert re.findall(r'href="([^"]+)"', nav) == ["/aux-pairings", "/aux-requests", "/inbox"]
+    assert re.findall(r'href="([^"]+)"', nav) == ["/aux-pairings", "/aux-requests", "/referrals", "/inbox"]
 
 
 def test_a_donation_is_recorded_in_yuan_and_the_coverage_counts_it(client, world):

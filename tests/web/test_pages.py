@@ -200,7 +200,7 @@ MENU = {
     "portal-a": ["/", "/unpaired", "/overdue", "/problems", "/benefit-gaps", "/cert-expiry", "/cadre-load",
                  "/aux-requests", "/inbox"],
     "cadre-a": ["/mine", "/inbox"],
-    "org-a": ["/aux-pairings", "/aux-requests", "/inbox"],
+    "org-a": ["/aux-pairings", "/aux-requests", "/referrals", "/inbox"],
 }
 
 
