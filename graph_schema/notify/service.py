@@ -15,8 +15,8 @@
   unpaired, how many visits are overdue, problems open, certificate reminders due, benefit gaps.
 - **an organisation**: its requests for auxiliary pairings decided in the :data:`ORG_NEWS_DAYS`
   days up to ``as_of`` (approved: the household is open to it now; declined, with the note), one
-  message per decision. What else an organisation is told is the list :data:`ORG_NEWS`: the
-  referrals addressed to it, once the services exist, are one more function there.
+  message per decision; and the referrals sent to it in those days that still wait for its answer
+  (待接收), one message each. What an organisation is told is the list :data:`ORG_NEWS`.
 
 A message's key is made from what it says (the household and the due date, the reminder, the
 problem, the digest's day), so running ``notify`` again the same day, or the next day for a fact
@@ -38,7 +38,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from graph_schema.access.models import Role
-from graph_schema.enums import AuxRequestStatus, LedgerKind
+from graph_schema.enums import AuxRequestStatus, LedgerKind, ReferralStatus
 from graph_schema.errors import FutureDate
 from graph_schema.models import today
 from graph_schema.monitoring.catalogue import REPORTS
@@ -68,6 +68,10 @@ _ORGS = ("UNWIND $keys AS k MATCH (o:Org {uscc: k}) RETURN o.uscc AS uscc, o.ser
 _DECIDED = ("MATCH (q:AuxRequest) WHERE q.uscc IN $keys AND q.status IN $statuses AND q.decided_at >= $since "
             "AND q.decided_at < $until RETURN q.request_id AS request_id, q.uscc AS uscc, q.household_no AS household_no, "
             "q.status AS status, q.decided_at AS decided_at, q.decision_note AS note")
+#: referrals sent to the organisations lately and still waiting for their answer
+_REFERRED = ("MATCH (r:Referral)-[:REFERRED_TO]->(o:Org) WHERE o.uscc IN $keys AND r.status = $pending "
+             "AND r.made_on >= $since AND r.made_on <= $as_of RETURN o.uscc AS uscc, r.referral_id AS referral_id, "
+             "r.category AS category, r.made_on AS made_on, r.due_on AS due_on")
 _PAIRINGS = ("UNWIND $keys AS k MATCH (c:Cadre {cadre_no: k}) OPTIONAL MATCH (c)-[p:PAIRED_WITH]->(h:Household) "
              "WHERE p.ended_on IS NULL AND p.started_on <= $as_of "
              "RETURN c.cadre_no AS cadre_no, h.household_no AS household_no, p.started_on AS started_on")
@@ -271,10 +275,24 @@ def _aux_decisions(tx: Tx, usccs: Sequence[str], as_of: dt.date) -> list[tuple[s
     return out
 
 
+def _new_referrals(tx: Tx, usccs: Sequence[str], as_of: dt.date) -> list[tuple[str, Message]]:
+    """The referrals sent to the organisations in the :data:`ORG_NEWS_DAYS` days up to ``as_of``
+    that wait for their answer: (uscc, message) pairs naming the category and the date due, not
+    the person (the console's 转介 page shows whom)."""
+    rows = tx.run(_REFERRED, {"keys": list(usccs), "pending": ReferralStatus.PENDING.value,
+                              "since": as_of - dt.timedelta(days=ORG_NEWS_DAYS - 1), "as_of": as_of})
+    return [(r["uscc"], Message(
+        r["referral_id"], "", MessageKind.REFERRAL_NEW, as_of,
+        f"新转介：{r['category']}，{r['due_on']} 前办理 / a new referral ({r['category']}), due by {r['due_on']}",
+        f"组织者于 {r['made_on']} 向本组织转介了一项{r['category']}服务需求，请在“转介”页接收或拒绝，并在 {r['due_on']} 前"
+        f"提供服务 / an organiser sent your organisation a need ({r['category']}) on {r['made_on']}: accept or turn it "
+        f"down on the Referrals page, and serve it by {r['due_on']}", due_on=r["due_on"])) for r in rows]
+
+
 #: What organisations are told: functions of (tx, their 统一社会信用代码, as_of) giving (uscc, message)
-#: pairs, each message made once per user by its key. The referrals addressed to an organisation
-#: (``graph_schema/service/``) are to be one more function here.
-ORG_NEWS: tuple[Callable[[Tx, Sequence[str], dt.date], list[tuple[str, Message]]], ...] = (_aux_decisions,)
+#: pairs, each message made once per user by its key.
+ORG_NEWS: tuple[Callable[[Tx, Sequence[str], dt.date], list[tuple[str, Message]]], ...] = (_aux_decisions,
+                                                                                          _new_referrals)
 
 
 def _org_messages(tx: Tx, users: Sequence[_User], as_of: dt.date) -> list[Message]:

@@ -24,6 +24,10 @@ from graph_schema.pagination import PageRequest
 from graph_schema.org.service import upsert_orgs
 from graph_schema.pairing.requests import approve_aux_request, decline_aux_request, list_aux_requests, request_aux
 from graph_schema.pairing.service import pair
+from graph_schema.service.models import Need, Offer
+from graph_schema.service.needs import record_need
+from graph_schema.service.offers import upsert_offers
+from graph_schema.service.referrals import ReferralRequest, accept_referral, refer
 
 AS_OF = dt.date(2026, 6, 30)
 ALL = PageRequest(1, 1000)
@@ -217,3 +221,38 @@ def test_a_landline_gets_no_text_and_old_decisions_are_not_replayed(orgs_world):
     assert {o.user_id for o in outbox(store=store, page=ALL).items} == {"u-mobile"}
     result = notify(store=store, as_of=dt.date.today(), region="620802")  # another county: not these organisations
     assert result.users == 0
+
+
+def test_an_organisation_hears_of_a_new_referral_once_and_not_after_answering(orgs_world):
+    store, mobile, landline = orgs_world
+    today = dt.date.today()
+    member = person("H1")
+    upsert_persons(store=store, persons=[member])
+    upsert_offers(store=store, offers=[Offer(uscc=mobile.uscc, service_code="KF01", region_code=VILLAGE)])
+    need_id = record_need(store=store, need=Need(id_number=member.id_number, service_code="KF01",
+                                                 assessed_on=today - dt.timedelta(days=3)))
+    made = refer(store=store, request=ReferralRequest(id_number=member.id_number, need_id=need_id,
+                                                      provider_uscc=mobile.uscc, made_on=today - dt.timedelta(days=2),
+                                                      made_by="organiser"))
+    notify(store=store, as_of=today)
+    (news,) = [m for m in inbox(store=store, user_id="u-mobile", page=ALL).items if m.kind is MessageKind.REFERRAL_NEW]
+    assert news.due_on == made.due_on and str(made.due_on) in news.subject and made.category.value in news.body
+    assert member.id_number not in news.body + news.subject  # the person is on the 转介 page, not in messages
+    assert not [m for m in inbox(store=store, user_id="u-landline", page=ALL).items
+                if m.kind is MessageKind.REFERRAL_NEW]  # sent to the other organisation
+    assert notify(store=store, as_of=today).messages.get(MessageKind.REFERRAL_NEW, 0) == 0  # once
+
+
+def test_an_answered_referral_is_no_news(orgs_world):
+    store, mobile, _ = orgs_world
+    today = dt.date.today()
+    member = person("H1")
+    upsert_persons(store=store, persons=[member])
+    upsert_offers(store=store, offers=[Offer(uscc=mobile.uscc, service_code="KF01", region_code=VILLAGE)])
+    need_id = record_need(store=store, need=Need(id_number=member.id_number, service_code="KF01",
+                                                 assessed_on=today - dt.timedelta(days=3)))
+    made = refer(store=store, request=ReferralRequest(id_number=member.id_number, need_id=need_id,
+                                                      provider_uscc=mobile.uscc, made_by="organiser"))
+    accept_referral(store=store, referral_id=made.referral_id)
+    notify(store=store, as_of=today)
+    assert MessageKind.REFERRAL_NEW not in {m.kind for m in inbox(store=store, user_id="u-mobile", page=ALL).items}
