@@ -17,6 +17,7 @@ from api.throttle import TooManyAttempts
 from graph_schema.access.service import Forbidden, Unauthenticated
 from graph_schema.errors import InvalidValue, JieduiError, NotFound, RuleViolation, StoreError
 from graph_schema.identifiers import IdentifierError
+from graph_schema.models import RuleBroken
 
 log = logging.getLogger(__name__)
 
@@ -44,9 +45,9 @@ def _request_id(request: Request) -> dict:
 
 def _code_of(error: dict) -> dict:
     """The stable code of a field's error where it has one (an identifier's check character:
-    ``ID_CHECKSUM``, ``USCC_CHECKSUM`` …), so a client can tell it from a value the schema refuses."""
+    ``ID_CHECKSUM``, ``USCC_CHECKSUM`` …; a rule across fields: ``DATE_ORDER`` …), so a client can tell it from a value the schema refuses."""
     cause = (error.get("ctx") or {}).get("error")
-    return {"code": cause.code} if isinstance(cause, IdentifierError) else {}
+    return {"code": cause.code} if isinstance(cause, (IdentifierError, RuleBroken)) else {}
 
 
 _METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")

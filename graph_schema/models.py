@@ -48,6 +48,15 @@ def list_of(item: Any) -> Any:
     return Annotated[list[item], BeforeValidator(_empty_list)]
 
 
+class RuleBroken(ValueError):
+    """A rule across the fields of one record (a period in order, a provider named …) broken: its
+    ``code`` is stable, so an API answer can name the rule beside the message."""
+
+    def __init__(self, code: str, message: str) -> None:
+        self.code = code
+        super().__init__(message)
+
+
 class Model(BaseModel):
     """Base of every domain model: frozen, strict about unknown fields."""
 

@@ -39,13 +39,14 @@ from typing import Any
 
 from graph_schema.errors import JieduiError
 from graph_schema.store.base import GraphStore, Tx, chunks
+from graph_schema.store.dump import delete_edges, delete_nodes, node_rows, rel_rows, tables_with_data
 from graph_schema.store.schema import (
-    AUDIT, AUX_PAIRED_WITH, AUX_REQUEST, CLAIM, CREATION, EXCLUDED, HAS_REFERRAL, INBOX, JOIN_REQUEST, MESSAGE,
-    NODE_TABLES, NODES, OUTGOING, PAIRED_WITH, REFERRAL, REFERRED_TO, REL_TABLES, REMINDER, REVISION, TOKEN, USER,
-    Kind, NodeTable, RelTable,
+    AUDIT, AUX_PAIRED_WITH, AUX_REQUEST, CLAIM, CREATION, EXCLUDED, HAS_REFERRAL, INBOX, JOIN_REQUEST, MESSAGE, NODES,
+    OUTGOING, PAIRED_WITH, REFERRAL, REFERRED_TO, REMINDER, REVISION, TOKEN, USER, Kind, NodeTable,
+    RelTable,
 )
 from importers.engine import ImportResult, run_import
-from importers.export import export, node_rows
+from importers.export import export
 
 FORMAT = "jiedui-backup"
 VERSION = 1
@@ -99,23 +100,6 @@ def _line(row: dict[str, Any]) -> str:
 
 
 # ---------------------------------------------------------------- reading the store
-
-
-def rel_rows(store: GraphStore, rel: RelTable) -> list[dict[str, Any]]:
-    """Every edge of ``rel`` as ``{from, src, to, dst, property: value}`` (the ends by their keys)."""
-    out: list[dict[str, Any]] = []
-    for a, b in rel.ends:
-        src, dst = NODES[a], NODES[b]
-        props = "".join(f", r.{p} AS {p}" for p in rel.props)
-        query = (f"MATCH (a:{a})-[r:{rel.type}]->(b:{b}) RETURN a.{src.key} AS src, b.{dst.key} AS dst{props}")
-        out += [{"from": a, "to": b, **row} for row in store.query(query)]
-    return out
-
-
-def _has_data(store: GraphStore) -> list[str]:
-    """The labels of the node tables that hold at least one node."""
-    return [t.label for t in NODE_TABLES
-            if store.query(f"MATCH (n:{t.label}) RETURN n.{t.key} AS k LIMIT 1")]
 
 
 # ---------------------------------------------------------------- backup
@@ -204,7 +188,7 @@ def restore(store: GraphStore, folder: str | Path, *, progress: Progress | None 
     """Restore the backup in ``folder`` into the empty ``store``; see the module docstring."""
     folder = Path(folder)
     manifest = verify(folder)
-    held = _has_data(store)
+    held = tables_with_data(store)
     if held:
         raise BackupError(f"目标图库不是空的（已有 {', '.join(held)}），只能恢复到空图库：{store.location}",
                           f"the target store is not empty (it holds {', '.join(held)}); restore only into an "
@@ -216,13 +200,10 @@ def restore(store: GraphStore, folder: str | Path, *, progress: Progress | None 
     result = RestoreResult(imported)
 
     for rel in REPLACED:  # the import made them with new ids: the backup's own copies replace them
-        while store.execute(f"MATCH ()-[r:{rel.type}]->() WITH r LIMIT $n DELETE r RETURN count(*) AS n",
-                            {"n": BATCH})[0]["n"]:
-            pass
+        delete_edges(store, rel)
     # the import recorded every record as created now: the backup's records of when they were
     # created replace that, so reports for past days read the same as before the backup
-    while store.execute("MATCH (c:Creation) WITH c LIMIT $n DELETE c RETURN count(*) AS n", {"n": BATCH})[0]["n"]:
-        pass
+    delete_nodes(store, CREATION)
     for table in EXTRA_NODES:
         name = f"{EXTRA}/{table.label}.jsonl"
         rows = [_typed(r, table.props) for r in _read_jsonl(folder / name)] if name in manifest["files"] else []

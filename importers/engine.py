@@ -537,7 +537,10 @@ def write_records(store: GraphStore, kind: str, records: list[Any],
                   progress: Callable[[int], None] | None = None) -> BatchResult:
     """Write records of one kind through their service's batch path (an import, or the rows of an
     accepted claim); errors name the record's index in ``records``. 一对一 and 辅助 pairing rows go
-    to their own services."""
+    to their own services. No rows write nothing (a service file of no rows would write the default
+    catalogue, and the next export would differ from the file imported)."""
+    if not records:
+        return BatchResult()
     if kind == "pairings":
         result = BatchResult()
         for cls, write in ((PairRequest, lambda recs: pair_many(store=store, requests=recs, allow_off_duty=True,

@@ -20,7 +20,20 @@ from graph_schema.listing.models import Listing
 from graph_schema.org.models import Org
 from graph_schema.store.base import GraphStore
 from graph_schema.service.models import Delivery, Need, Offer, ServiceType
-from graph_schema.store.schema import CADRE, DELIVERY, HOUSEHOLD, LISTING, NEED, OFFER, ORG, PERSON, SERVICE_TYPE, NodeTable
+from graph_schema.store.dump import ledger_rows, node_rows, pairing_rows, region_names
+from graph_schema.store.schema import (
+    AUX_PAIRED_WITH,
+    CADRE,
+    DELIVERY,
+    HOUSEHOLD,
+    LISTING,
+    NEED,
+    OFFER,
+    ORG,
+    PAIRED_WITH,
+    PERSON,
+    SERVICE_TYPE,
+)
 from importers import formats as fmt
 from importers.contract import (
     CADRES,
@@ -39,23 +52,8 @@ from importers.contract import (
 )
 from importers.csv_escape import SafeWriter
 
-PAGE = 50_000
-
-
-def node_rows(store: GraphStore, table: NodeTable) -> list[dict]:
-    """Every node of a table, read in pages ordered by key (bounded memory per query)."""
-    columns = ", ".join(f"n.{c} AS {c}" for c in table.columns)
-    rows: list[dict] = []
-    while True:
-        page = store.query(f"MATCH (n:{table.label}) RETURN {columns} ORDER BY {table.key} SKIP $skip LIMIT $limit",
-                           {"skip": len(rows), "limit": PAGE})
-        rows += page
-        if len(page) < PAGE:
-            return rows
-
-
 def _regions(store: GraphStore) -> list[list[str]]:
-    return [[r["code"], r["name"]] for r in store.query("MATCH (r:Region) RETURN r.code AS code, r.name AS name")]
+    return [[r["code"], r["name"]] for r in region_names(store)]
 
 
 def _households(store: GraphStore) -> list[list[str]]:
@@ -97,12 +95,8 @@ def _orgs(store: GraphStore) -> list[list[str]]:
 
 
 def _pairings(store: GraphStore) -> list[list[str]]:
-    rows = store.query(
-        "MATCH (c:Cadre)-[p:PAIRED_WITH]->(h:Household) RETURN h.household_no AS h, c.cadre_no AS who, "
-        "p.started_on AS started_on, p.ended_on AS ended_on, p.end_reason AS reason")
-    aux = store.query(
-        "MATCH (o:Org)-[p:AUX_PAIRED_WITH]->(h:Household) RETURN h.household_no AS h, o.uscc AS who, "
-        "p.started_on AS started_on, p.ended_on AS ended_on, p.end_reason AS reason")
+    rows = pairing_rows(store, CADRE, PAIRED_WITH)
+    aux = pairing_rows(store, ORG, AUX_PAIRED_WITH)
     return ([[r["h"], "一对一", r["who"], "", fmt.day(r["started_on"]), fmt.day(r["ended_on"]), fmt.text(r["reason"])]
              for r in rows] +
             [[r["h"], "辅助", "", r["who"], fmt.day(r["started_on"]), fmt.day(r["ended_on"]), fmt.text(r["reason"])]
@@ -110,11 +104,7 @@ def _pairings(store: GraphStore) -> list[list[str]]:
 
 
 def _ledger(store: GraphStore) -> list[list[str]]:
-    rows = store.query(
-        "MATCH (a)-[e:ASSISTED]->(h:Household) RETURN e.entry_date AS entry_date, h.household_no AS household_no, "
-        "a.cadre_no AS cadre_no, a.uscc AS uscc, e.kind AS kind, e.amount_fen AS amount_fen, "
-        "e.in_kind_fen AS in_kind_fen, e.note AS note, e.problem_no AS problem_no, e.volunteers AS volunteers, "
-        "e.minutes AS minutes, e.record_no AS record_no")
+    rows = ledger_rows(store)
     out = []
     for row in rows:
         e = LedgerEntry.from_row(row)

@@ -62,7 +62,7 @@ def propose_referrals(*, store: GraphStore, region: str, as_of: dt.date | None =
         needs = waiting(facts, day)
         active = [(o, name) for o, name in facts.offers if o.active_on(day)]
         room = offer_room(tx, [o for o, _ in active], day, facts.catalogue)
-        risks = household_risk(tx, [facts.persons[e.id_number].household_no for e in needs])
+        risks = household_risk(tx, [facts.persons[e.id_number].household_no for e in needs], facts.risk_then)
         return code, facts, needs, active, room, risks
 
     code, facts, needs, active, room, risks = store.read(work)

@@ -21,13 +21,12 @@ from graph_schema.enums import PairingSource
 from graph_schema.errors import CadreAtLimit, InvalidValue, JieduiError, ProposalStale
 from graph_schema.models import today
 from graph_schema.monitoring import risk
-from graph_schema.monitoring.common import PRIORITY_HOUSEHOLDS, SCOPED_HOUSEHOLDS
 from graph_schema.pairing.exclusions import exclusions_in
 from graph_schema.pairing.models import Pairing, PairRequest
-from graph_schema.pairing.service import LOAD_BY_CADRE, decide_pairings, load_pairing_state
-from graph_schema.records import fetch_by_keys
+from graph_schema.pairing.reach import end_active_pairings, rows_in_reach
+from graph_schema.pairing.service import decide_pairings, load_pairing_state
 from graph_schema.settings import RiskWeights, get_settings
-from graph_schema.store.base import GraphStore, Tx, chunks
+from graph_schema.store.base import GraphStore, Tx
 from graph_schema.region.service import resolve_scope
 from graph_schema.store.schema import CADRE, HOUSEHOLD, PAIRED_WITH
 from matching.candidates import Instance, Reach, build_candidates
@@ -35,28 +34,6 @@ from matching.explain import UNPAIRED_TEXT, explain
 from matching.proposal import Change, EndReason, Proposal, ProposedPair, Summary, UnpairedItem, end_text
 from matching.solve import solve
 
-_PRIORITY = PRIORITY_HOUSEHOLDS + (
-    "RETURN h.household_no AS household_no, h.region_code AS region_code, h.monitoring AS monitoring, "
-    "h.tekun AS tekun, h.dibao AS dibao, h.elderly_carer AS elderly_carer, h.labour AS labour, "
-    "disabled AS disabled, severe AS severe"
-)
-_ACTIVE_IN_SCOPE = (
-    SCOPED_HOUSEHOLDS + "MATCH (c:Cadre)-[p:PAIRED_WITH]->(h) WHERE p.ended_on IS NULL "
-    "RETURN h.household_no AS household_no, c.cadre_no AS cadre_no, c.on_duty AS on_duty"
-)
-_CADRES_IN_REACH = (
-    "MATCH (c:Cadre) WHERE c.station_code STARTS WITH $prefix AND c.on_duty "
-    "RETURN c.cadre_no AS cadre_no, c.station_code AS station_code, c.pair_limit AS pair_limit"
-)
-_LOAD_IN_REACH = (
-    "MATCH (c:Cadre)-[p:PAIRED_WITH]->(:Household) WHERE c.station_code STARTS WITH $prefix AND c.on_duty "
-    "AND p.ended_on IS NULL RETURN c.cadre_no AS cadre_no, count(p) AS n"
-)
-_END_ACTIVE = (
-    "UNWIND $rows AS r MATCH (c:Cadre {cadre_no: r.cadre_no}) WITH r, c "
-    "MATCH (c)-[p:PAIRED_WITH]->(h:Household {household_no: r.household_no}) WHERE p.ended_on IS NULL "
-    "SET p.ended_on = r.ended_on, p.end_reason = r.reason"
-)
 _REACH_DIGITS = {Reach.VILLAGE: 12, Reach.TOWNSHIP: 9, Reach.COUNTY: 6}
 
 
@@ -88,17 +65,10 @@ def load_instance(*, store: GraphStore, region: str, reach: Reach = Reach.TOWNSH
     def work(tx: Tx) -> Loaded:
         code, prefix = resolve_scope(tx, region)
         cadre_prefix = prefix[:_REACH_DIGITS[reach]]
-        households = tx.run(_PRIORITY, {"prefix": prefix})
-        active = {r["household_no"]: r for r in tx.run(_ACTIVE_IN_SCOPE, {"prefix": prefix})}
-        cadres = {r["cadre_no"]: r for r in tx.run(_CADRES_IN_REACH, {"prefix": cadre_prefix})}
-        load = {r["cadre_no"]: r["n"] for r in tx.run(_LOAD_IN_REACH, {"prefix": cadre_prefix})}
-        elsewhere = sorted({r["cadre_no"] for r in active.values() if r["on_duty"]} - set(cadres))
-        for row in fetch_by_keys(tx, CADRE, elsewhere, ["cadre_no", "station_code", "pair_limit"]).values():
-            cadres[row["cadre_no"]] = row
-        for part in chunks(elsewhere, 20_000):
-            load |= {r["cadre_no"]: r["n"] for r in tx.run(LOAD_BY_CADRE, {"keys": list(part)})}
+        rows = rows_in_reach(tx, prefix, cadre_prefix)
         excluded = {(e.household_no, e.cadre_no) for e in exclusions_in(tx, prefix)}
-        return _assemble(code, households, active, cadres, load, excluded, reach, keep_current, weights)
+        return _assemble(code, rows.households, rows.active, rows.cadres, rows.load, excluded, reach, keep_current,
+                         weights)
 
     return store.read(work)
 
@@ -317,8 +287,7 @@ def _confirm_in(tx: Tx, pairs: Sequence[ProposedPair], drops: Sequence[UnpairedI
             out.refused.extend((p.household_no, waiting[p.household_no]) for p in retry)
             break
         pending = retry
-    if ends:
-        tx.run(_END_ACTIVE, {"rows": ends})
+    end_active_pairings(tx, ends)
     tx.create_rels(PAIRED_WITH, CADRE, HOUSEHOLD,
                    [{"src": p.cadre_no, "dst": p.household_no, **p.to_row()} for p in out.confirmed])
     return out

@@ -31,7 +31,7 @@ from api.graphql.scalars import Fen
 from api.graphql.types import AuxPairing, LedgerEntry, Pairing
 from api.rest.ledger import LedgerEntryIn
 from api.rest.matcher import ProposalIn
-from api.rest.services import AnswerIn, DeliveryIn, NeedIn, ReferralIn, referral_out
+from api.rest.services import AcceptIn, AnswerIn, DeliveryIn, NeedIn, ReferralIn, referral_out
 from graph_schema.enums import ExclusionReason
 from graph_schema.errors import InvalidValue
 from graph_schema.service.referrals import ReferralRequest
@@ -130,17 +130,16 @@ class ServiceMutations:
     async def answer_referral(self, info: Info[Context, None], referral_id: str, accept: bool,
                               answer: JSON | None = None) -> JSON:
         _keys(referral_id=referral_id)
-        body = _model(AnswerIn, answer or {})
-        done = await blocking(lambda: operations.answer_referral(info.context.who, referral_id, accept, body.reason,
-                                                                 body.note, body.on))
+        body = _model(AcceptIn, answer or {}) if accept else _model(AnswerIn, answer or {})
+        done = await blocking(lambda: operations.answer_referral(info.context.who, referral_id, accept,
+                                                                 getattr(body, "reason", None),
+                                                                 getattr(body, "note", None), body.on))
         return referral_out(done, info.context.who.user)
 
     @strawberry.mutation(description="撤回转介，须有原因（组织者）/ withdraw a referral, with a reason")
     async def withdraw_referral(self, info: Info[Context, None], referral_id: str, answer: JSON) -> JSON:
         _keys(referral_id=referral_id)
         body = _model(AnswerIn, answer)
-        if body.reason is None:
-            raise InvalidValue("reason", None, "撤回转介须说明原因", "a withdrawal needs a reason")
         done = await blocking(lambda: operations.withdraw_referral(info.context.who, referral_id, body.reason,
                                                                    body.note, body.on))
         return referral_out(done, info.context.who.user)

@@ -65,6 +65,12 @@ SEMANTIC_CODES = {
                        "name the region",
     "NOT_IN_PROPOSAL": "only 中的户不在所附方案中 / `only` names households that are not in the proposal",
     "PERIOD_ORDER": "统计期开始晚于截止日期 / the period starts after `as_of`",
+    "SERVICE_OR_CATEGORY": "需求须有服务编码或类别 / a need names a service code or a category",
+    "NEED_SOURCE": "来源「登记」只用于残疾人登记的需求列 / source 登记 is the registry's own",
+    "DATE_ORDER": "结束日期早于开始日期 / a period ends before it starts",
+    "PROVIDER": "须有提供方：一个组织或一个部门 / an organisation or a department must provide it",
+    "SUBSIDY_OVER_COST": "补贴金额大于费用 / the subsidy exceeds the cost",
+    "DUPLICATE_KEY": "同一批次中一个编码出现两次 / one key appears twice in one batch",
     "FILE_NAME": "上传文件名为空、含路径、过长或重复 / an upload's file name is empty, a path, too long or repeated",
 }
 
@@ -122,6 +128,11 @@ def _json_number(integral: bool):
 
 #: An integer or a number of a JSON body. (Bounds go before the check, as for :func:`whole`.)
 JsonInt = Annotated[int, Strict(False), _json_number(True)]
+
+
+def counted(low: int, high: int) -> Any:
+    """A whole number from ``low`` to ``high`` in a JSON body."""
+    return Annotated[int, Field(ge=low, le=high), Strict(False), _json_number(True)]
 JsonFloat = Annotated[float, Strict(False), _json_number(False)]
 
 Key = Annotated[str, Field(min_length=1, max_length=64, pattern=KEY_PATTERN)]

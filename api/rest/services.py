@@ -14,41 +14,44 @@ import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, status
-from pydantic import BaseModel, BeforeValidator, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict
 
 from api import operations
 from api.auth import Caller, caller
 from api.rest import schemas
-from api.rest.inputs import Day
+from api.rest.inputs import KEY_PATTERN, Body, Day, IdNumber, IdNumberP, Key, Money, RegionCode, Uscc, counted
 from api.rest.schemas import ERRORS, WRITE_ERRORS, PageOut, PageQ, PageSizeQ, RegionQ
 from graph_schema.access import privacy
 from graph_schema.access.models import Role, User
 from graph_schema.access.service import Forbidden
-from graph_schema.enums import ReferralReason, ReferralStatus, ServiceDept
-from graph_schema.errors import InvalidValue
+from graph_schema.enums import (
+    DeliveryOutcome,
+    NeedSource,
+    NeedStatus,
+    OfferMode,
+    ReferralReason,
+    ReferralStatus,
+    ServiceCategory,
+    ServiceDept,
+    ServiceUnit,
+)
 from graph_schema.household.service import get_person
-from graph_schema.models import IdNumber, Key, Uscc, _strip
+from graph_schema.models import _strip
+from graph_schema.monitoring.common import paginate
 from graph_schema.pagination import PageRequest
 from graph_schema.service.catalogue import get_catalogue
 from graph_schema.service.deliveries import deliveries_in
-from graph_schema.service.models import Delivery, Need, Offer, Referral, ServiceType
+from graph_schema.service.models import DEFAULT_TIME_LIMIT, Delivery, Need, Offer, Referral, ServiceType
 from graph_schema.service.needs import person_needs
 from graph_schema.service.offers import list_offers
 from graph_schema.service.referrals import ReferralRequest, list_referrals, referrals_in
 
 router = APIRouter(tags=["services 服务"])
 
-Money = Annotated[int, Field(ge=0, le=100_000_000_000, description="分 / fen (1 yuan = 100 fen)")]
-
-
 def _text(most: int):
     """Optional text of at most ``most`` characters, stripped as the domain strips it (blank = None):
     the bound applies to the text, never to the None a blank becomes."""
     return Annotated[Annotated[str, Field(max_length=most)] | None, BeforeValidator(_strip)]
-
-
-#: a service code as posted: short, stripped, not blank
-Code = Annotated[str, BeforeValidator(_strip), Field(min_length=1, max_length=16)]
 
 
 # --- what the routes answer -------------------------------------------------------------------
@@ -166,47 +169,95 @@ def referral_out(r: Referral, user: User) -> dict:
 
 
 # --- what the routes take ----------------------------------------------------------------------
+# The domain's models and their rules, with the bounds and patterns of ``api.rest.inputs`` on top,
+# so the document states what the server checks; the rules across fields answer 422 with their
+# codes (``DATE_ORDER`` …, in ``SEMANTIC_CODES``).
+
+def _enum(kind: type) -> object:
+    """An enumeration as a JSON body carries it: its value, as text."""
+    return Annotated[kind, Strict(False)]
+
+
+Name = Annotated[str, Field(min_length=1, max_length=100, pattern=KEY_PATTERN)]
+Days = counted(1, 730)
+
+
+class ServiceTypeIn(ServiceType):
+    model_config = ConfigDict(strict=True)
+
+    code: Key
+    name: Name
+    category: _enum(ServiceCategory)
+    unit: _enum(ServiceUnit) | None = None
+    time_limit: Days = DEFAULT_TIME_LIMIT
+    lead_dept: _enum(ServiceDept) | None = None
+
 
 class NeedIn(Need):
-    """An assessment as posted: the domain's model and its rules; a cadre's is in their own name."""
+    """An assessment as posted; a cadre's is in their own name."""
 
+    model_config = ConfigDict(strict=True)
+
+    id_number: IdNumber
+    service_code: Key | None = None
+    category: _enum(ServiceCategory) | None = None
     assessed_on: Day
-    service_code: Code | None = None
+    status: _enum(NeedStatus) = NeedStatus.CONFIRMED
+    source: _enum(NeedSource) | None = None
     assessor: _text(64) = None
     note: _text(2000) = None
 
 
 class OfferIn(Offer):
-    service_code: Code
+    model_config = ConfigDict(strict=True)
+
+    uscc: Uscc
+    service_code: Key
+    region_code: RegionCode
+    capacity: counted(0, 10_000_000) | None = None
+    modes: Annotated[list[_enum(OfferMode)], Field(max_length=len(OfferMode))] = []
     valid_from: Day | None = None
     valid_to: Day | None = None
     designated_until: Day | None = None
 
 
 class DeliveryIn(Delivery):
-    record_no: _text(64) = None
-    service_code: Code
+    model_config = ConfigDict(strict=True)
+
+    record_no: Key | None = None
+    id_number: IdNumber
+    service_code: Key
     delivered_on: Day
     ended_on: Day | None = None
+    uscc: Uscc | None = None
+    dept: _enum(ServiceDept) | None = None
+    quantity: counted(1, 1_000_000) = 1
     item: _text(200) = None
     cost_fen: Money | None = None
     subsidy_fen: Money | None = None
+    outcome: _enum(DeliveryOutcome) = DeliveryOutcome.DONE
 
 
-class ReferralIn(BaseModel):
+class ReferralIn(Body):
     """Send a person's need (``need_id`` as ``GET /persons/{id}/needs`` lists it) to an organisation
     (``provider_uscc``) or a department (``provider_dept``)."""
 
     id_number: IdNumber
     need_id: Key
     provider_uscc: Uscc | None = None
-    provider_dept: ServiceDept | None = None
+    provider_dept: _enum(ServiceDept) | None = None
     made_on: Day | None = None
     note: _text(2000) = None
 
 
-class AnswerIn(BaseModel):
-    reason: ReferralReason | None = None  # required to reject or withdraw
+class AcceptIn(Body):
+    on: Day | None = None  # default today
+
+
+class AnswerIn(Body):
+    """Turning down or withdrawing a referral: the reason is required."""
+
+    reason: _enum(ReferralReason)
     note: _text(2000) = None
     on: Day | None = None  # default today
 
@@ -220,7 +271,7 @@ def service_types(who: Annotated[Caller, Depends(caller)]) -> list[dict]:
 
 
 @router.put("/service-types", response_model=CountsOut, responses=WRITE_ERRORS)
-def put_service_types(types: Annotated[list[ServiceType], Field(max_length=1000)],
+def put_service_types(types: Annotated[list[ServiceTypeIn], Field(max_length=1000)],
                       who: Annotated[Caller, Depends(caller)]) -> dict:
     """增改服务目录 / add or change catalogue entries (admins and a province's organisers)."""
     return operations.set_service_types(who, types).counts()
@@ -250,7 +301,7 @@ def _person_readers(who: Caller) -> None:
 
 
 @router.get("/persons/{id_number}/needs", response_model=PersonNeedsOut, responses=ERRORS)
-def needs(id_number: str, who: Annotated[Caller, Depends(caller)],
+def needs(id_number: IdNumberP, who: Annotated[Caller, Depends(caller)],
           as_of: Annotated[Day | None, Query(description="截止日期，默认今天 / as of (default today)")] = None) -> dict:
     """一名残疾人的服务需求 / a person's needs (registry and assessed) as they stand on ``as_of``,
     and the assessments recorded."""
@@ -276,14 +327,15 @@ def post_need(need: NeedIn, who: Annotated[Caller, Depends(caller)]) -> dict:
     return {"id": operations.record_need(who, need)}
 
 
-@router.get("/persons/{id_number}/deliveries", response_model=list[DeliveryOut], responses=ERRORS)
-def deliveries(id_number: str, who: Annotated[Caller, Depends(caller)]) -> list[dict]:
+@router.get("/persons/{id_number}/deliveries", response_model=PageOut[DeliveryOut], responses=ERRORS)
+def deliveries(id_number: IdNumberP, who: Annotated[Caller, Depends(caller)], page: PageQ = 1,
+               page_size: PageSizeQ = 50) -> dict:
     """一名残疾人接受的服务 / the services a person received, oldest first."""
     _person_readers(who)
     person = get_person(store=who.store, id_number=id_number, scope=who.scope)
     found = who.store.read(lambda tx: deliveries_in(tx, [id_number]))[id_number]
     who.read("household", [person.household_no])
-    return [_delivery(d, who.user) for d in found]
+    return schemas.page_out(paginate(found, PageRequest(page, page_size)), lambda d: _delivery(d, who.user))
 
 
 @router.post("/deliveries", response_model=IdOut, status_code=status.HTTP_201_CREATED, responses=WRITE_ERRORS)
@@ -310,8 +362,9 @@ def referrals(who: Annotated[Caller, Depends(caller)], region: RegionQ = None,
     return schemas.page_out(found, lambda r: referral_out(r, who.user))
 
 
-@router.get("/persons/{id_number}/referrals", response_model=list[ReferralOut], responses=ERRORS)
-def person_referrals(id_number: str, who: Annotated[Caller, Depends(caller)]) -> list[dict]:
+@router.get("/persons/{id_number}/referrals", response_model=PageOut[ReferralOut], responses=ERRORS)
+def person_referrals(id_number: IdNumberP, who: Annotated[Caller, Depends(caller)], page: PageQ = 1,
+                     page_size: PageSizeQ = 50) -> dict:
     """一名残疾人的转介 / a person's referrals, oldest first (an organisation: those sent to it)."""
     _person_readers(who)
     if who.user.role is Role.ORG:
@@ -323,7 +376,7 @@ def person_referrals(id_number: str, who: Annotated[Caller, Depends(caller)]) ->
         get_person(store=who.store, id_number=id_number, scope=who.scope)
         found = who.store.read(lambda tx: referrals_in(tx, [id_number]))[id_number]
     who.read("person", [id_number])
-    return [referral_out(r, who.user) for r in found]
+    return schemas.page_out(paginate(found, PageRequest(page, page_size)), lambda r: referral_out(r, who.user))
 
 
 @router.post("/referrals", response_model=ReferralOut, status_code=status.HTTP_201_CREATED, responses=WRITE_ERRORS)
@@ -337,22 +390,20 @@ def post_referral(body: ReferralIn, who: Annotated[Caller, Depends(caller)]) -> 
 
 
 @router.post("/referrals/{referral_id}/accept", response_model=ReferralOut, responses=WRITE_ERRORS)
-def accept(referral_id: str, body: AnswerIn, who: Annotated[Caller, Depends(caller)]) -> dict:
+def accept(referral_id: Key, body: AcceptIn, who: Annotated[Caller, Depends(caller)]) -> dict:
     """接收转介 / the organisation a referral is sent to accepts it."""
     return referral_out(operations.answer_referral(who, referral_id, True, on=body.on), who.user)
 
 
 @router.post("/referrals/{referral_id}/reject", response_model=ReferralOut, responses=WRITE_ERRORS)
-def reject(referral_id: str, body: AnswerIn, who: Annotated[Caller, Depends(caller)]) -> dict:
+def reject(referral_id: Key, body: AnswerIn, who: Annotated[Caller, Depends(caller)]) -> dict:
     """拒绝转介 / the organisation a referral is sent to turns it down, with a reason."""
     return referral_out(operations.answer_referral(who, referral_id, False, body.reason, body.note, body.on), who.user)
 
 
 @router.post("/referrals/{referral_id}/withdraw", response_model=ReferralOut, responses=WRITE_ERRORS)
-def withdraw(referral_id: str, body: AnswerIn, who: Annotated[Caller, Depends(caller)]) -> dict:
+def withdraw(referral_id: Key, body: AnswerIn, who: Annotated[Caller, Depends(caller)]) -> dict:
     """撤回转介 / the organiser withdraws an open referral, with a reason."""
-    if body.reason is None:
-        raise InvalidValue("reason", None, "撤回转介须说明原因", "a withdrawal needs a reason")
     return referral_out(operations.withdraw_referral(who, referral_id, body.reason, body.note, body.on), who.user)
 
 

@@ -266,6 +266,20 @@ REPORT_FIELDS: dict[str, dict[str, str | None]] = {
     "disability-counts": dict.fromkeys(("region_code", "region_name", "level", "persons", "severe", "visual",
                                         "hearing", "speech", "physical", "intellectual", "mental", "multiple",
                                         "grade_1", "grade_2", "grade_3", "grade_4")),
+    "service-rates": dict.fromkeys(("region_code", "region_name", "level", "category", "persons_in_need",
+                                    "persons_served", "rate", "deliveries", "severe_in_need", "severe_served",
+                                    "severe_rate", "children_in_need", "children_served", "children_rate")),
+    "service-deserts": dict.fromkeys(("region_code", "region_name", "level", "category", "persons_in_need",
+                                      "villages_in_need", "desert_villages")),
+    # the two named lists are the organisers' only (``Report.organisers_only``); classified all the same
+    "unmet-needs": {"household_no": None, "region_code": None, "name": "person.name", "id_masked": "person.id_number",
+                    "category": None, "service_code": None, "confirmed_on": None, "due_on": None,
+                    "days_overdue": None, "risk_level": None, "risk_score": "risk.score", "providers": None,
+                    "need_id": None},
+    "overdue-referrals": {"provider": None, "provider_name": None, "overdue_at_provider": None,
+                          "id_masked": "person.id_number", "name": "person.name", "household_no": None,
+                          "region_code": None, "category": None, "service_code": None, "made_on": None,
+                          "due_on": None, "days_overdue": None, "status": None, "referral_id": None},
 }
 
 

@@ -17,7 +17,7 @@ included:
 - the same three for the subgroups ``severe_*`` (一级 or 二级) and ``children_*`` (aged 0–6 on
   ``as_of``, from the ID number's birth date).
 
-A person belongs to their household's village today. Persons are counted per village and summed
+A person belongs to their household's village of ``as_of``. Persons are counted per village and summed
 by code prefix, so a region's figures are the sums of its children's (the rates recomputed from
 the sums). Rows: the region itself, then each region one level down; for each, the categories in
 the catalogue's order that have a person in need or a delivery anywhere in the region, 康复 and

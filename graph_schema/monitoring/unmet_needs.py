@@ -89,7 +89,7 @@ def unmet_needs(*, store: GraphStore, region: str, as_of: dt.date | None = None,
                 if facts.overdue(e, as_of) and not facts.open_referral(number, e.category, as_of):
                     waiting.append((person, e))
         room = offer_room(tx, [o for o, _ in facts.offers if o.active_on(as_of)], as_of, facts.catalogue)
-        risks = household_risk(tx, [p.household_no for p, _ in waiting])
+        risks = household_risk(tx, [p.household_no for p, _ in waiting], facts.risk_then)
         out = []
         for person, e in waiting:
             due = due_on(e, facts.catalogue)

@@ -15,8 +15,10 @@ folded into *episodes*, one per need that is open at some time:
 
 An episode is **open** on a day from its confirmation (a registry need: always) until the day an
 assessment closes or supersedes it (that day excluded). Assessments dated after ``as_of`` are not
-read, so a report for a past date sees the assessments as they were; the registry column is read
-as the registry holds it now.
+read, so a report for a past date sees the assessments as they were; the persons themselves (the
+registry column, the grade, the household and its village) are read as they were on that day too:
+those of the households changed since are made again from the history (``monitoring.past``), as
+every report's rows are.
 
 The registry's needs are read from the person rather than copied into ``Need`` nodes: they are the
 registry's current word, with no date or assessor of their own, and the person's revisions already
@@ -40,13 +42,15 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from graph_schema import history
 from graph_schema.enums import DeliveryOutcome, NeedStatus, NeedSource
 from graph_schema.identifiers import region_ancestors, region_prefix
 from graph_schema.monitoring import risk
 from graph_schema.monitoring.common import SCOPED_HOUSEHOLDS
+from graph_schema.monitoring.past import affected_households, households_then, keyed_rows, members_then, severity
 from graph_schema.service.catalogue import Catalogue, catalogue_in
 from graph_schema.service.models import Offer, Referral, registry_need_id
-from graph_schema.store.base import Tx, chunks
+from graph_schema.store.base import FROM_KEY, Tx, chunks
 from graph_schema.store.schema import OFFER, REFERRAL
 
 #: The scope's persons (``$prefix``); the WITH makes the engine start from the regions.
@@ -54,22 +58,28 @@ _SCOPED_PERSONS = SCOPED_HOUSEHOLDS + "MATCH (p:Person)-[:MEMBER_OF]->(h) WITH h
 _PERSON_COLUMNS = ("p.id_number AS id_number, p.name AS name, h.household_no AS household_no, "
                    "h.region_code AS region_code, p.grade AS grade, p.needs AS needs")
 REGISTRY_NEEDS = _SCOPED_PERSONS + f"WHERE size(p.needs) > 0 RETURN {_PERSON_COLUMNS}"
+_NEED_COLUMNS = ("n.need_id AS need_id, n.service_code AS service_code, n.category AS category, "
+                 "n.assessed_on AS assessed_on, n.status AS status, n.source AS source")
 ASSESSED_NEEDS = (
     _SCOPED_PERSONS + "MATCH (p)-[:HAS_NEED]->(n:Need) WITH h, p, n WHERE n.assessed_on <= $as_of "
-    f"RETURN {_PERSON_COLUMNS}, n.need_id AS need_id, n.service_code AS service_code, n.category AS category, "
-    "n.assessed_on AS assessed_on, n.status AS status, n.source AS source"
+    f"RETURN {_PERSON_COLUMNS}, {_NEED_COLUMNS}"
 )
-DELIVERIES = (
-    _SCOPED_PERSONS + "MATCH (p)-[:RECEIVED]->(d:Delivery) WITH p, d WHERE d.delivered_on <= $as_of "
+_DELIVERY_TAIL = (
+    "(p)-[:RECEIVED]->(d:Delivery) WITH p, d WHERE d.delivered_on <= $as_of "
     "RETURN p.id_number AS id_number, d.delivery_id AS delivery_id, d.service_code AS service_code, "
     "d.delivered_on AS delivered_on, d.outcome AS outcome, d.uscc AS uscc"
 )
+DELIVERIES = _SCOPED_PERSONS + "MATCH " + _DELIVERY_TAIL
 _REFERRAL_COLUMNS = ", ".join(f"r.{c} AS {c}" for c in REFERRAL.columns)
 _OFFER_COLUMNS = ", ".join(f"o.{c} AS {c}" for c in OFFER.columns)
-REFERRALS = (
-    _SCOPED_PERSONS + "MATCH (p)-[:HAS_REFERRAL]->(r:Referral) WITH p, r WHERE r.made_on <= $as_of RETURN "
-    + _REFERRAL_COLUMNS
-)
+_REFERRAL_TAIL = "(p)-[:HAS_REFERRAL]->(r:Referral) WITH p, r WHERE r.made_on <= $as_of RETURN " + _REFERRAL_COLUMNS
+REFERRALS = _SCOPED_PERSONS + "MATCH " + _REFERRAL_TAIL
+#: The same three for persons named by ID number (those who lay in the scope on a past day only).
+_KEYED_PERSONS = f"UNWIND $keys AS k MATCH (p:Person {{id_number: k}}) {FROM_KEY} "
+KEYED_NEEDS = (_KEYED_PERSONS + "(p)-[:HAS_NEED]->(n:Need) WITH p, n WHERE n.assessed_on <= $as_of "
+               f"RETURN p.id_number AS id_number, {_NEED_COLUMNS}")
+KEYED_DELIVERIES = _KEYED_PERSONS + _DELIVERY_TAIL
+KEYED_REFERRALS = _KEYED_PERSONS + _REFERRAL_TAIL
 OFFERS = "MATCH (g:Org)-[:OFFERS]->(o:Offer) RETURN g.name AS org_name, " + _OFFER_COLUMNS
 
 
@@ -203,6 +213,8 @@ class ServiceFacts:
     deliveries: dict[str, list[DeliveryFact]] = field(default_factory=lambda: defaultdict(list))
     referrals: dict[str, list[Referral]] = field(default_factory=lambda: defaultdict(list))
     offers: list[tuple[Offer, str]] = field(default_factory=list)  # (offer, the organisation's name)
+    #: a past day's risk facts of the households changed since (``household_risk`` reads today's)
+    risk_then: dict[str, risk.RiskFacts] = field(default_factory=dict)
     _by_region: dict[str, list[tuple[Offer, str]]] | None = field(default=None, repr=False)
 
     def episodes(self, id_number: str) -> list[Episode]:
@@ -244,15 +256,40 @@ _HOUSEHOLD_RISK = (
 )
 
 
-def household_risk(tx: Tx, household_nos: Sequence[str]) -> dict[str, risk.RiskFacts]:
-    """The risk facts (``monitoring.risk``) of some households, in one keyed read."""
-    out = {}
+def household_risk(tx: Tx, household_nos: Sequence[str],
+                   then: dict[str, risk.RiskFacts] | None = None) -> dict[str, risk.RiskFacts]:
+    """The risk facts (``monitoring.risk``) of some households, in one keyed read; ``then``: a past
+    day's facts of the households changed since (``ServiceFacts.risk_then``), which stand."""
+    then = then or {}
+    out = {h: then[h] for h in household_nos if h in then}
+    household_nos = [h for h in household_nos if h not in then]
     for part in chunks(sorted(set(household_nos)), 20_000):
         for r in tx.run(_HOUSEHOLD_RISK, {"keys": list(part)}):
             out[r["household_no"]] = risk.RiskFacts(
                 monitoring=r["monitoring"], tekun=r["tekun"], dibao=r["dibao"], elderly_carer=r["elderly_carer"],
                 labour=r["labour"], disabled=int(r["disabled"] or 0), severe=int(r["severe"] or 0))
     return out
+
+
+def _as_then(tx: Tx, facts: ServiceFacts, past: history.Past, prefix: str) -> set[str]:
+    """Make the persons of the households changed since a past day as they were on it: today's
+    out, the day's members in (grade, 需求 and village of the day), and the day's risk facts of
+    those households kept. Returns the ID numbers now read that the scoped reads did not reach."""
+    changed = affected_households(tx, past)
+    reached = set(facts.persons)
+    for number in [n for n, p in facts.persons.items() if p.household_no in changed]:
+        del facts.persons[number]
+    then = households_then(tx, past, changed, prefix)
+    for household_no, members in members_then(tx, past, then).items():
+        h = then[household_no]
+        for p in members:
+            facts.persons[p["id_number"]] = PersonFacts(p["id_number"], p["name"], household_no, h["region_code"],
+                                                        p["grade"], tuple(p["needs"] or ()))
+        disabled, severe = severity(members)
+        facts.risk_then[household_no] = risk.RiskFacts(
+            monitoring=h["monitoring"], tekun=h["tekun"], dibao=h["dibao"], elderly_carer=h["elderly_carer"],
+            labour=h["labour"], disabled=disabled, severe=severe)
+    return set(facts.persons) - reached
 
 
 def _person(row: dict) -> PersonFacts:
@@ -268,22 +305,31 @@ def load_facts(tx: Tx, prefix: str, as_of: dt.date, *, deliveries: bool = True, 
     params = {"prefix": prefix, "as_of": as_of}
     for row in tx.run(REGISTRY_NEEDS, {"prefix": prefix}):
         facts.persons[row["id_number"]] = _person(row)
-    for row in tx.run(ASSESSED_NEEDS, params):
-        number = row["id_number"]
-        if number not in facts.persons:
-            facts.persons[number] = _person(row)
-        facts.assessments[number].append(Assessment(
-            row["need_id"], row["service_code"], catalogue.category(row["service_code"], row["category"]),
-            row["assessed_on"], row["status"], row["source"]))
-    if deliveries:
-        for row in tx.run(DELIVERIES, params):
-            if row["id_number"] in facts.persons:
-                facts.deliveries[row["id_number"]].append(DeliveryFact(
-                    row["delivery_id"], row["service_code"], catalogue.category(row["service_code"]),
-                    row["delivered_on"], row["outcome"], row["uscc"],
-                    counts(catalogue, row["service_code"], row["outcome"])))
-    if referrals:
-        for row in tx.run(REFERRALS, params):
+    assessed = tx.run(ASSESSED_NEEDS, params)
+    for row in assessed:
+        if row["id_number"] not in facts.persons:
+            facts.persons[row["id_number"]] = _person(row)
+    past = history.past(tx, as_of)
+    extra = _as_then(tx, facts, past, prefix) if past is not None else set()
+    delivered = tx.run(DELIVERIES, params) if deliveries else []
+    referred = tx.run(REFERRALS, params) if referrals else []
+    if extra:
+        assessed += keyed_rows(tx, KEYED_NEEDS, extra, params)
+        delivered += keyed_rows(tx, KEYED_DELIVERIES, extra, params) if deliveries else []
+        referred += keyed_rows(tx, KEYED_REFERRALS, extra, params) if referrals else []
+    for row in assessed:
+        if row["id_number"] in facts.persons and row["need_id"] is not None:
+            facts.assessments[row["id_number"]].append(Assessment(
+                row["need_id"], row["service_code"], catalogue.category(row["service_code"], row["category"]),
+                row["assessed_on"], row["status"], row["source"]))
+    for row in delivered:
+        if row["id_number"] in facts.persons and row["delivery_id"] is not None:
+            facts.deliveries[row["id_number"]].append(DeliveryFact(
+                row["delivery_id"], row["service_code"], catalogue.category(row["service_code"]),
+                row["delivered_on"], row["outcome"], row["uscc"],
+                counts(catalogue, row["service_code"], row["outcome"])))
+    for row in referred:
+        if row["id_number"] in facts.persons and row["referral_id"] is not None:
             facts.referrals[row["id_number"]].append(Referral.from_row(row))
     if offers:
         facts.offers = [(Offer.from_row(row), row["org_name"]) for row in tx.run(OFFERS)]

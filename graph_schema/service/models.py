@@ -25,7 +25,7 @@ from graph_schema.enums import (
     ServiceDept,
     ServiceUnit,
 )
-from graph_schema.models import Fen, IdNumber, Key, Model, OptionalText, RegionCode, Text, Uscc, list_of
+from graph_schema.models import Fen, IdNumber, Key, Model, OptionalText, RegionCode, RuleBroken, Text, Uscc, list_of
 
 DEFAULT_TIME_LIMIT = 90
 
@@ -87,9 +87,9 @@ class Need(Model):
     @model_validator(mode="after")
     def _rules(self) -> Self:
         if self.service_code is None and self.category is None:
-            raise ValueError("服务编码与类别至少填写一个 / a service code or a category is needed")
+            raise RuleBroken("SERVICE_OR_CATEGORY", "服务编码与类别至少填写一个 / a service code or a category is needed")
         if self.source is NeedSource.REGISTRY:
-            raise ValueError("来源「登记」只用于残疾人登记的需求列 / source 登记 is the registry's own")
+            raise RuleBroken("NEED_SOURCE", "来源「登记」只用于残疾人登记的需求列 / source 登记 is the registry's own")
         return self
 
     @property
@@ -129,7 +129,7 @@ class Offer(Model):
     @model_validator(mode="after")
     def _dates(self) -> Self:
         if self.valid_from and self.valid_to and self.valid_to < self.valid_from:
-            raise ValueError(f"截止日期 {self.valid_to} 早于起始日期 {self.valid_from} / "
+            raise RuleBroken("DATE_ORDER", f"截止日期 {self.valid_to} 早于起始日期 {self.valid_from} / "
                              f"the offer ends ({self.valid_to}) before it starts ({self.valid_from})")
         return self
 
@@ -167,12 +167,12 @@ class Delivery(Model):
     @model_validator(mode="after")
     def _rules(self) -> Self:
         if self.uscc is None and self.dept is None:
-            raise ValueError("统一社会信用代码与提供部门至少填写一个 / an organisation or a department must provide it")
+            raise RuleBroken("PROVIDER", "统一社会信用代码与提供部门至少填写一个 / an organisation or a department must provide it")
         if self.ended_on and self.ended_on < self.delivered_on:
-            raise ValueError(f"结束日期 {self.ended_on} 早于服务日期 {self.delivered_on} / "
+            raise RuleBroken("DATE_ORDER", f"结束日期 {self.ended_on} 早于服务日期 {self.delivered_on} / "
                              f"ends ({self.ended_on}) before it starts ({self.delivered_on})")
         if self.cost_fen is not None and self.subsidy_fen is not None and self.subsidy_fen > self.cost_fen:
-            raise ValueError("补贴金额大于费用 / the subsidy exceeds the cost")
+            raise RuleBroken("SUBSIDY_OVER_COST", "补贴金额大于费用 / the subsidy exceeds the cost")
         return self
 
     @property
@@ -213,7 +213,7 @@ class Referral(Model):
     @model_validator(mode="after")
     def _one_provider(self) -> Self:
         if (self.provider_uscc is None) == (self.provider_dept is None):
-            raise ValueError("转介对象须为一个组织或一个部门 / a referral goes to one organisation or one department")
+            raise RuleBroken("PROVIDER", "转介对象须为一个组织或一个部门 / a referral goes to one organisation or one department")
         return self
 
     @property

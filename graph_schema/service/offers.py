@@ -26,7 +26,7 @@ from graph_schema.region.service import scope_prefix
 from graph_schema.service.catalogue import Catalogue, catalogue_in, ensure_catalogue
 from graph_schema.service.facts import covers
 from graph_schema.service.models import Offer
-from graph_schema.store.base import GraphStore, Tx
+from graph_schema.store.base import FROM_KEY, GraphStore, Tx
 from graph_schema.store.schema import COVERS, OF, OFFER, OFFERS, ORG, REGION, SERVICE_TYPE
 
 
@@ -71,15 +71,17 @@ def upsert_offers(*, store: GraphStore, offers: Sequence[Offer]) -> BatchResult:
 _COLUMNS = ", ".join(f"o.{c} AS {c}" for c in OFFER.columns)
 
 _SERVED_BY = (
-    "UNWIND $keys AS k MATCH (g:Org {uscc: k})-[:DELIVERED]->(d:Delivery) "
+    f"UNWIND $keys AS k MATCH (g:Org {{uscc: k}}) {FROM_KEY} (g)-[:DELIVERED]->(d:Delivery) "
     "WITH g, d WHERE d.delivered_on >= $year AND d.delivered_on <= $as_of AND d.outcome <> $not_done "
-    "MATCH (p:Person)-[:RECEIVED]->(d) MATCH (p)-[:MEMBER_OF]->(h:Household) "
+    f"{FROM_KEY} (p:Person)-[:RECEIVED]->(d) {FROM_KEY} (p)-[:MEMBER_OF]->(h:Household) WITH g, d, p, h "
+    "WHERE h IS NOT NULL "
     "RETURN DISTINCT g.uscc AS uscc, d.service_code AS service_code, p.id_number AS id_number, h.region_code AS village"
 )
 _REFERRED_TO = (
-    "UNWIND $keys AS k MATCH (r:Referral)-[:REFERRED_TO]->(g:Org {uscc: k}) "
+    f"UNWIND $keys AS k MATCH (g:Org {{uscc: k}}) {FROM_KEY} (r:Referral)-[:REFERRED_TO]->(g) "
     "WITH g, r WHERE r.made_on <= $as_of AND (r.closed_on IS NULL OR r.closed_on > $as_of) "
-    "MATCH (p:Person)-[:HAS_REFERRAL]->(r) MATCH (p)-[:MEMBER_OF]->(h:Household) "
+    f"{FROM_KEY} (p:Person)-[:HAS_REFERRAL]->(r) {FROM_KEY} (p)-[:MEMBER_OF]->(h:Household) WITH g, r, p, h "
+    "WHERE h IS NOT NULL "
     "RETURN DISTINCT g.uscc AS uscc, r.service_code AS service_code, r.category AS category, "
     "p.id_number AS id_number, h.region_code AS village"
 )

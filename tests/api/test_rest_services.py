@@ -184,7 +184,7 @@ def test_an_organisation_records_deliveries_for_those_referred_to_it_and_complet
     assert call(client, w, "portal-a", "POST", "/deliveries", delivery).status_code == 403
     done = call(client, w, "org-a", "POST", "/deliveries", delivery)
     assert done.status_code == 201
-    after = call(client, w, "org-a", "GET", f"/persons/{w.persons['HA1']}/referrals").json()
+    after = call(client, w, "org-a", "GET", f"/persons/{w.persons['HA1']}/referrals").json()["items"]
     assert [(r["referral_id"], r["status"], r["delivery_id"]) for r in after] == \
         [(made["referral_id"], "已完成", done.json()["id"])]
     # no referral open any more, and HA1 is not paired with the organisation: nothing more for it
@@ -194,7 +194,7 @@ def test_an_organisation_records_deliveries_for_those_referred_to_it_and_complet
     assert call(client, w, "org-a", "POST", "/deliveries", paired).status_code == 201  # its auxiliary pairing
     by_organiser = call(client, w, "organizer-a", "POST", "/deliveries", later | {"uscc": None, "dept": "残联"})
     assert by_organiser.status_code == 201
-    listed = call(client, w, "cadre-a", "GET", f"/persons/{w.persons['HA1']}/deliveries").json()
+    listed = call(client, w, "cadre-a", "GET", f"/persons/{w.persons['HA1']}/deliveries").json()["items"]
     assert len(listed) == 2 and listed[0]["id_number"].count("*") == 8
     writes = [e for e in audit_entries(store=w.store, user_id="org-a").items if e.action == "write"]
     assert {k for e in writes for k in e.object_keys} == {"HA1", "HA2"}

@@ -252,8 +252,8 @@ def test_an_organisations_request_is_approved_with_the_households_consent(browse
         assert answer.status == 200
 
 
-PAGES = ("/", "/unpaired", "/overdue", "/problems", "/benefit-gaps", "/cert-expiry", "/cadre-load", "/imports",
-         "/matching", "/aux-requests", "/accounts", "/join-requests", "/inbox")
+PAGES = ("/", "/unpaired", "/overdue", "/problems", "/benefit-gaps", "/cert-expiry", "/cadre-load", "/unmet-needs",
+         "/overdue-referrals", "/imports", "/matching", "/aux-requests", "/accounts", "/join-requests", "/inbox")
 
 
 def test_every_page_passes_axe_and_has_one_heading(browser: Browser) -> None:
@@ -287,7 +287,8 @@ def test_the_api_documentation_renders_from_the_services_own_files(browser: Brow
 # --- downloads ------------------------------------------------------------------------------------
 
 LISTS = {"/unpaired": "unpaired", "/overdue": "overdue-visits", "/problems": "open-problems",
-         "/benefit-gaps": "benefit-gaps", "/cert-expiry": "cert-expiry", "/cadre-load": "cadre-load", "/": "coverage"}
+         "/benefit-gaps": "benefit-gaps", "/cert-expiry": "cert-expiry", "/cadre-load": "cadre-load",
+         "/unmet-needs": "unmet-needs", "/overdue-referrals": "overdue-referrals", "/": "coverage"}
 
 
 def test_every_list_downloads_every_row_as_xlsx_and_csv(browser: Browser, server: Server) -> None:
