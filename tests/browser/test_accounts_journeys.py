@@ -4,7 +4,8 @@ cadre's first sign-in turns a code into a password and lands on the cadre's star
 organisation asks to join from the sign-in page, is approved (its code shown once), asks for an
 auxiliary pairing by household number, the organiser approves it and sends the reminders, the
 organisation reads the news in its inbox and records a donation, and the organiser's coverage
-report counts it.
+report counts it; the demo organisation accepts a referral an organiser sent it and records the
+service, which completes it.
 
 Every page is checked at 390 px: no wider than the window, axe-core with no serious or critical
 violation."""
@@ -12,8 +13,12 @@ violation."""
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
+import json
 import re
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from decimal import Decimal
 
@@ -212,3 +217,46 @@ def test_an_organisation_joins_asks_for_a_household_and_records_a_donation_the_r
     assert Decimal(after[donated]) - Decimal(before[donated]) == Decimal("820.50")
     assert int(after[times]) == int(before[times]) + 1
     assert int(after["辅助结对"]) == int(before["辅助结对"]) + 1
+
+
+def post(server: Server, path: str, body: dict, user: str = "county-organizer") -> dict:
+    """A POST of the REST API with a demo user's token: what an organiser does outside these pages."""
+    req = urllib.request.Request(server.url + "/api/v1" + path, data=json.dumps(body).encode(), method="POST",
+                                 headers={"Authorization": f"Bearer {server.tokens[user]}",
+                                          "Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=60) as answer:
+            return json.loads(answer.read())
+    except urllib.error.HTTPError as exc:
+        raise AssertionError(f"POST {path}: {exc.code} {exc.read().decode()}") from None
+
+
+def test_the_organisation_accepts_a_referral_and_records_the_service(phone: Browser, server: Server) -> None:
+    b = phone
+    found = server.api("/orgs?page_size=1", "demo-org")["items"][0]  # its own
+    org, region = found["uscc"], found["service_region_code"]
+    household = server.api(f"/households?region={region}&page_size=1")["items"][0]["household_no"]
+    member = server.api(f"/households/{household}/members?page_size=1")["items"][0]["id_number"]
+    day = dt.date.today().isoformat()  # after anything the demo assessed, so the need is open today
+    post(server, "/offers", {"uscc": org, "service_code": "PX01", "region_code": region, "capacity": 50})
+    need = post(server, "/needs", {"id_number": member, "service_code": "PX01", "assessed_on": day})["id"]
+    post(server, "/referrals", {"id_number": member, "need_id": need, "provider_uscc": org})  # made today, as the offer
+
+    b.sign_in_as("demo-org")
+    b.find("nav a[href='/referrals']").click()
+    b.wait_for_path(r"/referrals")
+    row = next(tr for tr in b.find_all("table tbody tr") if "待接收" in tr.text)
+    assert member not in row.text and "****" in row.text  # the ID number masked
+    check(b, "the organisation's referrals")
+    row.find_element("css selector", "form[action$='/accept'] button[type=submit]").click()
+    b.wait_for("p.flash")
+    assert "已接收" in b.find("p.flash").text
+    b.find("main a[href$='/deliver']").click()
+    b.wait_for_path(r"/referrals/.+/deliver")
+    check(b, "record the service for a referral")
+    b.find("#item").send_keys("上门实用技术培训")
+    b.find("form[action$='/deliver'] button[type=submit]").click()
+    b.wait_for_path("/referrals")
+    assert "已记录服务" in b.find("p.flash").text
+    assert "上门实用技术培训" in b.find("main").text and "已完成" in b.find("main").text
+    check(b, "the organisation's referrals, one done")
