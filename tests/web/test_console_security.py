@@ -15,7 +15,8 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.security import csrf_token
-from graph_schema.access.models import Role
+from graph_schema.access.accounts import AccountState, roster_accounts
+from graph_schema.access.models import EVERYTHING, Role
 from graph_schema.access.service import add_user, issue_token, set_password, token_hash
 from graph_schema.store import GraphStore
 
@@ -221,6 +222,31 @@ def test_every_form_and_htmx_carry_the_token(client, world):
         assert html.count('method="post"') == html.count(f'name="csrf_token" value="{expected}"') > 0, page
         assert f'"X-CSRF-Token": "{expected}"' in html
         assert '"includeIndicatorStyles": false' in html
+
+
+#: the new pages' forms, per user who sees them, and a change each refuses without the token
+NEW_PAGES = {"organizer-a": ("/accounts?kind=cadre", "/join-requests", "/inbox"),
+             "org-a": ("/aux-pairings", "/aux-requests", "/referrals", "/aux-pairings/HA2/record", "/inbox")}
+
+
+@pytest.mark.parametrize("user", list(NEW_PAGES))
+def test_the_new_pages_forms_carry_the_token_and_their_posts_need_it(client, world, user):
+    as_user(client, world, user)
+    expected = csrf_token(client.app.state.csrf_secret, world.tokens[user])
+    for page in NEW_PAGES[user]:
+        html = client.get(page).text
+        assert html.count(f'name="csrf_token" value="{expected}"') == html.count('method="post"'), page
+    as_user(client, world, user, csrf=False)
+    if user == "org-a":
+        before = ledger_count(world.store)
+        answer = client.post("/aux-pairings/HA2/record", data={"kind": "捐款捐物", "entry_date": dt.date.today()
+                                                              .isoformat(), "amount": "10"}, follow_redirects=False)
+        assert answer.status_code == 403 and "表单已失效" in answer.text and ledger_count(world.store) == before
+    else:
+        answer = client.post("/accounts/disable", data={"user": "cadre-a2"}, follow_redirects=False)
+        assert answer.status_code == 403 and "表单已失效" in answer.text
+        states = {a.user_id: a.state for a in roster_accounts(store=world.store, role=Role.CADRE, scope=EVERYTHING)}
+        assert states["cadre-a2"] is not AccountState.DISABLED
 
 
 # --- the sign-in throttle --------------------------------------------------------------------------------
