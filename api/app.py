@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse
 
 from api import errors
 from api.auth import API, Services, TokenCache
+from api.idempotency import Idempotency, publish
 from api.report_cache import ReportCache
 from api.security import SecurityHeaders
 from api.throttle import Throttle
@@ -57,6 +58,7 @@ def create_app(store: GraphStore, *, audit_interval: float = 0.5, token_ttl: flo
     app.state.api_throttle = Throttle(30, 60.0)
     # organisations asking to join, from the sign-in page without an account: every request counts
     app.state.join_throttle = Throttle(10, 3600.0)
+    app.add_middleware(Idempotency)  # inside the security headers, so a replayed answer gets them too
     app.add_middleware(SecurityHeaders)
     errors.install(app, html=web.error_page)
     app.include_router(households.router, prefix=API)
@@ -65,6 +67,7 @@ def create_app(store: GraphStore, *, audit_interval: float = 0.5, token_ttl: flo
         app.include_router(module.router, prefix=API)
     app.include_router(graphql_router())
     web.install(app)
+    _publish_idempotency(app)
 
     @app.get("/docs", include_in_schema=False)
     async def api_docs() -> HTMLResponse:
@@ -72,6 +75,20 @@ def create_app(store: GraphStore, *, audit_interval: float = 0.5, token_ttl: flo
         return HTMLResponse(DOCS_PAGE)
 
     return app
+
+
+def _publish_idempotency(app: FastAPI) -> None:
+    """The OpenAPI document states the ``Idempotency-Key`` header on every write it describes."""
+    generate = app.openapi
+    published: list[dict] = []  # the document last published (FastAPI makes a new one when routes change)
+
+    def openapi() -> dict:
+        schema = generate()
+        if not published or published[0] is not schema:
+            published[:] = [publish(schema)]
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 DOCS_PAGE = """<!doctype html>

@@ -65,7 +65,12 @@ def allowed_methods(request: Request) -> list[str]:
 def install(app: FastAPI, html: Callable[[Request, JieduiError, int], Response] | None = None) -> None:
     """The handlers; ``html`` answers the console's pages (an error page) instead of JSON."""
     def console(request: Request) -> bool:
-        return html is not None and not request.url.path.startswith(("/api/", "/graphql", "/openapi.json"))
+        """Whether to answer with a page: a console address, unless the request asks for JSON
+        (the console's own scripts do, as the cadre's offline queue)."""
+        accept = request.headers.get("accept", "")
+        wants_json = "application/json" in accept and "text/html" not in accept
+        return html is not None and not wants_json and not request.url.path.startswith(
+            ("/api/", "/graphql", "/openapi.json"))
 
     @app.exception_handler(JieduiError)
     async def domain(request: Request, exc: JieduiError) -> Response:

@@ -21,7 +21,7 @@ from graph_schema.enums import ExclusionReason, LedgerKind, NeedSource, Referral
 from graph_schema.errors import InvalidValue, JieduiError, NotFound
 from graph_schema.household.service import households_in, persons_in
 from graph_schema.ledger.models import LedgerEntry
-from graph_schema.ledger.service import log_entry
+from graph_schema.ledger import service as ledger
 from graph_schema.org import joining
 from graph_schema.org.service import orgs_in
 from graph_schema.pairing import exclusions, flows, requests
@@ -150,25 +150,33 @@ def confirm(who: Caller, proposal: Proposal, only: Collection[str] | None = None
 def log(who: Caller, entry: LedgerEntry) -> str:
     """Record a ledger entry: a cadre for their own households in their own name, an organisation
     in its own name for the households it is paired with, an organiser for their jurisdiction."""
+    return log_together(who, [entry])[0]
+
+
+def log_together(who: Caller, entries: Sequence[LedgerEntry]) -> list[str]:
+    """Record several entries all or nothing (a cadre's visit with the problem it found and the
+    help given), each under the rules of :func:`log`."""
     role = who.user.role
-    if role is Role.CADRE:
-        if entry.cadre_no != who.user.cadre_no or entry.kind not in CADRE_KINDS:
-            raise Forbidden(role, f"以他人名义或以「{entry.kind.value}」记台账",
-                            f"record a '{entry.kind.name.lower().replace('_', ' ')}' entry, or one in another's name")
-    elif role is Role.ORG:
-        if entry.uscc != who.user.uscc or entry.kind not in ORG_KINDS:
-            raise Forbidden(role, f"以他人名义或以「{entry.kind.value}」记台账",
-                            f"record a '{entry.kind.name.lower().replace('_', ' ')}' entry, or one in another's name")
-    else:
-        who.require(ORGANISERS, "记录台账", "record ledger entries")
-        if entry.cadre_no:
-            require_cadres(who, [entry.cadre_no])
+    for entry in entries:
+        if role is Role.CADRE:
+            if entry.cadre_no != who.user.cadre_no or entry.kind not in CADRE_KINDS:
+                raise Forbidden(role, f"以他人名义或以「{entry.kind.value}」记台账",
+                                f"record a '{entry.kind.name.lower().replace('_', ' ')}' entry, or one in another's name")
+        elif role is Role.ORG:
+            if entry.uscc != who.user.uscc or entry.kind not in ORG_KINDS:
+                raise Forbidden(role, f"以他人名义或以「{entry.kind.value}」记台账",
+                                f"record a '{entry.kind.name.lower().replace('_', ' ')}' entry, or one in another's name")
         else:
-            require_org(who, entry.uscc or "")
-    require_households(who, [entry.household_no])
-    entry_id = log_entry(store=who.store, entry=entry)
-    who.wrote("household", [entry.household_no])
-    return entry_id
+            who.require(ORGANISERS, "记录台账", "record ledger entries")
+            if entry.cadre_no:
+                require_cadres(who, [entry.cadre_no])
+            else:
+                require_org(who, entry.uscc or "")
+    households = sorted({e.household_no for e in entries})
+    require_households(who, households)
+    entry_ids = ledger.log_together(store=who.store, entries=entries)
+    who.wrote("household", households)
+    return entry_ids
 
 
 def _org_acts(who: Caller, uscc: str) -> None:

@@ -273,6 +273,25 @@ class OfferFull(RuleViolation):
                          offer_id=offer_id)
 
 
+class IdempotencyKeyReused(InvalidValue):
+    """An ``Idempotency-Key`` sent again with another request (another method, address or body)."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__("Idempotency-Key", key, "该键已用于另一个请求（方法、地址或内容不同），请为新请求另生成一个键",
+                         "the key was used for another request (method, address or body): make a new key for a "
+                         "new request", code="IDEMPOTENCY_KEY_REUSED")
+
+
+class RequestInProgress(RuleViolation):
+    """The first request with this ``Idempotency-Key`` is still being answered."""
+
+    code = "IDEMPOTENCY_IN_PROGRESS"
+
+    def __init__(self) -> None:
+        super().__init__("带相同幂等键的请求正在处理中，请稍后重试", "a request with the same Idempotency-Key is still "
+                         "being answered; retry in a moment")
+
+
 class StoreError(JieduiError):
     """The store failed for a reason that is not the caller's input."""
 

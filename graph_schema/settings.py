@@ -98,6 +98,9 @@ class Settings(BaseSettings):
     sms_timeout_seconds: float = Field(10.0, gt=0)
     sms_max_attempts: int = Field(5, ge=1)
     notify_at: str = Field("", pattern=r"^$|^([01][0-9]|2[0-3]):[0-5][0-9]$")
+    # Days the first answer to a request with an Idempotency-Key is kept (api/idempotency.py): a
+    # phone that lost the answer may repeat the request when it next finds a network, days later.
+    idempotency_days: int = Field(30, ge=1)
 
 
 @lru_cache(maxsize=1)

@@ -39,6 +39,10 @@ from graph_schema.monitoring.common import as_dict
 from graph_schema.org.service import orgs_in, upsert_orgs
 from graph_schema.pagination import PageRequest
 from graph_schema.pairing.service import aux_pair, aux_pairings_in, end_pairing, pair, pairings_in
+from graph_schema.service.models import Need, Offer
+from graph_schema.service.needs import record_needs
+from graph_schema.service.offers import upsert_offers
+from graph_schema.service.referrals import ReferralRequest, refer
 from graph_schema.store import GraphStore
 
 TODAY = dt.date.today()
@@ -110,6 +114,16 @@ def build(store: GraphStore) -> World:
     upsert_listings(store=store, listings=[Listing(
         dept=Department.CIVIL_AFFAIRS, item="困难残疾人生活补贴", id_number=H1_PERSONS[0].id_number, name="李小红",
         valid_from=TODAY.replace(day=1) - dt.timedelta(days=400))])
+    # a need overdue with nobody handling it (unmet-needs), and one referred to O1 and overdue there
+    upsert_offers(store=store, offers=[Offer(uscc=O1.uscc, service_code="FJ01", region_code=VILLAGE)])
+    overdue_since = TODAY - dt.timedelta(days=200)
+    record_needs(store=store, needs=[
+        Need(id_number=H1_PERSONS[0].id_number, service_code="KF01", assessed_on=overdue_since),
+        Need(id_number=H1_PERSONS[1].id_number, service_code="FJ01", assessed_on=overdue_since)])
+    second = Need(id_number=H1_PERSONS[1].id_number, service_code="FJ01", assessed_on=overdue_since)
+    refer(store=store, request=ReferralRequest(id_number=second.id_number, need_id=second.need_id,
+                                               provider_uscc=O1.uscc, made_by="organizer",
+                                               made_on=TODAY - dt.timedelta(days=150)))
     world = World(store)
     for user_id, (role, bound) in USERS.items():
         bound = {"uscc": O1.uscc} if bound.get("uscc") else bound
@@ -180,7 +194,7 @@ LITERALS: dict[tuple[str, str, str], Any] = {
     ("portal", "cadre.phone", "C1"): "137****2222",
     ("portal", "problem.description", "P1"): None,
     ("portal", "risk.score", "H1"): None,
-    ("cadre", "household.phone", "H1"): "13812341234",
+    ("cadre", "household.phone", "H1"): "138****1234",  # masked, as the head's ID number is
     ("cadre", "household.address", "H1"): "城关镇东街十七号",
     ("cadre", "household.income_fen", "H1"): 1_234_500,
     ("cadre", "person.category", "李小红"): 4,

@@ -7,6 +7,7 @@ Every command takes ``--store``: a directory (embedded LadybugDB, default ``./ji
 from __future__ import annotations
 
 import datetime as dt
+import ssl
 import tempfile
 from pathlib import Path
 from typing import Annotated, Any
@@ -76,37 +77,65 @@ def serve(
     port: Annotated[int, typer.Option(help="端口 / port")] = 8000,
     preset: Annotated[str, typer.Option(help="空图库时载入的示范数据 / demo data for an empty store: county | tiny")]
     = "county",
+    tls_cert: Annotated[Path | None, typer.Option(
+        "--tls-cert", help="HTTPS 证书（PEM，可含中间证书）/ the HTTPS certificate (PEM, chain included)")] = None,
+    tls_key: Annotated[Path | None, typer.Option(
+        "--tls-key", help="证书的私钥（PEM）/ the certificate's private key (PEM)")] = None,
 ) -> None:
     """启动 REST 与 GraphQL 服务 / run the service (REST at /api/v1, GraphQL at /graphql).
 
     On an empty store it first loads the invented demo county and creates one demo user per role,
     printing their tokens (kept, for an embedded store, in its folder as demo-tokens.txt). A store
     with data but no user gets an ``admin`` user, its token printed the same way.
+
+    With ``--tls-cert`` and ``--tls-key`` it serves HTTPS: a browser runs the cadre's offline pages
+    (a service worker) only on HTTPS or on the machine itself (localhost).
     """
     import uvicorn
 
     from api.app import create_app
 
+    tls = _tls(tls_cert, tls_key)
     settings = get_settings()
     threads = settings.embedded_query_threads or 1  # many small queries at once: one thread each
     with cli_store(store, settings.model_copy(update={"embedded_query_threads": threads})) as s:
         loaded = _load_demo(s, preset, 1)
         if loaded or not list_users(store=s):
             first_users(s, demo=loaded)
-        console.print(f"服务地址 / serving at http://{host}:{port}  (API 文档 docs: /docs · GraphQL: /graphql)")
+        scheme = "https" if tls else "http"
+        console.print(f"服务地址 / serving at {scheme}://{host}:{port}  (API 文档 docs: /docs · GraphQL: /graphql)")
         app_ = create_app(s, report_ttl=settings.report_cache_seconds)
-        uvicorn.Server(server_config(app_, host=host, port=port, settings=settings)).run()
+        uvicorn.Server(server_config(app_, host=host, port=port, settings=settings, tls=tls)).run()
 
 
-def server_config(app_: Any, *, host: str, port: int, settings: Settings) -> Any:
+def _tls(cert: Path | None, key: Path | None) -> tuple[Path, Path] | None:
+    """The certificate and key, both or neither, checked before anything else starts: a wrong
+    pair or an unreadable file is said at once (exit 2), not after the demo data loaded."""
+    if cert is None and key is None:
+        return None
+    if cert is None or key is None:
+        raise fail(JieduiError("--tls-cert 与 --tls-key 须同时给出", "give both --tls-cert and --tls-key"))
+    try:
+        ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(cert, key)
+    except (OSError, ssl.SSLError) as exc:
+        raise fail(JieduiError(f"无法使用证书 {cert} 与私钥 {key}：{exc}",
+                               f"cannot use the certificate {cert} with the key {key}: {exc}")) from exc
+    return cert, key
+
+
+def server_config(app_: Any, *, host: str, port: int, settings: Settings,
+                  tls: tuple[Path, Path] | None = None) -> Any:
     """uvicorn's configuration of ``jiedui serve``. Forwarded headers are believed only from the
     proxies ``JIEDUI_FORWARDED_ALLOW_IPS`` names (uvicorn's own default believes any loopback
-    client, so anything on the machine could pick the address the throttles count)."""
+    client, so anything on the machine could pick the address the throttles count). ``tls``: the
+    certificate and key files of HTTPS."""
     import uvicorn
 
     proxies = settings.forwarded_allow_ips.strip()
+    certfile, keyfile = (str(tls[0]), str(tls[1])) if tls else (None, None)
     return uvicorn.Config(app_, host=host, port=port, log_level="warning", access_log=False, http="httptools",
-                          loop="uvloop", proxy_headers=bool(proxies), forwarded_allow_ips=proxies or None)
+                          loop="uvloop", proxy_headers=bool(proxies), forwarded_allow_ips=proxies or None,
+                          ssl_certfile=certfile, ssl_keyfile=keyfile)
 
 
 def _load_demo(s: GraphStore, preset: str, seed: int) -> bool:

@@ -72,6 +72,8 @@ SEMANTIC_CODES = {
     "SUBSIDY_OVER_COST": "补贴金额大于费用 / the subsidy exceeds the cost",
     "DUPLICATE_KEY": "同一批次中一个编码出现两次 / one key appears twice in one batch",
     "FILE_NAME": "上传文件名为空、含路径、过长或重复 / an upload's file name is empty, a path, too long or repeated",
+    "IDEMPOTENCY_KEY_REUSED": "Idempotency-Key 已随另一个请求发送过 / the Idempotency-Key was sent before with another "
+                              "request",
 }
 
 

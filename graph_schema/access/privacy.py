@@ -134,9 +134,10 @@ RULES: tuple[Rule, ...] = (
     _rule("household", "address", "SSSSW",
           "The cadre visits at home; organisations deliver in-kind help and volunteer services there; "
           "a portal visits nobody."),
-    _rule("household", "phone", "SSSMM",
-          "The cadre paired with the household phones it; an organisation arranges its help through "
-          "the cadre or the organiser.", mask_phone),
+    _rule("household", "phone", "SSMMM",
+          "A phone number is personal information as an ID number is, and is masked for every role that "
+          "sees ID numbers masked: the cadre, who visits the household and meets it in person, included; "
+          "organisers, who keep the registry, see it whole.", mask_phone),
     _rule("household", "income_fen labour", "SSSWW",
           "The cadre checks eligibility for 低保 and subsidies and records changes on visits; "
           "organisations and portals need no household's finances."),

@@ -45,12 +45,19 @@ def record_in(tx: Tx, entries: Sequence[LedgerEntry]) -> BatchResult:
 
 def log_entry(*, store: GraphStore, entry: LedgerEntry) -> str:
     """Record one entry or raise the rule it breaks; returns its id."""
+    return log_together(store=store, entries=[entry])[0]
 
-    def work(tx: Tx) -> str:
-        result = _log(tx, [entry], 0)
+
+def log_together(*, store: GraphStore, entries: Sequence[LedgerEntry]) -> list[str]:
+    """Record entries all or nothing, in one transaction, or raise the first rule one breaks:
+    what a cadre records of one visit (the visit, the problem found, the help given) is stored
+    whole or not at all. Returns their ids; an entry already recorded is left as it is."""
+
+    def work(tx: Tx) -> list[str]:
+        result = _log(tx, entries, 0)
         if result.errors:
             raise result.errors[0][1]
-        return entry.entry_id
+        return [e.entry_id for e in entries]
 
     return store.write(work)
 

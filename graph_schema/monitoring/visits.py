@@ -97,6 +97,24 @@ def window_start(as_of: dt.date) -> dt.date:
     return as_of - dt.timedelta(days=WINDOW_DAYS)
 
 
+def visit_due(started_on: dt.date, last_visit: dt.date | None) -> dt.date:
+    """The day a cadre's next quarterly 入户走访 to a household is due: :data:`WINDOW_DAYS` days
+    after the cadre's last visit made since the pairing began, or after the pairing began when
+    there was none (a visit made before the pairing, in an earlier one, does not count). A visit
+    on the due day itself is in time, as the report's window counts it. One rule for the cadre's
+    reminders (:mod:`graph_schema.notify.service`) and the cadre's own pages.
+
+    >>> visit_due(dt.date(2024, 1, 1), None)
+    datetime.date(2024, 3, 31)
+    >>> visit_due(dt.date(2024, 1, 1), dt.date(2024, 2, 1))
+    datetime.date(2024, 5, 1)
+    >>> visit_due(dt.date(2024, 1, 1), dt.date(2023, 12, 1))
+    datetime.date(2024, 3, 31)
+    """
+    base = last_visit if last_visit is not None and last_visit >= started_on else started_on
+    return base + dt.timedelta(days=WINDOW_DAYS)
+
+
 def overdue_visits(*, store: GraphStore, region: str, as_of: dt.date | None = None,
                    page: PageRequest = PageRequest(), **_: object) -> Page[OverdueVisit]:
     """Priority households in ``region`` overdue for their quarterly 入户走访 on ``as_of`` (default

@@ -6,7 +6,8 @@
 - **a cadre** (their active 一对一 pairings): each household whose quarterly home visit falls due
   within :data:`DUE_SOON_DAYS` days, and each whose visit is late. A visit is due 90 days after the
   cadre's last 入户走访 to the household made since the pairing began, or 90 days after the pairing
-  began when there was none. The certificate reminders due for the members of their households
+  began when there was none (:func:`graph_schema.monitoring.visits.visit_due`, the rule the
+  cadre's pages show too). The certificate reminders due for the members of their households
   (six months and one month before expiry, as :mod:`graph_schema.monitoring.certificates` defines
   them): the message is the reminder, so it is recorded as given (``Reminder``, sent on ``as_of``)
   in the same transaction and never goes twice. Problems of their households open for more than
@@ -43,6 +44,7 @@ from graph_schema.errors import FutureDate
 from graph_schema.models import today
 from graph_schema.monitoring.catalogue import REPORTS
 from graph_schema.monitoring.certificates import WINDOWS, add_months, reminder_id, windows_of
+from graph_schema.monitoring.visits import visit_due
 from graph_schema.notify.models import Message, MessageKind, Outgoing, OutgoingStatus, message_key
 from graph_schema.pagination import Page, PageRequest, page_of
 from graph_schema.records import fetch_by_keys
@@ -51,7 +53,6 @@ from graph_schema.store.base import GraphStore, Tx, chunks
 from graph_schema.store.schema import INBOX, MESSAGE, OUTGOING, REMINDER, USER
 
 DUE_SOON_DAYS = 14
-VISIT_DAYS = 90  # the quarterly visit (每季度至少走访1次), as the overdue-visit report counts it
 PROBLEM_DAYS = 30
 ORG_NEWS_DAYS = 14  # an organisation hears of decisions this recent (a first run does not replay all history)
 USERS_PER_WRITE = 500
@@ -232,10 +233,10 @@ def _cadre_messages(tx: Tx, users: Sequence[_User], as_of: dt.date) -> tuple[lis
 
 def _visit_message(user_id: str, pairing: dict, last: dt.date | None, as_of: dt.date) -> list[Message]:
     household, started = pairing["household_no"], pairing["started_on"]
-    base = last if last is not None and last >= started else started
-    due = base + dt.timedelta(days=VISIT_DAYS)
-    since = f"上次走访 {last}" if base == last else f"结对于 {started}，尚未走访"
-    since_en = f"last visit {last}" if base == last else f"paired on {started}, not visited yet"
+    due = visit_due(started, last)
+    visited = last is not None and last >= started
+    since = f"上次走访 {last}" if visited else f"结对于 {started}，尚未走访"
+    since_en = f"last visit {last}" if visited else f"paired on {started}, not visited yet"
     if due < as_of:
         return [Message(message_key("visit", user_id, household, due, "overdue"), user_id, MessageKind.VISIT_OVERDUE,
                         as_of, f"户 {household} 走访逾期 / home visit overdue: {household}",

@@ -247,8 +247,22 @@ OUTGOING = NodeTable(
     indexed=("status",),
 )
 
+#: The first answer to a request that carried an ``Idempotency-Key``, kept so that a repeat of the
+#: request (a phone's retry after a lost answer) gets that answer instead of doing the work again.
+#: The key is a hash of the user and their key; ``status`` is NULL while the first request runs.
+#: Times are ISO strings in UTC; ``header_json`` is JSON, ``body_b64`` base64 (``headers`` is a word the
+#: embedded engine's DDL reserves). See graph_schema/access/idempotency.py.
+IDEMPOTENT_REPLY = NodeTable(
+    "IdempotentReply",
+    "reply_key",
+    {"reply_key": S, "user_id": S, "fingerprint": S, "claim": S, "claimed_at": S, "status": I, "header_json": S,
+     "body_b64": S, "done_at": S},
+    indexed=("claimed_at",),
+)
+
 NODE_TABLES = (REGION, HOUSEHOLD, PERSON, CADRE, ORG, SERVICE_TYPE, NEED, OFFER, DELIVERY, REFERRAL, PROBLEM, LISTING,
-               REMINDER, REVISION, USER, TOKEN, AUDIT, MESSAGE, OUTGOING, AUX_REQUEST, CLAIM, CREATION, JOIN_REQUEST)
+               REMINDER, REVISION, USER, TOKEN, AUDIT, MESSAGE, OUTGOING, AUX_REQUEST, CLAIM, CREATION, JOIN_REQUEST,
+               IDEMPOTENT_REPLY)
 NODES = {t.label: t for t in NODE_TABLES}
 
 _PAIRING = {

@@ -140,3 +140,54 @@ def _revoke_while_serving(base: str, folder: Path, tokens: dict[str, str]) -> No
     unreachable = runner.invoke(app, ["user", "revoke", "x", "--server", f"http://127.0.0.1:{_free_port()}"],
                                 env={"JIEDUI_ADMIN_TOKEN": tokens["admin"]})
     assert unreachable.exit_code == 2 and "cannot reach" in said(unreachable)
+
+
+def test_serve_over_https_with_a_certificate_and_its_key(tmp_path):
+    """`jiedui serve --tls-cert --tls-key` answers over HTTPS (the cadre's offline pages need it
+    away from localhost); half a pair, or a key that is not the certificate's, is refused at once."""
+    import ssl
+
+    import trustme
+
+    ca = trustme.CA()
+    cert = ca.issue_cert("127.0.0.1", "localhost")
+    cert_file, key_file = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert.cert_chain_pems[0].write_to_path(cert_file)
+    cert.private_key_pem.write_to_path(key_file)
+    wrong_key = tmp_path / "other-key.pem"
+    ca.issue_cert("127.0.0.1").private_key_pem.write_to_path(wrong_key)
+    folder = tmp_path / "store"
+    half = runner.invoke(app, ["serve", "--store", str(folder), "--tls-cert", str(cert_file)])
+    assert half.exit_code == 2 and "--tls-key" in half.output
+    mismatched = runner.invoke(app, ["serve", "--store", str(folder), "--tls-cert", str(cert_file),
+                                     "--tls-key", str(wrong_key)])
+    assert mismatched.exit_code == 2 and "无法使用证书" in mismatched.output
+    assert not folder.exists()  # refused before anything was loaded
+
+    port = _free_port()
+    server = subprocess.Popen([str(Path(sys.executable).parent / "jiedui"), "serve", "--store", str(folder),
+                               "--port", str(port), "--preset", "tiny", "--tls-cert", str(cert_file),
+                               "--tls-key", str(key_file)], cwd=tmp_path, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True, env=os.environ | {"COLUMNS": "200"})
+    context = ssl.create_default_context()
+    ca.configure_trust(context)
+    try:
+        deadline = time.monotonic() + 300
+        while True:
+            try:
+                with urllib.request.urlopen(f"https://127.0.0.1:{port}/sw.js", timeout=2, context=context) as answer:
+                    assert answer.status == 200 and b"caches" in answer.read()
+                    break
+            except (urllib.error.URLError, ConnectionError):
+                assert server.poll() is None, server.stdout.read()
+                assert time.monotonic() < deadline, "the service did not come up"
+                time.sleep(0.5)
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/login", timeout=5)
+        except OSError:  # refused, reset or timed out: anything but an answer
+            pass
+        else:
+            raise AssertionError("plain HTTP was answered")
+    finally:
+        server.terminate()
+        server.wait(timeout=30)

@@ -21,6 +21,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,6 +44,17 @@ OTHER_USER, OTHER_PASSWORD = "other-organizer", "qinghe-organiser-2024"
 SERIOUS = ("serious", "critical")
 
 
+def require_tools() -> None:
+    """Fail (never skip) when the browser, its driver or axe-core is missing."""
+    missing = [f"{what} ({path})" for what, path in (("Chromium", CHROMIUM), ("chromedriver", CHROMEDRIVER))
+               if not (path.exists() and os.access(path, os.X_OK))]
+    if missing:
+        pytest.fail("the browser tests need Debian's Chromium and its driver: missing "
+                    + ", ".join(missing) + " (apt-get install chromium chromium-driver)", pytrace=False)
+    if not AXE.exists():
+        pytest.fail(f"axe-core is missing ({AXE}): run scripts/setup.sh (npm ci --prefix front)", pytrace=False)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -55,6 +67,64 @@ def cli(*args: str, store: Path, stdin: str | None = None) -> str:
     if done.returncode != 0:
         pytest.fail(f"jiedui {' '.join(args)} failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
     return done.stdout
+
+
+def start_service(store: Path, log_path: Path, *args: str) -> tuple[subprocess.Popen, str, object]:
+    """``jiedui serve`` on ``store`` and a free port, waited for until it answers ``/login``:
+    the process, its address and its open log."""
+    port = free_port()
+    log = log_path.open("w")
+    proc = subprocess.Popen([str(JIEDUI), "serve", "--store", str(store), "--port", str(port), *args],
+                            stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 240  # an empty store first imports the demo county, service files included
+    while True:
+        if proc.poll() is not None:
+            stop_service(proc, log)
+            pytest.fail(f"jiedui serve stopped ({proc.returncode}):\n{log_path.read_text()}")
+        try:
+            with urllib.request.urlopen(url + "/login", timeout=2) as answer:
+                if answer.status == 200:
+                    return proc, url, log
+        except (urllib.error.URLError, OSError):
+            pass
+        if time.monotonic() > deadline:
+            stop_service(proc, log)
+            pytest.fail(f"jiedui serve did not answer /login in time:\n{log_path.read_text()}")
+        time.sleep(0.3)
+
+
+def stop_service(proc: subprocess.Popen, log) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+    log.close()
+
+
+def chromium(downloads: Path, *, performance: bool = False):
+    """A headless Chromium driven by Selenium, downloading into ``downloads``; ``performance``
+    also keeps the DevTools performance log (the network events, for page weights)."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
+                "--window-size=1280,900", "--lang=zh-CN", "--disable-extensions", "--no-first-run"):
+        options.add_argument(arg)
+    options.add_experimental_option("prefs", {"download.default_directory": str(downloads),
+                                              "download.prompt_for_download": False,
+                                              "safebrowsing.enabled": False})
+    logs = {"browser": "ALL"} | ({"performance": "ALL"} if performance else {})
+    options.set_capability("goog:loggingPrefs", logs)  # console errors, e.g. a CSP refusal
+    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
+    driver.set_page_load_timeout(60)
+    driver.set_script_timeout(60)
+    driver.execute_cdp_cmd("Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(downloads)})
+    return driver
 
 
 @dataclass

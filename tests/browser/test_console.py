@@ -423,8 +423,7 @@ def test_the_screenshots_of_each_role_and_of_a_phone(browser: Browser) -> None:
         browser.go(path)
         browser.wait_for("main h1")
         browser.screenshot(name, width=390, height=2400)
-    browser.sign_in_as("demo-cadre")
-    browser.screenshot("cadre-start-390", width=390, height=2400)
+    # the cadre's phone page: docs/screenshots/cadre-390.png, taken by test_cadre_app.py
     browser.sign_in_as("demo-org")
     browser.screenshot("org-start")
 

@@ -45,6 +45,9 @@ MATRIX = [
     ("GET", "/?region=620802", None, roles(200, 404, 200, 404, 303, 303)),
     ("GET", "/mine", None, roles(403, 403, 403, 403, 200, 403)),
     ("GET", "/aux-pairings", None, roles(403, 403, 403, 403, 403, 200)),
+    ("GET", "/mine/HA1", None, roles(403, 403, 403, 403, 200, 403)),
+    ("GET", "/mine/HB1", None, roles(403, 403, 403, 403, 404, 403)),  # not the cadre's: as if unknown
+    ("GET", "/sw.js", None, roles(200, 200, 200, 200, 200, 200, 200)),  # the service worker: no data in it
     ("GET", "/reports/unpaired.xlsx", None, READERS),
     ("GET", "/reports/overdue-visits.csv?region=620802", None, roles(200, 404, 200, 404, 403, 403)),
     ("GET", "/reports/no-such-report.csv", None, roles(404, 404, 404, 404, 403, 403)),
@@ -110,6 +113,8 @@ MATRIX = [
     ("GET", "/inbox", None, roles(200, 200, 200, 200, 200, 200)),
     ("POST", "/inbox/read", {"every": "true"}, roles(303, 303, 303, 303, 303, 303)),
     ("POST", "/inbox/notify", {}, roles(303, 303, 303, 403, 403, 403)),
+    ("POST", "/mine/HA1/visits", {"note": "入户了解近况"}, roles(403, 403, 403, 403, 303, 403)),
+    ("POST", "/mine/HA1/problems/P1/close", {"resolution": "轮椅已修好"}, roles(403, 403, 403, 403, 303, 403)),
     ("POST", "/logout", {}, roles(303, 303, 303, 303, 303, 303)),
 ]
 

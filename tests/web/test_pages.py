@@ -222,19 +222,6 @@ def test_the_menu_shows_each_role_what_it_may_open_and_each_link_opens(client, w
         assert re.search(rf'<a href="{re.escape(path)}" aria-current="page">', answer.text), (user, path)
 
 
-def test_the_cadre_starts_on_their_households_with_the_last_visit(client, world):
-    sign_in(client, world, "cadre-a")
-    answer = client.get("/mine")
-    body = rows(answer.text)
-    visited = (dt.date.today() - dt.timedelta(days=30)).isoformat()  # the world's visit to HA1
-    assert "/households/HA1" in body and visited in body and "已走访" in body
-    assert "HA2" not in body and "HB1" not in body  # not the cadre's households
-    assert client.get("/households/HA1").status_code == 200
-    client.app.state.services.audit.flush()
-    reads = audit_entries(store=world.store, user_id="cadre-a", page=PageRequest(1, 100)).items
-    assert any(e.operation == "GET /mine" and e.object_keys == ["HA1"] for e in reads)
-
-
 def test_the_organisation_starts_on_its_auxiliary_pairings(client, world):
     sign_in(client, world, "org-a")
     body = rows(client.get("/aux-pairings").text)
