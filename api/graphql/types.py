@@ -141,13 +141,16 @@ class LedgerEntry:
     in_kind_fen: Fen | None = strawberry.field(description="物资折合（分）/ in-kind value in fen")
     note: str | None
     problem_no: str | None
+    volunteers: int | None = strawberry.field(description="志愿服务的志愿者人数 / volunteers of a volunteer service")
+    minutes: int | None = strawberry.field(description="志愿服务每人时长（分钟）/ minutes each volunteer gave")
 
     @classmethod
     def of(cls, e: ledger_models.LedgerEntry, ctx: Context) -> LedgerEntry:
         v = ctx.shown("ledger", e)
         return cls(entry_id=e.entry_id, entry_date=v["entry_date"], household_no=v["household_no"],
                    cadre_no=v["cadre_no"], uscc=v["uscc"], kind=v["kind"], amount_fen=v["amount_fen"],
-                   in_kind_fen=v["in_kind_fen"], note=v["note"], problem_no=v["problem_no"])
+                   in_kind_fen=v["in_kind_fen"], note=v["note"], problem_no=v["problem_no"],
+                   volunteers=v["volunteers"], minutes=v["minutes"])
 
 
 @strawberry.type(description="反映的困难 / a reported difficulty")
