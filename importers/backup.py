@@ -42,7 +42,7 @@ from graph_schema.errors import JieduiError
 from graph_schema.store.base import GraphStore, Tx, chunks
 from graph_schema.store.dump import delete_edges, delete_nodes, node_rows, rel_rows, tables_with_data
 from graph_schema.store.schema import (
-    AUDIT, AUX_PAIRED_WITH, AUX_REQUEST, CLAIM, CREATION, EXCLUDED, HAS_REFERRAL, IDEMPOTENT_REPLY, INBOX,
+    ASSISTED, AUDIT, AUX_PAIRED_WITH, AUX_REQUEST, CLAIM, CREATION, EXCLUDED, HAS_REFERRAL, IDEMPOTENT_REPLY, INBOX,
     JOIN_REQUEST, MESSAGE, NODES, OUTGOING, PAIRED_WITH, REFERRAL, REFERRED_TO, REMINDER, REVISION, TOKEN, USER, Kind,
     NodeTable, RelTable,
 )
@@ -58,10 +58,11 @@ BATCH = 20_000
 #: node tables no contract file carries, in restore order
 EXTRA_NODES: tuple[NodeTable, ...] = (REFERRAL, REMINDER, REVISION, USER, TOKEN, AUDIT, MESSAGE, OUTGOING, AUX_REQUEST,
                                       CLAIM, CREATION, JOIN_REQUEST, IDEMPOTENT_REPLY)
-#: edge tables no contract file carries, or carries without every property (the pairings)
-EXTRA_RELS: tuple[RelTable, ...] = (EXCLUDED, PAIRED_WITH, AUX_PAIRED_WITH, HAS_REFERRAL, REFERRED_TO, INBOX)
-#: edges the import writes from the pairing file, replaced on restore by their exact copies
-REPLACED = (PAIRED_WITH, AUX_PAIRED_WITH)
+#: edge tables no contract file carries, or carries without every property (the pairings; the
+#: ledger entries, whose volunteer figures no file carries)
+EXTRA_RELS: tuple[RelTable, ...] = (EXCLUDED, PAIRED_WITH, AUX_PAIRED_WITH, ASSISTED, HAS_REFERRAL, REFERRED_TO, INBOX)
+#: edges the import writes from the pairing and ledger files, replaced on restore by their exact copies
+REPLACED = (PAIRED_WITH, AUX_PAIRED_WITH, ASSISTED)
 
 #: (name, done, total) after each batch of a file
 Progress = Callable[[str, int, int], None]

@@ -93,9 +93,9 @@ LEDGER = FileSpec("ledger", "帮扶记录", (
     R("日期", "entry_date", "date"), R("户编号", "household_no"), C("干部编号", "cadre_no"),
     C("统一社会信用代码", "uscc"), R("类型", "kind"), C("金额", "amount", "amount_yuan"),
     C("物资折合", "in_kind", "in_kind_yuan"), C("内容", "note"), C("问题编号", "problem_no"),
-    C("志愿者人数", "volunteers"), C("服务时长", "hours"), C("记录编号", "record_no"),
+    C("记录编号", "record_no"),
 ), key=("entry_date", "household_no", "cadre_no", "uscc", "kind", "amount", "in_kind", "note", "problem_no",
-        "volunteers", "hours", "record_no"), order=7, identity="entry_id")
+        "record_no"), order=7, identity="entry_id")
 
 LISTINGS = FileSpec("listings", "部门名单", (
     R("来源部门", "dept", "department"), R("项目", "item"), R("身份证号", "id_number"), R("姓名", "name"),

@@ -110,7 +110,7 @@ def _ledger(store: GraphStore) -> list[list[str]]:
         e = LedgerEntry.from_row(row)
         out.append([fmt.day(e.entry_date), e.household_no, fmt.text(e.cadre_no), fmt.text(e.uscc), fmt.word(e.kind),
                     fmt.yuan(e.amount_fen), fmt.yuan(e.in_kind_fen), fmt.text(e.note), fmt.text(e.problem_no),
-                    fmt.text(e.volunteers), fmt.hours(e.minutes), fmt.text(e.record_no)])
+                    fmt.text(e.record_no)])
     return out
 
 

@@ -15,16 +15,6 @@ def yuan(fen: int | None) -> str:
     return sign + (str(whole) if not cents else f"{whole}.{cents:02d}".rstrip("0"))
 
 
-def hours(minutes: int | None) -> str:
-    """90 → "1.5", 15 → "0.25"; a duration no two decimals of hours write exactly as hours and
-    minutes: 10 → "0:10" (``cells.hours_minutes`` reads both back to the same minutes)."""
-    if minutes is None:
-        return ""
-    if minutes * 100 % 60:
-        return f"{minutes // 60}:{minutes % 60:02d}"
-    return yuan(minutes * 100 // 60)
-
-
 def yes_no(value: bool | None) -> str:
     return "" if value is None else ("是" if value else "否")
 

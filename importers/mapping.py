@@ -50,7 +50,7 @@ from graph_schema.identifiers import (
     normalize_uscc,
     region_level,
 )
-from graph_schema.ledger.models import MINUTES_MAX, VOLUNTEERS_MAX, LedgerEntry
+from graph_schema.ledger.models import LedgerEntry
 from graph_schema.listing.models import Listing
 from graph_schema.org.models import Org
 from graph_schema.pairing.models import AuxPairRequest, PairRequest
@@ -141,7 +141,7 @@ def _column_of(spec: FileSpec, model_field: str | None) -> str | None:
     if model_field is None:
         return None
     renamed = {"income_fen": "income", "amount_fen": "amount", "in_kind_fen": "in_kind", "cost_fen": "cost",
-               "subsidy_fen": "subsidy", "minutes": "hours"}
+               "subsidy_fen": "subsidy"}
     name = renamed.get(model_field, model_field)
     return name if any(c.field == name for c in spec.columns) else None
 
@@ -228,16 +228,6 @@ SERVICE_CATEGORY, SERVICE_UNIT, SERVICE_DEPT = choice(ServiceCategory), choice(S
 NEED_STATUS, NEED_SOURCE = choice(NeedStatus), choice(NeedSource, but=(NeedSource.REGISTRY,))
 OFFER_MODES, OUTCOME = choices(OfferMode), choice(DeliveryOutcome)
 TIME_LIMIT, CAPACITY, QUANTITY = bounded(1, 730), bounded(0, 10_000_000), bounded(1, 1_000_000)
-VOLUNTEERS = bounded(1, VOLUNTEERS_MAX)
-
-
-def MINUTES(raw: Any) -> int | None:  # noqa: N802 - a parser, named as the others
-    """Hours as written (``1.5``), in whole minutes (90), at most the ledger's bound."""
-    value = cells.hours_minutes(raw)
-    if value is not None and not 1 <= value <= MINUTES_MAX:
-        raise CellError(Code.OUT_OF_RANGE, f"应在 1 分钟到 {MINUTES_MAX // 60} 小时之间",
-                        f"must be between 1 minute and {MINUTES_MAX // 60} hours")
-    return value
 
 
 def mobile(raw: Any) -> str | None:
@@ -328,15 +318,11 @@ def ledger_entry(r: Row) -> LedgerEntry:
     problem_no = r.get("problem_no", cells.key)
     if kind is LedgerKind.REPORT_PROBLEM and not problem_no:
         r.problem("problem_no", Code.REQUIRED, "反映困难必须填写问题编号", "a reported difficulty needs a problem number")
-    volunteers, minutes = r.get("volunteers", VOLUNTEERS), r.get("hours", MINUTES)
-    if (volunteers or minutes) and kind is not None and kind is not LedgerKind.VOLUNTEER:
-        r.problem("volunteers" if volunteers else "hours", Code.INCONSISTENT, "只有志愿服务记录填写志愿者人数和服务时长",
-                  "only a volunteer service entry has volunteers and hours")
     return r.build(
         LedgerEntry, blame="cadre_no", entry_date=r.get("entry_date", not_future), household_no=r.get("household_no", cells.key),
         cadre_no=cadre_no, uscc=uscc, kind=kind, amount_fen=r.get("amount", cells.money_fen),
         in_kind_fen=r.get("in_kind", cells.money_fen), note=r.get("note", note),
-        problem_no=problem_no, volunteers=volunteers, minutes=minutes, record_no=r.get("record_no", cells.key),
+        problem_no=problem_no, record_no=r.get("record_no", cells.key),
     )
 
 

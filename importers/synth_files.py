@@ -52,7 +52,7 @@ from graph_schema.identifiers import id_check_char, uscc_check_char
 from graph_schema.ledger.models import LedgerEntry
 from graph_schema.listing.models import Listing
 from importers import synth
-from importers.formats import hours, yuan
+from importers.formats import yuan
 from importers.contract import (
     CADRES,
     DELIVERIES,
@@ -166,14 +166,13 @@ def _pairings(data: SynthData) -> list[Row]:
 
 
 def _ledger(data: SynthData) -> list[Row]:
-    get = _fields(LedgerEntry, "entry_date household_no cadre_no uscc kind amount_fen in_kind_fen note problem_no "
-                               "volunteers minutes")
+    get = _fields(LedgerEntry, "entry_date household_no cadre_no uscc kind amount_fen in_kind_fen note problem_no")
     day, money = _Memo(dt.date.isoformat), _Memo(yuan)
     out = []
     for e in data.ledger:
-        date, household_no, cadre_no, uscc, kind, amount, in_kind, note, problem_no, team, minutes = get(e.__dict__)
+        date, household_no, cadre_no, uscc, kind, amount, in_kind, note, problem_no = get(e.__dict__)
         out.append([day[date], household_no, cadre_no or "", uscc or "", TEXT[kind], money[amount], money[in_kind],
-                    note or "", problem_no or "", "" if team is None else str(team), hours(minutes), ""])
+                    note or "", problem_no or "", ""])
     return out
 
 
@@ -348,7 +347,7 @@ class _Maker:
 
     def ledger(self, serial: int) -> Row:
         household_no, cadre_no = self.actor()
-        return [self.day(), household_no, cadre_no, "", "入户走访", "", "", f"入户了解情况（补录{serial}）", "", "", "", ""]
+        return [self.day(), household_no, cadre_no, "", "入户走访", "", "", f"入户了解情况（补录{serial}）", "", ""]
 
     def listing(self, serial: int) -> Row:
         return ["民政", "困难残疾人生活补贴", self.fresh_id(serial), "张桂兰", "2024-01", "", "90"]

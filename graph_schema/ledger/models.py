@@ -66,13 +66,12 @@ class LedgerEntry(Model):
     @property
     def fingerprint(self) -> str:
         """A digest of what the entry says (its key aside): tells a repeated 记录编号 that names
-        the same entry from one that names another. Entries without volunteer figures keep the
-        digest they had before the figures existed."""
-        parts = [self.entry_date, self.household_no, self.actor, self.kind.value, self.amount_fen,
-                 self.in_kind_fen, self.note, self.problem_no]
-        if self.volunteers is not None or self.minutes is not None:
-            parts += [self.volunteers, self.minutes]
-        text = "\x1f".join(str(v) for v in parts)
+        the same entry from one that names another. The volunteer figures are no part of it: they
+        are recorded in the console or through the APIs, and no contract file carries them, so an
+        exported and re-imported entry keeps its id."""
+        text = "\x1f".join(str(v) for v in (
+            self.entry_date, self.household_no, self.actor, self.kind.value, self.amount_fen,
+            self.in_kind_fen, self.note, self.problem_no))
         return hashlib.sha256(text.encode()).hexdigest()[:32]
 
     def edge_row(self) -> dict:

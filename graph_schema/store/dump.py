@@ -42,8 +42,7 @@ def ledger_rows(store: GraphStore) -> list[dict]:
     return store.query(
         "MATCH (a)-[e:ASSISTED]->(h:Household) RETURN e.entry_date AS entry_date, h.household_no AS household_no, "
         "a.cadre_no AS cadre_no, a.uscc AS uscc, e.kind AS kind, e.amount_fen AS amount_fen, "
-        "e.in_kind_fen AS in_kind_fen, e.note AS note, e.problem_no AS problem_no, e.volunteers AS volunteers, "
-        "e.minutes AS minutes, e.record_no AS record_no")
+        "e.in_kind_fen AS in_kind_fen, e.note AS note, e.problem_no AS problem_no, e.record_no AS record_no")
 
 
 def rel_rows(store: GraphStore, rel: RelTable) -> list[dict[str, Any]]:

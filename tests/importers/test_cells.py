@@ -332,13 +332,6 @@ def test_hours_refuses_what_is_no_whole_number_of_minutes(raw):
     raises(Code.BAD_HOURS, cells.hours_minutes, raw)
 
 
-@pytest.mark.parametrize("minutes", [1, 10, 15, 59, 60, 90, 125, 59999])
-def test_hours_as_written_read_back_to_the_same_minutes(minutes):
-    from importers import formats
-
-    assert cells.hours_minutes(formats.hours(minutes)) == minutes
-
-
 # --- items ----------------------------------------------------------------------------------
 
 
