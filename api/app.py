@@ -56,6 +56,8 @@ def create_app(store: GraphStore, *, audit_interval: float = 0.5, token_ttl: flo
     app.state.login_user_throttle = Throttle(5, 300.0)
     app.state.login_ip_throttle = Throttle(20, 300.0)
     app.state.api_throttle = Throttle(30, 60.0)
+    # organisations asking to join, from the sign-in page without an account: every request counts
+    app.state.join_throttle = Throttle(10, 3600.0)
     app.add_middleware(Idempotency)  # inside the security headers, so a replayed answer gets them too
     app.add_middleware(SecurityHeaders)
     errors.install(app, html=web.error_page)

@@ -12,6 +12,7 @@ from collections.abc import Callable, Collection, Sequence
 from typing import TypeVar
 
 from api.auth import ORGANISERS, READERS, Caller
+from graph_schema.access import accounts
 from graph_schema.access.models import EVERYTHING, Role, Scope
 from graph_schema.access.service import Forbidden
 from graph_schema.claims.models import Claim
@@ -21,6 +22,7 @@ from graph_schema.errors import InvalidValue, JieduiError, NotFound
 from graph_schema.household.service import households_in, persons_in
 from graph_schema.ledger.models import LedgerEntry
 from graph_schema.ledger import service as ledger
+from graph_schema.org import joining
 from graph_schema.org.service import orgs_in
 from graph_schema.pairing import exclusions, flows, requests
 from graph_schema.pairing import service as pairing
@@ -261,6 +263,50 @@ def withdraw_aux_request(who: Caller, request_id: str) -> AuxRequest:
     return _decide(who, request_id, lambda: requests.withdraw_aux_request(
         store=who.store, request_id=request_id, uscc=who.user.uscc or "", withdrawn_by=who.user.user_id),
         lambda done: done.household_no)
+
+
+# --- accounts of the roster and organisations asking to join: organisers of the region ------------
+
+def create_accounts(who: Caller, role: Role, region: str | None) -> list[accounts.IssuedCode]:
+    """Accounts with one-time codes for the region's cadres (or organisations) that have none."""
+    who.require(ORGANISERS, "建账号", "make accounts")
+    issued = accounts.create_accounts(store=who.store, role=role, scope=who.scope, region=region)
+    who.wrote("user", [i.user_id for i in issued])
+    return issued
+
+
+def reset_account(who: Caller, user_id: str) -> accounts.IssuedCode:
+    """A new one-time code for a user of the region's roster: password and sessions gone."""
+    who.require(ORGANISERS, "重置账号", "reset accounts")
+    issued = accounts.reset_code(store=who.store, user_id=user_id, scope=who.scope)
+    who.wrote("user", [user_id])
+    return issued
+
+
+def disable_account(who: Caller, user_id: str, disabled: bool) -> None:
+    who.require(ORGANISERS, "停用或启用账号", "disable or enable accounts")
+    accounts.set_disabled(store=who.store, user_id=user_id, disabled=disabled, scope=who.scope)
+    who.wrote("user", [user_id])
+
+
+def approve_join(who: Caller, request_id: str, note: str | None = None) -> tuple[joining.JoinRequest,
+                                                                                  accounts.IssuedCode]:
+    """Approve an organisation's request to join: it enters the roster with an account."""
+    who.require(ORGANISERS, "审批入驻申请", "decide requests to join")
+    done, issued = joining.approve_join_request(store=who.store, request_id=request_id, decided_by=who.user.user_id,
+                                                scope=who.scope, note=note)
+    who.wrote("join_request", [request_id])
+    who.wrote("org", [done.uscc])
+    who.wrote("user", [issued.user_id])
+    return done, issued
+
+
+def decline_join(who: Caller, request_id: str, note: str | None = None) -> joining.JoinRequest:
+    who.require(ORGANISERS, "审批入驻申请", "decide requests to join")
+    done = joining.decline_join_request(store=who.store, request_id=request_id, decided_by=who.user.user_id,
+                                        scope=who.scope, note=note)
+    who.wrote("join_request", [request_id])
+    return done
 
 
 # --- claims an organiser's import made on records outside it: decided by the organisers above both --

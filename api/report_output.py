@@ -5,7 +5,9 @@ as JSON (snake_case keys), CSV (UTF-8 with a BOM, so Excel opens it in Chinese) 
 report's Chinese column titles.
 
 Money is stored and answered in JSON in fen (integers, exact); the files people read show it in
-yuan with two decimals, under a title that says 元: a field named ``*_fen`` is money.
+yuan with two decimals, under a title that says 元: a field named ``*_fen`` is money. Time is
+alike: a field named ``*_minutes`` is answered in minutes and read in hours, one decimal, under a
+title that says 小时.
 """
 
 from __future__ import annotations
@@ -65,11 +67,14 @@ def jsonable(value: Any) -> Any:
 
 
 MONEY = "_fen"
+TIME = "_minutes"
 
 
 def header(report: Report, field: str) -> str:
-    """A column's title as people read it (money in 元, see the module docstring)."""
+    """A column's title as people read it (money in 元, time in 小时, see the module docstring)."""
     title = report.headers.get(field, field)
+    if field.endswith(TIME):
+        return title.replace("分钟）", "小时）")
     return title.replace("（分）", "（元）") if field.endswith(MONEY) else title
 
 
@@ -83,9 +88,15 @@ def yuan(fen: int) -> str:
     return f"{sign}{whole}.{cents:02d}"
 
 
+def hours(minutes: int) -> str:
+    """90 → "1.5" (hours, one decimal)."""
+    return f"{minutes / 60:.1f}"
+
+
 def human_cells(row: Any) -> list[Any]:
-    """A row's cells as people read them: :func:`cell`, and money in yuan."""
-    return [yuan(v) if f.endswith(MONEY) and isinstance(v, int) else cell(v) for f, v in as_dict(row).items()]
+    """A row's cells as people read them: :func:`cell`, money in yuan and time in hours."""
+    return [yuan(v) if f.endswith(MONEY) and isinstance(v, int) else hours(v) if f.endswith(TIME) and isinstance(v, int)
+            else cell(v) for f, v in as_dict(row).items()]
 
 
 def json_text(rows: list[Any]) -> str:
@@ -111,11 +122,13 @@ def write_xlsx(report: Report, rows: list[Any], out: str | Path | IO[bytes]) -> 
     with xlsxwriter.Workbook(target, options) as book:
         sheet = book.add_worksheet(report.name[:31])
         sheet.write_row(0, 0, headers(report), book.add_format({"bold": True}))
-        money = book.add_format({"num_format": "0.00"})
+        money, time = book.add_format({"num_format": "0.00"}), book.add_format({"num_format": "0.0"})
         for i, r in enumerate(rows, start=1):
             for j, (f, v) in enumerate(as_dict(r).items()):
                 if f.endswith(MONEY) and isinstance(v, int):
                     sheet.write_number(i, j, v / 100, money)  # a number Excel adds up, shown as yuan
+                elif f.endswith(TIME) and isinstance(v, int):
+                    sheet.write_number(i, j, v / 60, time)
                 else:
                     sheet.write(i, j, cell(v))
 

@@ -181,6 +181,14 @@ class AuxRequestStatus(StrEnum):
     WITHDRAWN = "已撤回"
 
 
+class JoinStatus(StrEnum):
+    """Where an organisation's request to join (入驻申请) stands."""
+
+    PENDING = "待审批"
+    APPROVED = "已批准"
+    DECLINED = "已拒绝"
+
+
 class ClaimStatus(StrEnum):
     """Where a claim on a record outside an organiser's jurisdiction stands (跨辖区认领)."""
 

@@ -10,8 +10,8 @@ Layout of a backup folder::
 The extra tables are those no contract file holds: the exclusion list (``EXCLUDED``), certificate
 reminders, revisions and creation records (the history reports for past days read), users and
 tokens (token hashes only, password hashes as stored), the audit trail, the organisations' requests
-for auxiliary pairings, the claims on records outside an organiser's jurisdiction, the answers kept
-for idempotency keys (so a client's repeat after a restore still finds its first answer), the
+for auxiliary pairings and to join, the claims on records outside an organiser's jurisdiction, the
+answers kept for idempotency keys (so a client's repeat after a restore still finds its first answer), the
 referrals with their edges, the inboxes and the outbox; and the pairing edges with their ids, source and
 proposal (the pairing file carries neither). ``LISTED``, ``MEMBER_OF``, ``IN_REGION``,
 ``PART_OF``, ``STATIONED_IN``, ``SERVES``, ``HAS_PROBLEM`` and the ``Problem`` nodes, and the
@@ -42,9 +42,9 @@ from graph_schema.errors import JieduiError
 from graph_schema.store.base import GraphStore, Tx, chunks
 from graph_schema.store.dump import delete_edges, delete_nodes, node_rows, rel_rows, tables_with_data
 from graph_schema.store.schema import (
-    AUDIT, AUX_PAIRED_WITH, AUX_REQUEST, CLAIM, CREATION, EXCLUDED, HAS_REFERRAL, IDEMPOTENT_REPLY, INBOX, MESSAGE,
-    NODES, OUTGOING, PAIRED_WITH, REFERRAL, REFERRED_TO, REMINDER, REVISION, TOKEN, USER, Kind, NodeTable,
-    RelTable,
+    ASSISTED, AUDIT, AUX_PAIRED_WITH, AUX_REQUEST, CLAIM, CREATION, EXCLUDED, HAS_REFERRAL, IDEMPOTENT_REPLY, INBOX,
+    JOIN_REQUEST, MESSAGE, NODES, OUTGOING, PAIRED_WITH, REFERRAL, REFERRED_TO, REMINDER, REVISION, TOKEN, USER, Kind,
+    NodeTable, RelTable,
 )
 from importers.engine import ImportResult, run_import
 from importers.export import export
@@ -57,11 +57,12 @@ BATCH = 20_000
 
 #: node tables no contract file carries, in restore order
 EXTRA_NODES: tuple[NodeTable, ...] = (REFERRAL, REMINDER, REVISION, USER, TOKEN, AUDIT, MESSAGE, OUTGOING, AUX_REQUEST,
-                                      CLAIM, CREATION, IDEMPOTENT_REPLY)
-#: edge tables no contract file carries, or carries without every property (the pairings)
-EXTRA_RELS: tuple[RelTable, ...] = (EXCLUDED, PAIRED_WITH, AUX_PAIRED_WITH, HAS_REFERRAL, REFERRED_TO, INBOX)
-#: edges the import writes from the pairing file, replaced on restore by their exact copies
-REPLACED = (PAIRED_WITH, AUX_PAIRED_WITH)
+                                      CLAIM, CREATION, JOIN_REQUEST, IDEMPOTENT_REPLY)
+#: edge tables no contract file carries, or carries without every property (the pairings; the
+#: ledger entries, whose volunteer figures no file carries)
+EXTRA_RELS: tuple[RelTable, ...] = (EXCLUDED, PAIRED_WITH, AUX_PAIRED_WITH, ASSISTED, HAS_REFERRAL, REFERRED_TO, INBOX)
+#: edges the import writes from the pairing and ledger files, replaced on restore by their exact copies
+REPLACED = (PAIRED_WITH, AUX_PAIRED_WITH, ASSISTED)
 
 #: (name, done, total) after each batch of a file
 Progress = Callable[[str, int, int], None]

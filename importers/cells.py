@@ -462,6 +462,39 @@ def money_fen(value: object) -> int | None:
     return int(amount * 100)
 
 
+_HOURS_RE = re.compile(r"[0-9]+(?:\.[0-9]+)?")
+_HOURS_MINUTES_RE = re.compile(r"([0-9]+):([0-5][0-9])")
+
+
+def hours_minutes(value: object) -> int | None:
+    """A duration in hours, returned in whole minutes: ``1.5`` → 90, ``"0.25"`` → 15, and
+    ``"0:10"`` (hours and minutes) → 10, for a duration no decimal of hours writes exactly.
+
+    Hours that are no whole number of minutes (``0.01``) are refused rather than rounded, as
+    amounts beyond the fen are."""
+    if _blank(value):
+        return None
+    if isinstance(value, bool):
+        raise CellError(Code.BAD_HOURS, "应为小时数，而不是是/否值", "expected hours, not a logical value")
+    cleaned = _strip(_clean(value).removesuffix("小时")) if isinstance(value, str) else ""
+    if isinstance(value, (int, float)) and math.isfinite(value):
+        amount = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
+    elif clock := _HOURS_MINUTES_RE.fullmatch(cleaned):
+        return int(clock.group(1)) * 60 + int(clock.group(2))
+    elif _HOURS_RE.fullmatch(cleaned):
+        amount = Decimal(cleaned)
+    else:
+        raise CellError(Code.BAD_HOURS, f"「{_shown(value)}」不是小时数（如 1.5）",
+                        f"'{_shown(value)}' is not a number of hours (such as 1.5)")
+    if amount < 0:
+        raise CellError(Code.BAD_HOURS, f"「{_shown(value)}」是负数，时长不能为负", f"'{_shown(value)}' is negative")
+    minutes = amount * 60
+    if minutes != minutes.to_integral_value():
+        raise CellError(Code.BAD_HOURS, f"「{_shown(value)}」小时不是整分钟数",
+                        f"'{_shown(value)}' hours is not a whole number of minutes")
+    return int(minutes)
+
+
 # ---------------------------------------------------------------------------
 # Lists
 # ---------------------------------------------------------------------------

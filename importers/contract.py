@@ -146,6 +146,7 @@ class Code(StrEnum):
     BAD_DATE = "BAD_DATE"
     BAD_MONTH = "BAD_MONTH"
     BAD_MONEY = "BAD_MONEY"
+    BAD_HOURS = "BAD_HOURS"  # not hours that make a whole number of minutes
     BAD_PHONE = "BAD_PHONE"
     BAD_CHOICE = "BAD_CHOICE"  # not one of the allowed words (enum)
     OUT_OF_RANGE = "OUT_OF_RANGE"

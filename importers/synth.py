@@ -685,7 +685,8 @@ class _Generator:
                     seen.add(key)
                     add(_entry({"entry_date": days[day], "household_no": household_no, "cadre_no": cadre_no,
                                 "uscc": None, "kind": kind, "amount_fen": amount, "in_kind_fen": in_kind,
-                                "note": note, "problem_no": None, "record_no": None}))
+                                "note": note, "problem_no": None, "volunteers": None, "minutes": None,
+                                "record_no": None}))
             for _ in range(_stochastic_round(rng, report_rate * length)):
                 problem += 1
                 number = f"P{problem:07d}"
@@ -693,13 +694,15 @@ class _Generator:
                 opened, closed = PROBLEMS[int(rng.random() * len(PROBLEMS))]
                 add(_entry({"entry_date": days[day], "household_no": household_no, "cadre_no": cadre_no,
                             "uscc": None, "kind": LedgerKind.REPORT_PROBLEM, "amount_fen": None,
-                            "in_kind_fen": None, "note": opened, "problem_no": number, "record_no": None}))
+                            "in_kind_fen": None, "note": opened, "problem_no": number, "volunteers": None,
+                            "minutes": None, "record_no": None}))
                 if rng.random() < PROBLEM_CLOSED:
                     later = day + 1 + int(rng.random() * 45)  # strictly later: a file sorted by date opens first
                     if later <= hi:
                         add(_entry({"entry_date": days[later], "household_no": household_no, "cadre_no": cadre_no,
                                     "uscc": None, "kind": LedgerKind.SOLVE_PROBLEM, "amount_fen": None,
-                                    "in_kind_fen": None, "note": closed, "problem_no": number, "record_no": None}))
+                                    "in_kind_fen": None, "note": closed, "problem_no": number, "volunteers": None,
+                                    "minutes": None, "record_no": None}))
         self.org_entries(goal)
 
     def money(self, low: int, high: int) -> tuple[int | None, int | None]:
@@ -721,7 +724,8 @@ class _Generator:
         rng, data, days = self.rng, self.data, self.days
         seen: set[tuple] = set()
 
-        def add(org: int, x: int, day: int, kind: LedgerKind, note: str, amount=None, in_kind=None) -> None:
+        def add(org: int, x: int, day: int, kind: LedgerKind, note: str, amount=None, in_kind=None,
+                volunteers=None, minutes=None) -> None:
             key = (org, x, day, kind, note, amount, in_kind)
             if key in seen:
                 return
@@ -729,7 +733,7 @@ class _Generator:
             data.ledger.append(_entry({
                 "entry_date": days[day], "household_no": data.households[x].household_no, "cadre_no": None,
                 "uscc": data.orgs[org].uscc, "kind": kind, "amount_fen": amount, "in_kind_fen": in_kind,
-                "note": note, "problem_no": None, "record_no": None}))
+                "note": note, "problem_no": None, "volunteers": volunteers, "minutes": minutes, "record_no": None}))
 
         donors = [i for i, o in enumerate(data.orgs) if ServiceMode.DONATION in o.service_modes and self.org_regions[i]]
         volunteers = [i for i, o in enumerate(data.orgs)
@@ -748,8 +752,11 @@ class _Generator:
             org = self.one(volunteers)
             day = int(rng.random() * 365)
             note = f"{self.one(VOLUNTEER_ACTIVITIES)}（志愿服务项目{project:04d}）"
+            # a project's team and hours follow from its number: the draws of the data stay as they were
+            team, minutes = 2 + project % 5, 60 + 30 * (project % 5)
             for _ in range(rng.randint(1, 5)):
-                add(org, self.one(self.org_regions[org]), day, LedgerKind.VOLUNTEER, note)
+                add(org, self.one(self.org_regions[org]), day, LedgerKind.VOLUNTEER, note, volunteers=team,
+                    minutes=minutes)
 
     # --- the departments' lists ----------------------------------------------------------------
     def listings(self) -> None:

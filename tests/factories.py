@@ -44,4 +44,4 @@ def cadre(no: str, station: str = VILLAGE, **fields) -> Cadre:
 
 
 def org(code: str | None = None, region: str = "620822", **fields) -> Org:
-    return Org(uscc=code or uscc(), name="测试组织", service_region_code=region, **fields)
+    return Org(**{"uscc": code or uscc(), "name": "测试组织", "service_region_code": region} | fields)

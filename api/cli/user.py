@@ -16,8 +16,10 @@ import typer
 from rich.table import Table
 
 from api.cli.common import StoreOption, cli_store, console, fail
+from api.code_files import codes_xlsx, open_codes_file
 from graph_schema.access.audit import audit_entries
-from graph_schema.access.models import Role
+from graph_schema.access.accounts import CODE_DAYS, create_accounts
+from graph_schema.access.models import EVERYTHING, Role
 from graph_schema.access.service import add_user, demo_bounds, issue_token, list_users, revoke_tokens, set_password
 from graph_schema.errors import JieduiError, StoreLocked
 from graph_schema.pagination import PageRequest
@@ -132,6 +134,51 @@ def _revoke_through(server: str, user_id: str) -> int:
         raise fail(error) from exc
     except (urllib.error.URLError, OSError, ValueError) as exc:
         raise fail(JieduiError(f"无法连接服务 {server}：{exc}", f"cannot reach the service at {server}: {exc}")) from exc
+
+
+def _import_roster(role: Role, region: str, out: Path, days: int, store: str | None) -> None:
+    """Accounts for the roster's people of ``region`` who have none; their codes go to ``out``."""
+    if out.suffix.lower() != ".xlsx":
+        raise fail(JieduiError("--out 须为 .xlsx 文件", "--out must name an .xlsx file"))
+    with cli_store(store) as s:
+        try:
+            file = open_codes_file(out)
+        except JieduiError as exc:
+            raise fail(exc) from exc
+        with file:
+            try:
+                issued = create_accounts(store=s, role=role, scope=EVERYTHING, region=region, days=days)
+            except JieduiError as exc:
+                out.unlink()
+                raise fail(exc) from exc
+            if issued:
+                file.write(codes_xlsx(issued))
+    if not issued:
+        out.unlink()
+        console.print("没有需要建账号的人 / everyone already has an account")
+        return
+    console.print(f"已建账号 / accounts made: {len(issued)}；一次性登录码已写入 / codes written to {out}（仅本人可读 / "
+                  f"owner only），有效期 / valid {days} 天 days", highlight=False)
+
+
+RegionArg = Annotated[str, typer.Option("--region", help="区划代码 / region code", show_default=False)]
+OutArg = Annotated[Path, typer.Option("--out", help="登录码文件（.xlsx，不覆盖已有文件）/ the codes file (.xlsx, never "
+                                                   "overwritten)", show_default=False)]
+DaysArg = Annotated[int, typer.Option("--days", help="登录码有效天数 / days the codes stay valid")]
+
+
+@user_app.command("import-cadres")
+def import_cadres(region: RegionArg, out: OutArg, days: DaysArg = CODE_DAYS, store: StoreOption = None) -> None:
+    """为本区划在岗且没有账号的干部建账号，一次性登录码写入 xlsx（不在屏幕显示）/ make an account for
+    every cadre on duty in the region who has none; the one-time codes go to the .xlsx only."""
+    _import_roster(Role.CADRE, region, out, days, store)
+
+
+@user_app.command("import-orgs")
+def import_orgs(region: RegionArg, out: OutArg, days: DaysArg = CODE_DAYS, store: StoreOption = None) -> None:
+    """为服务区划在本区划内且没有账号的社会组织建账号，一次性登录码写入 xlsx / make an account for every
+    organisation serving within the region that has none; the one-time codes go to the .xlsx only."""
+    _import_roster(Role.ORG, region, out, days, store)
 
 
 @user_app.command("list")

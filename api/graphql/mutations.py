@@ -70,6 +70,8 @@ class LedgerEntryInput:
     note: str | None = None
     problem_no: str | None = strawberry.field(
         default=None, description="反映困难时新开、解决困难时关闭的问题编号 / the problem opened or closed")
+    volunteers: int | None = strawberry.field(default=None, description="志愿服务的志愿者人数 / volunteers")
+    minutes: int | None = strawberry.field(default=None, description="志愿服务每人时长（分钟）/ minutes each")
     record_no: str | None = strawberry.field(
         default=None, description="记录编号：给出时为该条的键，同日两条相同记录不合并 / the entry's own number, if any")
 

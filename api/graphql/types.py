@@ -152,13 +152,16 @@ class LedgerEntry:
     in_kind_fen: Fen | None = strawberry.field(description="物资折合（分）/ in-kind value in fen")
     note: str | None
     problem_no: str | None
+    volunteers: int | None = strawberry.field(description="志愿服务的志愿者人数 / volunteers of a volunteer service")
+    minutes: int | None = strawberry.field(description="志愿服务每人时长（分钟）/ minutes each volunteer gave")
 
     @classmethod
     def of(cls, e: ledger_models.LedgerEntry | Row, ctx: Context) -> LedgerEntry:
         v = ctx.shown("ledger", e)
         return cls(entry_id=_field(e, "entry_id"), entry_date=v.get("entry_date"), household_no=v.get("household_no"),
                    cadre_no=v.get("cadre_no"), uscc=v.get("uscc"), kind=v.get("kind"), amount_fen=v.get("amount_fen"),
-                   in_kind_fen=v.get("in_kind_fen"), note=v.get("note"), problem_no=v.get("problem_no"))
+                   in_kind_fen=v.get("in_kind_fen"), note=v.get("note"), problem_no=v.get("problem_no"),
+                   volunteers=v.get("volunteers"), minutes=v.get("minutes"))
 
 
 @strawberry.type(description="反映的困难 / a reported difficulty")

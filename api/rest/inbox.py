@@ -26,7 +26,8 @@ router = APIRouter(tags=["inbox 消息"])
 
 class MessageOut(BaseModel):
     message_id: str
-    kind: str = Field(description="走访将到期 / 走访逾期 / 证件到期提醒 / 困难久未解决 / 辖区日报")
+    kind: str = Field(description="走访将到期 / 走访逾期 / 证件到期提醒 / 困难久未解决 / 辖区日报 / 辅助结对已批准 / "
+                                  "辅助结对未获批准 / 新转介")
     created_on: dt.date
     due_on: dt.date | None
     subject: str

@@ -187,6 +187,8 @@ class LedgerEntryOut(BaseModel):
     in_kind_fen: int | None = None
     note: str | None = None
     problem_no: str | None = None
+    volunteers: int | None = Field(None, description="志愿服务的志愿者人数 / volunteers of a volunteer service")
+    minutes: int | None = Field(None, description="志愿服务每人时长（分钟）/ minutes each volunteer gave")
     record_no: str | None = None  # 记录编号, when the entry was given one
 
 

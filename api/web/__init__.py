@@ -54,10 +54,12 @@ class CompressedAssets:
 def install(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_middleware(CompressedAssets)
-    from api.web import aux_requests, cadre, household, lists, start  # lists, the household page, requests, start pages
+    from api.web import (accounts, aux_requests, cadre, household, inbox, joining, lists, organisation,  # the pages
+                         referrals, start)
 
     checked = [Depends(csrf.check_csrf)]  # every console POST carries its session's CSRF token
-    for module in (pages, jobs, imports, matching, lists, household, aux_requests, start, cadre):
+    for module in (pages, jobs, imports, matching, lists, household, aux_requests, start, cadre, accounts, joining,
+                   organisation, referrals, inbox):
         app.include_router(module.router, dependencies=checked)
 
     @app.exception_handler(SignInNeeded)

@@ -13,7 +13,7 @@ from api.security import FIELD, CsrfRefused, HEADER, csrf_token, csrf_valid, req
 from api.web.session import COOKIE
 
 SAFE = {"GET", "HEAD", "OPTIONS"}
-EXEMPT = {"/login"}  # no session yet; the route checks the request's origin itself
+EXEMPT = {"/login", "/login/first", "/join"}  # no session yet; each route checks the request's origin itself
 UPLOAD = "/imports"  # the one route that refuses an oversized body itself (413) before doing anything
 
 

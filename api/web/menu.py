@@ -43,8 +43,14 @@ ENTRIES: tuple[Entry, ...] = (
     Entry("/overdue-referrals", "转介逾期", "Overdue referrals", ORGANISERS),
     Entry("/imports", "导入", "Imports", ORGANISERS),
     Entry("/matching", "结对匹配", "Matching", ORGANISERS),
-    Entry("/aux-requests", "辅助结对申请", "Pairing requests", READERS),
+    Entry("/aux-requests", "辅助结对申请", "Pairing requests", (*READERS, Role.ORG)),
+    Entry("/referrals", "转介", "Referrals", ORGS),
+    Entry("/accounts", "账号", "Accounts", ORGANISERS),
+    Entry("/join-requests", "入驻申请", "Requests to join", ORGANISERS),
+    Entry("/inbox", "消息", "Inbox", tuple(Role)),
 )
+#: the entry whose title carries the unread count
+INBOX = "/inbox"
 
 
 def entries_for(role: Role) -> list[Entry]:

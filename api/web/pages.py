@@ -19,9 +19,11 @@ from api.throttle import TooManyAttempts, client_address
 from api.web import csrf, menu, regions
 from api.web.devices import remember_device, trusted_device
 from api.web.session import COOKIE, web_caller
+from graph_schema.access.accounts import code_matches, redeem_code
 from graph_schema.access.service import Unauthenticated, open_session, revoke_token, sign_in
-from graph_schema.errors import JieduiError
+from graph_schema.errors import InvalidValue, JieduiError
 from graph_schema.models import today
+from graph_schema.notify.service import unread_count
 from graph_schema.monitoring.catalogue import REPORTS
 from graph_schema.monitoring.common import Report
 from graph_schema.monitoring.visits import due_for_a_quarter
@@ -36,10 +38,22 @@ Who = Annotated[Caller, Depends(web_caller)]
 
 
 def render(request: Request, who: Caller | None, name: str, **values: Any) -> HTMLResponse:
-    """A page, with the menu of the caller's role (none when signed out)."""
+    """A page, with the menu of the caller's role (none when signed out) and their unread count."""
     entries = menu.entries_for(who.user.role) if who else []
     home = menu.landing(who.user.role) if who else "/login"
-    return TEMPLATES.TemplateResponse(request, name, {"who": who, "menu": entries, "home": home, **values})
+    fragment = Path(name).name.startswith("_")  # a piece of a page (htmx): no header to fill
+    return TEMPLATES.TemplateResponse(request, name, {"who": who, "menu": entries, "home": home, "inbox_path": menu.INBOX,
+                                                      "unread": 0 if fragment else _unread(who), **values})
+
+
+def _unread(who: Caller | None) -> int:
+    """The user's unread messages: one count query a page (an error page still renders without)."""
+    if who is None:
+        return 0
+    try:
+        return unread_count(store=who.store, user_id=who.user.user_id)
+    except JieduiError:
+        return 0
 
 
 def all_rows(who: Caller, report: Report, code: str, **options: Any) -> list[Any]:
@@ -96,12 +110,57 @@ def login(request: Request, user: Annotated[str, Form()] = "", password: Annotat
     try:
         session = sign_in(store=svc.store, user_id=name, password=password)
     except Unauthenticated:
+        if code_matches(store=svc.store, user_id=name, code=password):
+            return _first_password(request, name, password)  # the first sign-in: a password next
         by_user.fail(user_key)
         by_ip.fail(ip_key)
         return _wrong(request, next)
     by_user.reset(user_key)
     response = _signed_in(request, next, session)
     remember_device(request, response, name, device)
+    return response
+
+
+def _first_password(request: Request, user: str, code: str, error: str | None = None,
+                    status: int = 200) -> HTMLResponse:
+    """The form that turns a one-time code into a password (the code rides along, unchanged, as
+    the user typed it: it is checked again, and used up, when the password is set)."""
+    answer = render(request, None, "first_password.html", user=user, code=code, error=error)
+    answer.status_code = status
+    return answer
+
+
+@router.post("/login/first", response_class=HTMLResponse)
+def first_password(request: Request, user: Annotated[str, Form()] = "", code: Annotated[str, Form()] = "",
+                   password: Annotated[str, Form()] = "", confirm: Annotated[str, Form()] = "") -> Response:
+    """The first sign-in with a one-time code: the new password is set, the code used up, and the
+    user signed in (a 12-hour session) on their role's start page. Guarded as the sign-in is: the
+    request's origin, and the same counts of failures (a code no longer good is one)."""
+    if not same_origin(request):
+        raise CrossOrigin()
+    svc = services(request)
+    by_user, by_ip = request.app.state.login_user_throttle, request.app.state.login_ip_throttle
+    name = user.strip()
+    user_key, ip_key = "user:" + name, "ip:" + client_address(request.client)
+    try:
+        by_user.check(user_key)
+        by_ip.check(ip_key)
+    except TooManyAttempts as exc:
+        return _too_many(request, "/", exc)
+    if password != confirm:
+        return _first_password(request, name, code, "两次输入的密码不一致 / the two passwords differ", 422)
+    try:
+        redeem_code(store=svc.store, user_id=name, code=code, password=password)
+    except InvalidValue as exc:
+        return _first_password(request, name, code, f"{exc.zh} / {exc.en}", 422)
+    except Unauthenticated:
+        by_user.fail(user_key)
+        by_ip.fail(ip_key)
+        return _wrong(request, "/")
+    by_user.reset(user_key)
+    session = open_session(store=svc.store, user_id=name)
+    response = _signed_in(request, menu.landing(svc.tokens.user(session).role), session)
+    remember_device(request, response, name, None)
     return response
 
 

@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse
 from api.web import menu, regions
 from api.web.lists import show
 from api.web.pages import Who
+from graph_schema.access import privacy
 from graph_schema.household.service import households_in
 from graph_schema.org.service import orgs_in
 from graph_schema.pairing.service import org_aux_pairings_in
@@ -34,5 +35,6 @@ def aux_pairings(request: Request, who: Who) -> HTMLResponse:
     pairings = sorted(pairings, key=lambda p: (p.ended_on is not None, -p.started_on.toordinal(), p.household_no))
     who.read("household", list(households))
     names = regions.region_names(who.store, [h.region_code for h in households.values()])
-    return show(request, who, "start/aux_pairings.html", pairings=pairings, households=households, names=names,
+    seen = {no: privacy.redact("household", h.model_dump(), who.user) for no, h in households.items()}
+    return show(request, who, "start/aux_pairings.html", pairings=pairings, households=seen, names=names,
                 org=org.get(uscc))

@@ -40,6 +40,13 @@ def entry(user: User, action: str, operation: str, object_kind: str, keys: list[
     return AuditEntry(at, user.user_id, user.role.value, action, operation, object_kind, keys, request_id)
 
 
+def public_entry(operation: str, object_kind: str, keys: list[str], request_id: str) -> AuditEntry:
+    """A change made without an account (an organisation asking to join, from the sign-in page):
+    its user is ``anonymous`` and its role ``public``."""
+    at = dt.datetime.now(dt.timezone.utc).isoformat(timespec="microseconds")
+    return AuditEntry(at, "anonymous", "public", "write", operation, object_kind, keys, request_id)
+
+
 def record(tx: Tx, entries: list[AuditEntry]) -> None:
     tx.create_nodes(AUDIT, [vars(e) for e in entries])
 

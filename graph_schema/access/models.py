@@ -94,6 +94,13 @@ class Scope:
             return " WHERE false"
         return f" WHERE {var}.region_code STARTS WITH $scope_prefix" if self.prefix else ""
 
+    def join_requests(self, var: str = "j") -> str:
+        """A WHERE clause for an organisation's request to join ``var``: those naming a service
+        region inside the region (an organisation or a cadre sees none)."""
+        if self.cadre_no or self.uscc:
+            return " WHERE false"
+        return f" WHERE {var}.service_region_code STARTS WITH $scope_prefix" if self.prefix else ""
+
     def claims(self, var: str = "c") -> str:
         """A WHERE clause for a claim ``var``: those an organiser whose region holds both the
         claimant's region and the record's may decide (the claimant alone sees none of them)."""

@@ -201,6 +201,9 @@ RULES: tuple[Rule, ...] = (
           "Why an organisation asks for a household, and the household's consent as recorded: for the "
           "organisation that asks (its own requests) and the organisers who decide; a portal counts "
           "requests, a cadre has no part in them."),
+    _rule("join_request", "contact phone", "SSWWW",
+          "Who to call about an organisation's request to join: the organisers who decide it; no other role "
+          "reaches the requests at all."),
     _rule("exclusion", "reason note", "SSWWW",
           "Why a cadre may not be paired with a household (a relative …): the organisers' matching only."),
 )
@@ -217,7 +220,7 @@ PUBLIC: dict[str, frozenset[str]] = {
     "pairing": frozenset({"pairing_id", "household_no", "cadre_no", "uscc", "started_on", "ended_on", "source",
                           "proposal_id"}),
     "ledger": frozenset({"entry_id", "entry_date", "household_no", "cadre_no", "uscc", "kind", "problem_no",
-                        "record_no"}),
+                         "volunteers", "minutes", "record_no"}),
     "problem": frozenset({"problem_no", "household_no", "opened_on", "closed_on", "reported_by", "resolved_by"}),
     "exclusion": frozenset({"household_no", "cadre_no", "since"}),
     "service_record": frozenset({"need_id", "delivery_id", "referral_id", "record_no", "service_code",
@@ -227,6 +230,8 @@ PUBLIC: dict[str, frozenset[str]] = {
                                  "reason", "proposal_id", "as_of", "needs", "assessments", "open"}),
     "aux_request": frozenset({"request_id", "household_no", "uscc", "region_code", "service", "status",
                               "requested_at", "requested_by", "decided_at", "decided_by", "pairing_id"}),
+    "join_request": frozenset({"request_id", "name", "uscc", "service_region_code", "status", "requested_at",
+                               "decided_at", "decided_by", "decision_note", "user_id"}),
 }
 
 #: field name ("household.head_name") → its rule
@@ -256,7 +261,7 @@ REPORT_FIELDS: dict[str, dict[str, str | None]] = {
     "coverage": dict.fromkeys(("region_code", "region_name", "level", "priority_households", "paired",
                                "pairing_rate", "aux_pairings", "contacts", "home_visits", "policies",
                                "problems_solved", "problems_escalated", "practical_help", "volunteer_services",
-                               "funds_cash_fen", "funds_in_kind_fen", "org_donations", "org_donations_fen")),
+                               "volunteers", "volunteer_minutes", "funds_cash_fen", "funds_in_kind_fen", "org_donations", "org_donations_fen")),
     "cadre-load": dict.fromkeys(("cadre_no", "name", "station_code", "on_duty", "pair_limit", "load", "finding",
                                  "households")),
     "disability-counts": dict.fromkeys(("region_code", "region_name", "level", "persons", "severe", "visual",

@@ -156,11 +156,18 @@ def demo_bounds(*, store: GraphStore) -> tuple[str | None, str | None, str | Non
 _hasher = PasswordHasher()  # Argon2id, the library's defaults (memory-hard)
 
 
-def set_password(*, store: GraphStore, user_id: str, password: str) -> None:
-    """Let a user also sign in to the console with a password; only its Argon2id hash is kept."""
+def hash_password(password: str) -> str:
+    """The Argon2id hash of a new password, once it is long enough (at least 10 characters)."""
     if len(password) < 10:
         raise InvalidValue("password", "…", "密码至少 10 个字符", "a password has at least 10 characters")
-    hashed = _hasher.hash(password)
+    if len(password) > 256:
+        raise InvalidValue("password", "…", "密码最多 256 个字符", "a password has at most 256 characters")
+    return _hasher.hash(password)
+
+
+def set_password(*, store: GraphStore, user_id: str, password: str) -> None:
+    """Let a user also sign in to the console with a password; only its Argon2id hash is kept."""
+    hashed = hash_password(password)
 
     def work(tx: Tx) -> None:
         if not tx.run("MATCH (u:User {user_id: $user}) SET u.password_hash = $hash RETURN u.user_id AS u",

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 from graph_schema.access.models import EVERYTHING, Scope
 from graph_schema.store.base import Part, Row, Tx
-from graph_schema.store.schema import AUX_PAIRED_WITH, CADRE, HOUSEHOLD, PAIRED_WITH, PERSON, PROBLEM
+from graph_schema.store.schema import ASSISTED, AUX_PAIRED_WITH, CADRE, HOUSEHOLD, PAIRED_WITH, PERSON, PROBLEM
 
 _AUX_PROPS = [c for c in AUX_PAIRED_WITH.props if c != "proposal_id"]  # the model has none
 
@@ -63,9 +63,7 @@ LISTS: dict[str, DetailList] = {
     "ledger": DetailList(
         # the actor is a Cadre or an Org: the embedded engine refuses a property its bound table lacks
         Part("ledger", "(a)-[e:ASSISTED]->(h)",
-             {"entry_id": "e.entry_id", "entry_date": "e.entry_date", "kind": "e.kind", "amount_fen": "e.amount_fen",
-              "in_kind_fen": "e.in_kind_fen", "note": "e.note", "problem_no": "e.problem_no",
-              "cadre_no": "a.cadre_no", "uscc": "a.uscc"}, "entry_id"),
+             {**{c: f"e.{c}" for c in ASSISTED.props}, "cadre_no": "a.cadre_no", "uscc": "a.uscc"}, "entry_id"),
         frozenset({"entry_id", "entry_date", "cadre_no", "uscc"}), lambda r: (r["entry_date"], r["entry_id"])),
     "problems": DetailList(
         Part("problems", "(h)-[:HAS_PROBLEM]->(p:Problem)", {c: f"p.{c}" for c in PROBLEM.columns}, "problem_no"),

@@ -202,7 +202,8 @@ def _close(state: LedgerState, entry: LedgerEntry) -> Problem:
 
 _EDGE_COLUMNS = ("e.entry_date AS entry_date, h.household_no AS household_no, e.kind AS kind, "
                  "e.amount_fen AS amount_fen, e.in_kind_fen AS in_kind_fen, e.note AS note, "
-                 "e.problem_no AS problem_no, e.entry_id AS entry_id, e.record_no AS record_no")
+                 "e.problem_no AS problem_no, e.volunteers AS volunteers, e.minutes AS minutes, "
+                 "e.entry_id AS entry_id, e.record_no AS record_no")
 # the actor is a Cadre or an Org: the embedded engine refuses a property its bound table lacks
 _ENTRY_COLUMNS = f"{_EDGE_COLUMNS}, a.cadre_no AS cadre_no, a.uscc AS uscc"
 #: the stored entries of some 记录编号 (a scan on the embedded engine, which indexes no edge property)

@@ -12,9 +12,12 @@ which is recomputed from the sums).
 - ledger figures over the period ``period_start`` (default 1 January) … ``as_of``, both days
   included: ``contacts`` 联系交流, ``home_visits`` 入户走访, ``policies`` 落实政策, ``problems_solved``
   解决困难, ``problems_escalated`` 反映困难 (difficulties reported upward), ``practical_help`` 帮办实事,
-  ``volunteer_services`` 志愿服务; ``funds_cash_fen`` / ``funds_in_kind_fen`` the cash and in-kind
+  ``volunteer_services`` 志愿服务, with ``volunteers`` the volunteers they name (人次) and
+  ``volunteer_minutes`` the time those volunteers gave (each entry's volunteers × minutes; entries
+  without both figures add none); ``funds_cash_fen`` / ``funds_in_kind_fen`` the cash and in-kind
   value of every entry; ``org_donations`` the 捐款捐物 entries of organisations and
-  ``org_donations_fen`` their cash plus in-kind value. Money is in fen (1 yuan = 100 fen).
+  ``org_donations_fen`` their cash plus in-kind value. Money is in fen (1 yuan = 100 fen), time in
+  minutes, so every figure is an exact integer sum.
 
 The households' facts, members and villages, the cadres' 在岗 and the regions are taken as they were
 on ``as_of`` (:mod:`graph_schema.history`): later imports never change a past answer.
@@ -72,13 +75,16 @@ def _aux(start: str, returns: str = "") -> str:
 def _ledger(start: str, returns: str = "") -> str:
     return (start + "MATCH (x)-[e:ASSISTED]->(h) WHERE e.entry_date >= $start AND e.entry_date <= $as_of "
             f"RETURN {returns}h.region_code AS village, e.kind AS kind, x.uscc IS NOT NULL AS by_org, count(e) AS n, "
-            "sum(coalesce(e.amount_fen, 0)) AS cash, sum(coalesce(e.in_kind_fen, 0)) AS in_kind")
+            "sum(coalesce(e.amount_fen, 0)) AS cash, sum(coalesce(e.in_kind_fen, 0)) AS in_kind, "
+            "sum(coalesce(e.volunteers, 0)) AS people, sum(coalesce(e.volunteers, 0) * coalesce(e.minutes, 0)) AS given")
 
 
 _AUX, _LEDGER = _aux(SCOPED_HOUSEHOLDS), _ledger(SCOPED_HOUSEHOLDS)
 #: The same per household, for households named by key (a past day's changed households).
 _AUX_OF = _aux(KEYED_HOUSEHOLDS, "h.household_no AS household_no, ")
 _LEDGER_OF = _ledger(KEYED_HOUSEHOLDS, "h.household_no AS household_no, ")
+#: the ledger's sums, each taken away for a household counted in another village on a past day
+_SUMS = ("cash", "in_kind", "people", "given")
 _COUNTED = {
     LedgerKind.CONTACT: "contacts", LedgerKind.VISIT: "home_visits", LedgerKind.POLICY: "policies",
     LedgerKind.SOLVE_PROBLEM: "problems_solved", LedgerKind.REPORT_PROBLEM: "problems_escalated",
@@ -102,6 +108,8 @@ class CoverageRow:
     problems_escalated: int = 0
     practical_help: int = 0
     volunteer_services: int = 0
+    volunteers: int = 0
+    volunteer_minutes: int = 0
     funds_cash_fen: int = 0
     funds_in_kind_fen: int = 0
     org_donations: int = 0
@@ -137,6 +145,9 @@ def coverage(*, store: GraphStore, region: str, as_of: dt.date | None = None, pe
             figures = by_village[r["village"]]
             if r["kind"] in _COUNTED:
                 figures[_COUNTED[r["kind"]]] += r["n"]
+            if r["kind"] == LedgerKind.VOLUNTEER:
+                figures["volunteers"] += int(r["people"] or 0)
+                figures["volunteer_minutes"] += int(r["given"] or 0)
             figures["funds_cash_fen"] += int(r["cash"] or 0)
             figures["funds_in_kind_fen"] += int(r["in_kind"] or 0)
             if r["kind"] == LedgerKind.DONATION and r["by_org"]:
@@ -181,8 +192,7 @@ def _moves(tx: Tx, past: history.Past, params: dict) -> tuple[list[dict], list[d
     for rows, query in ((aux, _AUX_OF), (ledger, _LEDGER_OF)):
         for r in keyed_rows(tx, query, affected, params):
             if r["household_no"] in now:
-                rows.append({**r, "n": -r["n"], **({"cash": -int(r["cash"] or 0), "in_kind": -int(r["in_kind"] or 0)}
-                                                    if "cash" in r else {})})
+                rows.append({**r, "n": -r["n"], **({k: -int(r[k] or 0) for k in _SUMS} if "cash" in r else {})})
             if r["household_no"] in then:
                 rows.append({**r, "village": then[r["household_no"]]["region_code"]})
     return priority, aux, ledger
@@ -205,6 +215,7 @@ COVERAGE = Report(
              "paired": "已结对", "pairing_rate": "结对率", "aux_pairings": "辅助结对", "contacts": "联系交流",
              "home_visits": "入户走访", "policies": "落实政策", "problems_solved": "解决困难",
              "problems_escalated": "反映困难", "practical_help": "帮办实事", "volunteer_services": "志愿服务",
+             "volunteers": "志愿者人次", "volunteer_minutes": "志愿服务时长（人·分钟）",
              "funds_cash_fen": "资金（分）", "funds_in_kind_fen": "物资折合（分）", "org_donations": "组织捐赠次数",
              "org_donations_fen": "组织捐赠（分）"},
     run=coverage)

@@ -16,11 +16,16 @@ class MessageKind(StrEnum):
     CERT_REMINDER = "证件到期提醒"  # a member's certificate expires: remind them (6 months, 1 month ahead)
     PROBLEM_OPEN = "困难久未解决"  # a problem of the household has been open for more than 30 days
     DIGEST = "辖区日报"  # an organiser's daily figures of their region
+    AUX_APPROVED = "辅助结对已批准"  # an organisation's request was approved: the household is open to it
+    AUX_DECLINED = "辅助结对未获批准"  # … or declined
+    REFERRAL_NEW = "新转介"  # an organiser sent an organisation a person's need to serve
 
     @property
     def en(self) -> str:
         return {"走访将到期": "home visit due", "走访逾期": "home visit overdue", "证件到期提醒": "certificate expiry",
-                "困难久未解决": "problem open over 30 days", "辖区日报": "daily digest"}[self.value]
+                "困难久未解决": "problem open over 30 days", "辖区日报": "daily digest",
+                "辅助结对已批准": "auxiliary pairing approved",
+                "辅助结对未获批准": "auxiliary pairing declined", "新转介": "new referral"}[self.value]
 
 
 class OutgoingStatus(StrEnum):

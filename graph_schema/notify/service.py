@@ -14,26 +14,32 @@
   :data:`PROBLEM_DAYS` days (opened before ``as_of`` minus that many days).
 - **an organiser**: a digest of their region on ``as_of``: how many priority households are
   unpaired, how many visits are overdue, problems open, certificate reminders due, benefit gaps.
+- **an organisation**: its requests for auxiliary pairings decided in the :data:`ORG_NEWS_DAYS`
+  days up to ``as_of`` (approved: the household is open to it now; declined, with the note), one
+  message per decision; and the referrals sent to it in those days that still wait for its answer
+  (待接收), one message each. What an organisation is told is the list :data:`ORG_NEWS`.
 
 A message's key is made from what it says (the household and the due date, the reminder, the
 problem, the digest's day), so running ``notify`` again the same day, or the next day for a fact
 that has not changed, adds nothing. Users are handled in groups of :data:`USERS_PER_WRITE`, each
 in one write transaction: an interrupted run leaves whole groups, and the next run completes it.
 
-Each user with a phone (a cadre's or an organisation's, from the roster) and new messages also gets
-one text message in the outbox for the day, naming no person and no household (an SMS gateway is a
-third party): only how many messages wait in the inbox. :mod:`graph_schema.notify.senders` sends it.
+Each user with a mobile phone (a cadre's or an organisation's, from the roster; a landline takes no
+text) and new messages also gets one text message in the outbox for the day, naming no person and
+no household (an SMS gateway is a third party): only how many messages wait in the inbox.
+:mod:`graph_schema.notify.senders` sends it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from graph_schema.access.models import Role
-from graph_schema.enums import LedgerKind
+from graph_schema.enums import AuxRequestStatus, LedgerKind, ReferralStatus
 from graph_schema.errors import FutureDate
 from graph_schema.models import today
 from graph_schema.monitoring.catalogue import REPORTS
@@ -48,13 +54,25 @@ from graph_schema.store.schema import INBOX, MESSAGE, OUTGOING, REMINDER, USER
 
 DUE_SOON_DAYS = 14
 PROBLEM_DAYS = 30
+ORG_NEWS_DAYS = 14  # an organisation hears of decisions this recent (a first run does not replay all history)
 USERS_PER_WRITE = 500
+_MOBILE = re.compile(r"1[0-9]{10}")
 
 _USERS = ("MATCH (u:User) WHERE u.disabled = false AND u.role IN $roles "
           "RETURN u.user_id AS user_id, u.role AS role, u.region_code AS region_code, u.cadre_no AS cadre_no, "
           "u.uscc AS uscc ORDER BY user_id")
 _CADRES = "UNWIND $keys AS k MATCH (c:Cadre {cadre_no: k}) RETURN c.cadre_no AS cadre_no, c.station_code AS station, " \
           "c.phone AS phone"
+_ORGS = ("UNWIND $keys AS k MATCH (o:Org {uscc: k}) RETURN o.uscc AS uscc, o.service_region_code AS station, "
+         "o.phone AS phone")
+#: the table of requests is small (a scan beats a walk, as ``Scope.aux_requests`` says)
+_DECIDED = ("MATCH (q:AuxRequest) WHERE q.uscc IN $keys AND q.status IN $statuses AND q.decided_at >= $since "
+            "AND q.decided_at < $until RETURN q.request_id AS request_id, q.uscc AS uscc, q.household_no AS household_no, "
+            "q.status AS status, q.decided_at AS decided_at, q.decision_note AS note")
+#: referrals sent to the organisations lately and still waiting for their answer
+_REFERRED = ("MATCH (r:Referral)-[:REFERRED_TO]->(o:Org) WHERE o.uscc IN $keys AND r.status = $pending "
+             "AND r.made_on >= $since AND r.made_on <= $as_of RETURN o.uscc AS uscc, r.referral_id AS referral_id, "
+             "r.category AS category, r.made_on AS made_on, r.due_on AS due_on")
 _PAIRINGS = ("UNWIND $keys AS k MATCH (c:Cadre {cadre_no: k}) OPTIONAL MATCH (c)-[p:PAIRED_WITH]->(h:Household) "
              "WHERE p.ended_on IS NULL AND p.started_on <= $as_of "
              "RETURN c.cadre_no AS cadre_no, h.household_no AS household_no, p.started_on AS started_on")
@@ -103,25 +121,40 @@ def notify(*, store: GraphStore, as_of: dt.date | None = None, region: str | Non
         raise FutureDate("通知日期", as_of)
     prefix = scope_prefix(region)
     users = [_User(r["user_id"], Role(r["role"]), r["region_code"], r["cadre_no"], r["uscc"])
-             for r in store.query(_USERS, {"roles": [Role.CADRE.value, Role.ORGANIZER.value]})]
+             for r in store.query(_USERS, {"roles": [Role.CADRE.value, Role.ORGANIZER.value, Role.ORG.value]})]
     result = NotifyResult(as_of)
     for group in chunks(users, USERS_PER_WRITE):
-        cadres = store.read(lambda tx: {r["cadre_no"]: r for r in tx.run(  # noqa: B023 - called at once
-            _CADRES, {"keys": sorted({u.cadre_no for u in group if u.cadre_no})})})  # noqa: B023
-        mine = [u for u in group if _under(u, cadres, prefix)]
+        roster = store.read(lambda tx: _roster(tx, group))  # noqa: B023 - called at once
+        mine = [u for u in group if _under(u, roster, prefix)]
         digests = [_digest(store, u, as_of) for u in mine if u.role is Role.ORGANIZER]
         result.users += len(mine)
-        store.write(lambda tx: _notify_group(tx, mine, cadres, digests, as_of, result))  # noqa: B023
+        store.write(lambda tx: _notify_group(tx, mine, roster, digests, as_of, result))  # noqa: B023
     return result
 
 
-def _under(user: _User, cadres: dict[str, dict], prefix: str) -> bool:
+def _roster(tx: Tx, users: Sequence[_User]) -> dict[tuple[Role, str], dict]:
+    """The station (a cadre's; an organisation's service region) and phone of the users' cadres
+    and organisations, by role and cadre number or 统一社会信用代码."""
+    cadres = tx.run(_CADRES, {"keys": sorted({u.cadre_no for u in users if u.cadre_no})})
+    orgs = tx.run(_ORGS, {"keys": sorted({u.uscc for u in users if u.uscc})})
+    return {(Role.CADRE, r["cadre_no"]): r for r in cadres} | {(Role.ORG, r["uscc"]): r for r in orgs}
+
+
+def _bound(user: _User) -> tuple[Role, str] | None:
+    """The roster record a cadre's or an organisation's user acts for."""
     if user.role is Role.CADRE:
-        return user.cadre_no in cadres and (cadres[user.cadre_no]["station"] or "").startswith(prefix)
+        return (Role.CADRE, user.cadre_no or "")
+    return (Role.ORG, user.uscc or "") if user.role is Role.ORG else None
+
+
+def _under(user: _User, roster: dict[tuple[Role, str], dict], prefix: str) -> bool:
+    bound = _bound(user)
+    if bound is not None:
+        return bound in roster and (roster[bound]["station"] or "").startswith(prefix)
     return (scope_prefix(user.region_code) or "").startswith(prefix)
 
 
-def _notify_group(tx: Tx, users: Sequence[_User], cadres: dict[str, dict], digests: Sequence[Message],
+def _notify_group(tx: Tx, users: Sequence[_User], roster: dict[tuple[Role, str], dict], digests: Sequence[Message],
                   as_of: dt.date, result: NotifyResult) -> None:
     """Decide and write one group's messages, reminders and texts, in one transaction. The users
     are locked first, so two runs at once wait for each other and the second finds the first's
@@ -133,6 +166,9 @@ def _notify_group(tx: Tx, users: Sequence[_User], cadres: dict[str, dict], diges
     if cadre_users:
         found, reminders = _cadre_messages(tx, cadre_users, as_of)
         messages += found
+    org_users = [u for u in users if u.role is Role.ORG]
+    if org_users:
+        messages += _org_messages(tx, org_users, as_of)
     stored = fetch_by_keys(tx, MESSAGE, [m.message_id for m in messages], ["message_id"])
     new = [m for m in messages if m.message_id not in stored]
     sent_reminders = {m.message_id for m in new if m.kind is MessageKind.CERT_REMINDER}
@@ -140,7 +176,7 @@ def _notify_group(tx: Tx, users: Sequence[_User], cadres: dict[str, dict], diges
     tx.create_nodes(MESSAGE, [m.to_row() for m in new])
     tx.create_rels(INBOX, USER, MESSAGE, [{"src": m.user_id, "dst": m.message_id} for m in new])
     tx.create_nodes(REMINDER, reminders)
-    outgoing = _texts(tx, users, cadres, new, as_of)
+    outgoing = _texts(tx, users, roster, new, as_of)
     tx.create_nodes(OUTGOING, [o.to_row() for o in outgoing])
     result.messages.update(m.kind for m in new)
     result.reminders += len(reminders)
@@ -214,6 +250,68 @@ def _visit_message(user_id: str, pairing: dict, last: dt.date | None, as_of: dt.
     return []
 
 
+def _aux_decisions(tx: Tx, usccs: Sequence[str], as_of: dt.date) -> list[tuple[str, Message]]:
+    """The organisations' requests for auxiliary pairings decided lately: (uscc, message) pairs,
+    the message's user left blank for each of the organisation's users to take."""
+    rows = tx.run(_DECIDED, {"keys": list(usccs), "statuses": [AuxRequestStatus.APPROVED, AuxRequestStatus.DECLINED],
+                             "since": (as_of - dt.timedelta(days=ORG_NEWS_DAYS - 1)).isoformat(),
+                             "until": (as_of + dt.timedelta(days=1)).isoformat()})
+    out = []
+    for r in rows:
+        household, day = r["household_no"], r["decided_at"][:10]
+        if r["status"] == AuxRequestStatus.APPROVED:
+            out.append((r["uscc"], Message(
+                r["request_id"], "", MessageKind.AUX_APPROVED, as_of,
+                f"户 {household} 的辅助结对已批准 / auxiliary pairing with {household} approved",
+                f"组织者已于 {day} 批准与户 {household} 辅助结对，可以开始帮扶并记录捐赠和志愿服务 / an organiser approved "
+                f"the auxiliary pairing with household {household} on {day}: your help and its records can begin",
+                household_no=household)))
+        else:
+            note = f"：{r['note']}" if r["note"] else ""
+            out.append((r["uscc"], Message(
+                r["request_id"], "", MessageKind.AUX_DECLINED, as_of,
+                f"户 {household} 的辅助结对申请未获批准 / request for {household} declined",
+                f"组织者已于 {day} 拒绝与户 {household} 辅助结对的申请{note} / an organiser declined the request for "
+                f"household {household} on {day}{note.replace('：', ': ')}")))
+    return out
+
+
+def _new_referrals(tx: Tx, usccs: Sequence[str], as_of: dt.date) -> list[tuple[str, Message]]:
+    """The referrals sent to the organisations in the :data:`ORG_NEWS_DAYS` days up to ``as_of``
+    that wait for their answer: (uscc, message) pairs naming the category and the date due, not
+    the person (the console's 转介 page shows whom)."""
+    rows = tx.run(_REFERRED, {"keys": list(usccs), "pending": ReferralStatus.PENDING.value,
+                              "since": as_of - dt.timedelta(days=ORG_NEWS_DAYS - 1), "as_of": as_of})
+    return [(r["uscc"], Message(
+        r["referral_id"], "", MessageKind.REFERRAL_NEW, as_of,
+        f"新转介：{r['category']}，{r['due_on']} 前办理 / a new referral ({r['category']}), due by {r['due_on']}",
+        f"组织者于 {r['made_on']} 向本组织转介了一项{r['category']}服务需求，请在“转介”页接收或拒绝，并在 {r['due_on']} 前"
+        f"提供服务 / an organiser sent your organisation a need ({r['category']}) on {r['made_on']}: accept or turn it "
+        f"down on the Referrals page, and serve it by {r['due_on']}", due_on=r["due_on"])) for r in rows]
+
+
+#: What organisations are told: functions of (tx, their 统一社会信用代码, as_of) giving (uscc, message)
+#: pairs, each message made once per user by its key.
+ORG_NEWS: tuple[Callable[[Tx, Sequence[str], dt.date], list[tuple[str, Message]]], ...] = (_aux_decisions,
+                                                                                          _new_referrals)
+
+
+def _org_messages(tx: Tx, users: Sequence[_User], as_of: dt.date) -> list[Message]:
+    """Each organisation user's news (:data:`ORG_NEWS`), keyed by the user and the news itself."""
+    usccs = sorted({u.uscc for u in users if u.uscc})
+    by_org: dict[str, list[_User]] = {}
+    for u in users:
+        by_org.setdefault(u.uscc or "", []).append(u)
+    out = []
+    for news in ORG_NEWS:
+        for uscc, message in news(tx, usccs, as_of):
+            for u in by_org.get(uscc, []):
+                key = message_key("org", u.user_id, message.kind.value, message.message_id)
+                out.append(Message(key, u.user_id, message.kind, message.created_on, message.subject, message.body,
+                                   message.due_on, message.household_no))
+    return out
+
+
 def _digest(store: GraphStore, user: _User, as_of: dt.date) -> Message:
     """An organiser's figures of the day, counted by the reports themselves."""
     counts = [(zh, en, REPORTS[name].run(store=store, region=user.region_code, as_of=as_of,
@@ -224,17 +322,22 @@ def _digest(store: GraphStore, user: _User, as_of: dt.date) -> Message:
         "；".join(f"{zh} {n}" for zh, _, n in counts) + " / " + "; ".join(f"{en}: {n}" for _, en, n in counts))
 
 
-def _texts(tx: Tx, users: Sequence[_User], cadres: dict[str, dict], new: Sequence[Message],
+#: what a text says is waiting, by role (never whom it is about)
+_TEXT_TOPICS = {Role.CADRE: "走访、证件到期、困难", Role.ORG: "辅助结对审批"}
+
+
+def _texts(tx: Tx, users: Sequence[_User], roster: dict[tuple[Role, str], dict], new: Sequence[Message],
            as_of: dt.date) -> list[Outgoing]:
-    """One text a day for each user with a phone and new messages; it names nobody."""
+    """One text a day for each user with a mobile phone and new messages; it names nobody."""
     waiting = Counter(m.user_id for m in new)
     out = []
     for u in users:
-        phone = (cadres.get(u.cadre_no) or {}).get("phone") if u.cadre_no else None
-        if not phone or not waiting[u.user_id]:
+        bound = _bound(u)
+        phone = (roster.get(bound) or {}).get("phone") if bound else None
+        if not phone or not _MOBILE.fullmatch(phone) or not waiting[u.user_id]:
             continue
         out.append(Outgoing(message_key("text", u.user_id, as_of), u.user_id, phone,
-                            f"【结对帮扶】您有 {waiting[u.user_id]} 条新提醒（走访、证件到期、困难），请登录查看。",
+                            f"【结对帮扶】您有 {waiting[u.user_id]} 条新提醒（{_TEXT_TOPICS[u.role]}），请登录查看。",
                             as_of))
     stored = fetch_by_keys(tx, OUTGOING, [o.outgoing_id for o in out], ["outgoing_id"])
     return [o for o in out if o.outgoing_id not in stored]

@@ -17,13 +17,15 @@ from graph_schema.store.schema import ORG, REGION, SERVES
 def upsert_orgs(*, store: GraphStore, orgs: Sequence[Org]) -> BatchResult:
     """Create or update organisations by 统一社会信用代码 (a few thousand: one transaction)."""
     require_unique(orgs, "uscc", "统一社会信用代码")
+    return store.write(lambda tx: upsert_orgs_in(tx, orgs))
 
-    def work(tx: Tx) -> BatchResult:
-        ensure_regions(tx, {o.service_region_code for o in orgs})
-        return upsert_linked(tx, ORG, [o.to_row() for o in orgs], SERVES, REGION,
-                             lambda row: {"dst": row["service_region_code"]})
 
-    return store.write(work)
+def upsert_orgs_in(tx: Tx, orgs: Sequence[Org]) -> BatchResult:
+    """:func:`upsert_orgs` inside a unit of work (an approved request to join writes the
+    organisation and its account together)."""
+    ensure_regions(tx, {o.service_region_code for o in orgs})
+    return upsert_linked(tx, ORG, [o.to_row() for o in orgs], SERVES, REGION,
+                         lambda row: {"dst": row["service_region_code"]})
 
 
 _COLUMNS = ", ".join(f"o.{col} AS {col}" for col in ORG.columns)

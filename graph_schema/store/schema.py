@@ -178,6 +178,17 @@ AUX_REQUEST = NodeTable(
     indexed=("household_no",),
 )
 
+#: An organisation's request to join (入驻申请), made from the sign-in page without an account and
+#: decided by an organiser whose region holds the service region it names; approving creates the
+#: ``Org`` and its user (``user_id``). Kept whatever its outcome; times are ISO strings in UTC.
+JOIN_REQUEST = NodeTable(
+    "JoinRequest",
+    "request_id",
+    {"request_id": S, "name": S, "uscc": S, "service_region_code": S, "contact": S, "phone": S, "status": S,
+     "requested_at": S, "decided_at": S, "decided_by": S, "decision_note": S, "user_id": S},
+    indexed=("uscc",),
+)
+
 #: A row of an organiser's import whose own key (a 户编号, an ID number, a 干部编号, a 统一社会信用代码)
 #: is held by a record outside their jurisdiction: accepted as a new key would be, but held here
 #: instead of written, with the rows of the import that depend on it (``rows``, JSON), for an
@@ -191,11 +202,13 @@ CLAIM = NodeTable(
 )
 
 #: A user of the API or console; ``region_code``, ``cadre_no`` or ``uscc`` bounds what they see.
+#: ``code_hash`` is the SHA-256 of a one-time sign-in code, good until ``code_expires_at`` (UTC,
+#: ISO) and cleared when it is used (``access/accounts.py``).
 USER = NodeTable(
     "User",
     "user_id",
     {"user_id": S, "role": S, "region_code": S, "cadre_no": S, "uscc": S, "created_at": S,
-     "password_hash": S, "disabled": B},
+     "password_hash": S, "disabled": B, "code_hash": S, "code_expires_at": S},
 )
 #: A bearer token: only its SHA-256 is stored (tokens are 256-bit random, so a fast hash is safe).
 TOKEN = NodeTable(
@@ -248,7 +261,7 @@ IDEMPOTENT_REPLY = NodeTable(
 )
 
 NODE_TABLES = (REGION, HOUSEHOLD, PERSON, CADRE, ORG, SERVICE_TYPE, NEED, OFFER, DELIVERY, REFERRAL, PROBLEM, LISTING,
-               REMINDER, REVISION, USER, TOKEN, AUDIT, MESSAGE, OUTGOING, AUX_REQUEST, CLAIM, CREATION,
+               REMINDER, REVISION, USER, TOKEN, AUDIT, MESSAGE, OUTGOING, AUX_REQUEST, CLAIM, CREATION, JOIN_REQUEST,
                IDEMPOTENT_REPLY)
 NODES = {t.label: t for t in NODE_TABLES}
 
@@ -264,13 +277,14 @@ PAIRED_WITH = RelTable("PAIRED_WITH", (("Cadre", "Household"),), _PAIRING, index
 AUX_PAIRED_WITH = RelTable("AUX_PAIRED_WITH", (("Org", "Household"),), _PAIRING, indexed=("pairing_id",))
 #: The ledger is one edge type with a ``kind`` property rather than one type per kind: the kinds
 #: are a closed enum, every report reads several kinds at once, and LadybugDB needs each edge type
-#: declared with its endpoints, so one type keeps the schema and the queries small.
+#: declared with its endpoints, so one type keeps the schema and the queries small. A 志愿服务
+#: entry may say how many volunteers took part (``volunteers``) and for how long each (``minutes``).
 ASSISTED = RelTable(
     "ASSISTED",
     (("Cadre", "Household"), ("Org", "Household")),
     {
         "entry_id": S, "entry_date": D, "kind": S, "amount_fen": I, "in_kind_fen": I, "note": S,
-        "problem_no": S, "record_no": S,
+        "problem_no": S, "volunteers": I, "minutes": I, "record_no": S,
     },
     indexed=("entry_id",),
 )

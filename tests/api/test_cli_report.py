@@ -43,7 +43,7 @@ def test_every_report_runs_in_every_format(engine, store, tmp_path):
                                    "--store", s]).exit_code == 0
         header, *lines = list(csv.reader(io.StringIO(out.read_text(encoding="utf-8-sig"))))
         assert header == [title(report, f) for f in report.fields] and len(lines) == len(data)
-        assert not [h for h in header if "（分）" in h]  # money in yuan for people (fen stays in JSON)
+        assert not [h for h in header if "（分）" in h or "分钟）" in h]  # yuan and hours for people (JSON keeps fen, minutes)
         book = tmp_path / f"{name}.xlsx"
         assert runner.invoke(app, ["report", name, "--region", "620822", "--format", "xlsx", "--out", str(book),
                                    "--store", s]).exit_code == 0
@@ -97,3 +97,14 @@ def test_remind_records_the_due_reminders_and_the_report_shows_them_sent(engine,
     assert "reminders recorded: 0" in again.output
     future = runner.invoke(app, ["remind", "--region", "620822", "--as-of", "2999-01-01", "--store", location])
     assert future.exit_code == 2
+
+
+def test_time_is_read_in_hours_and_answered_in_minutes():
+    from api.report_output import header, human_cells
+    from graph_schema.monitoring.coverage import COVERAGE, CoverageRow
+
+    row = CoverageRow(region_code="620822000000", region_name="灵台县", level="县", volunteers=6, volunteer_minutes=390,
+                      org_donations_fen=12345)
+    cells = dict(zip(COVERAGE.fields, human_cells(row)))
+    assert (cells["volunteer_minutes"], cells["org_donations_fen"], cells["volunteers"]) == ("6.5", "123.45", 6)
+    assert header(COVERAGE, "volunteer_minutes") == "志愿服务时长（人·小时）"

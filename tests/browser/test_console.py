@@ -253,7 +253,7 @@ def test_an_organisations_request_is_approved_with_the_households_consent(browse
 
 
 PAGES = ("/", "/unpaired", "/overdue", "/problems", "/benefit-gaps", "/cert-expiry", "/cadre-load", "/unmet-needs",
-         "/overdue-referrals", "/imports", "/matching", "/aux-requests")
+         "/overdue-referrals", "/imports", "/matching", "/aux-requests", "/accounts", "/join-requests", "/inbox")
 
 
 def test_every_page_passes_axe_and_has_one_heading(browser: Browser) -> None:
@@ -330,16 +330,16 @@ def test_every_contract_file_has_a_template_to_download(browser: Browser) -> Non
 # --- each role: its menu, its start page, every page at 390 px --------------------------------------
 
 #: the demo users, the page each lands on, the menu each sees
+ORGANISER_MENU = ["/", "/unpaired", "/overdue", "/problems", "/benefit-gaps", "/cert-expiry", "/cadre-load",
+                  "/unmet-needs", "/overdue-referrals", "/imports", "/matching", "/aux-requests", "/accounts",
+                  "/join-requests", "/inbox"]
 ROLES = {
-    "county-organizer": ("/", ["/", "/unpaired", "/overdue", "/problems", "/benefit-gaps", "/cert-expiry",
-                               "/cadre-load", "/unmet-needs", "/overdue-referrals", "/imports", "/matching",
-                               "/aux-requests"]),
-    "admin": ("/", ["/", "/unpaired", "/overdue", "/problems", "/benefit-gaps", "/cert-expiry", "/cadre-load",
-                    "/unmet-needs", "/overdue-referrals", "/imports", "/matching", "/aux-requests"]),
+    "county-organizer": ("/", ORGANISER_MENU),
+    "admin": ("/", ORGANISER_MENU),
     "county-portal": ("/", ["/", "/unpaired", "/overdue", "/problems", "/benefit-gaps", "/cert-expiry",
-                            "/cadre-load", "/aux-requests"]),
-    "demo-cadre": ("/mine", ["/mine"]),
-    "demo-org": ("/aux-pairings", ["/aux-pairings"]),
+                            "/cadre-load", "/aux-requests", "/inbox"]),
+    "demo-cadre": ("/mine", ["/mine", "/inbox"]),
+    "demo-org": ("/aux-pairings", ["/aux-pairings", "/aux-requests", "/referrals", "/inbox"]),
 }
 
 
@@ -378,6 +378,10 @@ def test_each_role_sees_only_what_it_may_open_and_every_page_fits_a_phone(browse
     if user == "county-organizer":
         pages += [journal[k] for k in ("import", "matching") if k in journal]
         pages += ["/unpaired/" + browser.server.api("/reports/unpaired?page_size=1")["items"][0]["household_no"] + "/suggest"]
+    if user == "demo-org":  # the form for the service given for a referral, when the demo sent it one
+        browser.go("/referrals")
+        pages += [a.get_attribute("href").removeprefix(browser.server.url)
+                  for a in browser.find_all("main a[href$='/deliver']")][:1]
     if user in ("demo-cadre", "demo-org", "county-portal"):
         pages.append("/imports")  # a page it may not open: a 403 page with a way out
     for path in dict.fromkeys(pages):

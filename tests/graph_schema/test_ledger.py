@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from pydantic import ValidationError
 
 from factories import OTHER_COUNTY_VILLAGE, cadre, household, org
 from graph_schema.cadre.service import upsert_cadres
@@ -40,6 +41,22 @@ def test_entries_of_every_actor_are_recorded_with_amounts(world):
     total = world.query("MATCH ()-[e:ASSISTED]->(:Household {household_no: 'H1'}) "
                         "RETURN sum(e.amount_fen) + sum(e.in_kind_fen) AS total")
     assert total == [{"total": 80_000}]
+
+
+def test_a_volunteer_service_keeps_its_volunteers_and_minutes(world):
+    plain = entry("志愿服务", uscc=ORG.uscc, note="上门理发")
+    counted = plain.model_copy(update={"volunteers": 4, "minutes": 90})
+    # no part of the id: the contract file has no columns for them, so an exported entry re-imports as itself
+    assert plain.entry_id == counted.entry_id
+    log_entries(store=world, entries=[LedgerEntry.model_validate(counted.model_dump())])
+    ledger = household_ledger(store=world, household_no="H1")
+    assert [(e.volunteers, e.minutes) for e in ledger] == [(4, 90)]
+    for kind, figures in (("捐款捐物", {"volunteers": 3}), ("入户走访", {"minutes": 30})):
+        with pytest.raises(ValidationError, match="志愿服务"):
+            entry(kind, uscc=ORG.uscc, **figures)
+    for figures in ({"volunteers": 0}, {"minutes": 0}, {"volunteers": 10_001}, {"minutes": 60_001}):
+        with pytest.raises(ValidationError):
+            entry("志愿服务", uscc=ORG.uscc, **figures)
 
 
 def test_a_problem_opens_and_closes_in_order(world):

@@ -8,7 +8,7 @@ import datetime as dt
 
 import pytest
 
-from factories import OTHER_COUNTY_VILLAGE, VILLAGE, cadre, household, person
+from factories import OTHER_COUNTY_VILLAGE, VILLAGE, cadre, household, org, person
 from graph_schema.access.models import Role
 from graph_schema.access.service import add_user
 from graph_schema.cadre.service import upsert_cadres
@@ -21,7 +21,13 @@ from graph_schema.monitoring.catalogue import REPORTS
 from graph_schema.notify.models import MessageKind, OutgoingStatus
 from graph_schema.notify.service import inbox, mark_read, notify, outbox, unread_count
 from graph_schema.pagination import PageRequest
+from graph_schema.org.service import upsert_orgs
+from graph_schema.pairing.requests import approve_aux_request, decline_aux_request, list_aux_requests, request_aux
 from graph_schema.pairing.service import pair
+from graph_schema.service.models import Need, Offer
+from graph_schema.service.needs import record_need
+from graph_schema.service.offers import upsert_offers
+from graph_schema.service.referrals import ReferralRequest, accept_referral, refer
 
 AS_OF = dt.date(2026, 6, 30)
 ALL = PageRequest(1, 1000)
@@ -169,3 +175,84 @@ def test_no_future_day(world):
     store, _ = world
     with pytest.raises(FutureDate):
         notify(store=store, as_of=dt.date.today() + dt.timedelta(days=1))
+
+
+# --- organisations: the decisions on their requests --------------------------------------------------
+
+@pytest.fixture
+def orgs_world(store):
+    upsert_households(store=store, households=[household("H1"), household("H2"), household("H3")])
+    mobile, landline = org(phone="13900000007"), org(phone="0933-8123456")
+    upsert_orgs(store=store, orgs=[mobile, landline])
+    for user, o in (("u-mobile", mobile), ("u-landline", landline)):
+        add_user(store=store, user_id=user, role=Role.ORG, uscc=o.uscc)
+    asks = {h: request_aux(store=store, household_no=h, uscc=mobile.uscc, reason="助残", requested_by="u-mobile")
+            for h in ("H1", "H2", "H3")}
+    request_aux(store=store, household_no="H1", uscc=landline.uscc, reason="助残", requested_by="u-landline")
+    approve_aux_request(store=store, request_id=asks["H1"].request_id, decided_by="organiser")
+    decline_aux_request(store=store, request_id=asks["H2"].request_id, decided_by="organiser", note="户主不同意")
+    return store, mobile, landline
+
+
+def test_an_organisation_hears_of_its_decided_requests_once(orgs_world):
+    store, mobile, landline = orgs_world
+    today = dt.date.today()
+    result = notify(store=store, as_of=today)
+    found = {m.kind: m for m in inbox(store=store, user_id="u-mobile", page=ALL).items}
+    assert set(found) == {MessageKind.AUX_APPROVED, MessageKind.AUX_DECLINED}  # H3 still waits: nothing
+    assert found[MessageKind.AUX_APPROVED].household_no == "H1" and "H1" in found[MessageKind.AUX_APPROVED].body
+    declined = found[MessageKind.AUX_DECLINED]
+    assert declined.household_no is None and "户主不同意" in declined.body and "H2" in declined.body
+    assert inbox(store=store, user_id="u-landline", page=ALL).total == 0  # its own request is pending
+    assert result.messages[MessageKind.AUX_APPROVED] == 1
+    assert sum(notify(store=store, as_of=today).messages.values()) == 0
+    texts = {o.user_id: o for o in outbox(store=store, page=ALL).items}
+    assert set(texts) == {"u-mobile"} and texts["u-mobile"].phone == "13900000007"
+    assert "2 条" in texts["u-mobile"].body and "H1" not in texts["u-mobile"].body
+
+
+def test_a_landline_gets_no_text_and_old_decisions_are_not_replayed(orgs_world):
+    store, mobile, landline = orgs_world
+    (pending,) = [q for q in list_aux_requests(store=store, page=ALL).items if q.uscc == landline.uscc]
+    approve_aux_request(store=store, request_id=pending.request_id, decided_by="organiser")
+    assert sum(notify(store=store, as_of=dt.date.today() - dt.timedelta(days=20)).messages.values()) == 0
+    notify(store=store, as_of=dt.date.today())
+    assert [m.kind for m in inbox(store=store, user_id="u-landline", page=ALL).items] == [MessageKind.AUX_APPROVED]
+    assert {o.user_id for o in outbox(store=store, page=ALL).items} == {"u-mobile"}
+    result = notify(store=store, as_of=dt.date.today(), region="620802")  # another county: not these organisations
+    assert result.users == 0
+
+
+def test_an_organisation_hears_of_a_new_referral_once_and_not_after_answering(orgs_world):
+    store, mobile, landline = orgs_world
+    today = dt.date.today()
+    member = person("H1")
+    upsert_persons(store=store, persons=[member])
+    upsert_offers(store=store, offers=[Offer(uscc=mobile.uscc, service_code="KF01", region_code=VILLAGE)])
+    need_id = record_need(store=store, need=Need(id_number=member.id_number, service_code="KF01",
+                                                 assessed_on=today - dt.timedelta(days=3)))
+    made = refer(store=store, request=ReferralRequest(id_number=member.id_number, need_id=need_id,
+                                                      provider_uscc=mobile.uscc, made_on=today - dt.timedelta(days=2),
+                                                      made_by="organiser"))
+    notify(store=store, as_of=today)
+    (news,) = [m for m in inbox(store=store, user_id="u-mobile", page=ALL).items if m.kind is MessageKind.REFERRAL_NEW]
+    assert news.due_on == made.due_on and str(made.due_on) in news.subject and made.category.value in news.body
+    assert member.id_number not in news.body + news.subject  # the person is on the 转介 page, not in messages
+    assert not [m for m in inbox(store=store, user_id="u-landline", page=ALL).items
+                if m.kind is MessageKind.REFERRAL_NEW]  # sent to the other organisation
+    assert notify(store=store, as_of=today).messages.get(MessageKind.REFERRAL_NEW, 0) == 0  # once
+
+
+def test_an_answered_referral_is_no_news(orgs_world):
+    store, mobile, _ = orgs_world
+    today = dt.date.today()
+    member = person("H1")
+    upsert_persons(store=store, persons=[member])
+    upsert_offers(store=store, offers=[Offer(uscc=mobile.uscc, service_code="KF01", region_code=VILLAGE)])
+    need_id = record_need(store=store, need=Need(id_number=member.id_number, service_code="KF01",
+                                                 assessed_on=today - dt.timedelta(days=3)))
+    made = refer(store=store, request=ReferralRequest(id_number=member.id_number, need_id=need_id,
+                                                      provider_uscc=mobile.uscc, made_by="organiser"))
+    accept_referral(store=store, referral_id=made.referral_id)
+    notify(store=store, as_of=today)
+    assert MessageKind.REFERRAL_NEW not in {m.kind for m in inbox(store=store, user_id="u-mobile", page=ALL).items}

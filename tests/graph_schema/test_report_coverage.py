@@ -57,6 +57,8 @@ def county(store):
         entry(dt.date(2025, 3, 5), "H2", "捐款捐物", actor="ORG", amount_fen=20_000, in_kind_fen=30_000),
         entry(dt.date(2025, 3, 6), "H3", "捐款捐物", amount_fen=1_000),  # a cadre's gift: not an org donation
         entry(dt.date(2025, 3, 7), "H3", "志愿服务", actor="ORG"),
+        entry(dt.date(2025, 3, 8), "H3", "志愿服务", actor="ORG", volunteers=4, minutes=90),
+        entry(dt.date(2025, 3, 9), "H2", "志愿服务", actor="ORG", volunteers=2),  # no time: people only
     ])
     return store
 
@@ -71,13 +73,14 @@ def test_county_figures_are_exact(county):
     c = result["620822000000"]
     assert (c.priority_households, c.paired, c.pairing_rate, c.aux_pairings) == (3, 1, 0.3333, 2)
     assert (c.contacts, c.home_visits, c.policies, c.problems_solved, c.problems_escalated) == (1, 1, 1, 1, 1)
-    assert (c.practical_help, c.volunteer_services) == (1, 1)
+    assert (c.practical_help, c.volunteer_services, c.volunteers, c.volunteer_minutes) == (1, 3, 6, 360)
     assert (c.funds_cash_fen, c.funds_in_kind_fen) == (71_000, 30_000)
     assert (c.org_donations, c.org_donations_fen) == (1, 50_000)
     t1, t2 = result[T1], result[T2]
     assert (t1.priority_households, t1.paired, t1.pairing_rate, t1.aux_pairings) == (2, 1, 0.5, 1)
     assert (t2.priority_households, t2.paired, t2.pairing_rate, t2.aux_pairings) == (1, 0, 0.0, 1)
-    assert (t2.policies, t2.practical_help, t2.volunteer_services, t2.funds_cash_fen) == (1, 1, 1, 1_000)
+    assert (t2.policies, t2.practical_help, t2.volunteer_services, t2.funds_cash_fen) == (1, 1, 2, 1_000)
+    assert (t1.volunteers, t1.volunteer_minutes, t2.volunteers, t2.volunteer_minutes) == (2, 0, 4, 360)
     assert t1.level == "乡" and c.level == "县"
 
 

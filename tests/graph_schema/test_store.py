@@ -145,19 +145,24 @@ def test_embedded_schema_is_created_once_and_data_survives_reopening(tmp_path):
         assert count(again, "Region") == 1
 
 
-def test_an_embedded_store_made_before_a_property_was_declared_gains_it_on_opening(tmp_path):
+def test_an_older_embedded_store_gains_the_newer_columns_on_opening(tmp_path):
     EmbeddedStore(tmp_path / "s").close()
     db = ladybug.Database(str(tmp_path / "s" / DB_FILE))
     conn = ladybug.Connection(db)
-    conn.execute("ALTER TABLE ASSISTED DROP record_no")  # as a store made before the ledger's 记录编号
-    conn.execute("ALTER TABLE Household DROP phone")
+    for stmt in ("ALTER TABLE User DROP code_hash", "ALTER TABLE User DROP code_expires_at",
+                 "ALTER TABLE ASSISTED DROP volunteers", "ALTER TABLE ASSISTED DROP minutes",
+                 "ALTER TABLE ASSISTED DROP record_no", "ALTER TABLE Household DROP phone"):
+        conn.execute(stmt)  # as a store made before accounts had codes, volunteer services their figures,
+        # the ledger its 记录编号 and households their phones
     conn.close()
     db.close()
-    with EmbeddedStore(tmp_path / "s") as s:
-        columns = {t: {r["name"] for r in s.query(f"CALL table_info('{t}') RETURN *")} for t in ("ASSISTED", "Household")}
-        assert "record_no" in columns["ASSISTED"] and "phone" in columns["Household"]
-    with EmbeddedStore(tmp_path / "s") as s:  # and opening it again changes nothing
-        assert "record_no" in {r["name"] for r in s.query("CALL table_info('ASSISTED') RETURN *")}
+    for _ in range(2):  # and opening it again changes nothing
+        with EmbeddedStore(tmp_path / "s") as s:
+            columns = {t: {r["name"] for r in s.query(f"CALL table_info('{t}') RETURN *")}
+                       for t in ("User", "ASSISTED", "Household")}
+            assert {"code_hash", "code_expires_at"} <= columns["User"]
+            assert {"volunteers", "minutes", "record_no"} <= columns["ASSISTED"]
+            assert "phone" in columns["Household"]
 
 
 def test_embedded_store_refuses_a_second_process(tmp_path):

@@ -13,15 +13,19 @@ import pytest
 from typer.testing import CliRunner
 
 from api.cli import app
+from factories import uscc
 from graph_schema.access import audit
 from graph_schema.access.models import Role
 from graph_schema.access.service import add_user, issue_token, set_password
 from graph_schema.claims.models import Claim
 from graph_schema.claims.service import record_claims
-from graph_schema.enums import ClaimStatus, ExclusionReason
+from graph_schema.enums import ClaimStatus, ExclusionReason, LedgerKind
+from graph_schema.ledger.models import LedgerEntry
+from graph_schema.ledger.service import log_entries
 from graph_schema.household.service import get_household, upsert_households
 from graph_schema.monitoring.certificates import record_reminders
 from graph_schema.pairing.exclusions import exclude
+from graph_schema.org.joining import JoinRequestIn, approve_join_request, ask_to_join
 from graph_schema.pairing.requests import approve_aux_request, request_aux
 from graph_schema.region.service import scope_prefix
 from graph_schema.pairing.service import end_pairing
@@ -62,7 +66,8 @@ def fill(store: GraphStore, folder: Path) -> None:
     """Every kind of data: the invented county's files (households, persons, cadres, orgs, active
     and ended pairings, auxiliary pairings, a ledger with problems, department lists), then an
     exclusion, reminders, a revision, a user with a token and a password, audit entries, and
-    organisations' requests for auxiliary pairings (one approved, one pending) and a claim."""
+    organisations' requests for auxiliary pairings (one approved, one pending), a claim, and
+    requests to join (one approved, its account waiting with a one-time code)."""
     synth_to_dir("tiny", 3, folder, as_of=TODAY)
     result = run_import(store, [folder])
     assert result.exit_code == 0, result.problems[:5]
@@ -108,11 +113,21 @@ def fill(store: GraphStore, folder: Path) -> None:
                                              for r, o in open_needs])
     assert len(made.created) == 2, made.errors
     accept_referral(store=store, referral_id=made.created[0])
+    joining = [ask_to_join(store=store, request=JoinRequestIn(
+        name=f"助残协会{n}", uscc=uscc(), service_region_code=homes[0]["code"], contact="李四", phone="13900000001"))
+        for n in (1, 2)]
+    approve_join_request(store=store, request_id=joining[0].request_id, decided_by="admin1")  # an account with a code
+    # volunteer figures, which no contract file carries: the backup's copy of the ledger brings them back
+    assert not log_entries(store=store, entries=[LedgerEntry(
+        entry_date=TODAY, household_no=asked[0][0], uscc=asked[0][1], kind=LedgerKind.VOLUNTEER, note="上门理发",
+        volunteers=3, minutes=90)]).errors
     data = dump(store)
+    assert any("3" in row and "90" in row for row in data["ASSISTED"])
     for table in ("Household", "Person", "Cadre", "Org", "Problem", "Listing", "Reminder", "Revision", "User",
-                  "Token", "AuditEntry", "AuxRequest", "Claim", "PAIRED_WITH", "AUX_PAIRED_WITH", "ASSISTED",
-                  "EXCLUDED", "LISTED", "HAS_PROBLEM", "ServiceType", "Need", "Offer", "Delivery", "Referral",
-                  "HAS_NEED", "OF", "OFFERS", "COVERS", "RECEIVED", "DELIVERED", "HAS_REFERRAL", "REFERRED_TO"):
+                  "Token", "AuditEntry", "AuxRequest", "Claim", "JoinRequest", "PAIRED_WITH", "AUX_PAIRED_WITH",
+                  "ASSISTED", "EXCLUDED", "LISTED", "HAS_PROBLEM", "ServiceType", "Need", "Offer", "Delivery",
+                  "Referral", "HAS_NEED", "OF", "OFFERS", "COVERS", "RECEIVED", "DELIVERED", "HAS_REFERRAL",
+                  "REFERRED_TO"):
         assert data[table], f"{table} is empty: the test would prove nothing for it"
     ends = store.query("MATCH ()-[p:PAIRED_WITH]->() RETURN count(p) AS n, count(p.ended_on) AS ended")[0]
     assert 0 < ends["ended"] < ends["n"]

@@ -317,6 +317,21 @@ def test_money_refuses_non_amounts(raw):
     raises(Code.BAD_MONEY, cells.money_fen, raw)
 
 
+# --- hours (a volunteer service's duration), in minutes ---------------------------------------
+
+@pytest.mark.parametrize(("raw", "expected"), [("1.5", 90), ("0.25", 15), (2, 120), (1.5, 90), ("２", 120),
+                                               ("3小时", 180), ("0:10", 10), ("12:05", 725), (" 1.50 ", 90)])
+def test_hours_become_minutes(raw, expected):
+    value = cells.hours_minutes(raw)
+    assert value == expected and type(value) is int
+
+
+@pytest.mark.parametrize("raw", ["0.01", "1.333", 0.1234, "abc", "1:75", "-1", -1.5, True, float("nan"),
+                                 float("inf"), D(2024, 1, 1), "1,5"])
+def test_hours_refuses_what_is_no_whole_number_of_minutes(raw):
+    raises(Code.BAD_HOURS, cells.hours_minutes, raw)
+
+
 # --- items ----------------------------------------------------------------------------------
 
 

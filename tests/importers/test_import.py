@@ -37,7 +37,7 @@ def read_rows(path: Path) -> list[dict]:
 
 def write_rows(path: Path, rows: list[dict], encoding: str = "utf-8-sig") -> Path:
     with path.open("w", encoding=encoding, newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer = csv.DictWriter(f, fieldnames=list(dict.fromkeys(k for r in rows for k in r)))  # a column one row adds
         writer.writeheader()
         writer.writerows(rows)
     return path

@@ -15,7 +15,9 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.security import csrf_token
-from graph_schema.access.service import issue_token, set_password, token_hash
+from graph_schema.access.accounts import AccountState, roster_accounts
+from graph_schema.access.models import EVERYTHING, Role
+from graph_schema.access.service import add_user, issue_token, set_password, token_hash
 from graph_schema.store import GraphStore
 
 _spec = importlib.util.spec_from_file_location("api_world", Path(__file__).parent.parent / "api" / "conftest.py")
@@ -35,6 +37,7 @@ ORGANISER_PAGE = roles(200, 200, 200, 403, 403, 403)
 START = roles(200, 200, 200, 200, 303, 303)  # a cadre and an organisation go on to their own start page
 NO_JOB = roles(404, 404, 404, 403, 403, 403)
 IN_A, IN_B = roles(303, 303, 404, 403, 403, 403), roles(303, 404, 303, 403, 403, 403)
+ORG_ONLY = roles(403, 403, 403, 403, 403, 200)
 
 #: (method, path, form, expected status per user); users try in order on one world
 MATRIX = [
@@ -78,10 +81,38 @@ MATRIX = [
     ("POST", "/matching", {"region": "620802"}, IN_B),
     ("POST", "/matching/nope/confirm", {"action": "all"}, NO_JOB),
     ("POST", "/imports", "files", roles(422, 422, 422, 403, 403, 403)),  # no file chosen: nothing to import
-    ("GET", "/aux-requests", None, READERS),
-    ("GET", "/aux-requests?region=620802", None, roles(200, 404, 200, 404, 403, 403)),
+    ("GET", "/aux-requests", None, roles(200, 200, 200, 200, 403, 200)),  # an organisation: its own
+    ("GET", "/aux-requests?region=620802", None, roles(200, 404, 200, 404, 403, 200)),
     ("POST", "/aux-requests/nope/approve", {"consent_note": "户主同意"}, NO_JOB),
     ("POST", "/aux-requests/nope/decline", {}, NO_JOB),
+    ("POST", "/aux-requests", {"household_no": "HB1", "reason": "助残"}, ORG_ONLY | {"org-a": 404}),
+    ("POST", "/aux-requests/nope/withdraw", {}, ORG_ONLY | {"org-a": 404}),
+    ("GET", "/aux-pairings/HA2/record", None, ORG_ONLY),
+    ("GET", "/aux-pairings/HA1/record", None, ORG_ONLY | {"org-a": 404}),
+    ("POST", "/aux-pairings/HA2/record", {"kind": "捐款捐物", "entry_date": dt.date.today().isoformat(), "amount": "10"},
+     ORG_ONLY | {"org-a": 303}),
+    ("POST", "/aux-pairings/HB1/record", {"kind": "捐款捐物", "entry_date": dt.date.today().isoformat(), "amount": "10"},
+     ORG_ONLY | {"org-a": 404}),
+    ("POST", "/aux-pairings/end", {"household_no": "HA1", "reason": "服务结束"}, ORG_ONLY | {"org-a": 404}),
+    ("GET", "/referrals", None, ORG_ONLY),
+    ("GET", "/referrals?status=nope", None, ORG_ONLY | {"org-a": 422}),
+    ("GET", "/referrals/nope/deliver", None, ORG_ONLY | {"org-a": 404}),
+    ("POST", "/referrals/nope/accept", {}, ORG_ONLY | {"org-a": 404}),
+    ("POST", "/referrals/nope/reject", {"reason": "其他"}, ORG_ONLY | {"org-a": 404}),
+    ("POST", "/referrals/nope/deliver", {"service_code": "KF01"}, ORG_ONLY | {"org-a": 404}),
+    ("GET", "/accounts", None, ORGANISER_PAGE),
+    ("GET", "/accounts?region=620802&kind=org", None, roles(200, 404, 200, 403, 403, 403)),
+    ("POST", "/accounts/create", {"region": "620802", "kind": "cadre"}, roles(200, 404, 303, 403, 403, 403)),
+    ("POST", "/accounts/reset", {"user": "cadre-a2"}, roles(200, 200, 404, 403, 403, 403)),
+    ("POST", "/accounts/disable", {"user": "cadre-a2"}, roles(303, 303, 404, 403, 403, 403)),
+    ("GET", "/join-requests", None, ORGANISER_PAGE),
+    ("POST", "/join-requests/nope/approve", {}, NO_JOB),
+    ("POST", "/join-requests/nope/decline", {}, NO_JOB),
+    ("GET", "/join", None, roles(200, 200, 200, 200, 200, 200, 200)),  # public: no account needed
+    ("POST", "/join", {"name": "x"}, roles(422, 422, 422, 422, 422, 422, 422)),
+    ("GET", "/inbox", None, roles(200, 200, 200, 200, 200, 200)),
+    ("POST", "/inbox/read", {"every": "true"}, roles(303, 303, 303, 303, 303, 303)),
+    ("POST", "/inbox/notify", {}, roles(303, 303, 303, 403, 403, 403)),
     ("POST", "/mine/HA1/visits", {"note": "入户了解近况"}, roles(403, 403, 403, 403, 303, 403)),
     ("POST", "/mine/HA1/problems/P1/close", {"resolution": "轮椅已修好"}, roles(403, 403, 403, 403, 303, 403)),
     ("POST", "/logout", {}, roles(303, 303, 303, 303, 303, 303)),
@@ -92,6 +123,7 @@ MATRIX = [
 def world(store: GraphStore):
     world = api_world.build_world(store)
     set_password(store=store, user_id="organizer-a", password=PASSWORD)
+    add_user(store=store, user_id="cadre-a2", role=Role.CADRE, cadre_no="CA2")  # an account the matrix resets
     return world
 
 
@@ -195,6 +227,31 @@ def test_every_form_and_htmx_carry_the_token(client, world):
         assert html.count('method="post"') == html.count(f'name="csrf_token" value="{expected}"') > 0, page
         assert f'"X-CSRF-Token": "{expected}"' in html
         assert '"includeIndicatorStyles": false' in html
+
+
+#: the new pages' forms, per user who sees them, and a change each refuses without the token
+NEW_PAGES = {"organizer-a": ("/accounts?kind=cadre", "/join-requests", "/inbox"),
+             "org-a": ("/aux-pairings", "/aux-requests", "/referrals", "/aux-pairings/HA2/record", "/inbox")}
+
+
+@pytest.mark.parametrize("user", list(NEW_PAGES))
+def test_the_new_pages_forms_carry_the_token_and_their_posts_need_it(client, world, user):
+    as_user(client, world, user)
+    expected = csrf_token(client.app.state.csrf_secret, world.tokens[user])
+    for page in NEW_PAGES[user]:
+        html = client.get(page).text
+        assert html.count(f'name="csrf_token" value="{expected}"') == html.count('method="post"'), page
+    as_user(client, world, user, csrf=False)
+    if user == "org-a":
+        before = ledger_count(world.store)
+        answer = client.post("/aux-pairings/HA2/record", data={"kind": "捐款捐物", "entry_date": dt.date.today()
+                                                              .isoformat(), "amount": "10"}, follow_redirects=False)
+        assert answer.status_code == 403 and "表单已失效" in answer.text and ledger_count(world.store) == before
+    else:
+        answer = client.post("/accounts/disable", data={"user": "cadre-a2"}, follow_redirects=False)
+        assert answer.status_code == 403 and "表单已失效" in answer.text
+        states = {a.user_id: a.state for a in roster_accounts(store=world.store, role=Role.CADRE, scope=EVERYTHING)}
+        assert states["cadre-a2"] is not AccountState.DISABLED
 
 
 # --- the sign-in throttle --------------------------------------------------------------------------------

@@ -180,7 +180,7 @@ def test_cadres_and_orgs_get_403_on_the_lists_with_a_way_out(client, world, user
     for path in ("/unpaired", "/overdue", "/problems", "/cert-expiry"):
         answer = client.get(path)
         assert answer.status_code == 403 and answer.headers["content-type"].startswith("text/html")
-        assert menu_links(answer.text) == [home]  # the menu: only what the role may open
+        assert menu_links(answer.text) == MENU[user]  # the menu: only what the role may open
         assert f'<a href="{home}">回到首页' in answer.text
         english = re.search(r'<p lang="en">(.*?)</p>', answer.text).group(1)
         assert "may not" in english and not CJK.search(english), english
@@ -191,15 +191,16 @@ def test_cadres_and_orgs_get_403_on_the_lists_with_a_way_out(client, world, user
 # --- the role-aware menu and each role's start page ------------------------------------------------
 
 CJK = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")
+ORGANISER_MENU = ["/", "/unpaired", "/overdue", "/problems", "/benefit-gaps", "/cert-expiry", "/cadre-load",
+                  "/unmet-needs", "/overdue-referrals", "/imports", "/matching", "/aux-requests", "/accounts",
+                  "/join-requests", "/inbox"]
 MENU = {
-    "admin": ["/", "/unpaired", "/overdue", "/problems", "/benefit-gaps", "/cert-expiry", "/cadre-load",
-              "/unmet-needs", "/overdue-referrals", "/imports", "/matching", "/aux-requests"],
-    "organizer-a": ["/", "/unpaired", "/overdue", "/problems", "/benefit-gaps", "/cert-expiry", "/cadre-load",
-                    "/unmet-needs", "/overdue-referrals", "/imports", "/matching", "/aux-requests"],
+    "admin": ORGANISER_MENU,
+    "organizer-a": ORGANISER_MENU,
     "portal-a": ["/", "/unpaired", "/overdue", "/problems", "/benefit-gaps", "/cert-expiry", "/cadre-load",
-                 "/aux-requests"],
-    "cadre-a": ["/mine"],
-    "org-a": ["/aux-pairings"],
+                 "/aux-requests", "/inbox"],
+    "cadre-a": ["/mine", "/inbox"],
+    "org-a": ["/aux-pairings", "/aux-requests", "/referrals", "/inbox"],
 }
 
 
