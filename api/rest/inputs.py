@@ -70,6 +70,8 @@ SEMANTIC_CODES = {
     "DATE_ORDER": "结束日期早于开始日期 / a period ends before it starts",
     "PROVIDER": "须有提供方：一个组织或一个部门 / an organisation or a department must provide it",
     "SUBSIDY_OVER_COST": "补贴金额大于费用 / the subsidy exceeds the cost",
+    "VOLUNTEER_FIGURES": "只有志愿服务记录填写志愿者人数和服务时长 / only a volunteer service entry has volunteers "
+                         "and minutes",
     "DUPLICATE_KEY": "同一批次中一个编码出现两次 / one key appears twice in one batch",
     "FILE_NAME": "上传文件名为空、含路径、过长或重复 / an upload's file name is empty, a path, too long or repeated",
     "IDEMPOTENCY_KEY_REUSED": "Idempotency-Key 已随另一个请求发送过 / the Idempotency-Key was sent before with another "

@@ -13,10 +13,10 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict
 from api import operations
 from api.auth import Caller, caller
 from api.rest import schemas
-from api.rest.inputs import Day, Flag, Key, Money, Uscc
+from api.rest.inputs import Day, Flag, Key, Money, Uscc, counted
 from api.rest.schemas import ERRORS, WRITE_ERRORS, PageOut, PageQ, PageSizeQ, ProblemOut, RegionQ
 from graph_schema.enums import LedgerKind
-from graph_schema.ledger.models import LedgerEntry
+from graph_schema.ledger.models import MINUTES_MAX, VOLUNTEERS_MAX, LedgerEntry
 from graph_schema.ledger.service import list_problems
 from graph_schema.models import _strip
 from graph_schema.pagination import PageRequest
@@ -56,6 +56,8 @@ class LedgerEntryIn(LedgerEntry):
     in_kind_fen: Money | None = None
     note: Note = None
     problem_no: Key | None = None
+    volunteers: counted(1, VOLUNTEERS_MAX) | None = None
+    minutes: counted(1, MINUTES_MAX) | None = None
 
 
 class EntryIdOut(BaseModel):

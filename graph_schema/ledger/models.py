@@ -9,7 +9,7 @@ from typing import Annotated, Self
 from pydantic import Field, model_validator
 
 from graph_schema.enums import LedgerKind
-from graph_schema.models import Fen, Key, Model, OptionalText, Uscc
+from graph_schema.models import Fen, Key, Model, OptionalText, RuleBroken, Uscc
 
 
 #: the bounds of a 志愿服务 entry's figures: people, and minutes each (hours × 60)
@@ -49,7 +49,7 @@ class LedgerEntry(Model):
         if self.kind is LedgerKind.REPORT_PROBLEM and not self.problem_no:
             raise ValueError("反映困难必须填写问题编号 / a reported difficulty needs a problem number")
         if (self.volunteers or self.minutes) and self.kind is not LedgerKind.VOLUNTEER:
-            raise ValueError("只有志愿服务记录填写志愿者人数和服务时长 / "
+            raise RuleBroken("VOLUNTEER_FIGURES", "只有志愿服务记录填写志愿者人数和服务时长 / "
                              "only a volunteer service entry has volunteers and hours")
         return self
 
