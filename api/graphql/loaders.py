@@ -25,6 +25,7 @@ from strawberry.dataloader import DataLoader
 from api.auth import Caller
 from graph_schema.access.models import EVERYTHING
 from graph_schema.cadre.service import cadres_in
+from graph_schema.household.detail import household_detail_in
 from graph_schema.household.service import households_in, members_in, persons_in
 from graph_schema.identifiers import region_parent
 from graph_schema.ledger.service import ledger_in, org_ledger_in, problems_in
@@ -108,6 +109,8 @@ class Loaders:
 
         # top-level objects, scoped in the store
         self.household_scoped = lookup(lambda tx, keys: households_in(tx, keys, scope))
+        # one household with the lists the query asks of it, keyed by (户编号, Wanted): api/graphql/detail.py
+        self.household_detail = lookup(lambda tx, keys: {k: household_detail_in(tx, k[0], k[1], scope) for k in keys})
         self.person_scoped = lookup(lambda tx, keys: persons_in(tx, keys, scope))
         self.cadre_scoped = lookup(lambda tx, keys: cadres_in(tx, keys, scope))
         self.org_scoped = lookup(lambda tx, keys: orgs_in(tx, keys, scope))

@@ -25,6 +25,7 @@ from strawberry.types import ExecutionContext
 from api.auth import ORGANISERS
 from api.graphql.aux_requests import AuxRequestMutations, AuxRequestQueries
 from api.graphql.context import Context
+from api.graphql import detail
 from api.graphql.cost import CostLimit
 from api.graphql.errors import MAX_ALIASES, MAX_DEPTH, MAX_TOKENS, log_unexpected
 from api.graphql.extensions import AuditReads
@@ -46,7 +47,8 @@ _NULL_OUTSIDE = "；不存在或不在调用者辖区内时为空 / null when it
 class Objects:
     @strawberry.field(description="一户" + _NULL_OUTSIDE)
     async def household(self, info: Info[Context, None], household_no: str) -> Household | None:
-        found = await info.context.loaders.household_scoped.load(household_no)
+        # one store call, whatever the query nests under it (api/graphql/detail.py)
+        found = await info.context.loaders.household_detail.load((household_no, detail.wanted(info)))
         return Household.of(found, info.context) if found else None
 
     @strawberry.field(description="辖区内的家庭，按户编号 / households in the caller's scope (or a region of it), by number")

