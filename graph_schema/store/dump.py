@@ -29,11 +29,11 @@ def region_names(store: GraphStore) -> list[dict]:
     return store.query("MATCH (r:Region) RETURN r.code AS code, r.name AS name")
 
 
-def pairing_rows(store: GraphStore, actor: NodeTable, rel: RelTable) -> list[dict]:
-    """Every pairing of type ``rel`` (one-to-one or auxiliary): the household (``h``), the actor's
-    key (``who``), the dates and the end reason."""
+def pairing_rows(store: GraphStore, table: NodeTable, rel: RelTable) -> list[dict]:
+    """Every pairing of type ``rel`` (one-to-one or auxiliary) by the actors of ``table``: the
+    household (``h``), the actor's key (``who``), the dates and the end reason."""
     return store.query(
-        f"MATCH (c:{actor.label})-[p:{rel.type}]->(h:Household) RETURN h.household_no AS h, c.{actor.key} AS who, "
+        f"MATCH (c:{table.label})-[p:{rel.type}]->(h:Household) RETURN h.household_no AS h, c.{table.key} AS who, "
         "p.started_on AS started_on, p.ended_on AS ended_on, p.end_reason AS reason")
 
 
