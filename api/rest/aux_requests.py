@@ -17,6 +17,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from api import operations
 from api.auth import Caller, caller
 from api.rest import schemas
+from api.rest.inputs import optional_text as _optional
 from api.rest.schemas import ERRORS, WRITE_ERRORS, AuxPairingOut, AuxRequestOut, PageOut, PageQ, PageSizeQ, RegionQ
 from graph_schema.enums import AuxRequestStatus
 from graph_schema.models import _strip
@@ -29,12 +30,6 @@ router = APIRouter(tags=["aux-requests 辅助结对申请"])
 def _text(most: int, description: str):
     """Text of 1 to ``most`` characters, stripped as the domain strips it."""
     return Annotated[str, BeforeValidator(_strip), Field(min_length=1, max_length=most, description=description)]
-
-
-def _optional(most: int, description: str):
-    """Optional text of at most ``most`` characters; blank is None."""
-    return Annotated[Annotated[str, Field(max_length=most, description=description)] | None,
-                     BeforeValidator(_strip)]
 
 
 class Body(BaseModel):

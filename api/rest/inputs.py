@@ -24,6 +24,7 @@ from fastapi import Path
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, Strict
 
 from graph_schema.identifiers import normalize_id_number, normalize_uscc
+from graph_schema.models import _strip
 
 #: Spaces a key may not begin or end with (ASCII controls and space, NEL, no-break and
 #: ideographic spaces …): the domain strips them, so a key that carried them would not be the
@@ -146,6 +147,13 @@ IdNumber = Annotated[str, Field(min_length=18, max_length=18, pattern=ID_PATTERN
 Uscc = Annotated[str, Field(min_length=18, max_length=18, pattern=USCC_PATTERN), AfterValidator(normalize_uscc)]
 Money = Annotated[int, Field(ge=0, le=100_000_000_000, description="分 / fen (1 yuan = 100 fen)"), Strict(False),
                   _json_number(True)]
+
+
+def optional_text(most: int, description: str | None = None) -> Any:
+    """Optional text of at most ``most`` characters, stripped as the domain strips it (blank =
+    None): the bound applies to the text, never to the None a blank becomes."""
+    return Annotated[Annotated[str, Field(max_length=most, description=description)] | None,
+                     BeforeValidator(_strip)]
 
 
 class Body(BaseModel):

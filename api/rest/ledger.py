@@ -8,22 +8,21 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, status
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict
+from pydantic import BaseModel, ConfigDict, Strict
 
 from api import operations
 from api.auth import Caller, caller
 from api.rest import schemas
-from api.rest.inputs import Day, Flag, Key, Money, Uscc, counted
+from api.rest.inputs import Day, Flag, Key, Money, Uscc, counted, optional_text
 from api.rest.schemas import ERRORS, WRITE_ERRORS, PageOut, PageQ, PageSizeQ, ProblemOut, RegionQ
 from graph_schema.enums import LedgerKind
 from graph_schema.ledger.models import MINUTES_MAX, VOLUNTEERS_MAX, LedgerEntry
 from graph_schema.ledger.service import list_problems
-from graph_schema.models import _strip
 from graph_schema.pagination import PageRequest
 
 router = APIRouter(tags=["ledger 台账"])
 
-Note = Annotated[Annotated[str, Field(max_length=2000)] | None, BeforeValidator(_strip)]
+Note = optional_text(2000)
 
 
 def _rules_as_schema(schema: dict[str, Any]) -> None:

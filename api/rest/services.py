@@ -14,12 +14,24 @@ import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, status
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict
+from pydantic import BaseModel, ConfigDict, Field, Strict
 
 from api import operations
 from api.auth import Caller, caller
 from api.rest import schemas
-from api.rest.inputs import KEY_PATTERN, Body, Day, IdNumber, IdNumberP, Key, Money, RegionCode, Uscc, counted
+from api.rest.inputs import (
+    KEY_PATTERN,
+    Body,
+    Day,
+    IdNumber,
+    IdNumberP,
+    Key,
+    Money,
+    RegionCode,
+    Uscc,
+    counted,
+    optional_text,
+)
 from api.rest.schemas import ERRORS, WRITE_ERRORS, PageOut, PageQ, PageSizeQ, RegionQ
 from graph_schema.access import privacy
 from graph_schema.access.models import Role, User
@@ -36,7 +48,6 @@ from graph_schema.enums import (
     ServiceUnit,
 )
 from graph_schema.household.service import get_person
-from graph_schema.models import _strip
 from graph_schema.monitoring.common import paginate
 from graph_schema.pagination import PageRequest
 from graph_schema.service.catalogue import get_catalogue
@@ -47,12 +58,6 @@ from graph_schema.service.offers import list_offers
 from graph_schema.service.referrals import ReferralRequest, list_referrals, referrals_in
 
 router = APIRouter(tags=["services 服务"])
-
-def _text(most: int):
-    """Optional text of at most ``most`` characters, stripped as the domain strips it (blank = None):
-    the bound applies to the text, never to the None a blank becomes."""
-    return Annotated[Annotated[str, Field(max_length=most)] | None, BeforeValidator(_strip)]
-
 
 # --- what the routes answer -------------------------------------------------------------------
 
@@ -204,8 +209,8 @@ class NeedIn(Need):
     assessed_on: Day
     status: _enum(NeedStatus) = NeedStatus.CONFIRMED
     source: _enum(NeedSource) | None = None
-    assessor: _text(64) = None
-    note: _text(2000) = None
+    assessor: optional_text(64) = None
+    note: optional_text(2000) = None
 
 
 class OfferIn(Offer):
@@ -232,7 +237,7 @@ class DeliveryIn(Delivery):
     uscc: Uscc | None = None
     dept: _enum(ServiceDept) | None = None
     quantity: counted(1, 1_000_000) = 1
-    item: _text(200) = None
+    item: optional_text(200) = None
     cost_fen: Money | None = None
     subsidy_fen: Money | None = None
     outcome: _enum(DeliveryOutcome) = DeliveryOutcome.DONE
@@ -247,7 +252,7 @@ class ReferralIn(Body):
     provider_uscc: Uscc | None = None
     provider_dept: _enum(ServiceDept) | None = None
     made_on: Day | None = None
-    note: _text(2000) = None
+    note: optional_text(2000) = None
 
 
 class AcceptIn(Body):
@@ -258,7 +263,7 @@ class AnswerIn(Body):
     """Turning down or withdrawing a referral: the reason is required."""
 
     reason: _enum(ReferralReason)
-    note: _text(2000) = None
+    note: optional_text(2000) = None
     on: Day | None = None  # default today
 
 
