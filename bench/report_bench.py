@@ -77,7 +77,6 @@ def main() -> None:
     parser.add_argument("--store", required=True)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--load", action="store_true", help="load the synthetic preset into an empty store")
-    parser.add_argument("--preset", default="province", help="the preset --load writes (default province)")
     parser.add_argument("--reports", help="comma-separated report names (default: all)")
     parser.add_argument("--preset", default="province", choices=sorted(synth.PRESETS), help="what --load loads")
     parser.add_argument("--changes", type=int, default=0,
