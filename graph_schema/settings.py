@@ -75,6 +75,10 @@ class Settings(BaseSettings):
     # addresses or networks ("10.0.0.5", "10.0.0.0/24"; "*" any). Empty: none, so the peer address
     # is the client the throttles count (a header anyone can send must not choose the address).
     forwarded_allow_ips: str = ""
+    # The secret the console's CSRF tokens are made under (api/security.py). Empty: each process
+    # draws its own (`jiedui serve --workers N` draws one and gives it to its workers). Several
+    # services behind one proxy must share it, or a form made by one is refused by another.
+    csrf_secret: str = ""
     # The most a GraphQL operation may cost (api/graphql/cost.py), computed from the query before
     # it runs; above it the operation is refused with QUERY_TOO_COSTLY.
     graphql_max_cost: int = Field(50_000, gt=0)
