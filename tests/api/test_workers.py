@@ -15,11 +15,14 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
-import pytest
+from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
+from api.app import create_app
 from api.cli import app
 from factories import household
+from graph_schema.access.models import Role
+from graph_schema.access.service import add_user, issue_token
 from graph_schema.household.service import upsert_households
 
 runner = CliRunner()
@@ -171,3 +174,32 @@ def test_serve_refuses_workers_on_the_embedded_store(tmp_path):
     assert not folder.exists()
     zero = runner.invoke(app, ["serve", "--store", str(folder), "--workers", "0"])
     assert zero.exit_code == 2 and not folder.exists()
+
+
+def test_the_console_carries_its_bookmarks_in_a_cookie(store, engine):
+    """A browser sends no bookmark header: signing in (a write of the session) sets the
+    ``jiedui_bookmark`` cookie beside the session on Neo4j, and the console's pages then wait for
+    it (a cookie the database cannot read is refused, which shows it reaches the database; one
+    that does not parse is ignored; a bearer client's request does not read it). The embedded
+    engine sets none."""
+    upsert_households(store=store, households=[household("H1")])
+    add_user(store=store, user_id="root", role=Role.ADMIN)
+    token = issue_token(store=store, user_id="root")
+    with TestClient(create_app(store)) as client:
+        signed = client.post("/login", data={"token": token}, follow_redirects=False)
+        assert signed.status_code == 303 and "jiedui_session" in client.cookies
+        if engine == "embedded":
+            assert "jiedui_bookmark" not in client.cookies and "jiedui-bookmark" not in signed.headers
+            return
+        value = urllib.parse.unquote(client.cookies["jiedui_bookmark"])
+        assert value.startswith("FB:") and value == signed.headers["jiedui-bookmark"]
+        assert any(c.startswith("jiedui_bookmark=") and "HttpOnly" in c and "SameSite=Strict" in c
+                   for c in signed.headers.get_list("set-cookie"))
+        assert client.get("/").status_code == 200
+        session = client.cookies["jiedui_session"]
+        bogus = {"jiedui_session": session, "jiedui_bookmark": urllib.parse.quote("FB:bogus", safe="")}
+        assert TestClient(client.app, cookies=bogus).get("/", follow_redirects=False).status_code == 422
+        bearer = TestClient(client.app, cookies={"jiedui_bookmark": bogus["jiedui_bookmark"]})
+        assert bearer.get("/api/v1/service-types", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+        garbled = {"jiedui_session": session, "jiedui_bookmark": "not%20one"}
+        assert TestClient(client.app, cookies=garbled).get("/").status_code == 200
