@@ -95,6 +95,7 @@ def worker_app() -> FastAPI:
 
     settings = get_settings()
     return create_app(open_store(settings.store, settings), report_ttl=settings.report_cache_seconds,
+                      token_ttl=settings.token_cache_seconds,
                       owns_store=True, daily_notify=False)
 
 

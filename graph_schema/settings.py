@@ -67,6 +67,10 @@ class Settings(BaseSettings):
     # Seconds the service keeps a monitoring report's run (0: never); any change made through the
     # service empties the cache (api/report_cache.py).
     report_cache_seconds: float = 30.0
+    # Seconds the service keeps a token's lookup (api/auth.py: TokenCache). A revoked token or an
+    # ended session is refused at once by the process that revoked it, and by the other worker
+    # processes within this bound; lower it to shorten that, at a store lookup per token per period.
+    token_cache_seconds: float = Field(30.0, gt=0)
     batch_size: int = Field(10_000, gt=0)  # items per write transaction of an import
     page_size: int = 50
     max_page_size: int = 1000

@@ -119,7 +119,7 @@ def serve(
         scheme = "https" if tls else "http"
         console.print(f"服务地址 / serving at {scheme}://{host}:{port}  (API 文档 docs: /docs · GraphQL: /graphql)")
         if workers == 1:
-            app_ = create_app(s, report_ttl=settings.report_cache_seconds)
+            app_ = create_app(s, report_ttl=settings.report_cache_seconds, token_ttl=settings.token_cache_seconds)
             uvicorn.Server(server_config(app_, host=host, port=port, settings=settings, tls=tls)).run()
             return
     _serve_workers(target, workers, settings, server_config("api.app:worker_app", host=host, port=port, settings=settings,

@@ -88,11 +88,14 @@ def test_a_client_reads_its_own_write_through_another_worker(neo4j_store, neo4j_
     carries its bookmark; a read through the second that sends it back waits for it and shows the
     write; a bookmark the database never gave is refused (422), which shows the second process
     hands the header to the database. A read carries no bookmark of its own. Both processes make
-    the same CSRF token for a console session, from the shared ``JIEDUI_CSRF_SECRET``."""
+    the same CSRF token for a console session, from the shared ``JIEDUI_CSRF_SECRET``, and a token
+    revoked through one is refused by the other within ``JIEDUI_TOKEN_CACHE_SECONDS``."""
     neo4j_store.wipe()
     upsert_households(store=neo4j_store, households=[household("H1")])
     token = _admin(neo4j_uri)
-    shared = {"JIEDUI_CSRF_SECRET": "a secret every worker shares"}
+    shared = {"JIEDUI_CSRF_SECRET": "a secret every worker shares", "JIEDUI_TOKEN_CACHE_SECONDS": "1"}
+    portal = runner.invoke(app, ["user", "add", "portal", "--role", "portal", "--region", "620822",
+                                 "--store", neo4j_uri]).output.strip().splitlines()[-1]
     first, a = _serve(tmp_path, neo4j_uri, env=shared)
     try:
         second, b = _serve(tmp_path, neo4j_uri, env=shared)
@@ -114,6 +117,13 @@ def test_a_client_reads_its_own_write_through_another_worker(neo4j_store, neo4j_
         assert status == 422 and refused["code"] == "INVALID_VALUE"
         cookie = _session(a, token)
         assert _csrf_on(a, cookie) == _csrf_on(b, cookie)
+        # a token revoked through one process is refused by the other within its token cache's bound
+        assert _call(f"{b}/api/v1/service-types", portal)[0] == 200  # now in b's cache
+        status, _, revoked = _call(f"{a}/api/v1/users/portal/revoke", token, method="POST")
+        assert status == 200 and revoked["revoked"] == 1
+        assert _call(f"{a}/api/v1/service-types", portal)[0] == 401  # at once where it was revoked
+        time.sleep(1.2)
+        assert _call(f"{b}/api/v1/service-types", portal)[0] == 401
     finally:
         _stop(first, second)
 
