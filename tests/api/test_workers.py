@@ -213,3 +213,25 @@ def test_the_console_carries_its_bookmarks_in_a_cookie(store, engine):
         assert bearer.get("/api/v1/service-types", headers={"Authorization": f"Bearer {token}"}).status_code == 200
         garbled = {"jiedui_session": session, "jiedui_bookmark": "not%20one"}
         assert TestClient(client.app, cookies=garbled).get("/").status_code == 200
+
+
+def test_every_answer_to_a_write_carries_its_bookmark_and_a_read_none(client, world, engine):
+    """REST and GraphQL alike: a write's answer names its bookmark (on Neo4j), a read's and a
+    refused write's do not; a later bookmark differs from an earlier one. The embedded engine
+    sends none."""
+    auth = world.auth("organizer-a")
+    paired = client.post("/graphql", json={"query": 'mutation { pair(householdNo: "HA2", cadreNo: "CA2") '
+                                                    '{ active } }'}, headers=auth)
+    assert paired.status_code == 200 and paired.json()["data"]["pair"]["active"] is True
+    ended = client.post("/api/v1/pairings/HA2/end", json={"reason": "户已稳定"}, headers=auth)
+    assert ended.status_code == 200, ended.json()
+    read = client.post("/graphql", json={"query": '{ household(householdNo: "HA2") { householdNo } }'}, headers=auth)
+    refused = client.post("/graphql", json={"query": 'mutation { pair(householdNo: "HA2", cadreNo: "CA2") '
+                                                     '{ active } }'}, headers=world.auth("portal-a"))
+    assert read.status_code == 200 and refused.json()["errors"]
+    assert "jiedui-bookmark" not in read.headers and "jiedui-bookmark" not in refused.headers
+    if engine == "embedded":
+        assert "jiedui-bookmark" not in paired.headers and "jiedui-bookmark" not in ended.headers
+        return
+    first, second = paired.headers["jiedui-bookmark"], ended.headers["jiedui-bookmark"]
+    assert first.startswith("FB:") and second.startswith("FB:") and first != second
