@@ -67,7 +67,7 @@ def create_app(store: GraphStore, *, audit_interval: float = 0.5, token_ttl: flo
     app.add_middleware(Idempotency)  # inside the security headers, so a replayed answer gets them too
     app.add_middleware(SecurityHeaders)
     # outermost: the bookmarks of every write of the request, the kept idempotent answer's too
-    app.add_middleware(Bookmarks)
+    app.add_middleware(Bookmarks, secret=app.state.csrf_secret)
     errors.install(app, html=web.error_page)
     app.include_router(households.router, prefix=API)
     for module in (cadres, orgs, pairings, aux_requests, matcher, ledger, services, imports, claims, reports, audit,

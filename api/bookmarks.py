@@ -4,8 +4,14 @@ own write through another.
 Every answer to a request that committed a write carries the header: the store's bookmarks of
 those writes (opaque, comma-separated). A request that sends the header back has every
 transaction it runs wait until the server it runs on has applied those writes, so a read routed to
-a cluster follower, or answered by another worker, shows them. A value that is not bookmarks is
-refused (422) before anything runs. On the embedded engine, one process, the header is never
+a cluster follower, or answered by another worker, shows them. A value that is not bookmarks this service
+gave is refused (422) before anything runs.
+
+Each bookmark is sent signed (``FB:…~<HMAC>``, under the console's secret, ``JIEDUI_CSRF_SECRET``,
+which every worker shares), and only signed ones are waited for: a transaction begun with a
+bookmark the database has not reached waits for it, which for a forged one from the future meant
+two minutes of a worker thread (Neo4j's 30 s wait, retried by the driver); a bookmark the service
+gave names a committed transaction, which the cluster's servers apply within moments. On the embedded engine, one process, the header is never
 sent and one sent is checked and otherwise ignored (``graph_schema/store/bookmarks.py``).
 
 The console's browser sends no such header, so a console session gets the same as a cookie: a
@@ -17,6 +23,9 @@ bookmarks is ignored rather than refused: the browser would send it again until 
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+from collections.abc import Iterable
 from urllib.parse import quote, unquote
 
 from starlette.datastructures import Headers, MutableHeaders
@@ -34,11 +43,32 @@ COOKIE = "jiedui_bookmark"
 COOKIE_SECONDS = 300
 
 
+def _mac(secret: bytes, bookmark: str) -> str:
+    return hmac.new(secret, b"bookmark:" + bookmark.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def sign(secret: bytes, made: Iterable[str]) -> str:
+    """The header value of these bookmarks: each followed by ``~`` and its signature."""
+    return bookmarks.render(f"{b}~{_mac(secret, b)}" for b in made)
+
+
+def verified(secret: bytes, value: str) -> frozenset[str]:
+    """The bookmarks of a header value, each checked against its signature; InvalidValue for a
+    value that is not bookmarks this service gave."""
+    found = set()
+    for item in bookmarks.parse(value):
+        bookmark, _, mac = item.rpartition("~")
+        if not bookmark or not hmac.compare_digest(mac, _mac(secret, bookmark)):
+            raise InvalidValue("Jiedui-Bookmark", value[:80], "不是本服务给出的书签", "not a bookmark this service gave")
+        found.add(bookmark)
+    return frozenset(found)
+
+
 class Bookmarks:
     """The middleware (see the module docstring)."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
+    def __init__(self, app: ASGIApp, secret: bytes) -> None:
+        self.app, self.secret = app, secret
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -49,20 +79,20 @@ class Bookmarks:
         cookies = cookie_parser(headers.get("cookie", ""))
         console = SESSION in cookies
         try:
-            wait_for = bookmarks.parse(sent) if sent is not None else frozenset()
+            wait_for = verified(self.secret, sent) if sent is not None else frozenset()
         except InvalidValue as exc:
             await JSONResponse(body_of(exc), status_of(exc))(scope, receive, send)
             return
         if sent is None and console and COOKIE in cookies:
             try:
-                wait_for = bookmarks.parse(unquote(cookies[COOKIE]))
+                wait_for = verified(self.secret, unquote(cookies[COOKIE]))
             except InvalidValue:
                 pass
         with bookmarks.causal(wait_for) as causal:
 
             async def send_with_bookmarks(message: Message) -> None:
                 if message["type"] == "http.response.start" and causal.made:
-                    value = bookmarks.render(causal.made)
+                    value = sign(self.secret, causal.made)
                     answer = MutableHeaders(scope=message)
                     answer[HEADER] = value
                     if console or any(k == b"set-cookie" and v.startswith(SESSION.encode() + b"=")

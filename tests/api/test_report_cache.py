@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 
 from api.app import create_app
+from api.bookmarks import sign
 from graph_schema.pairing.service import end_pairing
 from graph_schema.store import bookmarks
 
@@ -43,8 +44,8 @@ def test_a_request_with_bookmarks_never_gets_a_kept_run(world):
         with bookmarks.causal() as wrote:  # as another worker would, answering the change
             end_pairing(store=world.store, household_no="HA1", reason="测试")
         assert _unpaired(client, world) == set()  # the kept run
-        # the embedded engine makes no bookmarks and ignores those it is sent: any well-formed value
-        header = {"Jiedui-Bookmark": bookmarks.render(wrote.made) or "FB:none"}
+        # the embedded engine makes no bookmarks and ignores those it is sent: any signed value
+        header = {"Jiedui-Bookmark": sign(client.app.state.csrf_secret, wrote.made or ["FB:none"])}
         got = client.get("/api/v1/reports/unpaired?region=620822", headers=world.auth("organizer-a") | header)
         assert got.status_code == 200 and {r["household_no"] for r in got.json()["items"]} == {"HA1"}
         assert _unpaired(client, world) == {"HA1"}  # the fresh run is kept

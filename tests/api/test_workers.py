@@ -18,7 +18,8 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from api.app import create_app
+from api.app import create_app, csrf_secret
+from api.bookmarks import sign
 from api.cli import app
 from factories import household
 from graph_schema.access.models import Role
@@ -86,14 +87,16 @@ def _admin(target: str) -> str:
 def test_a_client_reads_its_own_write_through_another_worker(neo4j_store, neo4j_uri, tmp_path):
     """Two service processes over one Neo4j database: the answer to a write through the first
     carries its bookmark; a read through the second that sends it back waits for it and shows the
-    write; a bookmark the database never gave is refused (422), which shows the second process
-    hands the header to the database. A read carries no bookmark of its own. Both processes make
+    write. A bookmark the service did not sign is refused (422) before anything runs; one it signed
+    (the processes share the secret) that the database cannot read is refused by the database
+    (422), which shows the second process hands the header on. A read carries no bookmark of its own. Both processes make
     the same CSRF token for a console session, from the shared ``JIEDUI_CSRF_SECRET``, and a token
     revoked through one is refused by the other within ``JIEDUI_TOKEN_CACHE_SECONDS``."""
     neo4j_store.wipe()
     upsert_households(store=neo4j_store, households=[household("H1")])
     token = _admin(neo4j_uri)
     shared = {"JIEDUI_CSRF_SECRET": "a secret every worker shares", "JIEDUI_TOKEN_CACHE_SECONDS": "1"}
+    secret = csrf_secret(shared["JIEDUI_CSRF_SECRET"])
     portal = runner.invoke(app, ["user", "add", "portal", "--role", "portal", "--region", "620822",
                                  "--store", neo4j_uri]).output.strip().splitlines()[-1]
     first, a = _serve(tmp_path, neo4j_uri, env=shared)
@@ -110,9 +113,13 @@ def test_a_client_reads_its_own_write_through_another_worker(neo4j_store, neo4j_
         status, headers, listed = _call(f"{b}/api/v1/service-types", token, headers={"Jiedui-Bookmark": bookmark})
         assert status == 200 and "XL01" in {t["code"] for t in listed}
         assert "jiedui-bookmark" not in headers  # a read makes no bookmark
-        status, _, refused = _call(f"{b}/api/v1/service-types", token, headers={"Jiedui-Bookmark": "FB:bogus"})
+        forged = bookmark.split("~")[0] + "~" + "0" * 32  # a real bookmark, its signature not the service's
+        status, _, refused = _call(f"{b}/api/v1/service-types", token, headers={"Jiedui-Bookmark": forged})
         assert status == 422 and refused["field"] == "Jiedui-Bookmark", refused
-        assert "书签" in refused["message"] and "bookmark" in refused["message_en"]
+        assert "本服务给出" in refused["message"] and "this service gave" in refused["message_en"]
+        status, _, refused = _call(f"{b}/api/v1/service-types", token,
+                                   headers={"Jiedui-Bookmark": sign(secret, ["FB:bogus"])})
+        assert status == 422 and "不是本图库的书签" in refused["message"], refused
         status, _, refused = _call(f"{b}/api/v1/service-types", token, headers={"Jiedui-Bookmark": "not one"})
         assert status == 422 and refused["code"] == "INVALID_VALUE"
         cookie = _session(a, token)
@@ -189,9 +196,9 @@ def test_serve_refuses_workers_on_the_embedded_store(tmp_path):
 def test_the_console_carries_its_bookmarks_in_a_cookie(store, engine):
     """A browser sends no bookmark header: signing in (a write of the session) sets the
     ``jiedui_bookmark`` cookie beside the session on Neo4j, and the console's pages then wait for
-    it (a cookie the database cannot read is refused, which shows it reaches the database; one
-    that does not parse is ignored; a bearer client's request does not read it). The embedded
-    engine sets none."""
+    it (a signed cookie the database cannot read is refused, which shows it reaches the database;
+    an unsigned one, or one that does not parse, is ignored; a bearer client's request does not
+    read it). The embedded engine sets none."""
     upsert_households(store=store, households=[household("H1")])
     add_user(store=store, user_id="root", role=Role.ADMIN)
     token = issue_token(store=store, user_id="root")
@@ -202,17 +209,19 @@ def test_the_console_carries_its_bookmarks_in_a_cookie(store, engine):
             assert "jiedui_bookmark" not in client.cookies and "jiedui-bookmark" not in signed.headers
             return
         value = urllib.parse.unquote(client.cookies["jiedui_bookmark"])
-        assert value.startswith("FB:") and value == signed.headers["jiedui-bookmark"]
+        assert value.startswith("FB:") and "~" in value and value == signed.headers["jiedui-bookmark"]
         assert any(c.startswith("jiedui_bookmark=") and "HttpOnly" in c and "SameSite=Strict" in c
                    for c in signed.headers.get_list("set-cookie"))
         assert client.get("/").status_code == 200
         session = client.cookies["jiedui_session"]
-        bogus = {"jiedui_session": session, "jiedui_bookmark": urllib.parse.quote("FB:bogus", safe="")}
+        signed_bogus = urllib.parse.quote(sign(client.app.state.csrf_secret, ["FB:bogus"]), safe="")
+        bogus = {"jiedui_session": session, "jiedui_bookmark": signed_bogus}
         assert TestClient(client.app, cookies=bogus).get("/", follow_redirects=False).status_code == 422
-        bearer = TestClient(client.app, cookies={"jiedui_bookmark": bogus["jiedui_bookmark"]})
+        bearer = TestClient(client.app, cookies={"jiedui_bookmark": signed_bogus})
         assert bearer.get("/api/v1/service-types", headers={"Authorization": f"Bearer {token}"}).status_code == 200
-        garbled = {"jiedui_session": session, "jiedui_bookmark": "not%20one"}
-        assert TestClient(client.app, cookies=garbled).get("/").status_code == 200
+        for ignored in ("not%20one", urllib.parse.quote("FB:bogus", safe="")):
+            garbled = {"jiedui_session": session, "jiedui_bookmark": ignored}
+            assert TestClient(client.app, cookies=garbled).get("/").status_code == 200
 
 
 def test_every_answer_to_a_write_carries_its_bookmark_and_a_read_none(client, world, engine):
