@@ -47,15 +47,21 @@ def _serve(tmp_path: Path, target: str, *extra: str, env: dict[str, str] | None 
                               env=os.environ | {"COLUMNS": "200"} | (env or {}))
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120
-    while True:
-        try:
-            urllib.request.urlopen(f"{base}/openapi.json", timeout=10)
-            return server, base
-        except OSError:  # refused while starting, or slow to answer on a busy machine
-            if server.poll() is not None or time.monotonic() > deadline:
-                server.kill()
-                raise AssertionError(f"the service did not come up:\n{server.stdout.read()}") from None
-            time.sleep(0.3)
+    try:
+        while True:
+            try:
+                urllib.request.urlopen(f"{base}/openapi.json", timeout=10)
+                return server, base
+            except OSError:  # refused while starting, or slow to answer on a busy machine
+                if server.poll() is not None or time.monotonic() > deadline:
+                    raise AssertionError("the service did not come up") from None
+                time.sleep(0.3)
+    except BaseException as exc:
+        server.kill()
+        server.wait(timeout=30)
+        if isinstance(exc, AssertionError):
+            raise AssertionError(f"the service did not come up:\n{server.stdout.read()}") from None
+        raise
 
 
 def _stop(*servers: subprocess.Popen) -> None:
@@ -102,7 +108,7 @@ def test_a_client_reads_its_own_write_through_another_worker(neo4j_store, neo4j_
     first, a = _serve(tmp_path, neo4j_uri, env=shared)
     try:
         second, b = _serve(tmp_path, neo4j_uri, env=shared)
-    except AssertionError:
+    except BaseException:
         _stop(first)
         raise
     try:
