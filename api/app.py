@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 import asyncio
+import hashlib
 import secrets
 from contextlib import asynccontextmanager
 
@@ -13,6 +14,7 @@ from fastapi.responses import HTMLResponse
 
 from api import errors
 from api.auth import API, Services, TokenCache
+from api.bookmarks import Bookmarks
 from api.idempotency import Idempotency, publish
 from api.report_cache import ReportCache
 from api.security import SecurityHeaders
@@ -28,18 +30,22 @@ from graph_schema.store import GraphStore
 
 
 def create_app(store: GraphStore, *, audit_interval: float = 0.5, token_ttl: float = 30.0,
-               report_ttl: float = 0.0) -> FastAPI:
-    """The app over an open store (the caller owns the store and closes it after the app stops).
-    ``report_ttl`` > 0 keeps report runs that long (``api/report_cache.py``; ``jiedui serve`` does)."""
+               report_ttl: float = 0.0, owns_store: bool = False, daily_notify: bool = True) -> FastAPI:
+    """The app over an open store (the caller owns the store and closes it after the app stops,
+    unless ``owns_store``: then the app closes it). ``report_ttl`` > 0 keeps report runs that long
+    (``api/report_cache.py``; ``jiedui serve`` does). ``daily_notify``: run ``notify`` daily at
+    ``JIEDUI_NOTIFY_AT`` (the workers of ``jiedui serve --workers`` do not: their supervisor does, once)."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         at = get_settings().notify_at
-        job = asyncio.create_task(daily(store, at)) if at else None
+        job = asyncio.create_task(daily(store, at)) if at and daily_notify else None
         yield
         if job:
             job.cancel()
         app.state.services.audit.close()
+        if owns_store:
+            store.close()
 
     app = FastAPI(
         title="jiedui 结对帮扶图谱", version="1.0",
@@ -49,7 +55,7 @@ def create_app(store: GraphStore, *, audit_interval: float = 0.5, token_ttl: flo
     )
     app.state.services = Services(store, AuditLog(store, interval=audit_interval), TokenCache(store, token_ttl),
                                   ReportCache(report_ttl))
-    app.state.csrf_secret = secrets.token_bytes(32)
+    app.state.csrf_secret = csrf_secret(get_settings().csrf_secret)
     # failed sign-ins to the console: per device cookie or user name, and (more) per client address
     # (api/web/devices.py); failed bearer tokens on the APIs per client address. Only failures are
     # counted, and a valid credential is never refused for the failures of others.
@@ -60,6 +66,8 @@ def create_app(store: GraphStore, *, audit_interval: float = 0.5, token_ttl: flo
     app.state.join_throttle = Throttle(10, 3600.0)
     app.add_middleware(Idempotency)  # inside the security headers, so a replayed answer gets them too
     app.add_middleware(SecurityHeaders)
+    # outermost: the bookmarks of every write of the request, the kept idempotent answer's too
+    app.add_middleware(Bookmarks, secret=app.state.csrf_secret)
     errors.install(app, html=web.error_page)
     app.include_router(households.router, prefix=API)
     for module in (cadres, orgs, pairings, aux_requests, matcher, ledger, services, imports, claims, reports, audit,
@@ -75,6 +83,25 @@ def create_app(store: GraphStore, *, audit_interval: float = 0.5, token_ttl: flo
         return HTMLResponse(DOCS_PAGE)
 
     return app
+
+
+def worker_app() -> FastAPI:
+    """The app of one worker process of ``jiedui serve --workers N`` (uvicorn's app factory): the
+    store named by the settings, opened by this process (a driver and its connection pool of its
+    own), closed when the worker stops. ``jiedui serve`` has already loaded the demo data and
+    made the first users, put the store and the CSRF secret in the environment, and runs the
+    daily ``notify`` itself (once, not once per worker)."""
+    from graph_schema.store import open_store
+
+    settings = get_settings()
+    return create_app(open_store(settings.store, settings), report_ttl=settings.report_cache_seconds,
+                      token_ttl=settings.token_cache_seconds,
+                      owns_store=True, daily_notify=False)
+
+
+def csrf_secret(configured: str) -> bytes:
+    """The CSRF secret: from the setting (the same in every worker), else drawn for this process."""
+    return hashlib.sha256(configured.encode()).digest() if configured else secrets.token_bytes(32)
 
 
 def _publish_idempotency(app: FastAPI) -> None:

@@ -9,7 +9,9 @@ keeps answering. An organiser's import is bounded to their region (rows outside 
 as row problems, records outside it are never revealed: see ``importers/bound.py``). Every import
 is in the audit trail with the keys its rows name, dry runs too. Results are kept in a temporary
 folder the app owns, for
-the last :data:`KEEP` imports; the report files are written from them when first asked for.
+the last :data:`KEEP` imports; the report files are written from them when first asked for. They
+are this worker process's own: with several, a result is asked of the worker that ran the import
+(sticky routing, ``docs/deployment.md``), the upload's own answer holding it whole.
 """
 
 from __future__ import annotations

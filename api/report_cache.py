@@ -5,6 +5,11 @@ county's unpaired list: ~80 ms). An entry lives ``ttl`` seconds, and every chang
 this service empties the cache. On the embedded engine the service is the store's only writer,
 so a list is never older than the last change; on Neo4j, changes made by other processes show
 within ``ttl``. Regions with more rows than ``max_rows`` are not kept (a province's lists).
+
+Each worker process of the service keeps its own cache, emptied by the changes made through it:
+a change made through another worker shows within ``ttl``. A request that sends bookmarks
+(``Jiedui-Bookmark``, ``api/bookmarks.py``) asks to see writes made elsewhere, so it never gets a
+kept run: its report runs afresh (waiting for the bookmarks), and that run is kept.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from typing import Any
 from graph_schema.models import today
 from graph_schema.monitoring.common import Report, paginate
 from graph_schema.pagination import Page, PageRequest
-from graph_schema.store import GraphStore
+from graph_schema.store import GraphStore, bookmarks
 
 
 class ReportCache:
@@ -32,8 +37,9 @@ class ReportCache:
             return report.run(store=store, region=region, page=page, **options)
         # the default as_of is today: part of the key, so a list does not outlive its day
         key = (report.name, region, today(), *sorted(options.items()))
+        causal = bookmarks.current()
         with self._lock:
-            hit = self._runs.get(key)
+            hit = None if causal and causal.wait_for else self._runs.get(key)
             if hit and hit[0] > time.monotonic():
                 self._runs.move_to_end(key)
                 return paginate(hit[1], page)

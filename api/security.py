@@ -7,7 +7,9 @@ script or style, so its policy is ``'self'`` only; so is Swagger UI's (``/docs``
 ``static/vendor`` with a start-up script file of our own.
 
 CSRF: the session cookie is already SameSite=Strict; on top of it every console POST must carry
-a token, an HMAC of the session token under a secret of this process (``csrf_token``), in the
+a token, an HMAC of the session token under the console's secret (``csrf_token``; the setting
+``JIEDUI_CSRF_SECRET``, so that every worker process accepts every other's tokens, else drawn
+when the app is made), in the
 form field ``csrf_token`` or the ``X-CSRF-Token`` header (htmx sends it from ``<body hx-headers>``).
 The sign-in form has no session yet, so it is guarded by where the request comes from instead
 (:func:`same_origin`): another site must not sign a browser in to an account of its choosing.

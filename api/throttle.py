@@ -1,6 +1,13 @@
 """Counting failed sign-ins: a sliding window per key (a client address, a user name), in
-memory, thread-safe and bounded. One process serves the whole app (``jiedui serve``), so the
-counts need no store; a restart forgets them."""
+memory, thread-safe and bounded; a restart forgets them.
+
+Each worker process counts its own: with ``jiedui serve --workers N`` a key may fail up to N times
+the limit in a window (the requests a proxy spreads over the workers each meet one count). They
+are kept per worker on purpose: counting in the store would make every failure a write on the
+cluster's leader, so that a flood of bad tokens, which the throttle is there to make cheap,
+became a flood of writes. The limits stay meaningful (5 sign-in failures per user and 5 minutes
+become 5·N against 80-bit tokens and Argon2id passwords), and a reverse proxy can add one bound
+over all workers (``docs/deployment.md``)."""
 
 from __future__ import annotations
 

@@ -2,15 +2,17 @@
 
     .venv/bin/python bench/api_bench.py                       # both engines, 30 s per query
     .venv/bin/python bench/api_bench.py --engines embedded --duration 60 --connections 16
+    .venv/bin/python bench/api_bench.py --engines neo4j --workers 1,2 --queries detail   # 1 then 2 workers
 
 For each engine: a fresh store gets the demo county (``jiedui demo``), a portal user of the county
-is added, and ``jiedui serve`` runs as it does in production (one process). Neo4j is a throwaway
+is added, and ``jiedui serve`` runs as it does in production (one process; on Neo4j, with
+``--workers``, one run per number of worker processes, over the same store). Neo4j is a throwaway
 server from ``scripts/neo4j-server.sh`` on its own port. Each query is driven by ``wrk`` (Debian
 package ``wrk``: a C load generator, so the client costs little of the 2 cores) with keep-alive
 connections (a 10 s timeout), after a 5 s warm-up; the household detail query rotates over 500
 households. An error is a non-200 answer or a GraphQL ``errors`` member. Prints a Markdown table,
-with the CPU time the service process spent per request during the timed run (the Neo4j server's
-own CPU is not in it).
+with the CPU time the service's processes (with ``--workers``, the supervisor and its workers)
+spent per request during the timed run (the Neo4j server's own CPU is not in it).
 """
 
 from __future__ import annotations
@@ -106,11 +108,25 @@ def _post(base: str, token: str, query: str, variables: dict) -> dict:
         return json.loads(answer.read())
 
 
+def _family(pid: int) -> list[int]:
+    """The process and its descendants (the worker processes of ``jiedui serve --workers``)."""
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        for task in Path(f"/proc/{current}/task").glob("*/children"):
+            todo += [int(c) for c in task.read_text().split()]
+    return found
+
+
 def _cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process so far: on a machine shared with other work the
-    server's CPU per request is steadier than its rate."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """User + system CPU time of a process and its descendants so far: on a machine shared with
+    other work the server's CPU per request is steadier than its rate."""
+    total = 0
+    for member in _family(pid):
+        fields = Path(f"/proc/{member}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def _wrk(base: str, token: str, bodies: list[str], duration: int, connections: int, pid: int) -> dict:
@@ -144,13 +160,16 @@ def _county(target: str) -> str:
 
 
 def _rss_mib(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
+    """Resident memory of a process and its descendants."""
+    total = 0
+    for member in _family(pid):
+        for line in Path(f"/proc/{member}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                total += int(line.split()[1])
+    return total / 1024
 
 
-def bench_engine(engine: str, duration: int, connections: int) -> list[str]:
+def bench_engine(engine: str, duration: int, connections: int, workers: list[int], queries: list[str]) -> list[str]:
     work = Path(tempfile.mkdtemp(prefix="jiedui-bench-"))
     env_neo4j = os.environ | {"JIEDUI_NEO4J_PORT": NEO4J_PORT, "JIEDUI_NEO4J_HOME": str(work / "neo4j")}
     if engine == "neo4j":
@@ -159,16 +178,31 @@ def bench_engine(engine: str, duration: int, connections: int) -> list[str]:
         store = started.stdout.strip().splitlines()[-1]
     else:
         store = str(work / "store")
-    server = None
+        workers = [1]  # one process opens an embedded store
     try:
         _run("demo", "--store", store, "--rows", "1")
         county = _county(store)
         token = _run("user", "add", "bench-portal", "--role", "portal", "--region", county,
                      "--store", store).strip().splitlines()[-1]
-        port = _free_port()
-        base = f"http://127.0.0.1:{port}"
-        server = subprocess.Popen([JIEDUI, "serve", "--store", store, "--port", str(port)],
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        rows = []
+        for n in workers:
+            rows += _bench_service(engine, store, county, token, n, duration, connections, queries)
+        return rows
+    finally:
+        if engine == "neo4j":
+            subprocess.run(["bash", str(ROOT / "scripts" / "neo4j-server.sh"), "stop"], env=env_neo4j,
+                           capture_output=True)
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _bench_service(engine: str, store: str, county: str, token: str, workers: int, duration: int, connections: int,
+                   queries: list[str]) -> list[str]:
+    """The queries against ``jiedui serve --workers workers`` over the loaded store."""
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    server = subprocess.Popen([JIEDUI, "serve", "--store", store, "--port", str(port), "--workers", str(workers)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
         for _ in range(600):
             try:
                 urllib.request.urlopen(f"{base}/openapi.json", timeout=2)
@@ -183,24 +217,20 @@ def bench_engine(engine: str, duration: int, connections: int) -> list[str]:
         probe = _post(base, token, UNPAIRED, {"region": county})
         assert "errors" not in probe and probe["data"]["unpaired"]["totalCount"] > 0, probe
         rows = []
-        cases = [("household detail", [json.dumps({"query": DETAIL, "variables": {"no": n}}) for n in numbers]),
-                 ("county unpaired list, page of 20", [json.dumps({"query": UNPAIRED, "variables": {"region": county}})])]
-        for name, bodies in cases:
+        cases = {"detail": ("household detail", [json.dumps({"query": DETAIL, "variables": {"no": n}}) for n in numbers]),
+                 "unpaired": ("county unpaired list, page of 20",
+                              [json.dumps({"query": UNPAIRED, "variables": {"region": county}})])}
+        for name, bodies in (cases[q] for q in queries):
             r = _wrk(base, token, bodies, duration, connections, server.pid)
             rate = r["requests"] / r["seconds"]
             failed = r["errors"] + r["socket_errors"]
-            rows.append(f"| {engine} | {name} | {connections} | {rate:.0f} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | "
-                        f"{failed} / {r['requests']} ({100 * failed / max(1, r['requests']):.2f} %) | "
+            rows.append(f"| {engine} | {workers} | {name} | {connections} | {rate:.0f} | {r['p50_ms']:.1f} | "
+                        f"{r['p99_ms']:.1f} | {failed} / {r['requests']} ({100 * failed / max(1, r['requests']):.2f} %) | "
                         f"{1000 * r['cpu_seconds'] / max(1, r['requests']):.2f} | {_rss_mib(server.pid):.0f} |")
         return rows
     finally:
-        if server:
-            server.terminate()
-            server.wait(timeout=60)
-        if engine == "neo4j":
-            subprocess.run(["bash", str(ROOT / "scripts" / "neo4j-server.sh"), "stop"], env=env_neo4j,
-                           capture_output=True)
-        shutil.rmtree(work, ignore_errors=True)
+        server.terminate()
+        server.wait(timeout=60)
 
 
 def main() -> None:
@@ -208,16 +238,19 @@ def main() -> None:
     parser.add_argument("--engines", default="embedded,neo4j")
     parser.add_argument("--duration", type=int, default=30, help="seconds per query, after a 5 s warm-up")
     parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--workers", default="1", help="worker processes on Neo4j, one run each: 1 or 1,2 …")
+    parser.add_argument("--queries", default="detail,unpaired", help="detail, unpaired or both")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         raise SystemExit("wrk is needed: apt-get install wrk")
     print(f"{dt.date.today()} · 2 cores · wrk 1 thread, {args.connections} keep-alive connections, "
           f"{args.duration} s after a 5 s warm-up\n")
-    print("| engine | query | connections | requests/s | p50 (ms) | p99 (ms) | errors | "
+    print("| engine | workers | query | connections | requests/s | p50 (ms) | p99 (ms) | errors | "
           "service CPU per request (ms) | server RSS after (MiB) |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    workers = [int(n) for n in args.workers.split(",")]
     for engine in args.engines.split(","):
-        for row in bench_engine(engine, args.duration, args.connections):
+        for row in bench_engine(engine, args.duration, args.connections, workers, args.queries.split(",")):
             print(row, flush=True)
 
 

@@ -67,6 +67,10 @@ class Settings(BaseSettings):
     # Seconds the service keeps a monitoring report's run (0: never); any change made through the
     # service empties the cache (api/report_cache.py).
     report_cache_seconds: float = 30.0
+    # Seconds the service keeps a token's lookup (api/auth.py: TokenCache). A revoked token or an
+    # ended session is refused at once by the process that revoked it, and by the other worker
+    # processes within this bound; lower it to shorten that, at a store lookup per token per period.
+    token_cache_seconds: float = Field(30.0, gt=0)
     batch_size: int = Field(10_000, gt=0)  # items per write transaction of an import
     page_size: int = 50
     max_page_size: int = 1000
@@ -75,6 +79,10 @@ class Settings(BaseSettings):
     # addresses or networks ("10.0.0.5", "10.0.0.0/24"; "*" any). Empty: none, so the peer address
     # is the client the throttles count (a header anyone can send must not choose the address).
     forwarded_allow_ips: str = ""
+    # The secret the console's CSRF tokens are made under (api/security.py). Empty: each process
+    # draws its own (`jiedui serve --workers N` draws one and gives it to its workers). Several
+    # services behind one proxy must share it, or a form made by one is refused by another.
+    csrf_secret: str = ""
     # The most a GraphQL operation may cost (api/graphql/cost.py), computed from the query before
     # it runs; above it the operation is refused with QUERY_TOO_COSTLY.
     graphql_max_cost: int = Field(50_000, gt=0)

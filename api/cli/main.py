@@ -7,6 +7,8 @@ Every command takes ``--store``: a directory (embedded LadybugDB, default ``./ji
 from __future__ import annotations
 
 import datetime as dt
+import os
+import secrets
 import ssl
 import tempfile
 from pathlib import Path
@@ -27,7 +29,7 @@ from graph_schema.household.service import has_households
 from graph_schema.monitoring.unpaired import unpaired_priority
 from graph_schema.pagination import PageRequest
 from graph_schema.settings import Settings, get_settings
-from graph_schema.store import GraphStore
+from graph_schema.store import GraphStore, is_neo4j_uri
 from importers import synth, synth_files
 from importers.engine import REPORT_PREFIX, ImportResult, Reader, run_import
 from importers.readers import read_table
@@ -81,6 +83,8 @@ def serve(
         "--tls-cert", help="HTTPS 证书（PEM，可含中间证书）/ the HTTPS certificate (PEM, chain included)")] = None,
     tls_key: Annotated[Path | None, typer.Option(
         "--tls-key", help="证书的私钥（PEM）/ the certificate's private key (PEM)")] = None,
+    workers: Annotated[int, typer.Option(
+        min=1, help="工作进程数（仅 Neo4j 图库）/ worker processes (a Neo4j store only)")] = 1,
 ) -> None:
     """启动 REST 与 GraphQL 服务 / run the service (REST at /api/v1, GraphQL at /graphql).
 
@@ -90,6 +94,10 @@ def serve(
 
     With ``--tls-cert`` and ``--tls-key`` it serves HTTPS: a browser runs the cadre's offline pages
     (a service worker) only on HTTPS or on the machine itself (localhost).
+
+    With ``--workers N`` (a Neo4j store) N processes answer on the one port, each with its own
+    driver; the demo data and first users are made before they start. The embedded store is
+    opened by one process only, so there it is refused (exit 2).
     """
     import uvicorn
 
@@ -97,6 +105,12 @@ def serve(
 
     tls = _tls(tls_cert, tls_key)
     settings = get_settings()
+    target = store or settings.store
+    if workers > 1 and not is_neo4j_uri(target):
+        raise fail(JieduiError(
+            "嵌入式图库只能由一个进程打开，--workers 须为 1；多个工作进程请用 Neo4j 图库（bolt:// 或 neo4j:// 地址）",
+            "the embedded store is opened by one process only, so --workers must be 1; "
+            "for several workers use a Neo4j store (a bolt:// or neo4j:// URI)"))
     threads = settings.embedded_query_threads or 1  # many small queries at once: one thread each
     with cli_store(store, settings.model_copy(update={"embedded_query_threads": threads})) as s:
         loaded = _load_demo(s, preset, 1)
@@ -104,8 +118,34 @@ def serve(
             first_users(s, demo=loaded)
         scheme = "https" if tls else "http"
         console.print(f"服务地址 / serving at {scheme}://{host}:{port}  (API 文档 docs: /docs · GraphQL: /graphql)")
-        app_ = create_app(s, report_ttl=settings.report_cache_seconds)
-        uvicorn.Server(server_config(app_, host=host, port=port, settings=settings, tls=tls)).run()
+        if workers == 1:
+            app_ = create_app(s, report_ttl=settings.report_cache_seconds, token_ttl=settings.token_cache_seconds)
+            uvicorn.Server(server_config(app_, host=host, port=port, settings=settings, tls=tls)).run()
+            return
+    _serve_workers(target, workers, settings, server_config("api.app:worker_app", host=host, port=port, settings=settings,
+                                                  tls=tls, workers=workers))
+
+
+def _serve_workers(target: str, workers: int, settings: Settings, config: Any) -> None:
+    """Run ``workers`` processes of the app factory on one socket (uvicorn's supervisor restarts
+    one that dies). They find the store, and the CSRF secret they must share (drawn here unless
+    ``JIEDUI_CSRF_SECRET`` gives one), in the environment they inherit. The daily ``notify``
+    (``JIEDUI_NOTIFY_AT``) runs here, once, rather than in every worker."""
+    import asyncio
+    import threading
+
+    from uvicorn.supervisors import Multiprocess
+
+    from api.notify_runs import daily
+
+    os.environ["JIEDUI_STORE"] = target
+    if not settings.csrf_secret:
+        os.environ["JIEDUI_CSRF_SECRET"] = secrets.token_hex(32)
+    console.print(f"{workers} 个工作进程 / {workers} worker processes")
+    with cli_store(target) as s:
+        if settings.notify_at:
+            threading.Thread(target=asyncio.run, args=(daily(s, settings.notify_at),), daemon=True).start()
+        Multiprocess(config, sockets=[config.bind_socket()]).run()
 
 
 def _tls(cert: Path | None, key: Path | None) -> tuple[Path, Path] | None:
@@ -124,18 +164,19 @@ def _tls(cert: Path | None, key: Path | None) -> tuple[Path, Path] | None:
 
 
 def server_config(app_: Any, *, host: str, port: int, settings: Settings,
-                  tls: tuple[Path, Path] | None = None) -> Any:
+                  tls: tuple[Path, Path] | None = None, workers: int = 1) -> Any:
     """uvicorn's configuration of ``jiedui serve``. Forwarded headers are believed only from the
     proxies ``JIEDUI_FORWARDED_ALLOW_IPS`` names (uvicorn's own default believes any loopback
     client, so anything on the machine could pick the address the throttles count). ``tls``: the
-    certificate and key files of HTTPS."""
+    certificate and key files of HTTPS. With ``workers`` > 1, ``app_`` is the import string of an
+    app factory."""
     import uvicorn
 
     proxies = settings.forwarded_allow_ips.strip()
     certfile, keyfile = (str(tls[0]), str(tls[1])) if tls else (None, None)
     return uvicorn.Config(app_, host=host, port=port, log_level="warning", access_log=False, http="httptools",
                           loop="uvloop", proxy_headers=bool(proxies), forwarded_allow_ips=proxies or None,
-                          ssl_certfile=certfile, ssl_keyfile=keyfile)
+                          ssl_certfile=certfile, ssl_keyfile=keyfile, workers=workers, factory=workers > 1)
 
 
 def _load_demo(s: GraphStore, preset: str, seed: int) -> bool:

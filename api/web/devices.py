@@ -2,7 +2,8 @@
 never locks them out (OWASP, "Slow Down Online Guessing Attacks with Device Cookies").
 
 After a successful password sign-in the browser gets a cookie, one per user name, holding a random
-id and an HMAC of the user name and that id under a secret of this process. A later sign-in that
+id and an HMAC of the user name and that id under the console's secret (``JIEDUI_CSRF_SECRET``,
+the same in every worker process; else drawn at start). A later sign-in that
 presents a valid cookie for the name it types is a *trusted* attempt: its failures are counted
 against that cookie alone, and the client address's count does not apply to it. Every other
 attempt is *untrusted*: counted per user name and per client address, and refused past either
@@ -11,8 +12,8 @@ still signs in from their own browser, and an office behind one NAT address keep
 while a stranger (or a colleague's misconfigured script) fails from the same address.
 
 The cookie is HttpOnly, SameSite=Strict and sent only to ``/login``; it grants nothing by
-itself. A restart of the service forgets the secret, so every browser is untrusted again until
-its next successful sign-in.
+itself. Without ``JIEDUI_CSRF_SECRET``, a restart of the service draws a new secret, so every
+browser is untrusted again until its next successful sign-in.
 """
 
 from __future__ import annotations

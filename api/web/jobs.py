@@ -3,7 +3,9 @@ own so that no page waits for it; the page polls the job's status fragment (htmx
 and shows the result once it is done. Without JavaScript the page's refresh link does the same.
 
 Jobs live in this process only (``app.state.jobs``): the last :data:`KEEP` are kept, the oldest
-finished ones forgotten first. At most :data:`RUNNING` run at once, the others wait as queued. A
+finished ones forgotten first. With several worker processes a job's page must be asked of the
+worker that runs it (sticky routing, ``docs/deployment.md``); another answers as for a job that
+does not exist. At most :data:`RUNNING` run at once, the others wait as queued. A
 job belongs to the user who started it: only they, or an admin, may see it; anyone else gets the
 answer a job that does not exist gets.
 """

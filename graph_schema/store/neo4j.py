@@ -2,6 +2,10 @@
 
 Units of work run as managed transactions, so the driver retries them on transient errors
 (deadlocks, leader changes in a cluster); that is why a unit of work must only touch the store.
+Reads run as read transactions, which a ``neo4j://`` URI routes to a cluster's followers; every
+session of the process is chained by one bookmark manager, so a read waits for the writes this
+process committed before it, and for the bookmarks a request brought from another process
+(``graph_schema/store/bookmarks.py``).
 """
 
 from __future__ import annotations
@@ -13,7 +17,8 @@ import neo4j
 from neo4j import GraphDatabase
 from neo4j.exceptions import AuthError, DriverError, Neo4jError, ServiceUnavailable, TransientError
 
-from graph_schema.errors import StoreError, StoreUnavailable
+from graph_schema.errors import InvalidValue, StoreError, StoreUnavailable
+from graph_schema.store import bookmarks
 from graph_schema.store.base import (
     Dialect, GraphStore, Part, Row, T, Tx, aliased, check_params, chunks, keyed, normalise,
 )
@@ -99,6 +104,7 @@ class Neo4jStore(GraphStore):
                  max_retry_seconds: float = 30.0) -> None:
         self.location = uri
         self._database = database
+        self._bookmarks = GraphDatabase.bookmark_manager()
         auth = (user, password) if password else None
         try:
             # notifications off: "property key does not exist" on a young graph is noise, not news
@@ -132,11 +138,20 @@ class Neo4jStore(GraphStore):
 
     def _unit(self, mode: str, work: Callable[[Tx], T]) -> T:
         """Run ``work`` as a managed read or write transaction, translating driver failures."""
+        causal = bookmarks.current()
+        wait_for = neo4j.Bookmarks.from_raw_values(causal.wait_for) if causal and causal.wait_for else None
         try:
-            with self._driver.session(database=self._database) as session:
+            with self._driver.session(database=self._database, bookmark_manager=self._bookmarks,
+                                      bookmarks=wait_for) as session:
                 execute = session.execute_write if mode == "write" else session.execute_read
-                return execute(lambda tx: work(_Neo4jTx(tx)))
+                done = execute(lambda tx: work(_Neo4jTx(tx)))
+                if causal is not None and mode == "write":
+                    causal.add(session.last_bookmarks().raw_values)
+                return done
         except Neo4jError as exc:
+            if exc.code == "Neo.ClientError.Transaction.InvalidBookmark":  # the client's, not the store's
+                raise InvalidValue("Jiedui-Bookmark", ",".join(causal.wait_for) if causal else "",
+                                   "不是本图库的书签", "not a bookmark of this store") from exc
             raise StoreError(f"Neo4j 执行失败：{exc.message}", f"Neo4j failed: {exc.message}") from exc
         except ServiceUnavailable as exc:
             raise StoreUnavailable(f"Neo4j 不可用：{exc}", f"Neo4j is unavailable: {exc}") from exc

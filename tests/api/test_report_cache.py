@@ -5,7 +5,9 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 
 from api.app import create_app
+from api.bookmarks import sign
 from graph_schema.pairing.service import end_pairing
+from graph_schema.store import bookmarks
 
 
 def _unpaired(client, world) -> set[str]:
@@ -32,3 +34,18 @@ def test_without_a_ttl_every_request_runs_the_report(world):
         assert "HA1" not in _unpaired(client, world)
         end_pairing(store=world.store, household_no="HA1", reason="测试")
         assert "HA1" in _unpaired(client, world)
+
+
+def test_a_request_with_bookmarks_never_gets_a_kept_run(world):
+    """A change made through another worker does not empty this worker's cache; a client that
+    made it sends its bookmarks back, and its list is computed afresh (and kept for the others)."""
+    with TestClient(create_app(world.store, report_ttl=600)) as client:
+        assert _unpaired(client, world) == set()
+        with bookmarks.causal() as wrote:  # as another worker would, answering the change
+            end_pairing(store=world.store, household_no="HA1", reason="测试")
+        assert _unpaired(client, world) == set()  # the kept run
+        # the embedded engine makes no bookmarks and ignores those it is sent: any signed value
+        header = {"Jiedui-Bookmark": sign(client.app.state.csrf_secret, wrote.made or ["FB:none"])}
+        got = client.get("/api/v1/reports/unpaired?region=620822", headers=world.auth("organizer-a") | header)
+        assert got.status_code == 200 and {r["household_no"] for r in got.json()["items"]} == {"HA1"}
+        assert _unpaired(client, world) == {"HA1"}  # the fresh run is kept
