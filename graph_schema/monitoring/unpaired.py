@@ -46,7 +46,7 @@ _UNPAIRED_ROWS = _UNPAIRED + "RETURN " + aliased(_COLUMNS)
 #: The risk score of :func:`risk.score` in Cypher, the weights as ``$w_*`` parameters, so that a
 #: page of the current list is ordered, counted and cut on the server: only its rows travel
 #: (on Neo4j every record costs the driver ~13 µs to decode, and a province holds ~100k of them).
-#: A test holds it equal to the Python score on every fact combination.
+#: A test holds the two orders equal over synthetic households and random weights.
 _SCORE = (
     "CASE h.monitoring WHEN $sudden_hardship THEN $w_sudden_hardship WHEN $unstable THEN $w_unstable "
     "WHEN $marginal THEN $w_marginal ELSE 0 END "
