@@ -27,6 +27,8 @@ ALLOWED = {
     "aliased(head)": "alias AS expression pairs of schema.py columns; graph_schema/household/detail.py's select "
                      "drops every name that is no column",
     "aliased(part.columns)": "as aliased(head)",
+    "aliased(columns)": "alias AS expression pairs a report declares as constants (Tx.ordered_page)",
+    "aliased(_COLUMNS)": "as aliased(columns): a module's constant columns",
     "fields": "alias: expression pairs of schema.py columns (as aliased(head))",
     "part.pattern": "a constant pattern of a Part declared in graph_schema/household/detail.py",
     "carried": "query variable names made in code (the keyed variable and _part0, _part1 …)",
@@ -51,7 +53,8 @@ ALLOWED = {
     "sets": "SET list from schema.py columns, values as $rows", "returned": "RETURN list from schema columns",
     "columns": "RETURN list from schema columns", "counted": "a query variable chosen in code",
     "match": "a MATCH built in code from the fragments allowed here, values as $params",
-    "returns": "a RETURN list chosen in code", "order": "an ORDER BY list chosen in code",
+    "returns": "a RETURN list chosen in code", "area": "a RETURN column chosen in code (coverage's _AREA or _VILLAGE)",
+    "order": "an ORDER BY list chosen in code",
     "where": "a WHERE built from constant strings only (audit filters as $params)",
     "a": "a rel table's source label from schema.py (rel.ends)", "b": "its target label from schema.py",
     "actor": "a node label chosen in code (Cadre/Org)", "rel": "a rel type chosen in code",

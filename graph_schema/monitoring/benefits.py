@@ -99,6 +99,48 @@ LISTINGS_OF = (
 )
 
 
+#: The findings on the server, for the current day, so that a page is counted, ordered and cut
+#: there and only its rows travel (a province's flat reads returned ~1M rows). Each is a match up
+#: to its RETURN over the scope's persons ``p`` in households ``h``; a listing's conditions follow
+#: a WITH, as above.
+_SCOPE_PERSONS = SCOPED_HOUSEHOLDS + "MATCH (p:Person)-[:MEMBER_OF]->(h) "
+#: Findings 1 and 2: the persons ``$entitled`` keeps with no valid listing of ``$item``.
+_WITHOUT = ("OPTIONAL MATCH (p)-[:LISTED]->(l:Listing) "
+            f"WITH h, p, sum(CASE WHEN l.item = $item AND {_VALID} THEN 1 ELSE 0 END) AS held WHERE held = 0 ")
+SEVERE_WITHOUT = _SCOPE_PERSONS + "WITH h, p WHERE p.grade <= 2 " + _WITHOUT
+DIBAO_WITHOUT = _SCOPE_PERSONS + "WITH h, p WHERE coalesce(h.dibao, false) " + _WITHOUT
+#: Finding 3: one row per expired person and subsidy they are validly listed for.
+EXPIRED_LISTED = (
+    _SCOPE_PERSONS + "WITH h, p WHERE p.cert_expiry < $as_of "
+    f"MATCH (p)-[:LISTED]->(l:Listing) WITH h, p, l WHERE l.item IN $items AND {_VALID} "
+    "WITH h, p, l.item AS item, count(*) AS listings "
+)
+#: Finding 5: persons validly listed as 监测对象 whose household has no 监测类别, with the departments.
+MONITORED_UNMARKED_PERSONS = (
+    _SCOPE_PERSONS + "WITH h, p WHERE h.monitoring IS NULL "
+    f"MATCH (p)-[:LISTED]->(l:Listing) WITH h, p, l WHERE l.item = $item AND {_VALID} "
+    "WITH h, p, collect(l.dept) AS depts "
+)
+#: Finding 4: the ID numbers and subsidies of the listings no person is listed from; the page's
+#: listings are then read whole by :data:`UNKNOWN_LISTINGS_OF`.
+UNKNOWN_GROUPS = (
+    "MATCH (l:Listing) WHERE l.id_number STARTS WITH $prefix "
+    f"WITH l WHERE l.item IN $items AND {_VALID} "
+    "OPTIONAL MATCH (x:Person)-[:LISTED]->(l) WITH l, x WHERE x IS NULL "
+    "WITH l.id_number AS id_number, l.item AS item, count(*) AS listings "
+)
+UNKNOWN_LISTINGS_OF = (
+    "MATCH (l:Listing) WHERE l.id_number STARTS WITH $prefix "
+    f"WITH l WHERE l.id_number IN $ids AND l.item IN $items AND {_VALID} "
+    "OPTIONAL MATCH (x:Person)-[:LISTED]->(l) WITH l, x WHERE x IS NULL "
+    "RETURN l.id_number AS id_number, l.name AS name, l.item AS item, l.dept AS dept, "
+    "l.valid_from AS valid_from"
+)
+_PERSON = {"id_number": "p.id_number", "name": "p.name", "household_no": "h.household_no",
+           "region_code": "h.region_code"}
+_BY_PERSON = "region_code, household_no, id_number"
+
+
 @dataclass(frozen=True)
 class BenefitGap:
     id_masked: str
@@ -118,13 +160,14 @@ def benefit_gaps(*, store: GraphStore, region: str, as_of: dt.date | None = None
     def work(tx: Tx) -> Page[BenefitGap]:
         prefix = resolve_scope(tx, region)[1]
         params = {"prefix": prefix, "as_of": as_of, "month_start": as_of.replace(day=1)}
+        past = history.past(tx, as_of)
+        if past is None:
+            return _first_page(tx, params, page)
         entitled = tx.run(ENTITLED_PERSONS, params)
         listed = tx.run(LISTED_PERSONS, params | {"items": [*SUBSIDIES, MONITORED]})
         unknown = (tx.run(SUBSIDY_LISTINGS_BY_ID_PREFIX, params | {"items": list(SUBSIDIES)})
                    if len(prefix) <= 6 else [])
-        past = history.past(tx, as_of)
-        if past is not None:
-            entitled, listed, unknown = _as_it_was(tx, past, entitled, listed, unknown, params)
+        entitled, listed, unknown = _as_it_was(tx, past, entitled, listed, unknown, params)
         found = _registry_findings(entitled, listed, as_of)
         if len(prefix) <= 6:
             found += _unknown_findings(unknown)
@@ -133,6 +176,75 @@ def benefit_gaps(*, store: GraphStore, region: str, as_of: dt.date | None = None
         return paginate([row for _, row in found], page)
 
     return store.read(work)
+
+
+def _first_page(tx: Tx, params: dict, page: PageRequest) -> Page[BenefitGap]:
+    """A page of the current answer: the findings in their order, each counted on the server,
+    and of those the page reaches only its rows read, ordered and cut there."""
+    subsidies = {"items": list(SUBSIDIES)}
+    findings = [
+        (SEVERE_WITHOUT, _PERSON | {"grade": "p.grade"}, _BY_PERSON, {"item": CARE_SUBSIDY}, _severe),
+        (DIBAO_WITHOUT, _PERSON, _BY_PERSON, {"item": LIVING_SUBSIDY}, _dibao),
+        (EXPIRED_LISTED, _PERSON | {"item": "item", "cert_expiry": "p.cert_expiry"}, _BY_PERSON + ", item",
+         subsidies, _expired),
+        (UNKNOWN_GROUPS, {"id_number": "id_number", "item": "item"}, "id_number, item", subsidies, None),
+        (MONITORED_UNMARKED_PERSONS, _PERSON | {"depts": "depts"}, _BY_PERSON, {"item": MONITORED}, _unmarked),
+    ]
+    if len(params["prefix"]) > 6:  # finding 4 is placed by county: none below one
+        del findings[3]
+    start, end = page.skip, page.skip + page.page_size
+    total, rows = 0, []
+    for match, columns, order, more, convert in findings:
+        skip, limit = max(0, start - total), max(0, end - max(start, total))
+        if limit:
+            found, head = tx.ordered_page(match, columns, order, params | more, skip, limit)
+            if convert is None:
+                ids = sorted({r["id_number"] for r in head})
+                listings = tx.run(UNKNOWN_LISTINGS_OF, params | more | {"ids": ids}) if ids else []
+                gaps = {(number, g.item): g for number, g in _unknown_findings(listings)}
+                rows += [gaps[(r["id_number"], r["item"])] for r in head]
+            else:
+                rows += [convert(r, params["as_of"]) for r in head]
+        else:
+            found = tx.run(match + "RETURN count(*) AS n", params | more)[0]["n"]
+        total += found
+    return Page(rows, total, page.page, page.page_size)
+
+
+def _gap(r: dict, item: str, finding: str, detail: str) -> BenefitGap:
+    return BenefitGap(id_masked=mask_id_number(r["id_number"]), name=r["name"], household_no=r["household_no"],
+                      region_code=r["region_code"], item=item, finding=finding, detail=detail)
+
+
+def _severe(r: dict, as_of: dt.date) -> BenefitGap:
+    return _gap(r, CARE_SUBSIDY, SEVERE_WITHOUT_CARE, _severe_detail(r["grade"]))
+
+
+def _dibao(r: dict, as_of: dt.date) -> BenefitGap:
+    return _gap(r, LIVING_SUBSIDY, DIBAO_WITHOUT_LIVING, _DIBAO_DETAIL)
+
+
+def _expired(r: dict, as_of: dt.date) -> BenefitGap:
+    return _gap(r, r["item"], EXPIRED_BUT_LISTED, _expired_detail(r["cert_expiry"]))
+
+
+def _unmarked(r: dict, as_of: dt.date) -> BenefitGap:
+    return _gap(r, MONITORED, MONITORED_UNMARKED, _unmarked_detail(set(r["depts"])))
+
+
+def _severe_detail(grade: int) -> str:
+    return f"{'一二'[grade - 1]}级残疾，护理补贴名单中无有效记录"
+
+
+_DIBAO_DETAIL = "低保户，生活补贴名单中无有效记录"
+
+
+def _expired_detail(expiry: dt.date) -> str:
+    return f"证件有效期至 {expiry.isoformat()}"
+
+
+def _unmarked_detail(depts: set[str]) -> str:
+    return f"{_depts(depts)}名单列为监测对象，户未标识监测类别"
 
 
 def _as_it_was(tx: Tx, past: history.Past, entitled: list[dict], listed: list[dict], unknown: list[dict],
@@ -173,14 +285,14 @@ def _registry_findings(entitled: list[dict], listed: list[dict], as_of: dt.date)
         items = on_lists.get(number, {})
         found: list[tuple[str, str, str]] = []  # (item, finding, detail)
         if p["grade"] is not None and p["grade"] <= 2 and CARE_SUBSIDY not in items:
-            found.append((CARE_SUBSIDY, SEVERE_WITHOUT_CARE, f"{'一二'[p['grade'] - 1]}级残疾，护理补贴名单中无有效记录"))
+            found.append((CARE_SUBSIDY, SEVERE_WITHOUT_CARE, _severe_detail(p["grade"])))
         if p["dibao"] and LIVING_SUBSIDY not in items:
-            found.append((LIVING_SUBSIDY, DIBAO_WITHOUT_LIVING, "低保户，生活补贴名单中无有效记录"))
+            found.append((LIVING_SUBSIDY, DIBAO_WITHOUT_LIVING, _DIBAO_DETAIL))
         if p["cert_expiry"] is not None and p["cert_expiry"] < as_of:
-            found += [(item, EXPIRED_BUT_LISTED, f"证件有效期至 {p['cert_expiry'].isoformat()}")
+            found += [(item, EXPIRED_BUT_LISTED, _expired_detail(p["cert_expiry"]))
                       for item in SUBSIDIES if item in items]
         if MONITORED in items and p["monitoring"] is None:
-            found.append((MONITORED, MONITORED_UNMARKED, f"{_depts(items[MONITORED])}名单列为监测对象，户未标识监测类别"))
+            found.append((MONITORED, MONITORED_UNMARKED, _unmarked_detail(items[MONITORED])))
         out += [(number, BenefitGap(id_masked=mask_id_number(number), name=p["name"], household_no=p["household_no"],
                                     region_code=p["region_code"], item=item, finding=finding, detail=detail))
                 for item, finding, detail in found]

@@ -45,7 +45,7 @@ from graph_schema.monitoring.past import (
 )
 from graph_schema.pagination import Page, PageRequest
 from graph_schema.region.service import resolve_scope
-from graph_schema.store.base import FROM_KEY, GraphStore, Tx
+from graph_schema.store.base import FROM_KEY, GraphStore, Tx, aliased
 from graph_schema.store.schema import AUX_PAIRED_WITH, CADRE, ORG, PAIRED_WITH
 
 ONE_TO_ONE = "一对一结对"
@@ -57,13 +57,15 @@ MEASURES = (ONE_TO_ONE, AUXILIARY, LIVING_SUBSIDY, CARE_SUBSIDY, SERVICES)
 SERVICE_KINDS = (LedgerKind.POLICY, LedgerKind.PRACTICAL_HELP, LedgerKind.AID, LedgerKind.DONATION,
                  LedgerKind.VOLUNTEER)
 
-_LAST_YEAR_ONLY = ("WHERE last_year = 1 "
-                   "RETURN h.household_no AS household_no, h.region_code AS region_code, this_year AS continued")
+_LAST_YEAR_ONLY = "WHERE last_year = 1 "
+#: A household's row, after one of the matches below (which leave ``h`` and ``this_year``).
+_COLUMNS = {"household_no": "h.household_no", "region_code": "h.region_code", "continued": "this_year"}
+_ROWS = "RETURN " + aliased(_COLUMNS)
 
 
 def _pairings(actor: str, rel: str, start: str = SCOPED_HOUSEHOLDS, match: str = "MATCH") -> str:
     """Households whose pairings of type ``rel`` overlapped last year, and whether one overlaps
-    this year (every pairing read overlaps one of the two)."""
+    this year (every pairing read overlaps one of the two); up to the RETURN."""
     return (
         start + f"{match} (:{actor})-[r:{rel}]->(h) "
         "WHERE r.started_on <= $this_end AND (r.ended_on IS NULL OR r.ended_on > $last_start) "
@@ -83,9 +85,9 @@ def _service_entries(start: str = SCOPED_HOUSEHOLDS, match: str = "MATCH") -> st
     )
 
 
-ONE_TO_ONE_PAIRINGS = _pairings(CADRE.label, PAIRED_WITH.type)
-AUX_PAIRINGS = _pairings(ORG.label, AUX_PAIRED_WITH.type)
-SUBSIDY_LISTINGS = (
+ONE_TO_ONE_MATCH = _pairings(CADRE.label, PAIRED_WITH.type)
+AUX_MATCH = _pairings(ORG.label, AUX_PAIRED_WITH.type)
+SUBSIDY_MATCH = (
     SCOPED_HOUSEHOLDS + "MATCH (p:Person)-[:MEMBER_OF]->(h) "
     "MATCH (p)-[:LISTED]->(l:Listing) WITH h, l WHERE l.item IN $items "
     "AND (l.valid_from IS NULL OR l.valid_from <= $this_end) AND (l.valid_to IS NULL OR l.valid_to >= $last_start) "
@@ -93,15 +95,21 @@ SUBSIDY_LISTINGS = (
     "max(CASE WHEN l.valid_from IS NULL OR l.valid_from <= $last_end THEN 1 ELSE 0 END) AS last_year, "
     "max(CASE WHEN l.valid_to IS NULL OR l.valid_to >= $this_start THEN 1 ELSE 0 END) AS this_year "
     "WHERE last_year = 1 "
-    "RETURN h.household_no AS household_no, h.region_code AS region_code, measure AS measure, "
-    "this_year AS continued"
 )
-SERVICE_ENTRIES = _service_entries()
+SERVICE_MATCH = _service_entries()
+ONE_TO_ONE_PAIRINGS, AUX_PAIRINGS, SERVICE_ENTRIES = (m + _ROWS for m in (ONE_TO_ONE_MATCH, AUX_MATCH, SERVICE_MATCH))
+SUBSIDY_LISTINGS = SUBSIDY_MATCH + _ROWS + ", measure AS measure"
+#: What the current answer reads: each measure's match (the subsidies' one gives two measures).
+_MATCHES = ((ONE_TO_ONE, ONE_TO_ONE_MATCH), (AUXILIARY, AUX_MATCH), (None, SUBSIDY_MATCH), (SERVICES, SERVICE_MATCH))
+#: The figures of ``post-evaluation-totals``, counted on the server: per measure, the households
+#: that had it last year and those of them that kept it.
+_COUNTS = "RETURN count(*) AS had, sum(this_year) AS continued"
+_SUBSIDY_COUNTS = "RETURN measure AS measure, count(*) AS had, sum(this_year) AS continued"
 #: The measures of households named by key (a past day's changed households); the subsidies are
 #: read per member, since members may have moved since.
-KEYED = {ONE_TO_ONE: _pairings(CADRE.label, PAIRED_WITH.type, KEYED_HOUSEHOLDS, FROM_KEY),
-         AUXILIARY: _pairings(ORG.label, AUX_PAIRED_WITH.type, KEYED_HOUSEHOLDS, FROM_KEY),
-         SERVICES: _service_entries(KEYED_HOUSEHOLDS, FROM_KEY)}
+KEYED = {ONE_TO_ONE: _pairings(CADRE.label, PAIRED_WITH.type, KEYED_HOUSEHOLDS, FROM_KEY) + _ROWS,
+         AUXILIARY: _pairings(ORG.label, AUX_PAIRED_WITH.type, KEYED_HOUSEHOLDS, FROM_KEY) + _ROWS,
+         SERVICES: _service_entries(KEYED_HOUSEHOLDS, FROM_KEY) + _ROWS}
 #: The subsidy listings of persons named by ID number that overlap the two periods.
 LISTINGS_OF = (
     f"UNWIND $keys AS k MATCH (p:Person {{id_number: k}}) {FROM_KEY} (p)-[:LISTED]->(l:Listing) "
@@ -134,20 +142,46 @@ def periods(as_of: dt.date) -> dict[str, dt.date]:
             "this_start": dt.date(as_of.year, 1, 1), "this_end": as_of}
 
 
-def _continuations(tx: Tx, region: str, as_of: dt.date) -> list[MeasureContinuation]:
-    params = {"prefix": resolve_scope(tx, region)[1], **periods(as_of), "items": [LIVING_SUBSIDY, CARE_SUBSIDY],
-              "kinds": list(SERVICE_KINDS)}
+def _params(tx: Tx, region: str, as_of: dt.date) -> dict:
+    return {"prefix": resolve_scope(tx, region)[1], **periods(as_of), "items": [LIVING_SUBSIDY, CARE_SUBSIDY],
+            "kinds": list(SERVICE_KINDS), "care": CARE_SUBSIDY}
+
+
+def _continuations(tx: Tx, params: dict, past: history.Past) -> list[MeasureContinuation]:
+    """Every row of a past day, in order: the current rows corrected for what changed since."""
     rows = [r | {"measure": ONE_TO_ONE} for r in tx.run(ONE_TO_ONE_PAIRINGS, params)]
     rows += [r | {"measure": AUXILIARY} for r in tx.run(AUX_PAIRINGS, params)]
     rows += tx.run(SUBSIDY_LISTINGS, params)
     rows += [r | {"measure": SERVICES} for r in tx.run(SERVICE_ENTRIES, params)]
-    past = history.past(tx, as_of)
-    if past is not None:
-        rows = _as_it_was(tx, past, rows, params)
-    out = [MeasureContinuation(household_no=r["household_no"], region_code=r["region_code"], measure=r["measure"],
-                               continued=bool(r["continued"])) for r in rows]
-    out.sort(key=lambda m: (m.continued, m.household_no, MEASURES.index(m.measure)))
+    out = [_continuation(r) for r in _as_it_was(tx, past, rows, params)]
+    out.sort(key=_order)
     return out
+
+
+def _first_rows(tx: Tx, params: dict, upto: int) -> tuple[int, list[MeasureContinuation]]:
+    """The current answer's number of rows and its first ``upto`` rows, in order: each measure's
+    match is counted, ordered and cut on the server, so only the rows that can reach the page
+    travel; their merge in Python gives the report's order."""
+    total, rows = 0, []
+    for measure, match in _MATCHES:
+        columns, order = _COLUMNS, "continued, household_no"
+        if measure is None:  # the two subsidies, in the order of MEASURES
+            columns = _COLUMNS | {"measure": "measure", "rank": "CASE measure WHEN $care THEN 1 ELSE 0 END"}
+            order += ", rank"
+        found, head = tx.ordered_page(match, columns, order, params, 0, upto)
+        total += found
+        rows += [_continuation(r if measure is None else r | {"measure": measure}) for r in head]
+    rows.sort(key=_order)
+    return total, rows[:upto]
+
+
+def _continuation(r: dict) -> MeasureContinuation:
+    return MeasureContinuation(household_no=r["household_no"], region_code=r["region_code"], measure=r["measure"],
+                               continued=bool(r["continued"]))
+
+
+def _order(m: MeasureContinuation) -> tuple:
+    return m.continued, m.household_no, MEASURES.index(m.measure)
 
 
 def _as_it_was(tx: Tx, past: history.Past, rows: list[dict], params: dict) -> list[dict]:
@@ -176,26 +210,48 @@ def post_evaluation(*, store: GraphStore, region: str, as_of: dt.date | None = N
                     page: PageRequest = PageRequest(), **_: object) -> Page[MeasureContinuation]:
     """Each household's measures of last year and whether they continued up to ``as_of``."""
     as_of = as_of_or_today(as_of)
-    return store.read(lambda tx: paginate(_continuations(tx, region, as_of), page))
+
+    def work(tx: Tx) -> Page[MeasureContinuation]:
+        params = _params(tx, region, as_of)
+        past = history.past(tx, as_of)
+        if past is not None:
+            return paginate(_continuations(tx, params, past), page)
+        total, rows = _first_rows(tx, params, page.skip + page.page_size)
+        return Page(rows[page.skip:], total, page.page, page.page_size)
+
+    return store.read(work)
 
 
 def totals(rows: list[MeasureContinuation]) -> list[MeasureTotal]:
     """The per-measure counts of ``rows`` (every measure, in order)."""
-    out = []
-    for measure in MEASURES:
-        had = [r for r in rows if r.measure == measure]
-        continued = sum(r.continued for r in had)
-        out.append(MeasureTotal(measure=measure, last_year=len(had), continued=continued,
-                                stopped=len(had) - continued,
-                                continuation_rate=round(continued / len(had), 4) if had else None))
-    return out
+    return [_total(measure, sum(1 for r in rows if r.measure == measure),
+                   sum(1 for r in rows if r.measure == measure and r.continued)) for measure in MEASURES]
+
+
+def _total(measure: str, had: int, continued: int) -> MeasureTotal:
+    """A measure's figures: the households that had it last year, and those that kept it."""
+    return MeasureTotal(measure=measure, last_year=had, continued=continued, stopped=had - continued,
+                        continuation_rate=round(continued / had, 4) if had else None)
 
 
 def post_evaluation_totals(*, store: GraphStore, region: str, as_of: dt.date | None = None,
                            page: PageRequest = PageRequest(), **_: object) -> Page[MeasureTotal]:
-    """Per measure: households that had it last year, continued, stopped, continuation rate."""
+    """Per measure: households that had it last year, continued, stopped, continuation rate. For
+    the current day the figures are counted on the server (five numbers travel, not every row)."""
     as_of = as_of_or_today(as_of)
-    return store.read(lambda tx: paginate(totals(_continuations(tx, region, as_of)), page))
+
+    def work(tx: Tx) -> list[MeasureTotal]:
+        params = _params(tx, region, as_of)
+        past = history.past(tx, as_of)
+        if past is not None:
+            return totals(_continuations(tx, params, past))
+        counts: dict[str, tuple[int, int]] = {}
+        for measure, match in _MATCHES:
+            for r in tx.run(match + (_SUBSIDY_COUNTS if measure is None else _COUNTS), params):
+                counts[r["measure"] if measure is None else measure] = (r["had"], int(r["continued"] or 0))
+        return [_total(m, *counts.get(m, (0, 0))) for m in MEASURES]
+
+    return store.read(lambda tx: paginate(work(tx), page))
 
 
 POST_EVALUATION = Report(

@@ -50,7 +50,7 @@ from graph_schema.monitoring.past import (
 )
 from graph_schema.pagination import Page, PageRequest
 from graph_schema.region.service import resolve_scope
-from graph_schema.store.base import FROM_KEY, GraphStore, Tx
+from graph_schema.store.base import FROM_KEY, Dialect, GraphStore, Tx
 
 #: The quarterly visit window: a visit this many days before ``as_of`` still counts.
 WINDOW_DAYS = 90
@@ -79,6 +79,39 @@ PAIRINGS_IN_WINDOW = _pairings(SCOPED_HOUSEHOLDS, "MATCH")
 VISITS = _visits(SCOPED_HOUSEHOLDS, "MATCH")
 #: The same two for households named by key (a past day's changed households).
 PAIRINGS_OF, VISITS_OF = _pairings(KEYED_HOUSEHOLDS, FROM_KEY), _visits(KEYED_HOUSEHOLDS, FROM_KEY)
+
+#: The rules of the module docstring on the server, for the current day on Neo4j, so that a page is
+#: ordered, counted and cut there and only its rows travel. (LadybugDB keeps the three flat reads:
+#: it plans the visits of a bound cadre and household, and the ``COUNT {}``, as joins over the whole
+#: tables, 143 and 158 ms for one county of the province store against 37 ms for the flat reads.)
+#: First the pairings' rows (a pairing overlapping
+#: the window whose cadre made no 入户走访 to the household inside both the window and the
+#: pairing; ``last`` is that cadre's own last visit), up to the RETURN.
+OVERDUE_PAIRINGS = (
+    PRIORITY_HOUSEHOLDS +
+    "MATCH (c:Cadre)-[r:PAIRED_WITH]->(h) WHERE r.started_on <= $as_of "
+    "AND (r.ended_on IS NULL OR r.ended_on >= $window_start) "
+    "OPTIONAL MATCH (c)-[e:ASSISTED]->(h) WHERE e.kind = $visit AND e.entry_date <= $as_of "
+    "WITH h, c, r, max(e.entry_date) AS last, "
+    "sum(CASE WHEN e.entry_date >= $window_start AND e.entry_date >= r.started_on "
+    "AND (r.ended_on IS NULL OR e.entry_date <= r.ended_on) THEN 1 ELSE 0 END) AS credited "
+    "WHERE credited = 0 "
+)
+#: … then the rows of the households with no pairing overlapping the window that nobody visited
+#: inside it (``last``: anyone's last visit).
+OVERDUE_UNPAIRED = (
+    PRIORITY_HOUSEHOLDS +
+    "WITH h WHERE COUNT { MATCH (:Cadre)-[r:PAIRED_WITH]->(h) WHERE r.started_on <= $as_of "
+    "AND (r.ended_on IS NULL OR r.ended_on >= $window_start) } = 0 "
+    "OPTIONAL MATCH (x)-[e:ASSISTED]->(h) WHERE e.kind = $visit AND e.entry_date <= $as_of "
+    "WITH h, max(e.entry_date) AS last WHERE last IS NULL OR last < $window_start "
+)
+_HOUSEHOLD_COLUMNS = {"household_no": "h.household_no", "region_code": "h.region_code", "last": "last",
+                      "seen": "CASE WHEN last IS NULL THEN 0 ELSE 1 END"}
+_PAIRING_COLUMNS = _HOUSEHOLD_COLUMNS | {"cadre_no": "c.cadre_no", "started_on": "r.started_on",
+                                        "ended_on": "r.ended_on"}
+#: The report's order (:func:`_order`) in Cypher: a household has rows of one query only.
+_ORDER = "seen, last, household_no"
 
 
 @dataclass(frozen=True)
@@ -121,17 +154,32 @@ def overdue_visits(*, store: GraphStore, region: str, as_of: dt.date | None = No
     today), one row per responsible cadre who has not visited (see the module docstring)."""
     as_of = as_of_or_today(as_of)
 
-    def work(tx: Tx) -> tuple[list[dict], list[dict], list[dict]]:
+    def work(tx: Tx) -> Page[OverdueVisit]:
         params = {"prefix": resolve_scope(tx, region)[1], "as_of": as_of, "window_start": window_start(as_of),
                   "visit": LedgerKind.VISIT.value}
-        facts = tx.run(PRIORITY_ROWS, params), tx.run(PAIRINGS_IN_WINDOW, params), tx.run(VISITS, params)
         past = history.past(tx, as_of)
-        return facts if past is None else _as_it_was(tx, past, *facts, params)
+        if past is None and tx.dialect is Dialect.NEO4J:
+            return _first_page(tx, params, page)
+        facts = tx.run(PRIORITY_ROWS, params), tx.run(PAIRINGS_IN_WINDOW, params), tx.run(VISITS, params)
+        rows = _overdue(*(facts if past is None else _as_it_was(tx, past, *facts, params)), as_of)
+        rows.sort(key=_order)
+        return paginate(rows, page)
 
-    households, pairings, visit_rows = store.read(work)
-    rows = _overdue(households, pairings, visit_rows, as_of)
+    return store.read(work)
+
+
+def _first_page(tx: Tx, params: dict, page: PageRequest) -> Page[OverdueVisit]:
+    """A page of the current answer: each query's rows up to the page's end, ordered and cut on
+    the server, merged here."""
+    upto = page.skip + page.page_size
+    with_cadre, cadre_rows = tx.ordered_page(OVERDUE_PAIRINGS, _PAIRING_COLUMNS,
+                                             _ORDER + ", cadre_no, started_on", params, 0, upto)
+    without, household_rows = tx.ordered_page(OVERDUE_UNPAIRED, _HOUSEHOLD_COLUMNS, _ORDER, params, 0, upto)
+    as_of = params["as_of"]
+    rows = [_row(r["household_no"], r["region_code"], r, r["last"], as_of) for r in cadre_rows]
+    rows += [_row(r["household_no"], r["region_code"], None, r["last"], as_of) for r in household_rows]
     rows.sort(key=_order)
-    return paginate(rows, page)
+    return Page(rows[page.skip:upto], with_cadre + without, page.page, page.page_size)
 
 
 def _as_it_was(tx: Tx, past: history.Past, households: list[dict], pairings: list[dict], visit_rows: list[dict],

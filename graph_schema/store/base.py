@@ -159,6 +159,22 @@ class Tx(ABC):
         """The fragment that types a row value: Ladybug needs it where a whole batch is NULL."""
         return expr
 
+    def ordered_page(self, match: str, columns: Mapping[str, str], order: str, params: Mapping[str, Any],
+                     skip: int, limit: int) -> tuple[int, list[Row]]:
+        """How many rows ``match`` (a statement up to its RETURN) finds, and the ``limit`` of them
+        after ``skip`` in ``order`` (which names ``columns``' aliases), each as its ``columns``
+        (alias → expression): a report's first page without shipping the rest.
+
+        Here: a count, then the page (``ORDER BY … SKIP … LIMIT``), two passes over the match; no
+        page is asked past the end (LadybugDB 0.22 crashed on ``ORDER BY … SKIP`` far beyond the
+        rows of a joined match). Neo4j overrides it with one statement that collects the ordered
+        rows on the server and returns their number and the page's slice."""
+        total = self.run(f"{match} RETURN count(*) AS n", params)[0]["n"]
+        if skip >= total:
+            return total, []
+        return total, self.run(f"{match} RETURN {aliased(columns)} ORDER BY {order} SKIP $skip LIMIT $limit",
+                               {**params, "skip": skip, "limit": limit})
+
     def gather(self, table: NodeTable, var: str, keys: Sequence[str], where: str, params: Mapping[str, Any],
                head: Mapping[str, str], parts: Sequence[Part]) -> dict[str, Row]:
         """The nodes of ``keys`` that ``where`` keeps (a fragment after the keyed ``MATCH`` that

@@ -75,6 +75,17 @@ class _Neo4jTx(Tx):
             found[row[table.key]] = row
         return found
 
+    def ordered_page(self, match: str, columns: Mapping[str, str], order: str, params: Mapping[str, Any],
+                     skip: int, limit: int) -> tuple[int, list[Row]]:
+        # one pass: the rows are ordered and collected on the server, which returns their number
+        # and the page's slice as one record (a province's report matches ~100k rows, each of
+        # which would cost the driver ~13 µs to decode, and a second pass for the count)
+        fields = ", ".join(f"{alias}: {alias}" for alias in columns)
+        query = (f"{match} WITH {aliased(columns)} ORDER BY {order} WITH collect({{{fields}}}) AS rows "
+                 "RETURN size(rows) AS n, rows[$skip..$skip + $limit] AS page")
+        found = self.run(query, {**params, "skip": skip, "limit": limit})[0]
+        return found["n"], found["page"]
+
     def create_nodes(self, table: NodeTable, rows: Sequence[Mapping[str, Any]]) -> None:
         for part in chunks(rows, BATCH):
             self.run(f"UNWIND $rows AS r CREATE (n:{table.label}) SET n = r", {"rows": list(part)})

@@ -111,6 +111,25 @@ def test_bulk_edges_link_existing_nodes(store):
     assert len(rows) == 10 and all(r["code"].endswith(r["no"][1:]) for r in rows)
 
 
+def test_an_ordered_page_counts_every_row_and_returns_only_the_page_in_order(store):
+    store.write(lambda tx: tx.create_nodes(HOUSEHOLD, [
+        {"household_no": f"H{i:02d}", "head_name": "a", "head_id": "x", "region_code": "620822100201", "size": i % 4}
+        for i in range(23)]))
+    match = "MATCH (h:Household) WHERE h.size >= $least WITH h, h.size * 10 AS weight "
+    columns = {"no": "h.household_no", "weight": "weight"}
+    expected = sorted(([-(i % 4) * 10, f"H{i:02d}"] for i in range(23) if i % 4 >= 1))
+
+    def page(skip: int, limit: int, least: int = 1) -> tuple[int, list[list]]:
+        total, rows = store.read(lambda tx: tx.ordered_page(match, columns, "weight DESC, no", {"least": least},
+                                                            skip, limit))
+        return total, [[-r["weight"], r["no"]] for r in rows]
+
+    assert page(0, 5) == (17, expected[:5])
+    assert page(15, 5) == (17, expected[15:])
+    assert page(17, 5) == page(40, 5) == (17, [])
+    assert page(0, 5, least=9) == (0, [])
+
+
 def test_a_bulk_edge_to_a_missing_node_fails_the_unit(store):
     def work(tx):
         tx.create_nodes(REGION, [_region("620822100201")])
