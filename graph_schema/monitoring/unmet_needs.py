@@ -27,7 +27,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from graph_schema import history
-from graph_schema.identifiers import mask_id_number
+from graph_schema.identifiers import mask_id_number, region_ancestors
 from graph_schema.monitoring import risk
 from graph_schema.monitoring.common import Report, as_of_or_today, paginate
 from graph_schema.pagination import Page, PageRequest
@@ -104,7 +104,9 @@ def unmet_in(tx: Tx, region: str, as_of: dt.date, *, in_store: bool = True) -> l
         for e in facts.episodes(number):
             if facts.overdue(e, as_of) and not facts.open_referral(number, e.category, as_of):
                 waiting.append((person, e))
-    room = offer_room(tx, [o for o, _ in facts.offers if o.active_on(as_of)], as_of, facts.catalogue)
+    reach = {code for p, _ in waiting for code in (p.region_code, *region_ancestors(p.region_code))}
+    room = offer_room(tx, [o for o, _ in facts.offers if o.active_on(as_of) and o.region_code in reach], as_of,
+                      facts.catalogue)  # only the offers that may be named: those over a waiting need's village
     risks = household_risk(tx, [p.household_no for p, _ in waiting], facts.risk_then)
     out = []
     for person, e in waiting:
