@@ -66,16 +66,14 @@ _FIGURES = (
     "sum(CASE WHEN " + _CHILD + " THEN 1 ELSE 0 END) AS children_in_need, "
     "sum(CASE WHEN " + _CHILD + " AND given > 0 THEN 1 ELSE 0 END) AS children_served"
 )
-#: simple persons' registry categories still in need (the first and third rules of the docstring)
-SIMPLE_REGISTRY_COUNTS = (
-    _PERSONS + "WHERE size(p.needs) > 0 " + _ASSESSMENTS + "WHERE k <= 1 "
-    "UNWIND p.needs AS c WITH DISTINCT h.region_code AS village, p, c, k, cat, status, dated "
-    "WHERE k = 0 OR c <> cat OR (status <> $confirmed AND dated > $start) " + _FIGURES
-)
-#: simple persons' one confirmed assessment (the second rule; its category is never counted above)
-SIMPLE_ASSESSED_COUNTS = (
-    _PERSONS + _ASSESSMENTS + "WHERE k = 1 AND status = $confirmed "
-    "WITH h.region_code AS village, p, cat AS c " + _FIGURES
+#: the simple persons' categories in need: the registry's, and the assessment's when it is
+#: 已确认 (the rules of the docstring; a registry category equal to the assessment's is kept when
+#: the assessment is 已确认 or closed it after ``$start``, and counted once)
+SIMPLE_COUNTS = (
+    _PERSONS + _ASSESSMENTS + "WHERE k <= 1 "
+    "UNWIND coalesce(p.needs, []) + CASE WHEN k = 1 AND status = $confirmed THEN [cat] ELSE [] END AS c "
+    "WITH DISTINCT h.region_code AS village, p, c, k, cat, status, dated "
+    "WHERE k = 0 OR c <> cat OR status = $confirmed OR dated > $start " + _FIGURES
 )
 _PERSON_COLUMNS = ("p.id_number AS id_number, p.name AS name, h.household_no AS household_no, "
                    "h.region_code AS region_code, p.grade AS grade, p.needs AS needs")
@@ -124,7 +122,7 @@ def simple_rate_counts(tx: Tx, prefix: str, start: dt.date, as_of: dt.date) -> l
     day seven years before and not after the day itself."""
     params = {"prefix": prefix, "start": start, "as_of": as_of, "confirmed": NeedStatus.CONFIRMED.value,
               "not_done": DeliveryOutcome.NOT_DONE.value, "child_after": _ymd(as_of, 7), "child_until": _ymd(as_of)}
-    return tx.run(SIMPLE_REGISTRY_COUNTS, params) + tx.run(SIMPLE_ASSESSED_COUNTS, params)
+    return tx.run(SIMPLE_COUNTS, params)
 
 
 def complex_persons(tx: Tx, prefix: str, as_of: dt.date) -> list[dict]:
