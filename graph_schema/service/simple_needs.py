@@ -37,7 +37,7 @@ from graph_schema.enums import DeliveryOutcome, NeedStatus
 from graph_schema.monitoring.common import SCOPED_HOUSEHOLDS
 from graph_schema.service.catalogue import Catalogue
 from graph_schema.service.models import DEFAULT_TIME_LIMIT
-from graph_schema.store.base import Tx
+from graph_schema.store.base import Dialect, Tx
 
 #: the scope's persons; ``h.region_code`` is the village a report counts a person in
 _PERSONS = SCOPED_HOUSEHOLDS + "MATCH (p:Person)-[:MEMBER_OF]->(h) WITH h, p "
@@ -110,6 +110,21 @@ WAITING_ASSESSED = (
 )
 
 
+#: the county prefixes of a wider scope's villages
+_COUNTIES = "MATCH (v:Region) WHERE v.code STARTS WITH $prefix RETURN DISTINCT left(v.code, 6) AS county"
+
+
+def _by_county(tx: Tx, query: str, params: dict) -> list[dict]:
+    """``query`` over the scope; on Neo4j over a city or a province one county at a time: the
+    server caps a transaction's memory (``db.memory.transaction.max``), and the per-person
+    aggregations over a province's persons exceed it. The rows are per village or per person, so
+    the counties' rows together are the scope's."""
+    if tx.dialect is not Dialect.NEO4J or len(params["prefix"]) >= 6:
+        return tx.run(query, params)
+    counties = sorted(r["county"] for r in tx.run(_COUNTIES, {"prefix": params["prefix"]}))
+    return [row for county in counties for row in tx.run(query, {**params, "prefix": county})]
+
+
 def _ymd(day: dt.date, years_back: int = 0) -> str:
     """``day`` as YYYYMMDD, ``years_back`` years earlier by the calendar (29 February stays: the
     string compares as the (year, month, day) the age rule compares)."""
@@ -122,18 +137,18 @@ def simple_rate_counts(tx: Tx, prefix: str, start: dt.date, as_of: dt.date) -> l
     day seven years before and not after the day itself."""
     params = {"prefix": prefix, "start": start, "as_of": as_of, "confirmed": NeedStatus.CONFIRMED.value,
               "not_done": DeliveryOutcome.NOT_DONE.value, "child_after": _ymd(as_of, 7), "child_until": _ymd(as_of)}
-    return tx.run(SIMPLE_COUNTS, params)
+    return _by_county(tx, SIMPLE_COUNTS, params)
 
 
 def complex_persons(tx: Tx, prefix: str, as_of: dt.date) -> list[dict]:
     """The scope's persons with two assessments or more dated up to ``as_of`` (person columns)."""
-    return tx.run(COMPLEX_PERSONS, {"prefix": prefix, "as_of": as_of})
+    return _by_county(tx, COMPLEX_PERSONS, {"prefix": prefix, "as_of": as_of})
 
 
 def unmet_candidates(tx: Tx, prefix: str, as_of: dt.date, catalogue: Catalogue) -> list[dict]:
     """The persons who may have an unmet need on ``as_of`` (module docstring; person columns)."""
     shortest = min([t.time_limit for t in catalogue.types.values()] + [DEFAULT_TIME_LIMIT])
-    return tx.run(UNMET_CANDIDATES, {
+    return _by_county(tx, UNMET_CANDIDATES, {
         "prefix": prefix, "as_of": as_of, "latest": as_of - dt.timedelta(days=shortest),
         "confirmed": NeedStatus.CONFIRMED.value, "not_done": DeliveryOutcome.NOT_DONE.value})
 
@@ -143,5 +158,5 @@ def waiting_candidates(tx: Tx, prefix: str, as_of: dt.date) -> list[dict]:
     number (person columns)."""
     params = {"prefix": prefix, "as_of": as_of, "year": dt.date(as_of.year, 1, 1),
               "not_done": DeliveryOutcome.NOT_DONE.value}
-    found = {r["id_number"]: r for q in (WAITING_REGISTRY, WAITING_ASSESSED) for r in tx.run(q, params)}
+    found = {r["id_number"]: r for q in (WAITING_REGISTRY, WAITING_ASSESSED) for r in _by_county(tx, q, params)}
     return [found[k] for k in sorted(found)]
