@@ -4,7 +4,8 @@
 reads: ``graph_schema.service``), builds the problem of :mod:`matching.referrals`, solves it and
 explains each referral; it writes nothing. A need *waits* on ``as_of`` when it is open, has no
 open referral of its category, and has had no counting delivery of its category since its
-confirmation (a registry need, which has none: since 1 January). ``confirm_referrals`` makes the
+confirmation (a registry need, which has none: since 1 January); the store first leaves out the
+persons served since (``graph_schema.service.simple_needs``). ``confirm_referrals`` makes the
 referrals an organiser accepted in one write transaction, re-checking every rule there (the need
 still open and not referred, the organisation's offer still covering the person, the offer's
 room), so one the graph no longer allows is refused on its own, with its reason, while the rest
@@ -18,15 +19,17 @@ import uuid
 from collections.abc import Collection
 from dataclasses import dataclass, field
 
+from graph_schema import history
 from graph_schema.errors import InvalidValue, JieduiError, NotFound, OfferFull
 from graph_schema.identifiers import RegionLevel, region_level
 from graph_schema.models import today
 from graph_schema.monitoring import risk
 from graph_schema.region.service import resolve_scope
-from graph_schema.service.facts import Episode, ServiceFacts, household_risk, load_facts
+from graph_schema.service.facts import Episode, ServiceFacts, facts_of, household_risk, load_facts
 from graph_schema.service.models import Referral
 from graph_schema.service.offers import offer_room, offers_in
 from graph_schema.service.referrals import ReferralRequest, decide_referrals, load_referral_state, write_referrals
+from graph_schema.service.simple_needs import waiting_candidates
 from graph_schema.settings import get_settings
 from graph_schema.store.base import GraphStore, Tx
 from matching.referral_proposal import ProposedReferral, ReferralProposal, ReferralSummary, UnassignedNeed
@@ -50,6 +53,15 @@ def waiting(facts: ServiceFacts, day: dt.date) -> list[Episode]:
     return out
 
 
+def waiting_facts(tx: Tx, prefix: str, day: dt.date, *, in_store: bool = True) -> ServiceFacts:
+    """The service facts ``waiting`` needs: with ``in_store`` (and unless the day is a past one
+    whose state changed since), of the persons the store finds may have a need waiting only;
+    without, of every person of the scope (the reference the tests hold the shortcut to)."""
+    if in_store and history.past(tx, day) is None:
+        return facts_of(tx, waiting_candidates(tx, prefix, day), day, referrals=True, offers=True)
+    return load_facts(tx, prefix, day, referrals=True, offers=True)
+
+
 def propose_referrals(*, store: GraphStore, region: str, as_of: dt.date | None = None,
                       solver: str = "ortools") -> ReferralProposal:
     """The optimal referral proposal for the region's waiting needs (writes nothing)."""
@@ -58,7 +70,7 @@ def propose_referrals(*, store: GraphStore, region: str, as_of: dt.date | None =
 
     def work(tx: Tx):
         code, prefix = resolve_scope(tx, region)
-        facts = load_facts(tx, prefix, day, referrals=True, offers=True)
+        facts = waiting_facts(tx, prefix, day)
         needs = waiting(facts, day)
         active = [(o, name) for o, name in facts.offers if o.active_on(day)]
         room = offer_room(tx, [o for o, _ in active], day, facts.catalogue)

@@ -317,6 +317,28 @@ def load_facts(tx: Tx, prefix: str, as_of: dt.date, *, deliveries: bool = True, 
         assessed += keyed_rows(tx, KEYED_NEEDS, extra, params)
         delivered += keyed_rows(tx, KEYED_DELIVERIES, extra, params) if deliveries else []
         referred += keyed_rows(tx, KEYED_REFERRALS, extra, params) if referrals else []
+    _fill(tx, facts, assessed, delivered, referred, offers)
+    return facts
+
+
+def facts_of(tx: Tx, persons: Iterable[dict], as_of: dt.date, *, deliveries: bool = True, referrals: bool = False,
+             offers: bool = False) -> ServiceFacts:
+    """The service facts of some persons only (rows of person columns, as the state of today:
+    ``graph_schema.service.simple_needs`` finds them), read by ID number."""
+    facts = ServiceFacts(as_of, catalogue_in(tx))
+    for row in persons:
+        facts.persons[row["id_number"]] = _person(row)
+    keys, params = set(facts.persons), {"as_of": as_of}
+    _fill(tx, facts, keyed_rows(tx, KEYED_NEEDS, keys, params) if keys else [],
+          keyed_rows(tx, KEYED_DELIVERIES, keys, params) if keys and deliveries else [],
+          keyed_rows(tx, KEYED_REFERRALS, keys, params) if keys and referrals else [], offers)
+    return facts
+
+
+def _fill(tx: Tx, facts: ServiceFacts, assessed: list[dict], delivered: list[dict], referred: list[dict],
+          offers: bool) -> None:
+    """Add the rows read to the facts of the persons they hold (and every offer, with ``offers``)."""
+    catalogue = facts.catalogue
     for row in assessed:
         if row["id_number"] in facts.persons and row["need_id"] is not None:
             facts.assessments[row["id_number"]].append(Assessment(
@@ -333,4 +355,3 @@ def load_facts(tx: Tx, prefix: str, as_of: dt.date, *, deliveries: bool = True, 
             facts.referrals[row["id_number"]].append(Referral.from_row(row))
     if offers:
         facts.offers = [(Offer.from_row(row), row["org_name"]) for row in tx.run(OFFERS)]
-    return facts

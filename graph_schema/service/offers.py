@@ -20,6 +20,8 @@ from collections.abc import Sequence
 from graph_schema.access.models import EVERYTHING, Scope
 from graph_schema.enums import DeliveryOutcome
 from graph_schema.errors import JieduiError, NotFound
+from graph_schema.identifiers import region_prefix
+from graph_schema.monitoring.past import keyed_rows
 from graph_schema.pagination import Page, PageRequest, page_of
 from graph_schema.records import BatchResult, fetch_by_keys, require_unique, upsert_nodes
 from graph_schema.region.service import scope_prefix
@@ -70,12 +72,16 @@ def upsert_offers(*, store: GraphStore, offers: Sequence[Offer]) -> BatchResult:
 
 _COLUMNS = ", ".join(f"o.{c} AS {c}" for c in OFFER.columns)
 
+#: per offer: the distinct persons of its region who received its service from its organisation
+#: from ``$year`` to ``$as_of`` (a delivery not 未完成), counted in the store: a province's
+#: deliveries by the offering organisations are hundreds of thousands of rows
 _SERVED_BY = (
-    f"UNWIND $keys AS k MATCH (g:Org {{uscc: k}}) {FROM_KEY} (g)-[:DELIVERED]->(d:Delivery) "
-    "WITH g, d WHERE d.delivered_on >= $year AND d.delivered_on <= $as_of AND d.outcome <> $not_done "
-    f"{FROM_KEY} (p:Person)-[:RECEIVED]->(d) {FROM_KEY} (p)-[:MEMBER_OF]->(h:Household) WITH g, d, p, h "
-    "WHERE h IS NOT NULL "
-    "RETURN DISTINCT g.uscc AS uscc, d.service_code AS service_code, p.id_number AS id_number, h.region_code AS village"
+    "UNWIND $offers AS o MATCH (g:Org {uscc: o.uscc})-[:DELIVERED]->(d:Delivery) "
+    "WITH o, d WHERE d.service_code = o.service_code AND d.delivered_on >= $year AND d.delivered_on <= $as_of "
+    "AND d.outcome <> $not_done "
+    "MATCH (p:Person)-[:RECEIVED]->(d) MATCH (p)-[:MEMBER_OF]->(h:Household) WITH o, p, h "
+    "WHERE h.region_code STARTS WITH o.prefix "
+    "RETURN o.offer_id AS offer_id, count(DISTINCT p.id_number) AS served"
 )
 _REFERRED_TO = (
     f"UNWIND $keys AS k MATCH (g:Org {{uscc: k}}) {FROM_KEY} (r:Referral)-[:REFERRED_TO]->(g) "
@@ -85,30 +91,49 @@ _REFERRED_TO = (
     "RETURN DISTINCT g.uscc AS uscc, r.service_code AS service_code, r.category AS category, "
     "p.id_number AS id_number, h.region_code AS village"
 )
+#: the deliveries from ``$year`` to ``$as_of`` (not 未完成) of some persons by some organisations
+_SERVED_OF = (
+    "UNWIND $keys AS k MATCH (p:Person {id_number: k})-[:RECEIVED]->(d:Delivery) "
+    "WITH p, d WHERE d.delivered_on >= $year AND d.delivered_on <= $as_of AND d.outcome <> $not_done "
+    "MATCH (g:Org)-[:DELIVERED]->(d) WITH g, p, d WHERE g.uscc IN $usccs "
+    "RETURN DISTINCT g.uscc AS uscc, d.service_code AS service_code, p.id_number AS id_number"
+)
 
 
 def offer_room(tx: Tx, offers: Sequence[Offer], as_of: dt.date, catalogue: Catalogue) -> dict[str, int | None]:
     """Each offer's room on ``as_of`` (None: not limited): its 年度容量 less the persons it holds
     this year, those of its region who received its service from the organisation since 1
     January (a counting delivery), and those the organisation has an open referral of for them
-    (of its service, or of its category for a need of a whole category). Never below 0."""
+    (of its service, or of its category for a need of a whole category). Never below 0.
+
+    The served are counted per offer in the store; the referred (few) are read, and those of them
+    already counted as served are not counted twice."""
     limited = [o for o in offers if o.capacity is not None]
     usccs = sorted({o.uscc for o in limited})
-    held: dict[tuple[str, str], set[tuple[str, str]]] = defaultdict(set)  # (uscc, service) → (person, village)
+    served: dict[str, int] = defaultdict(int)  # offer → persons served
+    referred: dict[tuple[str, str], set[tuple[str, str]]] = defaultdict(set)  # (uscc, service) → (person, village)
+    delivered: set[tuple[str, str, str]] = set()  # (uscc, service, person) of the referred persons
     if usccs:
-        params = {"keys": usccs, "as_of": as_of, "year": dt.date(as_of.year, 1, 1),
-                  "not_done": DeliveryOutcome.NOT_DONE.value}
-        for r in tx.run(_SERVED_BY, params):
-            if catalogue.counted(r["service_code"]):
-                held[r["uscc"], r["service_code"]].add((r["id_number"], r["village"]))
+        year, not_done = dt.date(as_of.year, 1, 1), DeliveryOutcome.NOT_DONE.value
+        counted = [{"offer_id": o.offer_id, "uscc": o.uscc, "service_code": o.service_code,
+                    "prefix": region_prefix(o.region_code)} for o in limited if catalogue.counted(o.service_code)]
+        if counted:
+            for r in tx.run(_SERVED_BY, {"offers": counted, "as_of": as_of, "year": year, "not_done": not_done}):
+                served[r["offer_id"]] = int(r["served"])
         for r in tx.run(_REFERRED_TO, {"keys": usccs, "as_of": as_of}):
             codes = [r["service_code"]] if r["service_code"] else catalogue.codes(r["category"])
             for code in codes:
-                held[r["uscc"], code].add((r["id_number"], r["village"]))
+                referred[r["uscc"], code].add((r["id_number"], r["village"]))
+        numbers = {number for held in referred.values() for number, _ in held}
+        for r in keyed_rows(tx, _SERVED_OF, numbers, {"usccs": usccs, "as_of": as_of, "year": year,
+                                                      "not_done": not_done}) if numbers else []:
+            if catalogue.counted(r["service_code"]):
+                delivered.add((r["uscc"], r["service_code"], r["id_number"]))
     room: dict[str, int | None] = {o.offer_id: None for o in offers}
     for o in limited:
-        used = {number for number, village in held[o.uscc, o.service_code] if covers(o.region_code, village)}
-        room[o.offer_id] = max(0, o.capacity - len(used))
+        also = {number for number, village in referred[o.uscc, o.service_code]
+                if covers(o.region_code, village) and (o.uscc, o.service_code, number) not in delivered}
+        room[o.offer_id] = max(0, o.capacity - served[o.offer_id] - len(also))
     return room
 
 

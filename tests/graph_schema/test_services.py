@@ -213,6 +213,20 @@ def test_room_counts_the_persons_served_this_year_and_those_referred(world):
     assert room(D(2024, 6, 1)) == 0
 
 
+
+def test_room_counts_a_person_both_served_and_referred_once(world):
+    store, a, b, c, centre = world
+    record_needs(store=store, needs=[Need(id_number=a, service_code="KF01", assessed_on=D(2024, 1, 5))])
+    record_deliveries(store=store, deliveries=[
+        Delivery(id_number=a, service_code="KF01", delivered_on=D(2024, 3, 1), uscc=centre)])
+    offers = [o for o in list_offers(store=store, region="620822").items if o.service_code == "KF01"]
+    catalogue = get_catalogue(store=store)
+    need_id = store.read(lambda tx: person_needs(tx, a, [], D(2024, 2, 1))).episodes[0].need_id
+    refer(store=store, request=ReferralRequest(id_number=a, need_id=need_id, provider_uscc=centre,
+                                               made_on=D(2024, 2, 1), made_by="organiser"))
+    room = store.read(lambda tx: offer_room(tx, offers, D(2024, 6, 1), catalogue))
+    assert room[offers[0].offer_id] == offers[0].capacity - 1
+
 # --- deliveries ------------------------------------------------------------------------------
 
 def test_a_delivery_is_linked_and_a_numbered_one_keeps_its_number(world):

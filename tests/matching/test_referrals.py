@@ -21,9 +21,10 @@ from graph_schema.service.models import Need, Offer
 from graph_schema.service.needs import record_needs
 from graph_schema.service.offers import upsert_offers
 from graph_schema.service.referrals import referrals_in
+from importers import synth
 from matching import referrals as pure
 from matching.referral_proposal import ReferralProposal
-from matching.referral_service import confirm_referrals, propose_referrals
+from matching.referral_service import confirm_referrals, propose_referrals, waiting, waiting_facts
 from matching.referrals import ReferralProblem, network, solve_referrals
 
 D = dt.date
@@ -182,3 +183,16 @@ def test_the_cli_proposes_and_confirms_referrals(engine, store, region, tmp_path
     out.write_text('{"kind": "referrals", "id": 1}', encoding="utf-8")
     broken = runner.invoke(app, ["match", "confirm", str(out), "--store", location])
     assert broken.exit_code == 2 and "转介方案" in broken.output
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_the_store_leaves_out_no_waiting_need(store, seed):
+    """On invented villages, the needs that wait when the store first leaves out the persons
+    served since are those of the full read, on several days."""
+    data = synth.generate("tiny", seed=seed, as_of=D(2024, 12, 31))
+    synth.load(store, data)
+    county = next(r.code for r in data.regions if r.level.value == "county")[:6]
+    for day, region in ((D(2024, 12, 31), county), (D(2024, 7, 1), county[:2]), (D(2024, 1, 1), county)):
+        short = store.read(lambda tx: [e.need_id for e in waiting(waiting_facts(tx, region, day), day)])
+        full = store.read(lambda tx: [e.need_id for e in waiting(waiting_facts(tx, region, day, in_store=False), day)])
+        assert short == full and full, day

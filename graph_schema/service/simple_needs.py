@@ -1,0 +1,171 @@
+"""The service reports' store-side shortcuts: what the store can count or filter itself so that the
+Python definitions of ``graph_schema.service.facts`` run over few persons.
+
+**Service rates.** A person whose needs are *simple* — the registry's 需求 column and at most one
+assessment dated up to the day — needs no episode folding: for the period ``start`` … ``as_of``
+the categories in need are
+
+- every registry category other than the assessment's;
+- the assessment's category when it is 已确认 (it opens or continues an episode, open from its
+  date, which lies in or before the period's end);
+- the assessment's category when it is 已满足 or 不再需要, is also a registry category, and is
+  dated after ``start`` (the registry need was open until that day).
+
+These persons are counted per village and category in the store (``simple_rate_counts``); the
+others (two assessments or more) are read and folded in Python (``complex_persons``). The two
+sets are disjoint and together are the persons ``load_facts`` reads, so the sums are the same.
+
+**Unmet needs.** A need is listed only when an assessment confirmed it more than the shortest
+办理时限 before the day and no counting delivery of its category is dated since that assessment;
+``unmet_candidates`` finds the persons with such an assessment in the store, and the report
+applies the full rules to them alone.
+
+**Referral proposals.** A need waits only when no counting delivery of its category is dated from
+its confirmation (or 1 January) to the day; ``waiting_candidates`` finds the persons with a need
+and no counting delivery of its category since the later of 1 January and their latest assessment
+(a superset of the persons whose needs wait: every episode of the category started by then).
+
+All three read the state of today (and assessments, deliveries dated up to the day): for a past day
+whose state has changed since, the reports use the full read (``load_facts``), which remakes it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from graph_schema.enums import DeliveryOutcome, NeedStatus
+from graph_schema.monitoring.common import SCOPED_HOUSEHOLDS
+from graph_schema.service.catalogue import Catalogue, catalogue_in
+from graph_schema.service.models import DEFAULT_TIME_LIMIT
+from graph_schema.store.base import Dialect, Tx
+
+#: the scope's persons; ``h.region_code`` is the village a report counts a person in
+_PERSONS = SCOPED_HOUSEHOLDS + "MATCH (p:Person)-[:MEMBER_OF]->(h) WITH h, p "
+#: a person's assessments up to the day, counted, with the category, status and date of the one
+#: there is when there is one (the catalogue's category for a service code: its ``OF`` edge)
+_ASSESSMENTS = (
+    "OPTIONAL MATCH (p)-[:HAS_NEED]->(n:Need) WHERE n.assessed_on <= $as_of "
+    "OPTIONAL MATCH (n)-[:OF]->(s:ServiceType) "
+    "WITH h, p, count(n) AS k, max(coalesce(s.category, n.category)) AS cat, max(n.status) AS status, "
+    "max(n.assessed_on) AS dated "
+)
+#: a counting delivery (计入服务率, 结果 not 未完成) of category ``c`` to ``p`` dated up to ``$as_of``;
+#: ``$counted`` lists "code|category" of the counting services (a join to the ``ServiceType`` nodes
+#: made the embedded engine walk every delivery's edge from the few services: 1 s for one county)
+_COUNTING = (
+    "(p)-[:RECEIVED]->(d:Delivery) WHERE (d.service_code + '|' + c) IN $counted "
+    "AND coalesce(d.outcome, '') <> $not_done AND d.delivered_on <= $as_of "
+)
+#: the birth date of the ID number (characters 7–14) as YYYYMMDD; left/right read alike on both engines
+_CHILD = "right(left(p.id_number, 14), 8) > $child_after AND right(left(p.id_number, 14), 8) <= $child_until"
+_FIGURES = (
+    "OPTIONAL MATCH " + _COUNTING + "AND d.delivered_on >= $start "
+    "WITH village, c, p, count(d) AS given "
+    "RETURN village, c AS category, count(*) AS persons_in_need, "
+    "sum(CASE WHEN given > 0 THEN 1 ELSE 0 END) AS persons_served, sum(given) AS deliveries, "
+    "sum(CASE WHEN p.grade <= 2 THEN 1 ELSE 0 END) AS severe_in_need, "
+    "sum(CASE WHEN p.grade <= 2 AND given > 0 THEN 1 ELSE 0 END) AS severe_served, "
+    "sum(CASE WHEN " + _CHILD + " THEN 1 ELSE 0 END) AS children_in_need, "
+    "sum(CASE WHEN " + _CHILD + " AND given > 0 THEN 1 ELSE 0 END) AS children_served"
+)
+#: the simple persons' categories in need: the registry's, and the assessment's when it is
+#: 已确认 (the rules of the docstring; a registry category equal to the assessment's is kept when
+#: the assessment is 已确认 or closed it after ``$start``, and counted once)
+SIMPLE_COUNTS = (
+    _PERSONS + _ASSESSMENTS + "WHERE k <= 1 "
+    "UNWIND coalesce(p.needs, []) + CASE WHEN k = 1 AND status = $confirmed THEN [cat] ELSE [] END AS c "
+    "WITH DISTINCT h.region_code AS village, p, c, k, cat, status, dated "
+    "WHERE k = 0 OR c <> cat OR status = $confirmed OR dated > $start " + _FIGURES
+)
+_PERSON_COLUMNS = ("p.id_number AS id_number, p.name AS name, h.household_no AS household_no, "
+                   "h.region_code AS region_code, p.grade AS grade, p.needs AS needs")
+#: the persons with two assessments or more up to the day
+COMPLEX_PERSONS = (
+    _PERSONS + "MATCH (p)-[:HAS_NEED]->(n:Need) WHERE n.assessed_on <= $as_of WITH h, p, count(n) AS k "
+    "WHERE k >= 2 RETURN " + _PERSON_COLUMNS
+)
+#: persons with a confirming assessment older than the shortest time limit and no counting
+#: delivery of its category since
+UNMET_CANDIDATES = (
+    _PERSONS + "MATCH (p)-[:HAS_NEED]->(n:Need) WHERE n.status = $confirmed AND n.assessed_on < $latest "
+    "OPTIONAL MATCH (n)-[:OF]->(s:ServiceType) WITH h, p, n, coalesce(s.category, n.category) AS c "
+    "WHERE NOT EXISTS { MATCH " + _COUNTING + "AND d.delivered_on >= n.assessed_on } "
+    "RETURN DISTINCT " + _PERSON_COLUMNS
+)
+#: persons with a registry need and no counting delivery of its category since the later of
+#: ``$year`` and their latest assessment
+_SINCE = "NOT EXISTS { MATCH " + _COUNTING + "AND d.delivered_on >= $year AND d.delivered_on >= latest } "
+WAITING_REGISTRY = (
+    _PERSONS + "WHERE size(p.needs) > 0 "
+    "OPTIONAL MATCH (p)-[:HAS_NEED]->(n:Need) WHERE n.assessed_on <= $as_of "
+    "WITH h, p, coalesce(max(n.assessed_on), $year) AS latest "
+    "UNWIND p.needs AS c WITH h, p, c, latest WHERE " + _SINCE +
+    "RETURN DISTINCT " + _PERSON_COLUMNS
+)
+#: the same for an assessed need
+WAITING_ASSESSED = (
+    _PERSONS + "MATCH (p)-[:HAS_NEED]->(n:Need) WHERE n.assessed_on <= $as_of "
+    "OPTIONAL MATCH (n)-[:OF]->(s:ServiceType) "
+    "WITH h, p, collect(coalesce(s.category, n.category)) AS cs, max(n.assessed_on) AS latest "
+    "UNWIND cs AS c WITH h, p, c, latest WHERE " + _SINCE +
+    "RETURN DISTINCT " + _PERSON_COLUMNS
+)
+
+
+#: the county prefixes of a wider scope's villages
+_COUNTIES = "MATCH (v:Region) WHERE v.code STARTS WITH $prefix RETURN DISTINCT left(v.code, 6) AS county"
+
+
+def _by_county(tx: Tx, query: str, params: dict) -> list[dict]:
+    """``query`` over the scope; on Neo4j over a city or a province one county at a time: the
+    server caps a transaction's memory (``db.memory.transaction.max``), and the per-person
+    aggregations over a province's persons exceed it. The rows are per village or per person, so
+    the counties' rows together are the scope's."""
+    if tx.dialect is not Dialect.NEO4J or len(params["prefix"]) >= 6:
+        return tx.run(query, params)
+    counties = sorted(r["county"] for r in tx.run(_COUNTIES, {"prefix": params["prefix"]}))
+    return [row for county in counties for row in tx.run(query, {**params, "prefix": county})]
+
+
+def _ymd(day: dt.date, years_back: int = 0) -> str:
+    """``day`` as YYYYMMDD, ``years_back`` years earlier by the calendar (29 February stays: the
+    string compares as the (year, month, day) the age rule compares)."""
+    return f"{day.year - years_back:04d}{day.month:02d}{day.day:02d}"
+
+
+def counted_pairs(catalogue: Catalogue) -> list[str]:
+    """``$counted``: "code|category" of each service that counts toward the rate."""
+    return sorted(f"{code}|{t.category.value}" for code, t in catalogue.types.items() if t.counts)
+
+
+def simple_rate_counts(tx: Tx, prefix: str, start: dt.date, as_of: dt.date) -> list[dict]:
+    """Rows ``(village, category, persons_in_need, persons_served, deliveries, severe_*, children_*)``
+    of the simple persons (module docstring). A child is aged 0–6 on ``as_of``: born after the
+    day seven years before and not after the day itself."""
+    params = {"prefix": prefix, "start": start, "as_of": as_of, "confirmed": NeedStatus.CONFIRMED.value,
+              "not_done": DeliveryOutcome.NOT_DONE.value, "child_after": _ymd(as_of, 7), "child_until": _ymd(as_of),
+              "counted": counted_pairs(catalogue_in(tx))}
+    return _by_county(tx, SIMPLE_COUNTS, params)
+
+
+def complex_persons(tx: Tx, prefix: str, as_of: dt.date) -> list[dict]:
+    """The scope's persons with two assessments or more dated up to ``as_of`` (person columns)."""
+    return _by_county(tx, COMPLEX_PERSONS, {"prefix": prefix, "as_of": as_of})
+
+
+def unmet_candidates(tx: Tx, prefix: str, as_of: dt.date, catalogue: Catalogue) -> list[dict]:
+    """The persons who may have an unmet need on ``as_of`` (module docstring; person columns)."""
+    shortest = min([t.time_limit for t in catalogue.types.values()] + [DEFAULT_TIME_LIMIT])
+    return _by_county(tx, UNMET_CANDIDATES, {
+        "prefix": prefix, "as_of": as_of, "latest": as_of - dt.timedelta(days=shortest),
+        "confirmed": NeedStatus.CONFIRMED.value, "not_done": DeliveryOutcome.NOT_DONE.value,
+        "counted": counted_pairs(catalogue)})
+
+
+def waiting_candidates(tx: Tx, prefix: str, as_of: dt.date) -> list[dict]:
+    """The persons who may have a need waiting on ``as_of`` (module docstring), each once, by ID
+    number (person columns)."""
+    params = {"prefix": prefix, "as_of": as_of, "year": dt.date(as_of.year, 1, 1),
+              "not_done": DeliveryOutcome.NOT_DONE.value, "counted": counted_pairs(catalogue_in(tx))}
+    found = {r["id_number"]: r for q in (WAITING_REGISTRY, WAITING_ASSESSED) for r in _by_county(tx, q, params)}
+    return [found[k] for k in sorted(found)]
