@@ -57,6 +57,7 @@ from importers.bound import OUT_OF_JURISDICTION, Held, Hidden
 from importers.contract import SPECS, Code, FileSpec
 from importers.mapping import Problem, Row, RowRejected
 from importers.readers import ReadError, Table, normalise_header, read_table
+from importers.spool import RowSpool
 
 SUFFIXES = {".csv", ".txt", ".xlsx", ".xlsm", ".xls"}
 REPORT_PREFIX = "导入报告"
@@ -89,6 +90,7 @@ class FileResult:
     held: list[tuple[int, Any]] = field(default_factory=list)  # accepted, held by a claim (importers/bound.py)
     rejected_rows: dict[int, list[Problem]] = field(default_factory=dict)
     notes: list[Problem] = field(default_factory=list)  # file-level problems and ignored columns
+    spool: RowSpool | None = None  # the raw cells of accepted rows while checking (spool_raw_rows)
 
     @property
     def name(self) -> str:
@@ -244,12 +246,43 @@ def check_rows(f: FileResult, progress: Progress | None = None) -> None:
         progress(f.name, "check", f.rows_read, f.rows_read)
 
 
+def spool_raw_rows(f: FileResult) -> None:
+    """After :func:`check_rows`: the raw cells of the rows accepted so far go to disk (a later rule
+    may still refuse one, and the report writes refused rows back as they were read); those of the
+    rows refused already stay. So only one file's whole table is in memory at a time, not every
+    file's (``importers/spool.py``)."""
+    if f.table is None:
+        return
+    accepted = [(n, cells) for n, cells in f.table.rows if n not in f.rejected_rows]
+    if accepted:
+        f.spool = RowSpool()
+        f.spool.write(accepted)
+    f.table.rows = [(n, cells) for n, cells in f.table.rows if n in f.rejected_rows]
+
+
 def release_raw_rows(f: FileResult) -> None:
-    """Keep the raw cells only of rows rejected so far (the report writes them back): at province
-    size the raw cells of the valid rows would double the import's memory. A row refused later,
-    while writing (the store changed meanwhile), is still in the report, without its cells."""
+    """Keep the raw cells only of rows rejected so far (the report writes them back), those refused
+    since :func:`spool_raw_rows` read back from the spool. A row refused later, while writing (the
+    store changed meanwhile), is still in the report, without its cells."""
+    if f.table is None:
+        return
+    if f.spool is not None:
+        later = set(f.rejected_rows) - {n for n, _ in f.table.rows}
+        back = f.spool.read(later) if later else []
+        f.spool.close()
+        f.spool = None
+        f.table.rows = sorted(f.table.rows + back, key=lambda row: row[0])
+    f.table.rows = [(n, cells) for n, cells in f.table.rows if n in f.rejected_rows]
+
+
+def _forget_rows(f: FileResult) -> None:
+    """A file of an import that stops before checking: no row judged, no cells kept."""
+    f.valid, f.rejected_rows = [], {}
+    if f.spool is not None:
+        f.spool.close()
+        f.spool = None
     if f.table is not None:
-        f.table.rows = [(n, cells) for n, cells in f.table.rows if n in f.rejected_rows]
+        f.table.rows = []
 
 
 @dataclass
@@ -621,12 +654,18 @@ def run_import(store: GraphStore, paths: Sequence[str | Path], *, dry_run: bool 
     as claims of ``claimant`` (see :func:`check_bound`). None (the CLI, an admin): no bound.
     ``read`` reads each file (:data:`Reader`).
     """
-    files = [read_file(p, read) for p in collect(paths)]
+    files: list[FileResult] = []
+    for path in collect(paths):  # one file's table at a time: checked, then its cells spooled
+        f = read_file(path, read)
+        files.append(f)
+        if not any(g.failed for g in files):
+            check_rows(f, progress)
+            spool_raw_rows(f)
     result = ImportResult(files, dry_run)
     if not files or any(f.failed for f in files):
-        return result  # nothing is written when any file is unusable
-    for f in files:
-        check_rows(f, progress)
+        for f in files:  # nothing is written, and no row is judged, when any file is unusable
+            _forget_rows(f)
+        return result
     hidden = check_bound(store, files, bound) if bound else None
     check_regions(store, files)
     check_references(store, files, hidden, tally=dry_run)
