@@ -239,11 +239,28 @@ def check_rows(f: FileResult, progress: Progress | None = None) -> None:
                                       f"repeats row {keys[key]} of this file")])
             continue
         keys[key] = number
-        f.valid.append((number, record))
+        f.valid.append((number, _compact(record)))
         if progress and done % 5000 == 0:
             progress(f.name, "check", done, f.rows_read)
     if progress:
         progress(f.name, "check", f.rows_read, f.rows_read)
+
+
+_FIELDS_SETS: dict[tuple[type, frozenset[str]], set[str]] = {}
+
+
+def _compact(record: Any) -> Any:
+    """The record sharing its set of given fields with every record of its class that gave the same
+    ones. Pydantic keeps that set per instance (~730 bytes for a dozen fields, more than the
+    record's values), and an import holds every accepted record until it writes; the models are
+    frozen, so nothing adds to the set, and a copy of a model copies it."""
+    given = getattr(record, "__pydantic_fields_set__", None)
+    if given is None:
+        return record
+    shared = _FIELDS_SETS.setdefault((type(record), frozenset(given)), given)
+    if shared is not given:
+        object.__setattr__(record, "__pydantic_fields_set__", shared)
+    return record
 
 
 def spool_raw_rows(f: FileResult) -> None:
