@@ -2,8 +2,11 @@
 
 Three phases, so a dry run and a real run decide alike:
 1. read   — identify each file (by name, else by headers), check its columns; a file that cannot be
-             read or lacks a required column stops the import before anything is written;
-2. check  — map rows to records, refuse repeated natural keys, refuse region codes that neither the
+             read or lacks a required column stops the import before anything is written (and
+             voids the rows judged so far);
+2. check  — map rows to records as each file is read, its table then released: the raw cells of
+             its accepted rows wait on disk for the report (``importers/spool.py``), so one file's
+             table is in memory at a time; refuse repeated natural keys, refuse region codes that neither the
              store nor this import's 区划.csv holds, resolve references against the store and this
              import, and apply the stateful rules (one active pairing per household, the cadre
              limit, problems opened before they are closed) with the services' own deciders;
@@ -219,9 +222,10 @@ def check_rows(f: FileResult, progress: Progress | None = None) -> None:
     mapper = mapping.MAPPERS[spec.kind]
     fields = f.fields
     keys: dict[tuple, int] = {}
+    seen = mapping.Seen()
     for done, (number, cells) in enumerate(table.rows, 1):
         values = {name: value for name, value in zip(fields, cells) if name}
-        row = Row(spec, f.name, number, values)
+        row = Row(spec, f.name, number, values, seen)
         try:
             record = mapper(row)
         except RowRejected as exc:
