@@ -643,6 +643,7 @@ def apply(store: GraphStore, files: list[FileResult], progress: Progress | None 
     for f in sorted(files, key=lambda f: f.spec.order):
         _apply_one(f, lambda recs, f=f: write_records(store, f.spec.kind, recs, tick(f)), column_of(f.spec.kind))
         store.checkpoint()
+        store.between_bulk_loads()  # the import's peak in the engine: its largest file's, not all of them
 
 
 #: the node table each file kind is upserted into (pairings and ledger entries are decided instead)

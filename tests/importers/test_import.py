@@ -305,3 +305,16 @@ def test_accepted_records_share_their_set_of_given_fields_and_stay_apart(tmp_pat
     changed = first.model_copy(update={"size": 9})
     changed.__pydantic_fields_set__.discard("phone")
     assert first.model_dump() == before and "phone" in second.model_fields_set
+
+
+def test_a_writing_import_lets_the_store_give_back_memory_after_each_file(store, tmp_path, monkeypatch):
+    """On the embedded engine what the writes held goes only when the database closes: after each
+    file, so the import's peak is its largest file's. A dry run writes nothing and gives back nothing."""
+    written = []
+    step = store.between_bulk_loads
+    monkeypatch.setattr(store, "between_bulk_loads", lambda: (written.append(count(store, "Household")), step()))
+    folder = sample(tmp_path)
+    assert run_import(store, [folder], dry_run=True).exit_code == 0 and written == []
+    assert run_import(store, [folder]).exit_code == 0
+    assert len(written) == len(ROWS) and written[0] == 0 and written[-1] == 12  # regions first, households next
+    assert count(store, "Person") == 16
