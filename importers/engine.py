@@ -22,6 +22,7 @@ instead of written (``importers/bound.py``).
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from itertools import groupby
@@ -676,6 +677,14 @@ def run_import(store: GraphStore, paths: Sequence[str | Path], *, dry_run: bool 
     as claims of ``claimant`` (see :func:`check_bound`). None (the CLI, an admin): no bound.
     ``read`` reads each file (:data:`Reader`).
     """
+    try:
+        return _run(store, paths, dry_run, progress, bound, claimant, import_id, read)
+    finally:
+        gc.unfreeze()
+
+
+def _run(store: GraphStore, paths: Sequence[str | Path], dry_run: bool, progress: Progress | None,
+         bound: str | None, claimant: str, import_id: str | None, read: Reader) -> ImportResult:
     files: list[FileResult] = []
     for path in collect(paths):  # one file's table at a time: checked, then its cells spooled
         f = read_file(path, read)
@@ -683,6 +692,10 @@ def run_import(store: GraphStore, paths: Sequence[str | Path], *, dry_run: bool 
         if not any(g.failed for g in files):
             check_rows(f, progress)
             spool_raw_rows(f)
+            # The records stay until the end; the collector of cycles would go through them again
+            # and again as the next files add theirs (43% of the city preset's dry run). Records
+            # hold no cycles, and an object frozen is still freed when its last reference goes.
+            gc.freeze()
     result = ImportResult(files, dry_run)
     if not files or any(f.failed for f in files):
         for f in files:  # nothing is written, and no row is judged, when any file is unusable
