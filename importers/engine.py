@@ -2,8 +2,11 @@
 
 Three phases, so a dry run and a real run decide alike:
 1. read   — identify each file (by name, else by headers), check its columns; a file that cannot be
-             read or lacks a required column stops the import before anything is written;
-2. check  — map rows to records, refuse repeated natural keys, refuse region codes that neither the
+             read or lacks a required column stops the import before anything is written (and
+             voids the rows judged so far);
+2. check  — map rows to records as each file is read, its table then released: the raw cells of
+             its accepted rows wait on disk for the report (``importers/spool.py``), so one file's
+             table is in memory at a time; refuse repeated natural keys, refuse region codes that neither the
              store nor this import's 区划.csv holds, resolve references against the store and this
              import, and apply the stateful rules (one active pairing per household, the cadre
              limit, problems opened before they are closed) with the services' own deciders;
@@ -19,6 +22,7 @@ instead of written (``importers/bound.py``).
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from itertools import groupby
@@ -57,6 +61,7 @@ from importers.bound import OUT_OF_JURISDICTION, Held, Hidden
 from importers.contract import SPECS, Code, FileSpec
 from importers.mapping import Problem, Row, RowRejected
 from importers.readers import ReadError, Table, normalise_header, read_table
+from importers.spool import RowSpool
 
 SUFFIXES = {".csv", ".txt", ".xlsx", ".xlsm", ".xls"}
 REPORT_PREFIX = "导入报告"
@@ -89,6 +94,7 @@ class FileResult:
     held: list[tuple[int, Any]] = field(default_factory=list)  # accepted, held by a claim (importers/bound.py)
     rejected_rows: dict[int, list[Problem]] = field(default_factory=dict)
     notes: list[Problem] = field(default_factory=list)  # file-level problems and ignored columns
+    spool: RowSpool | None = None  # the raw cells of accepted rows while checking (spool_raw_rows)
 
     @property
     def name(self) -> str:
@@ -217,9 +223,10 @@ def check_rows(f: FileResult, progress: Progress | None = None) -> None:
     mapper = mapping.MAPPERS[spec.kind]
     fields = f.fields
     keys: dict[tuple, int] = {}
+    seen = mapping.Seen()
     for done, (number, cells) in enumerate(table.rows, 1):
         values = {name: value for name, value in zip(fields, cells) if name}
-        row = Row(spec, f.name, number, values)
+        row = Row(spec, f.name, number, values, seen)
         try:
             record = mapper(row)
         except RowRejected as exc:
@@ -237,19 +244,67 @@ def check_rows(f: FileResult, progress: Progress | None = None) -> None:
                                       f"repeats row {keys[key]} of this file")])
             continue
         keys[key] = number
-        f.valid.append((number, record))
+        f.valid.append((number, _compact(record)))
         if progress and done % 5000 == 0:
             progress(f.name, "check", done, f.rows_read)
     if progress:
         progress(f.name, "check", f.rows_read, f.rows_read)
 
 
+_FIELDS_SETS: dict[tuple[type, frozenset[str]], set[str]] = {}
+
+
+def _compact(record: Any) -> Any:
+    """The record sharing its set of given fields with every record of its class that gave the same
+    ones. Pydantic keeps that set per instance (~730 bytes for a dozen fields, more than the
+    record's values), and an import holds every accepted record until it writes; the models are
+    frozen, so nothing adds to the set, and a copy of a model copies it."""
+    given = getattr(record, "__pydantic_fields_set__", None)
+    if given is None:
+        return record
+    shared = _FIELDS_SETS.setdefault((type(record), frozenset(given)), given)
+    if shared is not given:
+        object.__setattr__(record, "__pydantic_fields_set__", shared)
+    return record
+
+
+def spool_raw_rows(f: FileResult) -> None:
+    """After :func:`check_rows`: the raw cells of the rows accepted so far go to disk (a later rule
+    may still refuse one, and the report writes refused rows back as they were read); those of the
+    rows refused already stay. So only one file's whole table is in memory at a time, not every
+    file's (``importers/spool.py``)."""
+    if f.table is None:
+        return
+    accepted = [(n, cells) for n, cells in f.table.rows if n not in f.rejected_rows]
+    if accepted:
+        f.spool = RowSpool()
+        f.spool.write(accepted)
+    f.table.rows = [(n, cells) for n, cells in f.table.rows if n in f.rejected_rows]
+
+
 def release_raw_rows(f: FileResult) -> None:
-    """Keep the raw cells only of rows rejected so far (the report writes them back): at province
-    size the raw cells of the valid rows would double the import's memory. A row refused later,
-    while writing (the store changed meanwhile), is still in the report, without its cells."""
+    """Keep the raw cells only of rows rejected so far (the report writes them back), those refused
+    since :func:`spool_raw_rows` read back from the spool. A row refused later, while writing (the
+    store changed meanwhile), is still in the report, without its cells."""
+    if f.table is None:
+        return
+    if f.spool is not None:
+        later = set(f.rejected_rows) - {n for n, _ in f.table.rows}
+        back = f.spool.read(later) if later else []
+        f.spool.close()
+        f.spool = None
+        f.table.rows = sorted(f.table.rows + back, key=lambda row: row[0])
+    f.table.rows = [(n, cells) for n, cells in f.table.rows if n in f.rejected_rows]
+
+
+def _forget_rows(f: FileResult) -> None:
+    """A file of an import that stops before checking: no row judged, no cells kept."""
+    f.valid, f.rejected_rows = [], {}
+    if f.spool is not None:
+        f.spool.close()
+        f.spool = None
     if f.table is not None:
-        f.table.rows = [(n, cells) for n, cells in f.table.rows if n in f.rejected_rows]
+        f.table.rows = []
 
 
 @dataclass
@@ -589,6 +644,7 @@ def apply(store: GraphStore, files: list[FileResult], progress: Progress | None 
     for f in sorted(files, key=lambda f: f.spec.order):
         _apply_one(f, lambda recs, f=f: write_records(store, f.spec.kind, recs, tick(f)), column_of(f.spec.kind))
         store.checkpoint()
+        store.between_bulk_loads()  # the import's peak in the engine: its largest file's, not all of them
 
 
 #: the node table each file kind is upserted into (pairings and ledger entries are decided instead)
@@ -621,12 +677,30 @@ def run_import(store: GraphStore, paths: Sequence[str | Path], *, dry_run: bool 
     as claims of ``claimant`` (see :func:`check_bound`). None (the CLI, an admin): no bound.
     ``read`` reads each file (:data:`Reader`).
     """
-    files = [read_file(p, read) for p in collect(paths)]
+    try:
+        return _run(store, paths, dry_run, progress, bound, claimant, import_id, read)
+    finally:
+        gc.unfreeze()
+
+
+def _run(store: GraphStore, paths: Sequence[str | Path], dry_run: bool, progress: Progress | None,
+         bound: str | None, claimant: str, import_id: str | None, read: Reader) -> ImportResult:
+    files: list[FileResult] = []
+    for path in collect(paths):  # one file's table at a time: checked, then its cells spooled
+        f = read_file(path, read)
+        files.append(f)
+        if not any(g.failed for g in files):
+            check_rows(f, progress)
+            spool_raw_rows(f)
+            # The records stay until the end; the collector of cycles would go through them again
+            # and again as the next files add theirs (43% of the city preset's dry run). Records
+            # hold no cycles, and an object frozen is still freed when its last reference goes.
+            gc.freeze()
     result = ImportResult(files, dry_run)
     if not files or any(f.failed for f in files):
-        return result  # nothing is written when any file is unusable
-    for f in files:
-        check_rows(f, progress)
+        for f in files:  # nothing is written, and no row is judged, when any file is unusable
+            _forget_rows(f)
+        return result
     hidden = check_bound(store, files, bound) if bound else None
     check_regions(store, files)
     check_references(store, files, hidden, tally=dry_run)

@@ -95,12 +95,56 @@ def _shown(value: Any) -> str:
     return shown if len(shown) <= SHOWN_MAX else shown[: SHOWN_MAX - 1] + "…"
 
 
+_UNSEEN = object()
+
+
+class Seen:
+    """The values a file's columns parsed to, by raw cell, so a repeated cell is parsed once.
+
+    Most columns repeat a few values (是/否, a category, a village code, a date) across thousands
+    of rows; parsing each distinct cell once is what checking a whole column at a time would save,
+    without a second set of parsers that could disagree with these. A column whose cells keep
+    differing (names, ID numbers) stops being remembered after ``limit`` distinct cells, and so does
+    one whose parser is made anew for each row (it may depend on the row's other cells). Only cells
+    that parsed well are remembered; a bad cell is parsed, and reported, each time it occurs.
+    """
+
+    def __init__(self, limit: int = 4096) -> None:
+        self.limit = limit
+        self._columns: dict[str, tuple[Parser, dict[Any, Any]] | None] = {}
+
+    def value(self, field: str, parse: Parser, raw: Any) -> Any:
+        column = self._columns.get(field)
+        if column is None or column[0] is not parse:
+            return _UNSEEN
+        try:
+            return column[1].get((type(raw), raw), _UNSEEN)
+        except TypeError:  # an unhashable cell
+            return _UNSEEN
+
+    def keep(self, field: str, parse: Parser, raw: Any, value: Any) -> None:
+        if field not in self._columns:
+            self._columns[field] = (parse, {})
+        column = self._columns[field]
+        if column is None:
+            return
+        if column[0] is not parse or len(column[1]) >= self.limit:
+            self._columns[field] = None  # not worth remembering, or not safe to
+            return
+        try:
+            column[1][(type(raw), raw)] = value  # by type too: True, 1 and 1.0 are equal keys
+        except TypeError:
+            pass
+
+
 class Row:
     """The cells of one row, read by field name; problems are collected, not raised one by one."""
 
-    def __init__(self, spec: FileSpec, file: str, number: int, values: dict[str, Any]) -> None:
+    def __init__(self, spec: FileSpec, file: str, number: int, values: dict[str, Any],
+                 seen: Seen | None = None) -> None:
         self.spec, self.file, self.number, self.values = spec, file, number, values
         self.problems: list[Problem] = []
+        self.seen = seen
 
     def problem(self, field: str, code: str, zh: str, en: str) -> None:
         self.problems.append(Problem(self.file, self.number, self.spec.column(field).header,
@@ -108,6 +152,10 @@ class Row:
 
     def get(self, field: str, parse: Parser = cells.text) -> Any:
         raw = self.values.get(field)
+        if self.seen is not None:
+            value = self.seen.value(field, parse, raw)
+            if value is not _UNSEEN:
+                return value
         try:
             value = parse(raw)
         except CellError as exc:
@@ -118,6 +166,8 @@ class Row:
             return None
         if value in (None, []) and self.spec.column(field).required:
             self.problem(field, Code.REQUIRED, "必填项为空", "a required cell is empty")
+        elif self.seen is not None:
+            self.seen.keep(field, parse, raw, value)
         return value
 
     def build(self, model: type, blame: str | None = None, **fields: Any) -> Any:

@@ -228,6 +228,11 @@ class GraphStore(ABC):
         """At the end of a bulk load (an import, a restore): give back the memory the engine kept
         for it (a no-op where the engine keeps none; a Neo4j server manages its own)."""
 
+    def between_bulk_loads(self) -> None:
+        """Between the parts of a bulk load (the files of an import): give back the memory the
+        engine kept for the parts written, so that the load's peak is that of its largest part
+        (a no-op where the engine keeps none)."""
+
     @abstractmethod
     def wipe(self) -> None:
         """Delete every node and edge (tests and ``init --force``); the schema stays."""

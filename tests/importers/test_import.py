@@ -269,3 +269,52 @@ def test_the_report_and_the_rejected_rows_file_round_trip_through_a_fix(store, t
     again = run_import(store, [write_rows(csv_written[1], fixed_rows)])
     assert again.exit_code == 0 and again.files[0].created == 1
     assert [p.code for p in again.problems] == ["UNKNOWN_COLUMN"]  # the 错误原因 column, ignored
+
+
+def test_rows_refused_by_a_later_rule_are_written_back_whole(store, tmp_path):
+    """Accepted rows' cells wait on disk while later rules decide; the refused ones come back as read."""
+    folder = bad(tmp_path, "残疾人.csv", _many([_set(0, 户编号="H999"), _set(1, 残疾等级="五级")]))
+    result = run_import(store, [folder])
+    persons = next(f for f in result.files if f.name == "残疾人.csv")
+    assert sorted(persons.rejected_rows) == [2, 3] and persons.spool is None
+    written = write_report(tmp_path / "report.csv", result)
+    back = read_rows(next(p for p in written if p.name == "report.残疾人.csv"))
+    original = read_rows(SAMPLE / "残疾人.csv")
+    assert [r["户编号"] for r in back] == ["H999", original[1]["户编号"]]
+    assert [r["身份证号"] for r in back] == [original[0]["身份证号"], original[1]["身份证号"]]
+    assert back[1]["残疾等级"] == "五级" and "UNKNOWN" not in back[1]["错误原因"]
+
+
+def test_an_unusable_file_leaves_no_row_of_the_others_judged(store, tmp_path):
+    """Files are checked as they are read; one that cannot be used voids the rows checked before it."""
+    folder = bad(tmp_path, "家庭.csv", _set(1, 是否低保="也许"))
+    (folder / "其他.csv").write_bytes(b"a,b\n1,2\n")
+    result = run_import(store, [folder], dry_run=True)
+    assert result.exit_code == 2 and [c[3] for c in codes(result)] == ["UNKNOWN_FILE"]
+    assert all(not f.valid and not f.rejected_rows and f.spool is None for f in result.files)
+
+
+def test_accepted_records_share_their_set_of_given_fields_and_stay_apart(tmp_path):
+    """A copy with a change gives a new record; the one it came from and its neighbours keep theirs."""
+    from importers.engine import check_rows, read_file
+    f = read_file(sample(tmp_path, "家庭.csv") / "家庭.csv")
+    check_rows(f)
+    first, second = f.valid[0][1], f.valid[1][1]
+    assert first.__pydantic_fields_set__ is second.__pydantic_fields_set__
+    before = first.model_dump()
+    changed = first.model_copy(update={"size": 9})
+    changed.__pydantic_fields_set__.discard("phone")
+    assert first.model_dump() == before and "phone" in second.model_fields_set
+
+
+def test_a_writing_import_lets_the_store_give_back_memory_after_each_file(store, tmp_path, monkeypatch):
+    """On the embedded engine what the writes held goes only when the database closes: after each
+    file, so the import's peak is its largest file's. A dry run writes nothing and gives back nothing."""
+    written = []
+    step = store.between_bulk_loads
+    monkeypatch.setattr(store, "between_bulk_loads", lambda: (written.append(count(store, "Household")), step()))
+    folder = sample(tmp_path)
+    assert run_import(store, [folder], dry_run=True).exit_code == 0 and written == []
+    assert run_import(store, [folder]).exit_code == 0
+    assert len(written) == len(ROWS) and written[0] == 0 and written[-1] == 12  # regions first, households next
+    assert count(store, "Person") == 16
