@@ -19,10 +19,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from fastapi.testclient import TestClient
-
 from api.report_output import jsonable
-from api.security import csrf_token
 from factories import OTHER_VILLAGE, VILLAGE, cadre, household, org, person
 from graph_schema.access.models import Role
 from graph_schema.access.privacy import BY_FIELD, REPORT_FIELDS, RULES, View, mask_id
@@ -278,9 +275,3 @@ def expected_row(name: str, raw: dict, user: str) -> dict:
     return {c: expected(REPORT_FIELDS[name][c], v, user) if REPORT_FIELDS[name].get(c) else v
             for c, v in raw.items()}
 
-
-def sign_in(client: TestClient, world: World, user: str) -> None:
-    """A console session for ``user``, with the CSRF token its pages send."""
-    answer = client.post("/login", data={"token": world.tokens[user], "next": "/"}, follow_redirects=False)
-    assert answer.status_code == 303
-    client.headers["X-CSRF-Token"] = csrf_token(client.app.state.csrf_secret, world.tokens[user])

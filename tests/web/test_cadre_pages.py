@@ -19,7 +19,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.security import csrf_token
+from console_client import sign_in
 from api.web.cadre import problem_number
 from factories import VILLAGE, household, person
 from graph_schema.access.audit import audit_entries
@@ -59,12 +59,6 @@ def world(store: GraphStore):
 def client(world) -> Iterator[TestClient]:
     with TestClient(create_app(world.store, audit_interval=0.05)) as c:
         yield c
-
-
-def sign_in(client: TestClient, world, user: str) -> None:
-    answer = client.post("/login", data={"token": world.tokens[user], "next": "/"}, follow_redirects=False)
-    assert answer.status_code == 303
-    client.headers["X-CSRF-Token"] = csrf_token(client.app.state.csrf_secret, answer.cookies["jiedui_session"])
 
 
 def cards(html: str) -> list[str]:

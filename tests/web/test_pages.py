@@ -15,7 +15,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.security import csrf_token
+from console_client import sign_in
 from factories import VILLAGE, household, person
 from graph_schema.access.audit import audit_entries
 from graph_schema.enums import Department
@@ -48,13 +48,6 @@ def world(store: GraphStore):
 def client(world) -> Iterator[TestClient]:
     with TestClient(create_app(world.store, audit_interval=0.05)) as c:
         yield c
-
-
-def sign_in(client: TestClient, world, user: str) -> None:
-    answer = client.post("/login", data={"token": world.tokens[user], "next": "/"}, follow_redirects=False)
-    assert answer.status_code == 303
-    # what the page's forms and htmx send with every POST: the token of the session signing in made
-    client.headers["X-CSRF-Token"] = csrf_token(client.app.state.csrf_secret, answer.cookies["jiedui_session"])
 
 
 def rows(html: str) -> str:

@@ -15,7 +15,8 @@ from api.app import create_app
 from graph_schema.access.privacy import BY_FIELD, REPORT_FIELDS, View
 from graph_schema.monitoring.catalogue import REPORTS
 from graph_schema.store import GraphStore
-from privacy_world import READERS, USERS, World, build, expected, own, report_rows, sign_in, stored
+from console_client import sign_in
+from privacy_world import READERS, USERS, World, build, expected, own, report_rows, stored
 
 
 @pytest.fixture

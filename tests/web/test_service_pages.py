@@ -14,7 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.security import csrf_token
+from console_client import sign_in
 from graph_schema.access.audit import audit_entries
 from graph_schema.service.deliveries import record_delivery
 from graph_schema.service.models import Delivery, Need, Offer
@@ -49,12 +49,6 @@ def world(store):
 def client(world):
     with TestClient(create_app(world.store, audit_interval=0.05)) as c:
         yield c
-
-
-def sign_in(client, world, user):
-    answer = client.post("/login", data={"token": world.tokens[user], "next": "/"}, follow_redirects=False)
-    assert answer.status_code == 303
-    client.headers["X-CSRF-Token"] = csrf_token(client.app.state.csrf_secret, world.tokens[user])
 
 
 def rows(html: str) -> str:
