@@ -12,11 +12,12 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, status
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, Field
 
 from api import operations
 from api.auth import Caller, caller
 from api.rest import schemas
+from api.rest.inputs import Body
 from api.rest.inputs import optional_text as _optional
 from api.rest.schemas import ERRORS, WRITE_ERRORS, AuxPairingOut, AuxRequestOut, PageOut, PageQ, PageSizeQ, RegionQ
 from graph_schema.enums import AuxRequestStatus
@@ -30,10 +31,6 @@ router = APIRouter(tags=["aux-requests 辅助结对申请"])
 def _text(most: int, description: str):
     """Text of 1 to ``most`` characters, stripped as the domain strips it."""
     return Annotated[str, BeforeValidator(_strip), Field(min_length=1, max_length=most, description=description)]
-
-
-class Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 class RequestIn(Body):

@@ -102,14 +102,16 @@ def test_hostile_and_wrong_requests_get_clear_answers(client, world):
     rid = ask(client, world).json()["request_id"]
     for body in ({"household_no": "HA1"}, {"household_no": "HA1", "reason": "  "}, {"household_no": "", "reason": "x"},
                  {"household_no": "HA1", "reason": "x" * 501}, {"household_no": "HA1", "reason": "x", "uscc": "x"},
-                 {"household_no": ["HA1"], "reason": "x"}):
+                 {"household_no": ["HA1"], "reason": "x"}, {"household_no": "HA1", "reason": 123},
+                 {"household_no": "HA1", "reason": "x", "service": True}):
         got = client.post(f"{API}/aux-requests", json=body, headers=world.auth("org-a"))
         assert got.status_code == 422 and got.json()["code"] == "VALIDATION", (body, got.text)
     assert client.get(f"{API}/aux-requests?status=unknown", headers=world.auth("org-a")).status_code == 422
     assert client.get(f"{API}/aux-requests?region=620802", headers=world.auth("organizer-a")).status_code == 404
     assert client.post(f"{API}/aux-requests/nope/approve", json={}, headers=world.auth("organizer-a")).status_code == 404
-    assert client.post(f"{API}/aux-requests/{rid}/approve", json={"note": "x" * 501},
-                       headers=world.auth("organizer-a")).status_code == 422
+    for body in ({"note": "x" * 501}, {"note": 5}, {"consent_note": False}):
+        assert client.post(f"{API}/aux-requests/{rid}/approve", json=body,
+                           headers=world.auth("organizer-a")).status_code == 422, body
     for user in ("admin", "organizer-a", "portal-a", "cadre-a"):
         assert ask(client, world, user=user).status_code == 403
     assert client.get(f"{API}/aux-requests", headers=world.auth("cadre-a")).status_code == 403
