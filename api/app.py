@@ -69,11 +69,13 @@ def create_app(store: GraphStore, *, audit_interval: float = 0.5, token_ttl: flo
     # outermost: the bookmarks of every write of the request, the kept idempotent answer's too
     app.add_middleware(Bookmarks, secret=app.state.csrf_secret)
     errors.install(app, html=web.error_page)
+    # first: a request is matched against the routes in order, and GraphQL carries the busiest
+    # queries (behind the REST routes, each of its requests was matched against all of them first)
+    app.include_router(graphql_router())
     app.include_router(households.router, prefix=API)
     for module in (cadres, orgs, pairings, aux_requests, matcher, ledger, services, imports, claims, reports, audit,
                    inbox, users):
         app.include_router(module.router, prefix=API)
-    app.include_router(graphql_router())
     web.install(app)
     _publish_idempotency(app)
 
