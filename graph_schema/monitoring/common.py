@@ -30,11 +30,13 @@ from graph_schema.store.base import Tx
 SCOPED_HOUSEHOLDS = "MATCH (v:Region) WHERE v.code STARTS WITH $prefix MATCH (h:Household)-[:IN_REGION]->(v) "
 
 #: The households of a scope with their disabled-member counts, filtered to priority households.
-#: Needs ``$prefix``; leaves ``h``, ``disabled`` and ``severe`` in scope.
+#: Needs ``$prefix``; leaves ``h``, ``disabled`` and ``severe`` in scope. The counts are those the
+#: household keeps (graph_schema/store/counts.py: kept by every person write), so no household is
+#: expanded to its members; they are today's, and a past day's corrections start from them as they
+#: started from the members counted today.
 PRIORITY_HOUSEHOLDS = (
     SCOPED_HOUSEHOLDS +
-    "OPTIONAL MATCH (p:Person)-[:MEMBER_OF]->(h) "
-    "WITH h, count(p) AS disabled, sum(CASE WHEN p.grade <= 2 THEN 1 ELSE 0 END) AS severe "
+    "WITH h, h.disabled_count AS disabled, h.severe_count AS severe "
     f"WHERE {risk.PRIORITY_CONDITION} "
 )
 
