@@ -67,7 +67,7 @@ def move_members(store, n: int, seed: int) -> None:
     from graph_schema.household.service import members_in, upsert_persons
 
     rng = random.Random(seed)
-    households = [r["h"] for r in store.query("MATCH (h:Household) RETURN h.household_no AS h ORDER BY h LIMIT $n",
+    households = [r["no"] for r in store.query("MATCH (h:Household) RETURN h.household_no AS no ORDER BY no LIMIT $n",
                                               {"n": MEMBER_HOUSEHOLDS})]
     for _ in range(n):
         found = [p for ps in store.read(lambda tx: members_in(tx, households)).values() for p in ps]

@@ -115,15 +115,20 @@ def _threads(store: GraphStore, proposals: list[Path], hand_pairs, round_no: int
 
     def mover(k: int) -> None:
         barrier.wait()
-        move_members(store, MEMBER_WRITES, round_no * 10 + k)
+        try:
+            move_members(store, MEMBER_WRITES, round_no * 10 + k)
+        except Exception as exc:  # noqa: BLE001 - asserted below: every member write must succeed
+            failures.append(exc)
 
     barrier = threading.Barrier(2 * CLIENTS)
     threads = [threading.Thread(target=client, args=(k,)) for k in range(CLIENTS)]
     threads += [threading.Thread(target=mover, args=(k,)) for k in range(CLIENTS)]
+    failures: list[Exception] = []
     for t in threads:
         t.start()
     for t in threads:
         t.join()
+    assert failures == []
     return amounts
 
 
