@@ -16,7 +16,9 @@ referrals with their edges, the inboxes and the outbox; and the pairing edges wi
 proposal (the pairing file carries neither). ``LISTED``, ``MEMBER_OF``, ``IN_REGION``,
 ``PART_OF``, ``STATIONED_IN``, ``SERVES``, ``HAS_PROBLEM`` and the ``Problem`` nodes, and the
 service files' edges (``HAS_NEED``, ``OF``, ``OFFERS``, ``COVERS``, ``RECEIVED``, ``DELIVERED``)
-are derived by the import from the contract files, so they are not stored twice. Referrals are
+are derived by the import from the contract files, so they are not stored twice; so are the
+households' member counts (``disabled_count``, ``severe_count``), which the import's person writes
+keep. Referrals are
 written after the import, so the deliveries it imports complete none of them.
 
 Dates are ISO strings (``YYYY-MM-DD``), typed back on restore from the table's declared

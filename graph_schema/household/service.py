@@ -12,12 +12,12 @@ from graph_schema.pagination import Page, PageRequest, page_of
 from graph_schema.records import (
     BatchResult,
     Progress,
-    fetch_by_keys,
     require_unique,
     upsert_linked,
     write_in_batches,
 )
 from graph_schema.region.service import ensure_regions
+from graph_schema.store import counts
 from graph_schema.store.base import FROM_KEY, GraphStore, Tx, grouped, keyed
 from graph_schema.store.schema import HOUSEHOLD, IN_REGION, MEMBER_OF, PERSON, REGION
 
@@ -31,8 +31,10 @@ def upsert_households(*, store: GraphStore, households: Sequence[Household],
 
 def _upsert_households(tx: Tx, households: Sequence[Household], offset: int) -> BatchResult:
     ensure_regions(tx, {h.region_code for h in households})
-    return upsert_linked(tx, HOUSEHOLD, [h.to_row() for h in households], IN_REGION, REGION,
-                         lambda row: {"dst": row["region_code"]})
+    result = upsert_linked(tx, HOUSEHOLD, [h.to_row() for h in households], IN_REGION, REGION,
+                           lambda row: {"dst": row["region_code"]})
+    counts.start_at_zero(tx, result.created)
+    return result
 
 
 def upsert_persons(*, store: GraphStore, persons: Sequence[Person],
@@ -44,13 +46,17 @@ def upsert_persons(*, store: GraphStore, persons: Sequence[Person],
 
 
 def _upsert_persons(tx: Tx, persons: Sequence[Person], offset: int) -> BatchResult:
-    known = fetch_by_keys(tx, HOUSEHOLD, sorted({p.household_no for p in persons}), ["household_no"])
+    # the households the persons go to and those they leave are locked first and recounted last,
+    # so their member counts change in this transaction (graph_schema/store/counts.py)
+    known = counts.lock_households_of(tx, [p.id_number for p in persons], sorted({p.household_no for p in persons}))
     errors = [(offset + i, NotFound("家庭", "household", p.household_no))
               for i, p in enumerate(persons) if p.household_no not in known]
     accepted = [p for p in persons if p.household_no in known]
     result = upsert_linked(tx, PERSON, [p.to_row() for p in accepted], MEMBER_OF, HOUSEHOLD,
                            lambda row: {"dst": row["household_no"], "relation": row["relation"]})
     link_new_persons(tx, result.created)
+    if result.created or result.updated:
+        counts.recount(tx, known)
     result.errors = errors
     return result
 

@@ -248,11 +248,11 @@ class ServiceFacts:
                                          else self.catalogue.category(o.service_code) == category)]
 
 
+#: the member counts as the household keeps them (graph_schema/store/counts.py)
 _HOUSEHOLD_RISK = (
-    "UNWIND $keys AS k MATCH (h:Household {household_no: k}) OPTIONAL MATCH (p:Person)-[:MEMBER_OF]->(h) "
+    "UNWIND $keys AS k MATCH (h:Household {household_no: k}) "
     "RETURN h.household_no AS household_no, h.monitoring AS monitoring, h.tekun AS tekun, h.dibao AS dibao, "
-    "h.elderly_carer AS elderly_carer, h.labour AS labour, count(p) AS disabled, "
-    "sum(CASE WHEN p.grade <= 2 THEN 1 ELSE 0 END) AS severe"
+    "h.elderly_carer AS elderly_carer, h.labour AS labour, h.disabled_count AS disabled, h.severe_count AS severe"
 )
 
 

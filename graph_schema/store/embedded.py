@@ -39,6 +39,7 @@ from typing import Any
 import ladybug
 
 from graph_schema.errors import StoreError, StoreLocked, StoreUnavailable
+from graph_schema.store import counts
 from graph_schema.store.base import Dialect, GraphStore, Row, T, Tx, check_params, normalise
 from graph_schema.store.schema import (
     HAS_PROBLEM, HOUSEHOLD, NODE_TABLES, PROBLEM, REL_TABLES, Kind, NodeTable, RelTable, ladybug_ddl, ladybug_node_ddl,
@@ -252,11 +253,12 @@ class EmbeddedStore(GraphStore):
             if table.serial:
                 self._rekey_by_serial(table)
         self._rekey_problems()
+        counts.fill(self)  # a store made before the households kept their member counts
 
     def _add_missing_columns(self) -> None:
         """Give a table made by an older version the properties declared since (``CREATE … IF NOT
         EXISTS`` leaves an existing table as it is): existing rows read them as NULL."""
-        for label, props in [(t.label, t.props) for t in NODE_TABLES] + [(r.type, r.props) for r in REL_TABLES]:
+        for label, props in [(t.label, t.stored) for t in NODE_TABLES] + [(r.type, r.props) for r in REL_TABLES]:
             present = {row["name"] for row in self.query(f"CALL table_info('{label}') RETURN *")}
             added = [f"ALTER TABLE {label} ADD {c} {kind.value}" for c, kind in props.items() if c not in present]
             if added:

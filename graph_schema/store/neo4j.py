@@ -18,11 +18,11 @@ from neo4j import GraphDatabase
 from neo4j.exceptions import AuthError, DriverError, Neo4jError, ServiceUnavailable, TransientError
 
 from graph_schema.errors import InvalidValue, StoreError, StoreUnavailable
-from graph_schema.store import bookmarks
+from graph_schema.store import bookmarks, counts
 from graph_schema.store.base import (
     Dialect, GraphStore, Part, Row, T, Tx, aliased, check_params, chunks, keyed, normalise,
 )
-from graph_schema.store.schema import PROBLEM, NodeTable, RelTable, neo4j_ddl
+from graph_schema.store.schema import MARK, PROBLEM, NodeTable, RelTable, neo4j_ddl
 
 BATCH = 10_000  # rows per UNWIND statement
 
@@ -127,6 +127,7 @@ class Neo4jStore(GraphStore):
         self._rekey_problems()
         for stmt in neo4j_ddl():
             self._driver.execute_query(stmt, database_=database)
+        counts.fill(self)  # a store made before the households kept their member counts
 
     def _rekey_problems(self) -> None:
         """Give an older store's problems, unique by their 问题编号 alone, the key of their county
@@ -175,9 +176,10 @@ class Neo4jStore(GraphStore):
 
     def wipe(self) -> None:
         # in slices, edges first, so no transaction holds a large graph (or a region's thousands
-        # of edges) in memory at once
+        # of edges) in memory at once; the store's marks stay, as the embedded engine's do (an empty
+        # store's household counts are exact)
         for query in ("MATCH ()-[e]->() WITH e LIMIT 10000 DELETE e RETURN count(*) AS n",
-                      "MATCH (n) WITH n LIMIT 10000 DELETE n RETURN count(*) AS n"):
+                      f"MATCH (n) WHERE NOT n:{MARK.label} WITH n LIMIT 10000 DELETE n RETURN count(*) AS n"):
             while self.execute(query)[0]["n"]:
                 pass
 

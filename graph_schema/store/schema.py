@@ -35,10 +35,19 @@ class NodeTable:
     #: primary key in the writing process's memory for as long as it runs. ``key`` stays unique on
     #: Neo4j by constraint, and on both by how it is made.
     serial: str | None = None
+    #: Properties derived from other records and kept current by the writes that change them (a
+    #: household's member counts): stored like ``props`` but never imported, exported or compared
+    #: by the upserts, so they are not in :attr:`columns`.
+    kept: dict[str, Kind] = field(default_factory=dict)
 
     @property
     def columns(self) -> list[str]:
         return list(self.props)
+
+    @property
+    def stored(self) -> dict[str, Kind]:
+        """Every stored property: the record's own and the kept ones."""
+        return self.props | self.kept
 
 
 @dataclass(frozen=True)
@@ -59,6 +68,9 @@ HOUSEHOLD = NodeTable(
         "tekun": B, "elderly_carer": B, "risk_factors": L, "phone": S,
     },
     indexed=("region_code",),
+    # its disabled members (MEMBER_OF) and those graded 一级/二级: what decides a priority household,
+    # kept by the person upserts (graph_schema/store/counts.py) so reports need not walk the members
+    kept={"disabled_count": I, "severe_count": I},
 )
 PERSON = NodeTable(
     "Person",
@@ -264,6 +276,10 @@ NODE_TABLES = (REGION, HOUSEHOLD, PERSON, CADRE, ORG, SERVICE_TYPE, NEED, OFFER,
                REMINDER, REVISION, USER, TOKEN, AUDIT, MESSAGE, OUTGOING, AUX_REQUEST, CLAIM, CREATION, JOIN_REQUEST,
                IDEMPOTENT_REPLY)
 NODES = {t.label: t for t in NODE_TABLES}
+#: What the store itself records about its own state, by name: that the household counts were
+#: filled (graph_schema/store/counts.py). Not one of :data:`NODE_TABLES`: no backup, export or
+#: emptiness check is about it.
+MARK = NodeTable("StoreMark", "name", {"name": S, "done_at": S})
 
 _PAIRING = {
     "pairing_id": S, "started_on": D, "ended_on": D, "end_reason": S, "source": S, "proposal_id": S,
@@ -321,7 +337,7 @@ RELS = {t.type: t for t in REL_TABLES}
 def ladybug_node_ddl(t: NodeTable, name: str | None = None) -> str:
     """The ``CREATE NODE TABLE`` of ``t``, under ``name`` if given (a table being rebuilt)."""
     cols = [f"{t.serial} SERIAL PRIMARY KEY"] if t.serial else []
-    cols += [f"{c} {kind.value}{' PRIMARY KEY' if c == t.key and not t.serial else ''}" for c, kind in t.props.items()]
+    cols += [f"{c} {kind.value}{' PRIMARY KEY' if c == t.key and not t.serial else ''}" for c, kind in t.stored.items()]
     return f"CREATE NODE TABLE IF NOT EXISTS {name or t.label}({', '.join(cols)})"
 
 
@@ -334,7 +350,7 @@ def ladybug_rel_ddl(r: RelTable) -> str:
 
 def ladybug_ddl() -> list[str]:
     """``CREATE … TABLE IF NOT EXISTS`` statements, node tables first (edges refer to them)."""
-    return [ladybug_node_ddl(t) for t in NODE_TABLES] + [ladybug_rel_ddl(r) for r in REL_TABLES]
+    return [ladybug_node_ddl(t) for t in (*NODE_TABLES, MARK)] + [ladybug_rel_ddl(r) for r in REL_TABLES]
 
 
 def neo4j_ddl() -> list[str]:
@@ -342,7 +358,7 @@ def neo4j_ddl() -> list[str]:
     out = [
         f"CREATE CONSTRAINT {t.label.lower()}_key IF NOT EXISTS "
         f"FOR (n:{t.label}) REQUIRE n.{t.key} IS UNIQUE"
-        for t in NODE_TABLES
+        for t in (*NODE_TABLES, MARK)
     ]
     out += [
         f"CREATE INDEX {t.label.lower()}_{p} IF NOT EXISTS FOR (n:{t.label}) ON (n.{p})"

@@ -1,5 +1,6 @@
-"""Concurrent pairings leave exactly one winner and a typed error for the others, on both engines
-(threads sharing the embedded store; separate connection pools on Neo4j)."""
+"""Concurrent pairings leave exactly one winner and a typed error for the others, and concurrent
+person writes into the same households leave every household's kept member counts exact, on both
+engines (threads sharing the embedded store; separate connection pools on Neo4j)."""
 
 from __future__ import annotations
 
@@ -8,12 +9,13 @@ import threading
 
 import pytest
 
-from factories import cadre, household
+from factories import cadre, household, id_number, person
 from graph_schema.cadre.service import upsert_cadres
 from graph_schema.errors import CadreAtLimit, HouseholdAlreadyPaired, JieduiError
-from graph_schema.household.service import upsert_households
+from graph_schema.household.service import members_in, upsert_households, upsert_persons
 from graph_schema.pairing.flows import transfer
 from graph_schema.pairing.service import pair
+from graph_schema.store.counts import miscounted
 
 ROUNDS = 5
 D = dt.date(2024, 3, 1)
@@ -110,3 +112,31 @@ def test_many_writers_on_many_households_keep_every_invariant(store, other_clien
                             "RETURN c.cadre_no AS no, count(p) AS n")
     assert all(r["n"] == 1 for r in per_household) and sum(r["n"] for r in per_household) == 6
     assert all(r["n"] <= 2 for r in per_cadre)
+
+
+@pytest.mark.parametrize("writers", [4])
+def test_concurrent_person_writes_into_the_same_households_keep_the_counts_exact(store, other_client, writers):
+    """Writers add persons to, move persons between and regrade persons of the same three
+    households at once; every write is acknowledged, and each household's kept counts are then
+    those of its members."""
+    clients = [store] + [other_client() for _ in range(writers - 1)]
+    homes = ["H0", "H1", "H2"]
+    upsert_households(store=store, households=[household(h) for h in homes])
+    ids = [[id_number() for _ in range(3)] for _ in range(writers)]  # each writer's own persons
+
+    def writes(w: int) -> None:
+        c = clients[w]
+        for step in range(6):  # the same three persons again and again: new, then moved and regraded
+            c_homes = [homes[(w + step + i) % 3] for i in range(3)]
+            upsert_persons(store=c, persons=[person(h, grade=1 + (w + step + i) % 4, id_number=ids[w][i])
+                                             for i, h in enumerate(c_homes)])
+
+    for _ in range(ROUNDS):
+        results, errors = race([lambda w=w: writes(w) for w in range(writers)])
+        assert errors == [] and len(results) == writers
+        assert store.read(miscounted) == []
+    members = store.read(lambda tx: members_in(tx, homes))
+    assert sum(len(ps) for ps in members.values()) == 3 * writers
+    kept = {r["no"]: (r["d"], r["s"]) for r in store.query(
+        "MATCH (h:Household) RETURN h.household_no AS no, h.disabled_count AS d, h.severe_count AS s")}
+    assert kept == {h: (len(ps), sum(1 for p in ps if int(p.grade) <= 2)) for h, ps in members.items()}

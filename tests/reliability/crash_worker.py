@@ -4,6 +4,7 @@
     python crash_worker.py ledger STORE N           # record N ledger entries, one transaction each
     python crash_worker.py confirm STORE PROPOSAL   # confirm a matching proposal
     python crash_worker.py paid STORE N:SEED        # record N aid entries with amounts (concurrency tests)
+    python crash_worker.py members STORE N:SEED     # move and regrade persons among a few households N times
 
 Every write the store acknowledged is printed as ``ACK <key>`` (flushed) right after it returns,
 so the test knows what must survive the kill.
@@ -52,6 +53,36 @@ def record_paid(store, n: int, seed: int) -> None:
             print(f"REFUSED {exc.code}", flush=True)
 
 
+#: the households the member writes of every client move persons among (the first of the store)
+MEMBER_HOUSEHOLDS = 6
+
+
+def move_members(store, n: int, seed: int) -> None:
+    """``n`` writes of one or two persons each, all within the first :data:`MEMBER_HOUSEHOLDS`
+    households: a person moved to another of them, or regraded, or both (so that concurrent
+    clients change the same households' member counts). Each is acknowledged as ``ACK members``."""
+    import random
+
+    from graph_schema.enums import DisabilityGrade
+    from graph_schema.household.service import members_in, upsert_persons
+
+    rng = random.Random(seed)
+    households = [r["no"] for r in store.query("MATCH (h:Household) RETURN h.household_no AS no ORDER BY no LIMIT $n",
+                                              {"n": MEMBER_HOUSEHOLDS})]
+    for _ in range(n):
+        found = [p for ps in store.read(lambda tx: members_in(tx, households)).values() for p in ps]
+        if not found:
+            return
+        chosen = {p.id_number: p for p in rng.sample(found, min(len(found), rng.randint(1, 2)))}.values()
+        changed = []
+        for p in chosen:
+            grade = DisabilityGrade(rng.randint(1, 4))
+            changed.append(p.model_copy(update={"household_no": rng.choice(households), "grade": grade,
+                                                "cert_no": f"{p.cert_no[:19]}{int(grade)}"}))
+        upsert_persons(store=store, persons=changed)
+        ack("members")
+
+
 def main() -> None:
     scenario, target, arg = sys.argv[1:4]
     store = open_store(target)
@@ -70,6 +101,8 @@ def main() -> None:
             ack(log_entry(store=store, entry=entry))
     elif scenario == "paid":
         record_paid(store, *map(int, arg.split(":")))
+    elif scenario == "members":
+        move_members(store, *map(int, arg.split(":")))
     elif scenario == "confirm":
         result = confirm(store=store, proposal=Proposal.read(Path(arg)))
         for pairing in result.confirmed:

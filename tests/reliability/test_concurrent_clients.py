@@ -1,8 +1,9 @@
 """Concurrent clients on one store: threads on the embedded engine (one process opens it),
 separate processes on Neo4j. They confirm overlapping proposals, pair the same households by hand
-and record aid at once; after every round the invariants hold: at most one active 一对一 pairing
-per household, no cadre above their limit, and the ledger's total equals the sum of the
-acknowledged writes. ``JIEDUI_CONCURRENCY_ROUNDS`` rounds (default 3)."""
+and record aid at once, while others move and regrade the members of the same few households;
+after every round the invariants hold: at most one active 一对一 pairing per household, no cadre
+above their limit, every household's kept member counts equal to its members, and the ledger's
+total equals the sum of the acknowledged writes. ``JIEDUI_CONCURRENCY_ROUNDS`` rounds (default 3)."""
 
 from __future__ import annotations
 
@@ -23,12 +24,14 @@ from importers.engine import run_import
 from matching.candidates import Reach
 from matching.proposal import Proposal
 from matching.service import confirm, propose
+from crash_worker import move_members
 from test_crash import WORKER, broken
 
 pytestmark = pytest.mark.reliability
 ROUNDS = int(os.environ.get("JIEDUI_CONCURRENCY_ROUNDS", "3"))
 CLIENTS = 4
 AID_PER_CLIENT = 40
+MEMBER_WRITES = 15  # per client and round
 
 
 @pytest.fixture(scope="module")
@@ -86,7 +89,6 @@ def _threads(store: GraphStore, proposals: list[Path], hand_pairs, round_no: int
 
     amounts: list[int] = []
     lock = threading.Lock()
-    barrier = threading.Barrier(CLIENTS)
     pairs = store.query("MATCH (c:Cadre)-[p:PAIRED_WITH]->(h:Household) WHERE p.ended_on IS NULL "
                         "RETURN c.cadre_no AS c, h.household_no AS hh ORDER BY hh")
 
@@ -111,11 +113,22 @@ def _threads(store: GraphStore, proposals: list[Path], hand_pairs, round_no: int
             with lock:
                 amounts.append(amount)
 
+    def mover(k: int) -> None:
+        barrier.wait()
+        try:
+            move_members(store, MEMBER_WRITES, round_no * 10 + k)
+        except Exception as exc:  # noqa: BLE001 - asserted below: every member write must succeed
+            failures.append(exc)
+
+    barrier = threading.Barrier(2 * CLIENTS)
     threads = [threading.Thread(target=client, args=(k,)) for k in range(CLIENTS)]
+    threads += [threading.Thread(target=mover, args=(k,)) for k in range(CLIENTS)]
+    failures: list[Exception] = []
     for t in threads:
         t.start()
     for t in threads:
         t.join()
+    assert failures == []
     return amounts
 
 
@@ -128,6 +141,9 @@ def _processes(uri: str, store: GraphStore, proposals: list[Path], hand_pairs, r
         workers.append(subprocess.Popen([sys.executable, str(WORKER), "paid", uri,
                                          f"{AID_PER_CLIENT}:{round_no * 10 + k}"],
                                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True))
+        workers.append(subprocess.Popen([sys.executable, str(WORKER), "members", uri,
+                                         f"{MEMBER_WRITES}:{round_no * 10 + k}"],
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
     for household_no, cadre_no in hand_pairs:  # this process pairs by hand meanwhile
         try:
             pair(store=store, household_no=household_no, cadre_no=cadre_no)

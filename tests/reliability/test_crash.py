@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from graph_schema.store import GraphStore, open_store
+from graph_schema.store.counts import miscounted
 from graph_schema.store.schema import CADRE, CREATION, HOUSEHOLD, NODE_TABLES, ORG, PERSON, REGION, REL_TABLES
 from importers import synth_files
 from importers.engine import run_import
@@ -57,6 +58,8 @@ def broken(store: GraphStore) -> dict[str, int]:
         keys = {r["k"] for r in store.query(f"MATCH (n:{t.label}) RETURN n.{t.key} AS k")}
         if keys - recorded:
             found[f"a {t.label} without its creation record"] = len(keys - recorded)
+    if wrong := store.read(miscounted):
+        found["a household whose kept member counts differ from its members"] = len(wrong)
     return found
 
 
