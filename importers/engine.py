@@ -232,15 +232,24 @@ def _row_problem(f: FileResult, number: int, column: str, value: str, error: Jie
     return Problem(f.name, number, column, value, str(code), error.zh, error.en)
 
 
-def check_rows(f: FileResult, progress: Progress | None = None) -> None:
-    """Phase 2a: every row mapped to a record or rejected; repeated natural keys refused."""
+SPOOL_ROWS = 20_000  # rows checked between two writes of their cells to the spool (check_rows(spool=True))
+
+
+def check_rows(f: FileResult, progress: Progress | None = None, spool: bool = False) -> None:
+    """Phase 2a: every row mapped to a record or rejected; repeated natural keys refused. With
+    ``spool``, the cells of every ``SPOOL_ROWS`` rows checked go as :func:`spool_raw_rows` sends them
+    (to disk if accepted, kept if refused), so the file's table and its records are not both whole
+    in memory: at province size each is about a gigabyte."""
     spec, table = f.spec, f.table
     assert spec is not None and table is not None
     mapper = mapping.MAPPERS[spec.kind]
     fields = f.fields
     keys: dict[tuple, int] = {}
     seen = mapping.Seen()
-    for done, (number, cells) in enumerate(table.rows, 1):
+    rows, refused, sent = table.rows, [], 0
+    for done, (number, cells) in enumerate(rows, 1):
+        if spool and done - sent > SPOOL_ROWS:
+            sent = _spool_checked(f, rows, sent, done - 1, refused)
         values = {name: value for name, value in zip(fields, cells) if name}
         row = Row(spec, f.name, number, values, seen)
         try:
@@ -263,8 +272,26 @@ def check_rows(f: FileResult, progress: Progress | None = None) -> None:
         f.valid.append((number, _compact(record)))
         if progress and done % 5000 == 0:
             progress(f.name, "check", done, f.rows_read)
+    if spool:
+        _spool_checked(f, rows, sent, len(rows), refused)
+        table.rows = refused
     if progress:
         progress(f.name, "check", f.rows_read, f.rows_read)
+
+
+def _spool_checked(f: FileResult, rows: list, start: int, end: int, refused: list) -> int:
+    """The cells of ``rows[start:end]``, all checked: the accepted ones to the spool, the refused
+    ones to ``refused``; their places in ``rows`` emptied. Returns ``end``."""
+    accepted = []
+    for index in range(start, end):
+        row = rows[index]
+        (refused if row[0] in f.rejected_rows else accepted).append(row)
+        rows[index] = None
+    if accepted:
+        if f.spool is None:
+            f.spool = RowSpool()
+        f.spool.write(accepted)
+    return end
 
 
 _FIELDS_SETS: dict[tuple[type, frozenset[str]], set[str]] = {}
@@ -779,8 +806,7 @@ def _run_streamed(store: GraphStore, paths: Sequence[str | Path], dry_run: bool,
             if failed:  # read for its own notes only; the import stops before writing
                 _forget_rows(f)
                 continue
-            check_rows(f, progress)
-            spool_raw_rows(f)
+            check_rows(f, progress, spool=True)
             gc.freeze()  # see _run_whole
             batch.append(f)
         if not failed:

@@ -331,11 +331,11 @@ def test_one_kind_of_file_is_in_memory_at_a_time(store, tmp_path, monkeypatch, d
     seen: list[tuple[str, list[str]]] = []
     check = engine.check_rows
 
-    def spy(f, progress=None):
+    def spy(f, progress=None, spool=False):
         result = spy.result
         holding = [g.name for g in result.files if g is not f and (g.valid or (g.table and len(g.table.rows) > len(g.rejected_rows)))]
         seen.append((f.name, holding))
-        return check(f, progress)
+        return check(f, progress, spool)
 
     real_result = engine.ImportResult
 
@@ -371,3 +371,24 @@ def test_a_late_file_that_cannot_be_used_voids_the_kinds_decided_before_it(store
         {name: n for name, n in ROWS.items() if name != "部门名单.csv"}
     assert result.named == {a: set() for a in result.named} and not result.touched
     assert count(store, "Region") == 0 and count(store, "Household") == 0
+
+
+def test_cells_spooled_while_a_file_is_checked_come_back_whole(store, tmp_path, monkeypatch):
+    """A file's cells go to disk every few rows checked: the report is the same, byte for byte,
+    whichever rows a slice of the check sent, refused by the check or by a later rule."""
+    from importers import engine
+    folder = bad(tmp_path, "残疾人.csv", _many([_set(0, 户编号="H999"), _set(4, 残疾等级="五级"),
+                                              _dup(6, 姓名="另一个")]))
+
+    def report(name: str) -> dict[str, bytes]:
+        result = run_import(store, [folder], dry_run=True)
+        out = tmp_path / name
+        out.mkdir()
+        write_report(out / "report.csv", result)
+        return {p.name: p.read_bytes() for p in sorted(out.iterdir())}
+
+    whole = report("whole")
+    for size in (1, 2, 5):
+        monkeypatch.setattr(engine, "SPOOL_ROWS", size)
+        assert report(f"by{size}") == whole
+    assert b"H999" in whole["report.残疾人.csv"] and b"DUPLICATE_KEY" in whole["report.csv"]
