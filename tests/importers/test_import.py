@@ -392,3 +392,19 @@ def test_cells_spooled_while_a_file_is_checked_come_back_whole(store, tmp_path, 
         monkeypatch.setattr(engine, "SPOOL_ROWS", size)
         assert report(f"by{size}") == whole
     assert b"H999" in whole["report.残疾人.csv"] and b"DUPLICATE_KEY" in whole["report.csv"]
+
+
+def test_a_real_run_writes_nothing_until_every_file_is_checked(store, tmp_path, monkeypatch):
+    """Records wait on disk from their check to their write, but the writes still begin only once
+    the last file is read and checked: a file that cannot be used stops the import before any."""
+    from importers import engine
+    events: list[tuple[str, str]] = []
+    check, write = engine.check_rows, engine.write_records
+    monkeypatch.setattr(engine, "check_rows", lambda f, progress=None, spool=False: (
+        events.append(("check", f.name)), check(f, progress, spool))[1])
+    monkeypatch.setattr(engine, "write_records", lambda store, kind, records, progress=None: (
+        events.append(("write", kind)), write(store, kind, records, progress))[1])
+    assert run_import(store, [sample(tmp_path)]).exit_code == 0
+    steps = [step for step, _ in events]
+    assert steps == ["check"] * len(ROWS) + ["write"] * len(ROWS), events
+    assert count(store, "Person") == 16
