@@ -15,6 +15,11 @@ Three phases, so a dry run and a real run decide alike:
              A dry run instead counts what the write would create, update or leave unchanged
              (``preview``), by the same comparisons and deciders, and writes nothing.
 
+Phases 1 and 2 go one kind of file at a time, in dependency order (:func:`_run_streamed`): a
+kind's records are checked against the keys the kinds before it left (:class:`Known`), previewed
+or put on disk until the writes, and let go, so one kind's records are in memory at a time. Every
+file is still read and checked before the first write.
+
 An organiser's import is bounded to their region: rows outside it are refused, records stored
 outside it are hidden from the checks, and rows that claim such a record are held as a claim
 instead of written (``importers/bound.py``).
@@ -843,7 +848,9 @@ def _decide_kind(store: GraphStore, files: list[FileResult], known: Known, resul
 
 
 def _run_whole(store: GraphStore, paths: Sequence[str | Path], dry_run: bool, progress: Progress | None,
-         bound: str | None, claimant: str, import_id: str | None, read: Reader) -> ImportResult:
+               bound: str | None, claimant: str, import_id: str | None, read: Reader) -> ImportResult:
+    """An organiser's import: every file's records kept until the end, since what it holds as a
+    claim is decided across kinds (a pairing row is held with the household row it names)."""
     files: list[FileResult] = []
     for path in collect(paths):  # one file's table at a time: checked, then its cells spooled
         f = read_file(path, read)
