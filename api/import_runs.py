@@ -179,8 +179,7 @@ def summary(import_id: str, result: ImportResult, base: str) -> dict:
 
 
 def touched(result: ImportResult) -> list[str]:
-    return sorted({rec.household_no for f in result.files if f.spec
-                   and f.spec.kind in ("households", "persons", "pairings", "ledger") for _, rec in f.valid + f.held})
+    return sorted(result.touched)
 
 
 #: the keys an import's rows name, by the kind of object the audit trail files them under
@@ -191,12 +190,8 @@ def keys_named(result: ImportResult, refused: bool = True) -> dict[str, set[str]
     """Every key the import's accepted (and held) rows name, by kind, with ``refused`` those of
     the refused rows too: what a dry run let its caller check, so the audit trail tells who
     checked which keys."""
-    named: dict[str, set[str]] = {kind: set() for kind in NAMED.values()}
+    named: dict[str, set[str]] = {kind: set(result.named[attribute]) for attribute, kind in NAMED.items()}
     for f in result.files:
-        for _, record in f.valid + f.held:
-            for attribute, kind in NAMED.items():
-                if getattr(record, attribute, None):
-                    named[kind].add(getattr(record, attribute))
         if refused and f.table is not None:  # the raw cells of the refused rows
             for _, cells in f.table.rows:
                 for name, value in zip(f.fields, cells):

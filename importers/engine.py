@@ -15,6 +15,11 @@ Three phases, so a dry run and a real run decide alike:
              A dry run instead counts what the write would create, update or leave unchanged
              (``preview``), by the same comparisons and deciders, and writes nothing.
 
+Phases 1 and 2 go one kind of file at a time, in dependency order (:func:`_run_streamed`): a
+kind's records are checked against the keys the kinds before it left (:class:`Known`), previewed
+or put on disk until the writes, and let go, so one kind's records are in memory at a time. Every
+file is still read and checked before the first write.
+
 An organiser's import is bounded to their region: rows outside it are refused, records stored
 outside it are hidden from the checks, and rows that claim such a record are held as a claim
 instead of written (``importers/bound.py``).
@@ -23,7 +28,8 @@ instead of written (``importers/bound.py``).
 from __future__ import annotations
 
 import gc
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import groupby
 from pathlib import Path
@@ -73,6 +79,8 @@ REGION_COLUMNS: dict[str, tuple[str, str]] = {
     "households": ("region_code", "区划代码"), "cadres": ("station_code", "驻点区划代码"),
     "orgs": ("service_region_code", "服务区划代码"), "offers": ("region_code", "服务区划代码"),
 }
+NAMED_KEYS = ("household_no", "id_number", "cadre_no", "uscc")  # the keys of ImportResult.named
+TOUCHING = ("households", "persons", "pairings", "ledger")  # the kinds of ImportResult.touched
 Progress = Callable[[str, str, int, int], None]
 """progress(file, phase, done, total): called as rows are checked and written."""
 Reader = Callable[[Path, Collection[str]], Table]
@@ -95,6 +103,7 @@ class FileResult:
     rejected_rows: dict[int, list[Problem]] = field(default_factory=dict)
     notes: list[Problem] = field(default_factory=list)  # file-level problems and ignored columns
     spool: RowSpool | None = None  # the raw cells of accepted rows while checking (spool_raw_rows)
+    kept: RowSpool | None = None  # a streamed real run's accepted records, from their check to their write
 
     @property
     def name(self) -> str:
@@ -118,6 +127,19 @@ class ImportResult:
     files: list[FileResult]
     dry_run: bool
     claims: list[Claim] = field(default_factory=list)  # made by a real run of an organiser's import
+    #: the keys the accepted and held rows name (:data:`NAMED_KEYS`), and the households whose own
+    #: data they change (:data:`TOUCHING`): what the audit trail files an import under, kept as
+    #: each file's records are let go
+    named: dict[str, set[str]] = field(default_factory=lambda: {a: set() for a in NAMED_KEYS})
+    touched: set[str] = field(default_factory=set)
+
+    def note(self, f: FileResult) -> None:
+        """Add the keys the accepted and held rows of ``f`` name."""
+        values = [vars(rec) for _, rec in f.valid + f.held]  # a model's fields (getattr of a missing one raises inside)
+        for attribute, keys in self.named.items():
+            keys.update(key for fields in values if (key := fields.get(attribute)))
+        if f.spec and f.spec.kind in TOUCHING:
+            self.touched.update(fields["household_no"] for fields in values)
 
     @property
     def problems(self) -> list[Problem]:
@@ -216,15 +238,24 @@ def _row_problem(f: FileResult, number: int, column: str, value: str, error: Jie
     return Problem(f.name, number, column, value, str(code), error.zh, error.en)
 
 
-def check_rows(f: FileResult, progress: Progress | None = None) -> None:
-    """Phase 2a: every row mapped to a record or rejected; repeated natural keys refused."""
+SPOOL_ROWS = 20_000  # rows checked between two writes of their cells to the spool (check_rows(spool=True))
+
+
+def check_rows(f: FileResult, progress: Progress | None = None, spool: bool = False) -> None:
+    """Phase 2a: every row mapped to a record or rejected; repeated natural keys refused. With
+    ``spool``, the cells of every ``SPOOL_ROWS`` rows checked go as :func:`spool_raw_rows` sends them
+    (to disk if accepted, kept if refused), so the file's table and its records are not both whole
+    in memory: at province size each is about a gigabyte."""
     spec, table = f.spec, f.table
     assert spec is not None and table is not None
     mapper = mapping.MAPPERS[spec.kind]
     fields = f.fields
     keys: dict[tuple, int] = {}
     seen = mapping.Seen()
-    for done, (number, cells) in enumerate(table.rows, 1):
+    rows, refused, sent = table.rows, [], 0
+    for done, (number, cells) in enumerate(rows, 1):
+        if spool and done - sent > SPOOL_ROWS:
+            sent = _spool_checked(f, rows, sent, done - 1, refused)
         values = {name: value for name, value in zip(fields, cells) if name}
         row = Row(spec, f.name, number, values, seen)
         try:
@@ -247,8 +278,26 @@ def check_rows(f: FileResult, progress: Progress | None = None) -> None:
         f.valid.append((number, _compact(record)))
         if progress and done % 5000 == 0:
             progress(f.name, "check", done, f.rows_read)
+    if spool:
+        _spool_checked(f, rows, sent, len(rows), refused)
+        table.rows = refused
     if progress:
         progress(f.name, "check", f.rows_read, f.rows_read)
+
+
+def _spool_checked(f: FileResult, rows: list, start: int, end: int, refused: list) -> int:
+    """The cells of ``rows[start:end]``, all checked: the accepted ones to the spool, the refused
+    ones to ``refused``; their places in ``rows`` emptied. Returns ``end``."""
+    accepted = []
+    for index in range(start, end):
+        row = rows[index]
+        (refused if row[0] in f.rejected_rows else accepted).append(row)
+        rows[index] = None
+    if accepted:
+        if f.spool is None:
+            f.spool = RowSpool()
+        f.spool.write(accepted)
+    return end
 
 
 _FIELDS_SETS: dict[tuple[type, frozenset[str]], set[str]] = {}
@@ -297,23 +346,58 @@ def release_raw_rows(f: FileResult) -> None:
     f.table.rows = [(n, cells) for n, cells in f.table.rows if n in f.rejected_rows]
 
 
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """The cycle collector off while many objects without cycles are made, then as it was."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
 def _forget_rows(f: FileResult) -> None:
-    """A file of an import that stops before checking: no row judged, no cells kept."""
+    """A file of an import that stops before writing: no row judged, no cells kept."""
     f.valid, f.rejected_rows = [], {}
-    if f.spool is not None:
-        f.spool.close()
-        f.spool = None
+    f.created = f.updated = f.unchanged = 0
+    for spool in (f.spool, f.kept):
+        if spool is not None:
+            spool.close()
+    f.spool = f.kept = None
     if f.table is not None:
         f.table.rows = []
 
 
 @dataclass
 class Known:
-    """Keys that exist in the store or in this import, for the cross-file references."""
+    """What the rows of later files are checked against from the files decided before them: the
+    keys and the few values the rules need, not the records (a province's records of every file at
+    once were most of its import's memory). Filled kind by kind in dependency order (:meth:`learn`)."""
 
-    households: set[str]
-    cadres: dict[str, dict]
-    orgs: set[str]
+    regions: set[str] = field(default_factory=set)  # codes of the import's valid 区划 rows
+    households: set[str] = field(default_factory=set)
+    counties: dict[str, str] = field(default_factory=dict)  # household_no -> its village (the ledger's rules)
+    cadres: dict[str, dict] = field(default_factory=dict)  # cadre_no -> what the pairing rules read
+    orgs: set[str] = field(default_factory=set)
+    persons: set[str] = field(default_factory=set)  # ID numbers
+    types: dict[str, Any] = field(default_factory=dict)  # the import's catalogue entries, by code
+
+    def learn(self, files: list[FileResult]) -> Known:
+        """Add the valid rows of ``files`` (the rows left once their own checks are done)."""
+        for _, _, rec in _records(files, "regions"):
+            self.regions.add(rec.code)
+        for _, _, rec in _records(files, "households"):
+            self.households.add(rec.household_no)
+            self.counties[rec.household_no] = rec.region_code
+        for _, _, rec in _records(files, "cadres"):
+            self.cadres[rec.cadre_no] = {"cadre_no": rec.cadre_no, "pair_limit": rec.pair_limit,
+                                         "on_duty": rec.on_duty}
+        self.orgs.update(rec.uscc for _, _, rec in _records(files, "orgs"))
+        self.persons.update(rec.id_number for _, _, rec in _records(files, "persons"))
+        self.types.update((rec.code, rec) for _, _, rec in _records(files, "service_types"))
+        return self
 
 
 def _records(files: list[FileResult], kind: str) -> list[tuple[FileResult, int, Any]]:
@@ -338,18 +422,20 @@ def _decide(items: list[tuple[FileResult, int, Any]], decide: Callable[..., tupl
 
 
 def check_references(store: GraphStore, files: list[FileResult], hidden: Hidden | None = None, *,
-                     tally: bool = False) -> None:
+                     tally: bool = False, known: Known | None = None) -> None:
     """Phase 2b: references and the stateful rules, decided on the store's state plus this import;
     ``tally`` counts the pairings and ledger entries that would be created (a dry run).
 
     With ``hidden`` (an organiser's import), the records stored outside the jurisdiction are taken
     out of that state first: a reference to one answers as an unknown key does, and a row that
-    claims one as its own is decided as if its key were new (``importers/bound.py``)."""
+    claims one as its own is decided as if its key were new (``importers/bound.py``).
+
+    ``known`` holds what the files decided before ``files`` put in this import (a streamed import
+    passes one kind's files at a time); without it, ``files`` are the whole import."""
     hidden = hidden or Hidden()
-    households = {rec.household_no for _, _, rec in _records(files, "households")}
-    cadres = {rec.cadre_no: {"cadre_no": rec.cadre_no, "pair_limit": rec.pair_limit, "on_duty": rec.on_duty}
-              for _, _, rec in _records(files, "cadres")}
-    orgs = {rec.uscc for _, _, rec in _records(files, "orgs")}
+    if known is None:
+        known = Known().learn([f for f in files if f.spec and f.spec.kind != "persons"])
+    households, cadres, orgs = known.households, known.cadres, known.orgs
 
     persons = _records(files, "persons")
     if persons:
@@ -360,6 +446,7 @@ def check_references(store: GraphStore, files: list[FileResult], hidden: Hidden 
                                       for i, (_, _, rec) in enumerate(persons)
                                       if rec.household_no not in households and rec.household_no not in stored])
         _refuse_all(persons, unknown, lambda error, rec: ("户编号", rec.household_no))
+        known.learn([f for f in files if f.spec and f.spec.kind == "persons"])
 
     pairings = _records(files, "pairings")
     one_to_one = [(f, n, r) for f, n, r in pairings if isinstance(r, PairRequest)]
@@ -386,22 +473,22 @@ def check_references(store: GraphStore, files: list[FileResult], hidden: Hidden 
         if hidden.households or hidden.cadres or hidden.orgs:
             _forget_ledger(store, state, hidden)
         state.households |= households
-        state.counties.update({rec.household_no: rec.region_code for _, _, rec in _records(files, "households")})
+        state.counties.update(known.counties)
         state.cadres |= set(cadres)
         state.orgs |= orgs
         _decide(entries, lambda recs, offset: decide_entries(state, recs, offset=offset), _ledger_column, tally)
-    _check_services(store, files, orgs, hidden)
+    _check_services(store, files, known, hidden)
 
 
-def _check_services(store: GraphStore, files: list[FileResult], orgs: set[str], hidden: Hidden) -> None:
+def _check_services(store: GraphStore, files: list[FileResult], known: Known, hidden: Hidden) -> None:
     """The service files' references, on the store's catalogue overlaid by this import's; persons
     and organisations stored outside an organiser's jurisdiction are unknown to them."""
     offers, needs, deliveries = (_records(files, kind) for kind in ("offers", "needs", "deliveries"))
     if not (offers or needs or deliveries):
         return
     stored = store.read(catalogue_in)
-    catalogue = Catalogue({**stored.types, **{r.code: r for _, _, r in _records(files, "service_types")}})
-    named = {r.id_number for _, _, r in _records(files, "persons")}
+    catalogue = Catalogue({**stored.types, **known.types})
+    named, orgs = known.persons, known.orgs
     wanted = sorted({r.id_number for _, _, r in needs + deliveries} - named)
     persons = named | (set(store.read(lambda tx: fetch_by_keys(tx, PERSON, wanted, ["id_number"]))) - set(hidden.persons))
     usccs = sorted({r.uscc for _, _, r in offers + deliveries if r.uscc} - orgs)
@@ -510,13 +597,15 @@ def hold(files: list[FileResult], hidden: Hidden) -> dict[tuple[str, str], list[
     return held
 
 
-def check_regions(store: GraphStore, files: list[FileResult]) -> None:
+def check_regions(store: GraphStore, files: list[FileResult], named: set[str] | None = None) -> None:
     """Phase 2a'': every region code a row names must be a region of the store or of this import's
     区划.csv (a valid row of it), or an ancestor of one of those, which follows from the code; any
     other code rejects its row (``UNKNOWN_REGION``), so a mistyped village code is reported
     instead of becoming a village of its own. The ancestors of a listed region are created with
-    it; a code whose township is known but which itself is not is unknown like any other."""
-    named = {rec.code for _, _, rec in _records(files, "regions")}
+    it; a code whose township is known but which itself is not is unknown like any other.
+    ``named``: the import's region codes, when ``files`` are not the whole import."""
+    if named is None:
+        named = {rec.code for _, _, rec in _records(files, "regions")}
     used = [(f, n, rec, getattr(rec, field), column) for kind, (field, column) in REGION_COLUMNS.items()
             for f, n, rec in _records(files, kind)]
     if not used:
@@ -630,8 +719,11 @@ def column_of(kind: str) -> Callable[[JieduiError, Any], tuple[str, str]]:
         kind, lambda error, rec: ("户编号", getattr(rec, "household_no", "")))
 
 
-def apply(store: GraphStore, files: list[FileResult], progress: Progress | None = None) -> None:
-    """Phase 3: write, in dependency order, through the services' batch paths."""
+def apply(store: GraphStore, files: list[FileResult], progress: Progress | None = None,
+          noted: ImportResult | None = None) -> None:
+    """Phase 3: write, in dependency order, through the services' batch paths. A file whose
+    records wait in a spool (a streamed import) is read back, written, noted in ``noted`` and let
+    go before the next file is read back."""
     def tick(f: FileResult):
         done = [0]
 
@@ -642,7 +734,16 @@ def apply(store: GraphStore, files: list[FileResult], progress: Progress | None 
         return advance
 
     for f in sorted(files, key=lambda f: f.spec.order):
+        if f.kept is not None:
+            with _collector_paused():  # the records read back hold no cycles (a quarter of the reading time)
+                f.valid = [(n, _compact(rec)) for n, rec in f.kept.rows()]
+            f.kept.close()
+            f.kept = None
+            gc.freeze()  # as after the check: the collector need not go through them
         _apply_one(f, lambda recs, f=f: write_records(store, f.spec.kind, recs, tick(f)), column_of(f.spec.kind))
+        if noted is not None:
+            noted.note(f)
+            f.valid = []
         store.checkpoint()
         store.between_bulk_loads()  # the import's peak in the engine: its largest file's, not all of them
 
@@ -653,16 +754,26 @@ NODE_TABLES = {"regions": REGION, "households": HOUSEHOLD, "persons": PERSON, "c
                "deliveries": DELIVERY}
 
 
+PREVIEW_ROWS = 20_000  # rows compared with the store at a time by a dry run
+
+
 def preview(store: GraphStore, files: list[FileResult]) -> None:
     """Phase 3 of a dry run: each node file's valid rows compared with the store as the batch
     paths compare them (created, updated, unchanged), in one read; nothing is written. The
-    pairings and ledger entries were counted as they were decided (:func:`check_references`)."""
+    pairings and ledger entries were counted as they were decided (:func:`check_references`).
+    The rows are built a slice at a time: a province file's rows at once took as much memory as
+    its records."""
     def work(tx: Tx) -> None:
         for f in files:
             table = NODE_TABLES.get(f.spec.kind)
             if table is not None and f.valid:
-                result = preview_nodes(tx, table, [rec.to_row() for _, rec in f.valid])
-                f.created, f.updated, f.unchanged = len(result.created), len(result.updated), len(result.unchanged)
+                f.created = f.updated = f.unchanged = 0
+                for start in range(0, len(f.valid), PREVIEW_ROWS):
+                    rows = [rec.to_row() for _, rec in f.valid[start:start + PREVIEW_ROWS]]
+                    result = preview_nodes(tx, table, rows)
+                    f.created += len(result.created)
+                    f.updated += len(result.updated)
+                    f.unchanged += len(result.unchanged)
 
     store.read(work)
 
@@ -678,13 +789,83 @@ def run_import(store: GraphStore, paths: Sequence[str | Path], *, dry_run: bool 
     ``read`` reads each file (:data:`Reader`).
     """
     try:
-        return _run(store, paths, dry_run, progress, bound, claimant, import_id, read)
+        if bound:
+            return _run_whole(store, paths, dry_run, progress, bound, claimant, import_id, read)
+        return _run_streamed(store, paths, dry_run, progress, read)
     finally:
         gc.unfreeze()
 
 
-def _run(store: GraphStore, paths: Sequence[str | Path], dry_run: bool, progress: Progress | None,
-         bound: str | None, claimant: str, import_id: str | None, read: Reader) -> ImportResult:
+def _run_streamed(store: GraphStore, paths: Sequence[str | Path], dry_run: bool, progress: Progress | None,
+                  read: Reader) -> ImportResult:
+    """An import with no bound, one kind of file at a time in dependency order: its files read and
+    checked, their rows checked against the store and against what the files before them left in
+    :class:`Known` (keys and rule state, not records), then previewed (a dry run) or put in a spool
+    (a real run) and let go before the next kind's files are read. Every rule looks only at rows of
+    its own kind and at the kinds before it, so each row is decided as in :func:`_run_whole`.
+    A real run writes only once every file is checked, as before: a file that cannot be used
+    still stops the import with nothing written; the writes then go file by file as they did."""
+    files = [FileResult(path, _spec_by_name(path)) for path in collect(paths)]
+    for index, f in enumerate(files):  # a file not named for its kind: its headers say which
+        if f.spec is None:
+            files[index] = f = read_file(f.path, read)
+            if f.table is not None and not f.failed:
+                f.table = None  # read again in its turn, so that one table is in memory at a time
+    failed = any(f.failed for f in files)
+    result = ImportResult(files, dry_run)
+    known = Known()
+    order = sorted(range(len(files)), key=lambda i: (files[i].spec.order if files[i].spec else 0, i))
+    for _, group in groupby(order, key=lambda i: files[i].spec.order if files[i].spec else 0):
+        batch: list[FileResult] = []
+        for index in group:
+            if files[index].table is None and not files[index].failed:
+                files[index] = read_file(files[index].path, read)
+            f = files[index]
+            failed = failed or f.failed
+            if failed:  # read for its own notes only; the import stops before writing
+                _forget_rows(f)
+                continue
+            check_rows(f, progress, spool=True)
+            gc.freeze()  # see _run_whole
+            batch.append(f)
+        if not failed:
+            _decide_kind(store, batch, known, result)
+    if not files or failed:
+        for f in files:  # nothing is written, and no row is judged, when any file is unusable
+            _forget_rows(f)
+        result.named, result.touched = {a: set() for a in NAMED_KEYS}, set()
+        return result
+    if not dry_run:
+        apply(store, files, progress, noted=result)
+        store.after_bulk_load()
+    return result
+
+
+def _decide_kind(store: GraphStore, files: list[FileResult], known: Known, result: ImportResult) -> None:
+    """The files of one kind, checked already row by row: their region codes and references
+    against ``known`` and the store, then ``known`` told their keys; a dry run previews them, a
+    real run puts their records in a spool until its writes. Their records are let go."""
+    check_regions(store, files, known.regions)
+    check_references(store, files, tally=result.dry_run, known=known)
+    known.learn(files)
+    for f in files:
+        release_raw_rows(f)
+    if result.dry_run:
+        preview(store, files)
+    for f in files:
+        if result.dry_run:
+            result.note(f)
+        elif f.valid:
+            f.kept = RowSpool()
+            with _collector_paused():
+                f.kept.write(f.valid)
+        f.valid = []
+
+
+def _run_whole(store: GraphStore, paths: Sequence[str | Path], dry_run: bool, progress: Progress | None,
+               bound: str | None, claimant: str, import_id: str | None, read: Reader) -> ImportResult:
+    """An organiser's import: every file's records kept until the end, since what it holds as a
+    claim is decided across kinds (a pairing row is held with the household row it names)."""
     files: list[FileResult] = []
     for path in collect(paths):  # one file's table at a time: checked, then its cells spooled
         f = read_file(path, read)
@@ -717,6 +898,7 @@ def _run(store: GraphStore, paths: Sequence[str | Path], dry_run: bool, progress
     for f in files:  # held rows count as a new key's rows do: the answer must not tell them apart
         if not dry_run or (f.spec and f.spec.kind in NODE_TABLES):  # (a dry run tallied the others as decided)
             f.created += len(f.held)
+        result.note(f)
     if not dry_run:
         store.after_bulk_load()
     return result

@@ -1,4 +1,6 @@
-"""The raw cells of a file's rows, kept on disk while the import decides which rows it refuses.
+"""Rows kept on disk while an import goes on: a file's raw cells, and its accepted records.
+
+The raw cells: the report writes every refused row back as it was read, so the raw cells must outlive the check
 
 The report writes every refused row back as it was read, so the raw cells must outlive the check
 phase; but a row may be refused by a later rule (an unknown region or household, the cadre limit),
@@ -6,6 +8,11 @@ after the next files have been read. Held in memory, the cells of every file at 
 third of an import's memory at city size. A spool writes them to an anonymous temporary file,
 pickled in chunks of rows, and keeps only where each chunk starts; the few rows refused later are
 read back from their chunks at the end.
+
+The accepted records: a real run checks every file before it writes any (a file that cannot be
+read stops the import before a write), but the records of every file at once are most of a
+province import's memory. So each file's records wait in a spool of their own from their check
+to their write (:meth:`RowSpool.rows`), and one file's records are in memory at a time.
 """
 
 from __future__ import annotations
@@ -14,6 +21,7 @@ import pickle
 import tempfile
 from array import array
 from bisect import bisect_right
+from collections.abc import Iterator
 from typing import IO
 
 CHUNK_ROWS = 2000  # rows pickled together: one read brings back a refused row with its neighbours
@@ -46,6 +54,13 @@ class RowSpool:
             out += [(n, cells) for n, cells in pickle.load(self._file) if n in numbers]
         self._file.seek(0, 2)
         return out
+
+    def rows(self) -> Iterator[tuple[int, object]]:
+        """Every row written, in the order written, one chunk in memory at a time."""
+        for offset in self._offsets:
+            self._file.seek(offset)
+            yield from pickle.load(self._file)
+        self._file.seek(0, 2)
 
     def close(self) -> None:
         self._file.close()

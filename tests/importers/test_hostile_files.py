@@ -326,11 +326,13 @@ def test_repeated_headers(store, tmp_path):
     """A repeated column keeps its first occurrence and says so; a repeated required column too."""
     headers = HOUSEHOLD_HEADERS + ["户主姓名", "户编号"]
     rows = [headers, household_row("DUP1") + ["另一个名字", "DUP-other"]]
-    result = attempt(store, [write_csv(tmp_path / "家庭.csv", rows)], dry_run=True)
+    result = attempt(store, [write_csv(tmp_path / "家庭.csv", rows)])
     assert result is not None and result.exit_code == 0
     notes = [p for p in result.files[0].notes if p.code == Code.DUPLICATE_COLUMN]
     assert {p.column for p in notes} == {"户主姓名", "户编号"}
-    assert result.files[0].valid[0][1].head_name == sample_rows("家庭")[1][1]
+    assert result.named["household_no"] == {"DUP1"}
+    assert store.query("MATCH (h:Household) WHERE h.household_no = 'DUP1' RETURN h.head_name AS head") == \
+        [{"head": sample_rows("家庭")[1][1]}]
 
 
 def test_many_hostile_files_at_once_write_nothing(store, tmp_path):

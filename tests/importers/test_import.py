@@ -318,3 +318,93 @@ def test_a_writing_import_lets_the_store_give_back_memory_after_each_file(store,
     assert run_import(store, [folder]).exit_code == 0
     assert len(written) == len(ROWS) and written[0] == 0 and written[-1] == 12  # regions first, households next
     assert count(store, "Person") == 16
+
+
+@pytest.mark.parametrize("dry_run", [True, False])
+def test_one_kind_of_file_is_in_memory_at_a_time(store, tmp_path, monkeypatch, dry_run):
+    """Files are read and checked in dependency order, whatever order they are named in; when a
+    file is checked, no earlier file still holds its records or its table (a real run's records
+    wait on disk until their write), and the answer is what it was."""
+    from importers import engine
+    folder = bad(tmp_path, "残疾人.csv", _set(0, 户编号="H999"))
+    expected = run_import(store, [folder], dry_run=True)
+    seen: list[tuple[str, list[str]]] = []
+    check = engine.check_rows
+
+    def spy(f, progress=None, spool=False):
+        result = spy.result
+        holding = [g.name for g in result.files if g is not f and (g.valid or (g.table and len(g.table.rows) > len(g.rejected_rows)))]
+        seen.append((f.name, holding))
+        return check(f, progress, spool)
+
+    real_result = engine.ImportResult
+
+    def capture(files, dry):
+        spy.result = real_result(files, dry)
+        return spy.result
+
+    monkeypatch.setattr(engine, "check_rows", spy)
+    monkeypatch.setattr(engine, "ImportResult", capture)
+    result = run_import(store, [folder], dry_run=dry_run)
+    assert [name for name, _ in seen] == ["区划.csv", "家庭.csv", "残疾人.csv", "干部.csv", "社会组织.csv", "结对.csv",
+                                          "帮扶记录.csv", "部门名单.csv"]
+    assert all(holding == [] for _, holding in seen)
+    assert codes(result) == codes(expected) == [("残疾人.csv", 2, "户编号", "UNKNOWN_REFERENCE")]
+    assert [(f.created, f.updated, f.unchanged) for f in result.files] == \
+        [(f.created, f.updated, f.unchanged) for f in expected.files]
+    assert all(not f.valid and f.kept is None and f.spool is None for f in result.files)
+    assert count(store, "Person") == (0 if dry_run else 15)
+    assert "H999" not in result.touched and result.named["id_number"] >= {r["身份证号"] for r in read_rows(SAMPLE / "残疾人.csv")[1:]}
+
+
+@pytest.mark.parametrize("dry_run", [True, False])
+def test_a_late_file_that_cannot_be_used_voids_the_kinds_decided_before_it(store, tmp_path, dry_run):
+    """The last file in dependency order is read after the others were checked (and, in a dry run,
+    previewed): when it cannot be used, no row is judged, nothing is counted and nothing is written."""
+    folder = bad(tmp_path, "家庭.csv", _set(1, 是否低保="也许"))
+    (folder / "部门名单.csv").write_bytes(b"\x00\x01garbage\xff")
+    result = run_import(store, [folder], dry_run=dry_run)
+    assert result.exit_code == 2 and [c[3] for c in codes(result)] == ["UNREADABLE"]
+    assert all(not f.valid and not f.rejected_rows and f.spool is None and f.kept is None for f in result.files)
+    assert all((f.created, f.updated, f.unchanged) == (0, 0, 0) for f in result.files)
+    assert {f.name: f.rows_read for f in result.files if f.name != "部门名单.csv"} == \
+        {name: n for name, n in ROWS.items() if name != "部门名单.csv"}
+    assert result.named == {a: set() for a in result.named} and not result.touched
+    assert count(store, "Region") == 0 and count(store, "Household") == 0
+
+
+def test_cells_spooled_while_a_file_is_checked_come_back_whole(store, tmp_path, monkeypatch):
+    """A file's cells go to disk every few rows checked: the report is the same, byte for byte,
+    whichever rows a slice of the check sent, refused by the check or by a later rule."""
+    from importers import engine
+    folder = bad(tmp_path, "残疾人.csv", _many([_set(0, 户编号="H999"), _set(4, 残疾等级="五级"),
+                                              _dup(6, 姓名="另一个")]))
+
+    def report(name: str) -> dict[str, bytes]:
+        result = run_import(store, [folder], dry_run=True)
+        out = tmp_path / name
+        out.mkdir()
+        write_report(out / "report.csv", result)
+        return {p.name: p.read_bytes() for p in sorted(out.iterdir())}
+
+    whole = report("whole")
+    for size in (1, 2, 5):
+        monkeypatch.setattr(engine, "SPOOL_ROWS", size)
+        assert report(f"by{size}") == whole
+    assert b"H999" in whole["report.残疾人.csv"] and b"DUPLICATE_KEY" in whole["report.csv"]
+
+
+def test_a_real_run_writes_nothing_until_every_file_is_checked(store, tmp_path, monkeypatch):
+    """Records wait on disk from their check to their write, but the writes still begin only once
+    the last file is read and checked: a file that cannot be used stops the import before any."""
+    from importers import engine
+    events: list[tuple[str, str]] = []
+    check, write = engine.check_rows, engine.write_records
+    monkeypatch.setattr(engine, "check_rows", lambda f, progress=None, spool=False: (
+        events.append(("check", f.name)), check(f, progress, spool))[1])
+    monkeypatch.setattr(engine, "write_records", lambda store, kind, records, progress=None: (
+        events.append(("write", kind)), write(store, kind, records, progress))[1])
+    assert run_import(store, [sample(tmp_path)]).exit_code == 0
+    steps = [step for step, _ in events]
+    assert steps == ["check"] * len(ROWS) + ["write"] * len(ROWS), events
+    assert count(store, "Person") == 16
