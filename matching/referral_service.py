@@ -100,19 +100,21 @@ def propose_referrals(*, store: GraphStore, region: str, as_of: dt.date | None =
                 reachable.append((e, covering))
             else:
                 no_offer[_township(village), e.category] += 1
-        room = offer_room(tx, [o for o, _ in active], day, facts.catalogue)
+        # the room of the offers in reach only: counting what an offer has served reads its
+        # organisation's deliveries, and a county's proposal would count the whole province's
+        in_reach = {o.offer_id: (o, name) for _, covering in reachable for o, name in covering}
+        room = offer_room(tx, [o for o, _ in in_reach.values()], day, facts.catalogue)
         risks = household_risk(tx, [facts.persons[e.id_number].household_no for e, _ in reachable], facts.risk_then)
         names = regions_in(tx, sorted({township for township, _ in no_offer}))
-        return code, facts, reachable, no_offer, names, active, room, risks
+        return code, facts, reachable, no_offer, names, in_reach, room, risks
 
-    code, facts, reachable, no_offer, region_names, active, room, risks = store.read(work)
-    names = {o.offer_id: (o, name) for o, name in active}
+    code, facts, reachable, no_offer, region_names, names, room, risks = store.read(work)
     needs = [e for e, _ in reachable]
     scores = [risk.score(risks[facts.persons[e.id_number].household_no], weights) for e in needs]
     reach = [[(o.offer_id, _TIER[region_level(o.region_code)], o.designated_on(day))
               for o, _ in covering if room.get(o.offer_id) != 0] for _, covering in reachable]
     problem = ReferralProblem.of([(e.need_id, s, r) for e, s, r in zip(needs, scores, reach)],
-                                 {o.offer_id: room[o.offer_id] for o, _ in active})
+                                 {offer_id: room[offer_id] for offer_id in names})
     assignment = solve_referrals(problem, solver)
     referrals, unassigned = [], []
     for i, e in enumerate(needs):  # built from values made here: no need to validate each row again

@@ -92,11 +92,14 @@ _REFERRED_TO = (
     "p.id_number AS id_number, h.region_code AS village"
 )
 #: the deliveries from ``$year`` to ``$as_of`` (not 未完成) of some persons by some organisations
+#: (by the delivery's own ``uscc``, which its ``DELIVERED`` edge is made from, and from the person
+#: found by key first: one pattern from the key, or matching the edge, made the embedded engine
+#: walk far more deliveries, a second for one county's proposal)
 _SERVED_OF = (
-    "UNWIND $keys AS k MATCH (p:Person {id_number: k})-[:RECEIVED]->(d:Delivery) "
+    f"UNWIND $keys AS k MATCH (p:Person {{id_number: k}}) {FROM_KEY} (p)-[:RECEIVED]->(d:Delivery) "
     "WITH p, d WHERE d.delivered_on >= $year AND d.delivered_on <= $as_of AND d.outcome <> $not_done "
-    "MATCH (g:Org)-[:DELIVERED]->(d) WITH g, p, d WHERE g.uscc IN $usccs "
-    "RETURN DISTINCT g.uscc AS uscc, d.service_code AS service_code, p.id_number AS id_number"
+    "AND d.uscc IN $usccs "
+    "RETURN DISTINCT d.uscc AS uscc, d.service_code AS service_code, p.id_number AS id_number"
 )
 
 
