@@ -51,13 +51,6 @@ def _run(store: str | None, region: str, reach: str, solver: str, out: Path | No
     target = out or Path(f"匹配方案-{proposal.scope}-{dt.datetime.now():%Y%m%d-%H%M%S}.json")
     proposal.write(target)
     _print_summary(proposal)
-    if proposal.no_offer:
-        by_category: dict[str, int] = {}
-        for row in proposal.no_offer:
-            by_category[row.category] = by_category.get(row.category, 0) + row.needs
-        console.print("无供给覆盖的需求按类别 / needs no offer covers, by category: "
-                      + " · ".join(f"{c} {n}" for c, n in by_category.items())
-                      + f"（按乡镇计数见方案文件；服务空白村 / desert villages: {proposal.deserts}）")
     console.print(f"方案已写入 / proposal written: [bold]{target}[/bold]（未写入图库 / nothing stored yet: "
                   f"jiedui match confirm {target}）")
 
