@@ -10,11 +10,12 @@ organiser's working file, to be kept like an export.
 
 A need no active offer covers (``NO_OFFER``) is not listed one by one: nothing in the proposal can
 be done about it, and in a province such needs are most of the waiting ones (229k of 246k), which
-made the file 91 MB and most of its making. They are counted per township and category
+made the file 91 MB (12 MB without them). They are counted per township and category
 (``no_offer``), the level at which an organiser asks for a provider, and the ``service-deserts``
 report (``deserts``: its command) names the villages. The needs that an offer covers but whose
 offers are full or went to higher-risk needs (``NO_ROOM``) are listed, as they are the ones a
-larger capacity would serve.
+larger capacity would serve. A file made before, which lists them in ``unassigned``, still reads
+and confirms.
 """
 
 from __future__ import annotations

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import doctest
+import json
 import random
 
 import networkx as nx
@@ -182,6 +183,20 @@ def test_confirming_rechecks_the_rules_names_the_refused_and_twice_is_once(regio
     with pytest.raises(Exception) as unknown:
         confirm_referrals(store=store, proposal=again, made_by="organiser", only=["nonesuch"])
     assert getattr(unknown.value, "code", "") == "INVALID_VALUE"
+
+
+def test_a_file_that_still_lists_the_needs_without_an_offer_reads_and_confirms(region, tmp_path):
+    store, people, centre, club = region
+    proposal = propose_referrals(store=store, region="620822", as_of=D(2024, 6, 1))
+    data = json.loads(proposal.model_dump_json())
+    del data["no_offer"], data["deserts"]
+    data["unassigned"] = [{"need_id": "x", "id_number": people[4].id_number, "household_no": "H3", "region_code": V2,
+                           "category": "托养", "risk_score": 0, "risk_level": "低", "reason": "没有覆盖该村的有效服务供给",
+                           "reason_code": "NO_OFFER"}]
+    (tmp_path / "old.json").write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    old = ReferralProposal.read(tmp_path / "old.json")
+    assert old.no_offer == [] and old.unassigned[0].reason_code == "NO_OFFER"
+    assert len(confirm_referrals(store=store, proposal=old, made_by="organiser").made) == 4
 
 
 def test_the_cli_proposes_and_confirms_referrals(engine, store, region, tmp_path):
