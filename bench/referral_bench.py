@@ -5,8 +5,9 @@
     .venv/bin/python bench/referral_bench.py --store DIR --regions 620121,62 --runs 3
 
 For each region (default: the store's first county, and the whole store, ``62``): the median of
-``--runs`` proposals for the preset's as-of date after one warm-up, with the waiting needs and
-the referrals proposed. Writes nothing to the store. Prints a Markdown table.
+``--runs`` proposals for the preset's as-of date after one warm-up, with the waiting needs, the
+referrals proposed and the size of the proposal file (written to a temporary directory). Writes
+nothing to the store. Prints a Markdown table.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import datetime as dt
 import platform
 import statistics
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -43,8 +45,8 @@ def main() -> None:
         regions = [county, "62"]
     print(f"{dt.date.today()} · {platform.system()} · 2 cores · {store.dialect.value} · "
           f"runs {args.runs} (median, after one warm-up)\n")
-    print("| region | proposal (ms) | waiting needs | referred |")
-    print("| --- | ---: | ---: | ---: |")
+    print("| region | proposal (ms) | waiting needs | referred | file (MB) |")
+    print("| --- | ---: | ---: | ---: | ---: |")
     for region in regions:
         proposal = propose_referrals(store=store, region=region, as_of=AS_OF)
         times = []
@@ -52,8 +54,11 @@ def main() -> None:
             started = time.perf_counter()
             propose_referrals(store=store, region=region, as_of=AS_OF)
             times.append((time.perf_counter() - started) * 1000)
+        with tempfile.TemporaryDirectory() as folder:
+            proposal.write(Path(folder) / "proposal.json")
+            size = (Path(folder) / "proposal.json").stat().st_size / 1e6
         print(f"| {region} | {statistics.median(times):,.0f} | {proposal.summary.needs:,} | "
-              f"{proposal.summary.referred:,} |", flush=True)
+              f"{proposal.summary.referred:,} | {size:,.1f} |", flush=True)
     store.close()
 
 

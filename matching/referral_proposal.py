@@ -4,8 +4,18 @@ them apart).
 
 ``{kind: "referrals", id, scope, as_of, solver, objective, referrals: [{need_id, id_number,
 household_no, category, uscc, offer_id, designated, tier, reasons…}], unassigned: [{need_id,
-reason, reason_code…}], summary}``. The file holds full ID numbers (a referral names its
-person): it is an organiser's working file, to be kept like an export.
+reason, reason_code: "NO_ROOM"…}], no_offer: [{region_code, region_name, category, needs}],
+deserts, summary}``. The file holds full ID numbers (a referral names its person): it is an
+organiser's working file, to be kept like an export.
+
+A need no active offer covers (``NO_OFFER``) is not listed one by one: nothing in the proposal can
+be done about it, and in a province such needs are most of the waiting ones (229k of 246k), which
+made the file 91 MB (12 MB without them). They are counted per township and category
+(``no_offer``), the level at which an organiser asks for a provider, and the ``service-deserts``
+report (``deserts``: its command) names the villages. The needs that an offer covers but whose
+offers are full or went to higher-risk needs (``NO_ROOM``) are listed, as they are the ones a
+larger capacity would serve. A file made before, which lists them in ``unassigned``, still reads
+and confirms.
 """
 
 from __future__ import annotations
@@ -53,14 +63,23 @@ class UnassignedNeed(BaseModel):
     risk_score: int
     risk_level: str
     reason: str
-    reason_code: str  # NO_OFFER: no active offer covers the village; NO_ROOM: every offer in reach is full
+    reason_code: str  # NO_ROOM: every offer in reach is full or went to higher-risk needs
+
+
+class NoOfferNeeds(BaseModel):
+    """The waiting needs of one category in one township that no active offer covers."""
+
+    region_code: str  # the township (乡镇), 12 digits
+    region_name: str | None = None
+    category: str
+    needs: int
 
 
 class ReferralSummary(BaseModel):
     needs: int
     referred: int
     designated: int
-    unassigned: int
+    unassigned: int  # no_offer + no_room
     no_offer: int
     no_room: int
 
@@ -75,6 +94,8 @@ class ReferralProposal(BaseModel):
     created_at: dt.datetime
     referrals: list[ProposedReferral]
     unassigned: list[UnassignedNeed]
+    no_offer: list[NoOfferNeeds] = []
+    deserts: str | None = None  # the command of the service-deserts report for the scope and day
     summary: ReferralSummary
 
     def write(self, path: Path) -> None:

@@ -16,15 +16,17 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections import defaultdict
 from collections.abc import Collection
 from dataclasses import dataclass, field
 
 from graph_schema import history
+from graph_schema.enums import ServiceCategory
 from graph_schema.errors import InvalidValue, JieduiError, NotFound, OfferFull
 from graph_schema.identifiers import RegionLevel, region_level
 from graph_schema.models import today
 from graph_schema.monitoring import risk
-from graph_schema.region.service import resolve_scope
+from graph_schema.region.service import regions_in, resolve_scope
 from graph_schema.service.facts import Episode, ServiceFacts, facts_of, household_risk, load_facts
 from graph_schema.service.models import Referral
 from graph_schema.service.offers import offer_room, offers_in
@@ -32,13 +34,20 @@ from graph_schema.service.referrals import ReferralRequest, decide_referrals, lo
 from graph_schema.service.simple_needs import waiting_candidates
 from graph_schema.settings import get_settings
 from graph_schema.store.base import GraphStore, Tx
-from matching.referral_proposal import ProposedReferral, ReferralProposal, ReferralSummary, UnassignedNeed
+from matching.referral_proposal import (
+    NoOfferNeeds,
+    ProposedReferral,
+    ReferralProposal,
+    ReferralSummary,
+    UnassignedNeed,
+)
 from matching.referrals import ReferralProblem, solve_referrals
 
 #: how many levels an offer's region lies above a village
 _TIER = {RegionLevel.VILLAGE: 0, RegionLevel.TOWNSHIP: 1, RegionLevel.COUNTY: 2, RegionLevel.CITY: 3,
          RegionLevel.PROVINCE: 4}
 _TIER_TEXT = ("本村", "本乡镇", "本县", "本市", "全省")
+_ORDER = {c.value: i for i, c in enumerate(ServiceCategory)}  # categories in the catalogue's order
 
 
 def waiting(facts: ServiceFacts, day: dt.date) -> list[Episode]:
@@ -55,52 +64,68 @@ def waiting(facts: ServiceFacts, day: dt.date) -> list[Episode]:
 
 def waiting_facts(tx: Tx, prefix: str, day: dt.date, *, in_store: bool = True) -> ServiceFacts:
     """The service facts ``waiting`` needs: with ``in_store`` (and unless the day is a past one
-    whose state changed since), of the persons the store finds may have a need waiting only;
-    without, of every person of the scope (the reference the tests hold the shortcut to)."""
+    whose state changed since), of the persons the store finds may have a need waiting only, and
+    of their deliveries and referrals only the counting and the open ones; without, of every
+    person of the scope (the reference the tests hold the shortcut to)."""
     if in_store and history.past(tx, day) is None:
-        return facts_of(tx, waiting_candidates(tx, prefix, day), day, referrals=True, offers=True)
+        return facts_of(tx, waiting_candidates(tx, prefix, day), day, referrals=True, offers=True,
+                        waiting_only=True)
     return load_facts(tx, prefix, day, referrals=True, offers=True)
+
+
+def _township(village: str) -> str:
+    return village[:9].ljust(12, "0")
 
 
 def propose_referrals(*, store: GraphStore, region: str, as_of: dt.date | None = None,
                       solver: str = "ortools") -> ReferralProposal:
-    """The optimal referral proposal for the region's waiting needs (writes nothing)."""
+    """The optimal referral proposal for the region's waiting needs (writes nothing).
+
+    Only the needs some active offer covers enter the flow and have their household's risk read;
+    the others (``NO_OFFER``) are counted per township and category."""
     day = as_of or today()
     weights = get_settings().risk
 
     def work(tx: Tx):
         code, prefix = resolve_scope(tx, region)
         facts = waiting_facts(tx, prefix, day)
-        needs = waiting(facts, day)
         active = [(o, name) for o, name in facts.offers if o.active_on(day)]
-        room = offer_room(tx, [o for o, _ in active], day, facts.catalogue)
-        risks = household_risk(tx, [facts.persons[e.id_number].household_no for e in needs], facts.risk_then)
-        return code, facts, needs, active, room, risks
+        offered = {facts.catalogue.category(o.service_code) for o, _ in active}
+        reachable, no_offer = [], defaultdict(int)
+        for e in waiting(facts, day):
+            village = facts.persons[e.id_number].region_code
+            covering = (facts.offers_covering(village, e.category, day, e.service_code)
+                        if e.service_code or e.category in offered else [])
+            if covering:
+                reachable.append((e, covering))
+            else:
+                no_offer[_township(village), e.category] += 1
+        # the room of the offers in reach only: counting what an offer has served reads its
+        # organisation's deliveries, and a county's proposal would count the whole province's
+        in_reach = {o.offer_id: (o, name) for _, covering in reachable for o, name in covering}
+        room = offer_room(tx, [o for o, _ in in_reach.values()], day, facts.catalogue)
+        risks = household_risk(tx, [facts.persons[e.id_number].household_no for e, _ in reachable], facts.risk_then)
+        names = regions_in(tx, sorted({township for township, _ in no_offer}))
+        return code, facts, reachable, no_offer, names, in_reach, room, risks
 
-    code, facts, needs, active, room, risks = store.read(work)
-    names = {o.offer_id: (o, name) for o, name in active}
+    code, facts, reachable, no_offer, region_names, names, room, risks = store.read(work)
+    needs = [e for e, _ in reachable]
     scores = [risk.score(risks[facts.persons[e.id_number].household_no], weights) for e in needs]
-    reach = []
-    for e in needs:
-        village = facts.persons[e.id_number].region_code
-        reach.append([(o.offer_id, _TIER[region_level(o.region_code)], o.designated_on(day))
-                      for o, _ in facts.offers_covering(village, e.category, day, e.service_code)
-                      if room.get(o.offer_id) != 0])
+    reach = [[(o.offer_id, _TIER[region_level(o.region_code)], o.designated_on(day))
+              for o, _ in covering if room.get(o.offer_id) != 0] for _, covering in reachable]
     problem = ReferralProblem.of([(e.need_id, s, r) for e, s, r in zip(needs, scores, reach)],
-                                 {o.offer_id: room[o.offer_id] for o, _ in active})
+                                 {offer_id: room[offer_id] for offer_id in names})
     assignment = solve_referrals(problem, solver)
     referrals, unassigned = [], []
-    for i, e in enumerate(needs):
+    for i, e in enumerate(needs):  # built from values made here: no need to validate each row again
         person = facts.persons[e.id_number]
         level = risk.level(scores[i], weights).value
         common = {"need_id": e.need_id, "id_number": e.id_number, "household_no": person.household_no,
                   "region_code": person.region_code, "category": e.category, "service_code": e.service_code,
                   "risk_score": scores[i], "risk_level": level}
         if assignment.offer[i] < 0:
-            in_reach = facts.offers_covering(person.region_code, e.category, day, e.service_code)
-            reason = ("NO_ROOM", "覆盖该村的服务供给已满或已分给风险更高的需求",
-                      ) if in_reach else ("NO_OFFER", "没有覆盖该村的有效服务供给")
-            unassigned.append(UnassignedNeed(**common, reason_code=reason[0], reason=reason[1]))
+            unassigned.append(UnassignedNeed.model_construct(
+                **common, reason_code="NO_ROOM", reason="覆盖该村的服务供给已满或已分给风险更高的需求"))
             continue
         arc = assignment.arc[i]
         offer, org_name = names[problem.offers[assignment.offer[i]]]
@@ -109,17 +134,22 @@ def propose_referrals(*, store: GraphStore, region: str, as_of: dt.date | None =
         reasons = [f"风险{level}（{scores[i]}分）", f"{offer.service_code}，{_TIER_TEXT[tier]}范围的供给",
                    "定点机构" if designated else "非定点机构（定点机构无覆盖或已满）",
                    "容量不限" if room[offer.offer_id] is None else f"本年度余量{room[offer.offer_id]}"]
-        referrals.append(ProposedReferral(
+        referrals.append(ProposedReferral.model_construct(
             **common, name=person.name, confirmed_on=e.confirmed_on, uscc=offer.uscc, org_name=org_name,
             offer_id=offer.offer_id, designated=designated, tier=tier, room=room[offer.offer_id], cost=cost,
             reasons=reasons))
+    counted = [NoOfferNeeds(region_code=township, region_name=getattr(region_names.get(township), "name", None),
+                            category=category, needs=n)
+               for (township, category), n in sorted(no_offer.items(), key=lambda kv: (kv[0][0], _ORDER.get(
+                   kv[0][1], len(_ORDER))))]
     summary = ReferralSummary(
-        needs=len(needs), referred=len(referrals), designated=sum(r.designated for r in referrals),
-        unassigned=len(unassigned), no_offer=sum(u.reason_code == "NO_OFFER" for u in unassigned),
-        no_room=sum(u.reason_code == "NO_ROOM" for u in unassigned))
+        needs=len(needs) + sum(no_offer.values()), referred=len(referrals),
+        designated=sum(r.designated for r in referrals), unassigned=len(unassigned) + sum(no_offer.values()),
+        no_offer=sum(no_offer.values()), no_room=len(unassigned))
     return ReferralProposal(id=uuid.uuid4().hex, scope=code, as_of=day, solver=solver, objective=assignment.cost,
                             created_at=dt.datetime.now(dt.timezone.utc).replace(microsecond=0),
-                            referrals=referrals, unassigned=unassigned, summary=summary)
+                            referrals=referrals, unassigned=unassigned, no_offer=counted,
+                            deserts=f"jiedui report service-deserts --region {code} --as-of {day}", summary=summary)
 
 
 @dataclass

@@ -128,6 +128,13 @@ def referrals_command(region: RegionOption, out: OutOption = None, solver: Solve
     console.print(f"转介方案 proposal {proposal.id} · 区划 scope {proposal.scope} · {proposal.as_of}")
     console.print(f"等待的需求 waiting needs {m.needs} · 转介 referred {m.referred}（定点 designated {m.designated}）· "
                   f"未能转介 unassigned {m.unassigned}（无供给 no offer {m.no_offer} · 已满 no room {m.no_room}）")
+    if proposal.no_offer:
+        by_category: dict[str, int] = {}
+        for row in proposal.no_offer:
+            by_category[row.category] = by_category.get(row.category, 0) + row.needs
+        console.print("无供给覆盖的需求按类别 / needs no offer covers, by category: "
+                      + " · ".join(f"{c} {n}" for c, n in by_category.items())
+                      + f"（按乡镇计数见方案文件；服务空白村 / desert villages: {proposal.deserts}）")
     console.print(f"方案已写入 / proposal written: [bold]{target}[/bold]（未写入图库 / nothing stored yet: "
                   f"jiedui match confirm {target}）")
 

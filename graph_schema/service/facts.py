@@ -80,6 +80,19 @@ KEYED_NEEDS = (_KEYED_PERSONS + "(p)-[:HAS_NEED]->(n:Need) WITH p, n WHERE n.ass
                f"RETURN p.id_number AS id_number, {_NEED_COLUMNS}")
 KEYED_DELIVERIES = _KEYED_PERSONS + _DELIVERY_TAIL
 KEYED_REFERRALS = _KEYED_PERSONS + _REFERRAL_TAIL
+#: What ``waiting`` looks at alone (``facts_of(..., waiting_only=True)``): the counting deliveries
+#: (``$counted``: the counting services' codes) and the referrals still open on the day; a
+#: province's waiting persons have many more of the others, each a row to carry and convert.
+KEYED_COUNTING_DELIVERIES = (
+    _KEYED_PERSONS + "(p)-[:RECEIVED]->(d:Delivery) WITH p, d WHERE d.delivered_on <= $as_of "
+    "AND d.service_code IN $counted AND coalesce(d.outcome, '') <> $not_done "
+    "RETURN p.id_number AS id_number, d.delivery_id AS delivery_id, d.service_code AS service_code, "
+    "d.delivered_on AS delivered_on, d.outcome AS outcome, d.uscc AS uscc"
+)
+KEYED_OPEN_REFERRALS = (
+    _KEYED_PERSONS + "(p)-[:HAS_REFERRAL]->(r:Referral) WITH p, r WHERE r.made_on <= $as_of "
+    "AND (r.closed_on IS NULL OR r.closed_on > $as_of) RETURN " + _REFERRAL_COLUMNS
+)
 OFFERS = "MATCH (g:Org)-[:OFFERS]->(o:Offer) RETURN g.name AS org_name, " + _OFFER_COLUMNS
 
 
@@ -215,7 +228,7 @@ class ServiceFacts:
     offers: list[tuple[Offer, str]] = field(default_factory=list)  # (offer, the organisation's name)
     #: a past day's risk facts of the households changed since (``household_risk`` reads today's)
     risk_then: dict[str, risk.RiskFacts] = field(default_factory=dict)
-    _by_region: dict[str, list[tuple[Offer, str]]] | None = field(default=None, repr=False)
+    _by_region: dict[str, list[tuple[Offer, str, str | None]]] | None = field(default=None, repr=False)
 
     def episodes(self, id_number: str) -> list[Episode]:
         person = self.persons[id_number]
@@ -239,13 +252,12 @@ class ServiceFacts:
         """Active offers of the service (any of the category's when ``service_code`` is None) that
         cover the village (found by the village's own code and its ancestors': a few lookups, as a
         region asks this for each of its needs)."""
-        if self._by_region is None:
+        if self._by_region is None:  # each offer's category looked up once, not once per need
             self._by_region = defaultdict(list)
             for o, name in self.offers:
-                self._by_region[o.region_code].append((o, name))
-        return [(o, name) for code in _ancestry(village) for o, name in self._by_region.get(code, ())
-                if o.active_on(day) and (o.service_code == service_code if service_code
-                                         else self.catalogue.category(o.service_code) == category)]
+                self._by_region[o.region_code].append((o, name, self.catalogue.category(o.service_code)))
+        return [(o, name) for code in _ancestry(village) for o, name, of in self._by_region.get(code, ())
+                if (o.service_code == service_code if service_code else of == category) and o.active_on(day)]
 
 
 #: the member counts as the household keeps them (graph_schema/store/counts.py)
@@ -322,16 +334,23 @@ def load_facts(tx: Tx, prefix: str, as_of: dt.date, *, deliveries: bool = True, 
 
 
 def facts_of(tx: Tx, persons: Iterable[dict], as_of: dt.date, *, deliveries: bool = True, referrals: bool = False,
-             offers: bool = False) -> ServiceFacts:
+             offers: bool = False, waiting_only: bool = False) -> ServiceFacts:
     """The service facts of some persons only (rows of person columns, as the state of today:
-    ``graph_schema.service.simple_needs`` finds them), read by ID number."""
+    ``graph_schema.service.simple_needs`` finds them), read by ID number. With ``waiting_only``,
+    of their deliveries and referrals only those that decide whether a need waits on ``as_of``:
+    the counting deliveries, and the referrals open on that day."""
     facts = ServiceFacts(as_of, catalogue_in(tx))
     for row in persons:
         facts.persons[row["id_number"]] = _person(row)
     keys, params = set(facts.persons), {"as_of": as_of}
-    _fill(tx, facts, keyed_rows(tx, KEYED_NEEDS, keys, params) if keys else [],
-          keyed_rows(tx, KEYED_DELIVERIES, keys, params) if keys and deliveries else [],
-          keyed_rows(tx, KEYED_REFERRALS, keys, params) if keys and referrals else [], offers)
+    delivered, referred = (KEYED_DELIVERIES, KEYED_REFERRALS) if not waiting_only else (
+        KEYED_COUNTING_DELIVERIES, KEYED_OPEN_REFERRALS)
+    if waiting_only:
+        params |= {"counted": sorted(c for c in facts.catalogue.types if facts.catalogue.counted(c)),
+                   "not_done": DeliveryOutcome.NOT_DONE.value}
+    _fill(tx, facts, keyed_rows(tx, KEYED_NEEDS, keys, {"as_of": as_of}) if keys else [],
+          keyed_rows(tx, delivered, keys, params) if keys and deliveries else [],
+          keyed_rows(tx, referred, keys, params) if keys and referrals else [], offers)
     return facts
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import doctest
+import json
 import random
 
 import networkx as nx
@@ -135,11 +136,29 @@ def test_a_proposal_covers_every_need_it_can_and_names_who_waits(region):
     assert by_person[people[3].id_number] == centre
     v1 = [by_person[p.id_number] for p in people[:3]]
     assert sorted(v1) == sorted([centre, club, club])
-    assert {u.id_number: u.reason_code for u in proposal.unassigned} == {people[4].id_number: "NO_OFFER"}
+    # the 托养 need no offer covers is counted in its township, not listed
+    assert proposal.unassigned == []
+    assert [r.model_dump() for r in proposal.no_offer] == [
+        {"region_code": "620822101000", "region_name": "620822101000", "category": "托养", "needs": 1}]
+    assert proposal.deserts == "jiedui report service-deserts --region 620822000000 --as-of 2024-06-01"
     assert proposal.summary.model_dump() == {"needs": 5, "referred": 4, "designated": 2, "unassigned": 1,
                                              "no_offer": 1, "no_room": 0}
     assert all(r.reasons and r.room in (2, None) for r in proposal.referrals)
     assert propose_referrals(store=store, region="620822", as_of=D(2024, 2, 1)).summary.needs == 1  # 托养 only
+
+
+def test_needs_an_offer_covers_but_no_room_is_left_for_are_listed(region):
+    """With the club gone, the centre's two places go to the two 特困 household's persons; the
+    other two KF01 needs are listed as NO_ROOM, with their risk."""
+    store, people, centre, club = region
+    upsert_offers(store=store, offers=[Offer(uscc=club, service_code="KF01", region_code=V1, valid_to=D(2024, 5, 1))])
+    proposal = propose_referrals(store=store, region="620822", as_of=D(2024, 6, 1))
+    assert sorted(r.id_number for r in proposal.referrals) == sorted(p.id_number for p in people[:2])
+    assert sorted((u.id_number, u.reason_code) for u in proposal.unassigned) == sorted(
+        (p.id_number, "NO_ROOM") for p in people[2:4])
+    assert all(u.risk_score < r.risk_score for u in proposal.unassigned for r in proposal.referrals)
+    assert proposal.summary.model_dump() == {"needs": 5, "referred": 2, "designated": 2, "unassigned": 3,
+                                             "no_offer": 1, "no_room": 2}
 
 
 def test_confirming_rechecks_the_rules_names_the_refused_and_twice_is_once(region, tmp_path):
@@ -166,6 +185,20 @@ def test_confirming_rechecks_the_rules_names_the_refused_and_twice_is_once(regio
     assert getattr(unknown.value, "code", "") == "INVALID_VALUE"
 
 
+def test_a_file_that_still_lists_the_needs_without_an_offer_reads_and_confirms(region, tmp_path):
+    store, people, centre, club = region
+    proposal = propose_referrals(store=store, region="620822", as_of=D(2024, 6, 1))
+    data = json.loads(proposal.model_dump_json())
+    del data["no_offer"], data["deserts"]
+    data["unassigned"] = [{"need_id": "x", "id_number": people[4].id_number, "household_no": "H3", "region_code": V2,
+                           "category": "托养", "risk_score": 0, "risk_level": "低", "reason": "没有覆盖该村的有效服务供给",
+                           "reason_code": "NO_OFFER"}]
+    (tmp_path / "old.json").write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    old = ReferralProposal.read(tmp_path / "old.json")
+    assert old.no_offer == [] and old.unassigned[0].reason_code == "NO_OFFER"
+    assert len(confirm_referrals(store=store, proposal=old, made_by="organiser").made) == 4
+
+
 def test_the_cli_proposes_and_confirms_referrals(engine, store, region, tmp_path):
     store_, people, centre, club = region
     location = store.location
@@ -176,6 +209,10 @@ def test_the_cli_proposes_and_confirms_referrals(engine, store, region, tmp_path
     made = runner.invoke(app, ["match", "referrals", "--region", "620822", "--out", str(out), "--store", location])
     assert made.exit_code == 0, made.output
     assert "转介 referred 4" in made.output
+    said = " ".join(made.output.split())  # the console wraps long lines
+    assert "by category: 托养 1" in said and "jiedui report service-deserts --region 620822000000" in said
+    written = ReferralProposal.read(out)
+    assert written.unassigned == [] and [(r.category, r.needs) for r in written.no_offer] == [("托养", 1)]
     confirmed = runner.invoke(app, ["match", "confirm", str(out), "--store", location])
     assert confirmed.exit_code == 0 and "已转介 referred: 4" in confirmed.output
     again = runner.invoke(app, ["match", "confirm", str(out), "--store", location])
@@ -196,3 +233,35 @@ def test_the_store_leaves_out_no_waiting_need(store, seed):
         short = store.read(lambda tx: [e.need_id for e in waiting(waiting_facts(tx, region, day), day)])
         full = store.read(lambda tx: [e.need_id for e in waiting(waiting_facts(tx, region, day, in_store=False), day)])
         assert short == full and full, day
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_the_needs_no_offer_covers_are_counted_per_township_and_the_rest_are_in_the_flow(store, seed):
+    """On invented villages: every waiting need of the full read is either referred, listed as
+    NO_ROOM (an active offer of its service covers its village) or counted in its township and
+    category as NO_OFFER (none does), each exactly once."""
+    data = synth.generate("tiny", seed=seed, as_of=D(2024, 12, 31))
+    synth.load(store, data)
+    county = next(r.code for r in data.regions if r.level.value == "county")[:6]
+    day = D(2024, 7, 1)  # on the last day no waiting need of the invented data has an offer
+
+    def reference(tx):
+        facts = waiting_facts(tx, county, day, in_store=False)
+        reached, counted = set(), {}
+        for e in waiting(facts, day):
+            village = facts.persons[e.id_number].region_code
+            if facts.offers_covering(village, e.category, day, e.service_code):
+                reached.add(e.need_id)
+            else:
+                key = (village[:9] + "000", e.category)
+                counted[key] = counted.get(key, 0) + 1
+        return reached, counted
+
+    reached, counted = store.read(reference)
+    proposal = propose_referrals(store=store, region=county, as_of=day)
+    listed = [r.need_id for r in proposal.referrals] + [u.need_id for u in proposal.unassigned]
+    assert sorted(listed) == sorted(reached) and reached
+    assert {(r.region_code, r.category): r.needs for r in proposal.no_offer} == counted and counted
+    assert proposal.summary.no_offer == sum(counted.values())
+    assert proposal.summary.needs == len(reached) + sum(counted.values())
+    assert all(r.region_name and r.region_name != r.region_code for r in proposal.no_offer)  # named
