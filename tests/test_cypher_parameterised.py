@@ -39,6 +39,7 @@ ALLOWED = {
     "t.label": "a node table's label from schema.py", "t.key": "its key column from schema.py",
     "t.label.lower()": "as t.label", "p": "an indexed property name from schema.py (loop over t.indexed)",
     "r.type": "a rel table's type from schema.py", "r.type.lower()": "as r.type",
+    "MARK.label": "the label of the store's own marks, a schema.py constant",
     "table.label": "a node table's label from schema.py", "table.key": "its key from schema.py",
     "src.label": "schema.py label", "src.key": "schema.py key", "dst.label": "schema.py label",
     "dst.key": "schema.py key", "rel.type": "schema.py rel type",
