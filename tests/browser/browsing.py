@@ -181,6 +181,16 @@ class Browser:
         WebDriverWait(self.driver, timeout).until(lambda d: re.fullmatch(pattern, self.path()))
         self.wait_for("main h1")
 
+    def wait_for_reload(self, old, css: str, timeout: float = 30):
+        """Wait until ``old`` (an element of the page being left) is gone and ``css`` is on the
+        page that replaced it: a page that comes back to the same path would otherwise be read
+        while the old one is still shown, or half-way through being replaced."""
+        from selenium.webdriver.support import expected_conditions as ec
+        from selenium.webdriver.support.ui import WebDriverWait
+
+        WebDriverWait(self.driver, timeout).until(ec.staleness_of(old))
+        return self.wait_for(css, timeout)
+
     def heading(self) -> str:
         return self.find("h1").text
 

@@ -72,10 +72,11 @@ def test_a_suggested_pairing_confirmed_from_the_unpaired_list_leaves_the_list(br
         if buttons:
             chosen = household
             browser.check_accessibility("unpaired, with a suggestion open")
+            listed = browser.find("table caption")
             buttons[0].click()
             break
     assert chosen, "none of the first 20 unpaired households got a pairing suggestion to confirm"
-    browser.wait_for("table caption")
+    browser.wait_for_reload(listed, "table caption")  # the confirm comes back to the list
     assert browser.path().startswith("/unpaired")
     assert chosen not in open_rows(browser), f"{chosen} is still listed as unpaired after its pairing was confirmed"
     active = [p for p in server.api(f"/households/{chosen}/pairings")["items"] if p["ended_on"] is None]
