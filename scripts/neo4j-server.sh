@@ -11,11 +11,14 @@
 #   JIEDUI_NEO4J_HOME           state dir: pid, uri, logs, data (default <project>/.neo4j-test)
 #   JIEDUI_NEO4J_START_TIMEOUT  seconds to wait for readiness (default 120)
 #   JIEDUI_NEO4J_JAVA_OPTS      extra JVM options, appended last
+#   JIEDUI_NEO4J_KEEP_DATA      1: start on the database already in the state dir
+#                               (a loaded benchmark store) instead of wiping it
 #   MAVEN_REPO_LOCAL            Maven local repository (default: Maven's own, ~/.m2/repository)
 #   JAVA_HOME                   used if set, else `java` from PATH
 #
 # Auth is disabled and Bolt listens on loopback only. Each start wipes the
-# data directory so every test run begins from an empty database.
+# data directory so every test run begins from an empty database, unless
+# JIEDUI_NEO4J_KEEP_DATA=1 (benchmarks that load a province once).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -154,8 +157,10 @@ cmd_start() {
         exit 1
     fi
 
-    # Fresh, empty database every start: reproducible tests.
-    rm -rf "$DATA_DIR"
+    # Fresh, empty database every start (reproducible tests), unless asked to keep it.
+    if [[ "${JIEDUI_NEO4J_KEEP_DATA:-0}" != 1 ]]; then
+        rm -rf "$DATA_DIR"
+    fi
     mkdir -p "$DATA_DIR"
 
     local uri="bolt://127.0.0.1:$PORT"

@@ -142,15 +142,22 @@ def list_users(*, store: GraphStore) -> list[User]:
 
 def demo_bounds(*, store: GraphStore) -> tuple[str | None, str | None, str | None]:
     """What the demo users are bound to: the first county, the first cadre with an active pairing
-    and the first organisation (each None when the store has none)."""
-    def first(query: str) -> str | None:
-        rows = store.query(query)
-        return rows[0]["k"] if rows else None
+    and the first organisation with auxiliary pairings and referrals addressed to it, so that whoever
+    tries the demo as an organisation has its whole job in front of it (else the first
+    organisation; each None when the store has none)."""
+    def first(*queries: str) -> str | None:
+        for query in queries:
+            rows = store.query(query)
+            if rows:
+                return rows[0]["k"]
+        return None
 
     return (first("MATCH (r:Region) WHERE r.level = 'county' RETURN r.code AS k ORDER BY k LIMIT 1"),
             first("MATCH (c:Cadre)-[p:PAIRED_WITH]->(:Household) WHERE p.ended_on IS NULL "
                   "RETURN c.cadre_no AS k ORDER BY k LIMIT 1"),
-            first("MATCH (o:Org) RETURN o.uscc AS k ORDER BY k LIMIT 1"))
+            first("MATCH (:Referral)-[:REFERRED_TO]->(o:Org) WHERE EXISTS { MATCH (o)-[:AUX_PAIRED_WITH]->(:Household) } "
+                  "RETURN DISTINCT o.uscc AS k ORDER BY k LIMIT 1",
+                  "MATCH (o:Org) RETURN o.uscc AS k ORDER BY k LIMIT 1"))
 
 
 _hasher = PasswordHasher()  # Argon2id, the library's defaults (memory-hard)

@@ -105,6 +105,10 @@ def test_the_readme_run_command_serves_the_demo_data(tmp_path):
         assert [e["node"]["riskScore"] for e in unpaired["edges"]] == [None] * 3
         assert {m["grade"] for m in members} == {None}
         assert all("*" in m["name"] for m in members)
+        # whoever tries the demo as an organisation finds referrals sent to it and its auxiliary pairings
+        assert _get(f"{base}/api/v1/referrals?page_size=1", tokens["demo-org"])["total"] > 0
+        own = _get(f"{base}/api/v1/orgs?page_size=1", tokens["demo-org"])["items"][0]["uscc"]
+        assert _get(f"{base}/api/v1/orgs/{own}/aux-pairings?page_size=1", tokens["demo-org"])["total"] > 0
         _revoke_while_serving(base, folder, tokens)
     finally:
         server.terminate()
