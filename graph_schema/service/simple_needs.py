@@ -20,10 +20,20 @@ sets are disjoint and together are the persons ``load_facts`` reads, so the sums
 ``unmet_candidates`` finds the persons with such an assessment in the store, and the report
 applies the full rules to them alone.
 
-**Referral proposals.** A need waits only when no counting delivery of its category is dated from
-its confirmation (or 1 January) to the day; ``waiting_candidates`` finds the persons with a need
-and no counting delivery of its category since the later of 1 January and their latest assessment
-(a superset of the persons whose needs wait: every episode of the category started by then).
+**Referral proposals.** A need *waits* when it is open, has no open referral of its category and
+no counting delivery of its category dated from its confirmation (a registry need: 1 January) to
+the day. A simple person's needs on the day are
+
+- every registry category other than the assessment's, unconfirmed (waiting since 1 January);
+- the assessment's category when it is 已确认, confirmed on its date, of its service when it names
+  one (it continues a registry need of the category, or supersedes it; 已满足 or 不再需要 closes
+  it, and the registry need goes with it).
+
+``waiting_counts`` counts the simple persons' waiting needs in the store per village and category,
+except those an active offer could cover (``$covered``: "region|category" and "region|service"
+of the active offers, matched against the village and its four ancestors' codes), and names the
+persons with such a need, and the persons with two assessments or more, for the proposal to read
+and fold in Python: a province's 229k needs without an offer are counted, not read.
 
 All three read the state of today (and assessments, deliveries dated up to the day): for a past day
 whose state has changed since, the reports use the full read (``load_facts``), which remakes it.
@@ -92,25 +102,35 @@ UNMET_CANDIDATES = (
     "WHERE NOT EXISTS { MATCH " + _COUNTING + "AND d.delivered_on >= n.assessed_on } "
     "RETURN DISTINCT " + _PERSON_COLUMNS
 )
-#: persons with a registry need and no counting delivery of its category since the later of
-#: ``$year`` and their latest assessment
-_SINCE = "NOT EXISTS { MATCH " + _COUNTING + "AND d.delivered_on >= $year AND d.delivered_on >= latest } "
-WAITING_REGISTRY = (
-    _PERSONS + "WHERE size(p.needs) > 0 "
-    "OPTIONAL MATCH (p)-[:HAS_NEED]->(n:Need) WHERE n.assessed_on <= $as_of "
-    "WITH h, p, coalesce(max(n.assessed_on), $year) AS latest "
-    "UNWIND p.needs AS c WITH h, p, c, latest WHERE " + _SINCE +
-    "RETURN DISTINCT " + _PERSON_COLUMNS
-)
-#: the same for an assessed need (the needs matched from the person with OPTIONAL MATCH and then
-#: filtered: a plain MATCH made the embedded engine scan every need of the store, 0.25 of a
-#: county's 0.3 s; a person without one drops out at the WHERE)
-WAITING_ASSESSED = (
-    _PERSONS + "OPTIONAL MATCH (p)-[:HAS_NEED]->(n:Need) WITH h, p, n WHERE n.assessed_on <= $as_of "
+#: the village's own code and its ancestors' (12 digits each): where an offer covering it is held
+_UP = ("h.region_code", "left(h.region_code, 9) + '000'", "left(h.region_code, 6) + '000000'",
+       "left(h.region_code, 4) + '00000000'", "left(h.region_code, 2) + '0000000000'")
+#: the simple persons' needs (the docstring's rules; the assessment's need is tagged ``cat*`` so
+#: that it is told from a registry need of the same category), each kept when it waits; a person
+#: with two assessments or more is one row to read. A need some active offer could cover (its
+#: service's, or its category's when it names none) names its person instead of being counted.
+#: (The needs are matched from the person with OPTIONAL MATCH: a plain MATCH made the embedded
+#: engine scan every need of the store.)
+WAITING_COUNTS = (
+    _PERSONS + "OPTIONAL MATCH (p)-[:HAS_NEED]->(n:Need) WHERE n.assessed_on <= $as_of "
     "OPTIONAL MATCH (n)-[:OF]->(s:ServiceType) "
-    "WITH h, p, collect(coalesce(s.category, n.category)) AS cs, max(n.assessed_on) AS latest "
-    "UNWIND cs AS c WITH h, p, c, latest WHERE " + _SINCE +
-    "RETURN DISTINCT " + _PERSON_COLUMNS
+    "WITH h, p, count(n) AS k, max(coalesce(s.category, n.category)) AS cat, max(n.service_code) AS code, "
+    "max(n.status) AS status, max(n.assessed_on) AS dated "
+    "WHERE k > 0 OR size(p.needs) > 0 "
+    "UNWIND CASE WHEN k >= 2 THEN [''] ELSE coalesce(p.needs, []) + "
+    "CASE WHEN k = 1 AND status = $confirmed THEN [cat + '*'] ELSE [] END END AS item "
+    "WITH h, p, k, cat, code, dated, item, item = coalesce(cat, '') + '*' AS own "
+    "WITH h, p, k, cat, own, CASE WHEN own THEN cat ELSE item END AS c, "
+    "CASE WHEN own THEN dated ELSE $year END AS since, CASE WHEN own AND code IS NOT NULL THEN code WHEN own THEN cat ELSE item END AS subject "
+    "WHERE k >= 2 OR ((k = 0 OR own OR c <> cat) "
+    "AND NOT EXISTS { MATCH " + _COUNTING + "AND d.delivered_on >= since } "
+    "AND NOT EXISTS { MATCH (p)-[:HAS_REFERRAL]->(r:Referral) WHERE r.category = c AND r.made_on <= $as_of "
+    "AND (r.closed_on IS NULL OR r.closed_on > $as_of) }) "
+    "WITH h, p, k, c, k >= 2 OR " + " OR ".join(f"({up} + '|' + subject) IN $covered" for up in _UP) + " AS read "
+    "RETURN h.region_code AS village, CASE WHEN read THEN NULL ELSE c END AS category, "
+    "CASE WHEN read THEN p.id_number END AS id_number, CASE WHEN read THEN p.name END AS name, "
+    "CASE WHEN read THEN h.household_no END AS household_no, CASE WHEN read THEN p.grade END AS grade, "
+    "CASE WHEN read THEN p.needs END AS needs, CASE WHEN read THEN k END AS assessments, count(*) AS waiting"
 )
 
 
@@ -167,11 +187,16 @@ def unmet_candidates(tx: Tx, prefix: str, as_of: dt.date, catalogue: Catalogue) 
         "counted": counted_pairs(catalogue)})
 
 
-def waiting_candidates(tx: Tx, prefix: str, as_of: dt.date) -> list[dict]:
-    """The persons who may have a need waiting on ``as_of`` (module docstring), each once, by ID
-    number (person columns)."""
-    params = {"prefix": prefix, "as_of": as_of, "year": dt.date(as_of.year, 1, 1),
-              "not_done": DeliveryOutcome.NOT_DONE.value, "counted": counted_pairs(catalogue_in(tx))}
-    found = {r["id_number"]: r for q in (WAITING_REGISTRY, WAITING_ASSESSED)
-             for r in _by_county(tx, q, params, every_engine=True)}
-    return [found[k] for k in sorted(found)]
+def waiting_counts(tx: Tx, prefix: str, as_of: dt.date, covered: list[str]) -> list[dict]:
+    """The simple persons' waiting needs that no offer of ``covered`` could reach, as rows
+    ``(village, category, waiting)`` (``id_number`` None), and the persons to read (module
+    docstring) as rows of person columns with ``assessments`` (the count up to the day; a simple
+    one's needs that no offer reaches are among the counted), a person once per need to read."""
+    params = {"prefix": prefix, "as_of": as_of, "year": dt.date(as_of.year, 1, 1), "covered": covered,
+              "confirmed": NeedStatus.CONFIRMED.value, "not_done": DeliveryOutcome.NOT_DONE.value,
+              "counted": counted_pairs(catalogue_in(tx))}
+    rows = _by_county(tx, WAITING_COUNTS, params, every_engine=True)
+    for r in rows:
+        if r["id_number"] is not None:
+            r["region_code"] = r["village"]
+    return rows
