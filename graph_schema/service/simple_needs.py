@@ -42,6 +42,7 @@ whose state has changed since, the reports use the full read (``load_facts``), w
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 from graph_schema.enums import DeliveryOutcome, NeedStatus
 from graph_schema.monitoring.common import SCOPED_HOUSEHOLDS
@@ -106,26 +107,30 @@ UNMET_CANDIDATES = (
 _UP = ("h.region_code", "left(h.region_code, 9) + '000'", "left(h.region_code, 6) + '000000'",
        "left(h.region_code, 4) + '00000000'", "left(h.region_code, 2) + '0000000000'")
 #: the simple persons' needs (the docstring's rules; the assessment's need is tagged ``cat*`` so
-#: that it is told from a registry need of the same category), each kept when it waits; a person
-#: with two assessments or more is one row to read. A need some active offer could cover (its
-#: service's, or its category's when it names none) names its person instead of being counted.
-#: (The needs are matched from the person with OPTIONAL MATCH: a plain MATCH made the embedded
-#: engine scan every need of the store.)
+#: that it is told from a registry need of the same category), each kept when it waits; a need some
+#: active offer could cover (its service's, or its category's when it names none) names its person
+#: instead of being counted. A person with two assessments or more is named when one of their
+#: categories (the registry's or an assessment's) has had no counting delivery since the later of
+#: 1 January and their latest assessment (every episode of it started by then), as the referral
+#: rules need. (The needs are matched from the person with OPTIONAL MATCH: a plain MATCH made the
+#: embedded engine scan every need of the store.)
 WAITING_COUNTS = (
     _PERSONS + "OPTIONAL MATCH (p)-[:HAS_NEED]->(n:Need) WHERE n.assessed_on <= $as_of "
     "OPTIONAL MATCH (n)-[:OF]->(s:ServiceType) "
-    "WITH h, p, count(n) AS k, max(coalesce(s.category, n.category)) AS cat, max(n.service_code) AS code, "
-    "max(n.status) AS status, max(n.assessed_on) AS dated "
+    "WITH h, p, count(n) AS k, collect(coalesce(s.category, n.category)) AS cats, "
+    "max(coalesce(s.category, n.category)) AS cat, max(n.service_code) AS code, max(n.status) AS status, "
+    "max(n.assessed_on) AS dated "
     "WHERE k > 0 OR size(p.needs) > 0 "
-    "UNWIND CASE WHEN k >= 2 THEN [''] ELSE coalesce(p.needs, []) + "
-    "CASE WHEN k = 1 AND status = $confirmed THEN [cat + '*'] ELSE [] END END AS item "
-    "WITH h, p, k, cat, code, dated, item, item = coalesce(cat, '') + '*' AS own "
-    "WITH h, p, k, cat, own, CASE WHEN own THEN cat ELSE item END AS c, "
-    "CASE WHEN own THEN dated ELSE $year END AS since, CASE WHEN own AND code IS NOT NULL THEN code WHEN own THEN cat ELSE item END AS subject "
-    "WHERE k >= 2 OR ((k = 0 OR own OR c <> cat) "
-    "AND NOT EXISTS { MATCH " + _COUNTING + "AND d.delivered_on >= since } "
-    "AND NOT EXISTS { MATCH (p)-[:HAS_REFERRAL]->(r:Referral) WHERE r.category = c AND r.made_on <= $as_of "
-    "AND (r.closed_on IS NULL OR r.closed_on > $as_of) }) "
+    "UNWIND coalesce(p.needs, []) + CASE WHEN k >= 2 THEN cats WHEN k = 1 AND status = $confirmed THEN [cat + '*'] "
+    "ELSE [] END AS item "
+    "WITH h, p, k, cat, code, dated, item, k = 1 AND item = cat + '*' AS own "
+    "WITH h, p, k, own, CASE WHEN own THEN cat ELSE item END AS c, "
+    "CASE WHEN own OR (k >= 2 AND dated > $year) THEN dated ELSE $year END AS since, "
+    "CASE WHEN own AND code IS NOT NULL THEN code WHEN own THEN cat ELSE item END AS subject, "
+    "k = 1 AND NOT own AND item = cat AS replaced "
+    "WHERE NOT replaced AND NOT EXISTS { MATCH " + _COUNTING + "AND d.delivered_on >= since } "
+    "AND (k >= 2 OR NOT EXISTS { MATCH (p)-[:HAS_REFERRAL]->(r:Referral) WHERE r.category = c "
+    "AND r.made_on <= $as_of AND (r.closed_on IS NULL OR r.closed_on > $as_of) }) "
     "WITH h, p, k, c, k >= 2 OR " + " OR ".join(f"({up} + '|' + subject) IN $covered" for up in _UP) + " AS read "
     "RETURN h.region_code AS village, CASE WHEN read THEN NULL ELSE c END AS category, "
     "CASE WHEN read THEN p.id_number END AS id_number, CASE WHEN read THEN p.name END AS name, "
@@ -138,18 +143,20 @@ WAITING_COUNTS = (
 _COUNTIES = "MATCH (v:Region) WHERE v.code STARTS WITH $prefix RETURN DISTINCT left(v.code, 6) AS county"
 
 
-def _by_county(tx: Tx, query: str, params: dict, *, every_engine: bool = False) -> list[dict]:
+def _by_county(tx: Tx, query: str, params: dict, *, every_engine: bool = False,
+               narrow: Callable[[dict], dict] | None = None) -> list[dict]:
     """``query`` over the scope; on Neo4j (with ``every_engine``, on both engines) over a city or
     a province one county at a time: the server caps a transaction's memory
     (``db.memory.transaction.max``), and the per-person aggregations over a province's persons
     exceed it; the embedded engine ran the waiting candidates' two queries faster so too (11 of
     the province's 99 county prefixes in 1.5 s, about 14 s for all, where the province at once had
     taken 31 s). The rows are per village or per person, so the counties' rows together are the
-    scope's."""
+    scope's. ``narrow`` makes the parameters of one county's (or a narrower scope's) query."""
+    narrow = narrow or (lambda p: p)
     if (tx.dialect is not Dialect.NEO4J and not every_engine) or len(params["prefix"]) >= 6:
-        return tx.run(query, params)
+        return tx.run(query, narrow(params))
     counties = sorted(r["county"] for r in tx.run(_COUNTIES, {"prefix": params["prefix"]}))
-    return [row for county in counties for row in tx.run(query, {**params, "prefix": county})]
+    return [row for county in counties for row in tx.run(query, narrow({**params, "prefix": county}))]
 
 
 def _ymd(day: dt.date, years_back: int = 0) -> str:
@@ -188,14 +195,22 @@ def unmet_candidates(tx: Tx, prefix: str, as_of: dt.date, catalogue: Catalogue) 
 
 
 def waiting_counts(tx: Tx, prefix: str, as_of: dt.date, covered: list[str]) -> list[dict]:
-    """The simple persons' waiting needs that no offer of ``covered`` could reach, as rows
-    ``(village, category, waiting)`` (``id_number`` None), and the persons to read (module
-    docstring) as rows of person columns with ``assessments`` (the count up to the day; a simple
-    one's needs that no offer reaches are among the counted), a person once per need to read."""
+    """The simple persons' waiting needs that no offer of ``covered`` ("region|category" and
+    "region|service", the region's 12-digit code) could reach, as rows ``(village, category,
+    waiting)`` with ``id_number`` None, and the persons to read (module docstring) as rows of
+    person columns with ``assessments`` (their count up to the day: a simple person's needs that
+    no offer reaches are among the counted), each once. Each county is asked about the offers
+    held in it or above it only (a province's 900 keys, 16 for one county)."""
     params = {"prefix": prefix, "as_of": as_of, "year": dt.date(as_of.year, 1, 1), "covered": covered,
               "confirmed": NeedStatus.CONFIRMED.value, "not_done": DeliveryOutcome.NOT_DONE.value,
               "counted": counted_pairs(catalogue_in(tx))}
-    rows = _by_county(tx, WAITING_COUNTS, params, every_engine=True)
+
+    def narrow(p: dict) -> dict:
+        county = p["prefix"][:6]
+        above = {county[:4].ljust(12, "0"), county[:2].ljust(12, "0")}
+        return p | {"covered": [k for k in covered if k.startswith(county) or k.split("|")[0] in above]}
+
+    rows = _by_county(tx, WAITING_COUNTS, params, every_engine=True, narrow=narrow)
     for r in rows:
         if r["id_number"] is not None:
             r["region_code"] = r["village"]
