@@ -103,9 +103,14 @@ UNMET_CANDIDATES = (
     "WHERE NOT EXISTS { MATCH " + _COUNTING + "AND d.delivered_on >= n.assessed_on } "
     "RETURN DISTINCT " + _PERSON_COLUMNS
 )
-#: the village's own code and its ancestors' (12 digits each): where an offer covering it is held
-_UP = ("h.region_code", "left(h.region_code, 9) + '000'", "left(h.region_code, 6) + '000000'",
-       "left(h.region_code, 4) + '00000000'", "left(h.region_code, 2) + '0000000000'")
+#: whether an offer of ``$covered`` held at the village or one of its four ancestors (12-digit
+#: codes) reaches the need's ``subject`` (its service, or its category when it names none)
+_COVERED = (
+    "(h.region_code + '|' + subject) IN $covered OR (left(h.region_code, 9) + '000|' + subject) IN $covered "
+    "OR (left(h.region_code, 6) + '000000|' + subject) IN $covered "
+    "OR (left(h.region_code, 4) + '00000000|' + subject) IN $covered "
+    "OR (left(h.region_code, 2) + '0000000000|' + subject) IN $covered"
+)
 #: the simple persons' needs (the docstring's rules; the assessment's need is tagged ``cat*`` so
 #: that it is told from a registry need of the same category), each kept when it waits; a need some
 #: active offer could cover (its service's, or its category's when it names none) names its person
@@ -131,7 +136,7 @@ WAITING_COUNTS = (
     "WHERE NOT replaced AND NOT EXISTS { MATCH " + _COUNTING + "AND d.delivered_on >= since } "
     "AND (k >= 2 OR NOT EXISTS { MATCH (p)-[:HAS_REFERRAL]->(r:Referral) WHERE r.category = c "
     "AND r.made_on <= $as_of AND (r.closed_on IS NULL OR r.closed_on > $as_of) }) "
-    "WITH h, p, k, c, k >= 2 OR " + " OR ".join(f"({up} + '|' + subject) IN $covered" for up in _UP) + " AS read "
+    "WITH h, p, k, c, k >= 2 OR " + _COVERED + " AS read "
     "RETURN h.region_code AS village, CASE WHEN read THEN NULL ELSE c END AS category, "
     "CASE WHEN read THEN p.id_number END AS id_number, CASE WHEN read THEN p.name END AS name, "
     "CASE WHEN read THEN h.household_no END AS household_no, CASE WHEN read THEN p.grade END AS grade, "
