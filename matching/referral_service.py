@@ -6,11 +6,11 @@ explains each referral; it writes nothing. A need *waits* on ``as_of`` when it i
 open referral of its category, and has had no counting delivery of its category since its
 confirmation (a registry need, which has none: since 1 January); the store counts those of the
 persons with simple needs that no active offer could cover, and names the other persons, whose
-needs are read and folded here (``graph_schema.service.simple_needs``). ``confirm_referrals`` makes the
-referrals an organiser accepted in one write transaction, re-checking every rule there (the need
-still open and not referred, the organisation's offer still covering the person, the offer's
-room), so one the graph no longer allows is refused on its own, with its reason, while the rest
-are made; confirming twice changes nothing.
+needs are read and folded here (``graph_schema.service.simple_needs``). ``confirm_referrals``
+makes the referrals an organiser accepted in one write transaction, re-checking every rule there
+(the need still open and not referred, the organisation's offer still covering the person, the
+offer's room), so one the graph no longer allows is refused on its own, with its reason, while
+the rest are made; confirming twice changes nothing.
 """
 
 from __future__ import annotations

@@ -146,8 +146,7 @@ def offer_room(tx: Tx, offers: Sequence[Offer], as_of: dt.date, catalogue: Catal
     for o in limited:
         also = {number for number, village in referred[o.uscc, o.service_code]
                 if covers(o.region_code, village) and (o.uscc, o.service_code, number) not in delivered}
-        held = sum(n for village, n in served[o.uscc, o.service_code] if covers(o.region_code, village)) \
-            if catalogue.counted(o.service_code) else 0
+        held = sum(n for village, n in served[o.uscc, o.service_code] if covers(o.region_code, village))
         room[o.offer_id] = max(0, o.capacity - held - len(also))
     return room
 

@@ -24,10 +24,11 @@ applies the full rules to them alone.
 no counting delivery of its category dated from its confirmation (a registry need: 1 January) to
 the day. A simple person's needs on the day are
 
-- every registry category other than the assessment's, unconfirmed (waiting since 1 January);
-- the assessment's category when it is 已确认, confirmed on its date, of its service when it names
-  one (it continues a registry need of the category, or supersedes it; 已满足 or 不再需要 closes
-  it, and the registry need goes with it).
+- every registry category other than the assessment's, not confirmed (served or not since 1
+  January);
+- when the assessment is 已确认, its category, confirmed on its date (served or not since then), of
+  its service when it names one: it continues a registry need of the category, or supersedes it;
+  when it is 已满足 or 不再需要, no need of its category (it closed the registry's).
 
 ``waiting_counts`` counts the simple persons' waiting needs in the store per village and category,
 except those an active offer could cover (``$covered``: "region|category" and "region|service"
