@@ -116,9 +116,9 @@ _COVERED = (
 #: that it is told from a registry need of the same category), each kept when it waits; a need some
 #: active offer could cover (its service's, or its category's when it names none) names its person
 #: instead of being counted. A person with two assessments or more is named when one of their
-#: categories (the registry's or an assessment's) has had no counting delivery since the later of
-#: 1 January and their latest assessment (every episode of it started by then), as the referral
-#: rules need. (The needs are matched from the person with OPTIONAL MATCH: a plain MATCH made the
+#: categories (the registry's or an assessment's) has no open referral and has had no counting
+#: delivery since the later of 1 January and their latest assessment (every episode of it started
+#: by then). (The needs are matched from the person with OPTIONAL MATCH: a plain MATCH made the
 #: embedded engine scan every need of the store.)
 WAITING_COUNTS = (
     _PERSONS + "OPTIONAL MATCH (p)-[:HAS_NEED]->(n:Need) WHERE n.assessed_on <= $as_of "
@@ -135,8 +135,8 @@ WAITING_COUNTS = (
     "CASE WHEN own AND code IS NOT NULL THEN code WHEN own THEN cat ELSE item END AS subject, "
     "k = 1 AND NOT own AND item = cat AS replaced "
     "WHERE NOT replaced AND NOT EXISTS { MATCH " + _COUNTING + "AND d.delivered_on >= since } "
-    "AND (k >= 2 OR NOT EXISTS { MATCH (p)-[:HAS_REFERRAL]->(r:Referral) WHERE r.category = c "
-    "AND r.made_on <= $as_of AND (r.closed_on IS NULL OR r.closed_on > $as_of) }) "
+    "AND NOT EXISTS { MATCH (p)-[:HAS_REFERRAL]->(r:Referral) WHERE r.category = c "
+    "AND r.made_on <= $as_of AND (r.closed_on IS NULL OR r.closed_on > $as_of) } "
     "WITH h, p, k, c, k >= 2 OR " + _COVERED + " AS read "
     "RETURN h.region_code AS village, CASE WHEN read THEN NULL ELSE c END AS category, "
     "CASE WHEN read THEN p.id_number END AS id_number, CASE WHEN read THEN p.name END AS name, "
