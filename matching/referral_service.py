@@ -4,12 +4,13 @@
 reads: ``graph_schema.service``), builds the problem of :mod:`matching.referrals`, solves it and
 explains each referral; it writes nothing. A need *waits* on ``as_of`` when it is open, has no
 open referral of its category, and has had no counting delivery of its category since its
-confirmation (a registry need, which has none: since 1 January); the store first leaves out the
-persons served since (``graph_schema.service.simple_needs``). ``confirm_referrals`` makes the
-referrals an organiser accepted in one write transaction, re-checking every rule there (the need
-still open and not referred, the organisation's offer still covering the person, the offer's
-room), so one the graph no longer allows is refused on its own, with its reason, while the rest
-are made; confirming twice changes nothing.
+confirmation (a registry need, which has none: since 1 January); the store counts those of the
+persons with simple needs that no active offer could cover, and names the other persons, whose
+needs are read and folded here (``graph_schema.service.simple_needs``). ``confirm_referrals``
+makes the referrals an organiser accepted in one write transaction, re-checking every rule there
+(the need still open and not referred, the organisation's offer still covering the person, the
+offer's room), so one the graph no longer allows is refused on its own, with its reason, while
+the rest are made; confirming twice changes nothing.
 """
 
 from __future__ import annotations
@@ -27,11 +28,12 @@ from graph_schema.identifiers import RegionLevel, region_level
 from graph_schema.models import today
 from graph_schema.monitoring import risk
 from graph_schema.region.service import regions_in, resolve_scope
-from graph_schema.service.facts import Episode, ServiceFacts, facts_of, household_risk, load_facts
+from graph_schema.service.catalogue import catalogue_in
+from graph_schema.service.facts import Episode, ServiceFacts, all_offers, facts_of, household_risk, load_facts
 from graph_schema.service.models import Referral
 from graph_schema.service.offers import offer_room, offers_in
 from graph_schema.service.referrals import ReferralRequest, decide_referrals, load_referral_state, write_referrals
-from graph_schema.service.simple_needs import waiting_candidates
+from graph_schema.service.simple_needs import waiting_counts
 from graph_schema.settings import get_settings
 from graph_schema.store.base import GraphStore, Tx
 from matching.referral_proposal import (
@@ -62,15 +64,38 @@ def waiting(facts: ServiceFacts, day: dt.date) -> list[Episode]:
     return out
 
 
-def waiting_facts(tx: Tx, prefix: str, day: dt.date, *, in_store: bool = True) -> ServiceFacts:
-    """The service facts ``waiting`` needs: with ``in_store`` (and unless the day is a past one
-    whose state changed since), of the persons the store finds may have a need waiting only, and
-    of their deliveries and referrals only the counting and the open ones; without, of every
-    person of the scope (the reference the tests hold the shortcut to)."""
-    if in_store and history.past(tx, day) is None:
-        return facts_of(tx, waiting_candidates(tx, prefix, day), day, referrals=True, offers=True,
-                        waiting_only=True)
-    return load_facts(tx, prefix, day, referrals=True, offers=True)
+@dataclass
+class WaitingNeeds:
+    """A scope's waiting needs in two parts: the service facts of the persons read, and the
+    waiting needs the store counted per (village, category) without reading their persons (those
+    no active offer could cover, of the persons with simple needs); ``counted`` names the persons
+    read whose needs without an offer are among those counts."""
+
+    facts: ServiceFacts
+    no_offer: dict[tuple[str, str], int] = field(default_factory=dict)
+    counted: set[str] = field(default_factory=set)
+
+
+def waiting_needs(tx: Tx, prefix: str, day: dt.date, *, in_store: bool = True) -> WaitingNeeds:
+    """The waiting needs' facts and counts: with ``in_store`` (and unless the day is a past one
+    whose state changed since), split as ``WaitingNeeds`` says, and of the persons read only the
+    counting deliveries and the open referrals; without, every person of the scope read and
+    nothing counted (the reference the tests hold the split to)."""
+    if not in_store or history.past(tx, day) is not None:
+        return WaitingNeeds(load_facts(tx, prefix, day, referrals=True, offers=True))
+    offers = all_offers(tx)
+    catalogue = catalogue_in(tx)
+    covered = sorted({f"{o.region_code}|{subject}" for o, _ in offers if o.active_on(day)
+                      for subject in (o.service_code, catalogue.category(o.service_code)) if subject})
+    rows = waiting_counts(tx, prefix, day, covered)
+    read = {r["id_number"]: r for r in rows if r["id_number"] is not None}
+    no_offer: dict[tuple[str, str], int] = defaultdict(int)
+    for r in rows:
+        if r["id_number"] is None:
+            no_offer[r["village"], r["category"]] += r["waiting"]
+    facts = facts_of(tx, [read[k] for k in sorted(read)], day, referrals=True, waiting_only=True)
+    facts.offers = offers
+    return WaitingNeeds(facts, dict(no_offer), {k for k, r in read.items() if r["assessments"] <= 1})
 
 
 def _township(village: str) -> str:
@@ -88,7 +113,8 @@ def propose_referrals(*, store: GraphStore, region: str, as_of: dt.date | None =
 
     def work(tx: Tx):
         code, prefix = resolve_scope(tx, region)
-        facts = waiting_facts(tx, prefix, day)
+        split = waiting_needs(tx, prefix, day)
+        facts = split.facts
         active = [(o, name) for o, name in facts.offers if o.active_on(day)]
         offered = {facts.catalogue.category(o.service_code) for o, _ in active}
         reachable, no_offer = [], defaultdict(int)
@@ -98,8 +124,10 @@ def propose_referrals(*, store: GraphStore, region: str, as_of: dt.date | None =
                         if e.service_code or e.category in offered else [])
             if covering:
                 reachable.append((e, covering))
-            else:
+            elif e.id_number not in split.counted:
                 no_offer[_township(village), e.category] += 1
+        for (village, category), n in split.no_offer.items():
+            no_offer[_township(village), category] += n
         # the room of the offers in reach only: counting what an offer has served reads its
         # organisation's deliveries, and a county's proposal would count the whole province's
         in_reach = {o.offer_id: (o, name) for _, covering in reachable for o, name in covering}

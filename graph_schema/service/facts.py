@@ -373,4 +373,9 @@ def _fill(tx: Tx, facts: ServiceFacts, assessed: list[dict], delivered: list[dic
         if row["id_number"] in facts.persons and row["referral_id"] is not None:
             facts.referrals[row["id_number"]].append(Referral.from_row(row))
     if offers:
-        facts.offers = [(Offer.from_row(row), row["org_name"]) for row in tx.run(OFFERS)]
+        facts.offers = all_offers(tx)
+
+
+def all_offers(tx: Tx) -> list[tuple[Offer, str]]:
+    """Every offer, with its organisation's name (a province holds a few hundred)."""
+    return [(Offer.from_row(row), row["org_name"]) for row in tx.run(OFFERS)]

@@ -20,10 +20,21 @@ sets are disjoint and together are the persons ``load_facts`` reads, so the sums
 ``unmet_candidates`` finds the persons with such an assessment in the store, and the report
 applies the full rules to them alone.
 
-**Referral proposals.** A need waits only when no counting delivery of its category is dated from
-its confirmation (or 1 January) to the day; ``waiting_candidates`` finds the persons with a need
-and no counting delivery of its category since the later of 1 January and their latest assessment
-(a superset of the persons whose needs wait: every episode of the category started by then).
+**Referral proposals.** A need *waits* when it is open, has no open referral of its category and
+no counting delivery of its category dated from its confirmation (a registry need: 1 January) to
+the day. A simple person's needs on the day are
+
+- every registry category other than the assessment's, not confirmed (served or not since 1
+  January);
+- when the assessment is 已确认, its category, confirmed on its date (served or not since then), of
+  its service when it names one: it continues a registry need of the category, or supersedes it;
+  when it is 已满足 or 不再需要, no need of its category (it closed the registry's).
+
+``waiting_counts`` counts the simple persons' waiting needs in the store per village and category,
+except those an active offer could cover (``$covered``: "region|category" and "region|service"
+of the active offers, matched against the village and its four ancestors' codes), and names the
+persons with such a need, and the persons with two assessments or more, for the proposal to read
+and fold in Python: a province's 229k needs without an offer are counted, not read.
 
 All three read the state of today (and assessments, deliveries dated up to the day): for a past day
 whose state has changed since, the reports use the full read (``load_facts``), which remakes it.
@@ -32,6 +43,7 @@ whose state has changed since, the reports use the full read (``load_facts``), w
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 from graph_schema.enums import DeliveryOutcome, NeedStatus
 from graph_schema.monitoring.common import SCOPED_HOUSEHOLDS
@@ -92,25 +104,44 @@ UNMET_CANDIDATES = (
     "WHERE NOT EXISTS { MATCH " + _COUNTING + "AND d.delivered_on >= n.assessed_on } "
     "RETURN DISTINCT " + _PERSON_COLUMNS
 )
-#: persons with a registry need and no counting delivery of its category since the later of
-#: ``$year`` and their latest assessment
-_SINCE = "NOT EXISTS { MATCH " + _COUNTING + "AND d.delivered_on >= $year AND d.delivered_on >= latest } "
-WAITING_REGISTRY = (
-    _PERSONS + "WHERE size(p.needs) > 0 "
-    "OPTIONAL MATCH (p)-[:HAS_NEED]->(n:Need) WHERE n.assessed_on <= $as_of "
-    "WITH h, p, coalesce(max(n.assessed_on), $year) AS latest "
-    "UNWIND p.needs AS c WITH h, p, c, latest WHERE " + _SINCE +
-    "RETURN DISTINCT " + _PERSON_COLUMNS
+#: whether an offer of ``$covered`` held at the village or one of its four ancestors (12-digit
+#: codes) reaches the need's ``subject`` (its service, or its category when it names none)
+_COVERED = (
+    "(h.region_code + '|' + subject) IN $covered OR (left(h.region_code, 9) + '000|' + subject) IN $covered "
+    "OR (left(h.region_code, 6) + '000000|' + subject) IN $covered "
+    "OR (left(h.region_code, 4) + '00000000|' + subject) IN $covered "
+    "OR (left(h.region_code, 2) + '0000000000|' + subject) IN $covered"
 )
-#: the same for an assessed need (the needs matched from the person with OPTIONAL MATCH and then
-#: filtered: a plain MATCH made the embedded engine scan every need of the store, 0.25 of a
-#: county's 0.3 s; a person without one drops out at the WHERE)
-WAITING_ASSESSED = (
-    _PERSONS + "OPTIONAL MATCH (p)-[:HAS_NEED]->(n:Need) WITH h, p, n WHERE n.assessed_on <= $as_of "
+#: the simple persons' needs (the docstring's rules; the assessment's need is tagged ``cat*`` so
+#: that it is told from a registry need of the same category), each kept when it waits; a need some
+#: active offer could cover (its service's, or its category's when it names none) names its person
+#: instead of being counted. A person with two assessments or more is named when one of their
+#: categories (the registry's or an assessment's) has no open referral and has had no counting
+#: delivery since the later of 1 January and their latest assessment (every episode of it started
+#: by then). (The needs are matched from the person with OPTIONAL MATCH: a plain MATCH made the
+#: embedded engine scan every need of the store.)
+WAITING_COUNTS = (
+    _PERSONS + "OPTIONAL MATCH (p)-[:HAS_NEED]->(n:Need) WHERE n.assessed_on <= $as_of "
     "OPTIONAL MATCH (n)-[:OF]->(s:ServiceType) "
-    "WITH h, p, collect(coalesce(s.category, n.category)) AS cs, max(n.assessed_on) AS latest "
-    "UNWIND cs AS c WITH h, p, c, latest WHERE " + _SINCE +
-    "RETURN DISTINCT " + _PERSON_COLUMNS
+    "WITH h, p, count(n) AS k, collect(coalesce(s.category, n.category)) AS cats, "
+    "max(coalesce(s.category, n.category)) AS cat, max(n.service_code) AS code, max(n.status) AS status, "
+    "max(n.assessed_on) AS dated "
+    "WHERE k > 0 OR size(p.needs) > 0 "
+    "UNWIND coalesce(p.needs, []) + CASE WHEN k >= 2 THEN cats WHEN k = 1 AND status = $confirmed THEN [cat + '*'] "
+    "ELSE [] END AS item "
+    "WITH h, p, k, cat, code, dated, item, k = 1 AND item = cat + '*' AS own "
+    "WITH h, p, k, own, CASE WHEN own THEN cat ELSE item END AS c, "
+    "CASE WHEN own OR (k >= 2 AND dated > $year) THEN dated ELSE $year END AS since, "
+    "CASE WHEN own AND code IS NOT NULL THEN code WHEN own THEN cat ELSE item END AS subject, "
+    "k = 1 AND NOT own AND item = cat AS replaced "
+    "WHERE NOT replaced AND NOT EXISTS { MATCH " + _COUNTING + "AND d.delivered_on >= since } "
+    "AND NOT EXISTS { MATCH (p)-[:HAS_REFERRAL]->(r:Referral) WHERE r.category = c "
+    "AND r.made_on <= $as_of AND (r.closed_on IS NULL OR r.closed_on > $as_of) } "
+    "WITH h, p, k, c, k >= 2 OR " + _COVERED + " AS read "
+    "RETURN h.region_code AS village, CASE WHEN read THEN NULL ELSE c END AS category, "
+    "CASE WHEN read THEN p.id_number END AS id_number, CASE WHEN read THEN p.name END AS name, "
+    "CASE WHEN read THEN h.household_no END AS household_no, CASE WHEN read THEN p.grade END AS grade, "
+    "CASE WHEN read THEN p.needs END AS needs, CASE WHEN read THEN k END AS assessments, count(*) AS waiting"
 )
 
 
@@ -118,18 +149,20 @@ WAITING_ASSESSED = (
 _COUNTIES = "MATCH (v:Region) WHERE v.code STARTS WITH $prefix RETURN DISTINCT left(v.code, 6) AS county"
 
 
-def _by_county(tx: Tx, query: str, params: dict, *, every_engine: bool = False) -> list[dict]:
+def _by_county(tx: Tx, query: str, params: dict, *, every_engine: bool = False,
+               narrow: Callable[[dict], dict] | None = None) -> list[dict]:
     """``query`` over the scope; on Neo4j (with ``every_engine``, on both engines) over a city or
     a province one county at a time: the server caps a transaction's memory
     (``db.memory.transaction.max``), and the per-person aggregations over a province's persons
     exceed it; the embedded engine ran the waiting candidates' two queries faster so too (11 of
     the province's 99 county prefixes in 1.5 s, about 14 s for all, where the province at once had
     taken 31 s). The rows are per village or per person, so the counties' rows together are the
-    scope's."""
+    scope's. ``narrow`` makes the parameters of one county's (or a narrower scope's) query."""
+    narrow = narrow or (lambda p: p)
     if (tx.dialect is not Dialect.NEO4J and not every_engine) or len(params["prefix"]) >= 6:
-        return tx.run(query, params)
+        return tx.run(query, narrow(params))
     counties = sorted(r["county"] for r in tx.run(_COUNTIES, {"prefix": params["prefix"]}))
-    return [row for county in counties for row in tx.run(query, {**params, "prefix": county})]
+    return [row for county in counties for row in tx.run(query, narrow({**params, "prefix": county}))]
 
 
 def _ymd(day: dt.date, years_back: int = 0) -> str:
@@ -167,11 +200,24 @@ def unmet_candidates(tx: Tx, prefix: str, as_of: dt.date, catalogue: Catalogue) 
         "counted": counted_pairs(catalogue)})
 
 
-def waiting_candidates(tx: Tx, prefix: str, as_of: dt.date) -> list[dict]:
-    """The persons who may have a need waiting on ``as_of`` (module docstring), each once, by ID
-    number (person columns)."""
-    params = {"prefix": prefix, "as_of": as_of, "year": dt.date(as_of.year, 1, 1),
-              "not_done": DeliveryOutcome.NOT_DONE.value, "counted": counted_pairs(catalogue_in(tx))}
-    found = {r["id_number"]: r for q in (WAITING_REGISTRY, WAITING_ASSESSED)
-             for r in _by_county(tx, q, params, every_engine=True)}
-    return [found[k] for k in sorted(found)]
+def waiting_counts(tx: Tx, prefix: str, as_of: dt.date, covered: list[str]) -> list[dict]:
+    """The simple persons' waiting needs that no offer of ``covered`` ("region|category" and
+    "region|service", the region's 12-digit code) could reach, as rows ``(village, category,
+    waiting)`` with ``id_number`` None, and the persons to read (module docstring) as rows of
+    person columns with ``assessments`` (their count up to the day: a simple person's needs that
+    no offer reaches are among the counted), each once. Each county is asked about the offers
+    held in it or above it only (a province's 900 keys, 16 for one county)."""
+    params = {"prefix": prefix, "as_of": as_of, "year": dt.date(as_of.year, 1, 1), "covered": covered,
+              "confirmed": NeedStatus.CONFIRMED.value, "not_done": DeliveryOutcome.NOT_DONE.value,
+              "counted": counted_pairs(catalogue_in(tx))}
+
+    def narrow(p: dict) -> dict:
+        county = p["prefix"][:6]
+        above = {county[:4].ljust(12, "0"), county[:2].ljust(12, "0")}
+        return p | {"covered": [k for k in covered if k.startswith(county) or k.split("|")[0] in above]}
+
+    rows = _by_county(tx, WAITING_COUNTS, params, every_engine=True, narrow=narrow)
+    for r in rows:
+        if r["id_number"] is not None:
+            r["region_code"] = r["village"]
+    return rows

@@ -20,7 +20,7 @@ from graph_schema.service.catalogue import catalogue_in
 from graph_schema.service.deliveries import record_deliveries
 from graph_schema.service.models import Delivery, Need
 from graph_schema.service.needs import record_needs
-from graph_schema.service.simple_needs import complex_persons, simple_rate_counts, unmet_candidates, waiting_candidates
+from graph_schema.service.simple_needs import complex_persons, simple_rate_counts, unmet_candidates, waiting_counts
 from importers import synth
 
 D = dt.date
@@ -128,10 +128,23 @@ def test_the_shortcuts_agree_with_the_full_read_on_invented_villages(store, seed
         assert unmet == store.read(lambda tx: unmet_in(tx, region, as_of, in_store=False)), as_of
 
 
-def test_waiting_candidates_leave_out_only_persons_served_since(village):
+def _split(store, covered: list[str]):
+    rows = store.read(lambda tx: waiting_counts(tx, "620822", AS_OF, covered))
+    counted = {(r["village"], r["category"]): r["waiting"] for r in rows if r["id_number"] is None}
+    return counted, {r["id_number"]: r["assessments"] for r in rows if r["id_number"] is not None}
+
+
+def test_the_waiting_needs_no_offer_reaches_are_counted_and_the_others_named(village):
     store, ids = village
-    found = store.read(lambda tx: {r["id_number"] for r in waiting_candidates(tx, "620822", AS_OF)})
-    # A and G were served this year (no assessment is later); B's 康复 never was; E's fitting predates
-    # its latest assessment (a candidate, though its needs are closed: the rules decide); C, D, F, H
-    # were never served
-    assert found == {ids[k] for k in "BCDEFH"}
+    # no offer: A and G were served this year, C's and D's needs are closed, B's 辅具 became FJ01 and
+    # was fitted since: B's and F's registry 康复 wait in V1, H's KF01 (confirmed in 2023) in V2; E
+    # (two assessments) is read
+    assert _split(store, []) == ({(V1, "康复"): 2, (V2, "康复"): 1}, {ids["E"]: 2})
+    # an offer of KF01 over the county reaches H's KF01 need (H is named), not the registry's 康复
+    assert _split(store, ["620822000000|KF01"]) == ({(V1, "康复"): 2}, {ids["E"]: 2, ids["H"]: 1})
+    # an offer of 康复 as a category (any of its services) over V1's township reaches B's and F's
+    # registry needs, and not H's need of KF01 (a need of a service asks for an offer of it)
+    assert _split(store, ["620822100000|康复"]) == ({(V2, "康复"): 1}, {ids["E"]: 2, ids["B"]: 1, ids["F"]: 0})
+    # an offer over the other township, or a village, reaches no one else
+    assert _split(store, ["620822101000|康复", f"{V2}|康复"]) == ({(V1, "康复"): 2, (V2, "康复"): 1},
+                                                                  {ids["E"]: 2})

@@ -16,16 +16,19 @@ from typer.testing import CliRunner
 
 from api.cli import app
 from factories import household, id_number, org, person
+from graph_schema.enums import ReferralReason, ServiceDept, ServiceUnit
 from graph_schema.household.service import upsert_households, upsert_persons
 from graph_schema.org.service import upsert_orgs
-from graph_schema.service.models import Need, Offer
+from graph_schema.service.catalogue import upsert_service_types
+from graph_schema.service.deliveries import record_deliveries
+from graph_schema.service.models import Delivery, Need, Offer, ServiceType, registry_need_id
 from graph_schema.service.needs import record_needs
 from graph_schema.service.offers import upsert_offers
-from graph_schema.service.referrals import referrals_in
+from graph_schema.service.referrals import ReferralRequest, refer_many, referrals_in, withdraw_referral
 from importers import synth
 from matching import referrals as pure
 from matching.referral_proposal import ReferralProposal
-from matching.referral_service import confirm_referrals, propose_referrals, waiting, waiting_facts
+from matching.referral_service import _township, confirm_referrals, propose_referrals, waiting, waiting_needs
 from matching.referrals import ReferralProblem, network, solve_referrals
 
 D = dt.date
@@ -222,17 +225,100 @@ def test_the_cli_proposes_and_confirms_referrals(engine, store, region, tmp_path
     assert broken.exit_code == 2 and "转介方案" in broken.output
 
 
+def _outcome(tx, region: str, day: dt.date, in_store: bool):
+    """The waiting needs an offer reaches (need ids) and those counted per township and category,
+    as the proposal splits them, with the split itself."""
+    split = waiting_needs(tx, region, day, in_store=in_store)
+    reached, counted = [], {}
+    for e in waiting(split.facts, day):
+        village = split.facts.persons[e.id_number].region_code
+        if split.facts.offers_covering(village, e.category, day, e.service_code):
+            reached.append(e.need_id)
+        elif e.id_number not in split.counted:
+            counted[_township(village), e.category] = counted.get((_township(village), e.category), 0) + 1
+    for (village, category), n in split.no_offer.items():
+        counted[_township(village), category] = counted.get((_township(village), category), 0) + n
+    return sorted(reached), counted, split
+
+
 @pytest.mark.parametrize("seed", [1, 2])
-def test_the_store_leaves_out_no_waiting_need(store, seed):
-    """On invented villages, the needs that wait when the store first leaves out the persons
-    served since are those of the full read, on several days."""
+def test_the_store_counts_the_needs_the_full_read_finds(store, seed):
+    """On invented villages, the waiting needs the store counts and those of the persons it names
+    are, need by need and per township and category, those of the full read, on several days."""
     data = synth.generate("tiny", seed=seed, as_of=D(2024, 12, 31))
     synth.load(store, data)
     county = next(r.code for r in data.regions if r.level.value == "county")[:6]
     for day, region in ((D(2024, 12, 31), county), (D(2024, 7, 1), county[:2]), (D(2024, 1, 1), county)):
-        short = store.read(lambda tx: [e.need_id for e in waiting(waiting_facts(tx, region, day), day)])
-        full = store.read(lambda tx: [e.need_id for e in waiting(waiting_facts(tx, region, day, in_store=False), day)])
-        assert short == full and full, day
+        reached, counted, split = store.read(lambda tx: _outcome(tx, region, day, True))
+        assert (reached, counted) == store.read(lambda tx: _outcome(tx, region, day, False))[:2], day
+        assert counted and split.no_offer, day
+
+
+_SUBJECTS = ("KF01", "KF02", "KF09", "FJ01", "TY01", "康复", "辅具", "托养")
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_the_store_counts_as_the_full_read_on_every_kind_of_person(store, seed):
+    """Invented persons with registry needs or none; no assessment, one or several (of a service or
+    a whole category, confirming, met or no longer needed, superseding one another); deliveries
+    before and after their needs' confirmation (counting, 未完成, or of a service that does not
+    count); referrals open, withdrawn or made after the day; offers of a service over a village,
+    a township or the county, one ended and one not yet begun. On each of three days the store's
+    counts and the persons it names add up to the full read's needs, need by need; and the store
+    did count some and name some of each kind."""
+    rng = random.Random(seed)
+    villages = ("620822100201", "620822100202", "620822101203")
+    upsert_service_types(store=store, types=[ServiceType(code="KF09", name="康复咨询", category="康复",
+                                                         unit=ServiceUnit.SESSION, time_limit=30, counts=False)])
+    upsert_households(store=store, households=[household(f"R{i}", v) for i, v in enumerate(villages * 2)])
+    people = [person(f"R{rng.randrange(6)}", id_number=id_number(born=D(1950 + i % 50, 1 + i % 12, 1)),
+                     needs=rng.sample(["康复", "辅具", "托养"], rng.choice([0, 1, 1, 2])))
+              for i in range(90)]
+    upsert_persons(store=store, persons=people)
+
+    def day_in(start: dt.date, end: dt.date) -> dt.date:
+        return start + dt.timedelta(days=rng.randrange((end - start).days + 1))
+
+    needs = {}
+    for p in people:
+        for _ in range(rng.choice([0, 0, 1, 1, 1, 2, 3])):
+            subject = rng.choice(_SUBJECTS)
+            need = Need(id_number=p.id_number, assessed_on=day_in(D(2023, 6, 1), D(2024, 12, 31)),
+                        status=rng.choice(["已确认", "已确认", "已确认", "已满足", "不再需要"]),
+                        **({"category": subject} if subject in ("康复", "辅具", "托养") else {"service_code": subject}))
+            needs[need.need_id] = need
+    record_needs(store=store, needs=list(needs.values()))
+    record_deliveries(store=store, deliveries=[
+        Delivery(id_number=p.id_number, service_code=rng.choice(["KF01", "KF02", "KF09", "FJ01", "TY01"]),
+                 delivered_on=day_in(D(2023, 6, 1), D(2024, 12, 31)), dept=ServiceDept.DPF,
+                 outcome=rng.choice(["完成", "完成", "进行中", "未完成"]))
+        for p in people for _ in range(rng.choice([0, 1, 1, 2]))])
+    need_ids = {p.id_number: [registry_need_id(p.id_number, c) for c in p.needs] for p in people}
+    for n in needs.values():
+        need_ids[n.id_number].append(n.need_id)
+    refer_many(store=store, requests=[  # a need not open on the day asked is refused: left out
+        ReferralRequest(id_number=number, need_id=rng.choice(ids), provider_dept=ServiceDept.DPF, made_by="organiser",
+                        made_on=day_in(D(2024, 1, 1), D(2024, 12, 31)))
+        for number, ids in need_ids.items() if ids and rng.random() < 0.4])
+    made = [r for rs in store.read(lambda tx: referrals_in(tx, [p.id_number for p in people])).values() for r in rs]
+    for r in made[::3]:
+        withdraw_referral(store=store, referral_id=r.referral_id, reason=ReferralReason.OTHER,
+                          on=max(r.made_on, D(2024, 9, 1)))
+    orgs = [org() for _ in range(4)]
+    upsert_orgs(store=store, orgs=orgs)
+    upsert_offers(store=store, offers=[
+        Offer(uscc=orgs[0].uscc, service_code="KF01", region_code="620822100000"),
+        Offer(uscc=orgs[1].uscc, service_code="FJ01", region_code=villages[2], capacity=3),
+        Offer(uscc=orgs[2].uscc, service_code="TY01", region_code="620822000000", valid_to=D(2024, 6, 1)),
+        Offer(uscc=orgs[3].uscc, service_code="KF02", region_code=villages[1], valid_from=D(2024, 8, 1)),
+    ])
+    for day in (D(2024, 3, 1), D(2024, 7, 1), D(2024, 12, 31)):
+        reached, counted, split = store.read(lambda tx: _outcome(tx, "620822", day, True))
+        assert (reached, counted) == store.read(lambda tx: _outcome(tx, "620822", day, False))[:2], day
+        assert reached and sum(split.no_offer.values()) > 0 and split.counted, day
+        assessed = {p.id_number: sum(n.id_number == p.id_number and n.assessed_on <= day for n in needs.values())
+                    for p in people}
+        assert any(assessed[k] >= 2 for k in split.facts.persons) and any(assessed[k] == 0 for k in split.counted)
 
 
 @pytest.mark.parametrize("seed", [1, 2])
@@ -246,7 +332,7 @@ def test_the_needs_no_offer_covers_are_counted_per_township_and_the_rest_are_in_
     day = D(2024, 7, 1)  # on the last day no waiting need of the invented data has an offer
 
     def reference(tx):
-        facts = waiting_facts(tx, county, day, in_store=False)
+        facts = waiting_needs(tx, county, day, in_store=False).facts
         reached, counted = set(), {}
         for e in waiting(facts, day):
             village = facts.persons[e.id_number].region_code
