@@ -107,32 +107,37 @@ _WIDE_ORG_VISITS = (
 #: The same two for households named by key (a past day's changed households).
 PAIRINGS_OF, VISITS_OF = _pairings(KEYED_HOUSEHOLDS, FROM_KEY), _visits(KEYED_HOUSEHOLDS, FROM_KEY)
 
-#: The rules of the module docstring on the server, for the current day on Neo4j, so that a page is
-#: ordered, counted and cut there and only its rows travel. (LadybugDB keeps the three flat reads:
-#: it plans the visits of a bound cadre and household, and the ``COUNT {}``, as joins over the whole
-#: tables, 143 and 158 ms for one county of the province store against 37 ms for the flat reads.)
-#: First the pairings' rows (a pairing overlapping
-#: the window whose cadre made no 入户走访 to the household inside both the window and the
-#: pairing; ``last`` is that cadre's own last visit), up to the RETURN.
-OVERDUE_PAIRINGS = (
-    PRIORITY_HOUSEHOLDS +
-    "MATCH (c:Cadre)-[r:PAIRED_WITH]->(h) WHERE r.started_on <= $as_of "
-    "AND (r.ended_on IS NULL OR r.ended_on >= $window_start) "
-    "OPTIONAL MATCH (c)-[e:ASSISTED]->(h) WHERE e.kind = $visit AND e.entry_date <= $as_of "
-    "WITH h, c, r, max(e.entry_date) AS last, "
-    "sum(CASE WHEN e.entry_date >= $window_start AND e.entry_date >= r.started_on "
-    "AND (r.ended_on IS NULL OR e.entry_date <= r.ended_on) THEN 1 ELSE 0 END) AS credited "
-    "WHERE credited = 0 "
-)
-#: … then the rows of the households with no pairing overlapping the window that nobody visited
-#: inside it (``last``: anyone's last visit).
-OVERDUE_UNPAIRED = (
-    PRIORITY_HOUSEHOLDS +
-    "WITH h WHERE COUNT { MATCH (:Cadre)-[r:PAIRED_WITH]->(h) WHERE r.started_on <= $as_of "
-    "AND (r.ended_on IS NULL OR r.ended_on >= $window_start) } = 0 "
-    "OPTIONAL MATCH (x)-[e:ASSISTED]->(h) WHERE e.kind = $visit AND e.entry_date <= $as_of "
-    "WITH h, max(e.entry_date) AS last WHERE last IS NULL OR last < $window_start "
-)
+# The rules of the module docstring on the server, for the current day on Neo4j, so that a page is
+# ordered, counted and cut there and only its rows travel. (LadybugDB keeps the three flat reads:
+# it plans the visits of a bound cadre and household, and the ``COUNT {}``, as joins over the whole
+# tables, 143 and 158 ms for one county of the province store against 37 ms for the flat reads.)
+def _overdue_pairings(start: str) -> str:
+    """The pairings' rows of the priority households ``start`` leaves in ``h``: a pairing
+    overlapping the window whose cadre made no 入户走访 to the household inside both the window and
+    the pairing; ``last`` is that cadre's own last visit. Up to the RETURN."""
+    return (start + "MATCH (c:Cadre)-[r:PAIRED_WITH]->(h) WHERE r.started_on <= $as_of "
+            "AND (r.ended_on IS NULL OR r.ended_on >= $window_start) "
+            "OPTIONAL MATCH (c)-[e:ASSISTED]->(h) WHERE e.kind = $visit AND e.entry_date <= $as_of "
+            "WITH h, c, r, max(e.entry_date) AS last, "
+            "sum(CASE WHEN e.entry_date >= $window_start AND e.entry_date >= r.started_on "
+            "AND (r.ended_on IS NULL OR e.entry_date <= r.ended_on) THEN 1 ELSE 0 END) AS credited "
+            "WHERE credited = 0 ")
+
+
+def _overdue_unpaired(start: str) -> str:
+    """… then the rows of those with no pairing overlapping the window that nobody visited inside
+    it (``last``: anyone's last visit)."""
+    return (start + "WITH h WHERE COUNT { MATCH (:Cadre)-[r:PAIRED_WITH]->(h) WHERE r.started_on <= $as_of "
+            "AND (r.ended_on IS NULL OR r.ended_on >= $window_start) } = 0 "
+            "OPTIONAL MATCH (x)-[e:ASSISTED]->(h) WHERE e.kind = $visit AND e.entry_date <= $as_of "
+            "WITH h, max(e.entry_date) AS last WHERE last IS NULL OR last < $window_start ")
+
+
+#: Both from a county's or a narrower scope's villages, or for a wider scope from the priority
+#: households found by a scan (:data:`PRIORITY_SCAN`: on Neo4j a seek of the region code's index
+#: without grouping the households by village).
+OVERDUE_PAIRINGS, OVERDUE_UNPAIRED = _overdue_pairings(PRIORITY_HOUSEHOLDS), _overdue_unpaired(PRIORITY_HOUSEHOLDS)
+_WIDE_OVERDUE = _overdue_pairings(PRIORITY_SCAN), _overdue_unpaired(PRIORITY_SCAN)
 _HOUSEHOLD_COLUMNS = {"household_no": "h.household_no", "region_code": "h.region_code", "last": "last",
                       "seen": "CASE WHEN last IS NULL THEN 0 ELSE 1 END"}
 _PAIRING_COLUMNS = _HOUSEHOLD_COLUMNS | {"cadre_no": "c.cadre_no", "started_on": "r.started_on",
@@ -213,9 +218,11 @@ def _first_page(tx: Tx, params: dict, page: PageRequest) -> Page[OverdueVisit]:
     """A page of the current answer: each query's rows up to the page's end, ordered and cut on
     the server, merged here."""
     upto = page.skip + page.page_size
-    with_cadre, cadre_rows = tx.ordered_page(OVERDUE_PAIRINGS, _PAIRING_COLUMNS,
-                                             _ORDER + ", cadre_no, started_on", params, 0, upto)
-    without, household_rows = tx.ordered_page(OVERDUE_UNPAIRED, _HOUSEHOLD_COLUMNS, _ORDER, params, 0, upto)
+    narrow = len(params["prefix"]) >= RegionLevel.COUNTY.prefix_length
+    pairings, unpaired = (OVERDUE_PAIRINGS, OVERDUE_UNPAIRED) if narrow else _WIDE_OVERDUE
+    with_cadre, cadre_rows = tx.ordered_page(pairings, _PAIRING_COLUMNS, _ORDER + ", cadre_no, started_on", params,
+                                             0, upto)
+    without, household_rows = tx.ordered_page(unpaired, _HOUSEHOLD_COLUMNS, _ORDER, params, 0, upto)
     as_of = params["as_of"]
     rows = [_row(r["household_no"], r["region_code"], r, r["last"], as_of) for r in cadre_rows]
     rows += [_row(r["household_no"], r["region_code"], None, r["last"], as_of) for r in household_rows]
