@@ -261,10 +261,12 @@ def _overdue(households: list[dict], pairings: list[dict], visit_rows: list[dict
     becomes :class:`OverdueVisit` (:func:`_visit`)."""
     start = window_start(as_of)
     by_actor: dict[tuple[str, str | None], list[dt.date]] = defaultdict(list)
-    by_household: dict[str, list[dt.date]] = defaultdict(list)
+    last_of: dict[str, dt.date] = {}  # anyone's last visit to each household (the reads stop at as_of)
     for v in visit_rows:
-        by_actor[(v["household_no"], v["cadre_no"])].append(v["entry_date"])
-        by_household[v["household_no"]].append(v["entry_date"])
+        household, day = v["household_no"], v["entry_date"]
+        by_actor[(household, v["cadre_no"])].append(day)
+        if household not in last_of or last_of[household] < day:
+            last_of[household] = day
     regions = {h["household_no"]: h["region_code"] for h in households}
     responsible: set[str] = set()
     out = []
@@ -274,14 +276,19 @@ def _overdue(households: list[dict], pairings: list[dict], visit_rows: list[dict
             continue
         responsible.add(h)
         own = by_actor.get((h, p["cadre_no"]), [])
-        credit_to = min(p["ended_on"], as_of) if p["ended_on"] else as_of
+        last = max(own, default=None)
         credit_from = max(p["started_on"], start)
-        if not any(credit_from <= day <= credit_to for day in own):
-            out.append(_ordered(h, regions[h], p, max(own, default=None)))
+        if p["ended_on"] is None or p["ended_on"] >= as_of:  # credited up to as_of: the last visit tells
+            credited = last is not None and last >= credit_from
+        else:
+            credited = any(credit_from <= day <= p["ended_on"] for day in own)
+        if not credited:
+            out.append(_ordered(h, regions[h], p, last))
     for h, region_code in regions.items():
-        seen = by_household.get(h, [])
-        if h not in responsible and not any(day >= start for day in seen):
-            out.append(_ordered(h, region_code, None, max(seen, default=None)))
+        if h not in responsible:
+            last = last_of.get(h)
+            if last is None or last < start:
+                out.append(_ordered(h, region_code, None, last))
     return out
 
 
