@@ -57,7 +57,7 @@ PRIORITY_HOUSEHOLDS = (
 #: :data:`PRIORITY_HOUSEHOLDS` does.
 PRIORITY_SCAN = (
     "MATCH (h:Household) WHERE h.region_code STARTS WITH $prefix AND "
-    f"{risk.priority_condition('h.disabled_count', 'h.severe_count')} "
+    f"{risk.KEPT_PRIORITY_CONDITION} "
 )
 
 #: The pairings active on ``$as_of`` of a 在岗 cadre with a priority household of the scope (leaves
@@ -65,7 +65,7 @@ PRIORITY_SCAN = (
 PAIRED_PRIORITY = (
     "MATCH (c:Cadre)-[r:PAIRED_WITH]->(h:Household) WHERE c.on_duty AND r.started_on <= $as_of "
     "AND (r.ended_on IS NULL OR r.ended_on > $as_of) AND h.region_code STARTS WITH $prefix AND "
-    f"{risk.priority_condition('h.disabled_count', 'h.severe_count')} "
+    f"{risk.KEPT_PRIORITY_CONDITION} "
 )
 
 

@@ -92,12 +92,15 @@ def _aux(start: str, returns: str = "", area: str = _AREA) -> str:
             f"RETURN {returns}{area}, count(a) AS n")
 
 
-def _ledger(start: str, returns: str = "", area: str = _AREA, by: str = "x") -> str:
+#: who made the ledger's entries: the author's pattern and whether it is an organisation
+_AUTHORS = {"anyone": ("x", "x.uscc IS NOT NULL"), "cadres": ("x:Cadre", "false"), "orgs": ("x:Org", "true")}
+
+
+def _ledger(start: str, returns: str = "", area: str = _AREA, by: str = "anyone") -> str:
     """The period's ledger entries of the households ``start`` leaves in ``h``, summed by area,
-    kind and whether an organisation made them; ``by`` is who made them (``x``, or ``x:Cadre``
-    or ``x:Org`` for one side only)."""
-    by_org = {"x:Cadre": "false", "x:Org": "true"}.get(by, "x.uscc IS NOT NULL")
-    return (start + f"MATCH ({by})-[e:ASSISTED]->(h) WHERE e.entry_date >= $start AND e.entry_date <= $as_of "
+    kind and whether an organisation made them; ``by`` names who made them (:data:`_AUTHORS`)."""
+    author, by_org = _AUTHORS[by]
+    return (start + f"MATCH ({author})-[e:ASSISTED]->(h) WHERE e.entry_date >= $start AND e.entry_date <= $as_of "
             f"RETURN {returns}{area}, e.kind AS kind, {by_org} AS by_org, count(e) AS n, "
             "sum(coalesce(e.amount_fen, 0)) AS cash, sum(coalesce(e.in_kind_fen, 0)) AS in_kind, "
             "sum(coalesce(e.volunteers, 0)) AS people, sum(coalesce(e.volunteers, 0) * coalesce(e.minutes, 0)) AS given")
@@ -108,7 +111,7 @@ _AUX = _aux(SCOPED_HOUSEHOLDS)
 #: embedded engine read every entry's author from both node tables to test ``x.uscc`` (1.1 s for a
 #: province's year against 0.28 s for the two labelled matches, which give the same rows).
 #: Neo4j reads the author's label with the entry and keeps the one match (155 against 179 ms).
-_LEDGERS = {Dialect.LADYBUG: [_ledger(SCOPED_HOUSEHOLDS, by="x:Cadre"), _ledger(SCOPED_HOUSEHOLDS, by="x:Org")],
+_LEDGERS = {Dialect.LADYBUG: [_ledger(SCOPED_HOUSEHOLDS, by="cadres"), _ledger(SCOPED_HOUSEHOLDS, by="orgs")],
             Dialect.NEO4J: [_ledger(SCOPED_HOUSEHOLDS)]}
 _VILLAGE = "h.region_code AS village"
 #: The same per household, for households named by key (a past day's changed households).

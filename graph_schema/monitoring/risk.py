@@ -107,3 +107,5 @@ def priority_condition(disabled: str = "disabled", severe: str = "severe") -> st
 
 #: The priority condition over the counts ``disabled`` and ``severe`` in scope.
 PRIORITY_CONDITION = priority_condition()
+#: The same over the counts the household keeps (graph_schema/store/counts.py).
+KEPT_PRIORITY_CONDITION = priority_condition("h.disabled_count", "h.severe_count")

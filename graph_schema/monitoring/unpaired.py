@@ -84,9 +84,10 @@ _SCORED_WIDE = (PRIORITY_SCAN + "WITH h, h.disabled_count AS disabled, h.severe_
 #: ``disabled`` and ``severe``), and the pairings active on ``$as_of`` of the households named:
 #: the first page of the current list is read from the top of the scores down (:func:`_first_page`)
 #: instead of pairing every priority household of the scope first and ordering the unpaired ones.
+_FACT_COLUMNS = {k: v for k, v in _COLUMNS.items() if k != "with_off_duty_cadre"}
 _BY_SCORE = (
     PRIORITY_SCAN + "WITH h, h.disabled_count AS disabled, h.severe_count AS severe "
-    f"RETURN {aliased({k: v for k, v in _COLUMNS.items() if k != 'with_off_duty_cadre'})}, {_SCORE} AS score "
+    f"RETURN {aliased(_FACT_COLUMNS)}, {_SCORE} AS score "
     "ORDER BY score DESC, household_no LIMIT $limit"
 )
 _ACTIVE_PAIRINGS = (f"{KEYED_HOUSEHOLDS}{FROM_KEY} (c:Cadre)-[r:PAIRED_WITH]->(h) WHERE {ACTIVE_ON} "

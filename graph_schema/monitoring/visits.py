@@ -91,7 +91,7 @@ VISITS = _visits(SCOPED_HOUSEHOLDS, "MATCH")
 _WIDE_PAIRINGS = (
     "MATCH (c:Cadre)-[r:PAIRED_WITH]->(h:Household) WHERE r.started_on <= $as_of "
     "AND (r.ended_on IS NULL OR r.ended_on >= $window_start) AND h.region_code STARTS WITH $prefix AND "
-    f"{risk.priority_condition('h.disabled_count', 'h.severe_count')} "
+    f"{risk.KEPT_PRIORITY_CONDITION} "
     "RETURN h.household_no AS household_no, c.cadre_no AS cadre_no, r.pairing_id AS pairing_id, "
     "r.started_on AS started_on, r.ended_on AS ended_on"
 )
