@@ -62,6 +62,9 @@ ALLOWED = {
     "_AUX_COLUMNS": "constant", "_COLUMNS": "constant", "_EDGE_COLUMNS": "constant", "_ENTRY_COLUMNS": "constant",
     "_HOUSEHOLD_COLUMNS": "constant", "_OPEN_ON_AS_OF": "constant", "_PAIRING_COLUMNS": "constant",
     "_PERSON_COLUMNS": "constant", "_VALID": "constant", "risk.PRIORITY_CONDITION": "constant",
+    "risk.KEPT_PRIORITY_CONDITION": "constant", "author": "a pattern of coverage's _AUTHORS, constants",
+    "by_org": "an expression of coverage's _AUTHORS, constants",
+    "aliased(_FACT_COLUMNS)": "as aliased(_COLUMNS): a module's constant columns",
 }
 
 

@@ -97,9 +97,15 @@ def reasons(f: RiskFacts) -> list[str]:
     return out
 
 
-# The priority condition in Cypher. ``h`` is the household, ``disabled`` and ``severe`` its member
-# counts. The score is computed in Python from the facts the queries return.
-PRIORITY_CONDITION = (
-    "(h.monitoring IS NOT NULL OR coalesce(h.tekun, false) OR coalesce(h.elderly_carer, false) "
-    "OR severe > 0 OR disabled >= 2)"
-)
+def priority_condition(disabled: str = "disabled", severe: str = "severe") -> str:
+    """The priority condition in Cypher. ``h`` is the household, ``disabled`` and ``severe`` the
+    expressions of its member counts (variables in scope, or the household's kept counts). The
+    score is computed in Python from the facts the queries return."""
+    return (f"(h.monitoring IS NOT NULL OR coalesce(h.tekun, false) OR coalesce(h.elderly_carer, false) "
+            f"OR {severe} > 0 OR {disabled} >= 2)")
+
+
+#: The priority condition over the counts ``disabled`` and ``severe`` in scope.
+PRIORITY_CONDITION = priority_condition()
+#: The same over the counts the household keeps (graph_schema/store/counts.py).
+KEPT_PRIORITY_CONDITION = priority_condition("h.disabled_count", "h.severe_count")

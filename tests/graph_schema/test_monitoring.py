@@ -12,6 +12,7 @@ from graph_schema.cadre.service import upsert_cadres
 from graph_schema.household.service import upsert_households, upsert_persons
 from graph_schema.errors import InvalidValue, NotFound
 from graph_schema.monitoring import risk
+from graph_schema.monitoring import unpaired
 from graph_schema.monitoring.unpaired import unpaired_priority
 from graph_schema.pagination import PageRequest
 from graph_schema.pairing.models import PairRequest
@@ -139,3 +140,29 @@ def test_the_server_orders_by_the_python_score_whatever_the_weights(store, seed)
     pages = [unpaired_priority(store=store, weights=weights, page=PageRequest(page=p, page_size=7))
              for p in range(1, len(everything) // 7 + 2)]
     assert [i for p in pages for i in p.items] == everything and {p.total for p in pages} == {len(everything)}
+
+
+@pytest.mark.parametrize("per_row", [1, 4])
+def test_a_wide_scope_read_from_the_top_of_the_scores_gives_the_pages_of_the_whole_list(store, monkeypatch,
+                                                                                        per_row):
+    """A province's pages are read from the best-scored priority households down, a county's by
+    ordering its whole unpaired list on the server: on one county the two give the same pages,
+    with one candidate per missing row (read again and again) or four."""
+    data = synth.generate("tiny", seed=5)
+    synth.load(store, data)
+    off_duty = next(c for c in data.cadres if not c.on_duty)
+    on_duty = next(c for c in data.cadres if c.on_duty)
+    first = unpaired_priority(store=store, region="62", page=PageRequest(page_size=1000)).items
+    pair_many(store=store, allow_off_duty=True, requests=[
+        PairRequest(household_no=i.household_no, cadre_no=(off_duty if n % 3 else on_duty).cadre_no, started_on=D)
+        for n, i in enumerate(first[:12])])
+    monkeypatch.setattr(unpaired, "_CANDIDATES_PER_ROW", per_row)
+    county = data.households[0].region_code[:6]
+    assert {h.region_code[:6] for h in data.households} == {county}
+    whole = unpaired_priority(store=store, region=county, page=PageRequest(page_size=1000))
+    assert any("不在岗" in r for i in whole.items for r in i.reasons)
+    for size in (1, 3, 50):
+        pages = [unpaired_priority(store=store, region="62", page=PageRequest(page=p, page_size=size))
+                 for p in range(1, len(whole.items) // size + 3)]
+        assert [i for p in pages for i in p.items] == whole.items
+        assert {p.total for p in pages} == {whole.total} and pages[-1].items == []
