@@ -12,6 +12,7 @@ Three phases, so a dry run and a real run decide alike:
              limit, problems opened before they are closed) with the services' own deciders;
 3. apply  — write through the services' batch paths, which check again inside their
              transactions; a row refused there (the store changed meanwhile) is reported too.
+             A file's records come back from disk a few batches at a time (:func:`_slices`).
              A dry run instead counts what the write would create, update or leave unchanged
              (``preview``), by the same comparisons and deciders, and writes nothing.
 
