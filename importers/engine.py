@@ -12,6 +12,7 @@ Three phases, so a dry run and a real run decide alike:
              limit, problems opened before they are closed) with the services' own deciders;
 3. apply  — write through the services' batch paths, which check again inside their
              transactions; a row refused there (the store changed meanwhile) is reported too.
+             A file's records come back from disk a few batches at a time (:func:`_slices`).
              A dry run instead counts what the write would create, update or leave unchanged
              (``preview``), by the same comparisons and deciders, and writes nothing.
 
@@ -58,6 +59,7 @@ from graph_schema.service.catalogue import Catalogue, catalogue_in, upsert_servi
 from graph_schema.service.deliveries import check_delivery, record_deliveries
 from graph_schema.service.needs import check_need, record_needs
 from graph_schema.service.offers import check_offer, upsert_offers
+from graph_schema.settings import get_settings
 from graph_schema.store.base import GraphStore, Tx, chunks
 from graph_schema.store.schema import (CADRE, DELIVERY, HOUSEHOLD, LISTING, NEED, OFFER, ORG, PERSON, REGION,
                                        SERVICE_TYPE)
@@ -719,33 +721,84 @@ def column_of(kind: str) -> Callable[[JieduiError, Any], tuple[str, str]]:
         kind, lambda error, rec: ("户编号", getattr(rec, "household_no", "")))
 
 
+#: the kinds whose batch paths write ``JIEDUI_BATCH_SIZE`` records per transaction, each batch
+#: decided against the store as the batches before it left it: a file of these kinds read back from
+#: its spool is written a slice of whole batches at a time, and gives the same transactions
+SLICED_KINDS = ("households", "persons", "pairings", "ledger", "listings", "needs", "deliveries")
+SLICE_BATCHES = 5  # batches of records read back and written at a time (50k records at the default size)
+
+
 def apply(store: GraphStore, files: list[FileResult], progress: Progress | None = None,
           noted: ImportResult | None = None) -> None:
     """Phase 3: write, in dependency order, through the services' batch paths. A file whose
-    records wait in a spool (a streamed import) is read back, written, noted in ``noted`` and let
-    go before the next file is read back."""
-    def tick(f: FileResult):
+    records wait in a spool (a streamed import) is read back and written a slice at a time
+    (:func:`_slices`), noted in ``noted`` and let go, and the store gives back what its engine held
+    for the writes after each slice as after each file: read back whole, a province's largest
+    file's records, and what the embedded engine kept for their writes until the file's end, took
+    the import's write phase from under 2 GiB to 4.9 GiB."""
+    def tick(f: FileResult, total: int):
         done = [0]
 
         def advance(n: int) -> None:
             done[0] += n
             if progress:
-                progress(f.name, "write", done[0], len(f.valid))
+                progress(f.name, "write", done[0], total)
         return advance
 
     for f in sorted(files, key=lambda f: f.spec.order):
-        if f.kept is not None:
-            with _collector_paused():  # the records read back hold no cycles (a quarter of the reading time)
-                f.valid = [(n, _compact(rec)) for n, rec in f.kept.rows()]
+        if f.kept is None:
+            advance = tick(f, len(f.valid))
+            _apply_one(f, lambda recs, f=f: write_records(store, f.spec.kind, recs, advance), column_of(f.spec.kind))
+            if noted is not None:
+                noted.note(f)
+                f.valid = []
+        else:
+            advance, read, full = tick(f, f.kept.count), 0, False
+            for part in _slices(f):
+                read, full = read + len(part), len(part) == _slice_size(f)
+                f.valid = part
+                _apply_one(f, lambda recs, f=f: write_records(store, f.spec.kind, recs, advance),
+                           column_of(f.spec.kind))
+                if noted is not None:
+                    noted.note(f)
+                f.valid = part = []  # let the slice go before the next is read
+                if full and read < f.kept.count:  # as after a file: what the engine held for the slice's writes
+                    store.checkpoint()
+                    store.between_bulk_loads()
             f.kept.close()
             f.kept = None
-            gc.freeze()  # as after the check: the collector need not go through them
-        _apply_one(f, lambda recs, f=f: write_records(store, f.spec.kind, recs, tick(f)), column_of(f.spec.kind))
-        if noted is not None:
-            noted.note(f)
-            f.valid = []
         store.checkpoint()
         store.between_bulk_loads()  # the import's peak in the engine: its largest file's, not all of them
+
+
+def _slices(f: FileResult) -> Iterator[list[tuple[int, Any]]]:
+    """``f``'s records read back from its spool: a kind of :data:`SLICED_KINDS` in slices of
+    :data:`SLICE_BATCHES` whole batches, each cut where the batch path would cut it (the pairing
+    file's 一对一 rows first, then its 辅助 rows, as :func:`write_records` writes them), so the
+    transactions and every decision are those of the whole file; any other kind whole."""
+    size = _slice_size(f)
+    classes: tuple[type | None, ...] = (PairRequest, AuxPairRequest) if size and f.spec.kind == "pairings" else (None,)
+    for cls in classes:
+        part: list[tuple[int, Any]] = []
+        for n, rec in f.kept.rows():
+            if cls is not None and not isinstance(rec, cls):
+                continue
+            part.append((n, _compact(rec)))
+            if size and len(part) == size:
+                yield _frozen(part)
+                part = []
+        if part:
+            yield _frozen(part)
+
+
+def _slice_size(f: FileResult) -> int:
+    """Records in a slice of ``f`` (0: the file whole)."""
+    return SLICE_BATCHES * get_settings().batch_size if f.spec.kind in SLICED_KINDS else 0
+
+
+def _frozen(part: list[tuple[int, Any]]) -> list[tuple[int, Any]]:
+    gc.freeze()  # as after the check: the collector need not go through the records read back
+    return part
 
 
 #: the node table each file kind is upserted into (pairings and ledger entries are decided instead)

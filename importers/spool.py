@@ -12,7 +12,7 @@ read back from their chunks at the end.
 The accepted records: a real run checks every file before it writes any (a file that cannot be
 read stops the import before a write), but the records of every file at once are most of a
 province import's memory. So each file's records wait in a spool of their own from their check
-to their write (:meth:`RowSpool.rows`), and one file's records are in memory at a time.
+to their write (:meth:`RowSpool.rows`), read back a slice at a time.
 """
 
 from __future__ import annotations
@@ -34,9 +34,11 @@ class RowSpool:
         self._file: IO[bytes] = tempfile.TemporaryFile(prefix="jiedui-rows-")
         self._firsts = array("q")  # the first row number of each chunk
         self._offsets = array("q")  # where each chunk starts in the file
+        self.count = 0  # rows written
 
     def write(self, rows: list[tuple[int, list[object]]]) -> None:
         """Append ``rows`` (numbers increasing, after every number written before)."""
+        self.count += len(rows)
         for start in range(0, len(rows), CHUNK_ROWS):
             chunk = rows[start:start + CHUNK_ROWS]
             self._firsts.append(chunk[0][0])

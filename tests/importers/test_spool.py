@@ -15,6 +15,7 @@ def test_rows_come_back_by_number_across_chunks(monkeypatch):
     kept = RowSpool()
     kept.write(rows[:5])
     kept.write(rows[5:])
+    assert kept.count == len(rows)
     wanted = {2, 14, 15, 38, 1, 100}  # 15, 1 and 100 were never written
     assert kept.read(wanted) == [row for row in rows if row[0] in wanted]
     assert kept.read(set()) == []
