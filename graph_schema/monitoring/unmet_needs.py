@@ -29,11 +29,19 @@ from dataclasses import dataclass
 from graph_schema import history
 from graph_schema.identifiers import mask_id_number, region_ancestors
 from graph_schema.monitoring import risk
-from graph_schema.monitoring.common import Report, as_of_or_today, paginate
+from graph_schema.monitoring.common import Report, as_of_or_today
 from graph_schema.pagination import Page, PageRequest
 from graph_schema.region.service import resolve_scope
 from graph_schema.service.catalogue import catalogue_in
-from graph_schema.service.facts import ServiceFacts, due_on, facts_of, household_risk, load_facts
+from graph_schema.service.facts import (
+    Episode,
+    PersonFacts,
+    ServiceFacts,
+    due_on,
+    facts_of,
+    household_risk,
+    load_facts,
+)
 from graph_schema.service.offers import offer_room
 from graph_schema.service.simple_needs import unmet_candidates
 from graph_schema.settings import get_settings
@@ -85,13 +93,28 @@ def _shown(p: tuple[str, str, int | None, bool]) -> str:
 def unmet_needs(*, store: GraphStore, region: str, as_of: dt.date | None = None,
                 page: PageRequest = PageRequest(), **_) -> Page[UnmetNeed]:
     as_of = as_of_or_today(as_of)
-    return paginate(store.read(lambda tx: unmet_in(tx, region, as_of)), page)
+
+    def work(tx: Tx) -> Page[UnmetNeed]:
+        facts, waiting = _waiting(tx, region, as_of)
+        return Page(_rows(tx, facts, waiting[page.skip:page.skip + page.page_size]), len(waiting), page.page,
+                    page.page_size)
+
+    return store.read(work)
 
 
 def unmet_in(tx: Tx, region: str, as_of: dt.date, *, in_store: bool = True) -> list[UnmetNeed]:
     """The region's unmet needs, in the report's order. With ``in_store`` (and unless the day is a
     past one whose state changed since), only the persons the store finds may have one are read;
     without, every person of the region (the reference the tests hold the shortcut to)."""
+    facts, waiting = _waiting(tx, region, as_of, in_store=in_store)
+    return _rows(tx, facts, waiting)
+
+
+def _waiting(tx: Tx, region: str, as_of: dt.date, *,
+             in_store: bool = True) -> tuple[ServiceFacts, list[tuple[int, int, PersonFacts, Episode]]]:
+    """The facts read, and the unmet needs as ``(risk score, days overdue, person, need)`` in the
+    report's order, before their providers are found: those are looked up for the rows shown only
+    (the room of a province's offers was a third of its first page)."""
     weights = get_settings().risk
     _, prefix = resolve_scope(tx, region)
     if in_store and history.past(tx, as_of) is None:
@@ -99,28 +122,30 @@ def unmet_in(tx: Tx, region: str, as_of: dt.date, *, in_store: bool = True) -> l
                          referrals=True, offers=True)
     else:  # every person (for a past day whose state changed since: as remade from the history)
         facts = load_facts(tx, prefix, as_of, referrals=True, offers=True)
-    waiting = []
-    for number, person in facts.persons.items():
-        for e in facts.episodes(number):
-            if facts.overdue(e, as_of) and not facts.open_referral(number, e.category, as_of):
-                waiting.append((person, e))
-    reach = {code for p, _ in waiting for code in (p.region_code, *region_ancestors(p.region_code))}
-    room = offer_room(tx, [o for o, _ in facts.offers if o.active_on(as_of) and o.region_code in reach], as_of,
-                      facts.catalogue)  # only the offers that may be named: those over a waiting need's village
+    waiting = [(person, e) for number, person in facts.persons.items() for e in facts.episodes(number)
+               if facts.overdue(e, as_of) and not facts.open_referral(number, e.category, as_of)]
     risks = household_risk(tx, [p.household_no for p, _ in waiting], facts.risk_then)
-    out = []
-    for person, e in waiting:
-        due = due_on(e, facts.catalogue)
-        score = risk.score(risks[person.household_no], weights)
-        out.append(UnmetNeed(
-            need_id=e.need_id, id_masked=mask_id_number(person.id_number), name=person.name,
-            household_no=person.household_no, region_code=person.region_code, category=e.category,
-            service_code=e.service_code, confirmed_on=e.confirmed_on, due_on=due,
-            days_overdue=(as_of - due).days, risk_level=risk.level(score, weights), risk_score=score,
-            providers=[_shown(p) for p in providers_in_reach(facts, person.region_code, e.category,
-                                                              e.service_code, room)]))
-    out.sort(key=lambda u: (-u.risk_score, -u.days_overdue, u.household_no, u.need_id))
-    return out
+    scored = [(risk.score(risks[p.household_no], weights), (as_of - due_on(e, facts.catalogue)).days, p, e)
+              for p, e in waiting]
+    scored.sort(key=lambda r: (-r[0], -r[1], r[2].household_no, r[3].need_id))
+    return facts, scored
+
+
+def _rows(tx: Tx, facts: ServiceFacts, waiting: list[tuple[int, int, PersonFacts, Episode]]) -> list[UnmetNeed]:
+    """The rows of ``waiting`` (from :func:`_waiting`), each with the providers in reach that have
+    room: the room counted for the offers over those rows' villages only."""
+    weights, as_of = get_settings().risk, facts.as_of
+    reach = {code for _, _, p, _ in waiting for code in (p.region_code, *region_ancestors(p.region_code))}
+    room = offer_room(tx, [o for o, _ in facts.offers if o.active_on(as_of) and o.region_code in reach], as_of,
+                      facts.catalogue)
+    return [UnmetNeed(
+        need_id=e.need_id, id_masked=mask_id_number(person.id_number), name=person.name,
+        household_no=person.household_no, region_code=person.region_code, category=e.category,
+        service_code=e.service_code, confirmed_on=e.confirmed_on, due_on=due_on(e, facts.catalogue),
+        days_overdue=days, risk_level=risk.level(score, weights), risk_score=score,
+        providers=[_shown(p) for p in providers_in_reach(facts, person.region_code, e.category, e.service_code,
+                                                          room)])
+        for score, days, person, e in waiting]
 
 
 UNMET_NEEDS = Report(

@@ -14,7 +14,8 @@ from factories import household, id_number, person
 from graph_schema.enums import ServiceDept
 from graph_schema.household.service import upsert_households, upsert_persons
 from graph_schema.monitoring.service_rates import service_rates, village_figures
-from graph_schema.monitoring.unmet_needs import unmet_in
+from graph_schema.monitoring.unmet_needs import unmet_in, unmet_needs
+from graph_schema.pagination import PageRequest
 from graph_schema.region.service import resolve_scope
 from graph_schema.service.catalogue import catalogue_in
 from graph_schema.service.deliveries import record_deliveries
@@ -126,6 +127,11 @@ def test_the_shortcuts_agree_with_the_full_read_on_invented_villages(store, seed
         assert sum(f["persons_in_need"] for f in shortcut.values()) > 0
         unmet = store.read(lambda tx: unmet_in(tx, region, as_of))
         assert unmet == store.read(lambda tx: unmet_in(tx, region, as_of, in_store=False)), as_of
+        # a page's rows, whose providers are found for that page alone, are the list's own
+        size = max(1, len(unmet) // 3)
+        pages = [unmet_needs(store=store, region=region, as_of=as_of, page=PageRequest(n, size)) for n in (1, 2, 4)]
+        assert [p.total for p in pages] == [len(unmet)] * 3
+        assert [p.items for p in pages] == [unmet[:size], unmet[size:2 * size], unmet[3 * size:4 * size]]
 
 
 def _split(store, covered: list[str]):
