@@ -80,10 +80,9 @@ _SCORED_WIDE = (PRIORITY_SCAN + "WITH h, h.disabled_count AS disabled, h.severe_
 #: household of the scope before it orders the unpaired ones), while for a county its scans of the
 #: whole household and pairing tables took 125 ms.
 #:
-#: The scope's priority households in score order, the first ``$limit`` (their kept counts as
-#: ``disabled`` and ``severe``), and the pairings active on ``$as_of`` of the households named:
-#: the first page of the current list is read from the top of the scores down (:func:`_first_page`)
-#: instead of pairing every priority household of the scope first and ordering the unpaired ones.
+#: For that: the scope's priority households in score order, the first ``$limit`` (their kept
+#: counts as ``disabled`` and ``severe``), and the pairings active on ``$as_of`` of the households
+#: named.
 _FACT_COLUMNS = {k: v for k, v in _COLUMNS.items() if k != "with_off_duty_cadre"}
 _BY_SCORE = (
     PRIORITY_SCAN + "WITH h, h.disabled_count AS disabled, h.severe_count AS severe "
