@@ -635,8 +635,12 @@ def region_prefix(code: str) -> str:
     return normalized[: region_level(normalized).prefix_length]
 
 
+@lru_cache(maxsize=65536)
 def region_parent(code: str) -> str | None:
-    """Return the 12-digit code of the next level up, or None for a province."""
+    """Return the 12-digit code of the next level up, or None for a province.
+
+    Cached: a province's referral proposal asks it once per waiting need (~229k), over a few
+    thousand villages."""
     normalized = normalize_region_code(code)
     index = _REGION_ORDER.index(region_level(normalized))
     if index == 0:

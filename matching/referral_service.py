@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from graph_schema import history
 from graph_schema.enums import ServiceCategory
 from graph_schema.errors import InvalidValue, JieduiError, NotFound, OfferFull
-from graph_schema.identifiers import RegionLevel, region_level
+from graph_schema.identifiers import RegionLevel, region_level, region_parent
 from graph_schema.models import today
 from graph_schema.monitoring import risk
 from graph_schema.region.service import regions_in, resolve_scope
@@ -98,10 +98,6 @@ def waiting_needs(tx: Tx, prefix: str, day: dt.date, *, in_store: bool = True) -
     return WaitingNeeds(facts, dict(no_offer), {k for k, r in read.items() if r["assessments"] <= 1})
 
 
-def _township(village: str) -> str:
-    return village[:9].ljust(12, "0")
-
-
 def propose_referrals(*, store: GraphStore, region: str, as_of: dt.date | None = None,
                       solver: str = "ortools") -> ReferralProposal:
     """The optimal referral proposal for the region's waiting needs (writes nothing).
@@ -125,9 +121,9 @@ def propose_referrals(*, store: GraphStore, region: str, as_of: dt.date | None =
             if covering:
                 reachable.append((e, covering))
             elif e.id_number not in split.counted:
-                no_offer[_township(village), e.category] += 1
+                no_offer[region_parent(village), e.category] += 1
         for (village, category), n in split.no_offer.items():
-            no_offer[_township(village), category] += n
+            no_offer[region_parent(village), category] += n
         # the room of the offers in reach only: counting what an offer has served reads its
         # organisation's deliveries, and a county's proposal would count the whole province's
         in_reach = {o.offer_id: (o, name) for _, covering in reachable for o, name in covering}

@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 from api.cli import app
 from factories import household, id_number, org, person
 from graph_schema.enums import ReferralReason, ServiceDept, ServiceUnit
+from graph_schema.identifiers import region_parent
 from graph_schema.household.service import upsert_households, upsert_persons
 from graph_schema.org.service import upsert_orgs
 from graph_schema.service.catalogue import upsert_service_types
@@ -28,7 +29,7 @@ from graph_schema.service.referrals import ReferralRequest, refer_many, referral
 from importers import synth
 from matching import referrals as pure
 from matching.referral_proposal import ReferralProposal
-from matching.referral_service import _township, confirm_referrals, propose_referrals, waiting, waiting_needs
+from matching.referral_service import confirm_referrals, propose_referrals, waiting, waiting_needs
 from matching.referrals import ReferralProblem, network, solve_referrals
 
 D = dt.date
@@ -235,9 +236,9 @@ def _outcome(tx, region: str, day: dt.date, in_store: bool):
         if split.facts.offers_covering(village, e.category, day, e.service_code):
             reached.append(e.need_id)
         elif e.id_number not in split.counted:
-            counted[_township(village), e.category] = counted.get((_township(village), e.category), 0) + 1
+            counted[region_parent(village), e.category] = counted.get((region_parent(village), e.category), 0) + 1
     for (village, category), n in split.no_offer.items():
-        counted[_township(village), category] = counted.get((_township(village), category), 0) + n
+        counted[region_parent(village), category] = counted.get((region_parent(village), category), 0) + n
     return sorted(reached), counted, split
 
 
