@@ -4,7 +4,10 @@ A portal polls the same lists again and again, and a report computes a whole reg
 county's unpaired list: ~80 ms). An entry lives ``ttl`` seconds, and every change made through
 this service empties the cache. On the embedded engine the service is the store's only writer,
 so a list is never older than the last change; on Neo4j, changes made by other processes show
-within ``ttl``. Regions with more rows than ``max_rows`` are not kept (a province's lists).
+within ``ttl``. Only a county's and narrower regions' runs are kept, and only those of no more than
+``max_rows`` rows: a city's or a province's list can be long (a province's unpaired list: ~105k
+rows), and its first page comes from the report's own page path, which reads far less than the
+whole list would.
 
 Each worker process of the service keeps its own cache, emptied by the changes made through it:
 a change made through another worker shows within ``ttl``. A request that sends bookmarks
@@ -19,10 +22,14 @@ import time
 from collections import OrderedDict
 from typing import Any
 
+from graph_schema.identifiers import RegionLevel, region_level
 from graph_schema.models import today
 from graph_schema.monitoring.common import Report, paginate
 from graph_schema.pagination import Page, PageRequest
 from graph_schema.store import GraphStore, bookmarks
+
+
+_WIDE = {RegionLevel.PROVINCE, RegionLevel.CITY}
 
 
 class ReportCache:
@@ -33,7 +40,7 @@ class ReportCache:
 
     def run(self, report: Report, store: GraphStore, region: str, page: PageRequest, **options: Any) -> Page:
         """One page of the report, as ``report.run`` gives it."""
-        if self.ttl <= 0:
+        if self.ttl <= 0 or region_level(region) in _WIDE:
             return report.run(store=store, region=region, page=page, **options)
         # the default as_of is today: part of the key, so a list does not outlive its day
         key = (report.name, region, today(), *sorted(options.items()))
