@@ -203,6 +203,9 @@ _WIDE_WALK = {Dialect.LADYBUG: _WALK_MATCH + _WALK_REST,
 #: households in all (six steps), past which the page is made from the whole scope's facts.
 WALK_STEP = 400
 WALK_LIMIT = 25_200
+#: The walk serves the pages that end within this many rows. A list asked whole (the service's
+#: report cache asks 20,000 rows at once) would walk to the limit before the whole-scope path.
+WALK_PAGE_LIMIT = 5_000
 
 
 @dataclass(frozen=True)
@@ -303,10 +306,11 @@ def _wide_page(tx: Tx, params: dict, page: PageRequest) -> Page[OverdueVisit] | 
     them alone), until the never-visited rows reach the page's end: no household further on can
     come before them. The total is counted in the store (:data:`_WIDE_TOTAL`). None when the
     never-visited rows do not reach the page's end within :data:`WALK_LIMIT` households or the
-    whole scope (a scope where nearly every row has had a visit, a late page, a whole list asked at
-    once): the caller then takes the path that makes every row."""
+    whole scope, or the page ends past :data:`WALK_PAGE_LIMIT` rows (a scope where nearly every row
+    has had a visit, a late page, a whole list asked at once): the caller then takes the path that
+    makes every row."""
     upto = page.skip + page.page_size
-    if upto > WALK_LIMIT:  # a whole list asked at once: the walk could not reach its end
+    if upto > min(WALK_PAGE_LIMIT, WALK_LIMIT):  # a whole list asked at once
         return None
     never: list[tuple] = []
     after, step, walked = "", WALK_STEP, 0
