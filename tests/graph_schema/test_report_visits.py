@@ -13,6 +13,7 @@ from graph_schema.errors import InvalidValue, NotFound
 from graph_schema.household.service import upsert_households, upsert_persons
 from graph_schema.ledger.models import LedgerEntry
 from graph_schema.ledger.service import log_entries
+from graph_schema.monitoring import visits
 from graph_schema.monitoring.visits import OVERDUE_VISITS, overdue_visits, window_start
 from graph_schema.org.service import upsert_orgs
 from graph_schema.pagination import PageRequest
@@ -199,3 +200,47 @@ def test_the_report_description(store):
         "days_since"]
     upsert_households(store=store, households=[household("A", tekun=True)])
     assert OVERDUE_VISITS.run(store=store, region="620822", as_of=AS_OF).total == 1
+
+
+@pytest.mark.parametrize("step,limit", [(2, 6), (2, 1_000), (visits.WALK_STEP, visits.WALK_LIMIT)])
+def test_a_scope_wider_than_a_county_is_walked_to_the_same_pages(store, monkeypatch, step, limit):
+    """A scope wider than a county takes another path today (its never-visited rows walked in 户编号
+    order, its total counted in the store): every page of it is the county's page, whether the walk
+    fills the page, gives up at its limit or reaches the scope's end with too few rows."""
+    monkeypatch.setattr(visits, "WALK_STEP", step)
+    monkeypatch.setattr(visits, "WALK_LIMIT", limit)
+    answered = []
+    wide_page = visits._wide_page
+    monkeypatch.setattr(visits, "_wide_page", lambda *a: answered.append(wide_page(*a)) or answered[-1])
+    numbers = [f"H{i:02d}" for i in range(13)]
+    upsert_households(store=store, households=[household(n, tekun=True) for n in numbers]
+                      + [household("PLAIN", dibao=True, labour=0)])
+    upsert_cadres(store=store, cadres=[cadre(c, pair_limit=10) for c in ("A", "B", "C")])
+    upsert_orgs(store=store, orgs=[ORG])
+    for h, c, started in (("H00", "A", START), ("H01", "A", START), ("H02", "A", START), ("H06", "A", START),
+                          ("H07", "A", START), ("H08", "C", day("2024-05-01")), ("H09", "A", START),
+                          ("H10", "A", START), ("H11", "B", START), ("H12", "A", START), ("PLAIN", "A", START)):
+        pair(store=store, household_no=h, cadre_no=c, started_on=started)
+    for h in ("H06", "H07", "H12"):
+        transfer(store=store, household_no=h, cadre_no="B", on=day("2024-05-01"))
+    end_pairing(store=store, household_no="H09", reason="调动", ended_on=day("2024-03-01"))
+    log_entries(store=store, entries=[
+        visit("H01", "2024-06-01", "A"),  # visited inside the window: no row
+        visit("H02", "2024-03-01", "A"),  # before it: a row with its last visit
+        visit("H04", "2024-05-01", uscc=ORG.uscc), visit("H05", "2024-01-05", "C"),  # unpaired
+        visit("H06", "2024-04-15", "A"),  # the old cadre's credited visit; the new one owes one
+        visit("H07", "2024-02-01", "A"), visit("H07", "2024-05-10", "B"),  # the reverse
+        visit("H08", "2024-04-10", "C"),  # before the pairing began: not credited
+        visit("H09", "2024-03-01", "A"),  # a pairing ended before the window: unpaired, seen
+        visit("H10", "2024-06-01", "B"),  # by a cadre who is not the paired one
+        visit("H12", "2024-05-01", "A"), visit("H12", "2024-05-01", "B"),  # both on the transfer day: no row
+        visit("PLAIN", "2023-01-01", "A"),  # not a priority household
+    ])
+    county = report(store, page=PageRequest(1, 100))
+    assert county.total == 10 and [r.last_visit_date is None for r in county.items].count(True) == 5
+    for size in (1, 2, 3, 4, 7, 20):
+        for number in range(1, county.total // size + 2):
+            wide, narrow = (report(store, region=region, page=PageRequest(number, size)) for region in ("62", "620822"))
+            assert (wide.items, wide.total) == (narrow.items, narrow.total), (size, number)
+    made = [found is not None for found in answered]
+    assert True in made and (False in made or limit == visits.WALK_LIMIT)
