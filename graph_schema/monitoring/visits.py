@@ -203,8 +203,8 @@ _WIDE_WALK = {Dialect.LADYBUG: _WALK_MATCH + _WALK_REST,
 #: households in all (six steps), past which the page is made from the whole scope's facts.
 WALK_STEP = 400
 WALK_LIMIT = 25_200
-#: The walk serves the pages that end within this many rows. A list asked whole (the service's
-#: report cache asks 20,000 rows at once) would walk to the limit before the whole-scope path.
+#: The walk serves the pages that end within this many rows. A list asked whole (an export asks
+#: for every row) would walk to the limit before the whole-scope path.
 WALK_PAGE_LIMIT = 5_000
 
 
