@@ -16,7 +16,6 @@ from strawberry.extensions import (
     MaxTokensLimiter,
     ParserCache,
     QueryDepthLimiter,
-    ValidationCache,
 )
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
@@ -27,6 +26,7 @@ from api.graphql.aux_requests import AuxRequestMutations, AuxRequestQueries
 from api.graphql.context import Context
 from api.graphql import detail
 from api.graphql.cost import CostLimit
+from api.graphql.documents import ValidationByDocument
 from api.graphql.errors import MAX_ALIASES, MAX_DEPTH, MAX_TOKENS, log_unexpected
 from api.graphql.extensions import AuditReads
 from api.graphql.loaders import blocking
@@ -107,8 +107,8 @@ Query = merge_types("Query", (Objects, Monitoring, Proposals, AuxRequestQueries)
 
 
 class _Limits(AddValidationRules):
-    """The depth and alias limits. Their rule classes are built once, here: ``ValidationCache``
-    keys its cache on the rule classes, and ``QueryDepthLimiter`` builds a new class per instance,
+    """The depth and alias limits. Their rule classes are built once, here: the validation cache
+    (``api/graphql/documents.py``) keys on the rule classes, and ``QueryDepthLimiter`` builds a new class per instance,
     so one instance per request would never hit the cache."""
 
     RULES = (*QueryDepthLimiter(max_depth=MAX_DEPTH).validation_rules,
@@ -132,7 +132,7 @@ schema = Schema(
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
         lambda: ParserCache(maxsize=256),
         _Limits,
-        lambda: ValidationCache(maxsize=256),
+        ValidationByDocument,
         CostLimit,
         AuditReads,
     ],

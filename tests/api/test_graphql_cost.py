@@ -90,3 +90,22 @@ def test_a_query_within_the_limit_runs(client, world):
     assert "errors" not in answer
     assert answer["data"]["households"]["totalCount"] == len(answer["data"]["households"]["edges"]) == 2
     assert 1 + 1000 * PER_HOUSEHOLD <= get_settings().graphql_max_cost
+
+
+def test_a_kept_cost_follows_the_variables_it_depends_on():
+    """Costs are kept per parsed document and per value of the variables its ``first`` arguments
+    read: the same document with another value, a missing one or a null one is costed anew."""
+    document = parse("query Q($n: Int) { households(first: $n) { edges { node { householdNo } } } }")
+
+    def kept(variables):
+        return operation_cost(schema._schema, document, None, variables)
+
+    assert kept({"n": 700}) == 1 + 700
+    assert kept({"n": 3}) == 1 + 3
+    assert kept({"n": 700}) == 1 + 700
+    assert kept({"n": 3, "unused": 9}) == 1 + 3
+    assert kept({}) == kept(None) == 1 + 50  # missing: the default
+    assert kept({"n": None}) == 1 + 1000  # null: the most it could be
+    assert kept({"n": True}) == 1 + 1000  # not a number, though it equals 1
+    assert kept({"n": [1]}) == 1 + 1000  # not a plain value: counted, not kept
+    assert kept({"n": 2}) == 1 + 2
