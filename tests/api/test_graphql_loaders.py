@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import threading
 import time
 
 import httpx
@@ -140,3 +141,44 @@ def test_the_event_loop_answers_while_a_heavy_query_runs(client, world):
     waited, alone = asyncio.run(run())
     assert alone > 0.1, f"the heavy query took only {alone:.2f} s: too light to tell"
     assert waited < alone / 4, f"the small request waited {waited:.2f} s; the heavy query takes {alone:.2f} s"
+
+
+def test_the_embedded_engine_runs_at_most_two_loader_reads_at_once(client, world, monkeypatch):
+    """Twelve household detail requests at once: on the embedded engine at most
+    ``EMBEDDED_READS_AT_ONCE`` of their reads run together (more only contend in the engine); on
+    Neo4j, where a read mostly waits for the server, more run together. Every request is answered."""
+    from api.graphql.loaders import EMBEDDED_READS_AT_ONCE
+    from graph_schema.store.base import Dialect
+
+    auth = world.auth("organizer-a")
+    client.post("/graphql", json={"query": "{ __typename }"}, headers=auth)  # the token is cached
+    running, most, lock = [0], [0], threading.Lock()
+    real_read = world.store.read
+
+    def read(work):
+        with lock:
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+        try:
+            time.sleep(0.05)  # long enough for the others to arrive
+            return real_read(work)
+        finally:
+            with lock:
+                running[0] -= 1
+
+    monkeypatch.setattr(world.store, "read", read)
+    query = {"query": '{ household(householdNo: "HA1") { householdNo members { edges { node { name } } } } }'}
+
+    async def run() -> list[dict]:
+        transport = httpx.ASGITransport(app=client.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver", timeout=60) as http:
+            answers = await asyncio.gather(*(http.post("/graphql", json=query, headers=auth) for _ in range(12)))
+        return [a.json() for a in answers]
+
+    answers = asyncio.run(run())
+    assert all(a == {"data": {"household": answers[0]["data"]["household"]}} for a in answers)
+    assert answers[0]["data"]["household"]["householdNo"] == "HA1"
+    if world.store.dialect is Dialect.LADYBUG:
+        assert most[0] == EMBEDDED_READS_AT_ONCE == 2
+    else:
+        assert most[0] > EMBEDDED_READS_AT_ONCE
