@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 import asyncio
+import gc
 import hashlib
 import secrets
 from contextlib import asynccontextmanager
@@ -96,9 +97,24 @@ def worker_app() -> FastAPI:
     from graph_schema.store import open_store
 
     settings = get_settings()
-    return create_app(open_store(settings.store, settings), report_ttl=settings.report_cache_seconds,
-                      token_ttl=settings.token_cache_seconds,
-                      owns_store=True, daily_notify=False)
+    app = create_app(open_store(settings.store, settings), report_ttl=settings.report_cache_seconds,
+                     token_ttl=settings.token_cache_seconds,
+                     owns_store=True, daily_notify=False)
+    freeze_startup_objects()
+    return app
+
+
+def freeze_startup_objects() -> None:
+    """Move everything made so far (the modules, the GraphQL schema, the app) out of the garbage
+    collector's reach, once the app is built and before it serves.
+
+    Those ~170,000 objects live as long as the process, yet every full collection walked them
+    again; with 16 requests in flight, enough objects outlive a young collection that a full one
+    ran about every 300 requests, and the collector took ~0.6 ms of CPU per household detail
+    request (measured in this process: ~0.25 ms once they are frozen; 0.12 ms with one request
+    at a time). Objects made later are collected as before."""
+    gc.collect()
+    gc.freeze()
 
 
 def csrf_secret(configured: str) -> bytes:

@@ -101,7 +101,7 @@ def serve(
     """
     import uvicorn
 
-    from api.app import create_app
+    from api.app import create_app, freeze_startup_objects
 
     tls = _tls(tls_cert, tls_key)
     settings = get_settings()
@@ -120,6 +120,7 @@ def serve(
         console.print(f"服务地址 / serving at {scheme}://{host}:{port}  (API 文档 docs: /docs · GraphQL: /graphql)")
         if workers == 1:
             app_ = create_app(s, report_ttl=settings.report_cache_seconds, token_ttl=settings.token_cache_seconds)
+            freeze_startup_objects()
             uvicorn.Server(server_config(app_, host=host, port=port, settings=settings, tls=tls)).run()
             return
     _serve_workers(target, workers, settings, server_config("api.app:worker_app", host=host, port=port, settings=settings,
