@@ -112,7 +112,9 @@ def freeze_startup_objects() -> None:
     again; with 16 requests in flight, enough objects outlive a young collection that a full one
     ran about every 300 requests, and the collector took ~0.6 ms of CPU per household detail
     request (measured in this process: ~0.25 ms once they are frozen; 0.12 ms with one request
-    at a time). Objects made later are collected as before."""
+    at a time). Objects made later are collected as before. An import run by this process ends
+    with ``gc.unfreeze`` (``importers/engine.py``), which hands these back to the collector too:
+    correct, only slower, until the service restarts."""
     gc.collect()
     gc.freeze()
 
