@@ -28,7 +28,7 @@ from graph_schema.pagination import Page, PageRequest
 from graph_schema.store import GraphStore
 
 API = "/api/v1"
-_bearer = HTTPBearer(auto_error=False, description="`jiedui user add` 生成的令牌 / a token from `jiedui user add`")
+bearer = HTTPBearer(auto_error=False, description="`jiedui user add` 生成的令牌 / a token from `jiedui user add`")
 
 
 class TokenCache:
@@ -145,7 +145,7 @@ def services(request: Request) -> Services:
     return request.app.state.services
 
 
-async def caller(request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(_bearer)) -> Caller:
+async def caller(request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(bearer)) -> Caller:
     """The caller of this request. Async, so that FastAPI does not hop to a worker thread for it:
     a token is looked up in the store (on a worker thread) once per ``TokenCache.ttl``, in memory
     otherwise.
