@@ -46,7 +46,7 @@ from graph_schema.monitoring.past import (
 )
 from graph_schema.pagination import Page, PageRequest
 from graph_schema.region.service import resolve_scope
-from graph_schema.store.base import FROM_KEY, GraphStore, Tx, aliased, keyed
+from graph_schema.store.base import FROM_KEY, Dialect, GraphStore, Tx, aliased, keyed
 from graph_schema.store.schema import AUX_PAIRED_WITH, CADRE, HOUSEHOLD, ORG, PAIRED_WITH
 
 ONE_TO_ONE = "一对一结对"
@@ -106,8 +106,11 @@ _MATCHES = ((ONE_TO_ONE, ONE_TO_ONE_MATCH), (AUXILIARY, AUX_MATCH), (None, SUBSI
 #: the quick one (docs/benchmarks.md, "benefit-gaps and post-evaluation of a province by scans";
 #: each match timed alone on the province stores): the subsidies are found from the subsidy
 #: listings that overlap the two years, then their persons and households (LadybugDB 2.4 → 1.0 s),
-#: the service entries from the scope's households found by a filtered scan (0.8 → 0.5 s). The
-#: pairings keep the village path (as quick as a scan or the pairings' side, 0.35–0.44 s).
+#: the service entries from the scope's households found by a filtered scan (0.8 → 0.5 s). On
+#: LadybugDB the pairings keep the village path (as quick as a scan or the pairings' side,
+#: 0.27–0.44 s); on Neo4j they start from the scan too (one-to-one 5.5M database hits against
+#: 4.7M), which plans the subsidies and the services its own way whichever way they are written
+#: (11.1M and 5.8M hits, against 11.9M and 6.7M through the villages).
 _SCAN = "MATCH (h:Household) WHERE h.region_code STARTS WITH $prefix "
 SUBSIDY_MATCH_WIDE = (
     "MATCH (l:Listing) WHERE l.item IN $items "
@@ -119,8 +122,13 @@ SUBSIDY_MATCH_WIDE = (
     "WHERE last_year = 1 "
 )
 SERVICE_MATCH_WIDE = _service_entries(_SCAN)
-_WIDE_MATCHES = ((ONE_TO_ONE, ONE_TO_ONE_MATCH), (AUXILIARY, AUX_MATCH), (None, SUBSIDY_MATCH_WIDE),
-                 (SERVICES, SERVICE_MATCH_WIDE))
+_WIDE_MATCHES = {
+    Dialect.LADYBUG: ((ONE_TO_ONE, ONE_TO_ONE_MATCH), (AUXILIARY, AUX_MATCH), (None, SUBSIDY_MATCH_WIDE),
+                      (SERVICES, SERVICE_MATCH_WIDE)),
+    Dialect.NEO4J: ((ONE_TO_ONE, _pairings(CADRE.label, PAIRED_WITH.type, _SCAN)),
+                    (AUXILIARY, _pairings(ORG.label, AUX_PAIRED_WITH.type, _SCAN)), (None, SUBSIDY_MATCH_WIDE),
+                    (SERVICES, SERVICE_MATCH_WIDE)),
+}
 #: A wide scope's first page, in one pass per match: its figures and the households whose measure
 #: stopped, which the report lists first; only the page's rows are then made (its households'
 #: region codes read by key). Ordering and cutting every row on the server took a second pass
@@ -185,17 +193,17 @@ def _continuations(tx: Tx, params: dict, past: history.Past) -> list[MeasureCont
     return out
 
 
-def _matches(params: dict) -> tuple[tuple[str | None, str], ...]:
+def _matches(tx: Tx, params: dict) -> tuple[tuple[str | None, str], ...]:
     """Each measure's match for the scope: the village path for a county or narrower, else the
     wide forms."""
-    return _MATCHES if len(params["prefix"]) >= RegionLevel.COUNTY.prefix_length else _WIDE_MATCHES
+    return _MATCHES if len(params["prefix"]) >= RegionLevel.COUNTY.prefix_length else _WIDE_MATCHES[tx.dialect]
 
 
 def _first_rows_wide(tx: Tx, params: dict, upto: int) -> tuple[int, list[MeasureContinuation]] | None:
     """A wide scope's number of rows and first ``upto`` rows, when they are all stopped measures
     (the usual first pages); None when the page reaches the continued ones."""
     total, stopped = 0, []
-    for measure, match in _WIDE_MATCHES:
+    for measure, match in _WIDE_MATCHES[tx.dialect]:
         for r in tx.run(match + "RETURN " + ("measure AS measure, " if measure is None else "") + _STOPPED, params):
             rank = MEASURES.index(r["measure"] if measure is None else measure)
             total += r["had"]
@@ -216,7 +224,7 @@ def _first_rows(tx: Tx, params: dict, upto: int) -> tuple[int, list[MeasureConti
     match is counted, ordered and cut on the server, so only the rows that can reach the page
     travel; their merge in Python gives the report's order."""
     total, rows = 0, []
-    for measure, match in _matches(params):
+    for measure, match in _matches(tx, params):
         columns, order = _COLUMNS, "continued, household_no"
         if measure is None:  # the two subsidies, in the order of MEASURES
             columns = _COLUMNS | {"measure": "measure", "rank": "CASE measure WHEN $care THEN 1 ELSE 0 END"}
@@ -270,7 +278,7 @@ def post_evaluation(*, store: GraphStore, region: str, as_of: dt.date | None = N
         if past is not None:
             return paginate(_continuations(tx, params, past), page)
         upto = page.skip + page.page_size
-        found = None if _matches(params) is _MATCHES else _first_rows_wide(tx, params, upto)
+        found = None if _matches(tx, params) is _MATCHES else _first_rows_wide(tx, params, upto)
         total, rows = found or _first_rows(tx, params, upto)
         return Page(rows[page.skip:], total, page.page, page.page_size)
 
@@ -301,7 +309,7 @@ def post_evaluation_totals(*, store: GraphStore, region: str, as_of: dt.date | N
         if past is not None:
             return totals(_continuations(tx, params, past))
         counts: dict[str, tuple[int, int]] = {}
-        for measure, match in _matches(params):
+        for measure, match in _matches(tx, params):
             for r in tx.run(match + (_SUBSIDY_COUNTS if measure is None else _COUNTS), params):
                 counts[r["measure"] if measure is None else measure] = (r["had"], int(r["continued"] or 0))
         return [_total(m, *counts.get(m, (0, 0))) for m in MEASURES]
