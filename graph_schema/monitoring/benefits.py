@@ -142,26 +142,23 @@ UNKNOWN_LISTINGS_OF = (
 #: "benefit-gaps and post-evaluation of a province by scans"). The scope's households are found
 #: by a filtered scan of the household table (``h.region_code STARTS WITH``, as
 #: ``common.PRIORITY_SCAN``) rather than through their villages; a listing held is asked by
-#: ``NOT EXISTS {}`` rather than an OPTIONAL MATCH summed per person (LadybugDB 1.7 → 0.3 s and
-#: Neo4j 5.4 → 1.1 s for the province's 低保 households); the severe are looked for only in the
-#: households whose kept count has one (graph_schema/store/counts.py); the unmarked 监测对象 are
-#: found from the few 监测对象 listings rather than from every unmarked household (2.3 → 0.2 s on
-#: LadybugDB). A county keeps the forms above: there the village path is the quick one.
+#: ``NOT EXISTS {}`` rather than an OPTIONAL MATCH summed per person (for the province's 低保
+#: households LadybugDB 2.2 → 0.2–0.4 s, Neo4j 5.3M → 4.0M database hits); the severe are looked
+#: for only in the households whose kept count has one (graph_schema/store/counts.py); the expired
+#: are found from the persons (LadybugDB 0.3 → 0.13 s; Neo4j plans it as it likes, 5.9M → 5.1M
+#: hits); the unmarked 监测对象 from the few 监测对象 listings rather than from every unmarked
+#: household (2.3 → 0.2 s on LadybugDB). A county keeps the forms above: there the village path
+#: is the quick one.
 _SCOPE_SCAN = "MATCH (h:Household) WHERE h.region_code STARTS WITH $prefix "
 _NOT_HELD = f"NOT EXISTS {{ MATCH (p)-[:LISTED]->(l:Listing) WHERE l.item = $item AND {_VALID} }} "
 SEVERE_WITHOUT_WIDE = (_SCOPE_SCAN + "AND h.severe_count > 0 MATCH (p:Person)-[:MEMBER_OF]->(h) "
                        "WITH h, p WHERE p.grade <= 2 AND " + _NOT_HELD)
 DIBAO_WITHOUT_WIDE = _SCOPE_SCAN + "AND h.dibao MATCH (p:Person)-[:MEMBER_OF]->(h) WITH h, p WHERE " + _NOT_HELD
-_EXPIRED_LISTINGS = (f"MATCH (p)-[:LISTED]->(l:Listing) WITH h, p, l WHERE l.item IN $items AND {_VALID} "
-                     "WITH h, p, l.item AS item, count(*) AS listings ")
-#: Finding 3 wide, per dialect: LadybugDB starts from the expired persons (0.13 s against 0.35 s
-#: from the households), Neo4j from the scope's households (1.0 s against 2.3 s from the persons).
-EXPIRED_LISTED_WIDE = {
-    Dialect.LADYBUG: ("MATCH (p:Person)-[:MEMBER_OF]->(h:Household) WHERE p.cert_expiry < $as_of "
-                      "AND h.region_code STARTS WITH $prefix " + _EXPIRED_LISTINGS),
-    Dialect.NEO4J: (_SCOPE_SCAN + "MATCH (p:Person)-[:MEMBER_OF]->(h) WITH h, p WHERE p.cert_expiry < $as_of "
-                    + _EXPIRED_LISTINGS),
-}
+EXPIRED_LISTED_WIDE = (
+    "MATCH (p:Person)-[:MEMBER_OF]->(h:Household) WHERE p.cert_expiry < $as_of AND h.region_code STARTS WITH $prefix "
+    f"MATCH (p)-[:LISTED]->(l:Listing) WITH h, p, l WHERE l.item IN $items AND {_VALID} "
+    "WITH h, p, l.item AS item, count(*) AS listings "
+)
 #: Finding 4 wide: on LadybugDB the listings' conditions in the scan and the unknown asked by
 #: ``NOT EXISTS {}`` (1.1 → 0.4–0.6 s); Neo4j keeps the county's form (3.1M database hits against
 #: 3.6M for this one).
@@ -258,7 +255,7 @@ def _matches(dialect: Dialect, wide: bool) -> tuple[str, str, str, str, str]:
     scans for a wider scope."""
     if not wide:
         return SEVERE_WITHOUT, DIBAO_WITHOUT, EXPIRED_LISTED, UNKNOWN_GROUPS, MONITORED_UNMARKED_PERSONS
-    return (SEVERE_WITHOUT_WIDE, DIBAO_WITHOUT_WIDE, EXPIRED_LISTED_WIDE[dialect], UNKNOWN_GROUPS_WIDE[dialect],
+    return (SEVERE_WITHOUT_WIDE, DIBAO_WITHOUT_WIDE, EXPIRED_LISTED_WIDE, UNKNOWN_GROUPS_WIDE[dialect],
             MONITORED_UNMARKED_WIDE)
 
 
