@@ -34,6 +34,7 @@ from dataclasses import dataclass
 
 from graph_schema import history
 from graph_schema.enums import LedgerKind
+from graph_schema.identifiers import RegionLevel
 from graph_schema.listing.models import CARE_SUBSIDY, LIVING_SUBSIDY
 from graph_schema.monitoring.common import SCOPED_HOUSEHOLDS, Report, as_of_or_today, paginate
 from graph_schema.monitoring.past import (
@@ -45,8 +46,8 @@ from graph_schema.monitoring.past import (
 )
 from graph_schema.pagination import Page, PageRequest
 from graph_schema.region.service import resolve_scope
-from graph_schema.store.base import FROM_KEY, GraphStore, Tx, aliased
-from graph_schema.store.schema import AUX_PAIRED_WITH, CADRE, ORG, PAIRED_WITH
+from graph_schema.store.base import FROM_KEY, Dialect, GraphStore, Tx, aliased, keyed
+from graph_schema.store.schema import AUX_PAIRED_WITH, CADRE, HOUSEHOLD, ORG, PAIRED_WITH
 
 ONE_TO_ONE = "一对一结对"
 AUXILIARY = "辅助结对"
@@ -101,6 +102,40 @@ ONE_TO_ONE_PAIRINGS, AUX_PAIRINGS, SERVICE_ENTRIES = (m + _ROWS for m in (ONE_TO
 SUBSIDY_LISTINGS = SUBSIDY_MATCH + _ROWS + ", measure AS measure"
 #: What the current answer reads: each measure's match (the subsidies' one gives two measures).
 _MATCHES = ((ONE_TO_ONE, ONE_TO_ONE_MATCH), (AUXILIARY, AUX_MATCH), (None, SUBSIDY_MATCH), (SERVICES, SERVICE_MATCH))
+#: The same for a scope wider than a county (a city, the province), where the village path is not
+#: the quick one (docs/benchmarks.md, "benefit-gaps and post-evaluation of a province by scans";
+#: each match timed alone on the province stores): the subsidies are found from the subsidy
+#: listings that overlap the two years, then their persons and households (LadybugDB 2.4 → 1.0 s),
+#: the service entries from the scope's households found by a filtered scan (0.8 → 0.5 s). On
+#: LadybugDB the pairings keep the village path (as quick as a scan or the pairings' side,
+#: 0.27–0.44 s); on Neo4j they start from the scan too (one-to-one 5.5M database hits against
+#: 4.7M), which plans the subsidies and the services its own way whichever way they are written
+#: (11.1M and 5.8M hits, against 11.9M and 6.7M through the villages).
+_SCAN = "MATCH (h:Household) WHERE h.region_code STARTS WITH $prefix "
+SUBSIDY_MATCH_WIDE = (
+    "MATCH (l:Listing) WHERE l.item IN $items "
+    "AND (l.valid_from IS NULL OR l.valid_from <= $this_end) AND (l.valid_to IS NULL OR l.valid_to >= $last_start) "
+    "MATCH (p:Person)-[:LISTED]->(l) MATCH (p)-[:MEMBER_OF]->(h:Household) WHERE h.region_code STARTS WITH $prefix "
+    "WITH h, l.item AS measure, "
+    "max(CASE WHEN l.valid_from IS NULL OR l.valid_from <= $last_end THEN 1 ELSE 0 END) AS last_year, "
+    "max(CASE WHEN l.valid_to IS NULL OR l.valid_to >= $this_start THEN 1 ELSE 0 END) AS this_year "
+    "WHERE last_year = 1 "
+)
+SERVICE_MATCH_WIDE = _service_entries(_SCAN)
+_WIDE_MATCHES = {
+    Dialect.LADYBUG: ((ONE_TO_ONE, ONE_TO_ONE_MATCH), (AUXILIARY, AUX_MATCH), (None, SUBSIDY_MATCH_WIDE),
+                      (SERVICES, SERVICE_MATCH_WIDE)),
+    Dialect.NEO4J: ((ONE_TO_ONE, _pairings(CADRE.label, PAIRED_WITH.type, _SCAN)),
+                    (AUXILIARY, _pairings(ORG.label, AUX_PAIRED_WITH.type, _SCAN)), (None, SUBSIDY_MATCH_WIDE),
+                    (SERVICES, SERVICE_MATCH_WIDE)),
+}
+#: A wide scope's first page, in one pass per match: its figures and the households whose measure
+#: stopped, which the report lists first; only the page's rows are then made (its households'
+#: region codes read by key). Ordering and cutting every row on the server took a second pass
+#: on LadybugDB (a count, then the page) and an ordered collection of every row on Neo4j.
+_STOPPED = ("count(*) AS had, sum(this_year) AS continued, "
+            "collect(CASE WHEN this_year = 0 THEN h.household_no ELSE NULL END) AS stopped")
+_REGIONS = "RETURN h.household_no AS household_no, h.region_code AS region_code"
 #: The figures of ``post-evaluation-totals``, counted on the server: per measure, the households
 #: that had it last year and those of them that kept it.
 _COUNTS = "RETURN count(*) AS had, sum(this_year) AS continued"
@@ -158,12 +193,38 @@ def _continuations(tx: Tx, params: dict, past: history.Past) -> list[MeasureCont
     return out
 
 
+def _matches(tx: Tx, params: dict) -> tuple[tuple[str | None, str], ...]:
+    """Each measure's match for the scope: the village path for a county or narrower, else the
+    wide forms."""
+    return _MATCHES if len(params["prefix"]) >= RegionLevel.COUNTY.prefix_length else _WIDE_MATCHES[tx.dialect]
+
+
+def _first_rows_wide(tx: Tx, params: dict, upto: int) -> tuple[int, list[MeasureContinuation]] | None:
+    """A wide scope's number of rows and first ``upto`` rows, when they are all stopped measures
+    (the usual first pages); None when the page reaches the continued ones."""
+    total, stopped = 0, []
+    for measure, match in _WIDE_MATCHES[tx.dialect]:
+        for r in tx.run(match + "RETURN " + ("measure AS measure, " if measure is None else "") + _STOPPED, params):
+            rank = MEASURES.index(r["measure"] if measure is None else measure)
+            total += r["had"]
+            stopped += [(no, rank) for no in r["stopped"] if no is not None]
+    if upto > len(stopped):
+        return None
+    head = sorted(stopped)[:upto]
+    regions = {}
+    if head:
+        start, values = keyed(HOUSEHOLD, "h", sorted({no for no, _ in head}))
+        regions = {r["household_no"]: r["region_code"] for r in tx.run(f"{start} {_REGIONS}", values)}
+    return total, [MeasureContinuation(household_no=no, region_code=regions[no], measure=MEASURES[rank],
+                                       continued=False) for no, rank in head]
+
+
 def _first_rows(tx: Tx, params: dict, upto: int) -> tuple[int, list[MeasureContinuation]]:
     """The current answer's number of rows and its first ``upto`` rows, in order: each measure's
     match is counted, ordered and cut on the server, so only the rows that can reach the page
     travel; their merge in Python gives the report's order."""
     total, rows = 0, []
-    for measure, match in _MATCHES:
+    for measure, match in _matches(tx, params):
         columns, order = _COLUMNS, "continued, household_no"
         if measure is None:  # the two subsidies, in the order of MEASURES
             columns = _COLUMNS | {"measure": "measure", "rank": "CASE measure WHEN $care THEN 1 ELSE 0 END"}
@@ -216,7 +277,9 @@ def post_evaluation(*, store: GraphStore, region: str, as_of: dt.date | None = N
         past = history.past(tx, as_of)
         if past is not None:
             return paginate(_continuations(tx, params, past), page)
-        total, rows = _first_rows(tx, params, page.skip + page.page_size)
+        upto = page.skip + page.page_size
+        found = None if _matches(tx, params) is _MATCHES else _first_rows_wide(tx, params, upto)
+        total, rows = found or _first_rows(tx, params, upto)
         return Page(rows[page.skip:], total, page.page, page.page_size)
 
     return store.read(work)
@@ -246,7 +309,7 @@ def post_evaluation_totals(*, store: GraphStore, region: str, as_of: dt.date | N
         if past is not None:
             return totals(_continuations(tx, params, past))
         counts: dict[str, tuple[int, int]] = {}
-        for measure, match in _MATCHES:
+        for measure, match in _matches(tx, params):
             for r in tx.run(match + (_SUBSIDY_COUNTS if measure is None else _COUNTS), params):
                 counts[r["measure"] if measure is None else measure] = (r["had"], int(r["continued"] or 0))
         return [_total(m, *counts.get(m, (0, 0))) for m in MEASURES]

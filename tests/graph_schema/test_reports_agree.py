@@ -54,5 +54,30 @@ def test_the_engines_agree(both, county, name):
         assert total == len(rows)
         rows_of[region] = rows
     assert rows or name in ("cadre-load",), f"{name}: an empty report proves little"
-    if name in ("unpaired", "overdue-visits"):  # a province's list is read another way than a county's
+    if name in ("unpaired", "overdue-visits", "benefit-gaps", "post-evaluation", "post-evaluation-totals"):
+        # a province's list is read another way than a county's
         assert rows_of["62"] == rows_of[county_code]
+
+
+@pytest.mark.parametrize("name", ["benefit-gaps", "post-evaluation"])
+def test_a_wide_scopes_pages_are_the_countys(both, county, name):
+    """A scope wider than a county reads its first pages its own way (post-evaluation lists the
+    stopped measures first without ordering every row, and falls back to the ordered reads once
+    a page reaches the continued ones): pages of 50 rows, up to the first page past the stopped
+    rows, equal the county's on both engines."""
+    embedded, neo4j = both
+    county_code = county.households[0].region_code[:6]
+    report, options = REPORTS[name], {"as_of": AS_OF}
+    whole = every_row(report, embedded, county_code)[0]
+    stopped = sum(1 for r in whole if r.get("continued") is False)
+    if name == "post-evaluation":
+        assert stopped >= 50, "the first page should be all stopped measures"
+    last = min(max(len(whole) // 50, 1) + 1, stopped // 50 + 2)
+    for number in range(1, last + 1):
+        pages = [report.run(store=s, region=region, page=PageRequest(number, 50), **options)
+                 for s in (embedded, neo4j) for region in ("62", county_code)]
+        expected = [as_dict(r) for r in pages[-1].items]
+        assert expected == whole[(number - 1) * 50:number * 50], (name, number)
+        for found in pages:
+            assert [as_dict(r) for r in found.items] == expected, (name, number)
+            assert found.total == len(whole)
