@@ -12,11 +12,13 @@ from graph_schema.pagination import Page, PageRequest, page_of
 from graph_schema.records import (
     BatchResult,
     Progress,
+    fetch_by_keys,
     require_unique,
     upsert_linked,
     write_in_batches,
 )
 from graph_schema.region.service import ensure_regions
+from graph_schema.service import fact_versions
 from graph_schema.store import counts
 from graph_schema.store.base import FROM_KEY, GraphStore, Tx, grouped, keyed
 from graph_schema.store.schema import HOUSEHOLD, IN_REGION, MEMBER_OF, PERSON, REGION
@@ -31,9 +33,13 @@ def upsert_households(*, store: GraphStore, households: Sequence[Household],
 
 def _upsert_households(tx: Tx, households: Sequence[Household], offset: int) -> BatchResult:
     ensure_regions(tx, {h.region_code for h in households})
+    before = fetch_by_keys(tx, HOUSEHOLD, [h.household_no for h in households], ["household_no", "region_code"])
     result = upsert_linked(tx, HOUSEHOLD, [h.to_row() for h in households], IN_REGION, REGION,
                            lambda row: {"dst": row["region_code"]})
     counts.start_at_zero(tx, result.created)
+    moved = [(before[h.household_no]["region_code"], h.region_code) for h in households
+             if h.household_no in before and before[h.household_no]["region_code"] != h.region_code]
+    fact_versions.raise_for_villages(tx, [village for pair in moved for village in pair])  # its members move too
     return result
 
 
@@ -57,6 +63,7 @@ def _upsert_persons(tx: Tx, persons: Sequence[Person], offset: int) -> BatchResu
     link_new_persons(tx, result.created)
     if result.created or result.updated:
         counts.recount(tx, known)
+        fact_versions.raise_for_households(tx, sorted(known))
     result.errors = errors
     return result
 

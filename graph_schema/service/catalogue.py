@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from graph_schema.errors import NotFound
 from graph_schema.records import BatchResult, fetch_by_keys, require_unique, upsert_nodes
+from graph_schema.service import fact_versions
 from graph_schema.service.models import DEFAULT_CATALOGUE, DEFAULT_TIME_LIMIT, ServiceType
 from graph_schema.store.base import GraphStore, Tx
 from graph_schema.store.schema import SERVICE_TYPE
@@ -88,6 +89,9 @@ def upsert_service_types(*, store: GraphStore, types: Sequence[ServiceType]) -> 
 
     def work(tx: Tx) -> BatchResult:
         ensure_catalogue(tx, {t.code for t in types})
-        return upsert_nodes(tx, SERVICE_TYPE, [t.to_row() for t in types])
+        result = upsert_nodes(tx, SERVICE_TYPE, [t.to_row() for t in types])
+        if result.created or result.updated:  # what counts toward the rate, and in which category
+            fact_versions.raise_versions(tx, [fact_versions.CATALOGUE])
+        return result
 
     return store.write(work)

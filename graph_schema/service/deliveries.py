@@ -28,6 +28,7 @@ from graph_schema.ledger.models import LedgerEntry
 from graph_schema.ledger.service import record_in
 from graph_schema.models import today
 from graph_schema.records import BatchResult, Progress, fetch_by_keys, require_unique, upsert_nodes, write_in_batches
+from graph_schema.service import fact_versions
 from graph_schema.service.catalogue import Catalogue, catalogue_in, ensure_catalogue
 from graph_schema.service.facts import counts
 from graph_schema.service.models import Delivery, digest
@@ -82,8 +83,11 @@ def _record(tx: Tx, deliveries: Sequence[Delivery], offset: int) -> BatchResult:
             accepted.append(delivery)
         except JieduiError as exc:
             errors.append((offset + index, exc))
+    before = fetch_by_keys(tx, DELIVERY, [d.delivery_id for d in accepted], ["delivery_id", "id_number"])
     result = upsert_nodes(tx, DELIVERY, [d.to_row() for d in accepted])
     created, updated = set(result.created), set(result.updated)
+    fact_versions.raise_for_persons(tx, [d.id_number for d in accepted if d.delivery_id in created | updated]
+                                    + [before[k]["id_number"] for k in updated])  # a corrected one may move
     _unlink(tx, sorted(updated))
     linked = [d for d in accepted if d.delivery_id in created or d.delivery_id in updated]
     tx.create_rels(RECEIVED, PERSON, DELIVERY, [{"src": d.id_number, "dst": d.delivery_id} for d in linked])

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from graph_schema.errors import FutureDate, InvalidValue, JieduiError, NotFound
 from graph_schema.models import today
 from graph_schema.records import BatchResult, Progress, fetch_by_keys, require_unique, upsert_nodes, write_in_batches
+from graph_schema.service import fact_versions
 from graph_schema.service.catalogue import Catalogue, catalogue_in, ensure_catalogue
 from graph_schema.service.facts import Assessment, Episode, episodes
 from graph_schema.service.models import Need
@@ -70,7 +71,11 @@ def _record(tx: Tx, needs: Sequence[Need], offset: int) -> BatchResult:
             accepted.append(check_need(need, catalogue, persons))
         except JieduiError as exc:
             errors.append((offset + index, exc))
+    before = fetch_by_keys(tx, NEED, [n.need_id for n in accepted], ["need_id", "id_number"])
     result = upsert_nodes(tx, NEED, [n.to_row() for n in accepted])
+    written = set(result.created) | set(result.updated)  # a corrected need may name another person
+    fact_versions.raise_for_persons(tx, [n.id_number for n in accepted if n.need_id in written]
+                                    + [before[k]["id_number"] for k in result.updated])
     created = set(result.created)
     new = [n for n in accepted if n.need_id in created]
     tx.create_rels(HAS_NEED, PERSON, NEED, [{"src": n.id_number, "dst": n.need_id} for n in new])

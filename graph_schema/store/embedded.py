@@ -42,8 +42,8 @@ from graph_schema.errors import StoreError, StoreLocked, StoreUnavailable
 from graph_schema.store import counts
 from graph_schema.store.base import Dialect, GraphStore, Row, T, Tx, check_params, normalise
 from graph_schema.store.schema import (
-    HAS_PROBLEM, HOUSEHOLD, NODE_TABLES, PROBLEM, REL_TABLES, Kind, NodeTable, RelTable, ladybug_ddl, ladybug_node_ddl,
-    ladybug_rel_ddl,
+    HAS_PROBLEM, HOUSEHOLD, NODE_TABLES, PROBLEM, REL_TABLES, TALLY_TABLES, Kind, NodeTable, RelTable, ladybug_ddl,
+    ladybug_node_ddl, ladybug_rel_ddl,
 )
 
 DB_FILE = "graph.lbug"
@@ -466,7 +466,7 @@ class EmbeddedStore(GraphStore):
         def delete_all(tx: Tx) -> None:
             for rel in REL_TABLES:
                 tx.run(f"MATCH ()-[e:{rel.type}]->() DELETE e")
-            for table in NODE_TABLES:
+            for table in (*NODE_TABLES, *TALLY_TABLES):  # the marks stay, as on Neo4j
                 tx.run(f"MATCH (n:{table.label}) DELETE n")
         self.write(delete_all)
 

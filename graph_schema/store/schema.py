@@ -280,6 +280,22 @@ NODES = {t.label: t for t in NODE_TABLES}
 #: filled (graph_schema/store/counts.py). Not one of :data:`NODE_TABLES`: no backup, export or
 #: emptiness check is about it.
 MARK = NodeTable("StoreMark", "name", {"name": S, "done_at": S})
+#: The service-rate tallies (graph_schema/service/rate_tally.py), derived like the marks and so,
+#: like them, in no backup, export or emptiness check: a version per county (``county``: its
+#: 6-digit code, or ``catalogue`` for the catalogue) that every write changing the county's
+#: service facts raises; per county and year, the tally kept and the version it was made from;
+#: and the tally's rows, a category's changes of the seven figures on one day.
+FACTS_VERSION = NodeTable("FactsVersion", "county", {"county": S, "version": I})
+TALLY_MARK = NodeTable("TallyMark", "mark_id", {"mark_id": S, "county": S, "year": I, "build": S, "version": I,
+                                                "catalogue_version": I})
+RATE_TALLY = NodeTable(
+    "RateTally", "tally_id",
+    {"tally_id": S, "build": S, "category": S, "day": D, "persons_in_need": I, "persons_served": I, "deliveries": I,
+     "severe_in_need": I, "severe_served": I, "children_in_need": I, "children_served": I},
+    indexed=("build",), serial="seq")
+TALLY_TABLES = (FACTS_VERSION, TALLY_MARK, RATE_TALLY)
+#: the store's own tables beside :data:`NODE_TABLES`
+OWN_TABLES = (MARK, *TALLY_TABLES)
 
 _PAIRING = {
     "pairing_id": S, "started_on": D, "ended_on": D, "end_reason": S, "source": S, "proposal_id": S,
@@ -350,7 +366,7 @@ def ladybug_rel_ddl(r: RelTable) -> str:
 
 def ladybug_ddl() -> list[str]:
     """``CREATE … TABLE IF NOT EXISTS`` statements, node tables first (edges refer to them)."""
-    return [ladybug_node_ddl(t) for t in (*NODE_TABLES, MARK)] + [ladybug_rel_ddl(r) for r in REL_TABLES]
+    return [ladybug_node_ddl(t) for t in (*NODE_TABLES, *OWN_TABLES)] + [ladybug_rel_ddl(r) for r in REL_TABLES]
 
 
 def neo4j_ddl() -> list[str]:
@@ -358,11 +374,11 @@ def neo4j_ddl() -> list[str]:
     out = [
         f"CREATE CONSTRAINT {t.label.lower()}_key IF NOT EXISTS "
         f"FOR (n:{t.label}) REQUIRE n.{t.key} IS UNIQUE"
-        for t in (*NODE_TABLES, MARK)
+        for t in (*NODE_TABLES, *OWN_TABLES)
     ]
     out += [
         f"CREATE INDEX {t.label.lower()}_{p} IF NOT EXISTS FOR (n:{t.label}) ON (n.{p})"
-        for t in NODE_TABLES for p in t.indexed
+        for t in (*NODE_TABLES, *OWN_TABLES) for p in t.indexed
     ]
     out += [
         f"CREATE INDEX {r.type.lower()}_{p} IF NOT EXISTS FOR ()-[e:{r.type}]-() ON (e.{p})"
