@@ -23,6 +23,10 @@ the sums). Rows: the region itself, then each region one level down; for each, t
 the catalogue's order that have a person in need or a delivery anywhere in the region, 康复 and
 辅具 (the two rates provincial reports quote) always.
 
+A city's or a province's figures for a period from 1 January are read from the counties' kept
+tallies (``graph_schema.service.rate_tally``), made again first for the counties written since;
+a county's, a past day's whose state has changed since, and any other period are counted here.
+
 Most persons' needs are simple enough to be counted per village in the store, and only the others'
 are folded into episodes in Python (``graph_schema.service.simple_needs``): a province's persons
 would otherwise all travel to Python.
@@ -40,6 +44,7 @@ from graph_schema.identifiers import region_level
 from graph_schema.monitoring.common import Report, as_of_or_today, paginate, period, region_and_children
 from graph_schema.pagination import Page, PageRequest
 from graph_schema.region.service import resolve_scope
+from graph_schema.service import rate_tally
 from graph_schema.service.facts import facts_of, load_facts
 from graph_schema.service.simple_needs import complex_persons, simple_rate_counts
 from graph_schema.store.base import GraphStore, Tx
@@ -111,16 +116,24 @@ def service_rates(*, store: GraphStore, region: str, as_of: dt.date | None = Non
     as_of = as_of_or_today(as_of)
     start, as_of = period(period_start, as_of)
 
-    def work(tx: Tx) -> list[ServiceRate]:
+    def scope(tx: Tx) -> tuple[str, str, bool]:
         code, prefix = resolve_scope(tx, region)
-        counts = village_figures(tx, prefix, start, as_of)
+        return code, prefix, len(prefix) < 6 and start == dt.date(as_of.year, 1, 1) and history.past(tx, as_of) is None
+
+    code, prefix, tallied = store.read(scope)
+    counts = rate_tally.county_figures(store, prefix, as_of) if tallied else None
+
+    def work(tx: Tx) -> list[ServiceRate]:
+        nonlocal counts
+        if counts is None:
+            counts = village_figures(tx, prefix, start, as_of)
         shown = set(ALWAYS) | {category for _, category in counts}
         categories = [c.value for c in ServiceCategory if c.value in shown]
         regions = region_and_children(tx, code, prefix)
         totals = {(r[0], c): dict.fromkeys(_FIGURES, 0) for r in regions for c in categories}
-        for (village, category), figures in counts.items():
-            for region_code, _, region_prefix_ in regions:  # the region, and the one child holding the village
-                if village.startswith(region_prefix_):
+        for (area, category), figures in counts.items():  # a village's, or a county's from its tally
+            for region_code, _, region_prefix_ in regions:  # the region, and the one child holding the area
+                if area.startswith(region_prefix_):
                     into = totals[region_code, category]
                     for key, value in figures.items():
                         into[key] += value

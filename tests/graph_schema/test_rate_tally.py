@@ -1,0 +1,215 @@
+"""The service-rate tallies (graph_schema/service/rate_tally.py): a city's or a province's
+``service-rates`` read from the counties' kept tallies equal the figures counted person by person,
+on every kind of day, and a write that changes a county's facts makes its tally stale."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections import defaultdict
+
+import pytest
+
+from factories import household, id_number, person
+from graph_schema.enums import DeliveryOutcome, ServiceDept
+from graph_schema.identifiers import region_prefix
+from graph_schema.household.service import upsert_households, upsert_persons
+from graph_schema.monitoring.service_rates import service_rates, village_figures
+from graph_schema.pagination import PageRequest
+from graph_schema.service import rate_tally
+from graph_schema.service.catalogue import catalogue_in, upsert_service_types
+from graph_schema.service.deliveries import record_deliveries, record_delivery
+from graph_schema.service.models import Delivery, Need
+from graph_schema.service.needs import record_needs
+
+D = dt.date
+V1, V2, W1 = "620822100201", "620822100202", "620823100201"  # two villages of one county, one of another
+EVERY = PageRequest(1, 500)
+
+
+@pytest.fixture
+def persons(store):
+    """Needs and deliveries that move the figures on particular days of 2023 and 2024 (see each)."""
+    upsert_households(store=store, households=[household("H1", V1), household("H2", V2), household("H3", W1)])
+    ids = {k: id_number(born=D(1970, 1, i + 1)) for i, k in enumerate("ABCDEIJ")}
+    ids |= {"F": id_number(born=D(2017, 6, 30)),  # turns seven on 30 June 2024
+            "G": id_number(born=D(2016, 2, 29)),  # turns seven on 1 March 2023
+            "K": id_number(born=D(2024, 8, 1))}   # born in the year
+    upsert_persons(store=store, persons=[
+        person("H1", id_number=ids["A"], needs=["康复"]),
+        person("H1", id_number=ids["B"], needs=["康复", "辅具"]),
+        person("H1", id_number=ids["C"], needs=["康复"]),
+        person("H1", id_number=ids["D"], needs=["康复"], grade=2),
+        person("H2", id_number=ids["E"]),
+        person("H2", id_number=ids["F"], needs=["康复"], grade=1),
+        person("H2", id_number=ids["G"], needs=["康复"]),
+        person("H2", id_number=ids["K"], needs=["康复"]),
+        person("H1", id_number=ids["I"], needs=["辅具"]),
+        person("H3", id_number=ids["J"], grade=1)])
+    record_needs(store=store, needs=[
+        Need(id_number=ids["B"], service_code="FJ01", assessed_on=D(2024, 2, 1)),  # supersedes 辅具
+        Need(id_number=ids["C"], category="康复", assessed_on=D(2023, 12, 1), status="不再需要"),
+        Need(id_number=ids["D"], category="康复", assessed_on=D(2024, 3, 1), status="不再需要"),
+        Need(id_number=ids["E"], category="康复", assessed_on=D(2024, 5, 10)),  # in need from 10 May
+        Need(id_number=ids["I"], service_code="FJ01", assessed_on=D(2024, 1, 10)),
+        Need(id_number=ids["I"], category="辅具", assessed_on=D(2024, 5, 1), status="已满足"),
+        Need(id_number=ids["J"], service_code="KF01", assessed_on=D(2023, 10, 1)),
+    ])
+    record_deliveries(store=store, deliveries=[
+        Delivery(id_number=ids[k], service_code=code, delivered_on=day, dept=ServiceDept.DPF,
+                 outcome=outcome or DeliveryOutcome.DONE)
+        for k, code, day, outcome in (
+            ("A", "KF01", D(2024, 2, 1), None), ("A", "KF01", D(2024, 3, 1), None),
+            ("A", "KF01", D(2024, 4, 1), DeliveryOutcome.NOT_DONE),  # does not count
+            ("B", "FJ01", D(2024, 3, 1), None), ("I", "FJ01", D(2024, 4, 1), None),
+            ("E", "KF01", D(2024, 4, 1), None),  # before E's need: counts from 10 May
+            ("E", "KF01", D(2024, 6, 1), None), ("F", "KF01", D(2024, 6, 15), None),
+            ("G", "KF01", D(2023, 2, 1), None), ("K", "KF01", D(2024, 9, 1), None),
+            ("D", "JY01", D(2024, 2, 2), None))])  # a category D does not need
+    return store, ids
+
+
+def _reference(store, region: str, as_of: dt.date) -> dict[tuple[str, str], dict[str, int]]:
+    """(region or child, category) → the figures counted person by person, summed by prefix."""
+    out: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: dict.fromkeys(rate_tally.FIGURES, 0))
+    counted = store.read(lambda tx: village_figures(tx, region, D(as_of.year, 1, 1), as_of, in_store=False))
+    rows = service_rates(store=store, region=region, as_of=as_of, page=EVERY).items
+    prefixes = {r.region_code: region_prefix(r.region_code) for r in rows}
+    for (village, category), figures in counted.items():
+        for code, prefix in prefixes.items():
+            if village.startswith(prefix):
+                for f, v in figures.items():
+                    out[code, category][f] += v
+    return out
+
+
+def _reported(store, region: str, as_of: dt.date) -> dict[tuple[str, str], dict[str, int]]:
+    rows = service_rates(store=store, region=region, as_of=as_of, page=EVERY).items
+    return {(r.region_code, r.category): {f: getattr(r, f) for f in rate_tally.FIGURES}
+            for r in rows if r.persons_in_need}
+
+
+def _agree(store, region: str, as_of: dt.date) -> dict[tuple[str, str], dict[str, int]]:
+    reported = _reported(store, region, as_of)
+    expected = {k: v for k, v in _reference(store, region, as_of).items() if v["persons_in_need"]}
+    assert reported == expected, as_of
+    return reported
+
+
+def _builds(store) -> dict[str, str]:
+    return {r["county"]: r["build"] for r in store.query("MATCH (m:TallyMark) RETURN m.county AS county, m.build AS build")}
+
+
+def test_the_tallies_give_the_counted_figures_on_every_kind_of_day(persons):
+    store, _ = persons
+    moments = [D(2024, 1, 10), D(2024, 2, 1), D(2024, 3, 1), D(2024, 5, 1), D(2024, 5, 10), D(2024, 6, 1),
+               D(2024, 6, 15), D(2024, 6, 30), D(2024, 8, 1), D(2024, 9, 1), D(2023, 2, 1), D(2023, 3, 1),
+               D(2023, 10, 1), D(2023, 12, 1)]
+    days = sorted({d + dt.timedelta(days=k) for d in moments for k in (-1, 0)} | {D(2024, 12, 31), D(2023, 12, 31)})
+    for day in days:
+        _agree(store, "62", day)
+    assert set(_builds(store)) >= {"620822", "620823"}
+    # spot checks of what the days are about, in the province's row
+    may9, may10 = _reported(store, "62", D(2024, 5, 9)), _reported(store, "62", D(2024, 5, 10))
+    assert may10["620000000000", "康复"]["persons_in_need"] == may9["620000000000", "康复"]["persons_in_need"] + 1
+    assert may10["620000000000", "康复"]["deliveries"] == may9["620000000000", "康复"]["deliveries"] + 1
+    june29, june30 = _reported(store, "62", D(2024, 6, 29)), _reported(store, "62", D(2024, 6, 30))
+    assert june30["620000000000", "康复"]["children_in_need"] == june29["620000000000", "康复"]["children_in_need"] - 1
+    feb28, mar1 = _reported(store, "6208", D(2023, 2, 28)), _reported(store, "6208", D(2023, 3, 1))
+    assert (feb28["620800000000", "康复"]["children_served"], mar1["620800000000", "康复"]["children_served"]) == (1, 0)
+
+
+def test_a_county_a_late_period_and_a_township_are_counted_without_tallies(persons):
+    store, _ = persons
+    service_rates(store=store, region="620822", as_of=D(2024, 6, 30))
+    service_rates(store=store, region="62", as_of=D(2024, 6, 30), period_start=D(2024, 3, 1))
+    service_rates(store=store, region="62", as_of=D(2024, 6, 30), period_start=D(2023, 1, 1))
+    assert _builds(store) == {}
+
+
+def test_a_write_makes_its_countys_tally_again_and_no_other(persons):
+    store, ids = persons
+    day = D(2024, 12, 31)
+    before = _agree(store, "62", day)
+    kept = _builds(store)
+    # a delivery to J, in the other county: served from its date
+    record_delivery(store=store, delivery=Delivery(id_number=ids["J"], service_code="KF01", delivered_on=D(2024, 7, 1),
+                                                   dept=ServiceDept.DPF))
+    after = _agree(store, "62", day)
+    assert after["620800000000", "康复"]["persons_served"] == before["620800000000", "康复"]["persons_served"] + 1
+    now = _builds(store)
+    assert now["620823"] != kept["620823"] and now["620822"] == kept["620822"]
+    assert store.query("MATCH (t:RateTally) WHERE t.build = $b RETURN count(t) AS n", {"b": kept["620823"]})[0]["n"] == 0
+    # a grade: A becomes severe
+    upsert_persons(store=store, persons=[person("H1", id_number=ids["A"], needs=["康复"], grade=1)])
+    assert _agree(store, "62", day)["620000000000", "康复"]["severe_in_need"] == \
+        after["620000000000", "康复"]["severe_in_need"] + 1
+    # a household moves to the other county with its members; then a person moves back
+    upsert_households(store=store, households=[household("H2", W1)])
+    _agree(store, "6208", day)
+    upsert_persons(store=store, persons=[person("H1", id_number=ids["E"])])
+    _agree(store, "6208", day)
+    # an assessment that closes a need
+    record_needs(store=store, needs=[Need(id_number=ids["J"], category="康复", assessed_on=D(2024, 1, 5),
+                                          status="不再需要")])
+    _agree(store, "62", day)
+    # the catalogue: KF01 stops counting toward the rate, so every county is made again
+    kept = _builds(store)
+    kf01 = store.read(catalogue_in).get("KF01")
+    upsert_service_types(store=store, types=[kf01.model_copy(update={"counts": False})])
+    changed = _agree(store, "62", day)
+    assert all(_builds(store)[c] != kept[c] for c in kept)
+    assert changed["620000000000", "康复"]["persons_served"] < after["620000000000", "康复"]["persons_served"]
+
+
+def test_a_write_during_the_making_of_a_tally_leaves_it_stale(persons, monkeypatch):
+    """The version is read before the facts: a write that lands in between is not lost."""
+    store, ids = persons
+    day = D(2024, 12, 31)
+    made = rate_tally.county_changes
+    done = []
+
+    def racing(tx, county, year):
+        changes = made(tx, county, year)  # the facts as read, then a write lands before the tally is kept
+        if county == "620823" and not done:
+            done.append(record_delivery(store=store, delivery=Delivery(
+                id_number=ids["J"], service_code="KF01", delivered_on=D(2024, 7, 1), dept=ServiceDept.DPF)))
+        return changes
+
+    monkeypatch.setattr(rate_tally, "county_changes", racing)
+    stale = _reported(store, "62", day)
+    assert done
+    monkeypatch.setattr(rate_tally, "county_changes", made)
+    fresh = _agree(store, "62", day)
+    assert fresh["620000000000", "康复"]["persons_served"] == stale["620000000000", "康复"]["persons_served"] + 1
+
+
+def test_reports_and_writes_at_once_end_on_the_counted_figures(persons):
+    store, ids = persons
+    day = D(2024, 12, 31)
+    _agree(store, "62", day)
+    errors: list[BaseException] = []
+
+    def write() -> None:
+        try:
+            for month in range(1, 11):
+                record_delivery(store=store, delivery=Delivery(
+                    id_number=ids["J" if month % 2 else "B"], service_code="KF01" if month % 2 else "FJ01",
+                    delivered_on=D(2024, month, 20), dept=ServiceDept.DPF))
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    def read() -> None:
+        try:
+            for _ in range(10):
+                service_rates(store=store, region="62", as_of=day)
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=write), threading.Thread(target=read)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert _agree(store, "62", day)["620000000000", "康复"]["deliveries"] >= 5
