@@ -26,8 +26,10 @@ from api.cli.report import remind_command, report_command
 from graph_schema.access.service import list_users
 from graph_schema.errors import JieduiError
 from graph_schema.household.service import has_households
+from graph_schema.models import today
 from graph_schema.monitoring.unpaired import unpaired_priority
 from graph_schema.pagination import PageRequest
+from graph_schema.service import rate_tally
 from graph_schema.settings import Settings, get_settings
 from graph_schema.store import GraphStore, is_neo4j_uri
 from importers import synth, synth_files
@@ -325,7 +327,12 @@ def _import_with_progress(store: GraphStore, paths: list[Path], *, dry_run: bool
                 tasks[(name, phase)] = bar.add_task(f"{name} {label}", total=total)
             bar.update(tasks[(name, phase)], completed=done)
 
-        return run_import(store, paths, dry_run=dry_run, progress=progress, read=read)
+        result = run_import(store, paths, dry_run=dry_run, progress=progress, read=read)
+        if not dry_run and result.exit_code != 2:  # the first service-rates report need not make them
+            task = bar.add_task("服务率汇总 service-rate tallies", total=None)
+            rate_tally.keep_current(store, today().year,
+                                    lambda done, total: bar.update(task, completed=done, total=total))
+        return result
 
 
 def _print_import(result: ImportResult) -> None:
