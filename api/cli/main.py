@@ -29,7 +29,7 @@ from graph_schema.household.service import has_households
 from graph_schema.models import today
 from graph_schema.monitoring.unpaired import unpaired_priority
 from graph_schema.pagination import PageRequest
-from graph_schema.service import rate_tally
+from graph_schema.service import tally
 from graph_schema.settings import Settings, get_settings
 from graph_schema.store import GraphStore, is_neo4j_uri
 from importers import synth, synth_files
@@ -330,7 +330,7 @@ def _import_with_progress(store: GraphStore, paths: list[Path], *, dry_run: bool
         result = run_import(store, paths, dry_run=dry_run, progress=progress, read=read)
         if not dry_run and result.exit_code != 2:  # the first service-rates report need not make them
             task = bar.add_task("服务率汇总 service-rate tallies", total=None)
-            rate_tally.keep_current(store, today().year,
+            tally.keep_current(store, today().year,
                                     lambda done, total: bar.update(task, completed=done, total=total))
         return result
 

@@ -11,6 +11,10 @@ Rows hold no names: ``persons_in_need`` counts the persons with an open need of 
 (in a township row, those of its desert villages), ``villages_in_need`` and ``desert_villages``
 count villages (1 and 1 in a village row). Ordered by region code, then category in the
 catalogue's order; townships come before their villages.
+
+The persons with an open need on a day of today's state are read from the counties' kept tallies
+(``graph_schema.service.tally``); a past day whose state has changed since is counted person by
+person.
 """
 
 from __future__ import annotations
@@ -19,13 +23,16 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass
 
+from graph_schema import history
 from graph_schema.enums import ServiceCategory
 from graph_schema.identifiers import region_ancestors, region_level
-from graph_schema.monitoring.common import Report, as_of_or_today, paginate
+from graph_schema.monitoring.common import Report, as_of_or_today
 from graph_schema.pagination import Page, PageRequest
 from graph_schema.records import fetch_by_keys
 from graph_schema.region.service import resolve_scope
-from graph_schema.service.facts import load_facts
+from graph_schema.service import tally
+from graph_schema.service.catalogue import catalogue_in
+from graph_schema.service.facts import all_offers, load_facts
 from graph_schema.store.base import GraphStore, Tx
 from graph_schema.store.schema import REGION
 
@@ -47,19 +54,24 @@ def service_deserts(*, store: GraphStore, region: str, as_of: dt.date | None = N
                     page: PageRequest = PageRequest(), **_) -> Page[ServiceDesert]:
     as_of = as_of_or_today(as_of)
 
-    def work(tx: Tx) -> list[ServiceDesert]:
+    def scope(tx: Tx) -> tuple[str, bool]:
         _, prefix = resolve_scope(tx, region)
-        facts = load_facts(tx, prefix, as_of, deliveries=False, offers=True)
-        in_need: dict[tuple[str, str], int] = defaultdict(int)  # (village, category) → persons
-        for number, person in facts.persons.items():
-            for category in {e.category for e in facts.episodes(number) if e.open_on(as_of)}:
-                in_need[person.region_code, category] += 1
+        return prefix, history.past(tx, as_of) is None
+
+    prefix, current = store.read(scope)
+    # the state of today: the persons with an open need from the counties' kept tallies
+    kept = tally.open_needs(store, prefix, as_of) if current else None
+
+    def work(tx: Tx) -> list[tuple[str, str, int, int, int]]:
+        in_need = kept if kept is not None else open_in(tx, prefix, as_of)
+        catalogue = catalogue_in(tx)
         covered: dict[str, set[str]] = defaultdict(set)  # category → the regions its active offers cover
-        for o, _ in facts.offers:
+        for o, _ in all_offers(tx):
             if o.active_on(as_of):
-                covered[facts.catalogue.category(o.service_code)].add(o.region_code)
+                covered[catalogue.category(o.service_code)].add(o.region_code)
+        ancestry = {village: (village, *region_ancestors(village)) for village, _ in in_need}  # once a village
         deserts = {(village, category) for village, category in in_need
-                   if not any(code in covered[category] for code in (village, *region_ancestors(village)))}
+                   if not any(code in covered[category] for code in ancestry[village])}
         townships: dict[tuple[str, str], list[tuple[str, str]]] = defaultdict(list)
         for key in in_need:
             townships[key[0][:9].ljust(12, "0"), key[1]].append(key)
@@ -67,14 +79,27 @@ def service_deserts(*, store: GraphStore, region: str, as_of: dt.date | None = N
         for (township, category), keys in townships.items():
             if all(k in deserts for k in keys):
                 rows.append((township, category, sum(in_need[k] for k in keys), len(keys), len(keys)))
-        names = fetch_by_keys(tx, REGION, sorted({r[0] for r in rows}), ["code", "name"])
-        return [ServiceDesert(region_code=code, region_name=(names.get(code) or {}).get("name"),
-                              level=region_level(code).label, category=category, persons_in_need=persons,
-                              villages_in_need=villages, desert_villages=desert)
-                for code, category, persons, villages, desert in
-                sorted(rows, key=lambda r: (r[0], _ORDER.get(r[1], len(_ORDER))))]
+        return sorted(rows, key=lambda r: (r[0], _ORDER.get(r[1], len(_ORDER))))
 
-    return paginate(store.read(work), page)
+    rows = store.read(work)
+    shown = rows[page.skip:page.skip + page.page_size]
+    # the names of the page's regions only (a province's list names 15k villages)
+    names = store.read(lambda tx: fetch_by_keys(tx, REGION, sorted({r[0] for r in shown}), ["code", "name"]))
+    return Page([ServiceDesert(region_code=code, region_name=(names.get(code) or {}).get("name"),
+                               level=region_level(code).label, category=category, persons_in_need=persons,
+                               villages_in_need=villages, desert_villages=desert)
+                 for code, category, persons, villages, desert in shown], len(rows), page.page, page.page_size)
+
+
+def open_in(tx: Tx, prefix: str, as_of: dt.date) -> dict[tuple[str, str], int]:
+    """``(village, category)`` → the scope's persons with a need of the category open on
+    ``as_of``, counted person by person (a past day's state as remade from the history)."""
+    facts = load_facts(tx, prefix, as_of, deliveries=False)
+    in_need: dict[tuple[str, str], int] = defaultdict(int)
+    for number, person in facts.persons.items():
+        for category in {e.category for e in facts.episodes(number) if e.open_on(as_of)}:
+            in_need[person.region_code, category] += 1
+    return in_need
 
 
 SERVICE_DESERTS = Report(

@@ -24,7 +24,7 @@ the catalogue's order that have a person in need or a delivery anywhere in the r
 辅具 (the two rates provincial reports quote) always.
 
 A city's or a province's figures for a period from 1 January are read from the counties' kept
-tallies (``graph_schema.service.rate_tally``), made again first for the counties written since;
+tallies (``graph_schema.service.tally``), made again first for the counties written since;
 a county's, a past day's whose state has changed since, and any other period are counted here.
 
 Most persons' needs are simple enough to be counted per village in the store, and only the others'
@@ -44,7 +44,7 @@ from graph_schema.identifiers import region_level
 from graph_schema.monitoring.common import Report, as_of_or_today, paginate, period, region_and_children
 from graph_schema.pagination import Page, PageRequest
 from graph_schema.region.service import resolve_scope
-from graph_schema.service import rate_tally
+from graph_schema.service import tally
 from graph_schema.service.facts import facts_of, load_facts
 from graph_schema.service.simple_needs import complex_persons, simple_rate_counts
 from graph_schema.store.base import GraphStore, Tx
@@ -121,7 +121,7 @@ def service_rates(*, store: GraphStore, region: str, as_of: dt.date | None = Non
         return code, prefix, len(prefix) < 6 and start == dt.date(as_of.year, 1, 1) and history.past(tx, as_of) is None
 
     code, prefix, tallied = store.read(scope)
-    counts = rate_tally.county_figures(store, prefix, as_of) if tallied else None
+    counts = tally.county_figures(store, prefix, as_of) if tallied else None
 
     def work(tx: Tx) -> list[ServiceRate]:
         nonlocal counts

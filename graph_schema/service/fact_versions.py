@@ -1,8 +1,8 @@
 """Each county's service-facts version: raised by every write that changes what the county's
-service rates are counted from, so that a tally made from an older version is known to be stale
-(graph_schema/service/rate_tally.py).
+service tallies are counted from, so that a tally made from an older version is known to be stale
+(graph_schema/service/tally.py).
 
-A county's rates are counted from its persons (their registry 需求, grade, ID number and
+A county's rates and open needs are counted from its persons (their registry 需求, grade, ID number and
 household, and the household's village), their assessments (``Need``) and their deliveries, and
 from the catalogue (which services count toward the rate, and their categories). So the person
 and household upserts raise the counties of the households they touch (those a person leaves

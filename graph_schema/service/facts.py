@@ -109,11 +109,18 @@ class PersonFacts:
     def severe(self) -> bool:
         return self.grade <= 2
 
-    def age_on(self, day: dt.date) -> int | None:
-        """Full years on ``day``, from the birth date in the ID number (None if it is not a date)."""
+    @property
+    def born(self) -> dt.date | None:
+        """The birth date in the ID number (None if it is not a date)."""
         try:
-            born = dt.date(int(self.id_number[6:10]), int(self.id_number[10:12]), int(self.id_number[12:14]))
+            return dt.date(int(self.id_number[6:10]), int(self.id_number[10:12]), int(self.id_number[12:14]))
         except ValueError:
+            return None
+
+    def age_on(self, day: dt.date) -> int | None:
+        """Full years on ``day`` (None without a birth date)."""
+        born = self.born
+        if born is None:
             return None
         return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
 

@@ -280,11 +280,12 @@ NODES = {t.label: t for t in NODE_TABLES}
 #: filled (graph_schema/store/counts.py). Not one of :data:`NODE_TABLES`: no backup, export or
 #: emptiness check is about it.
 MARK = NodeTable("StoreMark", "name", {"name": S, "done_at": S})
-#: The service-rate tallies (graph_schema/service/rate_tally.py), derived like the marks and so,
+#: The counties' service tallies (graph_schema/service/tally.py), derived like the marks and so,
 #: like them, in no backup, export or emptiness check: a version per county (``county``: its
 #: 6-digit code, or ``catalogue`` for the catalogue) that every write changing the county's
-#: service facts raises; per county and year, the tally kept and the version it was made from;
-#: and the tally's rows, a category's changes of the seven figures on one day.
+#: service facts raises; per county and year, the tallies kept and the version they were made
+#: from; the rate tally's rows, a category's changes of the seven figures on one day; and the
+#: open-need tally's, a village's and category's change of persons with an open need on one day.
 FACTS_VERSION = NodeTable("FactsVersion", "county", {"county": S, "version": I})
 TALLY_MARK = NodeTable("TallyMark", "mark_id", {"mark_id": S, "county": S, "year": I, "build": S, "version": I,
                                                 "catalogue_version": I})
@@ -293,7 +294,11 @@ RATE_TALLY = NodeTable(
     {"tally_id": S, "build": S, "category": S, "day": D, "persons_in_need": I, "persons_served": I, "deliveries": I,
      "severe_in_need": I, "severe_served": I, "children_in_need": I, "children_served": I},
     indexed=("build",), serial="seq")
-TALLY_TABLES = (FACTS_VERSION, TALLY_MARK, RATE_TALLY)
+NEED_TALLY = NodeTable(
+    "NeedTally", "tally_id",
+    {"tally_id": S, "build": S, "village": S, "category": S, "day": D, "open": I},
+    indexed=("build",), serial="seq")
+TALLY_TABLES = (FACTS_VERSION, TALLY_MARK, RATE_TALLY, NEED_TALLY)
 #: the store's own tables beside :data:`NODE_TABLES`
 OWN_TABLES = (MARK, *TALLY_TABLES)
 

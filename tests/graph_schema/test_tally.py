@@ -1,6 +1,7 @@
-"""The service-rate tallies (graph_schema/service/rate_tally.py): a city's or a province's
-``service-rates`` read from the counties' kept tallies equal the figures counted person by person,
-on every kind of day, and a write that changes a county's facts makes its tally stale."""
+"""The counties' service tallies (graph_schema/service/tally.py): a city's or a province's
+``service-rates``, and the open needs ``service-deserts`` reads, taken from the kept tallies equal
+the figures counted person by person on every kind of day, and a write that changes a county's
+facts makes its tallies stale."""
 
 from __future__ import annotations
 
@@ -14,9 +15,10 @@ from factories import household, id_number, person
 from graph_schema.enums import DeliveryOutcome, ServiceDept
 from graph_schema.identifiers import region_prefix
 from graph_schema.household.service import upsert_households, upsert_persons
+from graph_schema.monitoring.service_deserts import open_in
 from graph_schema.monitoring.service_rates import service_rates, village_figures
 from graph_schema.pagination import PageRequest
-from graph_schema.service import rate_tally
+from graph_schema.service import tally
 from graph_schema.service.catalogue import catalogue_in, upsert_service_types
 from graph_schema.service.deliveries import record_deliveries, record_delivery
 from graph_schema.service.models import Delivery, Need
@@ -71,7 +73,7 @@ def persons(store):
 
 def _reference(store, region: str, as_of: dt.date) -> dict[tuple[str, str], dict[str, int]]:
     """(region or child, category) → the figures counted person by person, summed by prefix."""
-    out: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: dict.fromkeys(rate_tally.FIGURES, 0))
+    out: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: dict.fromkeys(tally.FIGURES, 0))
     counted = store.read(lambda tx: village_figures(tx, region, D(as_of.year, 1, 1), as_of, in_store=False))
     rows = service_rates(store=store, region=region, as_of=as_of, page=EVERY).items
     prefixes = {r.region_code: region_prefix(r.region_code) for r in rows}
@@ -85,7 +87,7 @@ def _reference(store, region: str, as_of: dt.date) -> dict[tuple[str, str], dict
 
 def _reported(store, region: str, as_of: dt.date) -> dict[tuple[str, str], dict[str, int]]:
     rows = service_rates(store=store, region=region, as_of=as_of, page=EVERY).items
-    return {(r.region_code, r.category): {f: getattr(r, f) for f in rate_tally.FIGURES}
+    return {(r.region_code, r.category): {f: getattr(r, f) for f in tally.FIGURES}
             for r in rows if r.persons_in_need}
 
 
@@ -93,6 +95,8 @@ def _agree(store, region: str, as_of: dt.date) -> dict[tuple[str, str], dict[str
     reported = _reported(store, region, as_of)
     expected = {k: v for k, v in _reference(store, region, as_of).items() if v["persons_in_need"]}
     assert reported == expected, as_of
+    for prefix in (region, "620822", "620822100"):  # and the open needs, for wider and narrower scopes
+        assert tally.open_needs(store, prefix, as_of) == store.read(lambda tx: open_in(tx, prefix, as_of)), as_of
     return reported
 
 
@@ -113,6 +117,12 @@ def test_the_tallies_give_the_counted_figures_on_every_kind_of_day(persons):
     may9, may10 = _reported(store, "62", D(2024, 5, 9)), _reported(store, "62", D(2024, 5, 10))
     assert may10["620000000000", "康复"]["persons_in_need"] == may9["620000000000", "康复"]["persons_in_need"] + 1
     assert may10["620000000000", "康复"]["deliveries"] == may9["620000000000", "康复"]["deliveries"] + 1
+    # D's 康复 closes on 1 March, E's opens on 10 May
+    def open_on(village: str, day: dt.date) -> int:
+        return tally.open_needs(store, village, day)[village, "康复"]
+
+    assert (open_on(V1, D(2024, 2, 29)) - 1, open_on(V2, D(2024, 5, 9)) + 1) == \
+        (open_on(V1, D(2024, 3, 1)), open_on(V2, D(2024, 5, 10)))
     june29, june30 = _reported(store, "62", D(2024, 6, 29)), _reported(store, "62", D(2024, 6, 30))
     assert june30["620000000000", "康复"]["children_in_need"] == june29["620000000000", "康复"]["children_in_need"] - 1
     feb28, mar1 = _reported(store, "6208", D(2023, 2, 28)), _reported(store, "6208", D(2023, 3, 1))
@@ -166,7 +176,7 @@ def test_a_write_during_the_making_of_a_tally_leaves_it_stale(persons, monkeypat
     """The version is read before the facts: a write that lands in between is not lost."""
     store, ids = persons
     day = D(2024, 12, 31)
-    made = rate_tally.county_changes
+    made = tally.county_changes
     done = []
 
     def racing(tx, county, year):
@@ -176,10 +186,10 @@ def test_a_write_during_the_making_of_a_tally_leaves_it_stale(persons, monkeypat
                 id_number=ids["J"], service_code="KF01", delivered_on=D(2024, 7, 1), dept=ServiceDept.DPF)))
         return changes
 
-    monkeypatch.setattr(rate_tally, "county_changes", racing)
+    monkeypatch.setattr(tally, "county_changes", racing)
     stale = _reported(store, "62", day)
     assert done
-    monkeypatch.setattr(rate_tally, "county_changes", made)
+    monkeypatch.setattr(tally, "county_changes", made)
     fresh = _agree(store, "62", day)
     assert fresh["620000000000", "康复"]["persons_served"] == stale["620000000000", "康复"]["persons_served"] + 1
 
@@ -213,3 +223,18 @@ def test_reports_and_writes_at_once_end_on_the_counted_figures(persons):
         t.join()
     assert not errors
     assert _agree(store, "62", day)["620000000000", "康复"]["deliveries"] >= 5
+
+
+def test_tallies_of_an_older_format_are_never_read_and_go_when_made_again(persons, monkeypatch):
+    store, _ = persons
+    day = D(2024, 12, 31)
+    monkeypatch.setattr(tally, "FORMAT", tally.FORMAT - 1)
+    old = tally.current_builds(store, "62", 2024)
+    monkeypatch.undo()
+    new = tally.current_builds(store, "62", 2024)  # the older marks are not this format's: made again
+    assert set(new) == set(old) and not set(new.values()) & set(old.values())
+    for table in ("RateTally", "NeedTally"):
+        left = store.query(f"MATCH (t:{table}) WHERE t.build IN $b RETURN count(t) AS n", {"b": list(old.values())})
+        assert left[0]["n"] == 0, table
+    assert store.query("MATCH (m:TallyMark) RETURN count(m) AS n")[0]["n"] == len(new)
+    _agree(store, "62", day)

@@ -1,0 +1,269 @@
+"""The counties' kept tallies by day: of the service rates and of the open needs, so that a
+city's or a province's ``service-rates`` and ``service-deserts`` read kept rows rather than every
+person's needs and deliveries (a province: 853k persons, 592k assessments, 1.3M deliveries).
+
+**Rates.** For the period a report takes by default, 1 January to ``as_of``, each of the seven
+figures of a county and category (``monitoring.service_rates``) only grows with ``as_of`` through
+the year, except the children's (a child turns seven). What a person adds to them is known from
+their facts of the year alone:
+
+- *in need* from the first day ``d`` on which one of their episodes of the category, folded from
+  the assessments dated up to that day, is open on a day of the period: 1 January or the date of
+  an assessment (nothing else changes the episodes);
+- *served* from the later of ``d`` and their first counting delivery of the category in the year;
+  each such delivery adds one to *deliveries* from the later of ``d`` and its date;
+- the same for *severe* (一级/二级: the grade is today's, as the report reads it);
+- *children* from the later of that day and the birth date, until the seventh birthday.
+
+So a county's rate tally for a year is, per category, the days on which a figure changes and by
+how much (``RateTally`` rows), and a report for ``as_of`` sums the changes up to that day.
+
+**Open needs.** Whether a person has a need of a category open on a day
+(``monitoring.service_deserts``) changes only on the dates of their assessments (the episodes'
+confirmations and closings are those dates): so per village and category, the number of persons
+with an open need on 1 January and its changes on later days of the year (``NeedTally`` rows).
+
+The changes are worked out here with the functions the reports use (``facts.episodes``,
+``Episode.open_during`` and ``open_on``, ``ServiceFacts.served``, ``PersonFacts.age_on``); the
+tests hold the sums to the reports' own counts on every kind of day.
+
+A county's tallies are kept with the version of the county and of the catalogue they were made
+from (``fact_versions``); a write that changes the county's facts raises the version, and the next
+report that needs the county makes them again (a county: about half a second), so a tally is
+never read stale. Only the state of today is tallied: a report for a past day whose state has
+changed since takes its full path.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import uuid
+from collections import defaultdict
+from collections.abc import Callable
+
+from graph_schema.service import fact_versions
+from graph_schema.service.facts import Episode, ServiceFacts, episodes, load_facts
+from graph_schema.store.base import GraphStore, Tx, chunks
+from graph_schema.store.schema import NEED_TALLY, RATE_TALLY, TALLY_MARK
+
+log = logging.getLogger(__name__)
+
+FIGURES = ("persons_in_need", "persons_served", "deliveries", "severe_in_need", "severe_served", "children_in_need",
+           "children_served")
+Changes = dict[tuple[str, dt.date], dict[str, int]]  # (category, day) → figure → change
+Opened = dict[tuple[str, str, dt.date], int]  # (village, category, day) → change of persons with an open need
+
+_COUNTIES = "MATCH (v:Region) WHERE v.code STARTS WITH $prefix RETURN DISTINCT left(v.code, 6) AS county"
+_MARKS = ("UNWIND $keys AS k MATCH (m:TallyMark {mark_id: k}) "
+          "RETURN m.county AS county, m.build AS build, m.version AS version, m.catalogue_version AS catalogue_version")
+_SUMS = ("MATCH (t:RateTally) WHERE t.build IN $builds AND t.day <= $as_of RETURN t.build AS build, "
+         "t.category AS category, sum(t.persons_in_need) AS persons_in_need, sum(t.persons_served) AS persons_served, "
+         "sum(t.deliveries) AS deliveries, sum(t.severe_in_need) AS severe_in_need, "
+         "sum(t.severe_served) AS severe_served, sum(t.children_in_need) AS children_in_need, "
+         "sum(t.children_served) AS children_served")
+_KEEP_MARK = ("MATCH (m:TallyMark {mark_id: $mark_id}) SET m.build = $build, m.version = $version, "
+              "m.catalogue_version = $catalogue_version")
+#: per village, its categories and persons (a province's 107k pairs as 15k rows: on Neo4j,
+#: carrying each pair as a row of its own took three times the aggregation's time)
+_OPEN = ("MATCH (t:NeedTally) WHERE t.build IN $builds AND t.village STARTS WITH $prefix AND t.day <= $as_of "
+         "WITH t.village AS village, t.category AS category, sum(t.open) AS persons WHERE persons > 0 "
+         "RETURN village, collect(category) AS categories, collect(persons) AS persons")
+_DROP_ROWS = ("MATCH (t:RateTally) WHERE t.build IN $builds DELETE t",
+              "MATCH (t:NeedTally) WHERE t.build IN $builds DELETE t")
+#: the county's mark, taken first (on Neo4j its write lock is held from here to the commit, so two
+#: reports making the same tally at once each see the other's build and drop its rows)
+_TAKE_MARK = "MERGE (m:TallyMark {mark_id: $mark_id}) SET m.county = $county, m.year = $year"
+_BUILDS_OF = ("MATCH (m:TallyMark) WHERE m.county = $county AND m.year = $year "
+              "RETURN m.mark_id AS mark_id, m.build AS build")
+_DROP_MARKS = "UNWIND $keys AS k MATCH (m:TallyMark {mark_id: k}) DELETE m"
+
+
+#: what the tallies hold: a version that changes it gives it a new number, so that the marks of
+#: tallies made before are never read (they and their rows go when the county is made again)
+FORMAT = 2
+
+
+def _mark_id(county: str, year: int) -> str:
+    return f"{county}|{year}|{FORMAT}"
+
+
+def _seventh_birthday(born: dt.date) -> dt.date:
+    """The first day ``PersonFacts.age_on`` gives 7 (1 March for a child born on 29 February)."""
+    try:
+        return born.replace(year=born.year + 7)
+    except ValueError:
+        return dt.date(born.year + 7, 3, 1)
+
+
+def by_day(facts: ServiceFacts, id_number: str, year: int) -> list[tuple[dt.date, list[Episode]]]:
+    """The person's episodes as they stand on 1 January and on each later day of the year with an
+    assessment (folded from the assessments dated up to that day): the days they can change on."""
+    first, last = dt.date(year, 1, 1), dt.date(year, 12, 31)
+    needs, assessed = facts.persons[id_number].needs, facts.assessments.get(id_number, [])
+    days = [first] + sorted({a.assessed_on for a in assessed if first < a.assessed_on <= last})
+    return [(day, episodes(id_number, needs, [a for a in assessed if a.assessed_on <= day])) for day in days]
+
+
+def person_changes(facts: ServiceFacts, id_number: str, year: int,
+                   days: list[tuple[dt.date, list[Episode]]]) -> list[tuple[str, dt.date, str, int]]:
+    """``(category, day, figure, change)`` of one person's rates for ``year`` (module docstring);
+    ``facts`` hold their deliveries dated up to the year's end, ``days`` is :func:`by_day`."""
+    first, last = dt.date(year, 1, 1), dt.date(year, 12, 31)
+    person = facts.persons[id_number]
+    entered: dict[str, dt.date] = {}  # category → the first day it is in need
+    for day, found in days:
+        for e in found:
+            if e.category not in entered and e.open_during(first, day):
+                entered[e.category] = day
+    born = person.born
+    out: list[tuple[str, dt.date, str, int]] = []
+
+    def span(figure: str, category: str, start: dt.date) -> None:
+        """The figure counts the person from ``start`` (for a child, until the seventh birthday)."""
+        if figure.startswith("children"):
+            if born is None or born > last:
+                return
+            start, until = max(start, born), _seventh_birthday(born)
+            if start >= until or start > last:
+                return
+            if until <= last:
+                out.append((category, until, figure, -1))
+        if start <= last:
+            out.append((category, start, figure, 1))
+
+    for category, day in entered.items():
+        given = sorted(d.delivered_on for d in facts.served(id_number, category, first, last))
+        served = max(day, given[0]) if given else None
+        span("persons_in_need", category, day)
+        span("children_in_need", category, day)
+        if person.severe:
+            span("severe_in_need", category, day)
+        if served is not None:
+            span("persons_served", category, served)
+            span("children_served", category, served)
+            if person.severe:
+                span("severe_served", category, served)
+        for delivered in given:
+            out.append((category, max(day, delivered), "deliveries", 1))
+    return out
+
+
+def open_changes(days: list[tuple[dt.date, list[Episode]]]) -> list[tuple[str, dt.date, int]]:
+    """``(category, day, change)`` of one person's open needs (``days``: :func:`by_day`): +1 on
+    1 January for each category open then, then +1 or -1 on the days an assessment opens a
+    category or closes its last open need (module docstring)."""
+    out: list[tuple[str, dt.date, int]] = []
+    was: set[str] = set()
+    for day, found in days:
+        now = {e.category for e in found if e.open_on(day)}
+        out += [(c, day, 1) for c in now - was] + [(c, day, -1) for c in was - now]
+        was = now
+    return out
+
+
+def county_changes(tx: Tx, county: str, year: int) -> tuple[Changes, Opened]:
+    """The changes of every person of the county for the year: the rates' summed per category and
+    day, the open needs' per village, category and day."""
+    facts = load_facts(tx, county, dt.date(year, 12, 31))
+    changes: Changes = defaultdict(lambda: dict.fromkeys(FIGURES, 0))
+    opened: Opened = defaultdict(int)
+    for number, person in facts.persons.items():
+        days = by_day(facts, number, year)
+        for category, day, figure, change in person_changes(facts, number, year, days):
+            changes[category, day][figure] += change
+        for category, day, change in open_changes(days):
+            opened[person.region_code, category, day] += change
+    return changes, {k: v for k, v in opened.items() if v}
+
+
+def counties_in(tx: Tx, prefix: str) -> list[str]:
+    return sorted(r["county"] for r in tx.run(_COUNTIES, {"prefix": prefix}))
+
+
+def _stale(tx: Tx, counties: list[str], year: int) -> tuple[dict[str, str], list[str]]:
+    """The builds of the counties whose tally is current, and the counties whose is not."""
+    current = fact_versions.versions(tx, [*counties, fact_versions.CATALOGUE])
+    marks = {r["county"]: r for r in tx.run(_MARKS, {"keys": [_mark_id(c, year) for c in counties]})}
+    fresh = {c: marks[c]["build"] for c in counties if c in marks
+             and marks[c]["version"] == current[c]
+             and marks[c]["catalogue_version"] == current[fact_versions.CATALOGUE]}
+    return fresh, [c for c in counties if c not in fresh]
+
+
+def make_tally(store: GraphStore, county: str, year: int) -> str:
+    """Make and keep the county's tally for the year; returns its build."""
+
+    def read(tx: Tx) -> tuple[dict[str, int], tuple[Changes, Opened]]:
+        versions = fact_versions.versions(tx, [county, fact_versions.CATALOGUE])  # before the facts
+        return versions, county_changes(tx, county, year)
+
+    versions, (changes, opened) = store.read(read)
+    build = uuid.uuid4().hex
+    rows = [{"tally_id": f"{build}|{category}|{day.isoformat()}", "build": build, "category": category, "day": day,
+             **figures} for (category, day), figures in sorted(changes.items())]
+    open_rows = [{"tally_id": f"{build}|{village}|{category}|{day.isoformat()}", "build": build, "village": village,
+                  "category": category, "day": day, "open": change}
+                 for (village, category, day), change in sorted(opened.items())]
+
+    def keep(tx: Tx) -> None:
+        mark_id = _mark_id(county, year)
+        tx.run(_TAKE_MARK, {"mark_id": mark_id, "county": county, "year": year})
+        marks = tx.run(_BUILDS_OF, {"county": county, "year": year})  # an older format's too
+        old = [r["build"] for r in marks if r["build"]]
+        tx.run(_DROP_MARKS, {"keys": [r["mark_id"] for r in marks if r["mark_id"] != mark_id]})
+        for table, made in ((RATE_TALLY, rows), (NEED_TALLY, open_rows)):
+            for part in chunks(made, 10_000):
+                tx.create_nodes(table, list(part))
+        tx.run(_KEEP_MARK, {"mark_id": mark_id, "build": build, "version": versions[county],
+                            "catalogue_version": versions[fact_versions.CATALOGUE]})
+        for query in _DROP_ROWS if old else ():
+            tx.run(query, {"builds": old})
+
+    store.write(keep)
+    return build
+
+
+def current_builds(store: GraphStore, prefix: str, year: int) -> dict[str, str]:
+    """county → the build of its current tallies for the year, for the counties of the scope
+    ``prefix``, those whose tallies are stale made again first."""
+    counties = store.read(lambda tx: counties_in(tx, prefix))
+    fresh, stale = store.read(lambda tx: _stale(tx, counties, year))
+    if stale:
+        log.info("服务汇总：重算 %d 个县 / service tallies: making %d counties again", len(stale), len(stale))
+    for county in stale:
+        fresh[county] = make_tally(store, county, year)
+    return fresh
+
+
+def county_figures(store: GraphStore, prefix: str, as_of: dt.date) -> dict[tuple[str, str], dict[str, int]]:
+    """``(county, category)`` → the rates' figures of the period 1 January … ``as_of`` of the
+    scope's counties, from their tallies."""
+    county_of_build = {b: c for c, b in current_builds(store, prefix, as_of.year).items()}
+    rows = store.read(lambda tx: tx.run(_SUMS, {"builds": sorted(county_of_build), "as_of": as_of}))
+    return {(county_of_build[r["build"]], r["category"]): {f: int(r[f] or 0) for f in FIGURES} for r in rows}
+
+
+def open_needs(store: GraphStore, prefix: str, as_of: dt.date) -> dict[tuple[str, str], int]:
+    """``(village, category)`` → the persons of the scope's villages with a need of the category
+    open on ``as_of``, from their counties' tallies (those with none left out)."""
+    builds = sorted(current_builds(store, prefix, as_of.year).values())
+    rows = store.read(lambda tx: tx.run(_OPEN, {"builds": builds, "prefix": prefix, "as_of": as_of}))
+    return {(r["village"], category): int(persons) for r in rows
+            for category, persons in zip(r["categories"], r["persons"])}
+
+
+def keep_current(store: GraphStore, year: int, progress: Callable[[int, int], None] | None = None) -> int:
+    """Make every county's tally for the year that is stale or missing (after an import, so that
+    the first report does not wait for them); how many were made. ``progress(done, total)``."""
+    counties = store.read(lambda tx: counties_in(tx, ""))
+    _, stale = store.read(lambda tx: _stale(tx, counties, year))
+    for done, county in enumerate(stale, 1):
+        make_tally(store, county, year)
+        if progress:
+            progress(done, len(stale))
+    return len(stale)
+
+
+__all__ = ["FIGURES", "by_day", "counties_in", "county_changes", "county_figures", "current_builds",
+           "keep_current", "make_tally", "open_changes", "open_needs", "person_changes"]
