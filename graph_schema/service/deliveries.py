@@ -86,8 +86,6 @@ def _record(tx: Tx, deliveries: Sequence[Delivery], offset: int) -> BatchResult:
     before = fetch_by_keys(tx, DELIVERY, [d.delivery_id for d in accepted], ["delivery_id", "id_number"])
     result = upsert_nodes(tx, DELIVERY, [d.to_row() for d in accepted])
     created, updated = set(result.created), set(result.updated)
-    fact_versions.raise_for_persons(tx, [d.id_number for d in accepted if d.delivery_id in created | updated]
-                                    + [before[k]["id_number"] for k in updated])  # a corrected one may move
     _unlink(tx, sorted(updated))
     linked = [d for d in accepted if d.delivery_id in created or d.delivery_id in updated]
     tx.create_rels(RECEIVED, PERSON, DELIVERY, [{"src": d.id_number, "dst": d.delivery_id} for d in linked])
@@ -95,6 +93,8 @@ def _record(tx: Tx, deliveries: Sequence[Delivery], offset: int) -> BatchResult:
     tx.create_rels(DELIVERED, ORG, DELIVERY, [{"src": d.uscc, "dst": d.delivery_id} for d in linked if d.uscc])
     _complete_referrals(tx, catalogue, [d for d in linked if counts(catalogue, d.service_code, d.outcome)])
     _enter_ledger(tx, catalogue, [d for d in accepted if d.delivery_id in created and d.uscc])
+    fact_versions.raise_for_persons(tx, [d.id_number for d in accepted if d.delivery_id in created | updated]
+                                    + [before[k]["id_number"] for k in updated])  # last; a corrected one may move
     result.errors = errors
     return result
 
