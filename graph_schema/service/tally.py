@@ -62,8 +62,8 @@ _SUMS = ("MATCH (t:RateTally) WHERE t.build IN $builds AND t.day <= $as_of RETUR
          "sum(t.deliveries) AS deliveries, sum(t.severe_in_need) AS severe_in_need, "
          "sum(t.severe_served) AS severe_served, sum(t.children_in_need) AS children_in_need, "
          "sum(t.children_served) AS children_served")
-_KEEP_MARK = ("MATCH (m:TallyMark {mark_id: $mark_id}) SET m.build = $build, m.version = $version, "
-              "m.catalogue_version = $catalogue_version")
+_KEEP_MARK = ("MATCH (m:TallyMark {mark_id: $mark_id}) SET m.previous = m.build, m.build = $build, "
+              "m.version = $version, m.catalogue_version = $catalogue_version")
 #: per village, its categories and persons (a province's 107k pairs as 15k rows: on Neo4j,
 #: carrying each pair as a row of its own took three times the aggregation's time)
 _OPEN = ("MATCH (t:NeedTally) WHERE t.build IN $builds AND t.village STARTS WITH $prefix AND t.day <= $as_of "
@@ -75,7 +75,7 @@ _DROP_ROWS = ("MATCH (t:RateTally) WHERE t.build IN $builds DELETE t",
 #: reports making the same tally at once each see the other's build and drop its rows)
 _TAKE_MARK = "MERGE (m:TallyMark {mark_id: $mark_id}) SET m.county = $county, m.year = $year"
 _BUILDS_OF = ("MATCH (m:TallyMark) WHERE m.county = $county AND m.year = $year "
-              "RETURN m.mark_id AS mark_id, m.build AS build")
+              "RETURN m.mark_id AS mark_id, m.build AS build, m.previous AS previous")
 _DROP_MARKS = "UNWIND $keys AS k MATCH (m:TallyMark {mark_id: k}) DELETE m"
 
 
@@ -209,8 +209,11 @@ def make_tally(store: GraphStore, county: str, year: int) -> str:
     def keep(tx: Tx) -> None:
         mark_id = _mark_id(county, year)
         tx.run(_TAKE_MARK, {"mark_id": mark_id, "county": county, "year": year})
-        marks = tx.run(_BUILDS_OF, {"county": county, "year": year})  # an older format's too
-        old = [r["build"] for r in marks if r["build"]]
+        # the build this one replaces stays until the next, for a report that read its name just
+        # before (the builds a report reads are named in one transaction and read in the next);
+        # the one before it goes, and an older format's marks with their builds
+        marks = tx.run(_BUILDS_OF, {"county": county, "year": year})
+        old = [b for r in marks for b in (r["previous"], *(() if r["mark_id"] == mark_id else (r["build"],))) if b]
         tx.run(_DROP_MARKS, {"keys": [r["mark_id"] for r in marks if r["mark_id"] != mark_id]})
         for table, made in ((RATE_TALLY, rows), (NEED_TALLY, open_rows)):
             for part in chunks(made, 10_000):

@@ -258,7 +258,8 @@ class EmbeddedStore(GraphStore):
     def _add_missing_columns(self) -> None:
         """Give a table made by an older version the properties declared since (``CREATE … IF NOT
         EXISTS`` leaves an existing table as it is): existing rows read them as NULL."""
-        for label, props in [(t.label, t.stored) for t in NODE_TABLES] + [(r.type, r.props) for r in REL_TABLES]:
+        tables = [(t.label, t.stored) for t in (*NODE_TABLES, *TALLY_TABLES)] + [(r.type, r.props) for r in REL_TABLES]
+        for label, props in tables:
             present = {row["name"] for row in self.query(f"CALL table_info('{label}') RETURN *")}
             added = [f"ALTER TABLE {label} ADD {c} {kind.value}" for c, kind in props.items() if c not in present]
             if added:

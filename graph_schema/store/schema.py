@@ -287,8 +287,8 @@ MARK = NodeTable("StoreMark", "name", {"name": S, "done_at": S})
 #: from; the rate tally's rows, a category's changes of the seven figures on one day; and the
 #: open-need tally's, a village's and category's change of persons with an open need on one day.
 FACTS_VERSION = NodeTable("FactsVersion", "county", {"county": S, "version": I})
-TALLY_MARK = NodeTable("TallyMark", "mark_id", {"mark_id": S, "county": S, "year": I, "build": S, "version": I,
-                                                "catalogue_version": I})
+TALLY_MARK = NodeTable("TallyMark", "mark_id", {"mark_id": S, "county": S, "year": I, "build": S, "previous": S,
+                                                "version": I, "catalogue_version": I})
 RATE_TALLY = NodeTable(
     "RateTally", "tally_id",
     {"tally_id": S, "build": S, "category": S, "day": D, "persons_in_need": I, "persons_served": I, "deliveries": I,
