@@ -69,7 +69,7 @@ def service_deserts(*, store: GraphStore, region: str, as_of: dt.date | None = N
         for o, _ in all_offers(tx):
             if o.active_on(as_of):
                 covered[catalogue.category(o.service_code)].add(o.region_code)
-        ancestry = {village: (village, *region_ancestors(village)) for village, _ in in_need}  # once a village
+        ancestry = {village: (village, *region_ancestors(village)) for village in {v for v, _ in in_need}}
         deserts = {(village, category) for village, category in in_need
                    if not any(code in covered[category] for code in ancestry[village])}
         townships: dict[tuple[str, str], list[tuple[str, str]]] = defaultdict(list)
