@@ -329,7 +329,7 @@ def _import_with_progress(store: GraphStore, paths: list[Path], *, dry_run: bool
 
         result = run_import(store, paths, dry_run=dry_run, progress=progress, read=read)
         if not dry_run and result.exit_code != 2:  # the first service-rates report need not make them
-            task = bar.add_task("服务率汇总 service-rate tallies", total=None)
+            task = bar.add_task("服务汇总 service tallies", total=None)
             tally.keep_current(store, today().year,
                                     lambda done, total: bar.update(task, completed=done, total=total))
         return result
