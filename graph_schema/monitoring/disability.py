@@ -4,7 +4,8 @@ level (``graph_schema/access/privacy.py``).
 
 One row for the region itself, then one per region one level down, as in ``coverage``: every
 figure is counted per village (a person belongs to the village of their household) and summed by
-code prefix, so a region's figures are the sums of its children's. The figures are those of the
+code prefix, so a region's figures are the sums of its children's. Today's are read from the
+counties' kept tallies (``graph_schema.service.tally``), already summed to the children's areas. The figures are those of the
 registry on ``as_of`` (default today; a past day's read from the history, as every report's:
 :mod:`graph_schema.monitoring.past`): ``persons`` the certified disabled persons, then one column
 per 残疾类别 (视力 … 多重) and one per 残疾等级 (一级 … 四级); ``severe`` the 一级 and 二级 (重度)
@@ -20,17 +21,17 @@ from dataclasses import dataclass
 from graph_schema.enums import DisabilityCategory, DisabilityGrade
 from graph_schema.identifiers import region_level
 from graph_schema import history
-from graph_schema.monitoring.common import SCOPED_HOUSEHOLDS, Report, as_of_or_today, paginate, region_and_children
+from graph_schema.monitoring.common import Report, as_of_or_today, paginate, region_and_children
 from graph_schema.monitoring.past import (KEYED_HOUSEHOLDS, affected_households, households_then, keyed_rows,
                                           members_then, regions_then)
 from graph_schema.pagination import Page, PageRequest
 from graph_schema.region.service import resolve_scope
+from graph_schema.service import tally
 from graph_schema.store.base import GraphStore, Tx
 
-_COUNT = "RETURN h.region_code AS village, p.category AS category, p.grade AS grade, count(p) AS n"
-BY_VILLAGE = SCOPED_HOUSEHOLDS + "MATCH (p:Person)-[:MEMBER_OF]->(h) " + _COUNT
-#: the same for households named by key (those a past day's answer must count again)
-OF_HOUSEHOLDS = KEYED_HOUSEHOLDS + "MATCH (p:Person)-[:MEMBER_OF]->(h) " + _COUNT
+#: today's members of households named by key (those a past day's answer must count again)
+OF_HOUSEHOLDS = (KEYED_HOUSEHOLDS + "MATCH (p:Person)-[:MEMBER_OF]->(h) "
+                 "RETURN h.region_code AS village, p.category AS category, p.grade AS grade, count(p) AS n")
 #: category → column, grade → column
 CATEGORIES = {DisabilityCategory.VISUAL: "visual", DisabilityCategory.HEARING: "hearing",
               DisabilityCategory.SPEECH: "speech", DisabilityCategory.PHYSICAL: "physical",
@@ -66,40 +67,47 @@ def disability_counts(*, store: GraphStore, region: str, as_of: dt.date | None =
     """The region's row, then its children's, on ``as_of`` (see the module docstring)."""
     as_of = as_of_or_today(as_of)
 
-    def work(tx: Tx) -> list[DisabilityCount]:
+    def scope(tx: Tx) -> tuple[str, str, list[tuple[str, str | None, str]]]:
         code, prefix = resolve_scope(tx, region)
-        by_village: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(_COUNTS, 0))
-        for r in tx.run(BY_VILLAGE, {"prefix": prefix}):
-            _add(by_village, r["village"], r["category"], r["grade"], int(r["n"]))
-        regions = region_and_children(tx, code, prefix)
+        return code, prefix, region_and_children(tx, code, prefix)
+
+    code, prefix, regions = store.read(scope)
+    # today's persons from the counties' tallies, by the areas the rows are summed from
+    today_by_area = tally.persons_by_area(store, prefix, max(len(p) for _, _, p in regions))
+
+    def work(tx: Tx) -> list[DisabilityCount]:
+        nonlocal regions
+        by_area: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(_COUNTS, 0))
+        for (area, category, grade), n in today_by_area.items():
+            _add(by_area, area, category, grade, n)
         past = history.past(tx, as_of)
         if past is not None:  # households changed since: their counts of today out, those of the day in
             changed = affected_households(tx, past)
             for r in keyed_rows(tx, OF_HOUSEHOLDS, changed):
                 if r["village"].startswith(prefix):
-                    _add(by_village, r["village"], r["category"], r["grade"], -int(r["n"]))
+                    _add(by_area, r["village"], r["category"], r["grade"], -int(r["n"]))
             then = households_then(tx, past, changed, prefix)
             for household_no, members in members_then(tx, past, then).items():
                 for p in members:
-                    _add(by_village, then[household_no]["region_code"], p["category"], p["grade"], 1)
+                    _add(by_area, then[household_no]["region_code"], p["category"], p["grade"], 1)
             regions = regions_then(past, regions)
-        return [_row(*region, by_village) for region in regions]
+        return [_row(*region, by_area) for region in regions]
 
     return paginate(store.read(work), page)
 
 
-def _add(by_village: dict[str, dict[str, int]], village: str, category: int, grade: int, n: int) -> None:
-    counts = by_village[village]
+def _add(by_area: dict[str, dict[str, int]], area: str, category: int, grade: int, n: int) -> None:
+    counts = by_area[area]
     counts["persons"] += n
     counts[CATEGORIES[DisabilityCategory(category)]] += n
     counts[GRADES[DisabilityGrade(grade)]] += n
     counts["severe"] += n if grade <= 2 else 0
 
 
-def _row(code: str, name: str | None, prefix: str, by_village: dict[str, dict[str, int]]) -> DisabilityCount:
+def _row(code: str, name: str | None, prefix: str, by_area: dict[str, dict[str, int]]) -> DisabilityCount:
     totals = dict.fromkeys(_COUNTS, 0)
-    for village, counts in by_village.items():
-        if village.startswith(prefix):
+    for area, counts in by_area.items():
+        if area.startswith(prefix):
             for key, value in counts.items():
                 totals[key] += value
     return DisabilityCount(region_code=code, region_name=name, level=region_level(code).label, **totals)

@@ -1,6 +1,7 @@
-"""The counties' kept tallies by day: of the service rates and of the open needs, so that a
-city's or a province's ``service-rates`` and ``service-deserts`` read kept rows rather than every
-person's needs and deliveries (a province: 853k persons, 592k assessments, 1.3M deliveries).
+"""The counties' kept tallies: of the service rates and of the open needs by day, and of the
+disabled persons, so that a city's or a province's ``service-rates``, ``service-deserts`` and
+``disability-counts`` read kept rows rather than every person's needs and deliveries (a province:
+853k persons, 592k assessments, 1.3M deliveries).
 
 **Rates.** For the period a report takes by default, 1 January to ``as_of``, each of the seven
 figures of a county and category (``monitoring.service_rates``) only grows with ``as_of`` through
@@ -23,6 +24,10 @@ how much (``RateTally`` rows), and a report for ``as_of`` sums the changes up to
 confirmations and closings are those dates): so per village and category, the number of persons
 with an open need on 1 January and its changes on later days of the year (``NeedTally`` rows).
 
+**Persons.** Today's disabled persons per village, 残疾类别 and 等级 (``PersonTally`` rows), which
+``monitoring.disability`` sums by region (and corrects for a past day as it did the persons it
+counted itself). They are today's whatever the year, so that report reads this year's tallies.
+
 The changes are worked out here with the functions the reports use (``facts.episodes``,
 ``Episode.open_during`` and ``open_on``, ``ServiceFacts.served``, ``PersonFacts.age_on``); the
 tests hold the sums to the reports' own counts on every kind of day.
@@ -42,10 +47,12 @@ import uuid
 from collections import defaultdict
 from collections.abc import Callable
 
+from graph_schema.models import today
+from graph_schema.monitoring.common import SCOPED_HOUSEHOLDS
 from graph_schema.service import fact_versions
 from graph_schema.service.facts import Episode, ServiceFacts, episodes, load_facts
 from graph_schema.store.base import GraphStore, Tx, chunks
-from graph_schema.store.schema import NEED_TALLY, RATE_TALLY, TALLY_MARK
+from graph_schema.store.schema import NEED_TALLY, PERSON_TALLY, RATE_TALLY, TALLY_MARK
 
 log = logging.getLogger(__name__)
 
@@ -69,8 +76,15 @@ _KEEP_MARK = ("MATCH (m:TallyMark {mark_id: $mark_id}) SET m.previous = m.build,
 _OPEN = ("MATCH (t:NeedTally) WHERE t.build IN $builds AND t.village STARTS WITH $prefix AND t.day <= $as_of "
          "WITH t.village AS village, t.category AS category, sum(t.open) AS persons WHERE persons > 0 "
          "RETURN village, collect(category) AS categories, collect(persons) AS persons")
+#: the areas (villages' codes cut to ``$width``) of the scope, their persons by category and grade
+_PERSONS = ("MATCH (t:PersonTally) WHERE t.build IN $builds AND t.village STARTS WITH $prefix "
+            "RETURN left(t.village, $width) AS area, t.category AS category, t.grade AS grade, sum(t.persons) AS n")
+#: the county's persons by village, category and grade, as the tally keeps them
+_PERSONS_OF = (SCOPED_HOUSEHOLDS + "MATCH (p:Person)-[:MEMBER_OF]->(h) "
+               "RETURN h.region_code AS village, p.category AS category, p.grade AS grade, count(p) AS persons")
 _DROP_ROWS = ("MATCH (t:RateTally) WHERE t.build IN $builds DELETE t",
-              "MATCH (t:NeedTally) WHERE t.build IN $builds DELETE t")
+              "MATCH (t:NeedTally) WHERE t.build IN $builds DELETE t",
+              "MATCH (t:PersonTally) WHERE t.build IN $builds DELETE t")
 #: the county's mark, taken first (on Neo4j its write lock is held from here to the commit, so two
 #: reports making the same tally at once each see the other's build and drop its rows)
 _TAKE_MARK = "MERGE (m:TallyMark {mark_id: $mark_id}) SET m.county = $county, m.year = $year"
@@ -81,7 +95,7 @@ _DROP_MARKS = "UNWIND $keys AS k MATCH (m:TallyMark {mark_id: k}) DELETE m"
 
 #: what the tallies hold: a version that changes it gives it a new number, so that the marks of
 #: tallies made before are never read (they and their rows go when the county is made again)
-FORMAT = 2
+FORMAT = 3
 
 
 def _mark_id(county: str, year: int) -> str:
@@ -194,17 +208,19 @@ def _stale(tx: Tx, counties: list[str], year: int) -> tuple[dict[str, str], list
 def make_tally(store: GraphStore, county: str, year: int) -> str:
     """Make and keep the county's tally for the year; returns its build."""
 
-    def read(tx: Tx) -> tuple[dict[str, int], tuple[Changes, Opened]]:
+    def read(tx: Tx) -> tuple[dict[str, int], tuple[Changes, Opened], list[dict]]:
         versions = fact_versions.versions(tx, [county, fact_versions.CATALOGUE])  # before the facts
-        return versions, county_changes(tx, county, year)
+        return versions, county_changes(tx, county, year), tx.run(_PERSONS_OF, {"prefix": county})
 
-    versions, (changes, opened) = store.read(read)
+    versions, (changes, opened), persons = store.read(read)
     build = uuid.uuid4().hex
     rows = [{"tally_id": f"{build}|{category}|{day.isoformat()}", "build": build, "category": category, "day": day,
              **figures} for (category, day), figures in sorted(changes.items())]
     open_rows = [{"tally_id": f"{build}|{village}|{category}|{day.isoformat()}", "build": build, "village": village,
                   "category": category, "day": day, "open": change}
                  for (village, category, day), change in sorted(opened.items())]
+    person_rows = [{"tally_id": f"{build}|{r['village']}|{r['category']}|{r['grade']}", "build": build, **r}
+                   for r in persons]
 
     def keep(tx: Tx) -> None:
         mark_id = _mark_id(county, year)
@@ -215,7 +231,7 @@ def make_tally(store: GraphStore, county: str, year: int) -> str:
         marks = tx.run(_BUILDS_OF, {"county": county, "year": year})
         old = [b for r in marks for b in (r["previous"], *(() if r["mark_id"] == mark_id else (r["build"],))) if b]
         tx.run(_DROP_MARKS, {"keys": [r["mark_id"] for r in marks if r["mark_id"] != mark_id]})
-        for table, made in ((RATE_TALLY, rows), (NEED_TALLY, open_rows)):
+        for table, made in ((RATE_TALLY, rows), (NEED_TALLY, open_rows), (PERSON_TALLY, person_rows)):
             for part in chunks(made, 10_000):
                 tx.create_nodes(table, list(part))
         tx.run(_KEEP_MARK, {"mark_id": mark_id, "build": build, "version": versions[county],
@@ -256,6 +272,14 @@ def open_needs(store: GraphStore, prefix: str, as_of: dt.date) -> dict[tuple[str
             for category, persons in zip(r["categories"], r["persons"])}
 
 
+def persons_by_area(store: GraphStore, prefix: str, width: int) -> dict[tuple[str, int, int], int]:
+    """``(area, category, grade)`` → today's disabled persons of the scope, by area (a village's code
+    cut to ``width`` characters), from the counties' tallies of this year."""
+    builds = sorted(current_builds(store, prefix, today().year).values())
+    rows = store.read(lambda tx: tx.run(_PERSONS, {"builds": builds, "prefix": prefix, "width": width}))
+    return {(r["area"], int(r["category"]), int(r["grade"])): int(r["n"]) for r in rows}
+
+
 def keep_current(store: GraphStore, year: int, progress: Callable[[int, int], None] | None = None) -> int:
     """Make every county's tally for the year that is stale or missing (after an import, so that
     the first report does not wait for them); how many were made. ``progress(done, total)``."""
@@ -269,4 +293,4 @@ def keep_current(store: GraphStore, year: int, progress: Callable[[int, int], No
 
 
 __all__ = ["FIGURES", "by_day", "counties_in", "county_changes", "county_figures", "current_builds",
-           "keep_current", "make_tally", "open_changes", "open_needs", "person_changes"]
+           "keep_current", "make_tally", "open_changes", "open_needs", "person_changes", "persons_by_area"]

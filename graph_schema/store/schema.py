@@ -284,8 +284,9 @@ MARK = NodeTable("StoreMark", "name", {"name": S, "done_at": S})
 #: like them, in no backup, export or emptiness check: a version per county (``county``: its
 #: 6-digit code, or ``catalogue`` for the catalogue) that every write changing the county's
 #: service facts raises; per county and year, the tallies kept and the version they were made
-#: from; the rate tally's rows, a category's changes of the seven figures on one day; and the
-#: open-need tally's, a village's and category's change of persons with an open need on one day.
+#: from; the rate tally's rows, a category's changes of the seven figures on one day; the
+#: open-need tally's, a village's and category's change of persons with an open need on one day;
+#: and the person tally's, a village's disabled persons of one 残疾类别 and 等级 (today's).
 FACTS_VERSION = NodeTable("FactsVersion", "county", {"county": S, "version": I})
 TALLY_MARK = NodeTable("TallyMark", "mark_id", {"mark_id": S, "county": S, "year": I, "build": S, "previous": S,
                                                 "version": I, "catalogue_version": I})
@@ -298,7 +299,11 @@ NEED_TALLY = NodeTable(
     "NeedTally", "tally_id",
     {"tally_id": S, "build": S, "village": S, "category": S, "day": D, "open": I},
     indexed=("build",), serial="seq")
-TALLY_TABLES = (FACTS_VERSION, TALLY_MARK, RATE_TALLY, NEED_TALLY)
+PERSON_TALLY = NodeTable(
+    "PersonTally", "tally_id",
+    {"tally_id": S, "build": S, "village": S, "category": I, "grade": I, "persons": I},
+    indexed=("build",), serial="seq")
+TALLY_TABLES = (FACTS_VERSION, TALLY_MARK, RATE_TALLY, NEED_TALLY, PERSON_TALLY)
 #: the store's own tables beside :data:`NODE_TABLES`
 OWN_TABLES = (MARK, *TALLY_TABLES)
 

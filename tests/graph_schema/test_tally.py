@@ -15,6 +15,7 @@ from factories import household, id_number, person
 from graph_schema.enums import DeliveryOutcome, ServiceDept
 from graph_schema.identifiers import region_prefix
 from graph_schema.household.service import upsert_households, upsert_persons
+from graph_schema.monitoring.disability import disability_counts
 from graph_schema.monitoring.service_deserts import open_in
 from graph_schema.monitoring.service_rates import service_rates, village_figures
 from graph_schema.pagination import PageRequest
@@ -100,12 +101,23 @@ def _agree(store, region: str, as_of: dt.date) -> dict[tuple[str, str], dict[str
     return reported
 
 
+def _persons_agree(store, region: str) -> None:
+    """disability-counts (from the person tallies) against the members counted one by one."""
+    rows = disability_counts(store=store, region=region, page=EVERY).items
+    members = store.query("MATCH (p:Person)-[:MEMBER_OF]->(h:Household) "
+                          "RETURN h.region_code AS village, p.grade AS grade")
+    for r in rows:
+        inside = [m for m in members if m["village"].startswith(region_prefix(r.region_code))]
+        assert (r.persons, r.grade_1) == (len(inside), sum(m["grade"] == 1 for m in inside)), r.region_code
+
+
 def _rows(store, build: str) -> int:
     return store.query("MATCH (t:RateTally) WHERE t.build = $b RETURN count(t) AS n", {"b": build})[0]["n"]
 
 
-def _builds(store) -> dict[str, str]:
-    return {r["county"]: r["build"] for r in store.query("MATCH (m:TallyMark) RETURN m.county AS county, m.build AS build")}
+def _builds(store, year: int = 2024) -> dict[str, str]:
+    return {r["county"]: r["build"] for r in store.query(
+        "MATCH (m:TallyMark) WHERE m.year = $year RETURN m.county AS county, m.build AS build", {"year": year})}
 
 
 def test_the_tallies_give_the_counted_figures_on_every_kind_of_day(persons):
@@ -159,12 +171,15 @@ def test_a_write_makes_its_countys_tally_again_and_no_other(persons):
     assert _agree(store, "62", day)["620000000000", "康复"]["severe_in_need"] == \
         after["620000000000", "康复"]["severe_in_need"] + 1
     assert _rows(store, kept["620822"]) > 0  # its previous build: kept
+    _persons_agree(store, "62")
     # a household moves to the other county with its members; then a person moves back
     upsert_households(store=store, households=[household("H2", W1)])
     _agree(store, "6208", day)
+    _persons_agree(store, "6208")
     assert _rows(store, kept["620823"]) == 0 and _rows(store, kept["620822"]) == 0  # made twice since: gone
     upsert_persons(store=store, persons=[person("H1", id_number=ids["E"])])
     _agree(store, "6208", day)
+    _persons_agree(store, "620822")
     # an assessment that closes a need
     record_needs(store=store, needs=[Need(id_number=ids["J"], category="康复", assessed_on=D(2024, 1, 5),
                                           status="不再需要")])
