@@ -16,9 +16,11 @@ person's village and has room (``offers.offer_room``), designated institutions (
 Ordered by the household's risk score (``monitoring.risk``), highest first, then the days past
 the time limit, most first, then 户编号 and the need's id. ID numbers are shown masked.
 
-The store first finds the persons with a confirming assessment older than the shortest time limit
-and no counting delivery of its category since (``graph_schema.service.simple_needs``); only
-their needs are read and judged here, not every need of the scope.
+The store first finds the persons with a confirming assessment older than the shortest time limit,
+no counting delivery of its category since and no open referral of its category
+(``graph_schema.service.simple_needs``); only their needs are read and judged here, not every need
+of the scope, and of their deliveries and referrals only what decides whether a need waits (the
+counting deliveries, the referrals open on the day).
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from graph_schema import history
-from graph_schema.identifiers import mask_id_number, region_ancestors
+from graph_schema.identifiers import mask_id_number
 from graph_schema.monitoring import risk
 from graph_schema.monitoring.common import Report, as_of_or_today
 from graph_schema.pagination import Page, PageRequest
@@ -119,7 +121,7 @@ def _waiting(tx: Tx, region: str, as_of: dt.date, *,
     _, prefix = resolve_scope(tx, region)
     if in_store and history.past(tx, as_of) is None:
         facts = facts_of(tx, unmet_candidates(tx, prefix, as_of, catalogue_in(tx)), as_of,
-                         referrals=True, offers=True)
+                         referrals=True, offers=True, waiting_only=True)
     else:  # every person (for a past day whose state changed since: as remade from the history)
         facts = load_facts(tx, prefix, as_of, referrals=True, offers=True)
     waiting = [(person, e) for number, person in facts.persons.items() for e in facts.episodes(number)
@@ -133,11 +135,13 @@ def _waiting(tx: Tx, region: str, as_of: dt.date, *,
 
 def _rows(tx: Tx, facts: ServiceFacts, waiting: list[tuple[int, int, PersonFacts, Episode]]) -> list[UnmetNeed]:
     """The rows of ``waiting`` (from :func:`_waiting`), each with the providers in reach that have
-    room: the room counted for the offers over those rows' villages only."""
+    room: the room counted only for the offers those rows' providers are chosen from (active,
+    over the row's village, of its need's service or category), not for every offer over their
+    villages (an offer's room does not depend on which others are counted)."""
     weights, as_of = get_settings().risk, facts.as_of
-    reach = {code for _, _, p, _ in waiting for code in (p.region_code, *region_ancestors(p.region_code))}
-    room = offer_room(tx, [o for o, _ in facts.offers if o.active_on(as_of) and o.region_code in reach], as_of,
-                      facts.catalogue)
+    asked = {o.offer_id: o for _, _, p, e in waiting
+             for o, _ in facts.offers_covering(p.region_code, e.category, as_of, e.service_code)}
+    room = offer_room(tx, [asked[k] for k in sorted(asked)], as_of, facts.catalogue)
     return [UnmetNeed(
         need_id=e.need_id, id_masked=mask_id_number(person.id_number), name=person.name,
         household_no=person.household_no, region_code=person.region_code, category=e.category,
