@@ -35,14 +35,19 @@ from graph_schema.monitoring.common import Report, as_of_or_today
 from graph_schema.pagination import Page, PageRequest
 from graph_schema.region.service import resolve_scope
 from graph_schema.service.catalogue import catalogue_in
+from graph_schema.monitoring.past import keyed_rows
+from graph_schema.service import tally
 from graph_schema.service.facts import (
+    KEYED_OPEN_REFERRALS,
     Episode,
     PersonFacts,
     ServiceFacts,
+    all_offers,
     due_on,
     facts_of,
     household_risk,
     load_facts,
+    persons_by_key,
 )
 from graph_schema.service.offers import offer_room
 from graph_schema.service.simple_needs import unmet_candidates
@@ -96,12 +101,46 @@ def unmet_needs(*, store: GraphStore, region: str, as_of: dt.date | None = None,
                 page: PageRequest = PageRequest(), **_) -> Page[UnmetNeed]:
     as_of = as_of_or_today(as_of)
 
+    def scope(tx: Tx) -> tuple[str, bool]:
+        _, prefix = resolve_scope(tx, region)
+        return prefix, history.past(tx, as_of) is None
+
+    prefix, current = store.read(scope)
+    # the state of today: the needs overdue on the day from the counties' kept tallies
+    kept = tally.overdue_needs(store, prefix, as_of) if current else None
+
     def work(tx: Tx) -> Page[UnmetNeed]:
-        facts, waiting = _waiting(tx, region, as_of)
-        return Page(_rows(tx, facts, waiting[page.skip:page.skip + page.page_size]), len(waiting), page.page,
-                    page.page_size)
+        if kept is None:
+            facts, waiting = _waiting(tx, region, as_of)
+            shown = waiting[page.skip:page.skip + page.page_size]
+        else:
+            facts, ordered = _kept_waiting(tx, kept, as_of)
+            waiting = ordered
+            persons = persons_by_key(tx, [r["id_number"] for _, _, r in ordered[page.skip:page.skip + page.page_size]])
+            shown = [(score, days, persons[r["id_number"]], _episode(r))
+                     for score, days, r in ordered[page.skip:page.skip + page.page_size]]
+        return Page(_rows(tx, facts, shown), len(waiting), page.page, page.page_size)
 
     return store.read(work)
+
+
+def _episode(row: dict) -> Episode:
+    return Episode(row["need_id"], row["id_number"], row["category"], row["service_code"], row["confirmed_on"], None)
+
+
+def _kept_waiting(tx: Tx, kept: list[dict], as_of: dt.date) -> tuple[ServiceFacts, list[tuple[int, int, dict]]]:
+    """The needs overdue on the day (``tally.overdue_needs``) without an open referral of their
+    category, as ``(risk score, days overdue, row)`` in the report's order, and the facts the
+    page's providers are found from (the catalogue and the offers)."""
+    weights = get_settings().risk
+    facts = ServiceFacts(as_of, catalogue_in(tx), offers=all_offers(tx))
+    referred = {(r["id_number"], r["category"]) for r in
+                keyed_rows(tx, KEYED_OPEN_REFERRALS, {r["id_number"] for r in kept}, {"as_of": as_of})}
+    rows = [r for r in kept if (r["id_number"], r["category"]) not in referred]
+    risks = household_risk(tx, [r["household_no"] for r in rows])
+    scored = [(risk.score(risks[r["household_no"]], weights), (as_of - r["due_on"]).days, r) for r in rows]
+    scored.sort(key=lambda s: (-s[0], -s[1], s[2]["household_no"], s[2]["need_id"]))
+    return facts, scored
 
 
 def unmet_in(tx: Tx, region: str, as_of: dt.date, *, in_store: bool = True) -> list[UnmetNeed]:

@@ -311,6 +311,15 @@ def _as_then(tx: Tx, facts: ServiceFacts, past: history.Past, prefix: str) -> se
     return set(facts.persons) - reached
 
 
+_PERSONS_BY_KEY = ("UNWIND $keys AS k MATCH (p:Person {id_number: k}) MATCH (h:Household {household_no: p.household_no}) "
+                   f"RETURN {_PERSON_COLUMNS}")
+
+
+def persons_by_key(tx: Tx, id_numbers: Iterable[str]) -> dict[str, PersonFacts]:
+    """The persons of ``id_numbers`` as of today (a few rows a report shows)."""
+    return {r["id_number"]: _person(r) for r in keyed_rows(tx, _PERSONS_BY_KEY, set(id_numbers))}
+
+
 def _person(row: dict) -> PersonFacts:
     return PersonFacts(row["id_number"], row["name"], row["household_no"], row["region_code"], row["grade"],
                        tuple(row["needs"] or ()))

@@ -50,9 +50,9 @@ from collections.abc import Callable
 from graph_schema.models import today
 from graph_schema.monitoring.common import SCOPED_HOUSEHOLDS
 from graph_schema.service import fact_versions
-from graph_schema.service.facts import Episode, ServiceFacts, episodes, load_facts
+from graph_schema.service.facts import Episode, ServiceFacts, due_on, episodes, load_facts
 from graph_schema.store.base import GraphStore, Tx, chunks
-from graph_schema.store.schema import NEED_TALLY, PERSON_TALLY, RATE_TALLY, TALLY_MARK
+from graph_schema.store.schema import NEED_TALLY, OVERDUE_TALLY, PERSON_TALLY, RATE_TALLY, TALLY_MARK
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +84,14 @@ _PERSONS_OF = (SCOPED_HOUSEHOLDS + "MATCH (p:Person)-[:MEMBER_OF]->(h) "
                "RETURN h.region_code AS village, p.category AS category, p.grade AS grade, count(p) AS persons")
 _DROP_ROWS = ("MATCH (t:RateTally) WHERE t.build IN $builds DELETE t",
               "MATCH (t:NeedTally) WHERE t.build IN $builds DELETE t",
-              "MATCH (t:PersonTally) WHERE t.build IN $builds DELETE t")
+              "MATCH (t:PersonTally) WHERE t.build IN $builds DELETE t",
+              "MATCH (t:OverdueTally) WHERE t.build IN $builds DELETE t")
+#: the needs of the scope overdue on the day
+_OVERDUE = ("MATCH (t:OverdueTally) WHERE t.build IN $builds AND t.village STARTS WITH $prefix "
+            "AND t.from_day <= $as_of AND (t.until_day IS NULL OR t.until_day > $as_of) "
+            "RETURN t.need_id AS need_id, t.id_number AS id_number, t.household_no AS household_no, "
+            "t.village AS village, t.category AS category, t.service_code AS service_code, "
+            "t.confirmed_on AS confirmed_on, t.due_on AS due_on")
 #: the county's mark, taken first (on Neo4j its write lock is held from here to the commit, so two
 #: reports making the same tally at once each see the other's build and drop its rows)
 _TAKE_MARK = "MERGE (m:TallyMark {mark_id: $mark_id}) SET m.county = $county, m.year = $year"
@@ -95,7 +102,7 @@ _DROP_MARKS = "UNWIND $keys AS k MATCH (m:TallyMark {mark_id: k}) DELETE m"
 
 #: what the tallies hold: a version that changes it gives it a new number, so that the marks of
 #: tallies made before are never read (they and their rows go when the county is made again)
-FORMAT = 3
+FORMAT = 4
 
 
 def _mark_id(county: str, year: int) -> str:
@@ -176,19 +183,43 @@ def open_changes(days: list[tuple[dt.date, list[Episode]]]) -> list[tuple[str, d
     return out
 
 
-def county_changes(tx: Tx, county: str, year: int) -> tuple[Changes, Opened]:
+def overdue_spans(facts: ServiceFacts, id_number: str, year: int) -> list[dict]:
+    """The person's needs overdue on some day of ``year`` (module docstring), each with the first
+    such day and the day it stops being overdue (None: not in the year): a need is overdue on a
+    day after its due day (``facts.due_on``) before the first of the day it closes and its first
+    counting delivery since its confirmation (``ServiceFacts.overdue``)."""
+    first, last = dt.date(year, 1, 1), dt.date(year, 12, 31)
+    person, out = facts.persons[id_number], []
+    for e in facts.episodes(id_number):
+        due = due_on(e, facts.catalogue)
+        if due is None or due >= last:
+            continue
+        ends = [d.delivered_on for d in facts.served(id_number, e.category, e.confirmed_on, last)]
+        until = min([*ends, *([e.closed_on] if e.closed_on else [])], default=None)
+        since = due + dt.timedelta(days=1)
+        if until is not None and until <= max(since, first):
+            continue
+        out.append({"need_id": e.need_id, "id_number": id_number, "household_no": person.household_no,
+                    "village": person.region_code, "category": e.category, "service_code": e.service_code,
+                    "confirmed_on": e.confirmed_on, "due_on": due, "from_day": since, "until_day": until})
+    return out
+
+
+def county_changes(tx: Tx, county: str, year: int) -> tuple[Changes, Opened, list[dict]]:
     """The changes of every person of the county for the year: the rates' summed per category and
-    day, the open needs' per village, category and day."""
+    day, the open needs' per village, category and day; and the needs overdue in the year."""
     facts = load_facts(tx, county, dt.date(year, 12, 31))
     changes: Changes = defaultdict(lambda: dict.fromkeys(FIGURES, 0))
     opened: Opened = defaultdict(int)
+    overdue: list[dict] = []
     for number, person in facts.persons.items():
         days = by_day(facts, number, year)
         for category, day, figure, change in person_changes(facts, number, year, days):
             changes[category, day][figure] += change
         for category, day, change in open_changes(days):
             opened[person.region_code, category, day] += change
-    return changes, {k: v for k, v in opened.items() if v}
+        overdue += overdue_spans(facts, number, year)
+    return changes, {k: v for k, v in opened.items() if v}, overdue
 
 
 def counties_in(tx: Tx, prefix: str) -> list[str]:
@@ -208,11 +239,11 @@ def _stale(tx: Tx, counties: list[str], year: int) -> tuple[dict[str, str], list
 def make_tally(store: GraphStore, county: str, year: int) -> str:
     """Make and keep the county's tally for the year; returns its build."""
 
-    def read(tx: Tx) -> tuple[dict[str, int], tuple[Changes, Opened], list[dict]]:
+    def read(tx: Tx) -> tuple[dict[str, int], tuple[Changes, Opened, list[dict]], list[dict]]:
         versions = fact_versions.versions(tx, [county, fact_versions.CATALOGUE])  # before the facts
         return versions, county_changes(tx, county, year), tx.run(_PERSONS_OF, {"prefix": county})
 
-    versions, (changes, opened), persons = store.read(read)
+    versions, (changes, opened, overdue), persons = store.read(read)
     build = uuid.uuid4().hex
     rows = [{"tally_id": f"{build}|{category}|{day.isoformat()}", "build": build, "category": category, "day": day,
              **figures} for (category, day), figures in sorted(changes.items())]
@@ -221,6 +252,7 @@ def make_tally(store: GraphStore, county: str, year: int) -> str:
                  for (village, category, day), change in sorted(opened.items())]
     person_rows = [{"tally_id": f"{build}|{r['village']}|{r['category']}|{r['grade']}", "build": build, **r}
                    for r in persons]
+    overdue_rows = [{"tally_id": f"{build}|{r['need_id']}", "build": build, **r} for r in overdue]
 
     def keep(tx: Tx) -> None:
         mark_id = _mark_id(county, year)
@@ -231,7 +263,8 @@ def make_tally(store: GraphStore, county: str, year: int) -> str:
         marks = tx.run(_BUILDS_OF, {"county": county, "year": year})
         old = [b for r in marks for b in (r["previous"], *(() if r["mark_id"] == mark_id else (r["build"],))) if b]
         tx.run(_DROP_MARKS, {"keys": [r["mark_id"] for r in marks if r["mark_id"] != mark_id]})
-        for table, made in ((RATE_TALLY, rows), (NEED_TALLY, open_rows), (PERSON_TALLY, person_rows)):
+        for table, made in ((RATE_TALLY, rows), (NEED_TALLY, open_rows), (PERSON_TALLY, person_rows),
+                            (OVERDUE_TALLY, overdue_rows)):
             for part in chunks(made, 10_000):
                 tx.create_nodes(table, list(part))
         tx.run(_KEEP_MARK, {"mark_id": mark_id, "build": build, "version": versions[county],
@@ -280,6 +313,14 @@ def persons_by_area(store: GraphStore, prefix: str, width: int) -> dict[tuple[st
     return {(r["area"], int(r["category"]), int(r["grade"])): int(r["n"]) for r in rows}
 
 
+def overdue_needs(store: GraphStore, prefix: str, as_of: dt.date) -> list[dict]:
+    """The needs of the scope overdue on ``as_of`` (before any referral is looked at), from their
+    counties' tallies: rows of ``need_id, id_number, household_no, village, category,
+    service_code, confirmed_on, due_on``."""
+    builds = sorted(current_builds(store, prefix, as_of.year).values())
+    return store.read(lambda tx: tx.run(_OVERDUE, {"builds": builds, "prefix": prefix, "as_of": as_of}))
+
+
 def keep_current(store: GraphStore, year: int, progress: Callable[[int, int], None] | None = None) -> int:
     """Make every county's tally for the year that is stale or missing (after an import, so that
     the first report does not wait for them); how many were made. ``progress(done, total)``."""
@@ -293,4 +334,5 @@ def keep_current(store: GraphStore, year: int, progress: Callable[[int, int], No
 
 
 __all__ = ["FIGURES", "by_day", "counties_in", "county_changes", "county_figures", "current_builds",
-           "keep_current", "make_tally", "open_changes", "open_needs", "person_changes", "persons_by_area"]
+           "keep_current", "make_tally", "open_changes", "open_needs", "overdue_needs", "overdue_spans", "person_changes",
+           "persons_by_area"]

@@ -286,7 +286,8 @@ MARK = NodeTable("StoreMark", "name", {"name": S, "done_at": S})
 #: service facts raises; per county and year, the tallies kept and the version they were made
 #: from; the rate tally's rows, a category's changes of the seven figures on one day; the
 #: open-need tally's, a village's and category's change of persons with an open need on one day;
-#: and the person tally's, a village's disabled persons of one 残疾类别 and 等级 (today's).
+#: the person tally's, a village's disabled persons of one 残疾类别 and 等级 (today's); and the
+#: overdue tally's, a need overdue on some day of the year, from which day and until which.
 FACTS_VERSION = NodeTable("FactsVersion", "county", {"county": S, "version": I})
 TALLY_MARK = NodeTable("TallyMark", "mark_id", {"mark_id": S, "county": S, "year": I, "build": S, "previous": S,
                                                 "version": I, "catalogue_version": I})
@@ -303,7 +304,12 @@ PERSON_TALLY = NodeTable(
     "PersonTally", "tally_id",
     {"tally_id": S, "build": S, "village": S, "category": I, "grade": I, "persons": I},
     indexed=("build",), serial="seq")
-TALLY_TABLES = (FACTS_VERSION, TALLY_MARK, RATE_TALLY, NEED_TALLY, PERSON_TALLY)
+OVERDUE_TALLY = NodeTable(
+    "OverdueTally", "tally_id",
+    {"tally_id": S, "build": S, "need_id": S, "id_number": S, "household_no": S, "village": S, "category": S,
+     "service_code": S, "confirmed_on": D, "due_on": D, "from_day": D, "until_day": D},
+    indexed=("build",), serial="seq")
+TALLY_TABLES = (FACTS_VERSION, TALLY_MARK, RATE_TALLY, NEED_TALLY, PERSON_TALLY, OVERDUE_TALLY)
 #: the store's own tables beside :data:`NODE_TABLES`
 OWN_TABLES = (MARK, *TALLY_TABLES)
 

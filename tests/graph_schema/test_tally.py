@@ -18,6 +18,7 @@ from graph_schema.household.service import upsert_households, upsert_persons
 from graph_schema.monitoring.disability import disability_counts
 from graph_schema.monitoring.service_deserts import open_in
 from graph_schema.monitoring.service_rates import service_rates, village_figures
+from graph_schema.monitoring.unmet_needs import unmet_in, unmet_needs
 from graph_schema.pagination import PageRequest
 from graph_schema.service import tally
 from graph_schema.service.catalogue import catalogue_in, upsert_service_types
@@ -96,8 +97,10 @@ def _agree(store, region: str, as_of: dt.date) -> dict[tuple[str, str], dict[str
     reported = _reported(store, region, as_of)
     expected = {k: v for k, v in _reference(store, region, as_of).items() if v["persons_in_need"]}
     assert reported == expected, as_of
-    for prefix in (region, "620822", "620822100"):  # and the open needs, for wider and narrower scopes
+    for prefix in (region, "620822", "620822100"):  # the open and overdue needs, for wider and narrower scopes
         assert tally.open_needs(store, prefix, as_of) == store.read(lambda tx: open_in(tx, prefix, as_of)), as_of
+        assert unmet_needs(store=store, region=prefix, as_of=as_of, page=EVERY).items == \
+            store.read(lambda tx: unmet_in(tx, prefix, as_of, in_store=False)), as_of
     return reported
 
 
@@ -133,6 +136,8 @@ def test_the_tallies_give_the_counted_figures_on_every_kind_of_day(persons):
     may9, may10 = _reported(store, "62", D(2024, 5, 9)), _reported(store, "62", D(2024, 5, 10))
     assert may10["620000000000", "康复"]["persons_in_need"] == may9["620000000000", "康复"]["persons_in_need"] + 1
     assert may10["620000000000", "康复"]["deliveries"] == may9["620000000000", "康复"]["deliveries"] + 1
+    overdue = [len(unmet_needs(store=store, region="62", as_of=day).items) for day in (D(2023, 12, 31), D(2024, 6, 30))]
+    assert overdue[0] >= 1 and overdue[1] >= 1  # J's KF01 (no delivery), E's 康复 before its first delivery
     # D's 康复 closes on 1 March, E's opens on 10 May
     def open_on(village: str, day: dt.date) -> int:
         return tally.open_needs(store, village, day)[village, "康复"]
