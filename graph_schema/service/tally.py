@@ -1,7 +1,7 @@
-"""The counties' kept tallies: of the service rates and of the open needs by day, and of the
-disabled persons, so that a city's or a province's ``service-rates``, ``service-deserts`` and
-``disability-counts`` read kept rows rather than every person's needs and deliveries (a province:
-853k persons, 592k assessments, 1.3M deliveries).
+"""The counties' kept tallies: of the service rates and of the open needs by day, of the needs
+overdue in the year, and of the disabled persons, so that ``service-rates``, ``service-deserts``,
+``unmet-needs`` and ``disability-counts`` read kept rows rather than every person's needs and
+deliveries (a province: 853k persons, 592k assessments, 1.3M deliveries).
 
 **Rates.** For the period a report takes by default, 1 January to ``as_of``, each of the seven
 figures of a county and category (``monitoring.service_rates``) only grows with ``as_of`` through
@@ -23,6 +23,12 @@ how much (``RateTally`` rows), and a report for ``as_of`` sums the changes up to
 (``monitoring.service_deserts``) changes only on the dates of their assessments (the episodes'
 confirmations and closings are those dates): so per village and category, the number of persons
 with an open need on 1 January and its changes on later days of the year (``NeedTally`` rows).
+
+**Overdue needs.** A need is overdue on a day after its due day (its confirmation plus its
+service's 办理时限) and before the first of the day an assessment closes it and its first counting
+delivery since its confirmation (``ServiceFacts.overdue``). So each need overdue on some day of the
+year is kept with that span (``OverdueTally`` rows), and ``monitoring.unmet_needs`` reads those of
+its day; whether a referral is open for it is read as it stands, as referrals are not tallied.
 
 **Persons.** Today's disabled persons per village, 残疾类别 and 等级 (``PersonTally`` rows), which
 ``monitoring.disability`` sums by region (and corrects for a past day as it did the persons it
