@@ -16,11 +16,9 @@ person's village and has room (``offers.offer_room``), designated institutions (
 Ordered by the household's risk score (``monitoring.risk``), highest first, then the days past
 the time limit, most first, then 户编号 and the need's id. ID numbers are shown masked.
 
-The store first finds the persons with a confirming assessment older than the shortest time limit,
-no counting delivery of its category since and no open referral of its category
-(``graph_schema.service.simple_needs``); only their needs are read and judged here, not every need
-of the scope, and of their deliveries and referrals only what decides whether a need waits (the
-counting deliveries, the referrals open on the day).
+The needs overdue on the day are read from the counties' kept tallies
+(``graph_schema.service.tally``), the referrals open on it as they stand; only the page's persons
+are read. A past day whose state has changed since reads and judges every person of the region.
 """
 
 from __future__ import annotations
@@ -32,11 +30,11 @@ from graph_schema import history
 from graph_schema.identifiers import mask_id_number
 from graph_schema.monitoring import risk
 from graph_schema.monitoring.common import Report, as_of_or_today
+from graph_schema.monitoring.past import keyed_rows
 from graph_schema.pagination import Page, PageRequest
 from graph_schema.region.service import resolve_scope
-from graph_schema.service.catalogue import catalogue_in
-from graph_schema.monitoring.past import keyed_rows
 from graph_schema.service import tally
+from graph_schema.service.catalogue import catalogue_in
 from graph_schema.service.facts import (
     KEYED_OPEN_REFERRALS,
     Episode,
@@ -44,13 +42,11 @@ from graph_schema.service.facts import (
     ServiceFacts,
     all_offers,
     due_on,
-    facts_of,
     household_risk,
     load_facts,
     persons_by_key,
 )
 from graph_schema.service.offers import offer_room
-from graph_schema.service.simple_needs import unmet_candidates
 from graph_schema.settings import get_settings
 from graph_schema.store.base import GraphStore, Tx
 
@@ -114,11 +110,11 @@ def unmet_needs(*, store: GraphStore, region: str, as_of: dt.date | None = None,
             facts, waiting = _waiting(tx, region, as_of)
             shown = waiting[page.skip:page.skip + page.page_size]
         else:
-            facts, ordered = _kept_waiting(tx, kept, as_of)
-            waiting = ordered
-            persons = persons_by_key(tx, [r["id_number"] for _, _, r in ordered[page.skip:page.skip + page.page_size]])
+            facts, waiting = _kept_waiting(tx, kept, as_of)
+            page_rows = [row for _, _, row in waiting[page.skip:page.skip + page.page_size]]
+            persons = persons_by_key(tx, [r["id_number"] for r in page_rows])
             shown = [(score, days, persons[r["id_number"]], _episode(r))
-                     for score, days, r in ordered[page.skip:page.skip + page.page_size]]
+                     for score, days, r in waiting[page.skip:page.skip + page.page_size]]
         return Page(_rows(tx, facts, shown), len(waiting), page.page, page.page_size)
 
     return store.read(work)
@@ -143,26 +139,20 @@ def _kept_waiting(tx: Tx, kept: list[dict], as_of: dt.date) -> tuple[ServiceFact
     return facts, scored
 
 
-def unmet_in(tx: Tx, region: str, as_of: dt.date, *, in_store: bool = True) -> list[UnmetNeed]:
-    """The region's unmet needs, in the report's order. With ``in_store`` (and unless the day is a
-    past one whose state changed since), only the persons the store finds may have one are read;
-    without, every person of the region (the reference the tests hold the shortcut to)."""
-    facts, waiting = _waiting(tx, region, as_of, in_store=in_store)
+def unmet_in(tx: Tx, region: str, as_of: dt.date) -> list[UnmetNeed]:
+    """The region's unmet needs in the report's order, every person of the region read and judged
+    (the reference the tests hold the kept tallies to)."""
+    facts, waiting = _waiting(tx, region, as_of)
     return _rows(tx, facts, waiting)
 
 
-def _waiting(tx: Tx, region: str, as_of: dt.date, *,
-             in_store: bool = True) -> tuple[ServiceFacts, list[tuple[int, int, PersonFacts, Episode]]]:
-    """The facts read, and the unmet needs as ``(risk score, days overdue, person, need)`` in the
-    report's order, before their providers are found: those are looked up for the rows shown only
-    (the room of a province's offers was a third of its first page)."""
+def _waiting(tx: Tx, region: str, as_of: dt.date) -> tuple[ServiceFacts, list[tuple[int, int, PersonFacts, Episode]]]:
+    """Every person's facts of the region (for a past day whose state changed since: as remade
+    from the history), and the unmet needs as ``(risk score, days overdue, person, need)`` in the
+    report's order, before their providers are found: those are looked up for the rows shown only."""
     weights = get_settings().risk
     _, prefix = resolve_scope(tx, region)
-    if in_store and history.past(tx, as_of) is None:
-        facts = facts_of(tx, unmet_candidates(tx, prefix, as_of, catalogue_in(tx)), as_of,
-                         referrals=True, offers=True, waiting_only=True)
-    else:  # every person (for a past day whose state changed since: as remade from the history)
-        facts = load_facts(tx, prefix, as_of, referrals=True, offers=True)
+    facts = load_facts(tx, prefix, as_of, referrals=True, offers=True)
     waiting = [(person, e) for number, person in facts.persons.items() for e in facts.episodes(number)
                if facts.overdue(e, as_of) and not facts.open_referral(number, e.category, as_of)]
     risks = household_risk(tx, [p.household_no for p, _ in waiting], facts.risk_then)

@@ -15,13 +15,6 @@ These persons are counted per village and category in the store (``simple_rate_c
 others (two assessments or more) are read and folded in Python (``complex_persons``). The two
 sets are disjoint and together are the persons ``load_facts`` reads, so the sums are the same.
 
-**Unmet needs.** A need is listed only when an assessment confirmed it more than the shortest
-办理时限 before the day, no counting delivery of its category is dated since that assessment and
-no referral of the person for its category is open on the day; ``unmet_candidates`` finds the
-persons with such an assessment in the store, and the report applies the full rules to them alone
-(the episode's first confirming assessment is such an assessment: a delivery or an open referral
-that would rule it out rules the episode out).
-
 **Referral proposals.** A need *waits* when it is open, has no open referral of its category and
 no counting delivery of its category dated from its confirmation (a registry need: 1 January) to
 the day. A simple person's needs on the day are
@@ -38,7 +31,7 @@ of the active offers, matched against the village and its four ancestors' codes)
 persons with such a need, and the persons with two assessments or more, for the proposal to read
 and fold in Python: a province's 229k needs without an offer are counted, not read.
 
-All three read the state of today (and assessments, deliveries dated up to the day): for a past day
+Both read the state of today (and assessments, deliveries dated up to the day): for a past day
 whose state has changed since, the reports use the full read (``load_facts``), which remakes it.
 """
 
@@ -50,7 +43,6 @@ from collections.abc import Callable
 from graph_schema.enums import DeliveryOutcome, NeedStatus
 from graph_schema.monitoring.common import SCOPED_HOUSEHOLDS
 from graph_schema.service.catalogue import Catalogue, catalogue_in
-from graph_schema.service.models import DEFAULT_TIME_LIMIT
 from graph_schema.store.base import Dialect, Tx
 
 #: the scope's persons; ``h.region_code`` is the village a report counts a person in
@@ -97,37 +89,6 @@ _PERSON_COLUMNS = ("p.id_number AS id_number, p.name AS name, h.household_no AS 
 COMPLEX_PERSONS = (
     _PERSONS + "MATCH (p)-[:HAS_NEED]->(n:Need) WHERE n.assessed_on <= $as_of WITH h, p, count(n) AS k "
     "WHERE k >= 2 RETURN " + _PERSON_COLUMNS
-)
-#: a referral of ``p`` open on ``$as_of``
-_OPEN_REFERRAL = (
-    "(p)-[:HAS_REFERRAL]->(r:Referral) WHERE r.made_on <= $as_of AND (r.closed_on IS NULL OR r.closed_on > $as_of) "
-)
-#: persons with a confirming assessment older than the shortest time limit, no counting delivery
-#: of its category since and no open referral of its category
-UNMET_CANDIDATES = (
-    _PERSONS + "MATCH (p)-[:HAS_NEED]->(n:Need) WHERE n.status = $confirmed AND n.assessed_on < $latest "
-    "OPTIONAL MATCH (n)-[:OF]->(s:ServiceType) WITH h, p, n, coalesce(s.category, n.category) AS c "
-    "WHERE NOT EXISTS { MATCH " + _COUNTING + "AND d.delivered_on >= n.assessed_on } "
-    "AND NOT EXISTS { MATCH " + _OPEN_REFERRAL + "AND r.category = c } "
-    "RETURN DISTINCT " + _PERSON_COLUMNS
-)
-#: the same persons of a province, found from the needs (a filtered scan of the
-#: ``Need`` nodes) rather than through every village's persons, in one query on both engines (the
-#: result is a set of persons, so no per-person aggregation meets Neo4j's memory cap). The need's
-#: *subject* (its service code, or its category when it names none) stands for its category:
-#: ``$served_by`` holds "delivered code|subject" for each counting code and each subject of its
-#: category, ``$referred_for`` "referral's category|subject"; a need whose code the catalogue
-#: does not know keeps its person (the report's rules then decide). The subject is made in a WITH
-#: first: the embedded engine read ``coalesce`` of the outer node wrongly inside the subquery.
-UNMET_CANDIDATES_WIDE = (
-    "MATCH (n:Need) WHERE n.status = $confirmed AND n.assessed_on < $latest "
-    "MATCH (p:Person)-[:HAS_NEED]->(n) WITH p, n, coalesce(n.service_code, n.category) AS subject "
-    "WHERE NOT EXISTS { MATCH (p)-[:RECEIVED]->(d:Delivery) WHERE d.delivered_on >= n.assessed_on "
-    "AND d.delivered_on <= $as_of AND coalesce(d.outcome, '') <> $not_done "
-    "AND (d.service_code + '|' + subject) IN $served_by } "
-    "AND NOT EXISTS { MATCH " + _OPEN_REFERRAL + "AND (r.category + '|' + subject) IN $referred_for } "
-    "WITH DISTINCT p MATCH (p)-[:MEMBER_OF]->(h:Household) WHERE h.region_code STARTS WITH $prefix "
-    "RETURN " + _PERSON_COLUMNS
 )
 #: whether an offer of ``$covered`` held at the village or one of its four ancestors (12-digit
 #: codes) reaches the need's ``subject`` (its service, or its category when it names none)
@@ -214,30 +175,6 @@ def simple_rate_counts(tx: Tx, prefix: str, start: dt.date, as_of: dt.date) -> l
 def complex_persons(tx: Tx, prefix: str, as_of: dt.date) -> list[dict]:
     """The scope's persons with two assessments or more dated up to ``as_of`` (person columns)."""
     return _by_county(tx, COMPLEX_PERSONS, {"prefix": prefix, "as_of": as_of})
-
-
-def unmet_candidates(tx: Tx, prefix: str, as_of: dt.date, catalogue: Catalogue) -> list[dict]:
-    """The persons who may have an unmet need on ``as_of`` (module docstring; person columns):
-    a province from its needs (``UNMET_CANDIDATES_WIDE``: 1.7 s for the province preset's on the
-    embedded engine and 2.0 s on Neo4j, where its villages' persons took 2.3 s and, county by
-    county, 3.0 s), a city or narrower through its villages' persons."""
-    shortest = min([t.time_limit for t in catalogue.types.values()] + [DEFAULT_TIME_LIMIT])
-    params = {"prefix": prefix, "as_of": as_of, "latest": as_of - dt.timedelta(days=shortest),
-              "confirmed": NeedStatus.CONFIRMED.value, "not_done": DeliveryOutcome.NOT_DONE.value}
-    if len(prefix) <= 2:
-        return tx.run(UNMET_CANDIDATES_WIDE, params | subject_pairs(catalogue))
-    return _by_county(tx, UNMET_CANDIDATES, params | {"counted": counted_pairs(catalogue)})
-
-
-def subject_pairs(catalogue: Catalogue) -> dict[str, list[str]]:
-    """``$served_by`` and ``$referred_for`` of ``UNMET_CANDIDATES_WIDE``: a need's subject is its
-    service code or its category; each code stands for its category."""
-    subjects: dict[str, set[str]] = {}  # category → its subjects
-    for code, t in catalogue.types.items():
-        subjects.setdefault(t.category.value, {t.category.value}).add(code)
-    return {"served_by": sorted(f"{code}|{s}" for code, t in catalogue.types.items() if t.counts
-                                for s in subjects[t.category.value]),
-            "referred_for": sorted(f"{category}|{s}" for category, held in subjects.items() for s in held)}
 
 
 def waiting_counts(tx: Tx, prefix: str, as_of: dt.date, covered: list[str]) -> list[dict]:

@@ -19,13 +19,12 @@ from graph_schema.monitoring.unmet_needs import unmet_in, unmet_needs
 from graph_schema.org.service import upsert_orgs
 from graph_schema.pagination import PageRequest
 from graph_schema.region.service import resolve_scope
-from graph_schema.service.catalogue import catalogue_in
 from graph_schema.service.deliveries import record_deliveries
 from graph_schema.service.models import Delivery, Need, Offer
 from graph_schema.service.needs import record_needs
 from graph_schema.service.offers import upsert_offers
 from graph_schema.service.referrals import ReferralRequest, refer, withdraw_referral
-from graph_schema.service.simple_needs import complex_persons, simple_rate_counts, unmet_candidates, waiting_counts
+from graph_schema.service.simple_needs import complex_persons, simple_rate_counts, waiting_counts
 from importers import synth
 
 D = dt.date
@@ -109,57 +108,11 @@ def test_a_period_after_the_closing_day_drops_the_closed_registry_need(village):
     assert later == _figures(store, in_store=False, start=D(2024, 3, 2))
 
 
-def test_unmet_candidates_are_a_superset_of_the_unmet(village):
+def test_the_unmet_needs_from_the_tallies_are_those_judged_person_by_person(village):
     store, ids = village
-    found = store.read(lambda tx: {r["id_number"] for r in unmet_candidates(tx, "620822", AS_OF, catalogue_in(tx))})
-    assert found == {ids["H"]}  # B and E were fitted since their assessments; C and D closed
     unmet = store.read(lambda tx: unmet_in(tx, "620822", AS_OF))
-    assert [u.need_id for u in unmet] == [u.need_id for u in store.read(lambda tx: unmet_in(tx, "620822", AS_OF,
-                                                                                             in_store=False))]
-    assert len(unmet) == 1 and unmet[0].category == "康复"
-
-
-@pytest.fixture
-def referred(store):
-    """In V1, each with needs confirmed on 1 January (long overdue on AS_OF): J, KF01 and 辅具 for
-    the whole category, and a referral for the KF01 need open on AS_OF (to the organisation that
-    offers KF01 over the county); K, KF01 alone, referred
-    too; L, KF01, referred on 1 March and withdrawn on 1 May; M, KF01 and a KF02 session since (of
-    its category); N, KF01 and an FJ01 fitting since (of another); Q, KF01, referred after AS_OF."""
-    upsert_households(store=store, households=[household("H1", V1)])
-    ids = {k: id_number(born=D(1960, 2, i + 1)) for i, k in enumerate("JKLMNQ")}
-    upsert_persons(store=store, persons=[person("H1", id_number=n) for n in ids.values()])
-    provider = org(region="620822")
-    upsert_orgs(store=store, orgs=[provider])
-    upsert_offers(store=store, offers=[Offer(uscc=provider.uscc, service_code="KF01", region_code="620822000000")])
-    needs = {k: Need(id_number=ids[k], service_code="KF01", assessed_on=D(2024, 1, 1)) for k in ids}
-    needs["J辅具"] = Need(id_number=ids["J"], category="辅具", assessed_on=D(2024, 1, 1))
-    record_needs(store=store, needs=list(needs.values()))
-    record_deliveries(store=store, deliveries=[
-        Delivery(id_number=ids["M"], service_code="KF02", delivered_on=D(2024, 2, 1), dept=ServiceDept.DPF),
-        Delivery(id_number=ids["N"], service_code="FJ01", delivered_on=D(2024, 2, 1), dept=ServiceDept.DPF)])
-
-    def sent(k: str, day: dt.date):
-        return refer(store=store, request=ReferralRequest(id_number=ids[k], need_id=needs[k].need_id,
-                                                          provider_uscc=provider.uscc, made_on=day, made_by="organiser"))
-
-    sent("J", D(2024, 3, 1)), sent("K", D(2024, 3, 1)), sent("Q", D(2024, 7, 10))
-    withdraw_referral(store=store, referral_id=sent("L", D(2024, 3, 1)).referral_id,
-                      reason=ReferralReason.PROVIDER_UNREACHABLE, on=D(2024, 5, 1))
-    return store, ids, {n.need_id: k for k, n in needs.items()}
-
-
-@pytest.mark.parametrize("region", ["620822", "62"])  # the county's villages; the province's needs
-def test_an_open_referral_rules_out_its_own_category_alone(referred, region):
-    store, ids, named = referred
-    found = store.read(lambda tx: {r["id_number"] for r in unmet_candidates(tx, region[:6], AS_OF,
-                                                                             catalogue_in(tx))})
-    assert found == {ids["J"], ids["L"], ids["N"], ids["Q"]}  # K referred; M served by its category
-    unmet = store.read(lambda tx: unmet_in(tx, region, AS_OF))
-    assert unmet == store.read(lambda tx: unmet_in(tx, region, AS_OF, in_store=False))
-    assert sorted(named[u.need_id] for u in unmet) == ["J辅具", "L", "N", "Q"]
-    # the report reads the needs overdue from the counties' tallies, the referrals as they stand
-    assert unmet_needs(store=store, region=region, as_of=AS_OF, page=PageRequest(1, 500)).items == unmet
+    assert len(unmet) == 1 and unmet[0].category == "康复"  # H's; B and E were fitted, C and D closed
+    assert unmet_needs(store=store, region="620822", as_of=AS_OF, page=PageRequest(1, 500)).items == unmet
 
 
 @pytest.mark.parametrize("seed", [1, 2])
@@ -173,7 +126,6 @@ def test_the_shortcuts_agree_with_the_full_read_on_invented_villages(store, seed
         assert shortcut == _figures(store, False, region, start, as_of), (as_of, start)
         assert sum(f["persons_in_need"] for f in shortcut.values()) > 0
         unmet = store.read(lambda tx: unmet_in(tx, region, as_of))
-        assert unmet == store.read(lambda tx: unmet_in(tx, region, as_of, in_store=False)), as_of
         # a page's rows, whose providers are found for that page alone, are the list's own
         size = max(1, len(unmet) // 3)
         pages = [unmet_needs(store=store, region=region, as_of=as_of, page=PageRequest(n, size)) for n in (1, 2, 4)]

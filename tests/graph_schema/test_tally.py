@@ -100,7 +100,7 @@ def _agree(store, region: str, as_of: dt.date) -> dict[tuple[str, str], dict[str
     for prefix in (region, "620822", "620822100"):  # the open and overdue needs, for wider and narrower scopes
         assert tally.open_needs(store, prefix, as_of) == store.read(lambda tx: open_in(tx, prefix, as_of)), as_of
         assert unmet_needs(store=store, region=prefix, as_of=as_of, page=EVERY).items == \
-            store.read(lambda tx: unmet_in(tx, prefix, as_of, in_store=False)), as_of
+            store.read(lambda tx: unmet_in(tx, prefix, as_of)), as_of
     return reported
 
 
