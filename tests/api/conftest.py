@@ -69,7 +69,9 @@ def build_world(store: GraphStore) -> World:
     aux_pair(store=store, household_no="HA2", uscc=oa.uscc, started_on=day)
     log_entries(store=store, entries=[
         LedgerEntry(entry_date=day, household_no="HA1", cadre_no="CA1", kind=LedgerKind.VISIT, note="走访"),
-        LedgerEntry(entry_date=day, household_no="HA1", cadre_no="CA1", kind=LedgerKind.REPORT_PROBLEM,
+        # a day after the visit: entries of one day are ordered by their ids, which are digests
+        LedgerEntry(entry_date=day + dt.timedelta(days=1), household_no="HA1", cadre_no="CA1",
+                    kind=LedgerKind.REPORT_PROBLEM,
                     problem_no="P1", note="轮椅损坏"),
         LedgerEntry(entry_date=day, household_no="HA2", uscc=oa.uscc, kind=LedgerKind.DONATION, amount_fen=50000),
     ])
