@@ -118,15 +118,14 @@ def service_rates(*, store: GraphStore, region: str, as_of: dt.date | None = Non
 
     def scope(tx: Tx) -> tuple[str, str, bool]:
         code, prefix = resolve_scope(tx, region)
-        return code, prefix, len(prefix) < 6 and start == dt.date(as_of.year, 1, 1) and history.past(tx, as_of) is None
+        wide, from_january = len(prefix) < 6, start == dt.date(as_of.year, 1, 1)
+        return code, prefix, wide and from_january and history.past(tx, as_of) is None
 
     code, prefix, tallied = store.read(scope)
-    counts = tally.county_figures(store, prefix, as_of) if tallied else None
+    kept = tally.county_figures(store, prefix, as_of) if tallied else None
 
     def work(tx: Tx) -> list[ServiceRate]:
-        nonlocal counts
-        if counts is None:
-            counts = village_figures(tx, prefix, start, as_of)
+        counts = kept if kept is not None else village_figures(tx, prefix, start, as_of)
         shown = set(ALWAYS) | {category for _, category in counts}
         categories = [c.value for c in ServiceCategory if c.value in shown]
         regions = region_and_children(tx, code, prefix)
