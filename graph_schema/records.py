@@ -38,12 +38,16 @@ class BatchResult:
     updated: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     errors: list[tuple[int, JieduiError]] = field(default_factory=list)
+    #: key of an updated row → the values its changed columns had (what its ``Revision`` keeps), for
+    #: a write that must know where a record was before (a household's village, a need's person)
+    previous: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def __iadd__(self, other: "BatchResult") -> "BatchResult":
         self.created += other.created
         self.updated += other.updated
         self.unchanged += other.unchanged
         self.errors += other.errors
+        self.previous |= other.previous
         return self
 
     def counts(self) -> dict[str, int]:
@@ -153,6 +157,7 @@ def upsert_nodes(tx: Tx, table: NodeTable, rows: Sequence[dict[str, Any]]) -> Ba
             continue
         changed.append(row)
         result.updated.append(key)
+        result.previous[key] = diff
         revisions.append({
             "revision_id": uuid.uuid4().hex, "label": table.label, "entity_key": key, "recorded_at": at,
             "previous": json.dumps({c: _jsonable(v) for c, v in diff.items()}, ensure_ascii=False),

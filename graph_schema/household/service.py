@@ -12,7 +12,6 @@ from graph_schema.pagination import Page, PageRequest, page_of
 from graph_schema.records import (
     BatchResult,
     Progress,
-    fetch_by_keys,
     require_unique,
     upsert_linked,
     write_in_batches,
@@ -33,12 +32,11 @@ def upsert_households(*, store: GraphStore, households: Sequence[Household],
 
 def _upsert_households(tx: Tx, households: Sequence[Household], offset: int) -> BatchResult:
     ensure_regions(tx, {h.region_code for h in households})
-    before = fetch_by_keys(tx, HOUSEHOLD, [h.household_no for h in households], ["household_no", "region_code"])
     result = upsert_linked(tx, HOUSEHOLD, [h.to_row() for h in households], IN_REGION, REGION,
                            lambda row: {"dst": row["region_code"]})
     counts.start_at_zero(tx, result.created)
-    moved = [(before[h.household_no]["region_code"], h.region_code) for h in households
-             if h.household_no in before and before[h.household_no]["region_code"] != h.region_code]
+    moved = [(result.previous[h.household_no]["region_code"], h.region_code) for h in households
+             if "region_code" in result.previous.get(h.household_no, {})]
     fact_versions.raise_for_villages(tx, [village for pair in moved for village in pair])  # its members move too
     return result
 

@@ -109,10 +109,9 @@ def unmet_needs(*, store: GraphStore, region: str, as_of: dt.date | None = None,
             shown = waiting[page.skip:page.skip + page.page_size]
         else:
             facts, waiting = _kept_waiting(tx, kept, as_of)
-            page_rows = [row for _, _, row in waiting[page.skip:page.skip + page.page_size]]
-            persons = persons_by_key(tx, [r["id_number"] for r in page_rows])
-            shown = [(score, days, persons[r["id_number"]], _episode(r))
-                     for score, days, r in waiting[page.skip:page.skip + page.page_size]]
+            page_rows = waiting[page.skip:page.skip + page.page_size]
+            persons = persons_by_key(tx, [r["id_number"] for _, _, r in page_rows])
+            shown = [(score, days, persons[r["id_number"]], _episode(r)) for score, days, r in page_rows]
         return Page(_rows(tx, facts, shown), len(waiting), page.page, page.page_size)
 
     return store.read(work)

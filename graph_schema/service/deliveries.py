@@ -83,7 +83,6 @@ def _record(tx: Tx, deliveries: Sequence[Delivery], offset: int) -> BatchResult:
             accepted.append(delivery)
         except JieduiError as exc:
             errors.append((offset + index, exc))
-    before = fetch_by_keys(tx, DELIVERY, [d.delivery_id for d in accepted], ["delivery_id", "id_number"])
     result = upsert_nodes(tx, DELIVERY, [d.to_row() for d in accepted])
     created, updated = set(result.created), set(result.updated)
     _unlink(tx, sorted(updated))
@@ -93,8 +92,9 @@ def _record(tx: Tx, deliveries: Sequence[Delivery], offset: int) -> BatchResult:
     tx.create_rels(DELIVERED, ORG, DELIVERY, [{"src": d.uscc, "dst": d.delivery_id} for d in linked if d.uscc])
     _complete_referrals(tx, catalogue, [d for d in linked if counts(catalogue, d.service_code, d.outcome)])
     _enter_ledger(tx, catalogue, [d for d in accepted if d.delivery_id in created and d.uscc])
+    # last (fact_versions); a corrected delivery may have moved from another person
     fact_versions.raise_for_persons(tx, [d.id_number for d in accepted if d.delivery_id in created | updated]
-                                    + [before[k]["id_number"] for k in updated])  # last; a corrected one may move
+                                    + [v["id_number"] for v in result.previous.values() if "id_number" in v])
     result.errors = errors
     return result
 

@@ -71,7 +71,6 @@ def _record(tx: Tx, needs: Sequence[Need], offset: int) -> BatchResult:
             accepted.append(check_need(need, catalogue, persons))
         except JieduiError as exc:
             errors.append((offset + index, exc))
-    before = fetch_by_keys(tx, NEED, [n.need_id for n in accepted], ["need_id", "id_number"])
     result = upsert_nodes(tx, NEED, [n.to_row() for n in accepted])
     created = set(result.created)
     new = [n for n in accepted if n.need_id in created]
@@ -79,7 +78,7 @@ def _record(tx: Tx, needs: Sequence[Need], offset: int) -> BatchResult:
     tx.create_rels(OF, NEED, SERVICE_TYPE, [{"src": n.need_id, "dst": n.service_code} for n in new if n.service_code])
     written = created | set(result.updated)  # last (fact_versions); a corrected need may name another person
     fact_versions.raise_for_persons(tx, [n.id_number for n in accepted if n.need_id in written]
-                                    + [before[k]["id_number"] for k in result.updated])
+                                    + [v["id_number"] for v in result.previous.values() if "id_number" in v])
     result.errors = errors
     return result
 

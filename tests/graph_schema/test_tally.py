@@ -198,6 +198,19 @@ def test_a_write_makes_its_countys_tally_again_and_no_other(persons):
     assert changed["620000000000", "康复"]["persons_served"] < after["620000000000", "康复"]["persons_served"]
 
 
+def test_a_corrected_delivery_made_out_to_another_person_remakes_both_counties(persons):
+    store, ids = persons
+    day = D(2024, 12, 31)
+    given = dict(service_code="KF01", delivered_on=D(2024, 7, 1), dept=ServiceDept.DPF, record_no="FW-1")
+    record_delivery(store=store, delivery=Delivery(id_number=ids["J"], **given))
+    before = _agree(store, "6208", day)
+    kept = _builds(store)
+    record_delivery(store=store, delivery=Delivery(id_number=ids["C"], **given))  # J's was C's
+    after = _agree(store, "6208", day)
+    assert _builds(store)["620823"] != kept["620823"] and _builds(store)["620822"] != kept["620822"]
+    assert after["620823000000", "康复"]["persons_served"] == before["620823000000", "康复"]["persons_served"] - 1
+
+
 def test_a_write_during_the_making_of_a_tally_leaves_it_stale(persons, monkeypatch):
     """The version is read before the facts: a write that lands in between is not lost."""
     store, ids = persons
