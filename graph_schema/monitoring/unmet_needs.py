@@ -16,9 +16,9 @@ person's village and has room (``offers.offer_room``), designated institutions (
 Ordered by the household's risk score (``monitoring.risk``), highest first, then the days past
 the time limit, most first, then 户编号 and the need's id. ID numbers are shown masked.
 
-The needs overdue on the day are read from the counties' kept tallies
-(``graph_schema.service.tally``), the referrals open on it as they stand; only the page's persons
-are read. A past day whose state has changed since reads and judges every person of the region.
+The needs overdue on the day, and the persons the offers of the scope served, are read from the
+counties' kept tallies (``graph_schema.service.tally``), the referrals open on it as they stand;
+only the page's persons are read. A past day whose state has changed since reads and judges every person of the region.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from graph_schema import history
-from graph_schema.identifiers import mask_id_number
+from graph_schema.identifiers import mask_id_number, region_prefix
 from graph_schema.monitoring import risk
 from graph_schema.monitoring.common import Report, as_of_or_today
 from graph_schema.pagination import Page, PageRequest
@@ -44,6 +44,7 @@ from graph_schema.service.facts import (
     load_facts,
     persons_by_key,
 )
+from graph_schema.service.models import Offer
 from graph_schema.service.offers import offer_room
 from graph_schema.settings import get_settings
 from graph_schema.store.base import GraphStore, Tx
@@ -100,19 +101,28 @@ def unmet_needs(*, store: GraphStore, region: str, as_of: dt.date | None = None,
         return prefix, history.past(tx, as_of) is None
 
     prefix, current = store.read(scope)
-    # the state of today: the needs overdue on the day from the counties' kept tallies
-    kept = tally.overdue_needs(store, prefix, as_of) if current else None
+    # the state of today: the needs overdue on the day, and the persons the offers of the scope
+    # served, from the counties' kept tallies
+    builds = sorted(tally.current_builds(store, prefix, as_of.year).values()) if current else None
+    kept = tally.overdue_needs(store, builds, prefix, as_of) if builds is not None else None
 
     def work(tx: Tx) -> Page[UnmetNeed]:
         if kept is None:
             facts, waiting = _waiting(tx, region, as_of)
-            shown = waiting[page.skip:page.skip + page.page_size]
-        else:
-            facts, waiting = _kept_waiting(tx, kept, as_of)
-            page_rows = waiting[page.skip:page.skip + page.page_size]
-            persons = persons_by_key(tx, [r["id_number"] for _, _, r in page_rows])
-            shown = [(score, days, persons[r["id_number"]], _episode(r)) for score, days, r in page_rows]
-        return Page(_rows(tx, facts, shown), len(waiting), page.page, page.page_size)
+            return Page(_rows(tx, facts, waiting[page.skip:page.skip + page.page_size]), len(waiting), page.page,
+                        page.page_size)
+        facts, waiting = _kept_waiting(tx, kept, as_of)
+        page_rows = waiting[page.skip:page.skip + page.page_size]
+        persons = persons_by_key(tx, [r["id_number"] for _, _, r in page_rows])
+        shown = [(score, days, persons[r["id_number"]], _episode(r)) for score, days, r in page_rows]
+        asked = _asked(facts, shown)
+        # the pairs of which every offer asked lies in the scope: their served are in its tallies
+        wider = {(o.uscc, o.service_code) for o in asked.values()
+                 if not region_prefix(o.region_code).startswith(prefix)}
+        pairs = {(o.uscc, o.service_code) for o in asked.values()} - wider
+        room = offer_room(tx, [asked[k] for k in sorted(asked)], as_of, facts.catalogue,
+                          tally.served(tx, builds, pairs, as_of))
+        return Page(_rows(tx, facts, shown, room), len(waiting), page.page, page.page_size)
 
     return store.read(work)
 
@@ -164,15 +174,22 @@ def _waiting(tx: Tx, region: str, as_of: dt.date) -> tuple[ServiceFacts, list[tu
     return facts, scored
 
 
-def _rows(tx: Tx, facts: ServiceFacts, waiting: list[tuple[int, int, PersonFacts, Episode]]) -> list[UnmetNeed]:
+def _asked(facts: ServiceFacts, waiting: list[tuple[int, int, PersonFacts, Episode]]) -> dict[str, Offer]:
+    """The offers the providers of the rows of ``waiting`` are chosen from (active, over the row's
+    village, of its need's service or category): only their room is counted, not every offer's
+    over the villages (an offer's room does not depend on which others are counted)."""
+    return {o.offer_id: o for _, _, p, e in waiting
+            for o, _ in facts.offers_covering(p.region_code, e.category, facts.as_of, e.service_code)}
+
+
+def _rows(tx: Tx, facts: ServiceFacts, waiting: list[tuple[int, int, PersonFacts, Episode]],
+          room: dict[str, int | None] | None = None) -> list[UnmetNeed]:
     """The rows of ``waiting`` (from :func:`_waiting`), each with the providers in reach that have
-    room: the room counted only for the offers those rows' providers are chosen from (active,
-    over the row's village, of its need's service or category), not for every offer over their
-    villages (an offer's room does not depend on which others are counted)."""
+    room (``room``: the :func:`_asked` offers', counted here when not given)."""
     weights, as_of = get_settings().risk, facts.as_of
-    asked = {o.offer_id: o for _, _, p, e in waiting
-             for o, _ in facts.offers_covering(p.region_code, e.category, as_of, e.service_code)}
-    room = offer_room(tx, [asked[k] for k in sorted(asked)], as_of, facts.catalogue)
+    if room is None:
+        asked = _asked(facts, waiting)
+        room = offer_room(tx, [asked[k] for k in sorted(asked)], as_of, facts.catalogue)
     return [UnmetNeed(
         need_id=e.need_id, id_masked=mask_id_number(person.id_number), name=person.name,
         household_no=person.household_no, region_code=person.region_code, category=e.category,

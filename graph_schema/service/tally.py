@@ -30,6 +30,12 @@ delivery since its confirmation (``ServiceFacts.overdue``). So each need overdue
 year is kept with that span (``OverdueTally`` rows), and ``monitoring.unmet_needs`` reads those of
 its day; whether a referral is open for it is read as it stands, as referrals are not tallied.
 
+**Served.** An offer's room (``offers.offer_room``) is its capacity less the persons of the
+villages it covers whom its organisation served with its service from 1 January (a counting
+delivery); a person counts from the day of their first such delivery in the year. So per
+organisation, service and village, the sorted days of the year of those first deliveries are kept
+(``ServedTally`` rows), and ``unmet-needs`` counts the offers' served from them.
+
 **Persons.** Today's disabled persons per village, 残疾类别 and 等级 (``PersonTally`` rows), which
 ``monitoring.disability`` sums by region (and corrects for a past day as it did the persons it
 counted itself). They are today's whatever the year, so that report reads this year's tallies.
@@ -47,18 +53,21 @@ changed since takes its full path.
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import logging
 import uuid
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
+from graph_schema.enums import DeliveryOutcome
 from graph_schema.models import today
 from graph_schema.monitoring.common import SCOPED_HOUSEHOLDS
 from graph_schema.service import fact_versions
+from graph_schema.service.catalogue import catalogue_in
 from graph_schema.service.facts import Episode, ServiceFacts, due_on, episodes, load_facts
 from graph_schema.store.base import GraphStore, Tx, chunks
-from graph_schema.store.schema import NEED_TALLY, OVERDUE_TALLY, PERSON_TALLY, RATE_TALLY, TALLY_MARK
+from graph_schema.store.schema import NEED_TALLY, OVERDUE_TALLY, PERSON_TALLY, RATE_TALLY, SERVED_TALLY, TALLY_MARK
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +75,7 @@ FIGURES = ("persons_in_need", "persons_served", "deliveries", "severe_in_need", 
            "children_served")
 Changes = dict[tuple[str, dt.date], dict[str, int]]  # (category, day) → figure → change
 Opened = dict[tuple[str, str, dt.date], int]  # (village, category, day) → change of persons with an open need
+Served = dict[tuple[str, str], list[tuple[str, int]]]  # (organisation, service) → (village, persons served)
 
 _COUNTIES = "MATCH (v:Region) WHERE v.code STARTS WITH $prefix RETURN DISTINCT left(v.code, 6) AS county"
 _MARKS = ("UNWIND $keys AS k MATCH (m:TallyMark {mark_id: k}) "
@@ -88,10 +98,17 @@ _PERSONS = ("MATCH (t:PersonTally) WHERE t.build IN $builds AND t.village STARTS
 #: the county's persons by village, category and grade, as the tally keeps them
 _PERSONS_OF = (SCOPED_HOUSEHOLDS + "MATCH (p:Person)-[:MEMBER_OF]->(h) "
                "RETURN h.region_code AS village, p.category AS category, p.grade AS grade, count(p) AS persons")
-_DROP_ROWS = ("MATCH (t:RateTally) WHERE t.build IN $builds DELETE t",
-              "MATCH (t:NeedTally) WHERE t.build IN $builds DELETE t",
-              "MATCH (t:PersonTally) WHERE t.build IN $builds DELETE t",
-              "MATCH (t:OverdueTally) WHERE t.build IN $builds DELETE t")
+#: the county's persons served in the year by an organisation with a counting service (not 未完成),
+#: each with the day of their first such delivery: what ``offers.offer_room`` counts in the store
+_FIRST_SERVED = (SCOPED_HOUSEHOLDS + "MATCH (p:Person)-[:MEMBER_OF]->(h) MATCH (p)-[:RECEIVED]->(d:Delivery) "
+                 "WITH h, p, d WHERE d.uscc IS NOT NULL AND d.service_code IN $counted AND d.delivered_on >= $first "
+                 "AND d.delivered_on <= $last AND d.outcome <> $not_done "
+                 "RETURN d.uscc AS uscc, d.service_code AS service_code, h.region_code AS village, "
+                 "p.id_number AS id_number, min(d.delivered_on) AS first_day")
+_SERVED = ("MATCH (t:ServedTally) WHERE t.build IN $builds AND t.uscc IN $usccs "
+           "RETURN t.uscc AS uscc, t.service_code AS service_code, t.village AS village, t.days AS days")
+_DROP_ROWS = tuple(f"MATCH (t:{t.label}) WHERE t.build IN $builds DELETE t"
+                   for t in (RATE_TALLY, NEED_TALLY, PERSON_TALLY, OVERDUE_TALLY, SERVED_TALLY))
 #: the needs of the scope overdue on the day
 _OVERDUE = ("MATCH (t:OverdueTally) WHERE t.build IN $builds AND t.village STARTS WITH $prefix "
             "AND t.from_day <= $as_of AND (t.until_day IS NULL OR t.until_day > $as_of) "
@@ -108,7 +125,7 @@ _DROP_MARKS = "UNWIND $keys AS k MATCH (m:TallyMark {mark_id: k}) DELETE m"
 
 #: what the tallies hold: a version that changes it gives it a new number, so that the marks of
 #: tallies made before are never read (they and their rows go when the county is made again)
-FORMAT = 4
+FORMAT = 5
 
 
 def _mark_id(county: str, year: int) -> str:
@@ -228,6 +245,19 @@ def county_changes(tx: Tx, county: str, year: int) -> tuple[Changes, Opened, lis
     return changes, {k: v for k, v in opened.items() if v}, overdue
 
 
+def first_served(tx: Tx, county: str, year: int) -> dict[tuple[str, str, str], list[int]]:
+    """``(organisation, service, village)`` → the sorted days of ``year`` (0: 1 January) on which
+    each person of the county's village was first served by the organisation with the service."""
+    first, catalogue = dt.date(year, 1, 1), catalogue_in(tx)
+    params = {"prefix": county, "first": first, "last": dt.date(year, 12, 31),
+              "counted": sorted(c for c in catalogue.types if catalogue.counted(c)),
+              "not_done": DeliveryOutcome.NOT_DONE.value}
+    days: dict[tuple[str, str, str], list[int]] = defaultdict(list)
+    for r in tx.run(_FIRST_SERVED, params):
+        days[r["uscc"], r["service_code"], r["village"]].append((r["first_day"] - first).days)
+    return {k: sorted(v) for k, v in days.items()}
+
+
 def counties_in(tx: Tx, prefix: str) -> list[str]:
     return sorted(r["county"] for r in tx.run(_COUNTIES, {"prefix": prefix}))
 
@@ -245,11 +275,12 @@ def _stale(tx: Tx, counties: list[str], year: int) -> tuple[dict[str, str], list
 def make_tally(store: GraphStore, county: str, year: int) -> str:
     """Make and keep the county's tally for the year; returns its build."""
 
-    def read(tx: Tx) -> tuple[dict[str, int], tuple[Changes, Opened, list[dict]], list[dict]]:
+    def read(tx: Tx) -> tuple[dict[str, int], tuple[Changes, Opened, list[dict]], list[dict], dict]:
         versions = fact_versions.versions(tx, [county, fact_versions.CATALOGUE])  # before the facts
-        return versions, county_changes(tx, county, year), tx.run(_PERSONS_OF, {"prefix": county})
+        return (versions, county_changes(tx, county, year), tx.run(_PERSONS_OF, {"prefix": county}),
+                first_served(tx, county, year))
 
-    versions, (changes, opened, overdue), persons = store.read(read)
+    versions, (changes, opened, overdue), persons, served = store.read(read)
     build = uuid.uuid4().hex
     rows = [{"tally_id": f"{build}|{category}|{day.isoformat()}", "build": build, "category": category, "day": day,
              **figures} for (category, day), figures in sorted(changes.items())]
@@ -259,6 +290,8 @@ def make_tally(store: GraphStore, county: str, year: int) -> str:
     person_rows = [{"tally_id": f"{build}|{r['village']}|{r['category']}|{r['grade']}", "build": build, **r}
                    for r in persons]
     overdue_rows = [{"tally_id": f"{build}|{r['need_id']}", "build": build, **r} for r in overdue]
+    served_rows = [{"tally_id": f"{build}|{uscc}|{code}|{village}", "build": build, "uscc": uscc, "service_code": code,
+                    "village": village, "days": days} for (uscc, code, village), days in sorted(served.items())]
 
     def keep(tx: Tx) -> None:
         mark_id = _mark_id(county, year)
@@ -270,7 +303,7 @@ def make_tally(store: GraphStore, county: str, year: int) -> str:
         old = [b for r in marks for b in (r["previous"], *(() if r["mark_id"] == mark_id else (r["build"],))) if b]
         tx.run(_DROP_MARKS, {"keys": [r["mark_id"] for r in marks if r["mark_id"] != mark_id]})
         for table, made in ((RATE_TALLY, rows), (NEED_TALLY, open_rows), (PERSON_TALLY, person_rows),
-                            (OVERDUE_TALLY, overdue_rows)):
+                            (OVERDUE_TALLY, overdue_rows), (SERVED_TALLY, served_rows)):
             for part in chunks(made, 10_000):
                 tx.create_nodes(table, list(part))
         tx.run(_KEEP_MARK, {"mark_id": mark_id, "build": build, "version": versions[county],
@@ -319,12 +352,24 @@ def persons_by_area(store: GraphStore, prefix: str, width: int) -> dict[tuple[st
     return {(r["area"], int(r["category"]), int(r["grade"])): int(r["n"]) for r in rows}
 
 
-def overdue_needs(store: GraphStore, prefix: str, as_of: dt.date) -> list[dict]:
-    """The needs of the scope overdue on ``as_of`` (before any referral is looked at), from their
-    counties' tallies: rows of ``need_id, id_number, household_no, village, category,
-    service_code, confirmed_on, due_on``."""
-    builds = sorted(current_builds(store, prefix, as_of.year).values())
+def overdue_needs(store: GraphStore, builds: list[str], prefix: str, as_of: dt.date) -> list[dict]:
+    """The needs of the scope overdue on ``as_of`` (before any referral is looked at), from the
+    ``builds`` of its counties' tallies (:func:`current_builds`): rows of ``need_id, id_number,
+    household_no, village, category, service_code, confirmed_on, due_on``."""
     return store.read(lambda tx: tx.run(_OVERDUE, {"builds": builds, "prefix": prefix, "as_of": as_of}))
+
+
+def served(tx: Tx, builds: list[str], pairs: Iterable[tuple[str, str]], as_of: dt.date) -> Served:
+    """``(organisation, service)`` → ``(village, persons)``: for each pair, the persons of the
+    villages of the ``builds``' counties it served from 1 January to ``as_of`` (a pair that served
+    nobody there: an empty list), as ``offers.offer_room`` takes them."""
+    out: Served = {pair: [] for pair in pairs}
+    upto = (as_of - dt.date(as_of.year, 1, 1)).days
+    rows = tx.run(_SERVED, {"builds": builds, "usccs": sorted({uscc for uscc, _ in out})}) if out else []
+    for r in rows:
+        if (r["uscc"], r["service_code"]) in out:
+            out[r["uscc"], r["service_code"]].append((r["village"], bisect.bisect_right(r["days"], upto)))
+    return out
 
 
 def keep_current(store: GraphStore, year: int, progress: Callable[[int, int], None] | None = None) -> int:
@@ -340,5 +385,5 @@ def keep_current(store: GraphStore, year: int, progress: Callable[[int, int], No
 
 
 __all__ = ["FIGURES", "by_day", "counties_in", "county_changes", "county_figures", "current_builds",
-           "keep_current", "make_tally", "open_changes", "open_needs", "overdue_needs", "overdue_spans", "person_changes",
-           "persons_by_area"]
+           "first_served", "keep_current", "make_tally", "open_changes", "open_needs", "overdue_needs", "overdue_spans",
+           "person_changes", "persons_by_area", "served"]

@@ -19,6 +19,7 @@ class Kind(StrEnum):
     BOOL = "BOOLEAN"
     DATE = "DATE"
     STRINGS = "STRING[]"
+    INTS = "INT64[]"
 
 
 S, I, B, D, L = Kind.STRING, Kind.INT, Kind.BOOL, Kind.DATE, Kind.STRINGS
@@ -286,8 +287,10 @@ MARK = NodeTable("StoreMark", "name", {"name": S, "done_at": S})
 #: service facts raises; per county and year, the tallies kept and the version they were made
 #: from; the rate tally's rows, a category's changes of the seven figures on one day; the
 #: open-need tally's, a village's and category's change of persons with an open need on one day;
-#: the person tally's, a village's disabled persons of one 残疾类别 and 等级 (today's); and the
-#: overdue tally's, a need overdue on some day of the year, from which day and until which.
+#: the person tally's, a village's disabled persons of one 残疾类别 and 等级 (today's); the
+#: overdue tally's, a need overdue on some day of the year, from which day and until which; and the
+#: served tally's, per organisation, service and village, the day of the year (0: 1 January) each
+#: person of the village was first served, sorted.
 FACTS_VERSION = NodeTable("FactsVersion", "county", {"county": S, "version": I})
 TALLY_MARK = NodeTable("TallyMark", "mark_id", {"mark_id": S, "county": S, "year": I, "build": S, "previous": S,
                                                 "version": I, "catalogue_version": I})
@@ -309,7 +312,11 @@ OVERDUE_TALLY = NodeTable(
     {"tally_id": S, "build": S, "need_id": S, "id_number": S, "household_no": S, "village": S, "category": S,
      "service_code": S, "confirmed_on": D, "due_on": D, "from_day": D, "until_day": D},
     indexed=("build",), serial="seq")
-TALLY_TABLES = (FACTS_VERSION, TALLY_MARK, RATE_TALLY, NEED_TALLY, PERSON_TALLY, OVERDUE_TALLY)
+SERVED_TALLY = NodeTable(
+    "ServedTally", "tally_id",
+    {"tally_id": S, "build": S, "uscc": S, "service_code": S, "village": S, "days": Kind.INTS},
+    indexed=("build", "uscc"), serial="seq")
+TALLY_TABLES = (FACTS_VERSION, TALLY_MARK, RATE_TALLY, NEED_TALLY, PERSON_TALLY, OVERDUE_TALLY, SERVED_TALLY)
 #: the store's own tables beside :data:`NODE_TABLES`
 OWN_TABLES = (MARK, *TALLY_TABLES)
 

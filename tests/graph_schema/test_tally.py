@@ -11,7 +11,7 @@ from collections import defaultdict
 
 import pytest
 
-from factories import household, id_number, person
+from factories import household, id_number, org, person, uscc
 from graph_schema.enums import DeliveryOutcome, ServiceDept
 from graph_schema.identifiers import region_prefix
 from graph_schema.household.service import upsert_households, upsert_persons
@@ -23,8 +23,10 @@ from graph_schema.pagination import PageRequest
 from graph_schema.service import tally
 from graph_schema.service.catalogue import catalogue_in, upsert_service_types
 from graph_schema.service.deliveries import record_deliveries, record_delivery
-from graph_schema.service.models import Delivery, Need
+from graph_schema.org.service import upsert_orgs
+from graph_schema.service.models import Delivery, Need, Offer
 from graph_schema.service.needs import record_needs
+from graph_schema.service.offers import upsert_offers
 
 D = dt.date
 V1, V2, W1 = "620822100201", "620822100202", "620823100201"  # two villages of one county, one of another
@@ -277,3 +279,57 @@ def test_tallies_of_an_older_format_are_never_read_and_go_when_made_again(person
         assert left[0]["n"] == 0, table
     assert store.query("MATCH (m:TallyMark) RETURN count(m) AS n")[0]["n"] == len(new)
     _agree(store, "62", day)
+
+
+@pytest.fixture
+def served(store):
+    """An organisation with offers of KF01 over a township, a county and the province, whose
+    deliveries fill them on particular days of 2024; three persons whose KF01 waits all year."""
+    centre, other = org(uscc("620822")), org(uscc("620823"), region="620823")
+    upsert_orgs(store=store, orgs=[centre, other])
+    upsert_households(store=store, households=[household("H1", V1), household("H2", V2), household("H3", W1)])
+    ids = {k: id_number(born=D(1970, 1, i + 1)) for i, k in enumerate(["wa", "wb", "wc", "s1", "s2", "s3", "s4", "s5"])}
+    upsert_persons(store=store, persons=[person(h, id_number=ids[k]) for k, h in (
+        ("wa", "H1"), ("wb", "H2"), ("wc", "H3"), ("s1", "H1"), ("s2", "H1"), ("s3", "H2"), ("s4", "H3"),
+        ("s5", "H2"))])
+    record_needs(store=store, needs=[Need(id_number=ids[k], service_code="KF01", assessed_on=D(2023, 10, 1))
+                                     for k in ("wa", "wb", "wc")])
+    record_deliveries(store=store, deliveries=[
+        Delivery(id_number=ids[k], service_code=code, delivered_on=day, uscc=centre.uscc, outcome=outcome)
+        for k, code, day, outcome in (
+            ("s1", "KF01", D(2024, 2, 1), DeliveryOutcome.DONE),  # served without a need of their own
+            ("s2", "KF01", D(2024, 3, 1), DeliveryOutcome.ONGOING),
+            ("s2", "KF01", D(2024, 6, 1), DeliveryOutcome.DONE),  # counted once
+            ("s3", "KF01", D(2024, 4, 1), DeliveryOutcome.DONE),
+            ("s4", "KF01", D(2024, 5, 1), DeliveryOutcome.DONE),  # in the other county
+            ("s5", "KF01", D(2024, 3, 1), DeliveryOutcome.NOT_DONE),  # does not count
+            ("s5", "KF01", D(2023, 12, 1), DeliveryOutcome.DONE),  # last year's
+            ("s5", "JY01", D(2024, 3, 1), DeliveryOutcome.DONE))])  # another service
+    upsert_offers(store=store, offers=[
+        Offer(uscc=centre.uscc, service_code="KF01", region_code="620822100000", capacity=2),
+        Offer(uscc=centre.uscc, service_code="KF01", region_code="620822000000", capacity=3),
+        Offer(uscc=centre.uscc, service_code="KF01", region_code="620000000000", capacity=4),
+        Offer(uscc=other.uscc, service_code="KF01", region_code="620823000000", capacity=1)])
+    return store, centre.uscc, other.uscc
+
+
+def test_the_offers_room_from_the_tallies_equals_the_room_counted(served):
+    store, centre, other = served
+    days = [D(2024, 1, 1), D(2024, 2, 1), D(2024, 2, 29), D(2024, 3, 1), D(2024, 4, 1), D(2024, 5, 1),
+            D(2024, 6, 1), D(2024, 12, 31)]
+    for day in days:
+        for prefix in ("62", "620822", "620822100", "620823"):  # the province's offer is wider than a county
+            assert unmet_needs(store=store, region=prefix, as_of=day, page=EVERY).items == \
+                store.read(lambda tx: unmet_in(tx, prefix, as_of=day)), (day, prefix)
+
+    def shown(day: dt.date, village: str) -> list[str]:
+        return next(r.providers for r in unmet_needs(store=store, region="62", as_of=day, page=EVERY).items
+                    if r.region_code == village)
+
+    # 1 March: s1 and s2 served in the county (3 - 2, 2 - 2, 4 - 2); 1 April: s3 too (0, 0, 4 - 3);
+    # 1 May: s4, in the other county, fills the province's
+    assert [shown(D(2024, 3, 1), V1), shown(D(2024, 4, 1), V1)] == [[f"测试组织（{centre}）：余2"],
+                                                                     [f"测试组织（{centre}）：余1"]]
+    assert shown(D(2024, 4, 30), W1) == [f"测试组织（{centre}）：余1", f"测试组织（{other}）：余1"]
+    assert shown(D(2024, 5, 1), W1) == [f"测试组织（{other}）：余1"]
+    assert store.query("MATCH (t:ServedTally) RETURN count(t) AS n")[0]["n"] > 0
