@@ -15,13 +15,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from graph_schema import history
 from graph_schema.errors import DateOrder
 from graph_schema.identifiers import region_prefix
 from graph_schema.models import today
 from graph_schema.monitoring import risk
 from graph_schema.pagination import Page, PageRequest
-from graph_schema.region.service import children_in
-from graph_schema.store.base import Tx
+from graph_schema.region.service import children_in, resolve_scope
+from graph_schema.store.base import GraphStore, Tx
 
 #: The households of a scope (``$prefix``), reached through their village's ``IN_REGION`` edge:
 #: the embedded engine indexes only primary keys, so ``h.region_code STARTS WITH`` would read every
@@ -123,3 +124,14 @@ def region_and_children(tx: Tx, code: str, prefix: str) -> list[tuple[str, str |
     by prefix (Cypher's substring differs between the engines), so children always add up."""
     own = tx.run("MATCH (r:Region {code: $code}) RETURN r.name AS name", {"code": code})[0]["name"]
     return [(code, own, prefix)] + [(c.code, c.name, region_prefix(c.code)) for c in children_in(tx, code)]
+
+
+def scope_today(store: GraphStore, region: str, as_of: dt.date) -> tuple[str, str, bool]:
+    """``(12-digit code, prefix, current)`` of a report's region: ``current`` when nothing has
+    changed since ``as_of``, so that the state of today (the counties' kept tallies) answers for it."""
+
+    def read(tx: Tx) -> tuple[str, str, bool]:
+        code, prefix = resolve_scope(tx, region)
+        return code, prefix, history.past(tx, as_of) is None
+
+    return store.read(read)

@@ -23,13 +23,11 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass
 
-from graph_schema import history
 from graph_schema.enums import ServiceCategory
 from graph_schema.identifiers import region_ancestors, region_level
-from graph_schema.monitoring.common import Report, as_of_or_today
+from graph_schema.monitoring.common import Report, as_of_or_today, scope_today
 from graph_schema.pagination import Page, PageRequest
 from graph_schema.records import fetch_by_keys
-from graph_schema.region.service import resolve_scope
 from graph_schema.service import tally
 from graph_schema.service.catalogue import catalogue_in
 from graph_schema.service.facts import all_offers, load_facts
@@ -54,11 +52,7 @@ def service_deserts(*, store: GraphStore, region: str, as_of: dt.date | None = N
                     page: PageRequest = PageRequest(), **_) -> Page[ServiceDesert]:
     as_of = as_of_or_today(as_of)
 
-    def scope(tx: Tx) -> tuple[str, bool]:
-        _, prefix = resolve_scope(tx, region)
-        return prefix, history.past(tx, as_of) is None
-
-    prefix, current = store.read(scope)
+    _, prefix, current = scope_today(store, region, as_of)
     # the state of today: the persons with an open need from the counties' kept tallies
     kept = tally.open_needs(store, prefix, as_of) if current else None
 

@@ -41,9 +41,8 @@ from dataclasses import dataclass
 from graph_schema import history
 from graph_schema.enums import ServiceCategory
 from graph_schema.identifiers import region_level
-from graph_schema.monitoring.common import Report, as_of_or_today, paginate, period, region_and_children
+from graph_schema.monitoring.common import Report, as_of_or_today, paginate, period, region_and_children, scope_today
 from graph_schema.pagination import Page, PageRequest
-from graph_schema.region.service import resolve_scope
 from graph_schema.service import tally
 from graph_schema.service.facts import facts_of, load_facts
 from graph_schema.service.simple_needs import complex_persons, simple_rate_counts
@@ -116,12 +115,8 @@ def service_rates(*, store: GraphStore, region: str, as_of: dt.date | None = Non
     as_of = as_of_or_today(as_of)
     start, as_of = period(period_start, as_of)
 
-    def scope(tx: Tx) -> tuple[str, str, bool]:
-        code, prefix = resolve_scope(tx, region)
-        wide, from_january = len(prefix) < 6, start == dt.date(as_of.year, 1, 1)
-        return code, prefix, wide and from_january and history.past(tx, as_of) is None
-
-    code, prefix, tallied = store.read(scope)
+    code, prefix, current = scope_today(store, region, as_of)
+    tallied = current and len(prefix) < 6 and start == dt.date(as_of.year, 1, 1)  # a city or wider, from 1 January
     kept = tally.county_figures(store, prefix, as_of) if tallied else None
 
     def work(tx: Tx) -> list[ServiceRate]:

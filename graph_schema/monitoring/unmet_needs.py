@@ -26,10 +26,9 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from graph_schema import history
 from graph_schema.identifiers import mask_id_number, region_prefix
 from graph_schema.monitoring import risk
-from graph_schema.monitoring.common import Report, as_of_or_today
+from graph_schema.monitoring.common import Report, as_of_or_today, scope_today
 from graph_schema.pagination import Page, PageRequest
 from graph_schema.region.service import resolve_scope
 from graph_schema.service import tally
@@ -96,11 +95,7 @@ def unmet_needs(*, store: GraphStore, region: str, as_of: dt.date | None = None,
                 page: PageRequest = PageRequest(), **_) -> Page[UnmetNeed]:
     as_of = as_of_or_today(as_of)
 
-    def scope(tx: Tx) -> tuple[str, bool]:
-        _, prefix = resolve_scope(tx, region)
-        return prefix, history.past(tx, as_of) is None
-
-    prefix, current = store.read(scope)
+    _, prefix, current = scope_today(store, region, as_of)
     # the state of today: the needs overdue on the day, and the persons the offers of the scope
     # served, from the counties' kept tallies
     builds = sorted(tally.current_builds(store, prefix, as_of.year).values()) if current else None
