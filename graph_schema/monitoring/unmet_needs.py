@@ -26,7 +26,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from graph_schema.identifiers import mask_id_number, region_prefix
+from graph_schema.identifiers import mask_id_number
 from graph_schema.monitoring import risk
 from graph_schema.monitoring.common import Report, as_of_or_today, scope_today
 from graph_schema.pagination import Page, PageRequest
@@ -98,8 +98,8 @@ def unmet_needs(*, store: GraphStore, region: str, as_of: dt.date | None = None,
     _, prefix, current = scope_today(store, region, as_of)
     # the state of today: the needs overdue on the day, and the persons the offers of the scope
     # served, from the counties' kept tallies
-    builds = sorted(tally.current_builds(store, prefix, as_of.year).values()) if current else None
-    kept = tally.overdue_needs(store, builds, prefix, as_of) if builds is not None else None
+    builds = tally.current_builds(store, prefix, as_of.year) if current else None
+    kept = tally.overdue_needs(store, sorted(builds.values()), prefix, as_of) if builds is not None else None
 
     def work(tx: Tx) -> Page[UnmetNeed]:
         if kept is None:
@@ -110,13 +110,8 @@ def unmet_needs(*, store: GraphStore, region: str, as_of: dt.date | None = None,
         page_rows = waiting[page.skip:page.skip + page.page_size]
         persons = persons_by_key(tx, [r["id_number"] for _, _, r in page_rows])
         shown = [(score, days, persons[r["id_number"]], _episode(r)) for score, days, r in page_rows]
-        asked = _asked(facts, shown)
-        # the pairs of which every offer asked lies in the scope: their served are in its tallies
-        wider = {(o.uscc, o.service_code) for o in asked.values()
-                 if not region_prefix(o.region_code).startswith(prefix)}
-        pairs = {(o.uscc, o.service_code) for o in asked.values()} - wider
-        room = offer_room(tx, [asked[k] for k in sorted(asked)], as_of, facts.catalogue,
-                          tally.served(tx, builds, pairs, as_of))
+        asked = [o for _, o in sorted(_asked(facts, shown).items())]
+        room = offer_room(tx, asked, as_of, facts.catalogue, tally.served(tx, builds, prefix, asked, as_of))
         return Page(_rows(tx, facts, shown, room), len(waiting), page.page, page.page_size)
 
     return store.read(work)

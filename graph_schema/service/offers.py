@@ -111,26 +111,26 @@ _SERVED_OF = (
 
 
 def offer_room(tx: Tx, offers: Sequence[Offer], as_of: dt.date, catalogue: Catalogue,
-               kept: dict[tuple[str, str], list[tuple[str, int]]] | None = None) -> dict[str, int | None]:
+               kept: dict[str, int] | None = None) -> dict[str, int | None]:
     """Each offer's room on ``as_of`` (None: not limited): its 年度容量 less the persons it holds
     this year, those of its region who received its service from the organisation since 1
     January (a counting delivery), and those the organisation has an open referral of for them
     (of its service, or of its category for a need of a whole category). Never below 0.
 
-    The served are counted in the store per organisation, service and village, but for the
-    (organisation, service) pairs ``kept`` holds them of (as ``tally.served`` gives them: all the
-    villages those pairs' offers cover); the referred (few) are read, and those of them already
-    counted as served are not counted twice."""
+    The served are counted in the store per organisation, service and village, but for the offers
+    ``kept`` gives them of (offer id → persons: ``tally.served``); the referred (few) are read,
+    and those of them already counted as served are not counted twice."""
     limited = [o for o in offers if o.capacity is not None]
     usccs = sorted({o.uscc for o in limited})
-    served: dict[tuple[str, str], list[tuple[str, int]]] = defaultdict(list, kept or {})  # → (village, persons)
+    kept = kept or {}
+    served: dict[tuple[str, str], list[tuple[str, int]]] = defaultdict(list)  # (uscc, service) → (village, persons)
     referred: dict[tuple[str, str], set[tuple[str, str]]] = defaultdict(set)  # (uscc, service) → (person, village)
     delivered: set[tuple[str, str, str]] = set()  # (uscc, service, person) of the referred persons
     if usccs:
         year, not_done = dt.date(as_of.year, 1, 1), DeliveryOutcome.NOT_DONE.value
         codes: dict[str, set[str]] = defaultdict(set)  # organisation → its counting services offered
         for o in limited:
-            if catalogue.counted(o.service_code) and (o.uscc, o.service_code) not in served:
+            if catalogue.counted(o.service_code) and o.offer_id not in kept:
                 codes[o.uscc].add(o.service_code)
         if codes:
             orgs = [{"uscc": uscc, "codes": sorted(held)} for uscc, held in sorted(codes.items())]
@@ -149,7 +149,8 @@ def offer_room(tx: Tx, offers: Sequence[Offer], as_of: dt.date, catalogue: Catal
     for o in limited:
         also = {number for number, village in referred[o.uscc, o.service_code]
                 if covers(o.region_code, village) and (o.uscc, o.service_code, number) not in delivered}
-        held = sum(n for village, n in served[o.uscc, o.service_code] if covers(o.region_code, village))
+        held = kept[o.offer_id] if o.offer_id in kept else \
+            sum(n for village, n in served[o.uscc, o.service_code] if covers(o.region_code, village))
         room[o.offer_id] = max(0, o.capacity - held - len(also))
     return room
 

@@ -31,10 +31,11 @@ year is kept with that span (``OverdueTally`` rows), and ``monitoring.unmet_need
 its day; whether a referral is open for it is read as it stands, as referrals are not tallied.
 
 **Served.** An offer's room (``offers.offer_room``) is its capacity less the persons of the
-villages it covers whom its organisation served with its service from 1 January (a counting
+region it covers whom its organisation served with its service from 1 January (a counting
 delivery); a person counts from the day of their first such delivery in the year. So per
-organisation, service and village, the sorted days of the year of those first deliveries are kept
-(``ServedTally`` rows), and ``unmet-needs`` counts the offers' served from them.
+organisation, service and region (each village, township and the county itself), the sorted days
+of the year of those first deliveries are kept (``ServedTally`` rows), and ``unmet-needs`` reads
+an offer's served as one row per county it covers.
 
 **Persons.** Today's disabled persons per village, 残疾类别 and 等级 (``PersonTally`` rows), which
 ``monitoring.disability`` sums by region (and corrects for a past day as it did the persons it
@@ -61,10 +62,12 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 
 from graph_schema.enums import DeliveryOutcome
+from graph_schema.identifiers import region_prefix
 from graph_schema.models import today
 from graph_schema.monitoring.common import SCOPED_HOUSEHOLDS
 from graph_schema.service import fact_versions
 from graph_schema.service.catalogue import catalogue_in
+from graph_schema.service.models import Offer
 from graph_schema.service.facts import Episode, ServiceFacts, due_on, episodes, load_facts
 from graph_schema.store.base import GraphStore, Tx, chunks
 from graph_schema.store.schema import NEED_TALLY, OVERDUE_TALLY, PERSON_TALLY, RATE_TALLY, SERVED_TALLY, TALLY_MARK
@@ -75,7 +78,6 @@ FIGURES = ("persons_in_need", "persons_served", "deliveries", "severe_in_need", 
            "children_served")
 Changes = dict[tuple[str, dt.date], dict[str, int]]  # (category, day) → figure → change
 Opened = dict[tuple[str, str, dt.date], int]  # (village, category, day) → change of persons with an open need
-Served = dict[tuple[str, str], list[tuple[str, int]]]  # (organisation, service) → (village, persons served)
 
 _COUNTIES = "MATCH (v:Region) WHERE v.code STARTS WITH $prefix RETURN DISTINCT left(v.code, 6) AS county"
 _MARKS = ("UNWIND $keys AS k MATCH (m:TallyMark {mark_id: k}) "
@@ -105,8 +107,7 @@ _FIRST_SERVED = (SCOPED_HOUSEHOLDS + "MATCH (p:Person)-[:MEMBER_OF]->(h) MATCH (
                  "AND d.delivered_on <= $last AND d.outcome <> $not_done "
                  "RETURN d.uscc AS uscc, d.service_code AS service_code, h.region_code AS village, "
                  "p.id_number AS id_number, min(d.delivered_on) AS first_day")
-_SERVED = ("MATCH (t:ServedTally) WHERE t.build IN $builds AND t.uscc IN $usccs "
-           "RETURN t.uscc AS uscc, t.service_code AS service_code, t.village AS village, t.days AS days")
+_SERVED = "MATCH (t:ServedTally) WHERE t.tally_id IN $keys RETURN t.tally_id AS key, t.days AS days"
 _DROP_ROWS = tuple(f"MATCH (t:{t.label}) WHERE t.build IN $builds DELETE t"
                    for t in (RATE_TALLY, NEED_TALLY, PERSON_TALLY, OVERDUE_TALLY, SERVED_TALLY))
 #: the needs of the scope overdue on the day
@@ -125,7 +126,7 @@ _DROP_MARKS = "UNWIND $keys AS k MATCH (m:TallyMark {mark_id: k}) DELETE m"
 
 #: what the tallies hold: a version that changes it gives it a new number, so that the marks of
 #: tallies made before are never read (they and their rows go when the county is made again)
-FORMAT = 5
+FORMAT = 6
 
 
 def _mark_id(county: str, year: int) -> str:
@@ -246,15 +247,18 @@ def county_changes(tx: Tx, county: str, year: int) -> tuple[Changes, Opened, lis
 
 
 def first_served(tx: Tx, county: str, year: int) -> dict[tuple[str, str, str], list[int]]:
-    """``(organisation, service, village)`` → the sorted days of ``year`` (0: 1 January) on which
-    each person of the county's village was first served by the organisation with the service."""
+    """``(organisation, service, region)`` → the sorted days of ``year`` (0: 1 January) on which
+    each person of the region was first served by the organisation with the service, for each
+    village of the county, its township and the county itself (12-digit codes)."""
     first, catalogue = dt.date(year, 1, 1), catalogue_in(tx)
     params = {"prefix": county, "first": first, "last": dt.date(year, 12, 31),
               "counted": sorted(c for c in catalogue.types if catalogue.counted(c)),
               "not_done": DeliveryOutcome.NOT_DONE.value}
     days: dict[tuple[str, str, str], list[int]] = defaultdict(list)
     for r in tx.run(_FIRST_SERVED, params):
-        days[r["uscc"], r["service_code"], r["village"]].append((r["first_day"] - first).days)
+        village = r["village"]
+        for region in (village, village[:9] + "000", village[:6] + "000000"):
+            days[r["uscc"], r["service_code"], region].append((r["first_day"] - first).days)
     return {k: sorted(v) for k, v in days.items()}
 
 
@@ -290,8 +294,9 @@ def make_tally(store: GraphStore, county: str, year: int) -> str:
     person_rows = [{"tally_id": f"{build}|{r['village']}|{r['category']}|{r['grade']}", "build": build, **r}
                    for r in persons]
     overdue_rows = [{"tally_id": f"{build}|{r['need_id']}", "build": build, **r} for r in overdue]
-    served_rows = [{"tally_id": f"{build}|{uscc}|{code}|{village}", "build": build, "uscc": uscc, "service_code": code,
-                    "village": village, "days": days} for (uscc, code, village), days in sorted(served.items())]
+    served_rows = [{"tally_id": _served_key(build, uscc, code, region), "build": build, "uscc": uscc,
+                    "service_code": code, "region": region, "days": days}
+                   for (uscc, code, region), days in sorted(served.items())]
 
     def keep(tx: Tx) -> None:
         mark_id = _mark_id(county, year)
@@ -359,17 +364,28 @@ def overdue_needs(store: GraphStore, builds: list[str], prefix: str, as_of: dt.d
     return store.read(lambda tx: tx.run(_OVERDUE, {"builds": builds, "prefix": prefix, "as_of": as_of}))
 
 
-def served(tx: Tx, builds: list[str], pairs: Iterable[tuple[str, str]], as_of: dt.date) -> Served:
-    """``(organisation, service)`` → ``(village, persons)``: for each pair, the persons of the
-    villages of the ``builds``' counties it served from 1 January to ``as_of`` (a pair that served
-    nobody there: an empty list), as ``offers.offer_room`` takes them."""
-    out: Served = {pair: [] for pair in pairs}
+def _served_key(build: str, uscc: str, service_code: str, region: str) -> str:
+    return f"{build}|{uscc}|{service_code}|{region}"
+
+
+def served(tx: Tx, builds: dict[str, str], prefix: str, offers: Iterable[Offer], as_of: dt.date) -> dict[str, int]:
+    """offer id → the persons of its region its organisation served with its service from 1
+    January to ``as_of``, from the ``builds`` (:func:`current_builds`) of the scope ``prefix``'s
+    counties, for the offers that lie in the scope (a wider one covers counties it has no build
+    of: it is left out, for ``offers.offer_room`` to count)."""
+    keys: dict[str, list[str]] = {}  # offer id → its rows' keys: its own, or its counties'
+    for o in offers:
+        held = region_prefix(o.region_code)
+        if not held.startswith(prefix):
+            continue
+        regions = [(held[:6], o.region_code)] if len(held) >= 6 else \
+            [(c, c + "000000") for c in builds if c.startswith(held)]
+        keys[o.offer_id] = [_served_key(builds[c], o.uscc, o.service_code, region) for c, region in regions]
     upto = (as_of - dt.date(as_of.year, 1, 1)).days
-    rows = tx.run(_SERVED, {"builds": builds, "usccs": sorted({uscc for uscc, _ in out})}) if out else []
-    for r in rows:
-        if (r["uscc"], r["service_code"]) in out:
-            out[r["uscc"], r["service_code"]].append((r["village"], bisect.bisect_right(r["days"], upto)))
-    return out
+    wanted = sorted({k for held in keys.values() for k in held})
+    found = {r["key"]: bisect.bisect_right(r["days"], upto)
+             for part in chunks(wanted, 20_000) for r in tx.run(_SERVED, {"keys": list(part)})}
+    return {offer_id: sum(found.get(k, 0) for k in held) for offer_id, held in keys.items()}
 
 
 def keep_current(store: GraphStore, year: int, progress: Callable[[int, int], None] | None = None) -> int:

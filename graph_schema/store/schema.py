@@ -289,8 +289,8 @@ MARK = NodeTable("StoreMark", "name", {"name": S, "done_at": S})
 #: open-need tally's, a village's and category's change of persons with an open need on one day;
 #: the person tally's, a village's disabled persons of one 残疾类别 and 等级 (today's); the
 #: overdue tally's, a need overdue on some day of the year, from which day and until which; and the
-#: served tally's, per organisation, service and village, the day of the year (0: 1 January) each
-#: person of the village was first served, sorted.
+#: served tally's, per organisation, service and region (a village, a township, the county), the
+#: day of the year (0: 1 January) each person of the region was first served, sorted.
 FACTS_VERSION = NodeTable("FactsVersion", "county", {"county": S, "version": I})
 TALLY_MARK = NodeTable("TallyMark", "mark_id", {"mark_id": S, "county": S, "year": I, "build": S, "previous": S,
                                                 "version": I, "catalogue_version": I})
@@ -314,8 +314,8 @@ OVERDUE_TALLY = NodeTable(
     indexed=("build",), serial="seq")
 SERVED_TALLY = NodeTable(
     "ServedTally", "tally_id",
-    {"tally_id": S, "build": S, "uscc": S, "service_code": S, "village": S, "days": Kind.INTS},
-    indexed=("build", "uscc"), serial="seq")
+    {"tally_id": S, "build": S, "uscc": S, "service_code": S, "region": S, "days": Kind.INTS},
+    indexed=("build",), serial="seq")
 TALLY_TABLES = (FACTS_VERSION, TALLY_MARK, RATE_TALLY, NEED_TALLY, PERSON_TALLY, OVERDUE_TALLY, SERVED_TALLY)
 #: the store's own tables beside :data:`NODE_TABLES`
 OWN_TABLES = (MARK, *TALLY_TABLES)
