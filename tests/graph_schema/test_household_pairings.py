@@ -119,6 +119,16 @@ def test_the_matcher_keeps_the_counts_through_its_new_pairs_moves_and_ends(store
     assert exact(store)
 
 
+def test_a_household_the_matcher_drops_counts_unpaired(store):
+    upsert_households(store=store, households=[household("HIGH", V1, monitoring="突发严重困难户"),
+                                               household("LOW", V1, monitoring="边缘易致贫户")])
+    upsert_cadres(store=store, cadres=[cadre("C1", V1, pair_limit=1)])
+    pair(store=store, household_no="LOW", cadre_no="C1")
+    result = confirm(store=store, proposal=propose(store=store, region="620822"))
+    assert result.dropped == ["LOW"]  # its place goes to the household of higher risk
+    assert kept(store, "LOW") == (0, 0) and kept(store, "HIGH") == (1, 1) and exact(store)
+
+
 def test_a_planted_wrong_count_is_caught(store):
     upsert_households(store=store, households=[household(f"H{i}") for i in range(2)])
     upsert_cadres(store=store, cadres=[cadre("A")])
