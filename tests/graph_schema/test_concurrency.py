@@ -6,16 +6,18 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+import time
 
 import pytest
 
 from factories import cadre, household, id_number, person
 from graph_schema.cadre.service import upsert_cadres
-from graph_schema.errors import CadreAtLimit, HouseholdAlreadyPaired, JieduiError
+from graph_schema.errors import CadreAtLimit, CadreNotOnDuty, HouseholdAlreadyPaired, JieduiError
 from graph_schema.household.service import members_in, upsert_households, upsert_persons
 from graph_schema.pairing.flows import transfer
 from graph_schema.pairing.service import end_pairing, pair
 from graph_schema.store.counts import miscounted
+from graph_schema.store import paired
 from graph_schema.store.paired import mispaired
 
 ROUNDS = 5
@@ -175,3 +177,28 @@ def test_concurrent_pairing_and_cadre_writes_keep_the_pairing_counts_exact(store
         results, errors = race([lambda w=w: writes(w) for w in range(writers + 1)])
         assert errors == [] and len(results) == writers + 1
         assert store.read(mispaired) == []
+
+
+def test_a_pairing_asked_while_its_cadre_goes_off_duty_waits_and_is_refused(store, other_client, monkeypatch):
+    """The cadre write holds the cadre from before it reads the households of its pairings until it
+    commits: a pairing with that cadre asked meanwhile (here, while the write pauses after its
+    read) waits, then finds the cadre off duty, and no household is left counted as paired."""
+    upsert_households(store=store, households=[household("H0"), household("H1")])
+    upsert_cadres(store=store, cadres=[cadre("C")])
+    pair(store=store, household_no="H0", cadre_no="C", started_on=D)
+    real, read = paired.households_of_cadres, threading.Event()
+
+    def slow(tx, cadre_nos):
+        found = real(tx, cadre_nos)
+        read.set()
+        time.sleep(1.0)
+        return found
+
+    monkeypatch.setattr(paired, "households_of_cadres", slow)
+    leaving = threading.Thread(target=lambda: upsert_cadres(store=store, cadres=[cadre("C", on_duty=False)]))
+    leaving.start()
+    assert read.wait(30)
+    with pytest.raises(CadreNotOnDuty):
+        pair(store=other_client(), household_no="H1", cadre_no="C", started_on=D)
+    leaving.join(60)
+    assert store.read(mispaired) == []
