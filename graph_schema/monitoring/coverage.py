@@ -68,6 +68,7 @@ from graph_schema.store.schema import CADRE, HOUSEHOLD
 #: one of its counties), where these take ~50 and ~180 ms for the province.
 _PRIORITY = PRIORITY_SCAN + "RETURN left(h.region_code, $width) AS village, count(h) AS priority"
 _PAIRED = PAIRED_PRIORITY + "RETURN left(h.region_code, $width) AS village, count(DISTINCT h) AS paired"
+#: (A day before today's; today's read the kept counts, :data:`_PRIORITY_KEPT`.)
 #: Neo4j counts each priority household's pairings in one match from the same scan: there the
 #: count is an expand per household (94 ms for a city store, against 145 ms for the two matches
 #: and 123 ms from the villages).

@@ -1,5 +1,8 @@
 """The brief's question: which priority households have no responsible cadre right now?
 
+For today (or later) the households' kept pairing counts answer it (graph_schema/store/paired.py);
+the forms that walk the pairings by their dates serve a day before today.
+
 For a past ``as_of`` the households, their members and the cadres' 在岗 are taken as they were
 that day (:mod:`graph_schema.history`), so later imports never change the answer."""
 
