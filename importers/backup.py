@@ -18,7 +18,8 @@ proposal (the pairing file carries neither). ``LISTED``, ``MEMBER_OF``, ``IN_REG
 service files' edges (``HAS_NEED``, ``OF``, ``OFFERS``, ``COVERS``, ``RECEIVED``, ``DELIVERED``)
 are derived by the import from the contract files, so they are not stored twice; so are the
 households' member counts (``disabled_count``, ``severe_count``), which the import's person writes
-keep. Referrals are
+keep; the households' pairing counts (``active_pairings``, ``on_duty_pairings``) are recounted
+once the pairing edges are replaced. Referrals are
 written after the import, so the deliveries it imports complete none of them.
 
 Dates are ISO strings (``YYYY-MM-DD``), typed back on restore from the table's declared
@@ -41,6 +42,7 @@ from pathlib import Path
 from typing import Any
 
 from graph_schema.errors import JieduiError
+from graph_schema.store import paired
 from graph_schema.store.base import GraphStore, Tx, chunks
 from graph_schema.store.dump import delete_edges, delete_nodes, node_rows, rel_rows, tables_with_data
 from graph_schema.store.schema import (
@@ -222,6 +224,7 @@ def restore(store: GraphStore, folder: str | Path, *, progress: Progress | None 
             _write_batches(store, name, mine,
                            lambda tx, part, r=rel, a=a, b=b: tx.create_rels(r, NODES[a], NODES[b], part), progress)
         result.counts[name] = len(rows)
+    paired.recount_all(store)  # the pairing edges were replaced by the backup's after the import counted them
     store.checkpoint()
     store.after_bulk_load()
     return result

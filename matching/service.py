@@ -26,6 +26,7 @@ from graph_schema.pairing.models import Pairing, PairRequest
 from graph_schema.pairing.reach import end_active_pairings, rows_in_reach
 from graph_schema.pairing.service import decide_pairings, load_pairing_state
 from graph_schema.settings import RiskWeights, get_settings
+from graph_schema.store import paired
 from graph_schema.store.base import GraphStore, Tx
 from graph_schema.region.service import resolve_scope
 from graph_schema.store.schema import CADRE, HOUSEHOLD, PAIRED_WITH
@@ -290,4 +291,5 @@ def _confirm_in(tx: Tx, pairs: Sequence[ProposedPair], drops: Sequence[UnpairedI
     end_active_pairings(tx, ends)
     tx.create_rels(PAIRED_WITH, CADRE, HOUSEHOLD,
                    [{"src": p.cadre_no, "dst": p.household_no, **p.to_row()} for p in out.confirmed])
+    paired.recount(tx, [p.household_no for p in out.confirmed])  # locked by load_pairing_state
     return out

@@ -10,6 +10,7 @@ from graph_schema.errors import NotFound
 from graph_schema.pagination import Page, PageRequest, page_of
 from graph_schema.records import BatchResult, require_unique, upsert_linked, write_in_batches
 from graph_schema.region.service import ensure_regions
+from graph_schema.store import paired
 from graph_schema.store.base import GraphStore, Tx, keyed
 from graph_schema.store.schema import CADRE, REGION, STATIONED_IN
 
@@ -22,9 +23,14 @@ def upsert_cadres(*, store: GraphStore, cadres: Sequence[Cadre]) -> BatchResult:
 
 
 def _upsert(tx: Tx, cadres: Sequence[Cadre], offset: int) -> BatchResult:
+    # a cadre whose 在岗 changes changes whether each household of its active pairings is paired:
+    # they are locked first and recounted last (graph_schema/store/paired.py)
+    households = paired.lock_households_of_cadres(tx, {c.cadre_no: c.on_duty for c in cadres})
     ensure_regions(tx, {c.station_code for c in cadres})
-    return upsert_linked(tx, CADRE, [c.to_row() for c in cadres], STATIONED_IN, REGION,
-                         lambda row: {"dst": row["station_code"]})
+    result = upsert_linked(tx, CADRE, [c.to_row() for c in cadres], STATIONED_IN, REGION,
+                           lambda row: {"dst": row["station_code"]})
+    paired.recount(tx, sorted(households))
+    return result
 
 
 _COLUMNS = ", ".join(f"c.{col} AS {col}" for col in CADRE.columns)

@@ -18,7 +18,7 @@ from graph_schema.records import (
 )
 from graph_schema.region.service import ensure_regions
 from graph_schema.service import fact_versions
-from graph_schema.store import counts
+from graph_schema.store import counts, paired
 from graph_schema.store.base import FROM_KEY, GraphStore, Tx, grouped, keyed
 from graph_schema.store.schema import HOUSEHOLD, IN_REGION, MEMBER_OF, PERSON, REGION
 
@@ -35,6 +35,7 @@ def _upsert_households(tx: Tx, households: Sequence[Household], offset: int) -> 
     result = upsert_linked(tx, HOUSEHOLD, [h.to_row() for h in households], IN_REGION, REGION,
                            lambda row: {"dst": row["region_code"]})
     counts.start_at_zero(tx, result.created)
+    paired.start_at_zero(tx, result.created)
     moved = [(result.previous[h.household_no]["region_code"], h.region_code) for h in households
              if "region_code" in result.previous.get(h.household_no, {})]
     fact_versions.raise_for_villages(tx, [village for pair in moved for village in pair])  # its members move too

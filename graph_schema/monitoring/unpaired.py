@@ -1,5 +1,8 @@
 """The brief's question: which priority households have no responsible cadre right now?
 
+For today (or later) the households' kept pairing counts answer it (graph_schema/store/paired.py);
+the forms that walk the pairings by their dates serve a day before today.
+
 For a past ``as_of`` the households, their members and the cadres' 在岗 are taken as they were
 that day (:mod:`graph_schema.history`), so later imports never change the answer."""
 
@@ -91,6 +94,16 @@ _BY_SCORE = (
 )
 _ACTIVE_PAIRINGS = (f"{KEYED_HOUSEHOLDS}{FROM_KEY} (c:Cadre)-[r:PAIRED_WITH]->(h) WHERE {ACTIVE_ON} "
                     "RETURN h.household_no AS household_no, r.pairing_id AS pairing_id, c.on_duty AS on_duty")
+#: Today's list (``$as_of`` today or later) from the pairing counts the household keeps
+#: (graph_schema/store/paired.py: kept by every pairing and cadre write): a priority household
+#: is unpaired when none of its active pairings has a 在岗 cadre, and ``active`` is how many it
+#: has, so no pairing is walked. A wider scope than a county scans the households
+#: (:data:`PRIORITY_SCAN`), a county or narrower one starts from its villages, as the other forms do.
+_KEPT_SCORED = "WITH h, disabled, severe, active, " + _SCORE + " AS score "
+_KEPT_NARROW = (PRIORITY_HOUSEHOLDS + "AND h.on_duty_pairings = 0 "
+                "WITH h, disabled, severe, h.active_pairings AS active " + _KEPT_SCORED)
+_KEPT_WIDE = (PRIORITY_SCAN + "AND h.on_duty_pairings = 0 WITH h, h.disabled_count AS disabled, "
+              "h.severe_count AS severe, h.active_pairings AS active " + _KEPT_SCORED)
 _PRIORITY_COUNT = PRIORITY_SCAN + "RETURN count(h) AS n"
 _PAIRED_COUNT = PAIRED_PRIORITY + "RETURN count(DISTINCT h) AS n"
 #: how many priority households are read first per row up to the page's end: at province scale
@@ -121,7 +134,10 @@ def unpaired_priority(*, store: GraphStore, region: str | None = None, as_of: dt
         if past is None:
             values = params | score_params(weights)
             narrow = len(params["prefix"]) >= RegionLevel.COUNTY.prefix_length
-            if narrow or tx.dialect is Dialect.NEO4J:
+            if params["as_of"] >= today():  # the pairings as they stand: the kept counts tell
+                total, rows = tx.ordered_page(_KEPT_NARROW if narrow else _KEPT_WIDE, _COLUMNS | {"score": "score"},
+                                              "score DESC, household_no", values, page.skip, page.page_size)
+            elif narrow or tx.dialect is Dialect.NEO4J:
                 total, rows = tx.ordered_page(_SCORED if narrow else _SCORED_WIDE, _COLUMNS | {"score": "score"},
                                               "score DESC, household_no", values, page.skip, page.page_size)
             else:

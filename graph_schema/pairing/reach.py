@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from graph_schema.monitoring.common import PRIORITY_HOUSEHOLDS, SCOPED_HOUSEHOLDS
 from graph_schema.pairing.service import LOAD_BY_CADRE
 from graph_schema.records import fetch_by_keys
+from graph_schema.store import paired
 from graph_schema.store.base import Tx, chunks
 from graph_schema.store.schema import CADRE
 
@@ -65,6 +66,8 @@ def rows_in_reach(tx: Tx, prefix: str, cadre_prefix: str) -> ReachRows:
 
 def end_active_pairings(tx: Tx, ends: list[dict]) -> None:
     """End the active pairings named by ``household_no`` and ``cadre_no`` on ``ended_on``, with
-    ``reason`` (the moves of a confirmed reassignment)."""
+    ``reason`` (the moves of a confirmed reassignment), and recount their households' pairings
+    (the caller holds their locks)."""
     if ends:
         tx.run(_END_ACTIVE, {"rows": ends})
+        paired.recount(tx, [e["household_no"] for e in ends])

@@ -36,6 +36,7 @@ from graph_schema.models import today
 from graph_schema.pairing.exclusions import excluded_pairs_in
 from graph_schema.pairing.models import AuxPairing, AuxPairRequest, Pairing, PairRequest
 from graph_schema.records import BatchResult, Progress, fetch_by_keys, write_in_batches
+from graph_schema.store import paired
 from graph_schema.store.base import FROM_KEY, GraphStore, Tx, chunks, grouped, keyed
 from graph_schema.store.schema import AUX_PAIRED_WITH, CADRE, HOUSEHOLD, ORG, PAIRED_WITH
 
@@ -138,6 +139,7 @@ def pair_in(tx: Tx, requests: Sequence[PairRequest], *, offset: int = 0,
     tx.create_rels(PAIRED_WITH, CADRE, HOUSEHOLD, [
         {"src": p.cadre_no, "dst": p.household_no, **p.to_row()} for p in made
     ])
+    paired.recount(tx, [p.household_no for p in made])  # locked by load_pairing_state
     return made, result
 
 
@@ -213,6 +215,7 @@ def end_in(tx: Tx, household_no: str, ended_on: dt.date, reason: str) -> Pairing
     tx.run("MATCH (:Cadre)-[p:PAIRED_WITH]->(h:Household {household_no: $h}) WHERE p.pairing_id = $id "
            "SET p.ended_on = $ended_on, p.end_reason = $reason",
            {"h": household_no, "id": current.pairing_id, "ended_on": ended_on, "reason": reason})
+    paired.recount(tx, [household_no])
     return current.model_copy(update={"ended_on": ended_on, "end_reason": reason})
 
 

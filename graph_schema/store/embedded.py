@@ -39,7 +39,7 @@ from typing import Any
 import ladybug
 
 from graph_schema.errors import StoreError, StoreLocked, StoreUnavailable
-from graph_schema.store import counts
+from graph_schema.store import counts, paired
 from graph_schema.store.base import Dialect, GraphStore, Row, T, Tx, check_params, normalise
 from graph_schema.store.schema import (
     HAS_PROBLEM, HOUSEHOLD, NODE_TABLES, PROBLEM, REL_TABLES, TALLY_TABLES, Kind, NodeTable, RelTable, ladybug_ddl,
@@ -254,6 +254,7 @@ class EmbeddedStore(GraphStore):
                 self._rekey_by_serial(table)
         self._rekey_problems()
         counts.fill(self)  # a store made before the households kept their member counts
+        paired.fill(self)  # … or their pairing counts
 
     def _add_missing_columns(self) -> None:
         """Give a table made by an older version the properties declared since (``CREATE … IF NOT

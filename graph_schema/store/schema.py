@@ -70,8 +70,10 @@ HOUSEHOLD = NodeTable(
     },
     indexed=("region_code",),
     # its disabled members (MEMBER_OF) and those graded 一级/二级: what decides a priority household,
-    # kept by the person upserts (graph_schema/store/counts.py) so reports need not walk the members
-    kept={"disabled_count": I, "severe_count": I},
+    # kept by the person upserts (graph_schema/store/counts.py) so reports need not walk the members;
+    # its active one-to-one pairings and those with a 在岗 cadre, kept by the pairing and cadre
+    # writes (graph_schema/store/paired.py) so reports need not walk the pairings
+    kept={"disabled_count": I, "severe_count": I, "active_pairings": I, "on_duty_pairings": I},
 )
 PERSON = NodeTable(
     "Person",
@@ -278,7 +280,7 @@ NODE_TABLES = (REGION, HOUSEHOLD, PERSON, CADRE, ORG, SERVICE_TYPE, NEED, OFFER,
                IDEMPOTENT_REPLY)
 NODES = {t.label: t for t in NODE_TABLES}
 #: What the store itself records about its own state, by name: that the household counts were
-#: filled (graph_schema/store/counts.py). Not one of :data:`NODE_TABLES`: no backup, export or
+#: filled (graph_schema/store/counts.py, graph_schema/store/paired.py). Not one of :data:`NODE_TABLES`: no backup, export or
 #: emptiness check is about it.
 MARK = NodeTable("StoreMark", "name", {"name": S, "done_at": S})
 #: The counties' service tallies (graph_schema/service/tally.py), derived like the marks and so,

@@ -1,21 +1,24 @@
 """Concurrent pairings leave exactly one winner and a typed error for the others, and concurrent
-person writes into the same households leave every household's kept member counts exact, on both
-engines (threads sharing the embedded store; separate connection pools on Neo4j)."""
+person writes into the same households leave every household's kept member counts exact, as
+concurrent pairing, ending and cadre writes leave its kept pairing counts, on both engines (threads sharing the embedded store; separate connection pools on Neo4j)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import threading
+import time
 
 import pytest
 
 from factories import cadre, household, id_number, person
 from graph_schema.cadre.service import upsert_cadres
-from graph_schema.errors import CadreAtLimit, HouseholdAlreadyPaired, JieduiError
+from graph_schema.errors import CadreAtLimit, CadreNotOnDuty, HouseholdAlreadyPaired, JieduiError
 from graph_schema.household.service import members_in, upsert_households, upsert_persons
 from graph_schema.pairing.flows import transfer
-from graph_schema.pairing.service import pair
+from graph_schema.pairing.service import end_pairing, pair
 from graph_schema.store.counts import miscounted
+from graph_schema.store import paired
+from graph_schema.store.paired import mispaired
 
 ROUNDS = 5
 D = dt.date(2024, 3, 1)
@@ -140,3 +143,62 @@ def test_concurrent_person_writes_into_the_same_households_keep_the_counts_exact
     kept = {r["no"]: (r["d"], r["s"]) for r in store.query(
         "MATCH (h:Household) RETURN h.household_no AS no, h.disabled_count AS d, h.severe_count AS s")}
     assert kept == {h: (len(ps), sum(1 for p in ps if int(p.grade) <= 2)) for h, ps in members.items()}
+
+
+@pytest.mark.parametrize("writers", [4])
+def test_concurrent_pairing_and_cadre_writes_keep_the_pairing_counts_exact(store, other_client, writers):
+    """Writers pair, end and transfer the same six households while others take their cadres off
+    duty and back at once; whatever each write's outcome, every household's kept pairing counts
+    are then those of its pairings."""
+    clients = [store] + [other_client() for _ in range(writers)]
+    homes = [f"H{i}" for i in range(6)]
+    upsert_households(store=store, households=[household(h) for h in homes])
+    upsert_cadres(store=store, cadres=[cadre(f"C{i}", pair_limit=6) for i in range(3)])
+
+    def pairing(w: int, step: int) -> None:
+        c, h, k = clients[w], homes[(w + step) % 6], f"C{(w + step) % 3}"
+        for call in (lambda: pair(store=c, household_no=h, cadre_no=k, started_on=D),
+                     lambda: transfer(store=c, household_no=h, cadre_no=f"C{(w + step + 1) % 3}", on=D),
+                     lambda: end_pairing(store=c, household_no=h, reason="调整", ended_on=D)):
+            try:
+                call()
+            except JieduiError:
+                pass  # refused by a rule (already paired, none to end …): nothing written
+
+    def duty(w: int, step: int) -> None:
+        upsert_cadres(store=clients[w], cadres=[cadre(f"C{i}", pair_limit=6, on_duty=(step + i) % 2 == 0)
+                                                 for i in range(3)])
+
+    def writes(w: int) -> None:
+        for step in range(4):
+            (duty if w == writers else pairing)(w, step)
+
+    for _ in range(ROUNDS):
+        results, errors = race([lambda w=w: writes(w) for w in range(writers + 1)])
+        assert errors == [] and len(results) == writers + 1
+        assert store.read(mispaired) == []
+
+
+def test_a_pairing_asked_while_its_cadre_goes_off_duty_waits_and_is_refused(store, other_client, monkeypatch):
+    """The cadre write holds the cadre from before it reads the households of its pairings until it
+    commits: a pairing with that cadre asked meanwhile (here, while the write pauses after its
+    read) waits, then finds the cadre off duty, and no household is left counted as paired."""
+    upsert_households(store=store, households=[household("H0"), household("H1")])
+    upsert_cadres(store=store, cadres=[cadre("C")])
+    pair(store=store, household_no="H0", cadre_no="C", started_on=D)
+    real, read = paired.households_of_cadres, threading.Event()
+
+    def slow(tx, cadre_nos):
+        found = real(tx, cadre_nos)
+        read.set()
+        time.sleep(1.0)
+        return found
+
+    monkeypatch.setattr(paired, "households_of_cadres", slow)
+    leaving = threading.Thread(target=lambda: upsert_cadres(store=store, cadres=[cadre("C", on_duty=False)]))
+    leaving.start()
+    assert read.wait(30)
+    with pytest.raises(CadreNotOnDuty):
+        pair(store=other_client(), household_no="H1", cadre_no="C", started_on=D)
+    leaving.join(60)
+    assert store.read(mispaired) == []
