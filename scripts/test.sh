@@ -15,10 +15,10 @@ if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null || !
         echo "The browser tests need Chromium, its driver and a Chinese font: apt-get install chromium chromium-driver fonts-noto-cjk" >&2
     fi
 fi
-# Whole files to a worker (the files with the most tests first): each file's tests run in their
+# Whole files to a worker, the long ones first (tests/conftest.py): each file's tests run in their
 # order, as in one process, and its module fixtures are set up once. Arguments given here come
 # after, so `-n 0` runs in one process.
-parallel=(-n 2 --dist loadfile)
+parallel=(-n 2 --dist loadfile --no-loadscope-reorder)
 if [[ -n "${JIEDUI_TEST_NEO4J_URI:-}" ]]; then
     parallel=()
 fi

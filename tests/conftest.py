@@ -64,6 +64,26 @@ def neo4j_uri() -> Iterator[str]:
         subprocess.run(["bash", str(SERVER), "stop"], capture_output=True, text=True, timeout=120, env=env)
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """On parallel workers, whole files are handed out in collection order (scripts/test.sh:
+    ``--dist loadfile --no-loadscope-reorder``): first the files whose few tests run long (the
+    reliability runs; the browser journeys, each on a served store with Chromium), then the rest,
+    most tests first. A long file handed out last would keep one worker busy while the other has
+    nothing left. Each file's tests keep their order; a run in one process is left as it is."""
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        return
+    files: dict[str, list[pytest.Item]] = {}
+    for item in items:
+        files.setdefault(item.nodeid.split("::")[0], []).append(item)
+
+    def rank(file: tuple[str, list[pytest.Item]]) -> tuple[bool, int]:
+        path, tests = file
+        long = path.startswith("tests/browser/") or any(t.get_closest_marker("reliability") for t in tests)
+        return not long, -len(tests)
+
+    items[:] = [item for _, tests in sorted(files.items(), key=rank) for item in tests]
+
+
 @pytest.fixture(scope="session")
 def neo4j_store(neo4j_uri: str) -> Iterator[Neo4jStore]:
     store = Neo4jStore(neo4j_uri)
