@@ -8,7 +8,8 @@
 #
 # Environment:
 #   JIEDUI_NEO4J_PORT           Bolt port on 127.0.0.1 (default 7688)
-#   JIEDUI_NEO4J_HOME           state dir: pid, uri, logs, data (default <project>/.neo4j-test)
+#   JIEDUI_NEO4J_HOME           state dir: pid, uri, logs, data (default <project>/.neo4j-test);
+#                               the test suite's parallel workers each use their own (-gw0, -gw1)
 #   JIEDUI_NEO4J_START_TIMEOUT  seconds to wait for readiness (default 120)
 #   JIEDUI_NEO4J_JAVA_OPTS      extra JVM options, appended last
 #   JIEDUI_NEO4J_KEEP_DATA      1: start on the database already in the state dir
@@ -104,6 +105,31 @@ build() {
     fi
 }
 
+# Servers with state dirs of their own (one per test worker) share the jar: the first to start
+# builds it while the others wait on a lock beside it, then find it built. fd 8 is closed at once.
+build_once() {
+    mkdir -p "$SERVER_DIR/target"
+    exec 8>"$SERVER_DIR/target/build.lock"
+    if command -v flock >/dev/null 2>&1; then
+        flock -w 900 8 || { log "could not lock $SERVER_DIR/target/build.lock"; exit 1; }
+    fi
+    if needs_build; then
+        build
+    fi
+    exec 8>&-
+}
+
+# Close every descriptor above stdio in this (sub)shell.
+close_inherited() {
+    local fd
+    for fd in /proc/self/fd/*; do
+        fd="${fd##*/}"
+        if [[ "$fd" =~ ^[0-9]+$ ]] && (( fd > 2 )); then
+            eval "exec ${fd}>&-" 2>/dev/null || true
+        fi
+    done
+}
+
 # A real Bolt round trip with the project's own driver when it is there,
 # otherwise a plain TCP connect (the launcher only prints its URI after the
 # database is available, so that is already a strong signal).
@@ -148,9 +174,7 @@ cmd_start() {
     fi
     rm -f "$PID_FILE" "$URI_FILE"
 
-    if needs_build; then
-        build
-    fi
+    build_once
 
     if port_in_use "$PORT"; then
         log "port 127.0.0.1:$PORT is already in use by another process (set JIEDUI_NEO4J_PORT)"
@@ -172,10 +196,14 @@ cmd_start() {
     if command -v setsid >/dev/null 2>&1; then
         detach=(setsid)
     fi
+    # No other descriptor of ours or of the caller's goes with it: a lock the caller took with
+    # `flock FILE …` (or our fd 9) would otherwise stay held for as long as the server runs.
     # shellcheck disable=SC2086
-    "${detach[@]}" "$JAVA" "${JAVA_OPTS[@]}" ${JIEDUI_NEO4J_JAVA_OPTS:-} \
-        -jar "$JAR" "$DATA_DIR" "$PORT" \
-        </dev/null >"$LOG_FILE" 2>&1 9>&- &
+    (
+        close_inherited
+        exec "${detach[@]}" "$JAVA" "${JAVA_OPTS[@]}" ${JIEDUI_NEO4J_JAVA_OPTS:-} \
+            -jar "$JAR" "$DATA_DIR" "$PORT"
+    ) </dev/null >"$LOG_FILE" 2>&1 &
     local pid=$!
     echo "$pid" >"$PID_FILE"
 
