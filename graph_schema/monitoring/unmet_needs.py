@@ -18,7 +18,8 @@ the time limit, most first, then 户编号 and the need's id. ID numbers are sho
 
 The needs overdue on the day, and the persons the offers of the scope served, are read from the
 counties' kept tallies (``graph_schema.service.tally``), the referrals open on it as they stand;
-only the page's persons are read. A past day whose state has changed since reads and judges every person of the region.
+only the page's persons are read. A past day whose state has changed since reads and judges
+every person of the region.
 """
 
 from __future__ import annotations
@@ -178,8 +179,7 @@ def _rows(tx: Tx, facts: ServiceFacts, waiting: list[tuple[int, int, PersonFacts
     room (``room``: the :func:`_asked` offers', counted here when not given)."""
     weights, as_of = get_settings().risk, facts.as_of
     if room is None:
-        asked = _asked(facts, waiting)
-        room = offer_room(tx, [asked[k] for k in sorted(asked)], as_of, facts.catalogue)
+        room = offer_room(tx, [o for _, o in sorted(_asked(facts, waiting).items())], as_of, facts.catalogue)
     return [UnmetNeed(
         need_id=e.need_id, id_masked=mask_id_number(person.id_number), name=person.name,
         household_no=person.household_no, region_code=person.region_code, category=e.category,
