@@ -14,24 +14,22 @@ the second recount sees the first one's members. A new household starts at zero.
 
 A store made before the counts existed gets them once, when it is opened (:func:`fill`): the
 households are recounted in batches, one transaction each, and only then is the store marked as
-counted (a ``StoreMark`` node). A filling cut short leaves no mark, so the next opening fills again
-from the start (recounting is idempotent); no report reads a household's counts before the mark.
+counted (a ``StoreMark`` node; graph_schema/store/kept.py). A filling cut short leaves no mark, so
+the next opening fills again from the start (recounting is idempotent); no report reads a
+household's counts before the mark.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from graph_schema.store import kept
 from graph_schema.store.base import Tx, chunks
-from graph_schema.store.schema import HOUSEHOLD, MARK
+from graph_schema.store.schema import HOUSEHOLD
 
 if TYPE_CHECKING:
     from graph_schema.store.base import GraphStore
-
-log = logging.getLogger(__name__)
 
 #: the mark a store carries once every household has its counts
 COUNTED = "household_counts"
@@ -45,8 +43,6 @@ _COUNTED = ("UNWIND $keys AS k MATCH (h:Household {household_no: k}) OPTIONAL MA
 _RECOUNT = _COUNTED + "SET h.disabled_count = disabled, h.severe_count = severe RETURN count(h) AS n"
 _ZERO = "UNWIND $keys AS k MATCH (h:Household {household_no: k}) SET h.disabled_count = 0, h.severe_count = 0"
 _HOUSEHOLDS_OF = "UNWIND $keys AS k MATCH (p:Person {id_number: k}) RETURN p.household_no AS household_no"
-_MARKED = f"MATCH (m:{MARK.label} {{name: $name}}) RETURN m.done_at AS done_at"
-_ALL_KEYS = "MATCH (h:Household) RETURN h.household_no AS k"
 _WRONG = (_COUNTED + "WITH h, disabled, severe WHERE h.disabled_count IS NULL OR h.severe_count IS NULL "
           "OR h.disabled_count <> disabled OR h.severe_count <> severe "
           "RETURN h.household_no AS household_no, h.disabled_count AS stored_disabled, "
@@ -80,56 +76,35 @@ def households_of(tx: Tx, id_numbers: Sequence[str]) -> set[str]:
 def recount(tx: Tx, household_nos: Sequence[str]) -> None:
     """Set the counts of ``household_nos`` from their ``MEMBER_OF`` edges (the caller holds their
     locks, or has the store to itself)."""
-    for part in chunks(sorted(set(household_nos)), BATCH):
-        tx.run(_RECOUNT, {"keys": list(part)})
+    kept.by_keys(tx, _RECOUNT, household_nos, BATCH)
 
 
 def start_at_zero(tx: Tx, household_nos: Sequence[str]) -> None:
     """New households have no members yet."""
-    for part in chunks(list(household_nos), BATCH):
-        tx.run(_ZERO, {"keys": list(part)})
+    kept.by_keys(tx, _ZERO, household_nos, BATCH)
 
 
 def miscounted(tx: Tx, household_nos: Sequence[str] | None = None) -> list[dict[str, Any]]:
     """The households (all, or those of ``household_nos``) whose stored counts are missing or differ
     from their members: ``{household_no, stored_disabled, stored_severe, disabled, severe}``."""
-    keys = sorted(set(household_nos)) if household_nos is not None else [r["k"] for r in tx.run(_ALL_KEYS)]
-    out: list[dict[str, Any]] = []
-    for part in chunks(keys, 20_000):
-        out += tx.run(_WRONG, {"keys": list(part)})
-    return out
+    return kept.wrong(tx, _WRONG, household_nos)
 
 
 def is_counted(store: "GraphStore") -> bool:
-    return bool(store.query(_MARKED, {"name": COUNTED}))
+    return kept.is_marked(store, COUNTED)
 
 
 def fill(store: "GraphStore") -> int:
     """Give every household its counts unless the store is marked as counted; the number of
     households recounted (0 when it was). Batches of :data:`BATCH` households in key order, one
     transaction each, then the mark."""
-    if is_counted(store):
-        return 0
-    # the keys read once (a province's 700k: ~60 MB); a household made meanwhile by this version
-    # starts at zero and is recounted by its person writes, so it needs no filling
-    done = 0
-    for keys in chunks(sorted(r["k"] for r in store.query(_ALL_KEYS)), BATCH):
-        store.write(lambda tx, keys=keys: (tx.lock(HOUSEHOLD, keys), recount(tx, keys)))
-        done += len(keys)
-        if done % 100_000 < BATCH:
-            log.info("household counts: %d households", done)
-    at = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
-    store.write(lambda tx: tx.run(f"MERGE (m:{MARK.label} {{name: $name}}) SET m.done_at = $at",
-                                  {"name": COUNTED, "at": at}))
-    if done:
-        log.warning("已为 %d 户计入残疾成员数 / household member counts filled for %d households", done, done)
-    return done
+    return kept.fill(store, COUNTED, recount, BATCH, "残疾成员数", "household member counts")
 
 
 def unmark(store: "GraphStore") -> None:
     """Drop the mark, so the next opening fills the counts again (for a store whose counts were
     written by a version that did not keep them)."""
-    store.execute(f"MATCH (m:{MARK.label} {{name: $name}}) DELETE m", {"name": COUNTED})
+    kept.unmark(store, COUNTED)
 
 
 __all__ = ["COUNTED", "fill", "households_of", "is_counted", "lock_households_of", "miscounted",

@@ -23,23 +23,20 @@ household (:func:`recount_all`).
 
 A store made before the counts existed gets them once, when it is opened (:func:`fill`), in
 batches, then the store is marked (a ``StoreMark`` node), as the member counts are
-(:mod:`graph_schema.store.counts`); a filling cut short leaves no mark and starts again.
+(both by :mod:`graph_schema.store.kept`); a filling cut short leaves no mark and starts again.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import logging
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from graph_schema.store import kept
 from graph_schema.store.base import Tx, chunks
-from graph_schema.store.schema import CADRE, HOUSEHOLD, MARK
+from graph_schema.store.schema import CADRE, HOUSEHOLD
 
 if TYPE_CHECKING:
     from graph_schema.store.base import GraphStore
-
-log = logging.getLogger(__name__)
 
 #: the mark a store carries once every household has its pairing counts
 PAIRED = "household_pairings"
@@ -60,21 +57,17 @@ _WRONG = (_COUNTED + "WITH h, active, on_duty WHERE h.active_pairings IS NULL OR
 _HOUSEHOLDS_OF_CADRES = ("UNWIND $keys AS k MATCH (c:Cadre {cadre_no: k})-[r:PAIRED_WITH]->(h:Household) "
                          "WHERE r.ended_on IS NULL RETURN DISTINCT h.household_no AS household_no")
 _ON_DUTY = "UNWIND $keys AS k MATCH (c:Cadre {cadre_no: k}) RETURN c.cadre_no AS cadre_no, c.on_duty AS on_duty"
-_MARKED = f"MATCH (m:{MARK.label} {{name: $name}}) RETURN m.done_at AS done_at"
-_ALL_KEYS = "MATCH (h:Household) RETURN h.household_no AS k"
 
 
 def recount(tx: Tx, household_nos: Sequence[str]) -> None:
     """Set the pairing counts of ``household_nos`` from their ``PAIRED_WITH`` edges (the caller
     holds their locks, or has the store to itself)."""
-    for part in chunks(sorted(set(household_nos)), BATCH):
-        tx.run(_RECOUNT, {"keys": list(part)})
+    kept.by_keys(tx, _RECOUNT, household_nos, BATCH)
 
 
 def start_at_zero(tx: Tx, household_nos: Sequence[str]) -> None:
     """New households have no pairings yet."""
-    for part in chunks(list(household_nos), BATCH):
-        tx.run(_ZERO, {"keys": list(part)})
+    kept.by_keys(tx, _ZERO, household_nos, BATCH)
 
 
 def households_of_cadres(tx: Tx, cadre_nos: Sequence[str]) -> set[str]:
@@ -105,47 +98,28 @@ def lock_households_of_cadres(tx: Tx, on_duty: Mapping[str, bool]) -> set[str]:
 def mispaired(tx: Tx, household_nos: Sequence[str] | None = None) -> list[dict[str, Any]]:
     """The households (all, or those of ``household_nos``) whose stored pairing counts are missing
     or differ from their pairings: ``{household_no, stored_active, stored_on_duty, active, on_duty}``."""
-    keys = sorted(set(household_nos)) if household_nos is not None else [r["k"] for r in tx.run(_ALL_KEYS)]
-    out: list[dict[str, Any]] = []
-    for part in chunks(keys, 20_000):
-        out += tx.run(_WRONG, {"keys": list(part)})
-    return out
+    return kept.wrong(tx, _WRONG, household_nos)
 
 
 def is_filled(store: "GraphStore") -> bool:
-    return bool(store.query(_MARKED, {"name": PAIRED}))
+    return kept.is_marked(store, PAIRED)
 
 
 def recount_all(store: "GraphStore") -> int:
     """Recount every household, :data:`BATCH` households in key order per transaction, each batch
     under its households' locks; the number recounted."""
-    done = 0
-    for keys in chunks(sorted(r["k"] for r in store.query(_ALL_KEYS)), BATCH):
-        store.write(lambda tx, keys=keys: (tx.lock(HOUSEHOLD, keys), recount(tx, keys)))
-        done += len(keys)
-        if done % 100_000 < BATCH:
-            log.info("household pairings: %d households", done)
-    return done
+    return kept.recount_all(store, recount, BATCH, "household pairing counts")
 
 
 def fill(store: "GraphStore") -> int:
     """Give every household its pairing counts unless the store is marked as filled; the number
-    of households recounted (0 when it was). A household made meanwhile by this version starts at
-    zero and is recounted by its pairing writes, so it needs no filling."""
-    if is_filled(store):
-        return 0
-    done = recount_all(store)
-    at = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
-    store.write(lambda tx: tx.run(f"MERGE (m:{MARK.label} {{name: $name}}) SET m.done_at = $at",
-                                  {"name": PAIRED, "at": at}))
-    if done:
-        log.warning("已为 %d 户计入结对数 / household pairing counts filled for %d households", done, done)
-    return done
+    of households recounted (0 when it was)."""
+    return kept.fill(store, PAIRED, recount, BATCH, "结对数", "household pairing counts")
 
 
 def unmark(store: "GraphStore") -> None:
     """Drop the mark, so the next opening fills the counts again."""
-    store.execute(f"MATCH (m:{MARK.label} {{name: $name}}) DELETE m", {"name": PAIRED})
+    kept.unmark(store, PAIRED)
 
 
 __all__ = ["PAIRED", "fill", "households_of_cadres", "is_filled", "lock_households_of_cadres", "mispaired",

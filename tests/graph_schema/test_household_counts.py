@@ -17,7 +17,7 @@ from graph_schema.monitoring.unpaired import unpaired_priority
 from graph_schema.store import counts
 from graph_schema.store.counts import is_counted, miscounted
 from graph_schema.store.embedded import EmbeddedStore
-from graph_schema.store.neo4j import Neo4jStore
+from household_values import BATCH, DONE, kill_filling, reopen
 from importers.backup import backup, restore
 from importers.engine import run_import
 from importers.synth_files import synth_to_dir
@@ -92,13 +92,6 @@ def test_the_reports_read_the_kept_counts(store):
     assert [r.household_no for r in unpaired_priority(store=store, region="620822").items] == ["H0"]
 
 
-def _reopen(engine: str, store, request, tmp_path):
-    if engine == "embedded":
-        store.close()
-        return EmbeddedStore(tmp_path / "store", buffer_pool_mb=512)
-    return Neo4jStore(request.getfixturevalue("neo4j_uri"))
-
-
 def _forget_counts(store) -> None:
     """As a store made before the counts: none on any household, and no mark."""
     store.execute("MATCH (h:Household) SET h.disabled_count = NULL, h.severe_count = NULL")
@@ -120,23 +113,11 @@ def test_an_older_store_gets_its_counts_when_opened(engine, store, request, tmp_
     assert len(store.read(miscounted)) == total and not is_counted(store)
 
     # a filling killed midway leaves no mark: its batches are exact, the rest still missing
-    monkeypatch.setattr(counts, "BATCH", 7)
-    real, writes = store.write, [0]
-
-    def dying(work):
-        writes[0] += 1
-        if writes[0] > 3:
-            raise KeyboardInterrupt("killed")
-        return real(work)
-
-    monkeypatch.setattr(store, "write", dying)
-    with pytest.raises(KeyboardInterrupt):
-        counts.fill(store)
-    monkeypatch.setattr(store, "write", real)
+    kill_filling(store, counts, monkeypatch)
     assert not is_counted(store)
-    assert len(store.read(miscounted)) == total - 3 * 7
+    assert len(store.read(miscounted)) == total - DONE * BATCH
 
-    reopened = _reopen(engine, store, request, tmp_path)  # the opening fills them, then marks the store
+    reopened = reopen(engine, store, request, tmp_path)  # the opening fills them, then marks the store
     try:
         assert is_counted(reopened) and reopened.read(miscounted) == []
         assert counts.fill(reopened) == 0  # once

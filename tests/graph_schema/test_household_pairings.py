@@ -26,8 +26,8 @@ from graph_schema.pairing.models import PairRequest
 from graph_schema.pairing.service import end_pairing, pair, pair_many
 from graph_schema.store import paired
 from graph_schema.store.embedded import EmbeddedStore
-from graph_schema.store.neo4j import Neo4jStore
 from graph_schema.store.paired import is_filled, mispaired
+from household_values import BATCH, DONE, kill_filling, reopen
 from importers.backup import backup, restore
 from importers.engine import run_import
 from importers.synth_files import synth_to_dir
@@ -189,13 +189,6 @@ def test_an_import_keeps_the_counts_and_the_reports_agree_with_the_pairings(stor
     assert new[0][-1].total > 0 and any(r.paired for rows in new[1] for r in rows)
 
 
-def _reopen(engine: str, store, request, tmp_path):
-    if engine == "embedded":
-        store.close()
-        return EmbeddedStore(tmp_path / "store", buffer_pool_mb=512)
-    return Neo4jStore(request.getfixturevalue("neo4j_uri"))
-
-
 def test_an_older_store_gets_its_counts_when_opened(engine, store, request, tmp_path, county, monkeypatch):
     assert run_import(store, [county]).exit_code == 0
     total = store.query("MATCH (h:Household) RETURN count(h) AS n")[0]["n"]
@@ -206,23 +199,11 @@ def test_an_older_store_gets_its_counts_when_opened(engine, store, request, tmp_
     assert len(store.read(mispaired)) == total and not is_filled(store)
 
     # a filling killed midway leaves no mark: its batches are exact, the rest still missing
-    monkeypatch.setattr(paired, "BATCH", 7)
-    real, writes = store.write, [0]
-
-    def dying(work):
-        writes[0] += 1
-        if writes[0] > 3:
-            raise KeyboardInterrupt("killed")
-        return real(work)
-
-    monkeypatch.setattr(store, "write", dying)
-    with pytest.raises(KeyboardInterrupt):
-        paired.fill(store)
-    monkeypatch.setattr(store, "write", real)
+    kill_filling(store, paired, monkeypatch)
     assert not is_filled(store)
-    assert len(store.read(mispaired)) == total - 3 * 7
+    assert len(store.read(mispaired)) == total - DONE * BATCH
 
-    reopened = _reopen(engine, store, request, tmp_path)  # the opening fills them, then marks the store
+    reopened = reopen(engine, store, request, tmp_path)  # the opening fills them, then marks the store
     try:
         assert is_filled(reopened) and reopened.read(mispaired) == []
         assert paired.fill(reopened) == 0  # once
