@@ -93,7 +93,7 @@ def _record(tx: Tx, deliveries: Sequence[Delivery], offset: int) -> BatchResult:
     _complete_referrals(tx, catalogue, [d for d in linked if counts(catalogue, d.service_code, d.outcome)])
     _enter_ledger(tx, catalogue, [d for d in accepted if d.delivery_id in created and d.uscc])
     # last (fact_versions); a corrected delivery may have moved from another person
-    fact_versions.raise_for_persons(tx, [d.id_number for d in accepted if d.delivery_id in created | updated]
+    fact_versions.raise_for_persons(tx, [d.id_number for d in linked]
                                     + [v["id_number"] for v in result.previous.values() if "id_number" in v])
     result.errors = errors
     return result
