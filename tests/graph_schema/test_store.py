@@ -5,9 +5,12 @@ from __future__ import annotations
 import ctypes
 import datetime as dt
 import gc
+import signal
+import subprocess
 import sys
 import threading
 import tracemalloc
+from pathlib import Path
 
 import ladybug
 import pytest
@@ -20,6 +23,8 @@ from graph_schema.store.schema import (
     AUDIT, CADRE, HOUSEHOLD, IN_REGION, PART_OF, PROBLEM, REGION, Kind, ladybug_ddl, ladybug_node_ddl, neo4j_ddl,
 )
 from graph_schema.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _region(code: str) -> dict:
@@ -369,6 +374,33 @@ def test_a_bulk_create_whose_values_do_not_fit_their_column_types_still_writes_t
         got = store.read(lambda tx: tx.run("MATCH (h:Household) RETURN h.household_no AS no, h.size AS size "
                                            "ORDER BY no"))
         assert [(r["no"], r["size"]) for r in got] == [("620822100201000001", 3), ("620822100201000002", 4)]
+    finally:
+        store.close()
+
+
+def test_a_store_whose_wal_ends_in_a_torn_record_opens_with_what_was_committed(tmp_path):
+    """A kill while COMMIT writes the WAL leaves half a record at its end; LadybugDB refuses to
+    open such a database by default. The committed transactions before it must survive, and the
+    store must open."""
+    store_dir = tmp_path / "s"
+    writer = (
+        "import os, signal, sys\n"
+        f"sys.path.insert(0, {str(ROOT)!r})\n"
+        "from graph_schema.store.embedded import EmbeddedStore\n"
+        "from graph_schema.store.schema import REGION\n"
+        f"store = EmbeddedStore({str(store_dir)!r}, buffer_pool_mb=64)\n"
+        "store.write(lambda tx: tx.create_nodes(REGION, [{'code': '62082210%04d' % k, 'level': 'village', 'name': 'x'}"
+        " for k in range(50)]))\n"
+        "os.kill(os.getpid(), signal.SIGKILL)\n"
+    )
+    assert subprocess.run([sys.executable, "-c", writer], timeout=120).returncode == -signal.SIGKILL
+    wal = store_dir / f"{DB_FILE}.wal"
+    assert wal.stat().st_size > 0, "the committed write should still be in the WAL, not checkpointed"
+    with wal.open("ab") as f:
+        f.write(bytes(range(256)) * 12)  # the half-written record of a transaction never acknowledged
+    store = EmbeddedStore(store_dir, buffer_pool_mb=64)
+    try:
+        assert count(store, "Region") == 50
     finally:
         store.close()
 
