@@ -192,21 +192,21 @@ class _LadybugTx(Tx):
         if not rows:
             return
         # OPTIONAL MATCH: a second plain MATCH after UNWIND scans the whole table (4× slower)
-        def ends(s: str, d: str, carry: str) -> str:
-            return (f"OPTIONAL MATCH (a:{src.label} {{{src.key}: {s}}}) OPTIONAL MATCH (b:{dst.label} {{{dst.key}: {d}}}) "
-                    f"WITH {carry}a, b WHERE a IS NOT NULL AND b IS NOT NULL ")
-
         scanned = _arrow_rows(rows, {"src": Kind.STRING, "dst": Kind.STRING, **rel.props})
         if scanned is None:
             props = ", ".join(f"{c}: {self.cast('r.' + c, k)}" for c, k in rel.props.items())
             made = self._execute(
-                f"UNWIND $rows AS r {ends('r.src', 'r.dst', 'r, ')}CREATE (a)-[:{rel.type} {{{props}}}]->(b) RETURN count(*) AS n",
+                f"UNWIND $rows AS r OPTIONAL MATCH (a:{src.label} {{{src.key}: r.src}}) "
+                f"OPTIONAL MATCH (b:{dst.label} {{{dst.key}: r.dst}}) WITH r, a, b WHERE a IS NOT NULL AND b IS NOT NULL "
+                f"CREATE (a)-[:{rel.type} {{{props}}}]->(b) RETURN count(*) AS n",
                 {"rows": [{"src": r["src"], "dst": r["dst"], **{c: r.get(c) for c in rel.props}} for r in rows]})
         else:
             props = ", ".join(f"{c}: `{c}`" for c in rel.props)
-            carry = "".join(f"`{c}`, " for c in rel.props)
-            made = self._scan(f"LOAD FROM $rows {ends('`src`', '`dst`', carry)}CREATE (a)-[:{rel.type} {{{props}}}]->(b) "
-                              "RETURN count(*) AS n", scanned)
+            carried = "".join(f"`{c}`, " for c in rel.props)  # the scanned columns the CREATE reads
+            made = self._scan(
+                f"LOAD FROM $rows OPTIONAL MATCH (a:{src.label} {{{src.key}: `src`}}) "
+                f"OPTIONAL MATCH (b:{dst.label} {{{dst.key}: `dst`}}) WITH {carried}a, b WHERE a IS NOT NULL AND b IS NOT NULL "
+                f"CREATE (a)-[:{rel.type} {{{props}}}]->(b) RETURN count(*) AS n", scanned)
         made = made[0]["n"]
         if made != len(rows):
             self.dead = True
