@@ -215,8 +215,9 @@ class _LadybugTx(Tx):
 
     def _scan(self, query: str, rows: pa.Table) -> list[Row]:
         """Run ``query`` over an Arrow table of rows: a scan of typed columns, not a parameter
-        list whose every value the binding inspects (about 5× faster: ``docs/benchmarks.md``). The binding caches a statement for each table it scans, and the
-        table with it, for good: the entry is dropped once the statement has run."""
+        list whose every value the binding inspects (about 5× faster: ``docs/benchmarks.md``).
+        The binding caches a statement for each table it scans, and the table with it, for good:
+        the entry is dropped once the statement has run."""
         try:
             return self._execute(query, {"rows": rows})
         finally:
