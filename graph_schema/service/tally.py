@@ -67,8 +67,8 @@ from graph_schema.models import today
 from graph_schema.monitoring.common import SCOPED_HOUSEHOLDS
 from graph_schema.service import fact_versions
 from graph_schema.service.catalogue import catalogue_in
-from graph_schema.service.models import Offer
 from graph_schema.service.facts import Episode, ServiceFacts, due_on, episodes, load_facts
+from graph_schema.service.models import Offer
 from graph_schema.store.base import GraphStore, Tx, chunks
 from graph_schema.store.schema import NEED_TALLY, OVERDUE_TALLY, PERSON_TALLY, RATE_TALLY, SERVED_TALLY, TALLY_MARK
 

@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from graph_schema.store import kept
-from graph_schema.store.base import Tx, chunks
+from graph_schema.store.base import Tx
 from graph_schema.store.schema import HOUSEHOLD
 
 if TYPE_CHECKING:
@@ -67,10 +67,7 @@ def lock_households_of(tx: Tx, id_numbers: Sequence[str], targets: Sequence[str]
 
 def households_of(tx: Tx, id_numbers: Sequence[str]) -> set[str]:
     """The households the stored persons of ``id_numbers`` belong to."""
-    out: set[str] = set()
-    for part in chunks(sorted(set(id_numbers)), 20_000):
-        out |= {r["household_no"] for r in tx.run(_HOUSEHOLDS_OF, {"keys": list(part)}) if r["household_no"]}
-    return out
+    return {r["household_no"] for r in kept.by_keys(tx, _HOUSEHOLDS_OF, id_numbers) if r["household_no"]}
 
 
 def recount(tx: Tx, household_nos: Sequence[str]) -> None:

@@ -26,10 +26,11 @@ _MARKED = f"MATCH (m:{MARK.label} {{name: $name}}) RETURN m.done_at AS done_at"
 _ALL_KEYS = "MATCH (h:Household) RETURN h.household_no AS k"
 
 
-def by_keys(tx: Tx, query: str, household_nos: Sequence[str], batch: int) -> list[dict[str, Any]]:
-    """Run ``query`` (``UNWIND $keys AS k …``) over ``household_nos`` in key order, ``batch`` at a time."""
+def by_keys(tx: Tx, query: str, keys: Sequence[str], batch: int = 20_000) -> list[dict[str, Any]]:
+    """Run ``query`` (``UNWIND $keys AS k …``) over ``keys`` (households', persons' or cadres'),
+    each once, in key order, ``batch`` at a time; the rows of every batch."""
     out: list[dict[str, Any]] = []
-    for part in chunks(sorted(set(household_nos)), batch):
+    for part in chunks(sorted(set(keys)), batch):
         out += tx.run(query, {"keys": list(part)})
     return out
 
@@ -38,7 +39,7 @@ def wrong(tx: Tx, query: str, household_nos: Sequence[str] | None) -> list[dict[
     """The rows of ``query`` (the values that differ from their count) for the households of
     ``household_nos``, or for every household."""
     keys = household_nos if household_nos is not None else [r["k"] for r in tx.run(_ALL_KEYS)]
-    return by_keys(tx, query, keys, 20_000)
+    return by_keys(tx, query, keys)
 
 
 def is_marked(store: "GraphStore", name: str) -> bool:

@@ -32,7 +32,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from graph_schema.store import kept
-from graph_schema.store.base import Tx, chunks
+from graph_schema.store.base import Tx
 from graph_schema.store.schema import CADRE, HOUSEHOLD
 
 if TYPE_CHECKING:
@@ -72,24 +72,22 @@ def start_at_zero(tx: Tx, household_nos: Sequence[str]) -> None:
 
 def households_of_cadres(tx: Tx, cadre_nos: Sequence[str]) -> set[str]:
     """The households of the active pairings of ``cadre_nos``."""
-    out: set[str] = set()
-    for part in chunks(sorted(set(cadre_nos)), 20_000):
-        out |= {r["household_no"] for r in tx.run(_HOUSEHOLDS_OF_CADRES, {"keys": list(part)})}
-    return out
+    return {r["household_no"] for r in kept.by_keys(tx, _HOUSEHOLDS_OF_CADRES, cadre_nos)}
 
 
 def lock_households_of_cadres(tx: Tx, on_duty: Mapping[str, bool]) -> set[str]:
     """Before a cadre write giving each cadre of ``on_duty`` (干部编号 → 在岗) its 在岗: lock the
     stored cadres, then the households of the active pairings of those whose 在岗 changes, and
-    return those households (to recount after the write). With the cadres locked no pairing with them can be made meanwhile (``pair_in`` locks
-    the cadre), and an end only takes a household out of the set, so the households read after
-    the cadres' locks are all there are. (A pairing write locks the household before the cadre, this
-    the other way round: on Neo4j a deadlock between the two is a transient error whose
-    transaction the driver runs again; the embedded engine has one writer at a time.)"""
+    return those households (to recount after the write). With the cadres locked no pairing with
+    them can be made meanwhile (``pair_in`` locks the cadre), and an end only takes a household
+    out of the set, so the households read after the cadres' locks are all there are. (A pairing
+    write locks the household before the cadre, this the other way round: on Neo4j a deadlock
+    between the two is a transient error whose transaction the driver runs again; the embedded
+    engine has one writer at a time.)"""
     wanted = dict(on_duty)
     tx.lock(CADRE, sorted(wanted))
-    changing = [r["cadre_no"] for part in chunks(sorted(wanted), 20_000)
-                for r in tx.run(_ON_DUTY, {"keys": list(part)}) if bool(r["on_duty"]) != wanted[r["cadre_no"]]]
+    changing = [r["cadre_no"] for r in kept.by_keys(tx, _ON_DUTY, list(wanted))
+                if bool(r["on_duty"]) != wanted[r["cadre_no"]]]
     households = households_of_cadres(tx, changing)
     tx.lock(HOUSEHOLD, sorted(households))
     return households

@@ -280,8 +280,8 @@ NODE_TABLES = (REGION, HOUSEHOLD, PERSON, CADRE, ORG, SERVICE_TYPE, NEED, OFFER,
                IDEMPOTENT_REPLY)
 NODES = {t.label: t for t in NODE_TABLES}
 #: What the store itself records about its own state, by name: that the household counts were
-#: filled (graph_schema/store/counts.py, graph_schema/store/paired.py). Not one of :data:`NODE_TABLES`: no backup, export or
-#: emptiness check is about it.
+#: filled (graph_schema/store/counts.py, graph_schema/store/paired.py). Not one of
+#: :data:`NODE_TABLES`: no backup, export or emptiness check is about it.
 MARK = NodeTable("StoreMark", "name", {"name": S, "done_at": S})
 #: The counties' service tallies (graph_schema/service/tally.py), derived like the marks and so,
 #: like them, in no backup, export or emptiness check: a version per county (``county``: its

@@ -16,9 +16,7 @@ from graph_schema.household.service import members_in, upsert_households, upsert
 from graph_schema.monitoring.unpaired import unpaired_priority
 from graph_schema.store import counts
 from graph_schema.store.counts import is_counted, miscounted
-from graph_schema.store.embedded import EmbeddedStore
-from household_values import BATCH, DONE, kill_filling, reopen
-from importers.backup import backup, restore
+from household_values import BATCH, DONE, assert_restored, kill_filling, reopen
 from importers.engine import run_import
 from importers.synth_files import synth_to_dir
 
@@ -125,25 +123,11 @@ def test_an_older_store_gets_its_counts_when_opened(engine, store, request, tmp_
         reopened.close()  # the embedded fixture's own closing of the first one is then a no-op
 
 
-def test_a_restore_brings_exact_counts(engine, store, request, tmp_path, county):
+def test_a_restore_brings_exact_counts(engine, store, tmp_path, county):
     assert run_import(store, [county]).exit_code == 0
     rng = random.Random(5)
     households = [r["no"] for r in store.query("MATCH (h:Household) RETURN h.household_no AS no ORDER BY no LIMIT 10")]
     found = [p for ps in store.read(lambda tx: members_in(tx, households)).values() for p in ps]
     upsert_persons(store=store, persons=[regraded(p, rng.randint(1, 4), rng.choice(households)) for p in found])
-    before = store.query("MATCH (h:Household) RETURN h.household_no AS no, h.disabled_count AS d, "
-                         "h.severe_count AS s ORDER BY no")
-    backup(store, tmp_path / "backup")
-    if engine == "embedded":
-        target = EmbeddedStore(tmp_path / "restored", buffer_pool_mb=512)
-    else:
-        store.wipe()
-        target = store
-    try:
-        restore(target, tmp_path / "backup")
-        assert target.read(miscounted) == []
-        assert target.query("MATCH (h:Household) RETURN h.household_no AS no, h.disabled_count AS d, "
-                            "h.severe_count AS s ORDER BY no") == before
-    finally:
-        if target is not store:
-            target.close()
+    assert_restored(engine, store, tmp_path, "MATCH (h:Household) RETURN h.household_no AS no, "
+                    "h.disabled_count AS d, h.severe_count AS s ORDER BY no", miscounted)

@@ -25,10 +25,8 @@ from graph_schema.pairing.flows import transfer
 from graph_schema.pairing.models import PairRequest
 from graph_schema.pairing.service import end_pairing, pair, pair_many
 from graph_schema.store import paired
-from graph_schema.store.embedded import EmbeddedStore
 from graph_schema.store.paired import is_filled, mispaired
-from household_values import BATCH, DONE, kill_filling, reopen
-from importers.backup import backup, restore
+from household_values import BATCH, DONE, assert_restored, kill_filling, reopen
 from importers.engine import run_import
 from importers.synth_files import synth_to_dir
 from matching.service import confirm, propose, reassign
@@ -224,19 +222,5 @@ def test_a_restore_brings_exact_counts(engine, store, tmp_path, county):
                                              unit_level=r["unit_level"], pair_limit=r["pair_limit"], on_duty=False)
                                        for r in found])
     assert exact(store)
-    before = store.query("MATCH (h:Household) RETURN h.household_no AS no, h.active_pairings AS a, "
-                         "h.on_duty_pairings AS d ORDER BY no")
-    backup(store, tmp_path / "backup")
-    if engine == "embedded":
-        target = EmbeddedStore(tmp_path / "restored", buffer_pool_mb=512)
-    else:
-        store.wipe()
-        target = store
-    try:
-        restore(target, tmp_path / "backup")
-        assert target.read(mispaired) == []
-        assert target.query("MATCH (h:Household) RETURN h.household_no AS no, h.active_pairings AS a, "
-                            "h.on_duty_pairings AS d ORDER BY no") == before
-    finally:
-        if target is not store:
-            target.close()
+    assert_restored(engine, store, tmp_path, "MATCH (h:Household) RETURN h.household_no AS no, "
+                    "h.active_pairings AS a, h.on_duty_pairings AS d ORDER BY no", mispaired)
