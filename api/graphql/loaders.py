@@ -50,10 +50,11 @@ T = TypeVar("T")
 
 async def blocking(call: Callable[[], T]) -> T:
     """Run one blocking store call on a worker thread (the server's thread pool, as the REST
-    routes use), never on the event loop: one heavy query run on the loop held every other
-    request of the service until it ended (a request sent into 9 aliases of 1,000 nested
-    households waited 12.7 s; docs/reliability.md). The hop costs a little on a small query (measured on a household detail query, Neo4j,
-    8 clients: 94–99 req/s on the loop, 85–90 on threads), which is the price of never stalling."""
+    routes use), not on the event loop (the small reads of :func:`blocking_read` aside): one heavy
+    query run on the loop held every other request of the service until it ended (a request sent
+    into 9 aliases of 1,000 nested households waited 12.7 s; docs/reliability.md). The hop costs a
+    little on a small query (measured on a household detail query, Neo4j, 8 clients: 94–99 req/s
+    on the loop, 85–90 on threads), which is the price of never stalling."""
     return await run_in_threadpool(call)
 
 
@@ -67,10 +68,19 @@ EMBEDDED_READS_AT_ONCE = 2
 _limiters: WeakKeyDictionary[asyncio.AbstractEventLoop, anyio.CapacityLimiter] = WeakKeyDictionary()
 
 
-async def blocking_read(store: GraphStore, call: Callable[[], T]) -> T:
+async def blocking_read(store: GraphStore, call: Callable[[], T], small: bool = False) -> T:
     """:func:`blocking` for a read of the request's loaders: on the embedded engine at most
     :data:`EMBEDDED_READS_AT_ONCE` at a time (per event loop: a limiter belongs to one); on Neo4j,
-    where a read mostly waits for the server, as many as the thread pool runs."""
+    where a read mostly waits for the server, as many as the thread pool runs.
+
+    A ``small`` read (one household's detail: its few rows of each list, ~1 ms) runs on the event
+    loop itself when the store can begin it at once (:meth:`GraphStore.reads_at_once`: embedded,
+    no reopening or write under way). Handing it to a worker thread cost more than the read: the
+    worker and the loop took the interpreter's lock from each other at every statement. Measured
+    on the household detail query, 16 connections: 2.7 against 3.6–3.8 ms of CPU per request and
+    368–370 against 295–314 requests/s (docs/benchmarks.md)."""
+    if small and store.reads_at_once():
+        return call()
     if store.dialect is not Dialect.LADYBUG:
         return await run_in_threadpool(call)
     loop = asyncio.get_running_loop()
@@ -82,10 +92,13 @@ async def blocking_read(store: GraphStore, call: Callable[[], T]) -> T:
 
 class Lookup:
     """One kind of keyed lookup, ``fetch(tx, keys) -> {key: value}``, answered through the
-    request's shared loader; ``missing`` stands for a key the store did not return."""
+    request's shared loader; ``missing`` stands for a key the store did not return. ``small``:
+    one key's answer is bounded by one household's records, so a level asking for that one key
+    alone may be read on the event loop (:func:`blocking_read`)."""
 
-    def __init__(self, shared: DataLoader, fetch: Callable[[Tx, list], dict], missing: Any) -> None:
-        self._shared, self.fetch, self.missing = shared, fetch, missing
+    def __init__(self, shared: DataLoader, fetch: Callable[[Tx, list], dict], missing: Any,
+                 small: bool = False) -> None:
+        self._shared, self.fetch, self.missing, self.small = shared, fetch, missing, small
 
     def load(self, key: Hashable) -> Any:
         return self._shared.load((self, key))
@@ -103,8 +116,9 @@ def _shared_loader(store: GraphStore) -> DataLoader:
         wanted: dict[Lookup, list] = defaultdict(list)
         for lookup, key in keys:
             wanted[lookup].append(key)
+        small = len(keys) == 1 and keys[0][0].small
         found = await blocking_read(store, lambda: store.read(
-            lambda tx: {lookup: lookup.fetch(tx, ks) for lookup, ks in wanted.items()}))
+            lambda tx: {lookup: lookup.fetch(tx, ks) for lookup, ks in wanted.items()}), small)
         return [found[lookup].get(key, lookup.missing) for lookup, key in keys]
 
     return DataLoader(load)
@@ -132,13 +146,14 @@ class Loaders:
         scope = who.scope
         self.shared = _shared_loader(who.store)
 
-        def lookup(fetch: Callable[[Tx, list], dict], missing: Any = None) -> Lookup:
-            return Lookup(self.shared, fetch, missing)
+        def lookup(fetch: Callable[[Tx, list], dict], missing: Any = None, small: bool = False) -> Lookup:
+            return Lookup(self.shared, fetch, missing, small)
 
         # top-level objects, scoped in the store
         self.household_scoped = lookup(lambda tx, keys: households_in(tx, keys, scope))
         # one household with the lists the query asks of it, keyed by (户编号, Wanted): api/graphql/detail.py
-        self.household_detail = lookup(lambda tx, keys: {k: household_detail_in(tx, k[0], k[1], scope) for k in keys})
+        self.household_detail = lookup(lambda tx, keys: {k: household_detail_in(tx, k[0], k[1], scope) for k in keys},
+                                       small=True)
         self.person_scoped = lookup(lambda tx, keys: persons_in(tx, keys, scope))
         self.cadre_scoped = lookup(lambda tx, keys: cadres_in(tx, keys, scope))
         self.org_scoped = lookup(lambda tx, keys: orgs_in(tx, keys, scope))

@@ -220,6 +220,14 @@ class GraphStore(ABC):
     @abstractmethod
     def close(self) -> None: ...
 
+    def reads_at_once(self) -> bool:
+        """Whether a read started now would begin at once, in this process, rather than wait (for
+        a server, for a reopening, for a write's checkpoint): only then may a small read run on
+        the caller's thread instead of a worker's (``api/graphql/loaders.py``). A guess made
+        without a lock, so a read may still wait briefly; never true for a server's store, whose
+        every read waits for the network."""
+        return False
+
     def checkpoint(self) -> None:
         """After a bulk load: make the store durable and compact (a no-op where the engine does
         this by itself)."""

@@ -248,6 +248,10 @@ class _Gate:
     def inside(self) -> bool:
         return getattr(self._depth, "n", 0) > 0
 
+    def open(self) -> bool:
+        """No reopening waits or runs (read without the lock: a hint)."""
+        return not self._closed
+
     @contextmanager
     def unit(self) -> Iterator[None]:
         if not self.inside():
@@ -299,6 +303,7 @@ class EmbeddedStore(GraphStore):
         self._writes = self._writes_since_open = 0
         self._write_lock = threading.Lock()
         self._writer_thread: int | None = None
+        self._committing = False  # a write's COMMIT or a CHECKPOINT is running (set by the writer alone)
         self._gate = _Gate()
         self._generation = 0  # of the open database; a reader connection of an earlier one is dropped
         self._local = threading.local()
@@ -473,10 +478,16 @@ class EmbeddedStore(GraphStore):
             except RuntimeError:
                 pass  # already rolled back by the engine on the failing statement
             raise
+        writer = conn is self._writer
+        if writer:
+            self._committing = True  # the engine may checkpoint in the commit (reads_at_once)
         try:
             conn.execute("COMMIT")
         except RuntimeError as exc:
             raise _translate(exc, "COMMIT") from exc
+        finally:
+            if writer:
+                self._committing = False
         return result
 
     def write(self, work: Callable[[Tx], T]) -> T:
@@ -505,6 +516,12 @@ class EmbeddedStore(GraphStore):
             self.reopen()
         return result
 
+    def reads_at_once(self) -> bool:
+        """No reopening under way, and no write committing or checkpointing: the engine checkpoints
+        in a commit once its WAL has grown enough, and holds new transactions back until the
+        checkpoint ends. (A write merely running holds no read back.)"""
+        return self._gate.open() and not self._committing
+
     def read(self, work: Callable[[Tx], T]) -> T:
         with self._gate.unit():
             return self._unit(self._reader(), "BEGIN TRANSACTION READ ONLY", work)
@@ -518,11 +535,13 @@ class EmbeddedStore(GraphStore):
     def _checkpoint_held(self) -> None:
         """Checkpoint with the write lock held (the committed writes are safe in the WAL either way)."""
         self._writes = 0
+        self._committing = True
         try:
             self._writer.execute("CHECKPOINT")
         except RuntimeError as exc:
             raise _translate(exc, "CHECKPOINT") from exc
         finally:
+            self._committing = False
             _trim()
 
     def wipe(self) -> None:

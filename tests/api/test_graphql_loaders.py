@@ -144,9 +144,10 @@ def test_the_event_loop_answers_while_a_heavy_query_runs(client, world):
 
 
 def test_the_embedded_engine_runs_at_most_two_loader_reads_at_once(client, world, monkeypatch):
-    """Twelve household detail requests at once: on the embedded engine at most
+    """Twelve requests for two households at once: on the embedded engine at most
     ``EMBEDDED_READS_AT_ONCE`` of their reads run together (more only contend in the engine); on
-    Neo4j, where a read mostly waits for the server, more run together. Every request is answered."""
+    Neo4j, where a read mostly waits for the server, more run together. Every request is answered.
+    (Two households, so that no read is the small one-household read, which runs on the loop.)"""
     from api.graphql.loaders import EMBEDDED_READS_AT_ONCE
     from graph_schema.store.base import Dialect
 
@@ -167,7 +168,8 @@ def test_the_embedded_engine_runs_at_most_two_loader_reads_at_once(client, world
                 running[0] -= 1
 
     monkeypatch.setattr(world.store, "read", read)
-    query = {"query": '{ household(householdNo: "HA1") { householdNo members { edges { node { name } } } } }'}
+    query = {"query": '{ household(householdNo: "HA1") { householdNo members { edges { node { name } } } } '
+                      'other: household(householdNo: "HA2") { householdNo } }'}
 
     async def run() -> list[dict]:
         transport = httpx.ASGITransport(app=client.app)
@@ -176,9 +178,129 @@ def test_the_embedded_engine_runs_at_most_two_loader_reads_at_once(client, world
         return [a.json() for a in answers]
 
     answers = asyncio.run(run())
-    assert all(a == {"data": {"household": answers[0]["data"]["household"]}} for a in answers)
+    assert all(a == answers[0] for a in answers) and answers[0]["data"]["other"] == {"householdNo": "HA2"}
     assert answers[0]["data"]["household"]["householdNo"] == "HA1"
     if world.store.dialect is Dialect.LADYBUG:
         assert most[0] == EMBEDDED_READS_AT_ONCE == 2
     else:
         assert most[0] > EMBEDDED_READS_AT_ONCE
+
+
+DETAIL = {"query": '{ household(householdNo: "HA1") { householdNo members { edges { node { grade } } } '
+                   'ledger { totalCount } } }'}
+
+
+def _threads_reading(monkeypatch, store) -> list[bool]:
+    """For each read transaction of the store, whether it ran on the event loop's thread."""
+    on_loop: list[bool] = []
+    real_read = store.read
+
+    def read(work):
+        try:
+            asyncio.get_running_loop()
+            on_loop.append(True)
+        except RuntimeError:
+            on_loop.append(False)
+        return real_read(work)
+
+    monkeypatch.setattr(store, "read", read)
+    return on_loop
+
+
+def _detail(client, auth) -> dict:
+    got = client.post("/graphql", json=DETAIL, headers=auth).json()
+    assert got == {"data": {"household": {"householdNo": "HA1", "members": {"edges": [{"node": {"grade": 1}}]},
+                                          "ledger": {"totalCount": 2}}}}, got
+    return got
+
+
+def test_one_households_detail_is_read_on_the_loop_when_the_store_can_begin_it(client, world, monkeypatch):
+    """The embedded engine answers one household's detail on the event loop (the hop to a worker
+    thread cost more than the read); a list, however short, and any Neo4j read go to a worker."""
+    from graph_schema.store.base import Dialect
+
+    auth = world.auth("organizer-a")
+    _detail(client, auth)  # the token is cached
+    on_loop = _threads_reading(monkeypatch, world.store)
+    _detail(client, auth)
+    got = client.post("/graphql", json={"query": '{ households(region: "620822", first: 1) { totalCount } }'},
+                      headers=auth).json()
+    assert got["data"]["households"]["totalCount"] >= 2
+    embedded = world.store.dialect is Dialect.LADYBUG
+    assert world.store.reads_at_once() is embedded
+    assert on_loop[0] is embedded
+    assert on_loop[1:] and not any(on_loop[1:])  # the list's reads
+
+
+def test_the_detail_goes_to_a_worker_while_a_write_commits(client, world, monkeypatch):
+    """A write's commit may checkpoint, and the engine then holds new transactions back: while one
+    commits the embedded store cannot promise to begin a read at once, so the detail is read on a
+    worker thread and the event loop never waits for another request's write. A write merely
+    running holds no read back."""
+    from graph_schema.store.base import Dialect
+
+    if world.store.dialect is not Dialect.LADYBUG:
+        assert not world.store.reads_at_once()  # a server's reads always wait for the network
+        return
+    auth = world.auth("organizer-a")
+    _detail(client, auth)
+    working, committing, release = threading.Event(), threading.Event(), threading.Event()
+    real = world.store._writer
+
+    class PausedInCommit:
+        """The store's writer connection, held in its COMMIT until released."""
+
+        def execute(self, query, *args):
+            if query == "COMMIT":
+                committing.set()
+                assert release.wait(30)
+            return real.execute(query, *args)
+
+        def __getattr__(self, name):
+            return getattr(real, name)
+
+    monkeypatch.setattr(world.store, "_writer", PausedInCommit())
+
+    def work(tx):
+        working.set()
+        assert committing.wait(0) or world.store.reads_at_once()  # running, not committing
+        tx.run("MATCH (h:Household {household_no: 'HA1'}) SET h.phone = h.phone")
+
+    writer = threading.Thread(target=world.store.write, args=(work,))
+    writer.start()
+    try:
+        assert committing.wait(30) and working.is_set()
+        assert not world.store.reads_at_once()
+        on_loop = _threads_reading(monkeypatch, world.store)
+        _detail(client, auth)
+        assert on_loop == [False]
+    finally:
+        release.set()
+        writer.join(30)
+    assert world.store.reads_at_once()
+
+
+def test_the_detail_goes_to_a_worker_while_the_store_reopens(world):
+    """A reopening holds new transactions back until it is done: no read begins at once then."""
+    from graph_schema.store.base import Dialect
+
+    if world.store.dialect is not Dialect.LADYBUG:
+        assert not world.store.reads_at_once()  # a server's reads always wait for the network
+        return
+    closed, release = threading.Event(), threading.Event()
+    gate = world.store._gate
+
+    def reopen() -> None:
+        with gate.alone():
+            closed.set()
+            assert release.wait(30)
+
+    thread = threading.Thread(target=reopen)
+    thread.start()
+    try:
+        assert closed.wait(30)
+        assert not world.store.reads_at_once()
+    finally:
+        release.set()
+        thread.join(30)
+    assert world.store.reads_at_once()
