@@ -23,9 +23,10 @@ the sums). Rows: the region itself, then each region one level down; for each, t
 the catalogue's order that have a person in need or a delivery anywhere in the region, 康复 and
 辅具 (the two rates provincial reports quote) always.
 
-A city's or a province's figures for a period from 1 January are read from the counties' kept
-tallies (``graph_schema.service.tally``), made again first for the counties written since;
-a county's, a past day's whose state has changed since, and any other period are counted here.
+A county's, a city's or a province's figures for a period from 1 January are read from the
+counties' kept tallies (``graph_schema.service.tally``: per township for a county's page, per
+county for a wider one), made again first for the counties written since; a township's, a past
+day's whose state has changed since, and any other period are counted here.
 
 Most persons' needs are simple enough to be counted per village in the store, and only the others'
 are folded into episodes in Python (``graph_schema.service.simple_needs``): a province's persons
@@ -116,8 +117,8 @@ def service_rates(*, store: GraphStore, region: str, as_of: dt.date | None = Non
     start, as_of = period(period_start, as_of)
 
     code, prefix, current = scope_today(store, region, as_of)
-    tallied = current and len(prefix) < 6 and start == dt.date(as_of.year, 1, 1)  # a city or wider, from 1 January
-    kept = tally.county_figures(store, prefix, as_of) if tallied else None
+    tallied = current and len(prefix) <= 6 and start == dt.date(as_of.year, 1, 1)  # a county or wider, from 1 January
+    kept = tally.area_figures(store, prefix, as_of) if tallied else None
 
     def work(tx: Tx) -> list[ServiceRate]:
         counts = kept if kept is not None else village_figures(tx, prefix, start, as_of)
@@ -125,7 +126,7 @@ def service_rates(*, store: GraphStore, region: str, as_of: dt.date | None = Non
         categories = [c.value for c in ServiceCategory if c.value in shown]
         regions = region_and_children(tx, code, prefix)
         totals = {(r[0], c): dict.fromkeys(_FIGURES, 0) for r in regions for c in categories}
-        for (area, category), figures in counts.items():  # a village's, or a county's from its tally
+        for (area, category), figures in counts.items():  # a village's, or a township's or county's from the tallies
             for region_code, _, region_prefix_ in regions:  # the region, and the one child holding the area
                 if area.startswith(region_prefix_):
                     into = totals[region_code, category]

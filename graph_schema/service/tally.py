@@ -17,7 +17,9 @@ their facts of the year alone:
 - *children* from the later of that day and the birth date, until the seventh birthday.
 
 So a county's rate tally for a year is, per category, the days on which a figure changes and by
-how much (``RateTally`` rows), and a report for ``as_of`` sums the changes up to that day.
+how much (``RateTally`` rows), once for the county as a whole and once for each of its townships
+(a county's page shows its townships' rows, a city's or a province's the counties'); a report for
+``as_of`` sums the changes up to that day.
 
 **Open needs.** Whether a person has a need of a category open on a day
 (``monitoring.service_deserts``) changes only on the dates of their assessments (the episodes'
@@ -76,14 +78,15 @@ log = logging.getLogger(__name__)
 
 FIGURES = ("persons_in_need", "persons_served", "deliveries", "severe_in_need", "severe_served", "children_in_need",
            "children_served")
-Changes = dict[tuple[str, dt.date], dict[str, int]]  # (category, day) → figure → change
+Changes = dict[tuple[str, str, dt.date], dict[str, int]]  # (area, category, day) → figure → change
 Opened = dict[tuple[str, str, dt.date], int]  # (village, category, day) → change of persons with an open need
 
 _COUNTIES = "MATCH (v:Region) WHERE v.code STARTS WITH $prefix RETURN DISTINCT left(v.code, 6) AS county"
 _MARKS = ("UNWIND $keys AS k MATCH (m:TallyMark {mark_id: k}) "
           "RETURN m.county AS county, m.build AS build, m.version AS version, m.catalogue_version AS catalogue_version")
-_SUMS = ("MATCH (t:RateTally) WHERE t.build IN $builds AND t.day <= $as_of RETURN t.build AS build, "
-         "t.category AS category, sum(t.persons_in_need) AS persons_in_need, sum(t.persons_served) AS persons_served, "
+#: the rows of the counties as a whole (``$county_wide``) or of their townships
+_SUMS = ("MATCH (t:RateTally) WHERE t.build IN $builds AND t.county_wide = $county_wide AND t.day <= $as_of "
+         "RETURN t.area AS area, t.category AS category, sum(t.persons_in_need) AS persons_in_need, sum(t.persons_served) AS persons_served, "
          "sum(t.deliveries) AS deliveries, sum(t.severe_in_need) AS severe_in_need, "
          "sum(t.severe_served) AS severe_served, sum(t.children_in_need) AS children_in_need, "
          "sum(t.children_served) AS children_served")
@@ -126,7 +129,7 @@ _DROP_MARKS = "UNWIND $keys AS k MATCH (m:TallyMark {mark_id: k}) DELETE m"
 
 #: what the tallies hold: a version that changes it gives it a new number, so that the marks of
 #: tallies made before are never read (they and their rows go when the county is made again)
-FORMAT = 6
+FORMAT = 7
 
 
 def _mark_id(county: str, year: int) -> str:
@@ -230,16 +233,20 @@ def overdue_spans(facts: ServiceFacts, id_number: str, year: int) -> list[dict]:
 
 
 def county_changes(tx: Tx, county: str, year: int) -> tuple[Changes, Opened, list[dict]]:
-    """The changes of every person of the county for the year: the rates' summed per category and
-    day, the open needs' per village, category and day; and the needs overdue in the year."""
+    """The changes of every person of the county for the year: the rates' summed per area (the
+    county's 12-digit code, and the person's township's), category and day; the open needs' per
+    village, category and day; and the needs overdue in the year."""
     facts = load_facts(tx, county, dt.date(year, 12, 31))
     changes: Changes = defaultdict(lambda: dict.fromkeys(FIGURES, 0))
     opened: Opened = defaultdict(int)
     overdue: list[dict] = []
+    whole = county_code(county)
     for number, person in facts.persons.items():
         days = by_day(facts, number, year)
+        township = person.region_code[:9] + "000"
         for category, day, figure, change in person_changes(facts, number, year, days):
-            changes[category, day][figure] += change
+            changes[whole, category, day][figure] += change
+            changes[township, category, day][figure] += change
         for category, day, change in open_changes(days):
             opened[person.region_code, category, day] += change
         overdue += overdue_spans(facts, number, year)
@@ -286,8 +293,9 @@ def make_tally(store: GraphStore, county: str, year: int) -> str:
 
     versions, (changes, opened, overdue), persons, served = store.read(read)
     build = uuid.uuid4().hex
-    rows = [{"tally_id": f"{build}|{category}|{day.isoformat()}", "build": build, "category": category, "day": day,
-             **figures} for (category, day), figures in sorted(changes.items())]
+    rows = [{"tally_id": f"{build}|{area}|{category}|{day.isoformat()}", "build": build, "area": area,
+             "county_wide": area == county_code(county), "category": category, "day": day, **figures}
+            for (area, category, day), figures in sorted(changes.items())]
     open_rows = [{"tally_id": f"{build}|{village}|{category}|{day.isoformat()}", "build": build, "village": village,
                   "category": category, "day": day, "open": change}
                  for (village, category, day), change in sorted(opened.items())]
@@ -332,12 +340,18 @@ def current_builds(store: GraphStore, prefix: str, year: int) -> dict[str, str]:
     return fresh
 
 
-def county_figures(store: GraphStore, prefix: str, as_of: dt.date) -> dict[tuple[str, str], dict[str, int]]:
-    """``(county, category)`` → the rates' figures of the period 1 January … ``as_of`` of the
-    scope's counties, from their tallies."""
-    county_of_build = {b: c for c, b in current_builds(store, prefix, as_of.year).items()}
-    rows = store.read(lambda tx: tx.run(_SUMS, {"builds": sorted(county_of_build), "as_of": as_of}))
-    return {(county_of_build[r["build"]], r["category"]): {f: int(r[f] or 0) for f in FIGURES} for r in rows}
+def county_code(county: str) -> str:
+    """The 12-digit code of a county (its 6-digit prefix)."""
+    return county + "000000"
+
+
+def area_figures(store: GraphStore, prefix: str, as_of: dt.date) -> dict[tuple[str, str], dict[str, int]]:
+    """``(area, category)`` → the rates' figures of the period 1 January … ``as_of`` from the
+    tallies of the scope's counties: per county (12-digit code) for a city or a province, per
+    township for a county (``prefix`` of six digits)."""
+    builds = sorted(current_builds(store, prefix, as_of.year).values())
+    rows = store.read(lambda tx: tx.run(_SUMS, {"builds": builds, "county_wide": len(prefix) < 6, "as_of": as_of}))
+    return {(r["area"], r["category"]): {f: int(r[f] or 0) for f in FIGURES} for r in rows}
 
 
 def open_needs(store: GraphStore, prefix: str, as_of: dt.date) -> dict[tuple[str, str], int]:
@@ -400,6 +414,6 @@ def keep_current(store: GraphStore, year: int, progress: Callable[[int, int], No
     return len(stale)
 
 
-__all__ = ["FIGURES", "by_day", "counties_in", "county_changes", "county_figures", "current_builds",
+__all__ = ["FIGURES", "by_day", "counties_in", "area_figures", "county_changes", "county_code", "current_builds",
            "first_served", "keep_current", "make_tally", "open_changes", "open_needs", "overdue_needs", "overdue_spans",
            "person_changes", "persons_by_area", "served"]

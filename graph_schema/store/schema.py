@@ -298,8 +298,10 @@ TALLY_MARK = NodeTable("TallyMark", "mark_id", {"mark_id": S, "county": S, "year
                                                 "version": I, "catalogue_version": I})
 RATE_TALLY = NodeTable(
     "RateTally", "tally_id",
-    {"tally_id": S, "build": S, "category": S, "day": D, "persons_in_need": I, "persons_served": I, "deliveries": I,
-     "severe_in_need": I, "severe_served": I, "children_in_need": I, "children_served": I},
+    # area: the county's or one of its townships' 12-digit code; county_wide: the county's rows
+    {"tally_id": S, "build": S, "area": S, "county_wide": B, "category": S, "day": D, "persons_in_need": I,
+     "persons_served": I, "deliveries": I, "severe_in_need": I, "severe_served": I, "children_in_need": I,
+     "children_served": I},
     indexed=("build",), serial="seq")
 NEED_TALLY = NodeTable(
     "NeedTally", "tally_id",

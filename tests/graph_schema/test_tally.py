@@ -30,14 +30,16 @@ from graph_schema.service.offers import upsert_offers
 
 D = dt.date
 V1, V2, W1 = "620822100201", "620822100202", "620823100201"  # two villages of one county, one of another
+V3 = "620822101201"  # a village of another township of V1's county
 EVERY = PageRequest(1, 500)
 
 
 @pytest.fixture
 def persons(store):
     """Needs and deliveries that move the figures on particular days of 2023 and 2024 (see each)."""
-    upsert_households(store=store, households=[household("H1", V1), household("H2", V2), household("H3", W1)])
-    ids = {k: id_number(born=D(1970, 1, i + 1)) for i, k in enumerate("ABCDEIJ")}
+    upsert_households(store=store, households=[household("H1", V1), household("H2", V2), household("H3", W1),
+                                               household("H4", V3)])
+    ids = {k: id_number(born=D(1970, 1, i + 1)) for i, k in enumerate("ABCDEIJL")}
     ids |= {"F": id_number(born=D(2017, 6, 30)),  # turns seven on 30 June 2024
             "G": id_number(born=D(2016, 2, 29)),  # turns seven on 1 March 2023
             "K": id_number(born=D(2024, 8, 1))}   # born in the year
@@ -51,7 +53,8 @@ def persons(store):
         person("H2", id_number=ids["G"], needs=["康复"]),
         person("H2", id_number=ids["K"], needs=["康复"]),
         person("H1", id_number=ids["I"], needs=["辅具"]),
-        person("H3", id_number=ids["J"], grade=1)])
+        person("H3", id_number=ids["J"], grade=1),
+        person("H4", id_number=ids["L"], needs=["康复"])])
     record_needs(store=store, needs=[
         Need(id_number=ids["B"], service_code="FJ01", assessed_on=D(2024, 2, 1)),  # supersedes 辅具
         Need(id_number=ids["C"], category="康复", assessed_on=D(2023, 12, 1), status="不再需要"),
@@ -71,6 +74,7 @@ def persons(store):
             ("E", "KF01", D(2024, 4, 1), None),  # before E's need: counts from 10 May
             ("E", "KF01", D(2024, 6, 1), None), ("F", "KF01", D(2024, 6, 15), None),
             ("G", "KF01", D(2023, 2, 1), None), ("K", "KF01", D(2024, 9, 1), None),
+            ("L", "KF01", D(2024, 4, 2), None),  # in the county's other township
             ("D", "JY01", D(2024, 2, 2), None))])  # a category D does not need
     return store, ids
 
@@ -133,7 +137,11 @@ def test_the_tallies_give_the_counted_figures_on_every_kind_of_day(persons):
     days = sorted({d + dt.timedelta(days=k) for d in moments for k in (-1, 0)} | {D(2024, 12, 31), D(2023, 12, 31)})
     for day in days:
         _agree(store, "62", day)
+        _agree(store, "620822", day)  # a county's page: its townships' rows
     assert set(_builds(store)) >= {"620822", "620823"}
+    townships = _reported(store, "620822", D(2024, 4, 2))
+    assert (townships["620822101000", "康复"]["persons_served"], townships["620822100000", "康复"]["persons_served"]) \
+        == (1, _reported(store, "620822", D(2024, 4, 2))["620822000000", "康复"]["persons_served"] - 1)
     # spot checks of what the days are about, in the province's row
     may9, may10 = _reported(store, "62", D(2024, 5, 9)), _reported(store, "62", D(2024, 5, 10))
     assert may10["620000000000", "康复"]["persons_in_need"] == may9["620000000000", "康复"]["persons_in_need"] + 1
@@ -152,12 +160,14 @@ def test_the_tallies_give_the_counted_figures_on_every_kind_of_day(persons):
     assert (feb28["620800000000", "康复"]["children_served"], mar1["620800000000", "康复"]["children_served"]) == (1, 0)
 
 
-def test_a_county_a_late_period_and_a_township_are_counted_without_tallies(persons):
+def test_a_late_period_and_a_township_are_counted_without_tallies(persons):
     store, _ = persons
-    service_rates(store=store, region="620822", as_of=D(2024, 6, 30))
+    service_rates(store=store, region="620822100", as_of=D(2024, 6, 30))
     service_rates(store=store, region="62", as_of=D(2024, 6, 30), period_start=D(2024, 3, 1))
     service_rates(store=store, region="62", as_of=D(2024, 6, 30), period_start=D(2023, 1, 1))
     assert _builds(store) == {}
+    service_rates(store=store, region="620822", as_of=D(2024, 6, 30))  # a county's page: its own tally only
+    assert set(_builds(store)) == {"620822"}
 
 
 def test_a_write_makes_its_countys_tally_again_and_no_other(persons):
