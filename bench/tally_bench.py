@@ -34,7 +34,8 @@ def main() -> None:
     started = time.perf_counter()
     made = tally.keep_current(store, args.year)
     took = time.perf_counter() - started
-    rows = {label: store.query(f"MATCH (t:{label}) RETURN count(t) AS n")[0]["n"] for label in ("RateTally", "NeedTally")}
+    rows = {label: store.query(f"MATCH (t:{label}) RETURN count(t) AS n")[0]["n"]
+            for label in ("RateTally", "TownshipRateTally", "NeedTally")}
     print(f"{dt.date.today()} · 2 cores · {store.dialect.value} · year {args.year} · {made} counties made in "
           f"{took:.1f} s ({took / max(made, 1) * 1000:.0f} ms a county) · rows kept: {rows}")
     store.close()

@@ -17,8 +17,8 @@ their facts of the year alone:
 - *children* from the later of that day and the birth date, until the seventh birthday.
 
 So a county's rate tally for a year is, per category, the days on which a figure changes and by
-how much (``RateTally`` rows), once for the county as a whole and once for each of its townships
-(a county's page shows its townships' rows, a city's or a province's the counties'); a report for
+how much (``RateTally`` rows), and the same for each of its townships (``TownshipRateTally``: a
+county's page shows its townships' rows, a city's or a province's the counties'); a report for
 ``as_of`` sums the changes up to that day.
 
 **Open needs.** Whether a person has a need of a category open on a day
@@ -72,7 +72,8 @@ from graph_schema.service.catalogue import catalogue_in
 from graph_schema.service.facts import Episode, ServiceFacts, due_on, episodes, load_facts
 from graph_schema.service.models import Offer
 from graph_schema.store.base import GraphStore, Tx, chunks
-from graph_schema.store.schema import NEED_TALLY, OVERDUE_TALLY, PERSON_TALLY, RATE_TALLY, SERVED_TALLY, TALLY_MARK
+from graph_schema.store.schema import (NEED_TALLY, OVERDUE_TALLY, PERSON_TALLY, RATE_TALLY, SERVED_TALLY, TALLY_MARK,
+                                       TOWNSHIP_RATE_TALLY)
 
 log = logging.getLogger(__name__)
 
@@ -84,12 +85,13 @@ Opened = dict[tuple[str, str, dt.date], int]  # (village, category, day) → cha
 _COUNTIES = "MATCH (v:Region) WHERE v.code STARTS WITH $prefix RETURN DISTINCT left(v.code, 6) AS county"
 _MARKS = ("UNWIND $keys AS k MATCH (m:TallyMark {mark_id: k}) "
           "RETURN m.county AS county, m.build AS build, m.version AS version, m.catalogue_version AS catalogue_version")
-#: the rows of the counties as a whole (``$county_wide``) or of their townships
-_SUMS = ("MATCH (t:RateTally) WHERE t.build IN $builds AND t.county_wide = $county_wide AND t.day <= $as_of "
-         "RETURN t.area AS area, t.category AS category, sum(t.persons_in_need) AS persons_in_need, sum(t.persons_served) AS persons_served, "
-         "sum(t.deliveries) AS deliveries, sum(t.severe_in_need) AS severe_in_need, "
-         "sum(t.severe_served) AS severe_served, sum(t.children_in_need) AS children_in_need, "
-         "sum(t.children_served) AS children_served")
+#: per table (the counties' rows, the townships'): the figures of each area and category up to ``$as_of``
+_SUMS = {t.label: f"MATCH (t:{t.label}) WHERE t.build IN $builds AND t.day <= $as_of "
+                  "RETURN t.area AS area, t.category AS category, sum(t.persons_in_need) AS persons_in_need, "
+                  "sum(t.persons_served) AS persons_served, sum(t.deliveries) AS deliveries, "
+                  "sum(t.severe_in_need) AS severe_in_need, sum(t.severe_served) AS severe_served, "
+                  "sum(t.children_in_need) AS children_in_need, sum(t.children_served) AS children_served"
+         for t in (RATE_TALLY, TOWNSHIP_RATE_TALLY)}
 _KEEP_MARK = ("MATCH (m:TallyMark {mark_id: $mark_id}) SET m.previous = m.build, m.build = $build, "
               "m.version = $version, m.catalogue_version = $catalogue_version")
 #: per village, its categories and persons (a province's 107k pairs as 15k rows: on Neo4j,
@@ -112,7 +114,7 @@ _FIRST_SERVED = (SCOPED_HOUSEHOLDS + "MATCH (p:Person)-[:MEMBER_OF]->(h) MATCH (
                  "p.id_number AS id_number, min(d.delivered_on) AS first_day")
 _SERVED = "MATCH (t:ServedTally) WHERE t.tally_id IN $keys RETURN t.tally_id AS key, t.days AS days"
 _DROP_ROWS = tuple(f"MATCH (t:{t.label}) WHERE t.build IN $builds DELETE t"
-                   for t in (RATE_TALLY, NEED_TALLY, PERSON_TALLY, OVERDUE_TALLY, SERVED_TALLY))
+                   for t in (RATE_TALLY, TOWNSHIP_RATE_TALLY, NEED_TALLY, PERSON_TALLY, OVERDUE_TALLY, SERVED_TALLY))
 #: the needs of the scope overdue on the day
 _OVERDUE = ("MATCH (t:OverdueTally) WHERE t.build IN $builds AND t.village STARTS WITH $prefix "
             "AND t.from_day <= $as_of AND (t.until_day IS NULL OR t.until_day > $as_of) "
@@ -294,8 +296,10 @@ def make_tally(store: GraphStore, county: str, year: int) -> str:
     versions, (changes, opened, overdue), persons, served = store.read(read)
     build = uuid.uuid4().hex
     rows = [{"tally_id": f"{build}|{area}|{category}|{day.isoformat()}", "build": build, "area": area,
-             "county_wide": area == county_code(county), "category": category, "day": day, **figures}
-            for (area, category, day), figures in sorted(changes.items())]
+             "category": category, "day": day, **figures} for (area, category, day), figures in sorted(changes.items())]
+    whole = county_code(county)
+    county_rows = [r for r in rows if r["area"] == whole]
+    township_rows = [r for r in rows if r["area"] != whole]
     open_rows = [{"tally_id": f"{build}|{village}|{category}|{day.isoformat()}", "build": build, "village": village,
                   "category": category, "day": day, "open": change}
                  for (village, category, day), change in sorted(opened.items())]
@@ -315,8 +319,8 @@ def make_tally(store: GraphStore, county: str, year: int) -> str:
         marks = tx.run(_BUILDS_OF, {"county": county, "year": year})
         old = [b for r in marks for b in (r["previous"], *(() if r["mark_id"] == mark_id else (r["build"],))) if b]
         tx.run(_DROP_MARKS, {"keys": [r["mark_id"] for r in marks if r["mark_id"] != mark_id]})
-        for table, made in ((RATE_TALLY, rows), (NEED_TALLY, open_rows), (PERSON_TALLY, person_rows),
-                            (OVERDUE_TALLY, overdue_rows), (SERVED_TALLY, served_rows)):
+        for table, made in ((RATE_TALLY, county_rows), (TOWNSHIP_RATE_TALLY, township_rows), (NEED_TALLY, open_rows),
+                            (PERSON_TALLY, person_rows), (OVERDUE_TALLY, overdue_rows), (SERVED_TALLY, served_rows)):
             for part in chunks(made, 10_000):
                 tx.create_nodes(table, list(part))
         tx.run(_KEEP_MARK, {"mark_id": mark_id, "build": build, "version": versions[county],
@@ -350,7 +354,8 @@ def area_figures(store: GraphStore, prefix: str, as_of: dt.date) -> dict[tuple[s
     tallies of the scope's counties: per county (12-digit code) for a city or a province, per
     township for a county (``prefix`` of six digits)."""
     builds = sorted(current_builds(store, prefix, as_of.year).values())
-    rows = store.read(lambda tx: tx.run(_SUMS, {"builds": builds, "county_wide": len(prefix) < 6, "as_of": as_of}))
+    table = RATE_TALLY if len(prefix) < 6 else TOWNSHIP_RATE_TALLY
+    rows = store.read(lambda tx: tx.run(_SUMS[table.label], {"builds": builds, "as_of": as_of}))
     return {(r["area"], r["category"]): {f: int(r[f] or 0) for f in FIGURES} for r in rows}
 
 

@@ -296,13 +296,14 @@ MARK = NodeTable("StoreMark", "name", {"name": S, "done_at": S})
 FACTS_VERSION = NodeTable("FactsVersion", "county", {"county": S, "version": I})
 TALLY_MARK = NodeTable("TallyMark", "mark_id", {"mark_id": S, "county": S, "year": I, "build": S, "previous": S,
                                                 "version": I, "catalogue_version": I})
-RATE_TALLY = NodeTable(
-    "RateTally", "tally_id",
-    # area: the county's or one of its townships' 12-digit code; county_wide: the county's rows
-    {"tally_id": S, "build": S, "area": S, "county_wide": B, "category": S, "day": D, "persons_in_need": I,
-     "persons_served": I, "deliveries": I, "severe_in_need": I, "severe_served": I, "children_in_need": I,
-     "children_served": I},
-    indexed=("build",), serial="seq")
+_RATE_TALLY_PROPS = {
+    "tally_id": S, "build": S, "area": S, "category": S, "day": D, "persons_in_need": I, "persons_served": I,
+    "deliveries": I, "severe_in_need": I, "severe_served": I, "children_in_need": I, "children_served": I}
+#: a county's rate changes (area: the county's 12-digit code), which city and province pages read
+RATE_TALLY = NodeTable("RateTally", "tally_id", _RATE_TALLY_PROPS, indexed=("build",), serial="seq")
+#: the same per township (area: the township's code), which a county's page reads: a table of its
+#: own, so that a province's page scans only the counties' rows
+TOWNSHIP_RATE_TALLY = NodeTable("TownshipRateTally", "tally_id", _RATE_TALLY_PROPS, indexed=("build",), serial="seq")
 NEED_TALLY = NodeTable(
     "NeedTally", "tally_id",
     {"tally_id": S, "build": S, "village": S, "category": S, "day": D, "open": I},
@@ -320,7 +321,7 @@ SERVED_TALLY = NodeTable(
     "ServedTally", "tally_id",
     {"tally_id": S, "build": S, "uscc": S, "service_code": S, "region": S, "days": Kind.INTS},
     indexed=("build",), serial="seq")
-TALLY_TABLES = (FACTS_VERSION, TALLY_MARK, RATE_TALLY, NEED_TALLY, PERSON_TALLY, OVERDUE_TALLY, SERVED_TALLY)
+TALLY_TABLES = (FACTS_VERSION, TALLY_MARK, RATE_TALLY, TOWNSHIP_RATE_TALLY, NEED_TALLY, PERSON_TALLY, OVERDUE_TALLY, SERVED_TALLY)
 #: the store's own tables beside :data:`NODE_TABLES`
 OWN_TABLES = (MARK, *TALLY_TABLES)
 

@@ -284,7 +284,7 @@ def test_tallies_of_an_older_format_are_never_read_and_go_when_made_again(person
     monkeypatch.undo()
     new = tally.current_builds(store, "62", 2024)  # the older marks are not this format's: made again
     assert set(new) == set(old) and not set(new.values()) & set(old.values())
-    for table in ("RateTally", "NeedTally"):
+    for table in ("RateTally", "TownshipRateTally", "NeedTally"):
         left = store.query(f"MATCH (t:{table}) WHERE t.build IN $b RETURN count(t) AS n", {"b": list(old.values())})
         assert left[0]["n"] == 0, table
     assert store.query("MATCH (m:TallyMark) RETURN count(m) AS n")[0]["n"] == len(new)
