@@ -131,7 +131,7 @@ _DROP_MARKS = "UNWIND $keys AS k MATCH (m:TallyMark {mark_id: k}) DELETE m"
 
 #: what the tallies hold: a version that changes it gives it a new number, so that the marks of
 #: tallies made before are never read (they and their rows go when the county is made again)
-FORMAT = 7
+FORMAT = 8
 
 
 def _mark_id(county: str, year: int) -> str:
