@@ -242,7 +242,7 @@ def county_changes(tx: Tx, county: str, year: int) -> tuple[Changes, Opened, lis
     changes: Changes = defaultdict(lambda: dict.fromkeys(FIGURES, 0))
     opened: Opened = defaultdict(int)
     overdue: list[dict] = []
-    whole = county_code(county)
+    whole = _county_code(county)
     for number, person in facts.persons.items():
         days = by_day(facts, number, year)
         township = person.region_code[:9] + "000"
@@ -266,7 +266,7 @@ def first_served(tx: Tx, county: str, year: int) -> dict[tuple[str, str, str], l
     days: dict[tuple[str, str, str], list[int]] = defaultdict(list)
     for r in tx.run(_FIRST_SERVED, params):
         village = r["village"]
-        for region in (village, village[:9] + "000", village[:6] + "000000"):
+        for region in (village, village[:9] + "000", _county_code(village[:6])):
             days[r["uscc"], r["service_code"], region].append((r["first_day"] - first).days)
     return {k: sorted(v) for k, v in days.items()}
 
@@ -297,7 +297,7 @@ def make_tally(store: GraphStore, county: str, year: int) -> str:
     build = uuid.uuid4().hex
     rows = [{"tally_id": f"{build}|{area}|{category}|{day.isoformat()}", "build": build, "area": area,
              "category": category, "day": day, **figures} for (area, category, day), figures in sorted(changes.items())]
-    whole = county_code(county)
+    whole = _county_code(county)
     county_rows = [r for r in rows if r["area"] == whole]
     township_rows = [r for r in rows if r["area"] != whole]
     open_rows = [{"tally_id": f"{build}|{village}|{category}|{day.isoformat()}", "build": build, "village": village,
@@ -344,7 +344,7 @@ def current_builds(store: GraphStore, prefix: str, year: int) -> dict[str, str]:
     return fresh
 
 
-def county_code(county: str) -> str:
+def _county_code(county: str) -> str:
     """The 12-digit code of a county (its 6-digit prefix)."""
     return county + "000000"
 
@@ -398,7 +398,7 @@ def served(tx: Tx, builds: dict[str, str], prefix: str, offers: Iterable[Offer],
         if not held.startswith(prefix):
             continue
         regions = [(held[:6], o.region_code)] if len(held) >= 6 else \
-            [(c, c + "000000") for c in builds if c.startswith(held)]
+            [(c, _county_code(c)) for c in builds if c.startswith(held)]
         keys[o.offer_id] = [_served_key(builds[c], o.uscc, o.service_code, region) for c, region in regions]
     upto = (as_of - dt.date(as_of.year, 1, 1)).days
     wanted = sorted({k for held in keys.values() for k in held})
@@ -419,6 +419,6 @@ def keep_current(store: GraphStore, year: int, progress: Callable[[int, int], No
     return len(stale)
 
 
-__all__ = ["FIGURES", "by_day", "counties_in", "area_figures", "county_changes", "county_code", "current_builds",
+__all__ = ["FIGURES", "area_figures", "by_day", "counties_in", "county_changes", "current_builds",
            "first_served", "keep_current", "make_tally", "open_changes", "open_needs", "overdue_needs", "overdue_spans",
            "person_changes", "persons_by_area", "served"]

@@ -321,7 +321,8 @@ SERVED_TALLY = NodeTable(
     "ServedTally", "tally_id",
     {"tally_id": S, "build": S, "uscc": S, "service_code": S, "region": S, "days": Kind.INTS},
     indexed=("build",), serial="seq")
-TALLY_TABLES = (FACTS_VERSION, TALLY_MARK, RATE_TALLY, TOWNSHIP_RATE_TALLY, NEED_TALLY, PERSON_TALLY, OVERDUE_TALLY, SERVED_TALLY)
+TALLY_TABLES = (FACTS_VERSION, TALLY_MARK, RATE_TALLY, TOWNSHIP_RATE_TALLY, NEED_TALLY, PERSON_TALLY, OVERDUE_TALLY,
+                SERVED_TALLY)
 #: the store's own tables beside :data:`NODE_TABLES`
 OWN_TABLES = (MARK, *TALLY_TABLES)
 
