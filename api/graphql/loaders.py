@@ -77,8 +77,8 @@ async def blocking_read(store: GraphStore, call: Callable[[], T], small: bool = 
     loop itself when the store can begin it at once (:meth:`GraphStore.reads_at_once`: embedded,
     no reopening or write under way). Handing it to a worker thread cost more than the read: the
     worker and the loop took the interpreter's lock from each other at every statement. Measured
-    on the household detail query, 16 connections: 2.7 against 3.6–3.8 ms of CPU per request and
-    368–370 against 295–314 requests/s (docs/benchmarks.md)."""
+    on the household detail query, 16 connections: 2.6–2.7 against 3.5–3.6 ms of CPU per request
+    and 377–389 against 310–315 requests/s (docs/benchmarks.md)."""
     if small and store.reads_at_once():
         return call()
     if store.dialect is not Dialect.LADYBUG:
