@@ -61,8 +61,10 @@ ALLOWED = {
     "actor": "a node label chosen in code (Cadre/Org)", "rel": "a rel type chosen in code",
     "_AUX_COLUMNS": "constant", "_COLUMNS": "constant", "_EDGE_COLUMNS": "constant", "_ENTRY_COLUMNS": "constant",
     "_HOUSEHOLD_COLUMNS": "constant", "_OPEN_ON_AS_OF": "constant", "_PAIRING_COLUMNS": "constant",
-    "_PERSON_COLUMNS": "constant", "_VALID": "constant", "risk.PRIORITY_CONDITION": "constant",
-    "risk.KEPT_PRIORITY_CONDITION": "constant", "author": "a pattern of coverage's _AUTHORS, constants",
+    "_PERSON_COLUMNS": "constant", "_VALID": "constant",
+    "risk.KEPT_PRIORITY_CONDITION": "constant", "_PRIORITY": "constant", "_PRIORITY_AT_ZERO": "constant",
+    "_PRIORITY_KEPT": "constant", "on": "a list of n.property from schema.py (an index's properties)", "name": "an index name made of them",
+    "author": "a pattern of coverage's _AUTHORS, constants",
     "by_org": "an expression of coverage's _AUTHORS, constants",
     "aliased(_FACT_COLUMNS)": "as aliased(_COLUMNS): a module's constant columns",
 }

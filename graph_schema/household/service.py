@@ -35,6 +35,7 @@ def _upsert_households(tx: Tx, households: Sequence[Household], offset: int) -> 
     result = upsert_linked(tx, HOUSEHOLD, [h.to_row() for h in households], IN_REGION, REGION,
                            lambda row: {"dst": row["region_code"]})
     counts.start_at_zero(tx, result.created)
+    counts.reprioritise(tx, result.updated)  # its 监测类别, 特困 or 以老养残 may have changed
     paired.start_at_zero(tx, result.created)
     moved = [(result.previous[h.household_no]["region_code"], h.region_code) for h in households
              if "region_code" in result.previous.get(h.household_no, {})]

@@ -31,10 +31,10 @@ from graph_schema.store.base import GraphStore, Tx
 SCOPED_HOUSEHOLDS = "MATCH (v:Region) WHERE v.code STARTS WITH $prefix MATCH (h:Household)-[:IN_REGION]->(v) "
 
 #: The households of a scope with their disabled-member counts, filtered to priority households.
-#: Needs ``$prefix``; leaves ``h``, ``disabled`` and ``severe`` in scope. The counts are those the
-#: household keeps (graph_schema/store/counts.py: kept by every person write), so no household is
-#: expanded to its members; they are today's, and a past day's corrections start from them as they
-#: started from the members counted today.
+#: Needs ``$prefix``; leaves ``h``, ``disabled`` and ``severe`` in scope. The counts and the
+#: priority flag are those the household keeps (graph_schema/store/counts.py: kept by every
+#: household and person write), so no household is expanded to its members; they are today's, and
+#: a past day's corrections start from them as they started from the members counted today.
 #:
 #: The count of villages (always one) is for the embedded engine's planner: grouped by ``h`` and
 #: used, it makes the scope's households a table that then masks the scans of what the reports
@@ -45,7 +45,7 @@ PRIORITY_HOUSEHOLDS = (
     SCOPED_HOUSEHOLDS +
     "WITH h, count(v) AS villages WHERE villages > 0 "
     "WITH h, h.disabled_count AS disabled, h.severe_count AS severe "
-    f"WHERE {risk.PRIORITY_CONDITION} "
+    f"WHERE {risk.KEPT_PRIORITY_CONDITION} "
 )
 
 
@@ -54,8 +54,9 @@ PRIORITY_HOUSEHOLDS = (
 #: embedded engine a scan of the household table's columns is quick (a province's 700k households
 #: in ~50 ms, a county's filtered from them in ~25 ms), while reaching them through their villages'
 #: ``IN_REGION`` edges and grouping took ~1 s for a province (Neo4j seeks the region code's index
-#: either way). The condition reads the household's kept member counts, as
-#: :data:`PRIORITY_HOUSEHOLDS` does.
+#: either way). The condition is the household's kept priority flag (graph_schema/store/counts.py),
+#: which on Neo4j turns the scan into a seek of the index on (``priority``, ``region_code``): only
+#: the scope's priority households are read (a province's 265k of 700k).
 PRIORITY_SCAN = (
     "MATCH (h:Household) WHERE h.region_code STARTS WITH $prefix AND "
     f"{risk.KEPT_PRIORITY_CONDITION} "

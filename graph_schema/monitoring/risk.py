@@ -100,12 +100,12 @@ def reasons(f: RiskFacts) -> list[str]:
 def priority_condition(disabled: str = "disabled", severe: str = "severe") -> str:
     """The priority condition in Cypher. ``h`` is the household, ``disabled`` and ``severe`` the
     expressions of its member counts (variables in scope, or the household's kept counts). The
-    score is computed in Python from the facts the queries return."""
+    household keeps its value as a flag (:data:`KEPT_PRIORITY_CONDITION`); the score is computed in
+    Python from the facts the queries return."""
     return (f"(h.monitoring IS NOT NULL OR coalesce(h.tekun, false) OR coalesce(h.elderly_carer, false) "
             f"OR {severe} > 0 OR {disabled} >= 2)")
 
 
-#: The priority condition over the counts ``disabled`` and ``severe`` in scope.
-PRIORITY_CONDITION = priority_condition()
-#: The same over the counts the household keeps (graph_schema/store/counts.py).
-KEPT_PRIORITY_CONDITION = priority_condition("h.disabled_count", "h.severe_count")
+#: The priority condition as the household keeps it, with its member counts (graph_schema/store/counts.py): one
+#: flag, which Neo4j finds by the index on (``priority``, ``region_code``).
+KEPT_PRIORITY_CONDITION = "h.priority = true"

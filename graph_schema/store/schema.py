@@ -30,7 +30,9 @@ class NodeTable:
     label: str
     key: str
     props: dict[str, Kind]
-    indexed: tuple[str, ...] = ()
+    #: Neo4j's lookup indexes: a property, or a composite index's properties in order (the embedded
+    #: engine indexes only primary keys)
+    indexed: tuple[str | tuple[str, ...], ...] = ()
     #: For a table that grows with use and is never looked up by ``key``: the embedded engine keys it
     #: by a ``SERIAL`` column of this name instead. LadybugDB keeps ~90 bytes a row of a string
     #: primary key in the writing process's memory for as long as it runs. ``key`` stays unique on
@@ -68,12 +70,14 @@ HOUSEHOLD = NodeTable(
         "size": I, "labour": I, "income_fen": I, "monitoring": S, "formerly_poor": B, "dibao": B,
         "tekun": B, "elderly_carer": B, "risk_factors": L, "phone": S,
     },
-    indexed=("region_code",),
-    # its disabled members (MEMBER_OF) and those graded 一级/二级: what decides a priority household,
-    # kept by the person upserts (graph_schema/store/counts.py) so reports need not walk the members;
-    # its active one-to-one pairings and those with a 在岗 cadre, kept by the pairing and cadre
-    # writes (graph_schema/store/paired.py) so reports need not walk the pairings
-    kept={"disabled_count": I, "severe_count": I, "active_pairings": I, "on_duty_pairings": I},
+    # on Neo4j, the priority households of a scope by one index seek (graph_schema/store/counts.py)
+    indexed=("region_code", ("priority", "region_code")),
+    # its disabled members (MEMBER_OF) and those graded 一级/二级, and whether it is a priority
+    # household, kept by the household and person upserts (graph_schema/store/counts.py) so reports
+    # need not walk the members nor read every household's facts; its active one-to-one pairings and
+    # those with a 在岗 cadre, kept by the pairing and cadre writes (graph_schema/store/paired.py) so
+    # reports need not walk the pairings
+    kept={"disabled_count": I, "severe_count": I, "priority": B, "active_pairings": I, "on_duty_pairings": I},
 )
 PERSON = NodeTable(
     "Person",
@@ -398,6 +402,14 @@ def ladybug_ddl() -> list[str]:
     return [ladybug_node_ddl(t) for t in (*NODE_TABLES, *OWN_TABLES)] + [ladybug_rel_ddl(r) for r in REL_TABLES]
 
 
+def _index(label: str, index: str | tuple[str, ...]) -> str:
+    """The statement making a lookup index of ``label`` on one property or, in order, several."""
+    props = (index,) if isinstance(index, str) else index
+    name = f"{label.lower()}_{'_'.join(props)}"
+    on = ", ".join(f"n.{p}" for p in props)
+    return f"CREATE INDEX {name} IF NOT EXISTS FOR (n:{label}) ON ({on})"
+
+
 def neo4j_ddl() -> list[str]:
     """Uniqueness constraints (which also index the key) and lookup indexes, all idempotent."""
     out = [
@@ -405,10 +417,7 @@ def neo4j_ddl() -> list[str]:
         f"FOR (n:{t.label}) REQUIRE n.{t.key} IS UNIQUE"
         for t in (*NODE_TABLES, *OWN_TABLES)
     ]
-    out += [
-        f"CREATE INDEX {t.label.lower()}_{p} IF NOT EXISTS FOR (n:{t.label}) ON (n.{p})"
-        for t in (*NODE_TABLES, *OWN_TABLES) for p in t.indexed
-    ]
+    out += [_index(t.label, p) for t in (*NODE_TABLES, *OWN_TABLES) for p in t.indexed]
     out += [
         f"CREATE INDEX {r.type.lower()}_{p} IF NOT EXISTS FOR ()-[e:{r.type}]-() ON (e.{p})"
         for r in REL_TABLES for p in r.indexed

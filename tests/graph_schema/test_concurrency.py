@@ -1,5 +1,6 @@
 """Concurrent pairings leave exactly one winner and a typed error for the others, and concurrent
-person writes into the same households leave every household's kept member counts exact, as
+person writes into the same households leave every household's kept member counts exact (and,
+with household writes beside them, its kept priority flag), as
 concurrent pairing, ending and cadre writes leave its kept pairing counts, on both engines (threads sharing the embedded store; separate connection pools on Neo4j)."""
 
 from __future__ import annotations
@@ -143,6 +144,39 @@ def test_concurrent_person_writes_into_the_same_households_keep_the_counts_exact
     kept = {r["no"]: (r["d"], r["s"]) for r in store.query(
         "MATCH (h:Household) RETURN h.household_no AS no, h.disabled_count AS d, h.severe_count AS s")}
     assert kept == {h: (len(ps), sum(1 for p in ps if int(p.grade) <= 2)) for h, ps in members.items()}
+
+
+@pytest.mark.parametrize("writers", [4])
+def test_concurrent_household_and_person_writes_keep_the_priority_flags_exact(store, other_client, writers):
+    """Half the writers change the 特困 and 以老养残 of the same three households, the other half
+    add, move and regrade their members, all at once; each household's kept priority flag is then
+    the rule's over its facts and members as they ended."""
+    clients = [store] + [other_client() for _ in range(writers - 1)]
+    homes = ["H0", "H1", "H2"]
+    upsert_households(store=store, households=[household(h) for h in homes])
+    ids = [[id_number() for _ in range(2)] for _ in range(writers)]
+
+    def writes(w: int) -> None:
+        c = clients[w]
+        for step in range(6):
+            if w % 2:  # the households' own facts
+                upsert_households(store=c, households=[household(h, tekun=(w + step + i) % 3 == 0,
+                                                                 elderly_carer=(w + step + i) % 4 == 0)
+                                                       for i, h in enumerate(homes)])
+            else:  # their members: one severe person at times, and moves
+                upsert_persons(store=c, persons=[person(homes[(w + step + i) % 3], grade=1 + (w + step + i) % 4,
+                                                        id_number=ids[w][i]) for i in range(2)])
+
+    for _ in range(ROUNDS):
+        results, errors = race([lambda w=w: writes(w) for w in range(writers)])
+        assert errors == [] and len(results) == writers
+        assert store.read(miscounted) == []  # the flags as well as the counts
+    members = store.read(lambda tx: members_in(tx, homes))
+    facts = {r["no"]: r for r in store.query("MATCH (h:Household) RETURN h.household_no AS no, h.tekun AS t, "
+                                             "h.elderly_carer AS e, h.priority AS p")}
+    for h, ps in members.items():
+        severe = sum(1 for p in ps if int(p.grade) <= 2)
+        assert facts[h]["p"] is bool(facts[h]["t"] or facts[h]["e"] or severe or len(ps) >= 2)
 
 
 @pytest.mark.parametrize("writers", [4])

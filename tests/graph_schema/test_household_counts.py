@@ -1,6 +1,7 @@
 """Each household's kept member counts (disabled members, those graded 一级/二级) equal the counts
-of its ``MEMBER_OF`` edges after every kind of person write, a restore and the filling of an older
-store, on both engines; a wrong count is caught, and the reports read the kept counts."""
+of its ``MEMBER_OF`` edges, and its kept priority flag the priority rule over them and its own
+facts, after every kind of household and person write, a restore and the filling of an older
+store, on both engines; a wrong count or flag is caught, and the reports read the kept flag."""
 
 from __future__ import annotations
 
@@ -11,8 +12,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from factories import household, id_number, person
-from graph_schema.enums import DisabilityGrade
+from graph_schema.enums import DisabilityGrade, MonitoringCategory
 from graph_schema.household.service import members_in, upsert_households, upsert_persons
+from graph_schema.monitoring.risk import RiskFacts
 from graph_schema.monitoring.unpaired import unpaired_priority
 from graph_schema.store import counts
 from graph_schema.store.counts import is_counted, miscounted
@@ -82,17 +84,72 @@ def test_a_planted_wrong_count_is_caught(store):
         ("H0", None, 1), ("H1", 0, 1)]
 
 
-def test_the_reports_read_the_kept_counts(store):
-    # a household with no priority fact of its own: only a wrong kept count makes it a priority one
+def flag(store, no: str) -> bool | None:
+    return store.query("MATCH (h:Household {household_no: $h}) RETURN h.priority AS p", {"h": no})[0]["p"]
+
+
+def test_household_and_person_writes_keep_the_priority_flag(store):
+    upsert_households(store=store, households=[household("H0"), household("H1", tekun=True)])
+    assert (flag(store, "H0"), flag(store, "H1")) == (False, True)
+    a = person("H0", grade=1)
+    upsert_persons(store=store, persons=[a])  # a severe member
+    assert flag(store, "H0") is True
+    upsert_persons(store=store, persons=[regraded(a, 3)])  # no longer severe, and alone
+    assert flag(store, "H0") is False
+    upsert_persons(store=store, persons=[person("H0", grade=4)])  # two disabled members: 一户多残
+    assert flag(store, "H0") is True
+    upsert_persons(store=store, persons=[regraded(a, 3, "H1")])  # one moves out: H0 has one left
+    assert flag(store, "H0") is False
+    for facts, expected in [({}, False), ({"monitoring": MonitoringCategory.MARGINAL}, True),
+                            ({"elderly_carer": True}, True), ({"elderly_carer": False}, False),
+                            ({"tekun": True}, True), ({"dibao": True}, False)]:  # 低保 alone is no priority
+        upsert_households(store=store, households=[household("H2", **facts)])
+        assert flag(store, "H2") is expected, facts
+    assert store.read(miscounted) == []
+
+
+# one step of household facts: (household, 监测类别 or None, 特困, 以老养残)
+FACTS = st.tuples(st.sampled_from(HOUSEHOLDS), st.sampled_from([None, *MonitoringCategory]), st.booleans(),
+                  st.booleans())
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(steps=st.lists(st.one_of(STEP, FACTS), min_size=1, max_size=12))
+def test_random_household_and_person_writes_keep_the_flag_as_the_rule_says(store, steps):
+    store.wipe()
+    upsert_households(store=store, households=[household(h) for h in HOUSEHOLDS])
+    ids = [id_number() for _ in range(8)]
+    for step in steps:
+        if len(step) == 3:
+            slot, h, grade = step
+            upsert_persons(store=store, persons=[person(h, grade=grade, id_number=ids[slot])])
+        else:
+            h, monitoring, tekun, elderly_carer = step
+            upsert_households(store=store, households=[household(h, monitoring=monitoring, tekun=tekun,
+                                                                 elderly_carer=elderly_carer)])
+        assert store.read(miscounted) == []
+    members = store.read(lambda tx: members_in(tx, HOUSEHOLDS))
+    facts = {r["no"]: r for r in store.query("MATCH (h:Household) RETURN h.household_no AS no, "
+                                             "h.monitoring AS m, h.tekun AS t, h.elderly_carer AS e")}
+    for h in HOUSEHOLDS:
+        rule = RiskFacts(monitoring=facts[h]["m"], tekun=facts[h]["t"], dibao=None, elderly_carer=facts[h]["e"],
+                         labour=None, disabled=len(members[h]),
+                         severe=sum(1 for p in members[h] if int(p.grade) <= 2))
+        assert flag(store, h) is rule.priority
+
+
+def test_the_reports_read_the_kept_flag(store):
+    # a household with no priority fact: only a wrong kept flag makes it a priority one
     upsert_households(store=store, households=[household("H0")])
     assert unpaired_priority(store=store, region="620822").total == 0
-    store.execute("MATCH (h:Household {household_no: 'H0'}) SET h.severe_count = 1")
+    store.execute("MATCH (h:Household {household_no: 'H0'}) SET h.priority = true")
     assert [r.household_no for r in unpaired_priority(store=store, region="620822").items] == ["H0"]
+    assert [r.household_no for r in unpaired_priority(store=store, region="62").items] == ["H0"]  # the scan
 
 
 def _forget_counts(store) -> None:
     """As a store made before the counts: none on any household, and no mark."""
-    store.execute("MATCH (h:Household) SET h.disabled_count = NULL, h.severe_count = NULL")
+    store.execute("MATCH (h:Household) SET h.disabled_count = NULL, h.severe_count = NULL, h.priority = NULL")
     counts.unmark(store)
 
 
