@@ -42,7 +42,7 @@ from pathlib import Path
 from typing import Any
 
 from graph_schema.errors import JieduiError
-from graph_schema.store import paired
+from graph_schema.store import ledger_sums, paired
 from graph_schema.store.base import GraphStore, Tx, chunks
 from graph_schema.store.dump import delete_edges, delete_nodes, node_rows, rel_rows, tables_with_data
 from graph_schema.store.schema import (
@@ -225,6 +225,7 @@ def restore(store: GraphStore, folder: str | Path, *, progress: Progress | None 
                            lambda tx, part, r=rel, a=a, b=b: tx.create_rels(r, NODES[a], NODES[b], part), progress)
         result.counts[name] = len(rows)
     paired.recount_all(store)  # the pairing edges were replaced by the backup's after the import counted them
+    ledger_sums.resum_all(store)  # … and the ledger's after the import summed them
     store.checkpoint()
     store.after_bulk_load()
     return result

@@ -18,7 +18,7 @@ from graph_schema.records import (
 )
 from graph_schema.region.service import ensure_regions
 from graph_schema.service import fact_versions
-from graph_schema.store import counts, paired
+from graph_schema.store import counts, ledger_sums, paired
 from graph_schema.store.base import FROM_KEY, GraphStore, Tx, grouped, keyed
 from graph_schema.store.schema import HOUSEHOLD, IN_REGION, MEMBER_OF, PERSON, REGION
 
@@ -37,9 +37,10 @@ def _upsert_households(tx: Tx, households: Sequence[Household], offset: int) -> 
     counts.start_at_zero(tx, result.created)
     counts.reprioritise(tx, result.updated)  # its 监测类别, 特困 or 以老养残 may have changed
     paired.start_at_zero(tx, result.created)
-    moved = [(result.previous[h.household_no]["region_code"], h.region_code) for h in households
-             if "region_code" in result.previous.get(h.household_no, {})]
-    fact_versions.raise_for_villages(tx, [village for pair in moved for village in pair])  # its members move too
+    moved = {h.household_no: (result.previous[h.household_no]["region_code"], h.region_code) for h in households
+             if "region_code" in result.previous.get(h.household_no, {})}
+    fact_versions.raise_for_villages(tx, [village for pair in moved.values() for village in pair])  # its members move too
+    ledger_sums.move(tx, moved)  # and its ledger
     return result
 
 

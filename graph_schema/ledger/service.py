@@ -23,6 +23,7 @@ from graph_schema.ledger.models import LedgerEntry, Problem, problem_key
 from graph_schema.models import today
 from graph_schema.pagination import Page, PageRequest, page_of
 from graph_schema.records import BatchResult, Progress, fetch_by_keys, write_in_batches
+from graph_schema.store import ledger_sums
 from graph_schema.store.base import FROM_KEY, GraphStore, Tx, chunks, grouped, keyed
 from graph_schema.store.schema import CADRE, HAS_PROBLEM, HOUSEHOLD, ORG, PROBLEM, ASSISTED
 
@@ -163,6 +164,7 @@ def _log(tx: Tx, entries: Sequence[LedgerEntry], offset: int) -> BatchResult:
     created, result = decide_entries(state, entries, offset=offset)
     for src, actor in ((CADRE, "cadre_no"), (ORG, "uscc")):
         tx.create_rels(ASSISTED, src, HOUSEHOLD, [e.edge_row() for e in created if getattr(e, actor)])
+    ledger_sums.add(tx, created, state.counties)  # the households' villages, read under their locks
     new = [p for key, p in state.problems.items() if key not in state.stored]
     tx.create_nodes(PROBLEM, [p.to_row() for p in new])
     tx.create_rels(HAS_PROBLEM, HOUSEHOLD, PROBLEM, [{"src": p.household_no, "dst": p.problem_key} for p in new])

@@ -58,6 +58,7 @@ from graph_schema.monitoring.past import (
 from graph_schema.pagination import Page, PageRequest
 from graph_schema.records import fetch_by_keys
 from graph_schema.region.service import resolve_scope
+from graph_schema.store import ledger_sums
 from graph_schema.store.base import Dialect, GraphStore, Tx
 from graph_schema.store.schema import CADRE, HOUSEHOLD
 
@@ -103,14 +104,17 @@ def _aux(start: str, returns: str = "", area: str = _AREA) -> str:
 _AUTHORS = {"anyone": ("x", "x.uscc IS NOT NULL"), "cadres": ("x:Cadre", "false"), "orgs": ("x:Org", "true")}
 
 
+#: the figures of the entries ``e`` (after their kind and author), as the ledger's sums keep them
+_FIGURES = ("count(e) AS n, sum(coalesce(e.amount_fen, 0)) AS cash, sum(coalesce(e.in_kind_fen, 0)) AS in_kind, "
+            "sum(coalesce(e.volunteers, 0)) AS people, sum(coalesce(e.volunteers, 0) * coalesce(e.minutes, 0)) AS given")
+
+
 def _ledger(start: str, returns: str = "", area: str = _AREA, by: str = "anyone") -> str:
     """The period's ledger entries of the households ``start`` leaves in ``h``, summed by area,
     kind and whether an organisation made them; ``by`` names who made them (:data:`_AUTHORS`)."""
     author, by_org = _AUTHORS[by]
     return (start + f"MATCH ({author})-[e:ASSISTED]->(h) WHERE e.entry_date >= $start AND e.entry_date <= $as_of "
-            f"RETURN {returns}{area}, e.kind AS kind, {by_org} AS by_org, count(e) AS n, "
-            "sum(coalesce(e.amount_fen, 0)) AS cash, sum(coalesce(e.in_kind_fen, 0)) AS in_kind, "
-            "sum(coalesce(e.volunteers, 0)) AS people, sum(coalesce(e.volunteers, 0) * coalesce(e.minutes, 0)) AS given")
+            f"RETURN {returns}{area}, e.kind AS kind, {by_org} AS by_org, " + _FIGURES)
 
 
 _AUX = _aux(SCOPED_HOUSEHOLDS)
@@ -120,6 +124,20 @@ _AUX = _aux(SCOPED_HOUSEHOLDS)
 #: Neo4j reads the author's label with the entry and keeps the one match (155 against 179 ms).
 _LEDGERS = {Dialect.LADYBUG: [_ledger(SCOPED_HOUSEHOLDS, by="cadres"), _ledger(SCOPED_HOUSEHOLDS, by="orgs")],
             Dialect.NEO4J: [_ledger(SCOPED_HOUSEHOLDS)]}
+#: A wide scope's whole months from the ledger's sums of its counties (graph_schema/store/ledger_sums.py,
+#: kept by the ledger writes): the months ``$first`` … before ``$after``, summed on the server by
+#: area, kind and author as :func:`_ledger` sums the entries. A province's year is ~2k sums against
+#: ~900k entries.
+_MONTHS = ("MATCH (t:LedgerSum) WHERE t.county STARTS WITH $prefix AND t.month >= $first AND t.month < $after "
+           "RETURN left(t.county, $width) AS village, t.kind AS kind, t.by_org AS by_org, sum(t.n) AS n, "
+           "sum(t.cash) AS cash, sum(t.in_kind) AS in_kind, sum(t.people) AS people, sum(t.given) AS given")
+#: … and the days of its period outside whole months from the entries: Neo4j seeks them by the
+#: index on their date (walking every household of a province to its edges took ~2 s whatever the
+#: days), LadybugDB scans the edges as for a county.
+_DAYS = {Dialect.LADYBUG: _LEDGERS[Dialect.LADYBUG],
+         Dialect.NEO4J: ["MATCH (x)-[e:ASSISTED]->(h:Household) USING INDEX e:ASSISTED(entry_date) "
+                         "WHERE e.entry_date >= $start AND e.entry_date <= $as_of AND h.region_code STARTS WITH $prefix "
+                         "RETURN " + _AREA + ", e.kind AS kind, x.uscc IS NOT NULL AS by_org, " + _FIGURES]}
 _VILLAGE = "h.region_code AS village"
 #: The same per household, for households named by key (a past day's changed households).
 _AUX_OF = _aux(KEYED_HOUSEHOLDS, "h.household_no AS household_no, ", _VILLAGE)
@@ -176,7 +194,7 @@ def coverage(*, store: GraphStore, region: str, as_of: dt.date | None = None, pe
             priority = tx.run(_PRIORITY_NEO4J, params)
         else:
             priority = tx.run(_PRIORITY, params) + tx.run(_PAIRED, params)
-        aux, ledger = tx.run(_AUX, params), [r for query in _LEDGERS[tx.dialect] for r in tx.run(query, params)]
+        aux, ledger = tx.run(_AUX, params), _ledger_rows(tx, params)
         past = history.past(tx, as_of)
         if past is not None:
             more = _moves(tx, past, params)
@@ -203,6 +221,29 @@ def coverage(*, store: GraphStore, region: str, as_of: dt.date | None = None, pe
         return [_row(*region, by_village) for region in regions]
 
     return paginate(store.read(work), page)
+
+
+def _ledger_rows(tx: Tx, params: dict) -> list[dict]:
+    """The period's ledger figures by area, kind and author. A scope whose rows are whole counties
+    (a province's cities, a city's counties) reads the months its period holds whole from the
+    counties' sums, and the days at the ends from the entries; a narrower one, or a store not yet
+    summed, reads the entries."""
+    queries = _LEDGERS[tx.dialect]
+    start, as_of = params["start"], params["as_of"]
+    first = start if start.day == 1 else _next_month(start)
+    after = _next_month(as_of) if (_next_month(as_of) - as_of).days == 1 else as_of.replace(day=1)
+    if params["width"] > 6 or first >= after or not ledger_sums.is_summed(tx):
+        return [r for query in queries for r in tx.run(query, params)]
+    rows = tx.run(_MONTHS, {**params, "first": first, "after": after})
+    for days in ((start, first - dt.timedelta(days=1)), (after, as_of)):
+        if days[0] <= days[1]:
+            rows += [r for query in _DAYS[tx.dialect] for r in tx.run(query, {**params, "start": days[0],
+                                                                             "as_of": days[1]})]
+    return rows
+
+
+def _next_month(day: dt.date) -> dt.date:
+    return (day.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
 
 
 def _width(regions: list[tuple[str, str | None, str]]) -> int:

@@ -47,7 +47,7 @@ import ladybug
 import pyarrow as pa
 
 from graph_schema.errors import StoreError, StoreLocked, StoreUnavailable
-from graph_schema.store import counts, paired
+from graph_schema.store import counts, ledger_sums, paired
 from graph_schema.store.base import Dialect, GraphStore, Row, T, Tx, check_params, normalise
 from graph_schema.store.schema import (
     HAS_PROBLEM, HOUSEHOLD, NODE_TABLES, PROBLEM, REL_TABLES, TALLY_TABLES, Kind, NodeTable, RelTable, ladybug_ddl,
@@ -320,6 +320,7 @@ class EmbeddedStore(GraphStore):
         self._rekey_problems()
         counts.fill(self)  # a store made before the households kept their member counts
         paired.fill(self)  # … or their pairing counts
+        ledger_sums.fill(self)  # … or the ledger its sums
 
     def _add_missing_columns(self) -> None:
         """Give a table made by an older version the properties declared since (``CREATE … IF NOT

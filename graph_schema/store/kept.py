@@ -1,5 +1,6 @@
 """What the households' kept values share (their member counts, graph_schema/store/counts.py;
-their pairing counts, graph_schema/store/paired.py): set in batches of keyed households, checked
+their pairing counts, graph_schema/store/paired.py; and, for its mark, the ledger's sums,
+graph_schema/ledger/sums.py): set in batches of keyed households, checked
 against what they are counted from, and filled once for a store made before them, which is then
 marked (a ``StoreMark`` node) so that the next opening does not fill them again.
 
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-_MARKED = f"MATCH (m:{MARK.label} {{name: $name}}) RETURN m.done_at AS done_at"
+MARKED = f"MATCH (m:{MARK.label} {{name: $name}}) RETURN m.done_at AS done_at"
 _ALL_KEYS = "MATCH (h:Household) RETURN h.household_no AS k"
 
 
@@ -43,7 +44,7 @@ def wrong(tx: Tx, query: str, household_nos: Sequence[str] | None) -> list[dict[
 
 
 def is_marked(store: "GraphStore", name: str) -> bool:
-    return bool(store.query(_MARKED, {"name": name}))
+    return bool(store.query(MARKED, {"name": name}))
 
 
 def recount_all(store: "GraphStore", recount: Callable[[Tx, Sequence[str]], None], batch: int, what: str) -> int:
@@ -63,14 +64,20 @@ def fill(store: "GraphStore", name: str, recount: Callable[[Tx, Sequence[str]], 
          what_zh: str, what_en: str) -> int:
     """Give every household its values unless the store carries the mark ``name``, then mark it;
     the number of households recounted (0 when it was marked)."""
+    return mark_after(store, name, lambda: recount_all(store, recount, batch, what_en), what_zh, what_en)
+
+
+def mark_after(store: "GraphStore", name: str, work: Callable[[], int], what_zh: str, what_en: str) -> int:
+    """Unless the store carries the mark ``name``: run ``work`` (which fills the values and returns
+    how many it filled), then mark the store; the number filled (0 when it was marked)."""
     if is_marked(store, name):
         return 0
-    done = recount_all(store, recount, batch, what_en)
+    done = work()
     at = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
     store.write(lambda tx: tx.run(f"MERGE (m:{MARK.label} {{name: $name}}) SET m.done_at = $at",
                                   {"name": name, "at": at}))
     if done:
-        log.warning("已为 %d 户计入%s / %s filled for %d households", done, what_zh, what_en, done)
+        log.warning("已补齐%s（%d）/ %s filled (%d)", what_zh, done, what_en, done)
     return done
 
 
@@ -79,4 +86,4 @@ def unmark(store: "GraphStore", name: str) -> None:
     store.execute(f"MATCH (m:{MARK.label} {{name: $name}}) DELETE m", {"name": name})
 
 
-__all__ = ["by_keys", "fill", "is_marked", "recount_all", "unmark", "wrong"]
+__all__ = ["MARKED", "by_keys", "fill", "is_marked", "mark_after", "recount_all", "unmark", "wrong"]

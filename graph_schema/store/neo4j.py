@@ -18,7 +18,7 @@ from neo4j import GraphDatabase
 from neo4j.exceptions import AuthError, DriverError, Neo4jError, ServiceUnavailable, TransientError
 
 from graph_schema.errors import InvalidValue, StoreError, StoreUnavailable
-from graph_schema.store import bookmarks, counts, paired
+from graph_schema.store import bookmarks, counts, ledger_sums, paired
 from graph_schema.store.base import (
     Dialect, GraphStore, Part, Row, T, Tx, aliased, check_params, chunks, keyed, normalise,
 )
@@ -129,6 +129,7 @@ class Neo4jStore(GraphStore):
             self._driver.execute_query(stmt, database_=database)
         counts.fill(self)  # a store made before the households kept their member counts
         paired.fill(self)  # … or their pairing counts
+        ledger_sums.fill(self)  # … or the ledger its sums
 
     def _rekey_problems(self) -> None:
         """Give an older store's problems, unique by their 问题编号 alone, the key of their county

@@ -325,8 +325,15 @@ SERVED_TALLY = NodeTable(
     "ServedTally", "tally_id",
     {"tally_id": S, "build": S, "uscc": S, "service_code": S, "region": S, "days": Kind.INTS},
     indexed=("build",), serial="seq")
+#: The ledger's sums per county (6-digit code), month (its first day), entry kind and whether an
+#: organisation made the entries, kept by the ledger writes (graph_schema/ledger/sums.py); derived,
+#: so with the tallies.
+LEDGER_SUM = NodeTable(
+    "LedgerSum", "sum_key",
+    {"sum_key": S, "county": S, "month": D, "kind": S, "by_org": B, "n": I, "cash": I, "in_kind": I, "people": I,
+     "given": I})
 TALLY_TABLES = (FACTS_VERSION, TALLY_MARK, RATE_TALLY, TOWNSHIP_RATE_TALLY, NEED_TALLY, PERSON_TALLY, OVERDUE_TALLY,
-                SERVED_TALLY)
+                SERVED_TALLY, LEDGER_SUM)
 #: the store's own tables beside :data:`NODE_TABLES`
 OWN_TABLES = (MARK, *TALLY_TABLES)
 
@@ -351,7 +358,9 @@ ASSISTED = RelTable(
         "entry_id": S, "entry_date": D, "kind": S, "amount_fen": I, "in_kind_fen": I, "note": S,
         "problem_no": S, "volunteers": I, "minutes": I, "record_no": S,
     },
-    indexed=("entry_id",),
+    # entry_date: on Neo4j, the days a report reads from the entries rather than from the sums
+    # (graph_schema/ledger/sums.py) are sought by date, not by every household's edges
+    indexed=("entry_id", "entry_date"),
 )
 #: The exclusion list (回避名单): a cadre who may not be paired with a household (a relative, or
 #: excluded by the organiser). Every pairing path refuses such a pair, the matcher included.

@@ -1,6 +1,7 @@
 """Concurrent pairings leave exactly one winner and a typed error for the others, and concurrent
 person writes into the same households leave every household's kept member counts exact (and,
-with household writes beside them, its kept priority flag), as
+with household writes beside them, its kept priority flag), concurrent ledger writes and moves the
+ledger's sums, as
 concurrent pairing, ending and cadre writes leave its kept pairing counts, on both engines (threads sharing the embedded store; separate connection pools on Neo4j)."""
 
 from __future__ import annotations
@@ -11,14 +12,16 @@ import time
 
 import pytest
 
-from factories import cadre, household, id_number, person
+from factories import OTHER_COUNTY_VILLAGE, VILLAGE, cadre, household, id_number, person
 from graph_schema.cadre.service import upsert_cadres
 from graph_schema.errors import CadreAtLimit, CadreNotOnDuty, HouseholdAlreadyPaired, JieduiError
 from graph_schema.household.service import members_in, upsert_households, upsert_persons
+from graph_schema.ledger.models import LedgerEntry
+from graph_schema.ledger.service import log_entries
 from graph_schema.pairing.flows import transfer
 from graph_schema.pairing.service import end_pairing, pair
 from graph_schema.store.counts import miscounted
-from graph_schema.store import paired
+from graph_schema.store import ledger_sums, paired
 from graph_schema.store.paired import mispaired
 
 ROUNDS = 5
@@ -177,6 +180,36 @@ def test_concurrent_household_and_person_writes_keep_the_priority_flags_exact(st
     for h, ps in members.items():
         severe = sum(1 for p in ps if int(p.grade) <= 2)
         assert facts[h]["p"] is bool(facts[h]["t"] or facts[h]["e"] or severe or len(ps) >= 2)
+
+
+@pytest.mark.parametrize("writers", [4])
+def test_concurrent_ledger_writes_and_moves_keep_the_ledger_sums_exact(store, other_client, writers):
+    """Writers record entries, each for a household of its own, on the same days (so into the same
+    sums: the household locks do not keep them apart), while one moves those households from county
+    to county; every write is acknowledged, and the sums are then the entries'
+    (graph_schema/store/ledger_sums.py)."""
+    clients = [store] + [other_client() for _ in range(writers)]
+    homes = [f"H{w}" for w in range(writers)]
+    villages = [VILLAGE, OTHER_COUNTY_VILLAGE]
+    upsert_households(store=store, households=[household(h) for h in homes])
+    upsert_cadres(store=store, cadres=[cadre("C1")])
+
+    def entries(w: int, r: int) -> None:
+        for step in range(4):
+            log_entries(store=clients[w], entries=[
+                LedgerEntry(entry_date=D + dt.timedelta(days=i), household_no=homes[w], cadre_no="C1", kind="资助",
+                            amount_fen=100 * (w + 1), note=f"{r}-{w}-{step}-{i}") for i in range(2)])
+
+    def moves(r: int) -> None:
+        for step in range(4):
+            upsert_households(store=clients[writers], households=[
+                household(h, villages[(r + step + i) % 2]) for i, h in enumerate(homes[::2])])
+
+    for r in range(ROUNDS):
+        results, errors = race([lambda w=w, r=r: entries(w, r) for w in range(writers)] + [lambda r=r: moves(r)])
+        assert errors == [] and len(results) == writers + 1
+        assert store.read(ledger_sums.wrong) == []
+    assert store.query("MATCH ()-[e:ASSISTED]->() RETURN count(e) AS n")[0]["n"] == ROUNDS * writers * 4 * 2
 
 
 @pytest.mark.parametrize("writers", [4])
