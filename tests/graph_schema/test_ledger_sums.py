@@ -178,3 +178,35 @@ def test_an_older_store_gets_its_sums_when_opened(engine, world, request, tmp_pa
         assert ledger_sums.fill(reopened) == 0  # once
     finally:
         reopened.close()
+
+
+FIRST = dt.datetime(2025, 3, 3, 1, 0, tzinfo=dt.timezone.utc)  # the store's first day
+DAY = dt.date(2025, 3, 15)  # the day reported on
+LATER = dt.datetime(2025, 4, 2, 1, 0, tzinfo=dt.timezone.utc)  # a household moves county, entries follow
+
+
+def test_a_past_days_wide_coverage_is_unchanged_by_a_later_move_to_another_county(store, monkeypatch):
+    from graph_schema import models
+
+    monkeypatch.setattr(models, "now", lambda: FIRST)
+    upsert_households(store=store, households=[household(no, region) for no, region in HOMES.items()])
+    upsert_cadres(store=store, cadres=[cadre("C1")])
+    log_entries(store=store, entries=[entry("入户走访", dt.date(2025, 1, 10)), entry("资助", dt.date(2025, 2, 15),
+                                                                                 amount_fen=800),
+                                      entry("联系交流", dt.date(2025, 3, 1), household_no="H3")])
+
+    def answers() -> dict[str, list]:
+        return {region: coverage(store=store, region=region, period_start=dt.date(2025, 1, 1), as_of=DAY).items
+                for region in ("62", "6208")}
+
+    monkeypatch.setattr(models, "now", lambda: dt.datetime(2025, 3, 20, 1, 0, tzinfo=dt.timezone.utc))
+    before = answers()
+    assert [(r.region_code, r.home_visits, r.funds_cash_fen) for r in before["6208"][1:] if r.home_visits] == [
+        (COUNTY + "000000", 1, 800)]
+    monkeypatch.setattr(models, "now", lambda: LATER)
+    upsert_households(store=store, households=[household("H1", OTHER_COUNTY_VILLAGE)])
+    log_entries(store=store, entries=[entry("入户走访", dt.date(2025, 3, 30))])  # after the day
+    assert store.read(ledger_sums.wrong) == []
+    assert answers() == before  # the day's answer: H1 and its entries still in its county then
+    ledger_sums.unmark(store)
+    assert answers() == before  # as the entries alone give it
