@@ -62,7 +62,7 @@ ALLOWED = {
     "_AUX_COLUMNS": "constant", "_COLUMNS": "constant", "_EDGE_COLUMNS": "constant", "_ENTRY_COLUMNS": "constant",
     "_HOUSEHOLD_COLUMNS": "constant", "_OPEN_ON_AS_OF": "constant", "_PAIRING_COLUMNS": "constant",
     "_PERSON_COLUMNS": "constant", "_VALID": "constant",
-    "risk.KEPT_PRIORITY_CONDITION": "constant", "_PRIORITY": "constant", "_PRIORITY_AT_ZERO": "constant",
+    "risk.KEPT_PRIORITY_CONDITION": "constant", "_PRIORITY": "constant", "PRIORITY_CONDITION": "constant", "_PRIORITY_AT_ZERO": "constant",
     "_PRIORITY_KEPT": "constant", "on": "a list of n.property from schema.py (an index's properties)", "name": "an index name made of them",
     "author": "a pattern of coverage's _AUTHORS, constants",
     "by_org": "an expression of coverage's _AUTHORS, constants",

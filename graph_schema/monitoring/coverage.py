@@ -31,7 +31,7 @@ from dataclasses import dataclass, fields
 
 from graph_schema import history
 from graph_schema.enums import LedgerKind
-from graph_schema.identifiers import region_level
+from graph_schema.identifiers import RegionLevel, region_level
 from graph_schema.models import today
 from graph_schema.monitoring import risk
 from graph_schema.monitoring.common import (
@@ -118,6 +118,13 @@ def _ledger(start: str, returns: str = "", area: str = _AREA, by: str = "anyone"
 
 
 _AUX = _aux(SCOPED_HOUSEHOLDS)
+#: A wide scope's auxiliary pairings on Neo4j: read from the pairings' own index (a province's
+#: ~5k) rather than by expanding every household of the scope, which its planner chose whatever
+#: the pattern's order (390 → 37 ms for the province).
+_AUX_WIDE_NEO4J = ("MATCH (:Org)-[a:AUX_PAIRED_WITH]->(h:Household) USING INDEX a:AUX_PAIRED_WITH(pairing_id) "
+                   "WHERE a.pairing_id IS NOT NULL AND a.started_on <= $as_of "
+                   "AND (a.ended_on IS NULL OR a.ended_on > $as_of) AND h.region_code STARTS WITH $prefix "
+                   "RETURN " + _AREA + ", count(a) AS n")
 #: The ledger of the scope, one match per kind of author: matched from an unlabelled ``x``, the
 #: embedded engine read every entry's author from both node tables to test ``x.uscc`` (1.1 s for a
 #: province's year against 0.28 s for the two labelled matches, which give the same rows).
@@ -194,7 +201,9 @@ def coverage(*, store: GraphStore, region: str, as_of: dt.date | None = None, pe
             priority = tx.run(_PRIORITY_NEO4J, params)
         else:
             priority = tx.run(_PRIORITY, params) + tx.run(_PAIRED, params)
-        aux, ledger = tx.run(_AUX, params), _ledger_rows(tx, params)
+        wide = len(prefix) < RegionLevel.COUNTY.prefix_length
+        aux = tx.run(_AUX_WIDE_NEO4J if wide and tx.dialect is Dialect.NEO4J else _AUX, params)
+        ledger = _ledger_rows(tx, params)
         past = history.past(tx, as_of)
         if past is not None:
             more = _moves(tx, past, params)

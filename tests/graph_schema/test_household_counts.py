@@ -138,13 +138,16 @@ def test_random_household_and_person_writes_keep_the_flag_as_the_rule_says(store
         assert flag(store, h) is rule.priority
 
 
-def test_the_reports_read_the_kept_flag(store):
-    # a household with no priority fact: only a wrong kept flag makes it a priority one
+def test_the_reports_read_the_kept_values(store):
+    # a household with no priority fact: only a wrong kept value makes it a priority one; a wide
+    # scope's scan reads the flag, a county's path the counts
     upsert_households(store=store, households=[household("H0")])
-    assert unpaired_priority(store=store, region="620822").total == 0
+    assert unpaired_priority(store=store, region="62").total == 0
     store.execute("MATCH (h:Household {household_no: 'H0'}) SET h.priority = true")
+    assert [r.household_no for r in unpaired_priority(store=store, region="62").items] == ["H0"]
+    assert unpaired_priority(store=store, region="620822").total == 0
+    store.execute("MATCH (h:Household {household_no: 'H0'}) SET h.severe_count = 1")
     assert [r.household_no for r in unpaired_priority(store=store, region="620822").items] == ["H0"]
-    assert [r.household_no for r in unpaired_priority(store=store, region="62").items] == ["H0"]  # the scan
 
 
 def _forget_counts(store) -> None:

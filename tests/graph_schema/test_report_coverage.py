@@ -93,6 +93,15 @@ def test_a_region_equals_the_sum_of_its_children_at_every_level(county):
             assert getattr(parent, name) == sum(getattr(c, name) for c in children), (region, name)
 
 
+def test_the_province_and_the_city_count_as_the_county_they_hold(county):
+    # the wide scopes read the ledger's sums and (on Neo4j) the auxiliary pairings by their index;
+    # the county reads the entries and its households' pairings
+    figures = {region: {name: getattr(next(iter(rows(county, region).values())), name) for name in _SUMMED}
+               for region in ("62", "6208", "620822")}
+    assert figures["62"] == figures["6208"] == figures["620822"]
+    assert figures["62"]["aux_pairings"] == 2 and figures["62"]["volunteer_minutes"] == 360
+
+
 def test_a_village_has_only_its_own_row_and_an_empty_region_has_zeros(county):
     assert list(rows(county, V1)) == [V1]
     assert rows(county, V1)[V1].paired == 1
