@@ -37,7 +37,7 @@ from graph_schema.monitoring.past import (
 from graph_schema.pagination import Page, PageRequest
 from graph_schema.region.service import resolve_scope
 from graph_schema.settings import RiskWeights, get_settings
-from graph_schema.store.base import FROM_KEY, Dialect, GraphStore, Tx, aliased
+from graph_schema.store.base import FROM_KEY, GraphStore, Tx, aliased
 
 #: The unpaired priority households of the scope: the active pairings on ``as_of`` are counted per
 #: household, and those with a 在岗 cadre are left out. Leaves ``h``, ``disabled``, ``severe`` and
@@ -71,17 +71,14 @@ _SCORE = (
     "+ CASE WHEN h.labour = 0 THEN $w_no_labour ELSE 0 END"
 )
 _SCORED = _UNPAIRED + "WITH h, disabled, severe, active, " + _SCORE + " AS score "
-#: The same from the priority households found by a scan, for a scope wider than a county on
-#: Neo4j, where the region code's index finds them: 149 ms for a city store's whole list against
-#: 189 ms from its villages and 246 ms read from the top of the scores down (three passes there).
-_SCORED_WIDE = (PRIORITY_SCAN + "WITH h, h.disabled_count AS disabled, h.severe_count AS severe "
-                + _PAIRINGS_COUNTED + "WITH h, disabled, severe, active, " + _SCORE + " AS score ")
 #: A county's list or a narrower one is read as :data:`_SCORED`, ordered, counted and cut on the
-#: server, from the scope's villages (35 ms for a county of the province store). On LadybugDB a
-#: wider scope's first page is read from the top of the scores down (:func:`_first_page`: 0.2 s
+#: server, from the scope's villages (35 ms for a county of the province store). A wider scope's
+#: first page is read from the top of the scores down (:func:`_first_page`): on LadybugDB 0.2 s
 #: for the province store against 1.5–2.7 s for :data:`_SCORED`, which pairs every priority
-#: household of the scope before it orders the unpaired ones), while for a county its scans of the
-#: whole household and pairing tables took 125 ms.
+#: household of the scope before it orders the unpaired ones, while for a county its scans of the
+#: whole household and pairing tables took 125 ms; on Neo4j, once the priority households were
+#: sought by their kept flag's index, 1.55–1.75 s against 1.84–2.3 s for the same pairing of
+#: every priority household on the server (before that index, 3.5–4.0 against 2.4–2.7 s).
 #:
 #: For that: the scope's priority households in score order, the first ``$limit`` (their kept
 #: counts as ``disabled`` and ``severe``), and the pairings active on ``$as_of`` of the households
@@ -137,9 +134,9 @@ def unpaired_priority(*, store: GraphStore, region: str | None = None, as_of: dt
             if params["as_of"] >= today():  # the pairings as they stand: the kept counts tell
                 total, rows = tx.ordered_page(_KEPT_NARROW if narrow else _KEPT_WIDE, _COLUMNS | {"score": "score"},
                                               "score DESC, household_no", values, page.skip, page.page_size)
-            elif narrow or tx.dialect is Dialect.NEO4J:
-                total, rows = tx.ordered_page(_SCORED if narrow else _SCORED_WIDE, _COLUMNS | {"score": "score"},
-                                              "score DESC, household_no", values, page.skip, page.page_size)
+            elif narrow:
+                total, rows = tx.ordered_page(_SCORED, _COLUMNS | {"score": "score"}, "score DESC, household_no",
+                                              values, page.skip, page.page_size)
             else:
                 total, rows = _first_page(tx, values, page)
             return Page([_item(row, weights) for row in rows], total, page.page, page.page_size)
@@ -152,7 +149,7 @@ def unpaired_priority(*, store: GraphStore, region: str | None = None, as_of: dt
 
 
 def _first_page(tx: Tx, params: dict, page: PageRequest) -> tuple[int, list[dict]]:
-    """The number of unpaired priority households today, and the page's rows in score order.
+    """The number of unpaired priority households on ``$as_of``, and the page's rows in score order.
 
     The number is the scope's priority households less those paired with a 在岗 cadre (two
     counts). The rows are read from the top of the scores down: the best-scored priority
