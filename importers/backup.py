@@ -17,9 +17,10 @@ proposal (the pairing file carries neither). ``LISTED``, ``MEMBER_OF``, ``IN_REG
 ``PART_OF``, ``STATIONED_IN``, ``SERVES``, ``HAS_PROBLEM`` and the ``Problem`` nodes, and the
 service files' edges (``HAS_NEED``, ``OF``, ``OFFERS``, ``COVERS``, ``RECEIVED``, ``DELIVERED``)
 are derived by the import from the contract files, so they are not stored twice; so are the
-households' member counts and priority flag (``disabled_count``, ``severe_count``, ``priority``), which the import's household and person writes
-keep; the households' pairing counts (``active_pairings``, ``on_duty_pairings``) are recounted
-once the pairing edges are replaced. Referrals are
+households' member counts and priority flag (``disabled_count``, ``severe_count``, ``priority``),
+which the import's household and person writes keep; the households' pairing counts
+(``active_pairings``, ``on_duty_pairings``) and the ledger's sums (``LedgerSum``) are made again
+once the pairing and ledger edges are replaced. Referrals are
 written after the import, so the deliveries it imports complete none of them.
 
 Dates are ISO strings (``YYYY-MM-DD``), typed back on restore from the table's declared

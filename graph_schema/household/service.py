@@ -39,8 +39,9 @@ def _upsert_households(tx: Tx, households: Sequence[Household], offset: int) -> 
     paired.start_at_zero(tx, result.created)
     moved = {h.household_no: (result.previous[h.household_no]["region_code"], h.region_code) for h in households
              if "region_code" in result.previous.get(h.household_no, {})}
-    fact_versions.raise_for_villages(tx, [village for pair in moved.values() for village in pair])  # its members move too
-    ledger_sums.move(tx, moved)  # and its ledger
+    # its members move with it, and its ledger
+    fact_versions.raise_for_villages(tx, [village for pair in moved.values() for village in pair])
+    ledger_sums.move(tx, moved)
     return result
 
 

@@ -104,17 +104,12 @@ def _aux(start: str, returns: str = "", area: str = _AREA) -> str:
 _AUTHORS = {"anyone": ("x", "x.uscc IS NOT NULL"), "cadres": ("x:Cadre", "false"), "orgs": ("x:Org", "true")}
 
 
-#: the figures of the entries ``e`` (after their kind and author), as the ledger's sums keep them
-_FIGURES = ("count(e) AS n, sum(coalesce(e.amount_fen, 0)) AS cash, sum(coalesce(e.in_kind_fen, 0)) AS in_kind, "
-            "sum(coalesce(e.volunteers, 0)) AS people, sum(coalesce(e.volunteers, 0) * coalesce(e.minutes, 0)) AS given")
-
-
 def _ledger(start: str, returns: str = "", area: str = _AREA, by: str = "anyone") -> str:
     """The period's ledger entries of the households ``start`` leaves in ``h``, summed by area,
     kind and whether an organisation made them; ``by`` names who made them (:data:`_AUTHORS`)."""
     author, by_org = _AUTHORS[by]
     return (start + f"MATCH ({author})-[e:ASSISTED]->(h) WHERE e.entry_date >= $start AND e.entry_date <= $as_of "
-            f"RETURN {returns}{area}, e.kind AS kind, {by_org} AS by_org, " + _FIGURES)
+            f"RETURN {returns}{area}, e.kind AS kind, {by_org} AS by_org, " + ledger_sums.ENTRY_FIGURES)
 
 
 _AUX = _aux(SCOPED_HOUSEHOLDS)
@@ -143,8 +138,10 @@ _MONTHS = ("MATCH (t:LedgerSum) WHERE t.county STARTS WITH $prefix AND t.month >
 #: days), LadybugDB scans the edges as for a county.
 _DAYS = {Dialect.LADYBUG: _LEDGERS[Dialect.LADYBUG],
          Dialect.NEO4J: ["MATCH (x)-[e:ASSISTED]->(h:Household) USING INDEX e:ASSISTED(entry_date) "
-                         "WHERE e.entry_date >= $start AND e.entry_date <= $as_of AND h.region_code STARTS WITH $prefix "
-                         "RETURN " + _AREA + ", e.kind AS kind, x.uscc IS NOT NULL AS by_org, " + _FIGURES]}
+                         "WHERE e.entry_date >= $start AND e.entry_date <= $as_of "
+                         "AND h.region_code STARTS WITH $prefix "
+                         "RETURN " + _AREA + ", e.kind AS kind, x.uscc IS NOT NULL AS by_org, "
+                         + ledger_sums.ENTRY_FIGURES]}
 _VILLAGE = "h.region_code AS village"
 #: The same per household, for households named by key (a past day's changed households).
 _AUX_OF = _aux(KEYED_HOUSEHOLDS, "h.household_no AS household_no, ", _VILLAGE)

@@ -106,6 +106,7 @@ def priority_condition(disabled: str = "disabled", severe: str = "severe") -> st
             f"OR {severe} > 0 OR {disabled} >= 2)")
 
 
-#: The priority condition as the household keeps it, with its member counts (graph_schema/store/counts.py): one
-#: flag, which Neo4j finds by the index on (``priority``, ``region_code``).
+#: The priority condition as the household keeps it, with its member counts
+#: (graph_schema/store/counts.py): one flag, which Neo4j finds by the index on (``priority``,
+#: ``region_code``).
 KEPT_PRIORITY_CONDITION = "h.priority = true"

@@ -10,9 +10,9 @@ properties (``disabled_count``, ``severe_count``; :data:`~graph_schema.store.sch
 
 With them it keeps ``priority``, whether it is a priority household by the rule of
 :func:`~graph_schema.monitoring.risk.priority_condition` (its own 监测类别, 特困 and 以老养残, and
-the counts). The reports of the current day find a scope's priority households by that one flag;
-on Neo4j an index on (``priority``, ``region_code``) hands them the priority households of a
-province or a county without reading the other 60 % of its households. A person write sets it with
+the counts). The reports find a wide scope's priority households by that one flag
+(``PRIORITY_SCAN``); on Neo4j an index on (``priority``, ``region_code``) hands them the priority
+households of a province or a city without reading the other 60 % of its households. A person write sets it with
 the counts; a household write that changes a household's own facts sets it again
 (:func:`reprioritise`) under the lock its update holds.
 
@@ -23,9 +23,10 @@ the second recount sees the first one's members. A new household starts at zero.
 
 A store made before the counts existed gets them once, when it is opened (:func:`fill`): the
 households are recounted in batches, one transaction each, and only then is the store marked as
-counted (a store marked before the flag existed is counted again, under a mark of the new name) (a ``StoreMark`` node; graph_schema/store/kept.py). A filling cut short leaves no mark, so
-the next opening fills again from the start (recounting is idempotent); no report reads a
-household's counts before the mark.
+counted (a ``StoreMark`` node; graph_schema/store/kept.py; a store marked before the flag existed
+is counted again, the mark having a new name). A filling cut short leaves no mark, so the next
+opening fills again from the start (recounting is idempotent); no report reads a household's
+counts before the mark.
 """
 
 from __future__ import annotations

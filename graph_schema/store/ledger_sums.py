@@ -3,21 +3,22 @@
 ``coverage`` reports a year of the ledger (联系交流, 入户走访, the funds, the volunteers' time …)
 per region. For a province that meant matching every entry of the year, ~900k ``ASSISTED`` edges,
 each to its household's village: on Neo4j most of the province's page. A province's or a city's
-rows are sums of whole counties, so each county keeps its sums (:data:`~graph_schema.store.schema.LEDGER_SUM`):
-per calendar month, entry kind and whether an organisation made the entries, their number, cash,
-in-kind value, volunteers and volunteer minutes, the figures ``coverage`` adds up. A report then
+rows are sums of whole counties, so each county keeps its sums
+(:data:`~graph_schema.store.schema.LEDGER_SUM`): per calendar month, entry kind and whether an
+organisation made the entries, their number, cash, in-kind value, volunteers and volunteer
+minutes, the figures ``coverage`` adds up (:data:`ENTRY_FIGURES`). A report then
 reads the months that its period holds whole from the sums, and only the days at its ends (the
 part of a month before the period's start or after its end) from the entries.
 
-**Kept exact by the writes.** The ledger is written only by :func:`graph_schema.ledger.service.record_in`
-and the batches that call it (the import, a cadre's visit, an organisation's delivery), and never
-changed or deleted; those writes add each created entry to its county's sums (:func:`add`) in the
-same transaction, after locking the households they write for. A household that moves to another
-county carries its entries' sums with it (:func:`move`), in the household write that moves it,
-which holds the household's lock, so no entry of it is written meanwhile. On Neo4j each sum's node
-is locked before it is read and added to (two writers adding to one sum would otherwise lose one
-addition). A restore, which replaces the ledger's edges wholesale, sums them again
-(:func:`resum_all`).
+**Kept exact by the writes.** The ledger is written only by
+:func:`graph_schema.ledger.service.record_in` and the batches that call it (the import, a cadre's
+visit, an organisation's delivery), and never changed or deleted; those writes add each created
+entry to its county's sums (:func:`add`) in the same transaction, after locking the households
+they write for. A household that moves to another county carries its entries' sums with it
+(:func:`move`), in the household write that moves it, which holds the household's lock, so no
+entry of it is written meanwhile. On Neo4j each sum's node is locked before it is read and added
+to (two writers adding to one sum would otherwise lose one addition). A restore, which replaces
+the ledger's edges wholesale, sums them again (:func:`resum_all`).
 
 A store made before the sums gets them once, when it is opened (:func:`fill`): county by county,
 each county's sums locked before its entries are read, so a ledger write beside the filling
@@ -44,6 +45,11 @@ if TYPE_CHECKING:
 SUMMED = "ledger_sums"
 #: the figures of a sum, as ``coverage`` reads them from the entries
 FIGURES = ("n", "cash", "in_kind", "people", "given")
+#: The figures of the entries ``e`` (after their kind and author) in Cypher: what a sum keeps, and
+#: what ``coverage`` reads from the entries of the days no sum holds.
+ENTRY_FIGURES = ("count(e) AS n, sum(coalesce(e.amount_fen, 0)) AS cash, "
+                 "sum(coalesce(e.in_kind_fen, 0)) AS in_kind, sum(coalesce(e.volunteers, 0)) AS people, "
+                 "sum(coalesce(e.volunteers, 0) * coalesce(e.minutes, 0)) AS given")
 
 #: a sum: (county, first day of the month, kind, by an organisation)
 Key = tuple[str, dt.date, str, bool]
@@ -51,10 +57,7 @@ Key = tuple[str, dt.date, str, bool]
 #: The entries of the households of ``$keys`` summed by day, kind and author (the sums are folded
 #: into months in Python: the engines name their date functions differently).
 _BY_DAY = ("UNWIND $keys AS k MATCH (h:Household {household_no: k}) MATCH (x)-[e:ASSISTED]->(h) "
-           "RETURN e.entry_date AS day, e.kind AS kind, x.uscc IS NOT NULL AS by_org, count(e) AS n, "
-           "sum(coalesce(e.amount_fen, 0)) AS cash, sum(coalesce(e.in_kind_fen, 0)) AS in_kind, "
-           "sum(coalesce(e.volunteers, 0)) AS people, "
-           "sum(coalesce(e.volunteers, 0) * coalesce(e.minutes, 0)) AS given")
+           "RETURN e.entry_date AS day, e.kind AS kind, x.uscc IS NOT NULL AS by_org, " + ENTRY_FIGURES)
 _HOUSEHOLDS_OF = "MATCH (h:Household) WHERE h.region_code STARTS WITH $county RETURN h.household_no AS k"
 _COUNTIES = "MATCH (h:Household) RETURN DISTINCT left(h.region_code, 6) AS county"
 _SUMS_OF = "MATCH (t:LedgerSum) WHERE t.county = $county RETURN t.sum_key AS k"
@@ -68,15 +71,12 @@ _SET = ("UNWIND $rows AS r MATCH (t:LedgerSum {sum_key: r.sum_key}) "
         "SET t.n = r.n, t.cash = r.cash, t.in_kind = r.in_kind, t.people = r.people, t.given = r.given")
 #: what the entries of the whole store sum to, per county and month (the check of the tests)
 _ALL_BY_DAY = ("MATCH (x)-[e:ASSISTED]->(h:Household) RETURN left(h.region_code, 6) AS county, "
-               "e.entry_date AS day, e.kind AS kind, x.uscc IS NOT NULL AS by_org, count(e) AS n, "
-               "sum(coalesce(e.amount_fen, 0)) AS cash, sum(coalesce(e.in_kind_fen, 0)) AS in_kind, "
-               "sum(coalesce(e.volunteers, 0)) AS people, "
-               "sum(coalesce(e.volunteers, 0) * coalesce(e.minutes, 0)) AS given")
+               "e.entry_date AS day, e.kind AS kind, x.uscc IS NOT NULL AS by_org, " + ENTRY_FIGURES)
 _STORED = ("MATCH (t:LedgerSum) RETURN t.county AS county, t.month AS month, t.kind AS kind, "
            "t.by_org AS by_org, t.n AS n, t.cash AS cash, t.in_kind AS in_kind, t.people AS people, t.given AS given")
 
 
-def month_of(day: dt.date) -> dt.date:
+def _month_of(day: dt.date) -> dt.date:
     return day.replace(day=1)
 
 
@@ -95,7 +95,7 @@ def _fold(rows: Iterable[Mapping[str, Any]], county: str | None = None, sign: in
     """Rows summed by day (:data:`_BY_DAY`, with ``county`` or their own) folded into months."""
     out: dict[Key, dict[str, int]] = defaultdict(lambda: dict.fromkeys(FIGURES, 0))
     for r in rows:
-        figures = out[(county or r["county"], month_of(r["day"]), r["kind"], bool(r["by_org"]))]
+        figures = out[(county or r["county"], _month_of(r["day"]), r["kind"], bool(r["by_org"]))]
         for f in FIGURES:
             figures[f] += sign * int(r[f] or 0)
     return out
@@ -115,7 +115,8 @@ def add(tx: Tx, entries: Sequence["LedgerEntry"], villages: Mapping[str, str]) -
     household's village (read under the household's lock)."""
     deltas: dict[Key, dict[str, int]] = defaultdict(lambda: dict.fromkeys(FIGURES, 0))
     for e in entries:
-        figures = deltas[(villages[e.household_no][:6], month_of(e.entry_date), e.kind.value, e.uscc is not None)]
+        key = (villages[e.household_no][:6], _month_of(e.entry_date), e.kind.value, e.uscc is not None)
+        figures = deltas[key]
         figures["n"] += 1
         figures["cash"] += e.amount_fen or 0
         figures["in_kind"] += e.in_kind_fen or 0
@@ -197,5 +198,5 @@ def wrong(tx: Tx) -> list[dict[str, Any]]:
             if stored.get(k, zero) != entries.get(k, zero)]
 
 
-__all__ = ["FIGURES", "SUMMED", "add", "fill", "is_filled", "is_summed", "month_of", "move", "resum_all", "resum_county",
-           "unmark", "wrong"]
+__all__ = ["ENTRY_FIGURES", "FIGURES", "SUMMED", "add", "fill", "is_filled", "is_summed", "move", "resum_all",
+           "resum_county", "unmark", "wrong"]
