@@ -1,5 +1,6 @@
-"""What the tests of the households' kept values share (tests/graph_schema/test_household_counts.py
-and test_household_pairings.py): opening the store again, a filling killed midway, and a restore."""
+"""What the tests of the kept values share (tests/graph_schema/test_household_counts.py,
+test_household_pairings.py and test_ledger_sums.py): opening the store again, a filling killed
+midway, and a restore."""
 
 from __future__ import annotations
 
@@ -24,15 +25,16 @@ def reopen(engine: str, store, request, tmp_path):
     return Neo4jStore(request.getfixturevalue("neo4j_uri"))
 
 
-def kill_filling(store, module: ModuleType, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Run ``module.fill`` in batches of :data:`BATCH` households, killed after :data:`DONE` of
-    its writes."""
-    monkeypatch.setattr(module, "BATCH", BATCH)
+def kill_filling(store, module: ModuleType, monkeypatch: pytest.MonkeyPatch, done: int = DONE) -> None:
+    """Run ``module.fill`` (in batches of :data:`BATCH` households, where it fills by household),
+    killed after ``done`` of its writes."""
+    if hasattr(module, "BATCH"):
+        monkeypatch.setattr(module, "BATCH", BATCH)
     real, writes = store.write, [0]
 
     def dying(work):
         writes[0] += 1
-        if writes[0] > DONE:
+        if writes[0] > done:
             raise KeyboardInterrupt("killed")
         return real(work)
 
