@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-MARKED = f"MATCH (m:{MARK.label} {{name: $name}}) RETURN m.done_at AS done_at"
+_MARKED = f"MATCH (m:{MARK.label} {{name: $name}}) RETURN m.done_at AS done_at"
 _ALL_KEYS = "MATCH (h:Household) RETURN h.household_no AS k"
 
 
@@ -44,7 +44,12 @@ def wrong(tx: Tx, query: str, household_nos: Sequence[str] | None) -> list[dict[
 
 
 def is_marked(store: "GraphStore", name: str) -> bool:
-    return bool(store.query(MARKED, {"name": name}))
+    return store.read(lambda tx: is_marked_in(tx, name))
+
+
+def is_marked_in(tx: Tx, name: str) -> bool:
+    """Whether the store carries the mark ``name``, inside a transaction already open."""
+    return bool(tx.run(_MARKED, {"name": name}))
 
 
 def recount_all(store: "GraphStore", recount: Callable[[Tx, Sequence[str]], None], batch: int, what: str) -> int:
@@ -86,4 +91,4 @@ def unmark(store: "GraphStore", name: str) -> None:
     store.execute(f"MATCH (m:{MARK.label} {{name: $name}}) DELETE m", {"name": name})
 
 
-__all__ = ["MARKED", "by_keys", "fill", "is_marked", "mark_after", "recount_all", "unmark", "wrong"]
+__all__ = ["by_keys", "fill", "is_marked", "is_marked_in", "mark_after", "recount_all", "unmark", "wrong"]

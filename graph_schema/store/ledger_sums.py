@@ -129,10 +129,13 @@ def move(tx: Tx, moves: Mapping[str, tuple[str, str]]) -> None:
     """Carry the entries of households that moved (户编号 → (old village, new village)) from the old
     county's sums to the new one's; a move inside a county changes none (the caller holds the
     households' locks)."""
-    across = {no: (old[:6], new[:6]) for no, (old, new) in moves.items() if old[:6] != new[:6]}
+    across: dict[tuple[str, str], list[str]] = defaultdict(list)  # (old county, new county) → households
+    for no, (old, new) in moves.items():
+        if old[:6] != new[:6]:
+            across[(old[:6], new[:6])].append(no)
     deltas: dict[Key, dict[str, int]] = defaultdict(lambda: dict.fromkeys(FIGURES, 0))
-    for no, (old, new) in sorted(across.items()):
-        rows = tx.run(_BY_DAY, {"keys": [no]})
+    for (old, new), household_nos in sorted(across.items()):
+        rows = kept.by_keys(tx, _BY_DAY, household_nos)  # one read for all that made the same move
         for county, sign in ((old, -1), (new, 1)):
             for key, figures in _fold(rows, county, sign).items():
                 for f in FIGURES:
@@ -147,7 +150,7 @@ def resum_county(tx: Tx, county: str) -> None:
     stored = [r["k"] for r in tx.run(_SUMS_OF, {"county": county})]
     tx.lock(LEDGER_SUM, sorted(stored))
     households = [r["k"] for r in tx.run(_HOUSEHOLDS_OF, {"county": county})]
-    found = _fold((r for part in chunks(households, 20_000) for r in tx.run(_BY_DAY, {"keys": list(part)})), county)
+    found = _fold(kept.by_keys(tx, _BY_DAY, households), county)
     rows = {r["sum_key"]: r for r in (_row(k, v) for k, v in found.items())}
     rows |= {k: {**_zero(k), "sum_key": k} for k in stored if k not in rows}
     ordered = [rows[k] for k in sorted(rows)]
@@ -175,7 +178,7 @@ def is_filled(store: "GraphStore") -> bool:
 
 def is_summed(tx: Tx) -> bool:
     """Inside a read: whether the store carries the mark (reports read the sums only then)."""
-    return bool(tx.run(kept.MARKED, {"name": SUMMED}))
+    return kept.is_marked_in(tx, SUMMED)
 
 
 def fill(store: "GraphStore") -> int:
