@@ -137,18 +137,17 @@ UNKNOWN_LISTINGS_OF = (
     "l.valid_from AS valid_from"
 )
 
-#: The same findings for a scope wider than a county (a city, the province), each in the form
-#: that measured fastest there when timed alone on the province stores (docs/benchmarks.md,
+#: The same findings for a scope wider than a county (a city, the province) on LadybugDB, each in
+#: the form that measured fastest there when timed alone on the province store (docs/benchmarks.md,
 #: "benefit-gaps and post-evaluation of a province by scans"). The scope's households are found
 #: by a filtered scan of the household table (``h.region_code STARTS WITH``, as
 #: ``common.PRIORITY_SCAN``) rather than through their villages; a listing held is asked by
 #: ``NOT EXISTS {}`` rather than an OPTIONAL MATCH summed per person (for the province's 低保
-#: households LadybugDB 2.2 → 0.2–0.4 s, Neo4j 5.3M → 4.0M database hits); the severe are looked
-#: for only in the households whose kept count has one (graph_schema/store/counts.py); the expired
-#: are found from the persons (LadybugDB 0.3 → 0.13 s; Neo4j plans it as it likes, 5.9M → 5.1M
-#: hits); the unmarked 监测对象 from the few 监测对象 listings rather than from every unmarked
-#: household (2.3 → 0.2 s on LadybugDB). A county keeps the forms above: there the village path
-#: is the quick one.
+#: households 2.2 → 0.2–0.4 s); the severe are looked for only in the households whose kept count
+#: has one (graph_schema/store/counts.py); the expired are found from the persons (0.3 → 0.13 s);
+#: the unmarked 监测对象 from the few 监测对象 listings rather than from every unmarked household
+#: (2.3 → 0.2 s). A county keeps the forms above on both engines: there the village path is the
+#: quick one.
 _SCOPE_SCAN = "MATCH (h:Household) WHERE h.region_code STARTS WITH $prefix "
 _NOT_HELD = f"NOT EXISTS {{ MATCH (p)-[:LISTED]->(l:Listing) WHERE l.item = $item AND {_VALID} }} "
 SEVERE_WITHOUT_WIDE = (_SCOPE_SCAN + "AND h.severe_count > 0 MATCH (p:Person)-[:MEMBER_OF]->(h) "
@@ -159,19 +158,42 @@ EXPIRED_LISTED_WIDE = (
     f"MATCH (p)-[:LISTED]->(l:Listing) WITH h, p, l WHERE l.item IN $items AND {_VALID} "
     "WITH h, p, l.item AS item, count(*) AS listings "
 )
-#: Finding 4 wide: on LadybugDB the listings' conditions in the scan and the unknown asked by
-#: ``NOT EXISTS {}`` (1.1 → 0.4–0.6 s); Neo4j keeps the county's form (3.1M database hits against
-#: 3.6M for this one).
-UNKNOWN_GROUPS_WIDE = {
-    Dialect.LADYBUG: (f"MATCH (l:Listing) WHERE l.id_number STARTS WITH $prefix AND l.item IN $items AND {_VALID} "
-                      "AND NOT EXISTS { MATCH (:Person)-[:LISTED]->(l) } "
-                      "WITH l.id_number AS id_number, l.item AS item, count(*) AS listings "),
-    Dialect.NEO4J: UNKNOWN_GROUPS,
-}
+#: Finding 4 wide: the listings' conditions in the scan and the unknown asked by ``NOT EXISTS {}``
+#: (1.1 → 0.4–0.6 s).
+UNKNOWN_GROUPS_WIDE = (f"MATCH (l:Listing) WHERE l.id_number STARTS WITH $prefix AND l.item IN $items AND {_VALID} "
+                       "AND NOT EXISTS { MATCH (:Person)-[:LISTED]->(l) } "
+                       "WITH l.id_number AS id_number, l.item AS item, count(*) AS listings ")
 MONITORED_UNMARKED_WIDE = (
     f"MATCH (l:Listing) WHERE l.item = $item AND {_VALID} MATCH (p:Person)-[:LISTED]->(l) "
     "MATCH (p)-[:MEMBER_OF]->(h:Household) WITH h, p, l WHERE h.monitoring IS NULL "
     "AND h.region_code STARTS WITH $prefix WITH h, p, collect(l.dept) AS depts "
+)
+#: Neo4j's wide forms start from an index of what each finding looks for: the severe by
+#: ``Person(grade)``, the 低保 households by ``Household(dibao, region_code)``, the expired by
+#: ``Person(cert_expiry)``, the 监测对象 listings by ``Listing(item)``, the unknown listings by
+#: asking for their edges before their properties. A person's household is then reached in a
+#: ``CALL`` subquery: written as a pattern, the planner starts from the scope's households
+#: whatever the hints, and expands the relationship chains of all 700,967 of the province (3.4M
+#: database hits per finding). Timed alone on the province (docs/benchmarks.md, "benefit-gaps and
+#: post-evaluation on Neo4j from their indexes"): 1.07 → 0.45 s, 1.15 → 0.60, 0.76 → 0.15,
+#: 1.32 → 0.40 and 0.86 → 0.31 s.
+_HOUSEHOLD_IN_SCOPE = ("CALL (p) { MATCH (p)-[:MEMBER_OF]->(h:Household) WHERE h.region_code STARTS WITH $prefix "
+                       "RETURN h } ")
+_NEO4J_WIDE = (
+    "MATCH (p:Person) USING INDEX p:Person(grade) WHERE p.grade <= 2 WITH p WHERE " + _NOT_HELD
+    + _HOUSEHOLD_IN_SCOPE,
+    "MATCH (h:Household) USING INDEX h:Household(dibao, region_code) "
+    "WHERE h.dibao = true AND h.region_code STARTS WITH $prefix "
+    "MATCH (p:Person)-[:MEMBER_OF]->(h) WITH h, p WHERE " + _NOT_HELD,
+    "MATCH (p:Person) USING INDEX p:Person(cert_expiry) WHERE p.cert_expiry < $as_of "
+    f"MATCH (p)-[:LISTED]->(l:Listing) WITH p, l WHERE l.item IN $items AND {_VALID} " + _HOUSEHOLD_IN_SCOPE
+    + "WITH h, p, l.item AS item, count(*) AS listings ",
+    "MATCH (l:Listing) WHERE l.id_number STARTS WITH $prefix AND NOT EXISTS { (l)<-[:LISTED]-() } "
+    f"WITH l WHERE l.item IN $items AND {_VALID} "
+    "WITH l.id_number AS id_number, l.item AS item, count(*) AS listings ",
+    f"MATCH (l:Listing) USING INDEX l:Listing(item) WHERE l.item = $item WITH l WHERE {_VALID} "
+    "MATCH (p:Person)-[:LISTED]->(l) " + _HOUSEHOLD_IN_SCOPE
+    + "WITH h, p, l WHERE h.monitoring IS NULL WITH h, p, collect(l.dept) AS depts ",
 )
 _PERSON = {"id_number": "p.id_number", "name": "p.name", "household_no": "h.household_no",
            "region_code": "h.region_code"}
@@ -251,12 +273,13 @@ def _first_page(tx: Tx, params: dict, page: PageRequest) -> Page[BenefitGap]:
 
 
 def _matches(dialect: Dialect, wide: bool) -> tuple[str, str, str, str, str]:
-    """The five findings' matches for a scope: the village path for a county or narrower, the
-    scans for a wider scope."""
+    """The five findings' matches for a scope: the village path for a county or narrower; for a
+    wider scope, the scans on LadybugDB and the index seeks on Neo4j."""
     if not wide:
         return SEVERE_WITHOUT, DIBAO_WITHOUT, EXPIRED_LISTED, UNKNOWN_GROUPS, MONITORED_UNMARKED_PERSONS
-    return (SEVERE_WITHOUT_WIDE, DIBAO_WITHOUT_WIDE, EXPIRED_LISTED_WIDE, UNKNOWN_GROUPS_WIDE[dialect],
-            MONITORED_UNMARKED_WIDE)
+    if dialect is Dialect.NEO4J:
+        return _NEO4J_WIDE
+    return SEVERE_WITHOUT_WIDE, DIBAO_WITHOUT_WIDE, EXPIRED_LISTED_WIDE, UNKNOWN_GROUPS_WIDE, MONITORED_UNMARKED_WIDE
 
 
 def _ordered_page(tx: Tx, wide: bool, match: str, columns: dict[str, str], order: str, params: dict,

@@ -71,7 +71,8 @@ HOUSEHOLD = NodeTable(
         "tekun": B, "elderly_carer": B, "risk_factors": L, "phone": S,
     },
     # on Neo4j, the priority households of a scope by one index seek (graph_schema/store/counts.py)
-    indexed=("region_code", ("priority", "region_code")),
+    # and its 低保 households (monitoring/benefits.py)
+    indexed=("region_code", ("priority", "region_code"), ("dibao", "region_code")),
     # its disabled members (MEMBER_OF) and those graded 一级/二级, and whether it is a priority
     # household, kept by the household and person upserts (graph_schema/store/counts.py) so reports
     # need not walk the members nor read every household's facts; its active one-to-one pairings and
@@ -86,7 +87,8 @@ PERSON = NodeTable(
         "id_number": S, "name": S, "cert_no": S, "household_no": S, "relation": S, "category": I,
         "grade": I, "cert_expiry": D, "labour_ability": S, "needs": L,
     },
-    indexed=("household_no",),
+    # on Neo4j, a wide scope's severe and expired persons by index (monitoring/benefits.py)
+    indexed=("household_no", "grade", "cert_expiry"),
 )
 CADRE = NodeTable(
     "Cadre",
@@ -163,7 +165,8 @@ LISTING = NodeTable(
         "listing_id": S, "dept": S, "item": S, "id_number": S, "name": S, "valid_from": D, "valid_to": D,
         "amount_fen": I,
     },
-    indexed=("id_number",),
+    # on Neo4j, a wide scope's listings of one item by index (monitoring/benefits.py, post_evaluation.py)
+    indexed=("id_number", "item"),
 )
 #: A certificate-expiry reminder (证件到期提醒) given to a holder: one per certificate expiry date
 #: and window (``6m`` six months ahead, ``1m`` one month ahead), so each holder gets both.
