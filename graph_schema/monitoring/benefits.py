@@ -37,6 +37,7 @@ a past answer.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from graph_schema import history
@@ -239,37 +240,57 @@ def benefit_gaps(*, store: GraphStore, region: str, as_of: dt.date | None = None
 
 def _first_page(tx: Tx, params: dict, page: PageRequest) -> Page[BenefitGap]:
     """A page of the current answer: the findings in their order, each counted on the server,
-    and of those the page reaches only its rows read, ordered and cut there."""
+    and of those the page reaches only its rows read, ordered and cut there. The first finding's
+    part of the page is read beside the others' numbers (:meth:`Tx.side_by_side`); a page that
+    lies past it reads the parts it reaches once the numbers are known."""
     subsidies = {"items": list(SUBSIDIES)}
     wide = len(params["prefix"]) < RegionLevel.COUNTY.prefix_length
     severe, dibao, expired, unknown, unmarked = _matches(tx.dialect, wide)
     findings = [
-        (severe, _PERSON | {"grade": "p.grade"}, _BY_PERSON, {"item": CARE_SUBSIDY}, _severe),
-        (dibao, _PERSON, _BY_PERSON, {"item": LIVING_SUBSIDY}, _dibao),
-        (expired, _PERSON | {"item": "item", "cert_expiry": "p.cert_expiry"}, _BY_PERSON + ", item",
-         subsidies, _expired),
-        (unknown, {"id_number": "id_number", "item": "item"}, "id_number, item", subsidies, None),
-        (unmarked, _PERSON | {"depts": "depts"}, _BY_PERSON, {"item": MONITORED}, _unmarked),
+        _Finding(severe, _PERSON | {"grade": "p.grade"}, _BY_PERSON, {"item": CARE_SUBSIDY}, _severe),
+        _Finding(dibao, _PERSON, _BY_PERSON, {"item": LIVING_SUBSIDY}, _dibao),
+        _Finding(expired, _PERSON | {"item": "item", "cert_expiry": "p.cert_expiry"}, _BY_PERSON + ", item",
+                 subsidies, _expired),
+        _Finding(unknown, {"id_number": "id_number", "item": "item"}, "id_number, item", subsidies, None),
+        _Finding(unmarked, _PERSON | {"depts": "depts"}, _BY_PERSON, {"item": MONITORED}, _unmarked),
     ]
     if len(params["prefix"]) > 6:  # finding 4 is placed by county: none below one
         del findings[3]
     start, end = page.skip, page.skip + page.page_size
-    total, rows = 0, []
-    for match, columns, order, more, convert in findings:
+    first, *rest = findings
+    (total, rows), *numbers = tx.side_by_side(
+        [lambda t: _part(t, wide, first, params, start, page.page_size)]
+        + [lambda t, f=f: t.run(f.match + "RETURN count(*) AS n", params | f.more)[0]["n"] for f in rest])
+    for finding, found in zip(rest, numbers, strict=True):
         skip, limit = max(0, start - total), max(0, end - max(start, total))
         if limit:
-            found, head = _ordered_page(tx, wide, match, columns, order, params | more, skip, limit)
-            if convert is None:
-                ids = sorted({r["id_number"] for r in head})
-                listings = tx.run(UNKNOWN_LISTINGS_OF, params | more | {"ids": ids}) if ids else []
-                gaps = {(number, g.item): g for number, g in _unknown_findings(listings)}
-                rows += [gaps[(r["id_number"], r["item"])] for r in head]
-            else:
-                rows += [convert(r, params["as_of"]) for r in head]
-        else:
-            found = tx.run(match + "RETURN count(*) AS n", params | more)[0]["n"]
+            rows += _part(tx, wide, finding, params, skip, limit)[1]
         total += found
     return Page(rows, total, page.page, page.page_size)
+
+
+@dataclass(frozen=True)
+class _Finding:
+    """One finding on the server: its match (up to the RETURN), its columns (alias → expression),
+    their order, its parameters and how a row becomes a gap (None: an unknown listing's)."""
+
+    match: str
+    columns: dict[str, str]
+    order: str
+    more: dict
+    convert: Callable[[dict, dt.date], BenefitGap] | None
+
+
+def _part(tx: Tx, wide: bool, finding: _Finding, params: dict, skip: int, limit: int) -> tuple[int, list[BenefitGap]]:
+    """A finding's number of rows and its gaps from ``skip`` up to ``limit`` of them."""
+    found, head = _ordered_page(tx, wide, finding.match, finding.columns, finding.order, params | finding.more,
+                                skip, limit)
+    if finding.convert is not None:
+        return found, [finding.convert(r, params["as_of"]) for r in head]
+    ids = sorted({r["id_number"] for r in head})
+    listings = tx.run(UNKNOWN_LISTINGS_OF, params | finding.more | {"ids": ids}) if ids else []
+    gaps = {(number, g.item): g for number, g in _unknown_findings(listings)}
+    return found, [gaps[(r["id_number"], r["item"])] for r in head]
 
 
 def _matches(dialect: Dialect, wide: bool) -> tuple[str, str, str, str, str]:

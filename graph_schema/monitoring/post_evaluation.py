@@ -64,12 +64,17 @@ _COLUMNS = {"household_no": "h.household_no", "region_code": "h.region_code", "c
 _ROWS = "RETURN " + aliased(_COLUMNS)
 
 
-def _pairings(actor: str, rel: str, start: str = SCOPED_HOUSEHOLDS, match: str = "MATCH") -> str:
+def _pairings(actor: str, rel: str, start: str | None = SCOPED_HOUSEHOLDS, match: str = "MATCH") -> str:
     """Households whose pairings of type ``rel`` overlapped last year, and whether one overlaps
-    this year (every pairing read overlaps one of the two); up to the RETURN."""
+    this year (every pairing read overlaps one of the two); up to the RETURN. With ``start``
+    None, the pairings are sought by their own index and the scope is tested on their households
+    (Neo4j)."""
+    pattern = f"{start}{match} (:{actor})-[r:{rel}]->(h) WHERE "
+    if start is None:
+        pattern = (f"MATCH (:{actor})-[r:{rel}]->(h:Household) USING INDEX r:{rel}(pairing_id) "
+                   "WHERE r.pairing_id IS NOT NULL AND h.region_code STARTS WITH $prefix AND ")
     return (
-        start + f"{match} (:{actor})-[r:{rel}]->(h) "
-        "WHERE r.started_on <= $this_end AND (r.ended_on IS NULL OR r.ended_on > $last_start) "
+        pattern + "r.started_on <= $this_end AND (r.ended_on IS NULL OR r.ended_on > $last_start) "
         "WITH h, max(CASE WHEN r.started_on <= $last_end THEN 1 ELSE 0 END) AS last_year, "
         "max(CASE WHEN r.ended_on IS NULL OR r.ended_on > $this_start THEN 1 ELSE 0 END) AS this_year "
         + _LAST_YEAR_ONLY
@@ -90,8 +95,8 @@ ONE_TO_ONE_MATCH = _pairings(CADRE.label, PAIRED_WITH.type)
 AUX_MATCH = _pairings(ORG.label, AUX_PAIRED_WITH.type)
 #: A subsidy listing ``l`` overlapping the two years, and then per household and subsidy whether
 #: one overlapped each.
-_SUBSIDY_OVERLAPS = ("l.item IN $items AND (l.valid_from IS NULL OR l.valid_from <= $this_end) "
-                     "AND (l.valid_to IS NULL OR l.valid_to >= $last_start) ")
+_OVERLAPS = "(l.valid_from IS NULL OR l.valid_from <= $this_end) AND (l.valid_to IS NULL OR l.valid_to >= $last_start) "
+_SUBSIDY_OVERLAPS = "l.item IN $items AND " + _OVERLAPS
 _SUBSIDY_YEARS = (
     "WITH h, l.item AS measure, "
     "max(CASE WHEN l.valid_from IS NULL OR l.valid_from <= $last_end THEN 1 ELSE 0 END) AS last_year, "
@@ -111,29 +116,33 @@ _MATCHES = ((ONE_TO_ONE, ONE_TO_ONE_MATCH), (AUXILIARY, AUX_MATCH), (None, SUBSI
 #: listings that overlap the two years, then their persons and households (LadybugDB 2.4 → 1.0 s),
 #: the service entries from the scope's households found by a filtered scan (0.8 → 0.5 s). On
 #: LadybugDB the pairings keep the village path (as quick as a scan or the pairings' side,
-#: 0.27–0.44 s); on Neo4j they start from the scan too (one-to-one 5.5M database hits against
-#: 4.7M), which plans the services its own way whichever way they are written (5.8M hits, against
+#: 0.27–0.44 s); on Neo4j the one-to-one pairings start from the scan too (5.5M database hits
+#: against 4.7M), the province's ~5k auxiliary pairings from their own index (250 → 20 ms), and
+#: the services are planned Neo4j's own way whichever way they are written (5.8M hits, against
 #: 6.7M through the villages).
 _SCAN = "MATCH (h:Household) WHERE h.region_code STARTS WITH $prefix "
 SUBSIDY_MATCH_WIDE = (
     "MATCH (l:Listing) WHERE " + _SUBSIDY_OVERLAPS + "MATCH (p:Person)-[:LISTED]->(l) "
     "MATCH (p)-[:MEMBER_OF]->(h:Household) WHERE h.region_code STARTS WITH $prefix " + _SUBSIDY_YEARS
 )
-#: On Neo4j the subsidy listings are sought by ``Listing(item)`` and their persons' households
-#: reached in a ``CALL`` subquery; written as a pattern, the planner starts from the scope's
-#: households (11.1M database hits, 1.9 s for the province, against 4.0M and 1.3 s).
-SUBSIDY_MATCH_NEO4J = (
-    "MATCH (l:Listing) USING INDEX l:Listing(item) WHERE " + _SUBSIDY_OVERLAPS + "MATCH (p:Person)-[:LISTED]->(l) "
+#: On Neo4j the listings of one subsidy (``$living`` or ``$care``, one match each so that the two
+#: run side by side) are sought by ``Listing(item)`` and their persons' households reached in a
+#: ``CALL`` subquery; written as a pattern, the planner starts from the scope's households (11.1M
+#: database hits, 1.9 s for the province's two, against 4.0M and 1.3 s).
+SUBSIDY_MATCHES_NEO4J = tuple(
+    f"MATCH (l:Listing) USING INDEX l:Listing(item) WHERE l.item = ${item} AND " + _OVERLAPS
+    + "MATCH (p:Person)-[:LISTED]->(l) "
     "CALL (p) { MATCH (p)-[:MEMBER_OF]->(h:Household) WHERE h.region_code STARTS WITH $prefix RETURN h } "
     + _SUBSIDY_YEARS
+    for item in ("living", "care")
 )
 SERVICE_MATCH_WIDE = _service_entries(_SCAN)
 _WIDE_MATCHES = {
     Dialect.LADYBUG: ((ONE_TO_ONE, ONE_TO_ONE_MATCH), (AUXILIARY, AUX_MATCH), (None, SUBSIDY_MATCH_WIDE),
                       (SERVICES, SERVICE_MATCH_WIDE)),
     Dialect.NEO4J: ((ONE_TO_ONE, _pairings(CADRE.label, PAIRED_WITH.type, _SCAN)),
-                    (AUXILIARY, _pairings(ORG.label, AUX_PAIRED_WITH.type, _SCAN)), (None, SUBSIDY_MATCH_NEO4J),
-                    (SERVICES, SERVICE_MATCH_WIDE)),
+                    (AUXILIARY, _pairings(ORG.label, AUX_PAIRED_WITH.type, None)),
+                    *((None, match) for match in SUBSIDY_MATCHES_NEO4J), (SERVICES, SERVICE_MATCH_WIDE)),
 }
 #: A wide scope's first page, in one pass per match: its figures and the households whose measure
 #: stopped, which the report lists first; only the page's rows are then made (its households'
@@ -142,6 +151,24 @@ _WIDE_MATCHES = {
 _STOPPED = ("count(*) AS had, sum(this_year) AS continued, "
             "collect(CASE WHEN this_year = 0 THEN h.household_no ELSE NULL END) AS stopped")
 _REGIONS = "RETURN h.household_no AS household_no, h.region_code AS region_code"
+#: On Neo4j, a wide scope's first ``$k`` continued measures in the report's order, for a page
+#: that reaches past the stopped ones: the scope's households walked in 户编号 order along the
+#: key's index, each one's measures asked in a subquery, until ``$k`` are found (~10 ms for the
+#: province). Ordering every row on the server took 6.1 s for today's province page.
+_CONTINUED_HEAD_NEO4J = (
+    "MATCH (h:Household) USING INDEX h:Household(household_no) WHERE h.household_no >= '' "
+    "WITH h ORDER BY h.household_no WHERE h.region_code STARTS WITH $prefix CALL (h) { "
+    + " UNION ALL ".join([
+        _pairings(CADRE.label, PAIRED_WITH.type, "") + f"RETURN {MEASURES.index(ONE_TO_ONE)} AS rank, this_year",
+        _pairings(ORG.label, AUX_PAIRED_WITH.type, "") + f"RETURN {MEASURES.index(AUXILIARY)} AS rank, this_year",
+        "MATCH (p:Person)-[:MEMBER_OF]->(h) MATCH (p)-[:LISTED]->(l:Listing) WITH h, l WHERE " + _SUBSIDY_OVERLAPS
+        + _SUBSIDY_YEARS + f"RETURN CASE measure WHEN $care THEN {MEASURES.index(CARE_SUBSIDY)} "
+        f"ELSE {MEASURES.index(LIVING_SUBSIDY)} END AS rank, this_year",
+        _service_entries("") + f"RETURN {MEASURES.index(SERVICES)} AS rank, this_year",
+    ])
+    + " } WITH h, rank, this_year WHERE this_year = 1 "
+    "RETURN h.household_no AS household_no, h.region_code AS region_code, rank ORDER BY household_no, rank LIMIT $k"
+)
 #: The figures of ``post-evaluation-totals``, counted on the server: per measure, the households
 #: that had it last year and those of them that kept it.
 _COUNTS = "RETURN count(*) AS had, sum(this_year) AS continued"
@@ -184,7 +211,7 @@ def periods(as_of: dt.date) -> dict[str, dt.date]:
 
 def _params(tx: Tx, region: str, as_of: dt.date) -> dict:
     return {"prefix": resolve_scope(tx, region)[1], **periods(as_of), "items": [LIVING_SUBSIDY, CARE_SUBSIDY],
-            "kinds": list(SERVICE_KINDS), "care": CARE_SUBSIDY}
+            "kinds": list(SERVICE_KINDS), "living": LIVING_SUBSIDY, "care": CARE_SUBSIDY}
 
 
 def _continuations(tx: Tx, params: dict, past: history.Past) -> list[MeasureContinuation]:
@@ -204,24 +231,40 @@ def _matches(tx: Tx, params: dict) -> tuple[tuple[str | None, str], ...]:
     return _MATCHES if len(params["prefix"]) >= RegionLevel.COUNTY.prefix_length else _WIDE_MATCHES[tx.dialect]
 
 
+def _side_by_side(tx: Tx, matches: tuple[tuple[str | None, str], ...], ends: tuple[str, str],
+                  params: dict) -> list[tuple[str | None, list[dict]]]:
+    """Each match's measure and rows, a measure's match ended by ``ends[0]`` and the subsidies'
+    (whose rows name their measure) by ``ends[1]``; the matches run side by side
+    (:meth:`Tx.side_by_side`)."""
+    found = tx.side_by_side([lambda t, query=match + ends[measure is None]: t.run(query, params)
+                             for measure, match in matches])
+    return [(measure, rows) for (measure, _), rows in zip(matches, found, strict=True)]
+
+
 def _first_rows_wide(tx: Tx, params: dict, upto: int) -> tuple[int, list[MeasureContinuation]] | None:
-    """A wide scope's number of rows and first ``upto`` rows, when they are all stopped measures
-    (the usual first pages); None when the page reaches the continued ones."""
+    """A wide scope's number of rows and first ``upto`` rows: the stopped measures, then on Neo4j
+    the first continued ones; None on LadybugDB when the page reaches the continued ones."""
     total, stopped = 0, []
-    for measure, match in _WIDE_MATCHES[tx.dialect]:
-        for r in tx.run(match + "RETURN " + ("measure AS measure, " if measure is None else "") + _STOPPED, params):
+    ends = ("RETURN " + _STOPPED, "RETURN measure AS measure, " + _STOPPED)
+    for measure, rows in _side_by_side(tx, _WIDE_MATCHES[tx.dialect], ends, params):
+        for r in rows:
             rank = MEASURES.index(r["measure"] if measure is None else measure)
             total += r["had"]
             stopped += [(no, rank) for no in r["stopped"] if no is not None]
+    continued = []
     if upto > len(stopped):
-        return None
+        if tx.dialect is not Dialect.NEO4J:
+            return None
+        continued = tx.run(_CONTINUED_HEAD_NEO4J, params | {"k": upto - len(stopped)})
     head = sorted(stopped)[:upto]
     regions = {}
     if head:
         start, values = keyed(HOUSEHOLD, "h", sorted({no for no, _ in head}))
         regions = {r["household_no"]: r["region_code"] for r in tx.run(f"{start} {_REGIONS}", values)}
-    return total, [MeasureContinuation(household_no=no, region_code=regions[no], measure=MEASURES[rank],
-                                       continued=False) for no, rank in head]
+    rows = [MeasureContinuation(household_no=no, region_code=regions[no], measure=MEASURES[rank], continued=False)
+            for no, rank in head]
+    return total, rows + [MeasureContinuation(household_no=r["household_no"], region_code=r["region_code"],
+                                              measure=MEASURES[r["rank"]], continued=True) for r in continued]
 
 
 def _first_rows(tx: Tx, params: dict, upto: int) -> tuple[int, list[MeasureContinuation]]:
@@ -314,8 +357,8 @@ def post_evaluation_totals(*, store: GraphStore, region: str, as_of: dt.date | N
         if past is not None:
             return totals(_continuations(tx, params, past))
         counts: dict[str, tuple[int, int]] = {}
-        for measure, match in _matches(tx, params):
-            for r in tx.run(match + (_SUBSIDY_COUNTS if measure is None else _COUNTS), params):
+        for measure, rows in _side_by_side(tx, _matches(tx, params), (_COUNTS, _SUBSIDY_COUNTS), params):
+            for r in rows:
                 counts[r["measure"] if measure is None else measure] = (r["had"], int(r["continued"] or 0))
         return [_total(m, *counts.get(m, (0, 0))) for m in MEASURES]
 

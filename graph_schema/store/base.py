@@ -175,6 +175,16 @@ class Tx(ABC):
         return total, self.run(f"{match} RETURN {aliased(columns)} ORDER BY {order} SKIP $skip LIMIT $limit",
                                {**params, "skip": skip, "limit": limit})
 
+    def side_by_side(self, works: Sequence[Callable[[Tx], T]]) -> list[T]:
+        """Each of ``works``' results, in order: independent reads of one answer, such as a wide
+        report's findings, each a function of a transaction.
+
+        Here: one after the other in this transaction. Neo4j overrides it for a read
+        transaction: there each statement runs on one core of the server (Community has no
+        parallel runtime), so the works but the first run at once in read transactions of their
+        own."""
+        return [work(self) for work in works]
+
     def gather(self, table: NodeTable, var: str, keys: Sequence[str], where: str, params: Mapping[str, Any],
                head: Mapping[str, str], parts: Sequence[Part]) -> dict[str, Row]:
         """The nodes of ``keys`` that ``where`` keeps (a fragment after the keyed ``MATCH`` that

@@ -10,7 +10,9 @@ process committed before it, and for the bookmarks a request brought from anothe
 
 from __future__ import annotations
 
+import contextvars
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import neo4j
@@ -25,14 +27,30 @@ from graph_schema.store.base import (
 from graph_schema.store.schema import MARK, PROBLEM, NodeTable, RelTable, neo4j_ddl
 
 BATCH = 10_000  # rows per UNWIND statement
+BESIDE = 4  # reads run beside a transaction's own at once (Tx.side_by_side), for the whole process
 
 
 class _Neo4jTx(Tx):
     dialect = Dialect.NEO4J
 
-    def __init__(self, tx: neo4j.ManagedTransaction) -> None:
+    def __init__(self, tx: neo4j.ManagedTransaction,
+                 beside: Callable[[Callable[[Tx], Any]], Future] | None = None) -> None:
         self._tx = tx
+        self._beside = beside  # a read's: runs a work in a read transaction of its own
         self.dead = False
+
+    def side_by_side(self, works: Sequence[Callable[[Tx], T]]) -> list[T]:
+        # the first work runs here while the others run in their own read transactions, which
+        # see what this one would (a Neo4j transaction reads what is committed when each
+        # statement runs, and every session waits for the same bookmarks)
+        if self._beside is None or len(works) < 2:
+            return super().side_by_side(works)
+        futures = [self._beside(work) for work in works[1:]]
+        try:
+            return [works[0](self)] + [future.result() for future in futures]
+        finally:
+            for future in futures:
+                future.cancel()
 
     def run(self, query: str, params: Mapping[str, Any] | None = None) -> list[Row]:
         values = check_params(query, params or {})
@@ -116,6 +134,7 @@ class Neo4jStore(GraphStore):
         self.location = uri
         self._database = database
         self._bookmarks = GraphDatabase.bookmark_manager()
+        self._beside = ThreadPoolExecutor(BESIDE, thread_name_prefix="neo4j-beside")
         auth = (user, password) if password else None
         try:
             # notifications off: "property key does not exist" on a young graph is noise, not news
@@ -150,15 +169,18 @@ class Neo4jStore(GraphStore):
                 f"SET p.{t.key} = substring(h.region_code, 0, 6) + ':' + p.problem_no RETURN count(*) AS n")[0]["n"]:
             pass
 
-    def _unit(self, mode: str, work: Callable[[Tx], T]) -> T:
-        """Run ``work`` as a managed read or write transaction, translating driver failures."""
+    def _unit(self, mode: str, work: Callable[[Tx], T], beside: bool = True) -> T:
+        """Run ``work`` as a managed read or write transaction, translating driver failures; a
+        read's transaction may run works beside it (``beside``), a write's and those works' may
+        not (a write's uncommitted changes are its own; a work beside waits for no other)."""
         causal = bookmarks.current()
         wait_for = neo4j.Bookmarks.from_raw_values(causal.wait_for) if causal and causal.wait_for else None
         try:
             with self._driver.session(database=self._database, bookmark_manager=self._bookmarks,
                                       bookmarks=wait_for) as session:
                 execute = session.execute_write if mode == "write" else session.execute_read
-                done = execute(lambda tx: work(_Neo4jTx(tx)))
+                side = self._run_beside if mode == "read" and beside else None
+                done = execute(lambda tx: work(_Neo4jTx(tx, side)))
                 if causal is not None and mode == "write":
                     causal.add(session.last_bookmarks().raw_values)
                 return done
@@ -169,6 +191,11 @@ class Neo4jStore(GraphStore):
             raise StoreError(f"Neo4j 执行失败：{exc.message}", f"Neo4j failed: {exc.message}") from exc
         except ServiceUnavailable as exc:
             raise StoreUnavailable(f"Neo4j 不可用：{exc}", f"Neo4j is unavailable: {exc}") from exc
+
+    def _run_beside(self, work: Callable[[Tx], T]) -> Future[T]:
+        """``work`` in a read transaction of its own on a thread of the pool, in the caller's
+        context (the request's bookmarks)."""
+        return self._beside.submit(contextvars.copy_context().run, self._unit, "read", work, False)
 
     def write(self, work: Callable[[Tx], T]) -> T:
         return self._unit("write", work)
@@ -186,4 +213,5 @@ class Neo4jStore(GraphStore):
                 pass
 
     def close(self) -> None:
+        self._beside.shutdown(cancel_futures=True)
         self._driver.close()

@@ -62,9 +62,10 @@ def test_the_engines_agree(both, county, name):
 @pytest.mark.parametrize("name", ["benefit-gaps", "post-evaluation"])
 def test_a_wide_scopes_pages_are_the_countys(both, county, name):
     """A scope wider than a county reads its first pages its own way (post-evaluation lists the
-    stopped measures first without ordering every row, and falls back to the ordered reads once
-    a page reaches the continued ones): pages of 50 rows, up to the first page past the stopped
-    rows, equal the county's on both engines."""
+    stopped measures first without ordering every row; once a page reaches the continued ones,
+    Neo4j walks the households in 户编号 order and LadybugDB falls back to the ordered reads):
+    pages of 50 rows, up to the first page past the stopped rows, equal the county's on both
+    engines."""
     embedded, neo4j = both
     county_code = county.households[0].region_code[:6]
     report, options = REPORTS[name], {"as_of": AS_OF}

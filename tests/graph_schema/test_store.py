@@ -18,6 +18,7 @@ import pytest
 from graph_schema.errors import QueryParameterError, StoreError
 from graph_schema.store import is_neo4j_uri, open_store
 from graph_schema.store import embedded
+from graph_schema.store.base import Dialect
 from graph_schema.store.embedded import DB_FILE, EmbeddedStore
 from graph_schema.store.schema import (
     AUDIT, CADRE, HOUSEHOLD, IN_REGION, PART_OF, PROBLEM, REGION, Kind, ladybug_ddl, ladybug_node_ddl, neo4j_ddl,
@@ -133,6 +134,42 @@ def test_an_ordered_page_counts_every_row_and_returns_only_the_page_in_order(sto
     assert page(15, 5) == (17, expected[15:])
     assert page(17, 5) == page(40, 5) == (17, [])
     assert page(0, 5, least=9) == (0, [])
+
+
+def test_reads_side_by_side_come_back_in_order_and_run_beside_only_in_a_neo4j_read(store):
+    """``Tx.side_by_side``: on Neo4j a read transaction's works but the first run at once, each in
+    a read transaction of its own on the store's pool; everywhere else (the embedded engine, a
+    write) one after the other in the transaction itself, which sees its own uncommitted write."""
+    store.write(lambda tx: tx.create_nodes(HOUSEHOLD, [
+        {"household_no": f"H{i}", "head_name": "a", "head_id": "x", "region_code": "620822100201", "size": i}
+        for i in range(1, 6)]))
+
+    def size_of(number: int):
+        def work(tx):
+            row = tx.run("MATCH (h:Household {household_no: $no}) RETURN h.size AS size", {"no": f"H{number}"})
+            return row[0]["size"] if row else None, threading.current_thread().name
+        return work
+
+    caller = threading.current_thread().name
+    found = store.read(lambda tx: tx.side_by_side([size_of(i) for i in range(1, 6)]))
+    assert [size for size, _ in found] == [1, 2, 3, 4, 5]
+    threads = [thread for _, thread in found]
+    assert threads[0] == caller
+    beside = store.dialect is Dialect.NEO4J
+    assert all((thread != caller) is beside for thread in threads[1:]), threads
+
+    def write(tx):
+        tx.create_nodes(HOUSEHOLD, [{"household_no": "H9", "head_name": "a", "head_id": "x",
+                                     "region_code": "620822100201", "size": 9}])
+        return tx.side_by_side([size_of(9), size_of(1)])
+
+    assert store.write(write) == [(9, caller), (1, caller)]
+
+
+def test_a_failing_read_beside_fails_the_whole_read_and_the_store_goes_on(store):
+    with pytest.raises(StoreError):
+        store.read(lambda tx: tx.side_by_side([lambda t: t.run("RETURN 1 AS n"), lambda t: t.run("RETURN 1 + AS n")]))
+    assert store.read(lambda tx: tx.side_by_side([lambda t: t.run("RETURN 1 AS n")] * 3)) == [[{"n": 1}]] * 3
 
 
 def test_a_bulk_edge_to_a_missing_node_fails_the_unit(store):
