@@ -40,16 +40,24 @@ OFF_DUTY_PAIRED = "不在岗仍有结对"
 AT_LIMIT = "满额"
 _FINDING_ORDER = {OVER_LIMIT: 0, OFF_DUTY_PAIRED: 1, AT_LIMIT: 2}
 
+_ACTIVE = ("MATCH (c:Cadre) WHERE c.station_code STARTS WITH $prefix "
+           "MATCH (c)-[r:PAIRED_WITH]->(h:Household) WHERE r.started_on <= $as_of "
+           "AND (r.ended_on IS NULL OR r.ended_on > $as_of) ")
 #: The scope's cadres holding active pairings on ``as_of`` that are full, over the limit or off duty.
 LOADED_CADRES = (
-    "MATCH (c:Cadre) WHERE c.station_code STARTS WITH $prefix "
-    "MATCH (c)-[r:PAIRED_WITH]->(h:Household) WHERE r.started_on <= $as_of "
-    "AND (r.ended_on IS NULL OR r.ended_on > $as_of) "
-    "WITH c, count(r) AS n, collect(h.household_no) AS household_nos, collect(h.region_code) AS regions "
+    _ACTIVE + "WITH c, count(r) AS n, collect(h.household_no) AS household_nos, collect(h.region_code) AS regions "
     "WHERE NOT c.on_duty OR n >= c.pair_limit "
     "RETURN c.cadre_no AS cadre_no, c.name AS name, c.station_code AS station_code, c.on_duty AS on_duty, "
     "c.pair_limit AS pair_limit, n AS load, household_nos AS households, regions AS regions"
 )
+#: The same cadres for the current answer, counted and ordered on the server (up to the RETURN):
+#: only the page's cadres travel, whose households are then read by key. Reading every listed
+#: cadre with its households took 1.5–2.1 s for the province on Neo4j (23,290 cadres), against 0.5.
+_LOADED_PAGE = _ACTIVE + "WITH c, count(r) AS n WHERE NOT c.on_duty OR n >= c.pair_limit "
+_PAGE_COLUMNS = {"cadre_no": "c.cadre_no", "name": "c.name", "station_code": "c.station_code", "on_duty": "c.on_duty",
+                 "pair_limit": "c.pair_limit", "load": "n",
+                 "rank": f"CASE WHEN NOT c.on_duty THEN {_FINDING_ORDER[OFF_DUTY_PAIRED]} "
+                         f"WHEN n > c.pair_limit THEN {_FINDING_ORDER[OVER_LIMIT]} ELSE {_FINDING_ORDER[AT_LIMIT]} END"}
 
 #: The households of the one-to-one pairings active on ``as_of`` of cadres named by key.
 PAIRED_WITH_CADRES = (
@@ -78,15 +86,35 @@ def cadre_load(*, store: GraphStore, region: str, as_of: dt.date | None = None,
 
     def work(tx: Tx) -> Page[CadreLoad]:
         params = {"prefix": resolve_scope(tx, region)[1], "as_of": as_of}
-        found = tx.run(LOADED_CADRES, params)
         past = history.past(tx, as_of)
-        if past is not None:
-            found = _as_it_was(tx, past, found, params)
+        if past is None:
+            return _first_page(tx, params, page)
+        found = _as_it_was(tx, past, tx.run(LOADED_CADRES, params), params)
         rows = [_row(r, params["prefix"]) for r in found]
         rows.sort(key=lambda r: (_FINDING_ORDER[r.finding], -r.load, r.cadre_no))
         return paginate(rows, page)
 
     return store.read(work)
+
+
+def _first_page(tx: Tx, params: dict, page: PageRequest) -> Page[CadreLoad]:
+    """A page of the current answer: the cadres counted, ordered and cut on the server, then the
+    households of the page's cadres."""
+    total, head = tx.ordered_page(_LOADED_PAGE, _PAGE_COLUMNS, "rank, load DESC, cadre_no", params,
+                                  page.skip, page.page_size)
+    households = _households_of(tx, [r["cadre_no"] for r in head], params)
+    rows = [_row(r | {"households": [h for h, _ in households[r["cadre_no"]]],
+                      "regions": [code for _, code in households[r["cadre_no"]]]}, params["prefix"]) for r in head]
+    return Page(rows, total, page.page, page.page_size)
+
+
+def _households_of(tx: Tx, cadre_nos: list[str], params: dict) -> dict[str, list[tuple[str, str]]]:
+    """Each cadre's households of the pairings active on ``$as_of``, with their villages."""
+    households: dict[str, list[tuple[str, str]]] = {no: [] for no in cadre_nos}
+    for r in keyed_rows(tx, PAIRED_WITH_CADRES, households, params):
+        if r["household_no"] is not None:
+            households[r["cadre_no"]].append((r["household_no"], r["region_code"]))
+    return households
 
 
 def _as_it_was(tx: Tx, past: history.Past, rows: list[dict], params: dict) -> list[dict]:
@@ -95,10 +123,7 @@ def _as_it_was(tx: Tx, past: history.Past, rows: list[dict], params: dict) -> li
     kept = [r for r in rows if r["cadre_no"] not in changed]
     cadres = [c for c in history.then(past, CADRE, fetch_by_keys(tx, CADRE, sorted(changed), CADRE.columns).values())
               if c["station_code"].startswith(params["prefix"])]
-    households: dict[str, list[tuple[str, str]]] = {c["cadre_no"]: [] for c in cadres}
-    for r in keyed_rows(tx, PAIRED_WITH_CADRES, households, params):
-        if r["household_no"] is not None:
-            households[r["cadre_no"]].append((r["household_no"], r["region_code"]))
+    households = _households_of(tx, [c["cadre_no"] for c in cadres], params)
     for c in cadres:
         paired = households[c["cadre_no"]]
         if paired and (not c["on_duty"] or len(paired) >= c["pair_limit"]):
