@@ -49,6 +49,12 @@ class Settings(BaseSettings):
     neo4j_password: str = ""
     neo4j_database: str = "neo4j"
     neo4j_max_retry_seconds: float = 30.0
+    # Statements one Neo4j read may run at once (Tx.side_by_side), its own among them, through a
+    # pool of this many less one threads for the whole process: a statement runs on one core of
+    # the server (Community has no parallel runtime). On 2 cores a province's benefit gaps took
+    # 2.9 s with 1, 2.0 with 2, 1.8–1.9 with 3 and 2.1 with 5 (docs/benchmarks.md). 1: one after
+    # the other.
+    neo4j_reads_at_once: int = Field(3, ge=1)
     # 0: LadybugDB's own default (80% of the machine's memory). A small pool fills with pages a
     # province-size import has not checkpointed yet ("buffer pool is full").
     embedded_buffer_pool_mb: int = 0

@@ -23,7 +23,8 @@ def open_store(target: str | None = None, settings: Settings | None = None) -> G
 
         return Neo4jStore(target, user=settings.neo4j_user, password=settings.neo4j_password,
                           database=settings.neo4j_database,
-                          max_retry_seconds=settings.neo4j_max_retry_seconds)
+                          max_retry_seconds=settings.neo4j_max_retry_seconds,
+                          reads_at_once=settings.neo4j_reads_at_once)
     from graph_schema.store.embedded import EmbeddedStore
 
     return EmbeddedStore(target, buffer_pool_mb=settings.embedded_buffer_pool_mb,

@@ -27,7 +27,6 @@ from graph_schema.store.base import (
 from graph_schema.store.schema import MARK, PROBLEM, NodeTable, RelTable, neo4j_ddl
 
 BATCH = 10_000  # rows per UNWIND statement
-BESIDE = 4  # reads run beside a transaction's own at once (Tx.side_by_side), for the whole process
 
 
 class _Neo4jTx(Tx):
@@ -40,14 +39,18 @@ class _Neo4jTx(Tx):
         self.dead = False
 
     def side_by_side(self, works: Sequence[Callable[[Tx], T]]) -> list[T]:
-        # the first work runs here while the others run in their own read transactions, which
-        # see what this one would (a Neo4j transaction reads what is committed when each
-        # statement runs, and every session waits for the same bookmarks)
+        # the first work runs here while the others wait for the pool's threads, which run each in
+        # a read transaction of its own; this one then takes the works no thread has begun, so the
+        # works never wait on a busy pool. A work beside sees what this transaction would (a Neo4j
+        # transaction reads what is committed when each statement runs, and every session waits
+        # for the same bookmarks).
         if self._beside is None or len(works) < 2:
             return super().side_by_side(works)
         futures = [self._beside(work) for work in works[1:]]
         try:
-            return [works[0](self)] + [future.result() for future in futures]
+            done = {0: works[0](self)}
+            done |= {i: works[i](self) for i, future in enumerate(futures, 1) if future.cancel()}
+            return [done[i] if i in done else futures[i - 1].result() for i in range(len(works))]
         finally:
             for future in futures:
                 future.cancel()
@@ -130,11 +133,13 @@ class Neo4jStore(GraphStore):
     dialect = Dialect.NEO4J
 
     def __init__(self, uri: str, *, user: str = "neo4j", password: str = "", database: str = "neo4j",
-                 max_retry_seconds: float = 30.0) -> None:
+                 max_retry_seconds: float = 30.0, reads_at_once: int = 3) -> None:
         self.location = uri
         self._database = database
         self._bookmarks = GraphDatabase.bookmark_manager()
-        self._beside = ThreadPoolExecutor(BESIDE, thread_name_prefix="neo4j-beside")
+        # the threads that run reads beside a read's own (Tx.side_by_side), for the whole process
+        self._beside = ThreadPoolExecutor(reads_at_once - 1, thread_name_prefix="neo4j-beside") \
+            if reads_at_once > 1 else None
         auth = (user, password) if password else None
         try:
             # notifications off: "property key does not exist" on a young graph is noise, not news
@@ -179,7 +184,7 @@ class Neo4jStore(GraphStore):
             with self._driver.session(database=self._database, bookmark_manager=self._bookmarks,
                                       bookmarks=wait_for) as session:
                 execute = session.execute_write if mode == "write" else session.execute_read
-                side = self._run_beside if mode == "read" and beside else None
+                side = self._run_beside if mode == "read" and beside and self._beside else None
                 done = execute(lambda tx: work(_Neo4jTx(tx, side)))
                 if causal is not None and mode == "write":
                     causal.add(session.last_bookmarks().raw_values)
@@ -213,5 +218,6 @@ class Neo4jStore(GraphStore):
                 pass
 
     def close(self) -> None:
-        self._beside.shutdown(cancel_futures=True)
+        if self._beside:
+            self._beside.shutdown(cancel_futures=True)
         self._driver.close()

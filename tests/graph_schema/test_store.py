@@ -137,26 +137,32 @@ def test_an_ordered_page_counts_every_row_and_returns_only_the_page_in_order(sto
 
 
 def test_reads_side_by_side_come_back_in_order_and_run_beside_only_in_a_neo4j_read(store):
-    """``Tx.side_by_side``: on Neo4j a read transaction's works but the first run at once, each in
-    a read transaction of its own on the store's pool; everywhere else (the embedded engine, a
-    write) one after the other in the transaction itself, which sees its own uncommitted write."""
+    """``Tx.side_by_side``: on Neo4j the works of a read transaction but the first are given to
+    the store's pool, each to run in a read transaction of its own, and the transaction takes
+    those no thread has begun; everywhere else (the embedded engine, a write) they run one after
+    the other in the transaction itself, which sees its own uncommitted write."""
     store.write(lambda tx: tx.create_nodes(HOUSEHOLD, [
         {"household_no": f"H{i}", "head_name": "a", "head_id": "x", "region_code": "620822100201", "size": i}
         for i in range(1, 6)]))
+    caller = threading.current_thread().name
+    beside = store.dialect is Dialect.NEO4J
+    begun = threading.Event()  # a thread of the pool has begun a work
 
     def size_of(number: int):
         def work(tx):
+            if threading.current_thread().name != caller:
+                begun.set()
+            elif number == 1 and beside:
+                assert begun.wait(10)
             row = tx.run("MATCH (h:Household {household_no: $no}) RETURN h.size AS size", {"no": f"H{number}"})
             return row[0]["size"] if row else None, threading.current_thread().name
         return work
 
-    caller = threading.current_thread().name
     found = store.read(lambda tx: tx.side_by_side([size_of(i) for i in range(1, 6)]))
     assert [size for size, _ in found] == [1, 2, 3, 4, 5]
-    threads = [thread for _, thread in found]
-    assert threads[0] == caller
-    beside = store.dialect is Dialect.NEO4J
-    assert all((thread != caller) is beside for thread in threads[1:]), threads
+    threads = {thread for _, thread in found}
+    assert threads == {caller} if not beside else (caller in threads and len(threads) > 1), threads
+    assert all(thread == caller or thread.startswith("neo4j-beside") for thread in threads)
 
     def write(tx):
         tx.create_nodes(HOUSEHOLD, [{"household_no": "H9", "head_name": "a", "head_id": "x",
@@ -164,6 +170,15 @@ def test_reads_side_by_side_come_back_in_order_and_run_beside_only_in_a_neo4j_re
         return tx.side_by_side([size_of(9), size_of(1)])
 
     assert store.write(write) == [(9, caller), (1, caller)]
+
+
+def test_one_read_at_once_runs_the_works_side_by_side_one_after_the_other(neo4j_uri):
+    store = open_store(neo4j_uri, Settings(neo4j_reads_at_once=1))
+    try:
+        threads = store.read(lambda tx: tx.side_by_side([lambda t: threading.current_thread().name] * 3))
+    finally:
+        store.close()
+    assert threads == [threading.current_thread().name] * 3
 
 
 def test_a_failing_read_beside_fails_the_whole_read_and_the_store_goes_on(store):
