@@ -11,7 +11,8 @@
 #   JIEDUI_NEO4J_HOME           state dir: pid, uri, logs, data (default <project>/.neo4j-test);
 #                               the test suite's parallel workers each use their own (-gw0, -gw1)
 #   JIEDUI_NEO4J_START_TIMEOUT  seconds to wait for readiness (default 120)
-#   JIEDUI_NEO4J_JAVA_OPTS      extra JVM options, appended last
+#   JIEDUI_NEO4J_JAVA_OPTS      extra JVM options, appended last; -Djiedui.neo4j.pagecache.mb=N
+#                               sets the page cache (default 256 MiB)
 #   JIEDUI_NEO4J_KEEP_DATA      1: start on the database already in the state dir
 #                               (a loaded benchmark store) instead of wiping it
 #   MAVEN_REPO_LOCAL            Maven local repository (default: Maven's own, ~/.m2/repository)
@@ -43,7 +44,7 @@ else
     JAVA="java"
 fi
 
-# Bounded heap; the page cache (256 MiB, off-heap) is capped by the launcher.
+# Bounded heap; the page cache (256 MiB, off-heap, unless -Djiedui.neo4j.pagecache.mb) is capped by the launcher.
 # The remaining flags follow the stock neo4j.conf (the --add-opens it also
 # lists are in the jar's manifest).
 JAVA_OPTS=(
