@@ -175,9 +175,9 @@ MONITORED_UNMARKED_WIDE = (
 #: asking for their edges before their properties. A person's household is then reached in a
 #: ``CALL`` subquery: written as a pattern, the planner starts from the scope's households
 #: whatever the hints, and expands the relationship chains of all 700,967 of the province (3.4M
-#: database hits per finding). Timed alone on the province (docs/benchmarks.md, "benefit-gaps and
-#: post-evaluation on Neo4j from their indexes"): 1.07 → 0.45 s, 1.15 → 0.60, 0.76 → 0.15,
-#: 1.32 → 0.40 and 0.86 → 0.31 s.
+#: database hits per finding). Timed alone on the province (docs/benchmarks.md, "Wide reports on
+#: Neo4j from indexes, side by side, and counted on the server"): 1.07 → 0.45 s, 1.15 → 0.60,
+#: 0.76 → 0.15, 1.32 → 0.40 and 0.86 → 0.31 s.
 _HOUSEHOLD_IN_SCOPE = ("CALL (p) { MATCH (p)-[:MEMBER_OF]->(h:Household) WHERE h.region_code STARTS WITH $prefix "
                        "RETURN h } ")
 _NEO4J_WIDE = (

@@ -40,6 +40,7 @@ OFF_DUTY_PAIRED = "不在岗仍有结对"
 AT_LIMIT = "满额"
 _FINDING_ORDER = {OVER_LIMIT: 0, OFF_DUTY_PAIRED: 1, AT_LIMIT: 2}
 
+#: The one-to-one pairings active on ``$as_of`` of the scope's cadres (leaves ``c``, ``r``, ``h``).
 _ACTIVE = ("MATCH (c:Cadre) WHERE c.station_code STARTS WITH $prefix "
            "MATCH (c)-[r:PAIRED_WITH]->(h:Household) WHERE r.started_on <= $as_of "
            "AND (r.ended_on IS NULL OR r.ended_on > $as_of) ")

@@ -69,10 +69,11 @@ def _pairings(actor: str, rel: str, start: str | None = SCOPED_HOUSEHOLDS, match
     this year (every pairing read overlaps one of the two); up to the RETURN. With ``start``
     None, the pairings are sought by their own index and the scope is tested on their households
     (Neo4j)."""
-    pattern = f"{start}{match} (:{actor})-[r:{rel}]->(h) WHERE "
     if start is None:
         pattern = (f"MATCH (:{actor})-[r:{rel}]->(h:Household) USING INDEX r:{rel}(pairing_id) "
                    "WHERE r.pairing_id IS NOT NULL AND h.region_code STARTS WITH $prefix AND ")
+    else:
+        pattern = f"{start}{match} (:{actor})-[r:{rel}]->(h) WHERE "
     return (
         pattern + "r.started_on <= $this_end AND (r.ended_on IS NULL OR r.ended_on > $last_start) "
         "WITH h, max(CASE WHEN r.started_on <= $last_end THEN 1 ELSE 0 END) AS last_year, "
