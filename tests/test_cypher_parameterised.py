@@ -59,6 +59,8 @@ ALLOWED = {
     "where": "a WHERE built from constant strings only (audit filters as $params)",
     "a": "a rel table's source label from schema.py (rel.ends)", "b": "its target label from schema.py",
     "actor": "a node label chosen in code (Cadre/Org)", "rel": "a rel type chosen in code",
+    "half": "a constant condition on the scope's half (coverage: region_code < or >= $split)",
+    "subsidy_param": "the name of a $parameter chosen in code ($living or $care)",
     "_AUX_COLUMNS": "constant", "_COLUMNS": "constant", "_EDGE_COLUMNS": "constant", "_ENTRY_COLUMNS": "constant",
     "_HOUSEHOLD_COLUMNS": "constant", "_OPEN_ON_AS_OF": "constant", "_PAIRING_COLUMNS": "constant",
     "_PERSON_COLUMNS": "constant", "_VALID": "constant", "risk.KEPT_PRIORITY_CONDITION": "constant",

@@ -260,7 +260,8 @@ def _first_page(tx: Tx, params: dict, page: PageRequest) -> Page[BenefitGap]:
     first, *rest = findings
     (total, rows), *numbers = tx.side_by_side(
         [lambda t: _part(t, wide, first, params, start, page.page_size)]
-        + [lambda t, f=f: t.run(f.match + "RETURN count(*) AS n", params | f.more)[0]["n"] for f in rest])
+        + [lambda t, match=f.match, more=f.more: t.run(match + "RETURN count(*) AS n", params | more)[0]["n"]
+           for f in rest])
     for finding, found in zip(rest, numbers, strict=True):
         skip, limit = max(0, start - total), max(0, end - max(start, total))
         if limit:

@@ -131,11 +131,11 @@ SUBSIDY_MATCH_WIDE = (
 #: ``CALL`` subquery; written as a pattern, the planner starts from the scope's households (11.1M
 #: database hits, 1.9 s for the province's two, against 4.0M and 1.3 s).
 SUBSIDY_MATCHES_NEO4J = tuple(
-    f"MATCH (l:Listing) USING INDEX l:Listing(item) WHERE l.item = ${item} AND " + _OVERLAPS
+    f"MATCH (l:Listing) USING INDEX l:Listing(item) WHERE l.item = {subsidy_param} AND " + _OVERLAPS
     + "MATCH (p:Person)-[:LISTED]->(l) "
     "CALL (p) { MATCH (p)-[:MEMBER_OF]->(h:Household) WHERE h.region_code STARTS WITH $prefix RETURN h } "
     + _SUBSIDY_YEARS
-    for item in ("living", "care")
+    for subsidy_param in ("$living", "$care")
 )
 SERVICE_MATCH_WIDE = _service_entries(_SCAN)
 #: (Neo4j's run side by side, the slowest first: the read's own transaction takes the first and
@@ -158,18 +158,16 @@ _REGIONS = "RETURN h.household_no AS household_no, h.region_code AS region_code"
 #: that reaches past the stopped ones: the scope's households walked in 户编号 order along the
 #: key's index, each one's measures asked in a subquery, until ``$k`` are found (~10 ms for the
 #: province). Ordering every row on the server took 6.1 s for today's province page.
-_CONTINUED_HEAD_NEO4J = (
+_ONE_TO_ONE_OF, _AUX_OF, _SERVICES_OF = (_pairings(CADRE.label, PAIRED_WITH.type, ""),
+                                         _pairings(ORG.label, AUX_PAIRED_WITH.type, ""), _service_entries(""))
+_CONTINUED_HEAD_NEO4J = (  # a row's rank is its measure's place in MEASURES
     "MATCH (h:Household) USING INDEX h:Household(household_no) WHERE h.household_no >= '' "
     "WITH h ORDER BY h.household_no WHERE h.region_code STARTS WITH $prefix CALL (h) { "
-    + " UNION ALL ".join([
-        _pairings(CADRE.label, PAIRED_WITH.type, "") + f"RETURN {MEASURES.index(ONE_TO_ONE)} AS rank, this_year",
-        _pairings(ORG.label, AUX_PAIRED_WITH.type, "") + f"RETURN {MEASURES.index(AUXILIARY)} AS rank, this_year",
-        "MATCH (p:Person)-[:MEMBER_OF]->(h) MATCH (p)-[:LISTED]->(l:Listing) WITH h, l WHERE " + _SUBSIDY_OVERLAPS
-        + _SUBSIDY_YEARS + f"RETURN CASE measure WHEN $care THEN {MEASURES.index(CARE_SUBSIDY)} "
-        f"ELSE {MEASURES.index(LIVING_SUBSIDY)} END AS rank, this_year",
-        _service_entries("") + f"RETURN {MEASURES.index(SERVICES)} AS rank, this_year",
-    ])
-    + " } WITH h, rank, this_year WHERE this_year = 1 "
+    + _ONE_TO_ONE_OF + "RETURN 0 AS rank, this_year UNION ALL "
+    + _AUX_OF + "RETURN 1 AS rank, this_year UNION ALL "
+    "MATCH (p:Person)-[:MEMBER_OF]->(h) MATCH (p)-[:LISTED]->(l:Listing) WITH h, l WHERE " + _SUBSIDY_OVERLAPS
+    + _SUBSIDY_YEARS + "RETURN CASE measure WHEN $care THEN 3 ELSE 2 END AS rank, this_year UNION ALL "
+    + _SERVICES_OF + "RETURN 4 AS rank, this_year } WITH h, rank, this_year WHERE this_year = 1 "
     "RETURN h.household_no AS household_no, h.region_code AS region_code, rank ORDER BY household_no, rank LIMIT $k"
 )
 #: The figures of ``post-evaluation-totals``, counted on the server: per measure, the households
