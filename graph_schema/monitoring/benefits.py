@@ -43,7 +43,13 @@ from dataclasses import dataclass
 from graph_schema import history
 from graph_schema.identifiers import RegionLevel, mask_id_number
 from graph_schema.listing.models import CARE_SUBSIDY, LIVING_SUBSIDY, MONITORED
-from graph_schema.monitoring.common import SCOPED_HOUSEHOLDS, Report, as_of_or_today, paginate
+from graph_schema.monitoring.common import (
+    HOUSEHOLD_IN_SCOPE_NEO4J,
+    SCOPED_HOUSEHOLDS,
+    Report,
+    as_of_or_today,
+    paginate,
+)
 from graph_schema.monitoring.past import affected_households, households_then, keyed_rows, members_then
 from graph_schema.pagination import Page, PageRequest
 from graph_schema.region.service import resolve_scope
@@ -178,22 +184,20 @@ MONITORED_UNMARKED_WIDE = (
 #: database hits per finding). Timed alone on the province (docs/benchmarks.md, "Wide reports on
 #: Neo4j from indexes, side by side, and counted on the server"): 1.07 → 0.45 s, 1.15 → 0.60,
 #: 0.76 → 0.15, 1.32 → 0.40 and 0.86 → 0.31 s.
-_HOUSEHOLD_IN_SCOPE = ("CALL (p) { MATCH (p)-[:MEMBER_OF]->(h:Household) WHERE h.region_code STARTS WITH $prefix "
-                       "RETURN h } ")
 _NEO4J_WIDE = (
     "MATCH (p:Person) USING INDEX p:Person(grade) WHERE p.grade <= 2 WITH p WHERE " + _NOT_HELD
-    + _HOUSEHOLD_IN_SCOPE,
+    + HOUSEHOLD_IN_SCOPE_NEO4J,
     "MATCH (h:Household) USING INDEX h:Household(dibao, region_code) "
     "WHERE h.dibao = true AND h.region_code STARTS WITH $prefix "
     "MATCH (p:Person)-[:MEMBER_OF]->(h) WITH h, p WHERE " + _NOT_HELD,
     "MATCH (p:Person) USING INDEX p:Person(cert_expiry) WHERE p.cert_expiry < $as_of "
-    f"MATCH (p)-[:LISTED]->(l:Listing) WITH p, l WHERE l.item IN $items AND {_VALID} " + _HOUSEHOLD_IN_SCOPE
+    f"MATCH (p)-[:LISTED]->(l:Listing) WITH p, l WHERE l.item IN $items AND {_VALID} " + HOUSEHOLD_IN_SCOPE_NEO4J
     + "WITH h, p, l.item AS item, count(*) AS listings ",
     "MATCH (l:Listing) WHERE l.id_number STARTS WITH $prefix AND NOT EXISTS { (l)<-[:LISTED]-() } "
     f"WITH l WHERE l.item IN $items AND {_VALID} "
     "WITH l.id_number AS id_number, l.item AS item, count(*) AS listings ",
     f"MATCH (l:Listing) USING INDEX l:Listing(item) WHERE l.item = $item WITH l WHERE {_VALID} "
-    "MATCH (p:Person)-[:LISTED]->(l) " + _HOUSEHOLD_IN_SCOPE
+    "MATCH (p:Person)-[:LISTED]->(l) " + HOUSEHOLD_IN_SCOPE_NEO4J
     + "WITH h, p, l WHERE h.monitoring IS NULL WITH h, p, collect(l.dept) AS depts ",
 )
 _PERSON = {"id_number": "p.id_number", "name": "p.name", "household_no": "h.household_no",

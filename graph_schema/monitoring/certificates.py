@@ -36,7 +36,12 @@ from graph_schema import history
 from graph_schema.errors import FutureDate
 from graph_schema.identifiers import RegionLevel, mask_id_number
 from graph_schema.models import today
-from graph_schema.monitoring.common import SCOPED_HOUSEHOLDS, Report, as_of_or_today
+from graph_schema.monitoring.common import (
+    HOUSEHOLD_IN_SCOPE_NEO4J,
+    SCOPED_HOUSEHOLDS,
+    Report,
+    as_of_or_today,
+)
 from graph_schema.monitoring.past import affected_households, households_then, members_then
 from graph_schema.pagination import Page, PageRequest
 from graph_schema.records import fetch_by_keys
@@ -62,7 +67,7 @@ _IN_SCOPE = (
 #: each one's household reached in a ``CALL`` subquery (as in monitoring/benefits.py).
 _IN_WIDE_SCOPE_NEO4J = (
     "MATCH (p:Person) USING INDEX p:Person(cert_expiry) WHERE p.cert_expiry >= $as_of AND p.cert_expiry <= $until "
-    "CALL (p) { MATCH (p)-[:MEMBER_OF]->(h:Household) WHERE h.region_code STARTS WITH $prefix RETURN h } "
+    + HOUSEHOLD_IN_SCOPE_NEO4J
 )
 _COUNT = "RETURN count(p) AS n"
 _PAGE = _COLUMNS + "ORDER BY cert_expiry, id_number SKIP $skip LIMIT $limit"

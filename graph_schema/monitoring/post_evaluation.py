@@ -36,7 +36,13 @@ from graph_schema import history
 from graph_schema.enums import LedgerKind
 from graph_schema.identifiers import RegionLevel
 from graph_schema.listing.models import CARE_SUBSIDY, LIVING_SUBSIDY
-from graph_schema.monitoring.common import SCOPED_HOUSEHOLDS, Report, as_of_or_today, paginate
+from graph_schema.monitoring.common import (
+    HOUSEHOLD_IN_SCOPE_NEO4J,
+    SCOPED_HOUSEHOLDS,
+    Report,
+    as_of_or_today,
+    paginate,
+)
 from graph_schema.monitoring.past import (
     KEYED_HOUSEHOLDS,
     affected_households,
@@ -132,9 +138,7 @@ SUBSIDY_MATCH_WIDE = (
 #: database hits, 1.9 s for the province's two, against 4.0M and 1.3 s).
 SUBSIDY_MATCHES_NEO4J = tuple(
     f"MATCH (l:Listing) USING INDEX l:Listing(item) WHERE l.item = {subsidy_param} AND " + _OVERLAPS
-    + "MATCH (p:Person)-[:LISTED]->(l) "
-    "CALL (p) { MATCH (p)-[:MEMBER_OF]->(h:Household) WHERE h.region_code STARTS WITH $prefix RETURN h } "
-    + _SUBSIDY_YEARS
+    + "MATCH (p:Person)-[:LISTED]->(l) " + HOUSEHOLD_IN_SCOPE_NEO4J + _SUBSIDY_YEARS
     for subsidy_param in ("$living", "$care")
 )
 SERVICE_MATCH_WIDE = _service_entries(_SCAN)
