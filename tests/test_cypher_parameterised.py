@@ -63,7 +63,7 @@ ALLOWED = {
     "subsidy_param": "the name of a $parameter chosen in code ($living or $care)",
     "_AUX_COLUMNS": "constant", "_COLUMNS": "constant", "_EDGE_COLUMNS": "constant", "_ENTRY_COLUMNS": "constant",
     "_HOUSEHOLD_COLUMNS": "constant", "_OPEN_ON_AS_OF": "constant", "_PAIRING_COLUMNS": "constant",
-    "_PERSON_COLUMNS": "constant", "_VALID": "constant", "risk.KEPT_PRIORITY_CONDITION": "constant",
+    "_PERSON_COLUMNS": "constant", "_VALID": "constant",
     "_PRIORITY": "constant", "PRIORITY_CONDITION": "constant", "_PRIORITY_AT_ZERO": "constant",
     "_PRIORITY_KEPT": "constant", "ENTRY_FIGURES": "constant", "ledger_sums.ENTRY_FIGURES": "constant",
     "on": "a list of n.property from schema.py (an index's properties)", "name": "an index name made of them",
@@ -93,6 +93,11 @@ def _trusted(expr: ast.AST) -> bool:
         return True
     if isinstance(expr, ast.Name) and expr.id.isupper():  # a module constant (itself checked here)
         return True
+    if isinstance(expr, ast.Attribute) and isinstance(expr.value, ast.Name) and expr.attr.isupper():
+        return True  # an imported module's constant (risk.SCORE), checked in its own module
+    if (isinstance(expr, ast.Call) and ast.unparse(expr.func) == "aliased" and len(expr.args) == 1
+            and isinstance(expr.args[0], ast.Name) and expr.args[0].id.isupper()):
+        return True  # the alias AS expression pairs of a module's constant columns
     if isinstance(expr, ast.IfExp):  # "… AND x = $y" if flag else "": both branches must be trusted
         return _trusted(expr.body) and _trusted(expr.orelse)
     return isinstance(expr, (ast.Constant, ast.JoinedStr))
@@ -133,3 +138,7 @@ def test_the_checker_catches_a_planted_query():
     assert offences('q = "MATCH (h) WHERE h.no = \'%s\'" % no\n')
     assert offences('q = "MATCH (h) WHERE h.no = \'{}\'".format(no)\n')
     assert offences('q = f"MATCH (n:{t.label}) WHERE n.k = $k RETURN n"\n') == []
+    # another module's constant and a constant's columns pass; an attribute of a value does not
+    assert offences('q = risk.SCORE + " MATCH (h) RETURN " + aliased(COLUMNS)\n') == []
+    assert offences('q = "MATCH (h) WHERE h.no = \'" + row.no + "\' RETURN h"\n')
+    assert offences('q = "MATCH (h) RETURN " + aliased(columns_from(request))\n')

@@ -12,7 +12,6 @@ import datetime as dt
 from dataclasses import dataclass
 
 from graph_schema import history
-from graph_schema.enums import MonitoringCategory
 from graph_schema.identifiers import RegionLevel
 from graph_schema.models import today
 from graph_schema.monitoring import risk
@@ -56,21 +55,7 @@ _COLUMNS = {
 }
 #: Every row, for a past day's corrections (which need the whole list before they order it).
 _UNPAIRED_ROWS = _UNPAIRED + "RETURN " + aliased(_COLUMNS)
-#: The risk score of :func:`risk.score` in Cypher, the weights as ``$w_*`` parameters, so that a
-#: page of the current list is ordered, counted and cut on the server: only its rows travel
-#: (on Neo4j every record costs the driver ~13 µs to decode, and a province holds ~100k of them).
-#: A test holds the two orders equal over synthetic households and random weights.
-_SCORE = (
-    "CASE h.monitoring WHEN $sudden_hardship THEN $w_sudden_hardship WHEN $unstable THEN $w_unstable "
-    "WHEN $marginal THEN $w_marginal ELSE 0 END "
-    "+ CASE WHEN coalesce(h.tekun, false) THEN $w_tekun ELSE 0 END "
-    "+ CASE WHEN severe > 0 THEN $w_severe_member + (severe - 1) * $w_extra_severe_member ELSE 0 END "
-    "+ CASE WHEN disabled >= 2 THEN $w_multiple_disabled ELSE 0 END "
-    "+ CASE WHEN coalesce(h.elderly_carer, false) THEN $w_elderly_carer ELSE 0 END "
-    "+ CASE WHEN coalesce(h.dibao, false) THEN $w_dibao ELSE 0 END "
-    "+ CASE WHEN h.labour = 0 THEN $w_no_labour ELSE 0 END"
-)
-_SCORED = _UNPAIRED + "WITH h, disabled, severe, active, " + _SCORE + " AS score "
+_SCORED = _UNPAIRED + "WITH h, disabled, severe, active, " + risk.SCORE + " AS score "
 #: A county's list or a narrower one is read as :data:`_SCORED`, ordered, counted and cut on the
 #: server, from the scope's villages (35 ms for a county of the province store). A wider scope's
 #: first page is read from the top of the scores down (:func:`_first_page`): on LadybugDB 0.2 s
@@ -86,7 +71,7 @@ _SCORED = _UNPAIRED + "WITH h, disabled, severe, active, " + _SCORE + " AS score
 _FACT_COLUMNS = {k: v for k, v in _COLUMNS.items() if k != "with_off_duty_cadre"}
 _BY_SCORE = (
     PRIORITY_SCAN + "WITH h, h.disabled_count AS disabled, h.severe_count AS severe "
-    f"RETURN {aliased(_FACT_COLUMNS)}, {_SCORE} AS score "
+    f"RETURN {aliased(_FACT_COLUMNS)}, {risk.SCORE} AS score "
     "ORDER BY score DESC, household_no LIMIT $limit"
 )
 _ACTIVE_PAIRINGS = (f"{KEYED_HOUSEHOLDS}{FROM_KEY} (c:Cadre)-[r:PAIRED_WITH]->(h) WHERE {ACTIVE_ON} "
@@ -96,7 +81,7 @@ _ACTIVE_PAIRINGS = (f"{KEYED_HOUSEHOLDS}{FROM_KEY} (c:Cadre)-[r:PAIRED_WITH]->(h
 #: is unpaired when none of its active pairings has a 在岗 cadre, and ``active`` is how many it
 #: has, so no pairing is walked. A wider scope than a county scans the households
 #: (:data:`PRIORITY_SCAN`), a county or narrower one starts from its villages, as the other forms do.
-_KEPT_SCORED = "WITH h, disabled, severe, active, " + _SCORE + " AS score "
+_KEPT_SCORED = "WITH h, disabled, severe, active, " + risk.SCORE + " AS score "
 _KEPT_NARROW = (PRIORITY_HOUSEHOLDS + "AND h.on_duty_pairings = 0 "
                 "WITH h, disabled, severe, h.active_pairings AS active " + _KEPT_SCORED)
 _KEPT_WIDE = (PRIORITY_SCAN + "AND h.on_duty_pairings = 0 WITH h, h.disabled_count AS disabled, "
@@ -129,7 +114,7 @@ def unpaired_priority(*, store: GraphStore, region: str | None = None, as_of: dt
         params = {"prefix": resolve_scope(tx, region)[1] if region else "", "as_of": as_of or today()}
         past = history.past(tx, params["as_of"])
         if past is None:
-            values = params | score_params(weights)
+            values = params | risk.score_params(weights)
             narrow = len(params["prefix"]) >= RegionLevel.COUNTY.prefix_length
             if params["as_of"] >= today():  # the pairings as they stand: the kept counts tell
                 total, rows = tx.ordered_page(_KEPT_NARROW if narrow else _KEPT_WIDE, _COLUMNS | {"score": "score"},
@@ -174,13 +159,6 @@ def _first_page(tx: Tx, params: dict, page: PageRequest) -> tuple[int, list[dict
         if len(rows) >= upto or len(candidates) < limit:
             return total, rows[page.skip:upto]
         limit *= 4
-
-
-def score_params(weights: RiskWeights) -> dict[str, object]:
-    """The parameters of :data:`_SCORE`: each weight, and the categories it keys."""
-    return {**{f"w_{name}": value for name, value in weights.model_dump().items()},
-            "sudden_hardship": MonitoringCategory.SUDDEN_HARDSHIP, "unstable": MonitoringCategory.UNSTABLE,
-            "marginal": MonitoringCategory.MARGINAL}
 
 
 def _as_it_was(tx: Tx, past: history.Past, rows: list[dict], prefix: str, as_of: dt.date) -> list[dict]:

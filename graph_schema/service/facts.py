@@ -395,3 +395,15 @@ def _fill(tx: Tx, facts: ServiceFacts, assessed: list[dict], delivered: list[dic
 def all_offers(tx: Tx) -> list[tuple[Offer, str]]:
     """Every offer, with its organisation's name (a province holds a few hundred)."""
     return [(Offer.from_row(row), row["org_name"]) for row in tx.run(OFFERS)]
+
+
+_OFFERS_OVER = "MATCH (g:Org)-[:OFFERS]->(o:Offer) WHERE o.region_code IN $codes RETURN g.name AS org_name, " \
+    + _OFFER_COLUMNS
+
+
+def offers_over(tx: Tx, villages: Iterable[str]) -> list[tuple[Offer, str]]:
+    """The offers that may cover ``villages`` (held by one of them or an ancestor), with their
+    organisations' names: what :meth:`ServiceFacts.offers_covering` needs for a page's rows (on
+    Neo4j every offer of a province, ~800 rows with their organisations, took 65 ms to carry)."""
+    codes = sorted({code for village in villages for code in _ancestry(village)})
+    return [(Offer.from_row(row), row["org_name"]) for row in tx.run(_OFFERS_OVER, {"codes": codes})] if codes else []

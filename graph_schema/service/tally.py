@@ -71,7 +71,7 @@ from graph_schema.service import fact_versions
 from graph_schema.service.catalogue import catalogue_in
 from graph_schema.service.facts import Episode, ServiceFacts, due_on, episodes, load_facts
 from graph_schema.service.models import Offer
-from graph_schema.store.base import GraphStore, Tx, chunks
+from graph_schema.store.base import GraphStore, Tx, aliased, chunks
 from graph_schema.store.schema import (NEED_TALLY, OVERDUE_TALLY, PERSON_TALLY, RATE_TALLY, SERVED_TALLY, TALLY_MARK,
                                        TOWNSHIP_RATE_TALLY)
 
@@ -115,12 +115,12 @@ _FIRST_SERVED = (SCOPED_HOUSEHOLDS + "MATCH (p:Person)-[:MEMBER_OF]->(h) MATCH (
 _SERVED = "MATCH (t:ServedTally) WHERE t.tally_id IN $keys RETURN t.tally_id AS key, t.days AS days"
 _DROP_ROWS = tuple(f"MATCH (t:{t.label}) WHERE t.build IN $builds DELETE t"
                    for t in (RATE_TALLY, TOWNSHIP_RATE_TALLY, NEED_TALLY, PERSON_TALLY, OVERDUE_TALLY, SERVED_TALLY))
-#: the needs of the scope overdue on the day
-_OVERDUE = ("MATCH (t:OverdueTally) WHERE t.build IN $builds AND t.village STARTS WITH $prefix "
-            "AND t.from_day <= $as_of AND (t.until_day IS NULL OR t.until_day > $as_of) "
-            "RETURN t.need_id AS need_id, t.id_number AS id_number, t.household_no AS household_no, "
-            "t.village AS village, t.category AS category, t.service_code AS service_code, "
-            "t.confirmed_on AS confirmed_on, t.due_on AS due_on")
+#: the needs of the scope overdue on the day, as ``t``
+OVERDUE_ON_DAY = ("MATCH (t:OverdueTally) WHERE t.build IN $builds AND t.village STARTS WITH $prefix "
+                  "AND t.from_day <= $as_of AND (t.until_day IS NULL OR t.until_day > $as_of) ")
+OVERDUE_COLUMNS = {c: f"t.{c}" for c in ("need_id", "id_number", "household_no", "village", "category",
+                                         "service_code", "confirmed_on", "due_on")}
+_OVERDUE = OVERDUE_ON_DAY + "RETURN " + aliased(OVERDUE_COLUMNS)
 #: the county's mark, taken first (on Neo4j its write lock is held from here to the commit, so two
 #: reports making the same tally at once each see the other's build and drop its rows)
 _TAKE_MARK = "MERGE (m:TallyMark {mark_id: $mark_id}) SET m.county = $county, m.year = $year"
@@ -376,11 +376,10 @@ def persons_by_area(store: GraphStore, prefix: str, width: int) -> dict[tuple[st
     return {(r["area"], int(r["category"]), int(r["grade"])): int(r["n"]) for r in rows}
 
 
-def overdue_needs(store: GraphStore, builds: list[str], prefix: str, as_of: dt.date) -> list[dict]:
+def overdue_needs(tx: Tx, builds: list[str], prefix: str, as_of: dt.date) -> list[dict]:
     """The needs of the scope overdue on ``as_of`` (before any referral is looked at), from the
-    ``builds`` of its counties' tallies (:func:`current_builds`): rows of ``need_id, id_number,
-    household_no, village, category, service_code, confirmed_on, due_on``."""
-    return store.read(lambda tx: tx.run(_OVERDUE, {"builds": builds, "prefix": prefix, "as_of": as_of}))
+    ``builds`` of its counties' tallies (:func:`current_builds`): rows of :data:`OVERDUE_COLUMNS`."""
+    return tx.run(_OVERDUE, {"builds": builds, "prefix": prefix, "as_of": as_of})
 
 
 def _served_key(build: str, uscc: str, service_code: str, region: str) -> str:
@@ -419,6 +418,6 @@ def keep_current(store: GraphStore, year: int, progress: Callable[[int, int], No
     return len(stale)
 
 
-__all__ = ["FIGURES", "area_figures", "by_day", "counties_in", "county_changes", "current_builds",
+__all__ = ["FIGURES", "OVERDUE_COLUMNS", "OVERDUE_ON_DAY", "area_figures", "by_day", "counties_in", "county_changes", "current_builds",
            "first_served", "keep_current", "make_tally", "open_changes", "open_needs", "overdue_needs", "overdue_spans",
            "person_changes", "persons_by_area", "served"]
