@@ -94,11 +94,13 @@ _SUMS = {t.label: f"MATCH (t:{t.label}) WHERE t.build IN $builds AND t.day <= $a
          for t in (RATE_TALLY, TOWNSHIP_RATE_TALLY)}
 _KEEP_MARK = ("MATCH (m:TallyMark {mark_id: $mark_id}) SET m.previous = m.build, m.build = $build, "
               "m.version = $version, m.catalogue_version = $catalogue_version")
+#: the scope's villages and categories with a need open on the day, and its persons, as ``village``,
+#: ``category`` and ``persons``
+OPEN_ON_DAY = ("MATCH (t:NeedTally) WHERE t.build IN $builds AND t.village STARTS WITH $prefix AND t.day <= $as_of "
+               "WITH t.village AS village, t.category AS category, sum(t.open) AS persons WHERE persons > 0 ")
 #: per village, its categories and persons (a province's 107k pairs as 15k rows: on Neo4j,
 #: carrying each pair as a row of its own took three times the aggregation's time)
-_OPEN = ("MATCH (t:NeedTally) WHERE t.build IN $builds AND t.village STARTS WITH $prefix AND t.day <= $as_of "
-         "WITH t.village AS village, t.category AS category, sum(t.open) AS persons WHERE persons > 0 "
-         "RETURN village, collect(category) AS categories, collect(persons) AS persons")
+_OPEN = OPEN_ON_DAY + "RETURN village, collect(category) AS categories, collect(persons) AS persons"
 #: the areas (villages' codes cut to ``$width``) of the scope, their persons by category and grade
 _PERSONS = ("MATCH (t:PersonTally) WHERE t.build IN $builds AND t.village STARTS WITH $prefix "
             "RETURN left(t.village, $width) AS area, t.category AS category, t.grade AS grade, sum(t.persons) AS n")
@@ -418,6 +420,6 @@ def keep_current(store: GraphStore, year: int, progress: Callable[[int, int], No
     return len(stale)
 
 
-__all__ = ["FIGURES", "OVERDUE_COLUMNS", "OVERDUE_ON_DAY", "area_figures", "by_day", "counties_in", "county_changes", "current_builds",
+__all__ = ["FIGURES", "OPEN_ON_DAY", "OVERDUE_COLUMNS", "OVERDUE_ON_DAY", "area_figures", "by_day", "counties_in", "county_changes", "current_builds",
            "first_served", "keep_current", "make_tally", "open_changes", "open_needs", "overdue_needs", "overdue_spans",
            "person_changes", "persons_by_area", "served"]
