@@ -17,7 +17,9 @@ instead, then changes N households (category and flags), N persons (grade) and N
 (在岗) today: the reports then read the state of the as-of date (the past path). ``--today`` asks
 the reports for today instead (the current day's path proper, which reads the households' kept
 pairing counts); ``coverage``'s period still starts on 1 January of the as-of year, so it sums
-the same ledger.
+the same ledger; ``--period-start`` sets that first day (a period within today's year, say, whose
+service rates the counties' tallies of the year answer, where one across years is counted person
+by person).
 
 ``--through-cache`` asks each page through the service's report cache (``api/report_cache.py``),
 empty at each run, as the first REST, GraphQL or console request for a list does.
@@ -88,6 +90,8 @@ def main() -> None:
     parser.add_argument("--reports", help="comma-separated report names (default: all)")
     parser.add_argument("--preset", default="province", choices=sorted(synth.PRESETS), help="what --load loads")
     parser.add_argument("--today", action="store_true", help="ask the reports for today, not the as-of date")
+    parser.add_argument("--period-start", type=dt.date.fromisoformat,
+                        help="the first day of the ranged reports' period (default: 1 January of the as-of year)")
     parser.add_argument("--through-cache", action="store_true", help="ask through an empty report cache")
     parser.add_argument("--changes", type=int, default=0,
                         help="load on the as-of date and change this many records today (the past path)")
@@ -117,7 +121,7 @@ def main() -> None:
     for name in args.reports.split(",") if args.reports else REPORTS:
         report = REPORTS[name]
         options = {"as_of": models.today() if args.today else AS_OF} | (
-            {"period_start": dt.date(AS_OF.year, 1, 1)} if report.ranged else {})
+            {"period_start": args.period_start or dt.date(AS_OF.year, 1, 1)} if report.ranged else {})
         cells = []
         for region in (county, "62"):
             if args.through_cache:
