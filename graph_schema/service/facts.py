@@ -94,6 +94,9 @@ KEYED_OPEN_REFERRALS = (
     "AND (r.closed_on IS NULL OR r.closed_on > $as_of) RETURN " + _REFERRAL_COLUMNS
 )
 OFFERS = "MATCH (g:Org)-[:OFFERS]->(o:Offer) RETURN g.name AS org_name, " + _OFFER_COLUMNS
+#: the offers held by one of ``$codes`` (:func:`offers_over`)
+_OFFERS_OVER = ("MATCH (g:Org)-[:OFFERS]->(o:Offer) WHERE o.region_code IN $codes "
+                "RETURN g.name AS org_name, " + _OFFER_COLUMNS)
 
 
 @dataclass(frozen=True)
@@ -395,10 +398,6 @@ def _fill(tx: Tx, facts: ServiceFacts, assessed: list[dict], delivered: list[dic
 def all_offers(tx: Tx) -> list[tuple[Offer, str]]:
     """Every offer, with its organisation's name (a province holds a few hundred)."""
     return [(Offer.from_row(row), row["org_name"]) for row in tx.run(OFFERS)]
-
-
-_OFFERS_OVER = "MATCH (g:Org)-[:OFFERS]->(o:Offer) WHERE o.region_code IN $codes RETURN g.name AS org_name, " \
-    + _OFFER_COLUMNS
 
 
 def offers_over(tx: Tx, villages: Iterable[str]) -> list[tuple[Offer, str]]:
