@@ -63,7 +63,7 @@ def test_the_engines_agree(both, county, name):
 def test_a_wide_scopes_pages_are_the_countys(both, county, name):
     """A scope wider than a county reads its first pages its own way (post-evaluation lists the
     stopped measures first without ordering every row; once a page reaches the continued ones,
-    Neo4j walks the households in 户编号 order and LadybugDB falls back to the ordered reads):
+    Neo4j walks the households in 户编号 order and LadybugDB reads each measure's first ones):
     pages of 50 rows, up to the first page past the stopped rows, equal the county's on both
     engines."""
     embedded, neo4j = both
