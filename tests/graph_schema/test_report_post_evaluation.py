@@ -129,6 +129,20 @@ def test_totals_count_the_rows(world):
         assert (total.last_year, total.continued) == (len(mine), sum(r.continued for r in mine))
 
 
+def test_a_city_is_read_by_the_wide_forms_and_agrees(world):
+    """A city is wider than a county: each engine reads its page and its totals by its own wide
+    forms (Neo4j's service entries asked whether one exists in each year), which must give the
+    county's rows with the other county's household among them."""
+    measures = [ONE, AUX, LIVING, CARE, SERVICES]
+    city = post_evaluation(store=world, region="6208", as_of=AS_OF).items
+    assert city == sorted(EXPECTED + rows(("X01", ONE, True), region=OTHER_COUNTY_VILLAGE),
+                          key=lambda r: (r.continued, r.household_no, measures.index(r.measure)))
+    totals = post_evaluation_totals(store=world, region="6208", as_of=AS_OF).items
+    assert totals == [MeasureTotal(ONE, 7, 4, 3, 0.5714), MeasureTotal(AUX, 3, 1, 2, 0.3333),
+                      MeasureTotal(LIVING, 3, 2, 1, 0.6667), MeasureTotal(CARE, 3, 2, 1, 0.6667),
+                      MeasureTotal(SERVICES, 4, 2, 2, 0.5)]
+
+
 def test_as_of_moves_both_years(world):
     # two months later, A06's new pairing and D03's aid have begun
     later = post_evaluation(store=world, region=VILLAGE, as_of=D(2024, 8, 31)).items
