@@ -22,6 +22,7 @@ from api.security import SecurityHeaders
 from api.throttle import Throttle
 from api.graphql import router as graphql_router
 from api.notify_runs import daily
+from api.tally_runs import kept_current
 from api.rest import (audit, aux_requests, cadres, claims, households, imports, inbox, ledger, matcher, orgs, pairings,
                       reports, services, users)
 from api import web
@@ -31,18 +32,22 @@ from graph_schema.store import GraphStore
 
 
 def create_app(store: GraphStore, *, audit_interval: float = 0.5, token_ttl: float = 30.0,
-               report_ttl: float = 0.0, owns_store: bool = False, daily_notify: bool = True) -> FastAPI:
+               report_ttl: float = 0.0, owns_store: bool = False, daily_notify: bool = True,
+               keep_tallies: bool = False) -> FastAPI:
     """The app over an open store (the caller owns the store and closes it after the app stops,
     unless ``owns_store``: then the app closes it). ``report_ttl`` > 0 keeps report runs that long
     (``api/report_cache.py``; ``jiedui serve`` does). ``daily_notify``: run ``notify`` daily at
-    ``JIEDUI_NOTIFY_AT`` (the workers of ``jiedui serve --workers`` do not: their supervisor does, once)."""
+    ``JIEDUI_NOTIFY_AT`` (the workers of ``jiedui serve --workers`` do not: their supervisor does, once).
+    ``keep_tallies``: keep the service tallies of the year current (``api/tally_runs.py``;
+    ``jiedui serve`` does, once)."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         at = get_settings().notify_at
-        job = asyncio.create_task(daily(store, at)) if at and daily_notify else None
+        jobs = [asyncio.create_task(job) for job in (daily(store, at) if at and daily_notify else None,
+                                                      kept_current(store) if keep_tallies else None) if job]
         yield
-        if job:
+        for job in jobs:
             job.cancel()
         app.state.services.audit.close()
         if owns_store:
@@ -93,7 +98,7 @@ def worker_app() -> FastAPI:
     store named by the settings, opened by this process (a driver and its connection pool of its
     own), closed when the worker stops. ``jiedui serve`` has already loaded the demo data and
     made the first users, put the store and the CSRF secret in the environment, and runs the
-    daily ``notify`` itself (once, not once per worker)."""
+    daily ``notify`` and keeps the service tallies itself (once, not once per worker)."""
     from graph_schema.store import open_store
 
     settings = get_settings()

@@ -121,7 +121,8 @@ def serve(
         scheme = "https" if tls else "http"
         console.print(f"服务地址 / serving at {scheme}://{host}:{port}  (API 文档 docs: /docs · GraphQL: /graphql)")
         if workers == 1:
-            app_ = create_app(s, report_ttl=settings.report_cache_seconds, token_ttl=settings.token_cache_seconds)
+            app_ = create_app(s, report_ttl=settings.report_cache_seconds, token_ttl=settings.token_cache_seconds,
+                              keep_tallies=True)
             freeze_startup_objects()
             uvicorn.Server(server_config(app_, host=host, port=port, settings=settings, tls=tls)).run()
             return
@@ -133,13 +134,15 @@ def _serve_workers(target: str, workers: int, settings: Settings, config: Any) -
     """Run ``workers`` processes of the app factory on one socket (uvicorn's supervisor restarts
     one that dies). They find the store, and the CSRF secret they must share (drawn here unless
     ``JIEDUI_CSRF_SECRET`` gives one), in the environment they inherit. The daily ``notify``
-    (``JIEDUI_NOTIFY_AT``) runs here, once, rather than in every worker."""
+    (``JIEDUI_NOTIFY_AT``) and the keeping of the service tallies run here, once, rather than in
+    every worker."""
     import asyncio
     import threading
 
     from uvicorn.supervisors import Multiprocess
 
     from api.notify_runs import daily
+    from api.tally_runs import kept_current
 
     os.environ["JIEDUI_STORE"] = target
     if not settings.csrf_secret:
@@ -148,6 +151,7 @@ def _serve_workers(target: str, workers: int, settings: Settings, config: Any) -
     with cli_store(target) as s:
         if settings.notify_at:
             threading.Thread(target=asyncio.run, args=(daily(s, settings.notify_at),), daemon=True).start()
+        threading.Thread(target=asyncio.run, args=(kept_current(s),), daemon=True).start()
         Multiprocess(config, sockets=[config.bind_socket()]).run()
 
 

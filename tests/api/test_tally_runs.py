@@ -1,0 +1,58 @@
+"""The service keeps the counties' service tallies of the year current (``api/tally_runs.py``): it
+makes those missing or stale when it starts, so that no report waits for them, and a failed round
+does not stop the job."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from fastapi.testclient import TestClient
+
+from api import tally_runs
+from api.app import create_app
+from conftest import COUNTY_A, COUNTY_B
+from graph_schema.models import today
+from graph_schema.service import tally
+from graph_schema.store import GraphStore
+
+
+def stale(store: GraphStore) -> list[str]:
+    """The counties of the store whose tally of this year is missing or stale."""
+    return store.read(lambda tx: tally._stale(tx, tally.counties_in(tx, ""), today().year))[1]
+
+
+def test_the_service_makes_the_years_tallies_when_it_starts(world):
+    assert {COUNTY_A, COUNTY_B} <= set(stale(world.store))  # nothing has made them yet
+    with TestClient(create_app(world.store, keep_tallies=True)):
+        deadline = time.monotonic() + 60
+        while stale(world.store) and time.monotonic() < deadline:
+            time.sleep(0.1)
+    assert stale(world.store) == []
+
+
+def test_an_app_that_is_not_asked_to_keep_them_leaves_them(world):
+    with TestClient(create_app(world.store)):
+        time.sleep(0.5)
+    assert {COUNTY_A, COUNTY_B} <= set(stale(world.store))
+
+
+def test_a_failed_round_is_logged_and_the_job_goes_on(world, monkeypatch, caplog):
+    calls = []
+
+    def failing(store, year):
+        calls.append(year)
+        raise RuntimeError("the store went away")
+
+    async def run() -> None:
+        job = asyncio.create_task(tally_runs.kept_current(world.store))
+        while not calls:
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.05)
+        assert not job.done()  # waiting for its next round, not dead
+        job.cancel()
+
+    monkeypatch.setattr(tally, "keep_current", failing)
+    asyncio.run(run())
+    assert calls == [today().year]
+    assert "keeping the service tallies current failed" in caplog.text
