@@ -300,9 +300,9 @@ def _continued_head(tx: Tx, params: dict, k: int) -> list[dict]:
 
 
 def _first_rows(tx: Tx, params: dict, upto: int) -> tuple[int, list[MeasureContinuation]]:
-    """The current answer's number of rows and its first ``upto`` rows, in order: each measure's
-    match is counted, ordered and cut on the server, so only the rows that can reach the page
-    travel; their merge in Python gives the report's order."""
+    """The current answer's number of rows and its first ``upto`` rows for a county or a narrower
+    scope, in order: each measure's match is counted, ordered and cut on the server, so only the
+    rows that can reach the page travel; their merge in Python gives the report's order."""
     total, rows = 0, []
     for measure, match in _matches(tx, params):
         columns, order = _COLUMNS, "continued, household_no"
