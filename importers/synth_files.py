@@ -648,7 +648,7 @@ def _write_files(data: SynthData, out: Path, bad_rows: float, seed: int, fmt: st
     return manifest
 
 
-def synth_to_dir(preset: str, seed: int, out: Path, bad_rows: float = 0.0, fmt: str = "csv",
+def synth_to_dir(preset: str | synth.Preset, seed: int, out: Path, bad_rows: float = 0.0, fmt: str = "csv",
                  as_of: dt.date | None = None) -> list[dict]:
     """Generate ``preset`` with ``seed`` (as of ``as_of``, default the generator's fixed date) and
     write it as contract files into ``out`` (see :func:`write_files`)."""
