@@ -44,8 +44,11 @@ def create_app(store: GraphStore, *, audit_interval: float = 0.5, token_ttl: flo
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         at = get_settings().notify_at
-        jobs = [asyncio.create_task(job) for job in (daily(store, at) if at and daily_notify else None,
-                                                      kept_current(store) if keep_tallies else None) if job]
+        jobs = []
+        if at and daily_notify:
+            jobs.append(asyncio.create_task(daily(store, at)))
+        if keep_tallies:
+            jobs.append(asyncio.create_task(kept_current(store)))
         yield
         for job in jobs:
             job.cancel()

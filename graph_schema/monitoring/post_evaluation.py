@@ -125,8 +125,7 @@ _MATCHES = ((ONE_TO_ONE, ONE_TO_ONE_MATCH), (AUXILIARY, AUX_MATCH), (None, SUBSI
 #: LadybugDB the pairings keep the village path (as quick as a scan or the pairings' side,
 #: 0.27–0.44 s); on Neo4j the one-to-one pairings start from the scan too (5.5M database hits
 #: against 4.7M), the province's ~5k auxiliary pairings from their own index (250 → 20 ms), and
-#: the services are planned Neo4j's own way whichever way they are written (5.8M hits, against
-#: 6.7M through the villages).
+#: the services by asking each household of the scan (:data:`SERVICE_MATCH_WIDE_NEO4J`).
 _SCAN = "MATCH (h:Household) WHERE h.region_code STARTS WITH $prefix "
 SUBSIDY_MATCH_WIDE = (
     "MATCH (l:Listing) WHERE " + _SUBSIDY_OVERLAPS + "MATCH (p:Person)-[:LISTED]->(l) "
@@ -164,10 +163,12 @@ _WIDE_MATCHES = {
 #: (``$rank``; the subsidies' from their rows), whose merge holds the first ``$k`` of all; counting
 #: and ordering each measure's rows for the page instead (``_first_rows``) read the wide matches
 #: twice more: 1.8–2.0 s for today's province page against 0.7 s for a page of stopped ones.
+#: A subsidy row's rank, its measure's place in MEASURES.
+_SUBSIDY_RANK = "CASE measure WHEN $care THEN 3 ELSE 2 END"
 _HEAD = "AND this_year = 1 RETURN h.household_no AS household_no, h.region_code AS region_code, "
 _HEAD_ORDER = " AS rank ORDER BY household_no, rank LIMIT $k"
 _CONTINUED_HEADS = tuple(
-    (measure, match + _HEAD + ("$rank" if measure else "CASE measure WHEN $care THEN 3 ELSE 2 END") + _HEAD_ORDER)
+    (measure, match + _HEAD + ("$rank" if measure else _SUBSIDY_RANK) + _HEAD_ORDER)
     for measure, match in _WIDE_MATCHES[Dialect.LADYBUG]
 )
 #: A wide scope's first page, in one pass per match: its figures and the households whose measure
@@ -189,7 +190,7 @@ _CONTINUED_HEAD_NEO4J = (  # a row's rank is its measure's place in MEASURES
     + _ONE_TO_ONE_OF + "RETURN 0 AS rank, this_year UNION ALL "
     + _AUX_OF + "RETURN 1 AS rank, this_year UNION ALL "
     "MATCH (p:Person)-[:MEMBER_OF]->(h) MATCH (p)-[:LISTED]->(l:Listing) WITH h, l WHERE " + _SUBSIDY_OVERLAPS
-    + _SUBSIDY_YEARS + "RETURN CASE measure WHEN $care THEN 3 ELSE 2 END AS rank, this_year UNION ALL "
+    + _SUBSIDY_YEARS + "RETURN " + _SUBSIDY_RANK + " AS rank, this_year UNION ALL "
     + _SERVICES_OF + "RETURN 4 AS rank, this_year } WITH h, rank, this_year WHERE this_year = 1 "
     "RETURN h.household_no AS household_no, h.region_code AS region_code, rank ORDER BY household_no, rank LIMIT $k"
 )

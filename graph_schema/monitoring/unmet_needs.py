@@ -119,8 +119,8 @@ def unmet_needs(*, store: GraphStore, region: str, as_of: dt.date | None = None,
     return store.read(work)
 
 
-#: every referral open on the day (a province holds a few thousand: one scan, where reading them by
-#: the overdue needs' 18k persons took three times as long on Neo4j)
+#: every referral open on the day, for LadybugDB's ordering in Python (a province holds a few
+#: thousand: one scan; the engine indexes only primary keys, so no referral is sought by person)
 _OPEN_REFERRALS = ("MATCH (r:Referral) WHERE r.made_on <= $as_of AND (r.closed_on IS NULL OR r.closed_on > $as_of) "
                    "RETURN r.id_number AS id_number, r.category AS category")
 #: On Neo4j: the needs overdue on the day without an open referral of their category, each with its
