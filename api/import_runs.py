@@ -16,6 +16,8 @@ are this worker process's own: with several, a result is asked of the worker tha
 
 from __future__ import annotations
 
+import functools
+import logging
 import shutil
 import tempfile
 import threading
@@ -32,7 +34,10 @@ from fastapi import Request
 from api.auth import Caller
 from graph_schema.access.models import Role
 from graph_schema.errors import InvalidValue, NotFound
+from graph_schema.models import today
+from graph_schema.service import tally
 from graph_schema.settings import get_settings
+from graph_schema.store import GraphStore
 from importers.engine import REPORT_PREFIX, ImportResult, Progress, run_import
 from importers.report import write_report
 from importers.sandbox import read_isolated
@@ -41,7 +46,9 @@ KEEP = 20  # imports whose results (and report files) are kept
 MAX_FILES = 50
 MAX_PROBLEMS = 1000  # problems an answer lists; the report files hold them all
 OUTCOMES = {0: "imported", 1: "partial", 2: "nothing"}
+TALLIES = "服务汇总 service tallies"  # the progress of making the counties' tallies after a real run
 _LOCK = threading.Lock()
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -200,6 +207,15 @@ def keys_named(result: ImportResult, refused: bool = True) -> dict[str, set[str]
     return named
 
 
+def _keep_tallies(store: GraphStore, progress: Progress | None) -> None:
+    """Make the year's tallies of the counties the import changed, as ``jiedui import`` does, so that
+    the next report need not; a failure is logged, not the import's (a report makes what it needs)."""
+    try:
+        tally.keep_current(store, today().year, progress and functools.partial(progress, TALLIES, "tally"))
+    except Exception:  # noqa: BLE001 - the rows are written; the tallies are a cache of them
+        log.exception("making the service tallies after an import failed")
+
+
 def run_saved(who: Caller, kept: ImportArchive, saved: Saved, *, dry_run: bool, base: str,
               progress: Progress | None = None) -> Kept:
     """Import the saved uploads as the caller (an organiser bounded to their region), keep the
@@ -211,6 +227,8 @@ def run_saved(who: Caller, kept: ImportArchive, saved: Saved, *, dry_run: bool, 
         saved.discard()
         raise
     shutil.rmtree(saved.inbox, ignore_errors=True)
+    if not dry_run and result.exit_code != 2:
+        _keep_tallies(who.store, progress)
     done = Kept(saved.import_id, who.user.user_id, saved.folder, result, summary(saved.import_id, result, base))
     kept.add(done)
     if dry_run:  # a check tells what it found of each key: who checked which is in the trail

@@ -60,6 +60,9 @@ class _Progress:
         self.seen: dict[tuple[str, str], float] = {}
 
     def __call__(self, name: str, phase: str, done: int, total: int) -> None:
+        if phase == "tally":  # after the writes: the counties' service tallies, by county
+            self.job.report(sum(self.seen.values()) / self.units, f"{name}：{done} / {total}")
+            return
         if phase not in self.phases:
             return
         self.seen[(name, phase)] = done / total if total else 1.0

@@ -1,6 +1,6 @@
 """The service keeps the counties' service tallies of the year current (``api/tally_runs.py``): it
 makes those missing or stale when it starts, so that no report waits for them, and a failed round
-does not stop the job."""
+does not stop the job; an import through the service makes them as ``jiedui import`` does."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from conftest import COUNTY_A, COUNTY_B
 from graph_schema.models import today
 from graph_schema.service import tally
 from graph_schema.store import GraphStore
+from test_rest_imports import URL, sample_files
 
 
 def stale(store: GraphStore) -> list[str]:
@@ -56,3 +57,22 @@ def test_a_failed_round_is_logged_and_the_job_goes_on(world, monkeypatch, caplog
     asyncio.run(run())
     assert calls == [today().year]
     assert "keeping the service tallies current failed" in caplog.text
+
+
+def test_an_import_through_the_service_leaves_the_tallies_current_and_a_dry_run_leaves_them(client, world):
+    dry = client.post(f"{URL}?dry_run=true", files=sample_files(), headers=world.auth("admin"))
+    assert dry.status_code == 201, dry.text
+    assert {COUNTY_A, COUNTY_B} <= set(stale(world.store))
+    got = client.post(URL, files=sample_files(), headers=world.auth("admin"))
+    assert got.status_code == 201 and got.json()["outcome"] == "imported", got.text
+    assert stale(world.store) == []  # the world's counties and the sample's, made in the import's request
+
+
+def test_an_import_whose_tallies_fail_is_still_imported(client, world, monkeypatch, caplog):
+    def failing(store, year, progress=None):
+        raise RuntimeError("the store went away")
+
+    monkeypatch.setattr(tally, "keep_current", failing)
+    got = client.post(URL, files=sample_files(), headers=world.auth("admin"))
+    assert got.status_code == 201 and got.json()["outcome"] == "imported", got.text
+    assert "making the service tallies after an import failed" in caplog.text
