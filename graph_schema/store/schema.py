@@ -59,6 +59,9 @@ class RelTable:
     ends: tuple[tuple[str, str], ...]
     props: dict[str, Kind] = field(default_factory=dict)
     indexed: tuple[str, ...] = ()
+    #: LadybugDB keeps only the edges' forward lists (no read walks them from their target): a
+    #: target of huge degree would otherwise have its backward list rewritten at every commit
+    forward_only: bool = False
 
 
 REGION = NodeTable("Region", "code", {"code": S, "level": S, "name": S})
@@ -375,8 +378,13 @@ HAS_PROBLEM = RelTable("HAS_PROBLEM", (("Household", "Problem"),))
 # Services. ``FOR`` is a reserved word of LadybugDB's Cypher, so a need points to its service by
 # ``OF``, as offers and deliveries do. An offer covers its region by ``COVERS`` (``SERVES`` is the
 # organisation's own service region, and LadybugDB cannot add an end pair to an existing edge table).
+# Every read walks ``OF`` from its need, offer or delivery. Its ten service types are ends of huge
+# degree (a province: 1.9 million edges), and LadybugDB rewrote a type's backward list at every
+# commit, so a commit of 10,000 edges grew from 0.02 s to 0.4 s over 300,000 of them
+# (docs/benchmarks.md): the engine keeps its forward lists only.
 HAS_NEED = RelTable("HAS_NEED", (("Person", "Need"),))
-OF = RelTable("OF", (("Need", "ServiceType"), ("Offer", "ServiceType"), ("Delivery", "ServiceType")))
+OF = RelTable("OF", (("Need", "ServiceType"), ("Offer", "ServiceType"), ("Delivery", "ServiceType")),
+              forward_only=True)
 OFFERS = RelTable("OFFERS", (("Org", "Offer"),))
 COVERS = RelTable("COVERS", (("Offer", "Region"),))
 RECEIVED = RelTable("RECEIVED", (("Person", "Delivery"),))
@@ -406,7 +414,8 @@ def ladybug_rel_ddl(r: RelTable) -> str:
     """The ``CREATE REL TABLE`` of ``r``."""
     ends = ", ".join(f"FROM {a} TO {b}" for a, b in r.ends)
     cols = "".join(f", {name} {kind.value}" for name, kind in r.props.items())
-    return f"CREATE REL TABLE IF NOT EXISTS {r.type}({ends}{cols})"
+    stored = " WITH (storage_direction = 'fwd')" if r.forward_only else ""
+    return f"CREATE REL TABLE IF NOT EXISTS {r.type}({ends}{cols}){stored}"
 
 
 def ladybug_ddl() -> list[str]:
