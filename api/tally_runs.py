@@ -2,10 +2,11 @@
 organiser's report waits while they are made (``graph_schema/service/tally.py``).
 
 A report makes the tallies of its counties that are missing or stale before it reads them. After
-an import, ``jiedui import`` makes them; nothing did at the turn of the year, when the first report
-of the new year made every county's in its request: one county of the province preset took 2.1 s
-on LadybugDB, so a province's first report would have waited about three minutes. The service
-therefore makes them when it starts and every day just after midnight.
+an import, ``jiedui import`` and the console's and REST's imports (``api/import_runs.py``) make
+them; nothing did at the turn of the year, when the first report of the new year made every
+county's in its request: one county of the province preset took 2.1 s on LadybugDB, so a
+province's first report would have waited about three minutes. The service therefore makes them
+when it starts and every day just after midnight.
 """
 
 from __future__ import annotations
