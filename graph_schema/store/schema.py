@@ -59,9 +59,6 @@ class RelTable:
     ends: tuple[tuple[str, str], ...]
     props: dict[str, Kind] = field(default_factory=dict)
     indexed: tuple[str, ...] = ()
-    #: LadybugDB keeps only the edges' forward lists (no read walks them from their target): a
-    #: target of huge degree would otherwise have its backward list rewritten at every commit
-    forward_only: bool = False
 
 
 REGION = NodeTable("Region", "code", {"code": S, "level": S, "name": S})
@@ -378,13 +375,8 @@ HAS_PROBLEM = RelTable("HAS_PROBLEM", (("Household", "Problem"),))
 # Services. ``FOR`` is a reserved word of LadybugDB's Cypher, so a need points to its service by
 # ``OF``, as offers and deliveries do. An offer covers its region by ``COVERS`` (``SERVES`` is the
 # organisation's own service region, and LadybugDB cannot add an end pair to an existing edge table).
-# Every read walks ``OF`` from its need, offer or delivery. Its service types are ends of huge
-# degree (a province: 1.9 million edges into ten), whose backward lists LadybugDB rewrote at every
-# commit: a commit of 10,000 edges took 0.10–0.18 s over a million of them, 0.02–0.03 s with the
-# forward lists only (bench/edge_degree_bench.py), so the engine keeps those only.
 HAS_NEED = RelTable("HAS_NEED", (("Person", "Need"),))
-OF = RelTable("OF", (("Need", "ServiceType"), ("Offer", "ServiceType"), ("Delivery", "ServiceType")),
-              forward_only=True)
+OF = RelTable("OF", (("Need", "ServiceType"), ("Offer", "ServiceType"), ("Delivery", "ServiceType")))
 OFFERS = RelTable("OFFERS", (("Org", "Offer"),))
 COVERS = RelTable("COVERS", (("Offer", "Region"),))
 RECEIVED = RelTable("RECEIVED", (("Person", "Delivery"),))
@@ -414,8 +406,7 @@ def ladybug_rel_ddl(r: RelTable) -> str:
     """The ``CREATE REL TABLE`` of ``r``."""
     ends = ", ".join(f"FROM {a} TO {b}" for a, b in r.ends)
     cols = "".join(f", {name} {kind.value}" for name, kind in r.props.items())
-    stored = " WITH (storage_direction = 'fwd')" if r.forward_only else ""
-    return f"CREATE REL TABLE IF NOT EXISTS {r.type}({ends}{cols}){stored}"
+    return f"CREATE REL TABLE IF NOT EXISTS {r.type}({ends}{cols})"
 
 
 def ladybug_ddl() -> list[str]:

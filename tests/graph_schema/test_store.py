@@ -21,8 +21,7 @@ from graph_schema.store import embedded
 from graph_schema.store.base import Dialect
 from graph_schema.store.embedded import DB_FILE, EmbeddedStore
 from graph_schema.store.schema import (
-    AUDIT, CADRE, HOUSEHOLD, IN_REGION, NEED, OF, PART_OF, PROBLEM, REGION, SERVICE_TYPE, Kind, ladybug_ddl,
-    ladybug_node_ddl, neo4j_ddl,
+    AUDIT, CADRE, HOUSEHOLD, IN_REGION, PART_OF, PROBLEM, REGION, Kind, ladybug_ddl, ladybug_node_ddl, neo4j_ddl,
 )
 from graph_schema.settings import Settings
 
@@ -630,25 +629,11 @@ def test_dialect_query_text_is_locked():
     assert "CREATE NODE TABLE IF NOT EXISTS Household(household_no STRING PRIMARY KEY," in lady[1]
     assert any(s.startswith("CREATE REL TABLE IF NOT EXISTS ASSISTED(FROM Cadre TO Household, FROM Org TO "
                             "Household, entry_id STRING") for s in lady)
-    assert ("CREATE REL TABLE IF NOT EXISTS OF(FROM Need TO ServiceType, FROM Offer TO ServiceType, FROM Delivery TO "
-            "ServiceType) WITH (storage_direction = 'fwd')") in lady
     neo = neo4j_ddl()
     assert ("CREATE CONSTRAINT household_key IF NOT EXISTS FOR (n:Household) REQUIRE n.household_no IS UNIQUE"
             in neo)
     assert "CREATE INDEX household_region_code IF NOT EXISTS FOR (n:Household) ON (n.region_code)" in neo
     assert "CREATE INDEX assisted_entry_id IF NOT EXISTS FOR ()-[e:ASSISTED]-() ON (e.entry_id)" in neo
-
-
-def test_edges_kept_forward_only_are_still_walked_from_their_target(store):
-    """``OF`` is stored by LadybugDB in its forward lists only; a walk from a service type still
-    finds its needs, and deleting an edge leaves the others."""
-    store.write(lambda tx: (
-        tx.create_nodes(SERVICE_TYPE, [{"code": c, "name": c, "category": "康复"} for c in ("KF01", "KF02")]),
-        tx.create_nodes(NEED, [{"need_id": f"N{i}", "id_number": f"P{i}", "service_code": "KF01"} for i in range(30)]),
-        tx.create_rels(OF, NEED, SERVICE_TYPE, [{"src": f"N{i}", "dst": ("KF01", "KF02")[i % 3 == 0]} for i in range(30)])))
-    store.write(lambda tx: tx.run("MATCH (n:Need {need_id: 'N1'})-[e:OF]->(:ServiceType) DELETE e"))
-    walked = store.query("MATCH (s:ServiceType)<-[:OF]-(n:Need) RETURN s.code AS code, count(n) AS n ORDER BY code")
-    assert [(r["code"], r["n"]) for r in walked] == [("KF01", 19), ("KF02", 10)]
 
 
 def test_casts_differ_only_where_the_dialects_do(store):
