@@ -37,7 +37,6 @@ from graph_schema.errors import InvalidValue, NotFound
 from graph_schema.models import today
 from graph_schema.service import tally
 from graph_schema.settings import get_settings
-from graph_schema.store import GraphStore
 from importers.engine import REPORT_PREFIX, ImportResult, Progress, run_import
 from importers.report import write_report
 from importers.sandbox import read_isolated
@@ -207,11 +206,14 @@ def keys_named(result: ImportResult, refused: bool = True) -> dict[str, set[str]
     return named
 
 
-def _keep_tallies(store: GraphStore, progress: Progress | None) -> None:
-    """Make the year's tallies of the counties the import changed, as ``jiedui import`` does, so that
-    the next report need not; a failure is logged, not the import's (a report makes what it needs)."""
+def _keep_tallies(who: Caller, progress: Progress | None) -> None:
+    """Make the year's stale tallies of the caller's region after their import, as ``jiedui
+    import`` does, so that the next report need not; only their region's, so that a county's
+    import does not wait for counties others wrote to. A failure is logged, not the import's (a
+    report makes what it needs)."""
     try:
-        tally.keep_current(store, today().year, progress and functools.partial(progress, TALLIES, "tally"))
+        tally.keep_current(who.store, today().year, progress and functools.partial(progress, TALLIES, "tally"),
+                           prefix=who.scope.prefix)
     except Exception:  # noqa: BLE001 - the rows are written; the tallies are a cache of them
         log.exception("making the service tallies after an import failed")
 
@@ -228,7 +230,7 @@ def run_saved(who: Caller, kept: ImportArchive, saved: Saved, *, dry_run: bool, 
         raise
     shutil.rmtree(saved.inbox, ignore_errors=True)
     if not dry_run and result.exit_code != 2:
-        _keep_tallies(who.store, progress)
+        _keep_tallies(who, progress)
     done = Kept(saved.import_id, who.user.user_id, saved.folder, result, summary(saved.import_id, result, base))
     kept.add(done)
     if dry_run:  # a check tells what it found of each key: who checked which is in the trail

@@ -408,10 +408,12 @@ def served(tx: Tx, builds: dict[str, str], prefix: str, offers: Iterable[Offer],
     return {offer_id: sum(found.get(k, 0) for k in held) for offer_id, held in keys.items()}
 
 
-def keep_current(store: GraphStore, year: int, progress: Callable[[int, int], None] | None = None) -> int:
+def keep_current(store: GraphStore, year: int, progress: Callable[[int, int], None] | None = None,
+                 prefix: str = "") -> int:
     """Make every county's tally for the year that is stale or missing (after an import, so that
-    the first report does not wait for them); how many were made. ``progress(done, total)``."""
-    counties = store.read(lambda tx: counties_in(tx, ""))
+    the first report does not wait for them), of the region ``prefix`` (all: ""); how many were
+    made. ``progress(done, total)``."""
+    counties = store.read(lambda tx: counties_in(tx, prefix))
     _, stale = store.read(lambda tx: _stale(tx, counties, year))
     for done, county in enumerate(stale, 1):
         make_tally(store, county, year)

@@ -68,8 +68,15 @@ def test_an_import_through_the_service_leaves_the_tallies_current_and_a_dry_run_
     assert stale(world.store) == []  # the world's counties and the sample's, made in the import's request
 
 
+def test_an_organisers_import_makes_only_their_regions_tallies(client, world):
+    got = client.post(URL, files=sample_files(), headers=world.auth("organizer-a"))
+    assert got.status_code == 201 and got.json()["outcome"] == "partial", got.text  # county B's rows refused
+    left = set(stale(world.store))
+    assert COUNTY_A not in left and COUNTY_B in left
+
+
 def test_an_import_whose_tallies_fail_is_still_imported(client, world, monkeypatch, caplog):
-    def failing(store, year, progress=None):
+    def failing(store, year, progress=None, prefix=""):
         raise RuntimeError("the store went away")
 
     monkeypatch.setattr(tally, "keep_current", failing)
