@@ -60,14 +60,12 @@ class _Progress:
         self.seen: dict[tuple[str, str], float] = {}
 
     def __call__(self, name: str, phase: str, done: int, total: int) -> None:
-        if phase == "tally":  # after the writes: the counties' service tallies, by county
-            self.job.report(sum(self.seen.values()) / self.units, f"{name}：{done} / {total}")
+        if phase in self.phases:
+            self.seen[(name, phase)] = done / total if total else 1.0
+        elif phase != "tally":  # the counties' service tallies after the writes: shown, not counted
             return
-        if phase not in self.phases:
-            return
-        self.seen[(name, phase)] = done / total if total else 1.0
-        verb = "校验 / checking" if phase == "check" else "写入 / writing"
-        self.job.report(sum(self.seen.values()) / self.units, f"{verb} {name}：{done} / {total}")
+        verb = {"check": "校验 / checking ", "write": "写入 / writing "}.get(phase, "")
+        self.job.report(sum(self.seen.values()) / self.units, f"{verb}{name}：{done} / {total}")
 
 
 @router.post("/imports", response_class=HTMLResponse, response_model=None)
