@@ -41,6 +41,7 @@ from dataclasses import dataclass, field
 from graph_schema.access.models import Role
 from graph_schema.enums import AuxRequestStatus, LedgerKind, ReferralStatus
 from graph_schema.errors import FutureDate
+from graph_schema.history import end_of
 from graph_schema.models import today
 from graph_schema.monitoring.catalogue import REPORTS
 from graph_schema.monitoring.certificates import WINDOWS, add_months, reminder_id, windows_of
@@ -254,11 +255,11 @@ def _aux_decisions(tx: Tx, usccs: Sequence[str], as_of: dt.date) -> list[tuple[s
     """The organisations' requests for auxiliary pairings decided lately: (uscc, message) pairs,
     the message's user left blank for each of the organisation's users to take."""
     rows = tx.run(_DECIDED, {"keys": list(usccs), "statuses": [AuxRequestStatus.APPROVED, AuxRequestStatus.DECLINED],
-                             "since": (as_of - dt.timedelta(days=ORG_NEWS_DAYS - 1)).isoformat(),
-                             "until": (as_of + dt.timedelta(days=1)).isoformat()})
+                             # the decisions are stamped in UTC; the days are local, as as_of is
+                             "since": end_of(as_of - dt.timedelta(days=ORG_NEWS_DAYS)), "until": end_of(as_of)})
     out = []
     for r in rows:
-        household, day = r["household_no"], r["decided_at"][:10]
+        household, day = r["household_no"], dt.datetime.fromisoformat(r["decided_at"]).astimezone().date()
         if r["status"] == AuxRequestStatus.APPROVED:
             out.append((r["uscc"], Message(
                 r["request_id"], "", MessageKind.AUX_APPROVED, as_of,
