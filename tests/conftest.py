@@ -26,15 +26,16 @@ SERVER = ROOT / "scripts" / "neo4j-server.sh"
 
 
 def _zone_at_noon() -> str:
-    """A fixed-offset zone (POSIX ``TZ``) in which it is now between 12:00 and 13:00.
+    """A fixed-offset zone in which it is now between 12:00 and 13:00.
 
     Tests take "today" when they are collected (parametrised values, module constants) and the
     code takes it when they run; a run of half an hour that spans a midnight would see two days
     and fail at random. Run in this zone, no test sees a midnight for eleven hours. The zone is
     seldom UTC, which also proves that nothing mixes UTC dates with local ones, as a server in
-    China (UTC+8) would. ``JIEDUI_TEST_TZ`` fixes another zone; parallel workers inherit it."""
+    China (UTC+8) would. An IANA name, so that Chromium and the JVM read it as Python does.
+    ``JIEDUI_TEST_TZ`` fixes another zone; parallel workers inherit it."""
     offset = (12 - dt.datetime.now(dt.timezone.utc).hour + 12) % 24 - 12  # hours east of UTC, -12..11
-    return f"NOON{-offset:+d}"  # POSIX counts west: NOON-8 is UTC+8
+    return f"Etc/GMT{-offset:+d}"  # the Etc zones count west: Etc/GMT-8 is UTC+8
 
 
 os.environ["TZ"] = os.environ.setdefault("JIEDUI_TEST_TZ", _zone_at_noon())
@@ -52,13 +53,12 @@ def _server_env(worker: str) -> dict[str, str]:
     server: worker ``gwN`` gets its own, on the port after N others (``JIEDUI_NEO4J_PORT``, default
     7688, + N) and in a state directory of its own (``JIEDUI_NEO4J_HOME``, default .neo4j-test, +
     ``-gwN``)."""
-    env = {k: v for k, v in os.environ.items() if k != "TZ"}  # the JVM keeps the machine's zone
     if not worker:
-        return env
+        return dict(os.environ)
     index = int(worker.removeprefix("gw"))
     port = int(os.environ.get("JIEDUI_NEO4J_PORT", "7688")) + index
     home = os.environ.get("JIEDUI_NEO4J_HOME", str(ROOT / ".neo4j-test"))
-    return env | {"JIEDUI_NEO4J_PORT": str(port), "JIEDUI_NEO4J_HOME": f"{home}-{worker}"}
+    return os.environ | {"JIEDUI_NEO4J_PORT": str(port), "JIEDUI_NEO4J_HOME": f"{home}-{worker}"}
 
 
 @pytest.fixture(scope="session")
