@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import json
+import os
 import re
 from collections import Counter, defaultdict
 from decimal import Decimal
@@ -479,6 +480,9 @@ def test_presets_scale_with_population():
     assert synth.targets(city)["paired"] == pytest.approx(synth.PROVINCE_TARGETS["paired"] * city / 700_000)
 
 
+@pytest.mark.skipif(not os.environ.get("JIEDUI_LONG_TESTS"),
+                    reason="a minute of generating the province: JIEDUI_LONG_TESTS=1 runs it (the county's proportions "
+                           "and the presets' scale are checked in every run)")
 def test_the_province_matches_the_gansu_figures_within_ten_percent():
     data = synth.generate("province", seed=SEED)
     shares = _shares(data)
