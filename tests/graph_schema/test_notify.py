@@ -5,6 +5,8 @@ text a day per user, naming nobody; on both engines."""
 from __future__ import annotations
 
 import datetime as dt
+import os
+import time
 
 import pytest
 
@@ -12,7 +14,7 @@ from factories import OTHER_COUNTY_VILLAGE, VILLAGE, cadre, household, org, pers
 from graph_schema.access.models import Role
 from graph_schema.access.service import add_user
 from graph_schema.cadre.service import upsert_cadres
-from graph_schema.enums import LedgerKind
+from graph_schema.enums import AuxRequestStatus, LedgerKind
 from graph_schema.errors import FutureDate
 from graph_schema.household.service import upsert_households, upsert_persons
 from graph_schema.ledger.models import LedgerEntry
@@ -221,6 +223,34 @@ def test_a_landline_gets_no_text_and_old_decisions_are_not_replayed(orgs_world):
     assert {o.user_id for o in outbox(store=store, page=ALL).items} == {"u-mobile"}
     result = notify(store=store, as_of=dt.date.today(), region="620802")  # another county: not these organisations
     assert result.users == 0
+
+
+@pytest.fixture
+def in_china():
+    """The process's local zone UTC+8, as a server in China runs, whatever the run's zone."""
+    zone = os.environ.get("TZ")
+    os.environ["TZ"] = "Etc/GMT-8"
+    time.tzset()
+    yield
+    if zone is None:
+        os.environ.pop("TZ")
+    else:
+        os.environ["TZ"] = zone
+    time.tzset()
+
+
+def test_a_decision_is_news_of_its_local_day(orgs_world, in_china):
+    """Decisions are stamped in UTC; an organisation's news is by local days. One made at 01:30 in
+    China (17:30 UTC the day before) is news of its own day, and dated so, not of the day before."""
+    store, mobile, _ = orgs_world
+    store.write(lambda tx: tx.run("MATCH (q:AuxRequest) WHERE q.uscc = $uscc AND q.status <> $pending "
+                                  "SET q.decided_at = '2026-03-01T17:30:00.000000+00:00'",
+                                  {"uscc": mobile.uscc, "pending": AuxRequestStatus.PENDING.value}))
+    assert sum(notify(store=store, as_of=dt.date(2026, 3, 1)).messages.values()) == 0
+    assert notify(store=store, as_of=dt.date(2026, 3, 2)).messages[MessageKind.AUX_APPROVED] == 1
+    (approved,) = [m for m in inbox(store=store, user_id="u-mobile", page=ALL).items
+                   if m.kind is MessageKind.AUX_APPROVED]
+    assert "2026-03-02" in approved.body and "2026-03-01" not in approved.body
 
 
 def test_an_organisation_hears_of_a_new_referral_once_and_not_after_answering(orgs_world):
