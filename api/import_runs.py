@@ -24,7 +24,7 @@ import threading
 import uuid
 import weakref
 from collections import OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -32,6 +32,7 @@ from typing import BinaryIO
 from fastapi import Request
 
 from api.auth import Caller
+from api.jobs import Job, JobRunner
 from graph_schema.access.models import Role
 from graph_schema.errors import InvalidValue, NotFound
 from graph_schema.models import today
@@ -245,3 +246,37 @@ def run_saved(who: Caller, kept: ImportArchive, saved: Saved, *, dry_run: bool, 
         who.wrote("household", touched(result))
         who.wrote("import", [saved.import_id])
     return done
+
+
+class JobProgress:
+    """run_import's progress(file, phase, done, total) as one fraction over files and phases."""
+
+    def __init__(self, job: Job, files: int, phases: tuple[str, ...]) -> None:
+        self.job, self.units, self.phases = job, max(files, 1) * len(phases), phases
+        self.seen: dict[tuple[str, str], float] = {}
+
+    def __call__(self, name: str, phase: str, done: int, total: int) -> None:
+        if phase in self.phases:
+            self.seen[(name, phase)] = done / total if total else 1.0
+        elif phase != "tally":  # the counties' service tallies after the writes: shown, not counted
+            return
+        verb = {"check": "校验 / checking ", "write": "写入 / writing "}.get(phase, "")
+        self.job.report(sum(self.seen.values()) / self.units, f"{verb}{name}：{done} / {total}")
+
+
+def start_import(jobs: JobRunner, kind: str, who: Caller, kept: ImportArchive, saved: Saved, *, dry_run: bool,
+                 base: Callable[[Job], str]) -> Job:
+    """Run the saved uploads' import as a job of ``kind`` (the console's page, or a REST client
+    that asked not to wait), its progress one fraction over files and phases; ``base(job)`` is
+    the path its answer's report links start with. The job's result is the :class:`Kept` import."""
+    names = [p.name for p in saved.paths]
+
+    def work(job: Job) -> Kept:
+        job.report(0.0, "读取文件 / reading the files")
+        phases = ("check",) if dry_run else ("check", "write")
+        return run_saved(who, kept, saved, dry_run=dry_run, base=base(job), progress=JobProgress(job, len(names), phases))
+
+    title = ("试导入（只校验）/ dry run: " if dry_run else "导入 / import: ") + "、".join(names)
+    job = jobs.start(kind, title, who, work)
+    job.extra["import_id"] = saved.import_id
+    return job

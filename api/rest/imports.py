@@ -22,7 +22,9 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 
 from api.auth import API, ORGANISERS, Caller, caller, services
-from api.import_runs import MAX_FILES, Kept, archive, file_names, run_saved, save_uploads, upload_limit
+from api.import_runs import (MAX_FILES, Kept, archive, file_names, run_saved, save_uploads, start_import,
+                              upload_limit)
+from api.jobs import Job, State, runner
 from api.rest import schemas
 from api.rest.inputs import Flag
 from api.rest.schemas import ERRORS, ErrorOut
@@ -111,23 +113,50 @@ class ImportOut(BaseModel):
     report_csv: str
 
 
+class ImportRunningOut(BaseModel):
+    id: str
+    state: Literal["queued", "running"]  # waiting for one of the imports that run at once; under way
+    progress: float | None  # 0 to 1 over the files' checks (and writes), None before the first
+    message: str  # what it is doing, in Chinese and English
+    result: str  # ask this until it answers 200 with the result
+
+
+JOB_KIND = "api-imports"  # the REST imports run as jobs (``?wait=false``), apart from the console's
+RUNNING = {202: {"model": ImportRunningOut, "description": "导入进行中：稍后再查询 `result` / the import is "
+                 "under way: ask `result` again later", "headers": {"Location": {
+                     "description": "导入结果的地址 / where the result will be", "schema": {"type": "string"}}}}}
+
+
+def _running(job: Job, import_id: str) -> JSONResponse:
+    url = f"{API}/imports/{import_id}"
+    body = ImportRunningOut(id=import_id, state="queued" if job.state is State.QUEUED else "running",
+                            progress=job.progress, message=job.message, result=url)
+    return JSONResponse(body.model_dump(), status_code=status.HTTP_202_ACCEPTED, headers={"Location": url})
+
+
 router = APIRouter(tags=["imports 导入"], responses=ERRORS, route_class=BoundedUpload)
 
 
 @router.post("/imports", response_model=ImportOut, status_code=status.HTTP_201_CREATED,
              responses={400: {"model": ErrorOut, "description": "请求体无法解析 / the body cannot be parsed"},
-                        413: {"model": ErrorOut, "description": "上传文件过大 / the upload is too large"}})
+                        413: {"model": ErrorOut, "description": "上传文件过大 / the upload is too large"}} | RUNNING)
 def upload(request: Request, who: Annotated[Caller, Depends(caller)],
            files: Annotated[list[UploadFile], File(min_length=1, max_length=MAX_FILES, description=(
                "导入模板文件（.csv / .xlsx），按文件名或表头识别；文件名不可重复 / contract files, recognised by name "
                "or headers; no two with one name"))],
            dry_run: Annotated[Flag, Query(description="只校验不写入 / check everything, write nothing")] = False,
-           ) -> dict:
+           wait: Annotated[Flag, Query(description=(
+               "等待导入完成再回答（默认）；false：保存文件后立即回答 202，导入在后台进行，结果在 `result` 查询 / answer "
+               "once the import is done (the default); false: answer 202 once the files are saved, the import "
+               "runs on, and its result is asked of `result`"))] = True,
+           ) -> Any:
     """导入组织者的表格（管理员、组织者）/ import contract files (admins and organisers).
 
     Every valid row is imported and every problem reported (file, row, column, reason in Chinese
     and English); an organiser's rows outside their region are rejected. ``outcome``: imported
     (every row), partial (some rows rejected), nothing (a file unusable: nothing written).
+    A province's files take minutes: with ``wait=false`` the answer is 202 at once, and
+    ``GET /imports/{id}`` answers 202 with the progress until it answers 200 with the result.
     """
     who.require(ORGANISERS, "导入数据", "import data")
     names = file_names([f.filename for f in files])
@@ -137,7 +166,11 @@ def upload(request: Request, who: Annotated[Caller, Depends(caller)],
     if saved.size > limit:
         saved.discard()
         return _too_large(request, limit)
-    return run_saved(who, kept, saved, dry_run=dry_run, base=f"{API}/imports/{saved.import_id}").answer
+    base = f"{API}/imports/{saved.import_id}"
+    if not wait:
+        return _running(start_import(runner(request), JOB_KIND, who, kept, saved, dry_run=dry_run,
+                                     base=lambda _: base), saved.import_id)
+    return run_saved(who, kept, saved, dry_run=dry_run, base=base).answer
 
 
 def _kept(request: Request, who: Caller, import_id: str) -> Kept:
@@ -146,9 +179,18 @@ def _kept(request: Request, who: Caller, import_id: str) -> Kept:
     return archive(request).owned(who, import_id)
 
 
-@router.get("/imports/{import_id}", response_model=ImportOut)
-def result(import_id: str, request: Request, who: Annotated[Caller, Depends(caller)]) -> dict:
-    """一次导入的结果（最近的导入）/ the result of a recent import."""
+@router.get("/imports/{import_id}", response_model=ImportOut, responses=RUNNING)
+def result(import_id: str, request: Request, who: Annotated[Caller, Depends(caller)]) -> Any:
+    """一次导入的结果（最近的导入）/ the result of a recent import.
+
+    202 with its progress while an import started with ``wait=false`` runs; a failed one answers
+    with its error."""
+    who.require(ORGANISERS, "查看导入报告", "read import reports")
+    job = next((j for j in runner(request).mine(who, JOB_KIND) if j.extra.get("import_id") == import_id), None)
+    if job is not None and not job.over:
+        return _running(job, import_id)
+    if job is not None and job.error is not None:
+        raise job.error
     return _kept(request, who, import_id).answer
 
 

@@ -19,10 +19,10 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 from starlette.datastructures import UploadFile
 
 from api.auth import ORGANISERS, Caller
-from api.import_runs import MAX_FILES, Kept, archive, file_names, run_saved, save_uploads, upload_limit
+from api.import_runs import MAX_FILES, archive, file_names, save_uploads, start_import, upload_limit
+from api.jobs import runner
 from api.report_output import XLSX
 from api.web import regions
-from api.web.jobs import Job, runner
 from api.web.pages import Who, render
 from graph_schema.errors import JieduiError, NotFound
 from importers.contract import BY_KIND, SPECS
@@ -52,22 +52,6 @@ def imports_page(request: Request, who: Who) -> HTMLResponse:
     return _form(request, who)
 
 
-class _Progress:
-    """run_import's progress(file, phase, done, total) as one fraction over files and phases."""
-
-    def __init__(self, job: Job, files: int, phases: tuple[str, ...]) -> None:
-        self.job, self.units, self.phases = job, max(files, 1) * len(phases), phases
-        self.seen: dict[tuple[str, str], float] = {}
-
-    def __call__(self, name: str, phase: str, done: int, total: int) -> None:
-        if phase in self.phases:
-            self.seen[(name, phase)] = done / total if total else 1.0
-        elif phase != "tally":  # the counties' service tallies after the writes: shown, not counted
-            return
-        verb = {"check": "校验 / checking ", "write": "写入 / writing "}.get(phase, "")
-        self.job.report(sum(self.seen.values()) / self.units, f"{verb}{name}：{done} / {total}")
-
-
 @router.post("/imports", response_class=HTMLResponse, response_model=None)
 async def upload(request: Request, who: Who) -> Any:
     """Save the uploads, start the import job and go to its page."""
@@ -93,14 +77,7 @@ async def upload(request: Request, who: Who) -> Any:
         saved.discard()
         return _form(request, who, too_large, 413)
 
-    def work(job: Job) -> Kept:
-        job.report(0.0, "读取文件 / reading the files")
-        phases = ("check",) if dry_run else ("check", "write")
-        return run_saved(who, kept, saved, dry_run=dry_run, base=f"/imports/{job.job_id}",
-                         progress=_Progress(job, len(names), phases))
-
-    title = ("试导入（只校验）/ dry run: " if dry_run else "导入 / import: ") + "、".join(names)
-    job = runner(request).start(KIND, title, who, work)
+    job = start_import(runner(request), KIND, who, kept, saved, dry_run=dry_run, base=lambda job: job.page)
     return RedirectResponse(job.page, status_code=303)
 
 

@@ -17,7 +17,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from api import operations
 from api.auth import ORGANISERS, Caller
 from api.web import regions
-from api.web.jobs import Job, runner
+from api.jobs import Job, runner
 from api.web.lists import page_number, pager
 from api.web.pages import Who, _top_region, render
 from graph_schema.cadre.service import cadres_in
