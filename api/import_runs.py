@@ -11,7 +11,9 @@ is in the audit trail with the keys its rows name, dry runs too. Results are kep
 folder the app owns, for
 the last :data:`KEEP` imports; the report files are written from them when first asked for. They
 are this worker process's own: with several, a result is asked of the worker that ran the import
-(sticky routing, ``docs/deployment.md``), the upload's own answer holding it whole.
+(sticky routing, ``docs/deployment.md``), the upload's own answer holding it whole. The console
+runs every import as a job (``api/jobs.py``, :func:`start_import`), and so does REST when the
+client asks not to wait.
 """
 
 from __future__ import annotations
