@@ -26,7 +26,7 @@ import threading
 import uuid
 import weakref
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -267,18 +267,17 @@ class JobProgress:
 
 
 def start_import(jobs: JobRunner, kind: str, who: Caller, kept: ImportArchive, saved: Saved, *, dry_run: bool,
-                 base: Callable[[Job], str]) -> Job:
+                 base: str) -> Job:
     """Run the saved uploads' import as a job of ``kind`` (the console's page, or a REST client
-    that asked not to wait), its progress one fraction over files and phases; ``base(job)`` is
-    the path its answer's report links start with. The job's result is the :class:`Kept` import."""
+    that asked not to wait), its progress one fraction over files and phases; ``base`` is the
+    path its answer's report links start with. The job has the import's id, and its result is
+    the :class:`Kept` import."""
     names = [p.name for p in saved.paths]
 
     def work(job: Job) -> Kept:
         job.report(0.0, "读取文件 / reading the files")
         phases = ("check",) if dry_run else ("check", "write")
-        return run_saved(who, kept, saved, dry_run=dry_run, base=base(job), progress=JobProgress(job, len(names), phases))
+        return run_saved(who, kept, saved, dry_run=dry_run, base=base, progress=JobProgress(job, len(names), phases))
 
     title = ("试导入（只校验）/ dry run: " if dry_run else "导入 / import: ") + "、".join(names)
-    job = jobs.start(kind, title, who, work)
-    job.extra["import_id"] = saved.import_id
-    return job
+    return jobs.start(kind, title, who, work, job_id=saved.import_id)

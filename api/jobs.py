@@ -88,10 +88,11 @@ class JobRunner:
         self._lock = threading.Lock()
         self._slots = threading.BoundedSemaphore(running)
 
-    def start(self, kind: str, title: str, who: Caller, work: Work) -> Job:
+    def start(self, kind: str, title: str, who: Caller, work: Work, job_id: str | None = None) -> Job:
         """Queue ``work(job)`` in a thread of its own; its return value becomes the job's result,
-        a JieduiError it raises the job's error (any other exception: a generic one, logged)."""
-        job_id = uuid.uuid4().hex
+        a JieduiError it raises the job's error (any other exception: a generic one, logged).
+        ``job_id``: the id of what the job makes, when it has one already (an import's)."""
+        job_id = job_id or uuid.uuid4().hex
         job = Job(job_id, kind, title, who.user.user_id, f"/{kind}/{job_id}", message="排队中 / queued")
         with self._lock:
             self._jobs[job_id] = job
@@ -120,12 +121,19 @@ class JobRunner:
             finally:
                 job.finished = time.time()
 
-    def get(self, who: Caller, job_id: str, kind: str | None = None) -> Job:
-        """The job, if the caller started it or is an admin; NotFound otherwise (as if there were none)."""
+    def find(self, who: Caller, job_id: str, kind: str | None = None) -> Job | None:
+        """The job, if the caller started it or is an admin; None otherwise (as if there were none)."""
         with self._lock:
             job = self._jobs.get(job_id)
         if job is None or (kind and job.kind != kind) or (
                 job.owner != who.user.user_id and who.user.role is not Role.ADMIN):
+            return None
+        return job
+
+    def get(self, who: Caller, job_id: str, kind: str | None = None) -> Job:
+        """:meth:`find`'s job, or NotFound."""
+        job = self.find(who, job_id, kind)
+        if job is None:
             raise NotFound("任务", "job", job_id)
         return job
 

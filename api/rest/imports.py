@@ -168,8 +168,8 @@ def upload(request: Request, who: Annotated[Caller, Depends(caller)],
         return _too_large(request, limit)
     base = f"{API}/imports/{saved.import_id}"
     if not wait:
-        return _running(start_import(runner(request), JOB_KIND, who, kept, saved, dry_run=dry_run,
-                                     base=lambda _: base), saved.import_id)
+        return _running(start_import(runner(request), JOB_KIND, who, kept, saved, dry_run=dry_run, base=base),
+                        saved.import_id)
     return run_saved(who, kept, saved, dry_run=dry_run, base=base).answer
 
 
@@ -186,7 +186,7 @@ def result(import_id: str, request: Request, who: Annotated[Caller, Depends(call
     202 with its progress while an import started with ``wait=false`` runs; a failed one answers
     with its error."""
     who.require(ORGANISERS, "查看导入报告", "read import reports")
-    job = next((j for j in runner(request).mine(who, JOB_KIND) if j.extra.get("import_id") == import_id), None)
+    job = runner(request).find(who, import_id, JOB_KIND)
     if job is not None and not job.over:
         return _running(job, import_id)
     if job is not None and job.error is not None:

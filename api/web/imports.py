@@ -77,7 +77,7 @@ async def upload(request: Request, who: Who) -> Any:
         saved.discard()
         return _form(request, who, too_large, 413)
 
-    job = start_import(runner(request), KIND, who, kept, saved, dry_run=dry_run, base=lambda job: job.page)
+    job = start_import(runner(request), KIND, who, kept, saved, dry_run=dry_run, base=f"/{KIND}/{saved.import_id}")
     return RedirectResponse(job.page, status_code=303)
 
 
